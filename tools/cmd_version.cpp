@@ -1,0 +1,19 @@
+// `gqaforge version`: prints the version and build commit.
+#include <cstdio>
+
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace gqaforge::cli {
+namespace {
+
+int run_version(const Args& args) {
+  ArgParser p("gqaforge version", "Prints the gqaforge version and the git commit it was built from.");
+  if (int rc = p.parse(args); rc >= 0) return rc;
+  std::printf("gqaforge %s (%s)\n", GQAFORGE_VERSION, GQAFORGE_GIT_COMMIT);
+  return 0;
+}
+
+}  // namespace
+GQF_REGISTER_COMMAND("version", "print the version and build commit", 99, run_version);
+}  // namespace gqaforge::cli

@@ -1,0 +1,30 @@
+// The subcommand registry of the gqaforge CLI. Each subcommand lives in its own cmd_<name>.cpp
+// and registers itself with GQF_REGISTER_COMMAND; main.cpp dispatches by name.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace gqaforge::cli {
+
+using Args = std::vector<std::string>;
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int order;  // position in `gqaforge --help`
+  int (*run)(const Args& args);
+};
+
+/// All registered subcommands, sorted by `order`.
+std::vector<Command> commands();
+
+struct CommandRegistrar {
+  explicit CommandRegistrar(const Command& command);
+};
+
+}  // namespace gqaforge::cli
+
+/// Registers `fn` as subcommand `name` (a string literal) of the CLI.
+#define GQF_REGISTER_COMMAND(name, summary, order, fn) \
+  static ::gqaforge::cli::CommandRegistrar gqf_registrar_##fn({name, summary, order, fn})

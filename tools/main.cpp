@@ -1,0 +1,59 @@
+// gqaforge: entry point of the command-line tool. Dispatches to the registered subcommands.
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace gqaforge::cli {
+namespace {
+
+std::vector<Command>& registry() {
+  static std::vector<Command> list;
+  return list;
+}
+
+void print_help() {
+  std::printf("usage: gqaforge <command> [flags]\n\n"
+              "Generates, compiles, tunes and benchmarks grouped-query attention kernels, and\n"
+              "searches for cost-optimal attention configurations.\n\ncommands:\n");
+  for (const Command& c : commands()) std::printf("  %-10s %s\n", c.name, c.summary);
+  std::printf("\n`gqaforge <command> --help` describes a command's flags.\n");
+}
+
+}  // namespace
+
+CommandRegistrar::CommandRegistrar(const Command& command) { registry().push_back(command); }
+
+std::vector<Command> commands() {
+  std::vector<Command> list = registry();
+  std::sort(list.begin(), list.end(), [](const Command& a, const Command& b) { return a.order < b.order; });
+  return list;
+}
+
+}  // namespace gqaforge::cli
+
+int main(int argc, char** argv) {
+  using namespace gqaforge::cli;
+  if (argc < 2) {
+    print_help();
+    return kUsageError;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_help();
+    return 0;
+  }
+  if (name == "--version") {
+    std::printf("gqaforge %s (%s)\n", GQAFORGE_VERSION, GQAFORGE_GIT_COMMIT);
+    return 0;
+  }
+  Args args(argv + 2, argv + argc);
+  for (const Command& c : commands()) {
+    if (name == c.name) return c.run(args);
+  }
+  return usage_error(fmt::format("unknown command '{}' (see gqaforge --help)", name));
+}
