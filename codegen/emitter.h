@@ -1,0 +1,25 @@
+// The emitter: writes the thin generated prelude (traits struct + one instantiation) above the
+// hand-written kernel templates of codegen/kernels/. Output is deterministic and golden-tested.
+#pragma once
+
+#include <string>
+
+#include "codegen/problem.h"
+#include "codegen/source.h"
+
+namespace gqaforge {
+
+/// Traits shared by every family: element type, head dim, group size, causal (+ q_len for
+/// decode), written first in the traits struct.
+void add_problem_traits(const AttentionProblem& problem, TraitsBuilder& traits);
+
+/// Assembles a KernelSource from a family's traits: header comment, includes, traits struct,
+/// family header, entry-point macro.
+KernelSource assemble_source(const std::string& family, const AttentionProblem& problem,
+                             const std::string& config_canonical, const TraitsBuilder& traits,
+                             const std::vector<std::string>& entry_points);
+
+/// The GPU reference kernel for a problem (no tunable config).
+KernelSource emit_reference(const AttentionProblem& problem);
+
+}  // namespace gqaforge

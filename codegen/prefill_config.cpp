@@ -1,0 +1,222 @@
+// PrefillConfig validation, canonical text, heuristic default, launch geometry and traits.
+#include "codegen/prefill_config.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+
+#include "core/strings.h"
+
+namespace gqaforge {
+namespace {
+
+/// Register headroom below the per-thread cap that the estimate must leave: the estimate is
+/// within about +-15 of ptxas near the cap (checked on the sm_90a sweep of head dims x tiles).
+constexpr int kRegisterHeadroom = 15;
+
+bool is_valid_warps(int w) { return w == 1 || w == 2 || w == 4 || w == 8 || w == 16; }
+
+int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Registers per thread the hardware can give at `min_ctas` CTAs of `threads` per SM
+/// (allocation granularity 8, at most 255).
+int register_cap(const DeviceLimits& limits, int threads, int min_ctas) {
+  const int per_thread = limits.max_registers_per_sm / std::max(1, threads * min_ctas);
+  return std::min(255, per_thread / 8 * 8);
+}
+
+}  // namespace
+
+int prefill_shared_bytes(const AttentionProblem& pr, const PrefillConfig& c) {
+  const int row_bytes = (pr.head_dim + 8) * 2;
+  return row_bytes * (c.block_m + 2 * c.stages * c.block_n);
+}
+
+int prefill_register_estimate(const AttentionProblem& pr, const PrefillConfig& c) {
+  const int m_tiles = std::max(1, c.block_m / (16 * std::max(1, c.warps)));
+  const int d = pr.head_dim;
+  const int o_acc = m_tiles * d / 2;            // O: m_tiles * (d / 8) n8 tiles * 4 floats
+  const int s_acc = m_tiles * c.block_n * 3 / 4;  // S (m_tiles * block_n / 2) + its P copy in flight
+  const int q_frag = c.q_in_regs ? m_tiles * d / 4 : 0;
+  const int fixed = 48 + 4 * m_tiles;            // fragments in flight, addresses, softmax state
+  return o_acc + s_acc + q_frag + fixed;
+}
+
+Status PrefillConfig::validate(const AttentionProblem& pr, const DeviceLimits& limits) const {
+  if (pr.phase != Phase::kPrefill) {
+    return invalid_argument("prefill config used for a {} problem", phase_name(pr.phase));
+  }
+  if (pr.head_dim % 16 != 0 || pr.head_dim < 16 || pr.head_dim > 256) {
+    return invalid_argument("head dim {} is not a multiple of 16 in 16..256", pr.head_dim);
+  }
+  if (!is_valid_warps(warps)) return invalid_argument("warps={} must be 1, 2, 4, 8 or 16", warps);
+  const int threads = 32 * warps;
+  if (threads > limits.max_threads_per_block) {
+    return resource_exhausted("warps={} gives {} threads, over the device limit {}", warps, threads,
+                              limits.max_threads_per_block);
+  }
+  if (block_m <= 0 || block_m % (16 * warps) != 0 || block_m / (16 * warps) > 2) {
+    return invalid_argument("block_m={} must be 16 * warps * k with k in {{1, 2}} (warps={}: {} or {})", block_m,
+                            warps, 16 * warps, 32 * warps);
+  }
+  if (block_n < 16 || block_n > 256 || block_n % 16 != 0) {
+    return invalid_argument("block_n={} must be a multiple of 16 in 16..256", block_n);
+  }
+  if (stages < 2 || stages > 4) return invalid_argument("stages={} must be 2, 3 or 4", stages);
+  if (min_ctas != 1 && min_ctas != 2) return invalid_argument("min_ctas={} must be 1 or 2", min_ctas);
+  if (pack_gqa && pr.q_len * pr.group() > INT32_MAX) {
+    return invalid_argument("pack_gqa=1 with q_len {} and G={} gives more than 2^31 rows per sequence",
+                            pr.q_len, pr.group());
+  }
+
+  const int shared = prefill_shared_bytes(pr, *this);
+  if (shared > limits.max_shared_per_block_optin) {
+    return resource_exhausted(
+        "shared memory {} bytes (block_m={}, block_n={}, stages={}, head dim {}) exceeds the device limit {}",
+        shared, block_m, block_n, stages, pr.head_dim, limits.max_shared_per_block_optin);
+  }
+  // The driver reserves 1 KB of shared memory per resident CTA.
+  if (min_ctas * (shared + 1024) > limits.max_shared_per_sm) {
+    return resource_exhausted("min_ctas={} needs {} bytes of shared memory per SM ({} per CTA), over {}", min_ctas,
+                              min_ctas * (shared + 1024), shared, limits.max_shared_per_sm);
+  }
+  const int cap = register_cap(limits, threads, min_ctas);
+  const int estimate = prefill_register_estimate(pr, *this);
+  if (estimate > cap - kRegisterHeadroom) {
+    return resource_exhausted(
+        "about {} registers per thread (head dim {}, block_m={} over warps={}, block_n={}, q_in_regs={}) exceed "
+        "the budget {} at min_ctas={}: the kernel would spill",
+        estimate, pr.head_dim, block_m, warps, block_n, q_in_regs ? 1 : 0, cap - kRegisterHeadroom, min_ctas);
+  }
+  return ok_status();
+}
+
+std::string PrefillConfig::canonical() const {
+  return fmt::format("block_m={},block_n={},warps={},stages={},pack_gqa={},q_in_regs={},min_ctas={}", block_m,
+                     block_n, warps, stages, pack_gqa ? 1 : 0, q_in_regs ? 1 : 0, min_ctas);
+}
+
+Result<PrefillConfig> PrefillConfig::parse(const std::string& text, const PrefillConfig& base) {
+  PrefillConfig c = base;
+  const std::string all = trim(text);
+  if (all.empty()) return c;
+  for (const std::string& item : split(all, ',')) {
+    const std::string kv = trim(item);
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos) return invalid_argument("prefill config item '{}' is not key=value", kv);
+    const std::string key = trim(kv.substr(0, eq)), value = trim(kv.substr(eq + 1));
+    auto parsed = parse_int(value);
+    if (!parsed.ok() || *parsed < INT32_MIN || *parsed > INT32_MAX) {
+      return invalid_argument("prefill config {}='{}' is not an integer", key, value);
+    }
+    const int v = static_cast<int>(*parsed);
+    auto as_bool = [&](bool* field) -> Status {
+      if (v != 0 && v != 1) return invalid_argument("prefill config {}={} must be 0 or 1", key, value);
+      *field = v == 1;
+      return ok_status();
+    };
+    if (key == "block_m") {
+      c.block_m = v;
+    } else if (key == "block_n") {
+      c.block_n = v;
+    } else if (key == "warps") {
+      c.warps = v;
+    } else if (key == "stages") {
+      c.stages = v;
+    } else if (key == "pack_gqa") {
+      GQF_RETURN_IF_ERROR(as_bool(&c.pack_gqa));
+    } else if (key == "q_in_regs") {
+      GQF_RETURN_IF_ERROR(as_bool(&c.q_in_regs));
+    } else if (key == "min_ctas") {
+      c.min_ctas = v;
+    } else {
+      return invalid_argument(
+          "unknown prefill config key '{}' (expected block_m, block_n, warps, stages, pack_gqa, q_in_regs, "
+          "min_ctas)",
+          key);
+    }
+  }
+  return c;
+}
+
+PrefillConfig default_prefill_config(const AttentionProblem& pr, const DeviceLimits& limits) {
+  PrefillConfig c;
+  c.pack_gqa = pr.group() > 1;
+  c.stages = 2;
+  c.min_ctas = 1;
+  // Per head dim, the most rows per warp the registers allow: two m16 tiles per warp halve the
+  // shared-memory bytes per mma (each K/V fragment feeds two mmas), and shared-memory bandwidth
+  // is what limits mma.sync on Hopper. Measured on H200 (bf16, causal, TFLOP/s): d128 32:8 16K
+  // 376 with 4 warps x 2 tiles, block_n 32 vs 323 with 8 warps x 1 tile, block_n 64, Q in
+  // registers; d64 32:8 8K b4 345 (block_n 64) vs 267 (8 warps, block_n 128); d256 16:2 8K 304
+  // with 8 warps x 1 tile, block_n 64 (O alone takes 128 registers) vs 271 with block_n 32.
+  // A third stage cost 6 % (d128: 353) and not packing GQA 6 % (353).
+  switch (pr.head_dim) {
+    case 64:
+      c.warps = 4; c.block_m = 128; c.block_n = 64; c.q_in_regs = false;
+      break;
+    case 96:
+      c.warps = 4; c.block_m = 128; c.block_n = 32; c.q_in_regs = false;
+      break;
+    case 128:
+      c.warps = 4; c.block_m = 128; c.block_n = 32; c.q_in_regs = false;
+      break;
+    default:  // 256 (and any other): O alone takes 128 registers.
+      c.warps = 8; c.block_m = 128; c.block_n = 64; c.q_in_regs = false;
+      break;
+  }
+  // Too few CTAs to fill the GPU: one m16 tile per warp and 4 warps (64 rows), with Q in
+  // registers where they fit; more CTAs beat the shared-memory savings of two tiles per warp.
+  const int64_t rows = pr.q_len * (c.pack_gqa ? pr.group() : 1);
+  const int64_t heads = c.pack_gqa ? pr.n_kv_heads : pr.n_q_heads;
+  const int64_t ctas = ceil_div64(rows, c.block_m) * heads * pr.batch;
+  if (ctas < limits.sm_count) {
+    c.warps = 4;
+    c.block_m = 64;
+    c.q_in_regs = true;
+    if (!c.validate(pr, limits).ok()) c.q_in_regs = false;
+  }
+  if (!c.validate(pr, limits).ok()) {
+    // Small devices (less shared memory): shrink the tiles until the config fits.
+    for (int bn : {32, 16}) {
+      c.block_n = std::min(c.block_n, bn);
+      if (c.validate(pr, limits).ok()) break;
+    }
+  }
+  return c;
+}
+
+Result<PrefillLaunch> prefill_launch(const AttentionProblem& pr, const PrefillConfig& c, const DeviceLimits& limits,
+                                     bool varlen) {
+  (void)varlen;  // sized by the longest sequence either way; CTAs past a sequence's end exit
+  GQF_RETURN_IF_ERROR(c.validate(pr, limits));
+  const int64_t rows = pr.q_len * (c.pack_gqa ? pr.group() : 1);
+  const int64_t heads = c.pack_gqa ? pr.n_kv_heads : pr.n_q_heads;
+  const int64_t ctas = ceil_div64(rows, c.block_m) * heads * pr.batch;
+  if (ctas > INT32_MAX) {
+    return invalid_argument("prefill grid of {} CTAs (q_len {}, batch {}, block_m={}) exceeds 2^31 - 1", ctas,
+                            pr.q_len, pr.batch, c.block_m);
+  }
+  PrefillLaunch l;
+  l.grid[0] = static_cast<unsigned>(ctas);
+  l.grid[1] = 1;
+  l.grid[2] = 1;
+  l.block[0] = static_cast<unsigned>(32 * c.warps);
+  l.block[1] = 1;
+  l.block[2] = 1;
+  l.shared_bytes = prefill_shared_bytes(pr, c);
+  return l;
+}
+
+void add_prefill_traits(const AttentionProblem& pr, const PrefillConfig& c, TraitsBuilder& traits) {
+  traits.add_int("kBlockM", c.block_m, "query rows per CTA (packed rows with kPackGqa)");
+  traits.add_int("kBlockN", c.block_n, "keys per K/V tile");
+  traits.add_int("kWarps", c.warps, "warps per CTA");
+  traits.add_int("kStages", c.stages, "K/V tiles resident in the cp.async ring");
+  traits.add_bool("kPackGqa", c.pack_gqa, "rows are (token, head-in-group) pairs of one KV head");
+  traits.add_bool("kQInRegs", c.q_in_regs, "Q fragments stay in registers");
+  traits.add_int("kMinCtasPerSm", c.min_ctas, "__launch_bounds__ occupancy target");
+  traits.add_int("kSharedBytes", prefill_shared_bytes(pr, c), "dynamic shared memory, checked by the kernel");
+}
+
+}  // namespace gqaforge

@@ -1,0 +1,53 @@
+// AttentionOp dispatch.
+#include "runtime/attention_op.h"
+
+#include "codegen/emit_families.h"
+#include "codegen/emitter.h"
+
+namespace gqaforge::rt {
+
+Result<AttentionOp> AttentionOp::create(const AttentionProblem& problem, const std::string& family,
+                                        const std::string& config_text, const DeviceLimits& limits) {
+  GQF_RETURN_IF_ERROR(problem.validate());
+  AttentionOp op;
+  op.problem_ = problem;
+  op.limits_ = limits;
+  op.family_ = family.empty() ? phase_name(problem.phase) : family;
+  if (op.family_ == "reference") {
+    if (!config_text.empty()) return invalid_argument("the reference kernel takes no config ('{}')", config_text);
+    return op;
+  }
+  if (op.family_ == "decode") {
+    if (problem.phase != Phase::kDecode) return invalid_argument("the decode family needs --phase decode");
+    GQF_ASSIGN_OR_RETURN(op.decode_, DecodeConfig::parse(config_text, default_decode_config(problem, limits)));
+    GQF_RETURN_IF_ERROR(op.decode_.validate(problem, limits));
+    return op;
+  }
+  if (op.family_ == "prefill") {
+    if (problem.phase != Phase::kPrefill) return invalid_argument("the prefill family needs --phase prefill");
+    GQF_ASSIGN_OR_RETURN(op.prefill_, PrefillConfig::parse(config_text, default_prefill_config(problem, limits)));
+    GQF_RETURN_IF_ERROR(op.prefill_.validate(problem, limits));
+    return op;
+  }
+  return invalid_argument("unknown kernel family '{}' (expected decode, prefill or reference)", family);
+}
+
+std::string AttentionOp::config() const {
+  if (family_ == "decode") return decode_.canonical();
+  if (family_ == "prefill") return prefill_.canonical();
+  return "";
+}
+
+KernelSource AttentionOp::source() const {
+  if (family_ == "decode") return emit_decode(problem_, decode_);
+  if (family_ == "prefill") return emit_prefill(problem_, prefill_);
+  return emit_reference(problem_);
+}
+
+Status AttentionOp::run(Jit& jit, const GqaParams& params, CUstream stream) {
+  if (family_ == "decode") return decode_attention(jit, problem_, decode_, limits_, params, workspace_, stream);
+  if (family_ == "prefill") return prefill_attention(jit, problem_, prefill_, limits_, params, stream);
+  return reference_attention(jit, problem_, params, stream);
+}
+
+}  // namespace gqaforge::rt

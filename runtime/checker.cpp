@@ -1,0 +1,88 @@
+// Correctness gate implementation.
+#include "runtime/checker.h"
+
+#include <cmath>
+
+#include "core/half.h"
+#include "runtime/device_attention.h"
+
+namespace gqaforge::rt {
+namespace {
+
+double work_of(const HostAttention& h) {
+  double pairs = 0;
+  for (size_t b = 0; b < h.q_lens.size(); ++b) pairs += double(h.q_lens[b]) * h.kv_lens[b];
+  return pairs * h.problem.n_q_heads * h.problem.head_dim * 2.0;
+}
+
+// GPU-reference comparison: the reference computes in fp32 and rounds O to 16 bits, as the
+// kernel does, so each may sit half an ulp from the exact value; the bound allows one ulp of
+// the largest output magnitude plus fp32 accumulation-order noise.
+CheckReport compare_with_gpu_reference(const HostAttention& h, const std::vector<uint16_t>& kernel_o,
+                                       const std::vector<float>* kernel_lse, const std::vector<uint16_t>& ref_o,
+                                       const std::vector<float>* ref_lse) {
+  CheckReport r;
+  bool bf16 = h.problem.dtype == DType::kBF16;
+  double max_ref = 0;
+  for (uint16_t x : ref_o) max_ref = std::max(max_ref, std::fabs(double(half_to_float(x, bf16))));
+  double ulp = bf16 ? std::ldexp(1.0, -7) : std::ldexp(1.0, -10);
+  r.bound = ulp * std::max(max_ref, 1e-3) * 1.0 + 1e-6;
+  for (size_t i = 0; i < ref_o.size(); ++i) {
+    if (kernel_o[i] == kPoison16) { ++r.unwritten; continue; }
+    double k = half_to_float(kernel_o[i], bf16), ref = half_to_float(ref_o[i], bf16);
+    if (!std::isfinite(k)) { ++r.non_finite; continue; }
+    r.max_error = std::max(r.max_error, std::fabs(k - ref));
+  }
+  if (kernel_lse != nullptr && ref_lse != nullptr) {
+    for (size_t i = 0; i < ref_lse->size(); ++i) {
+      float k = (*kernel_lse)[i], ref = (*ref_lse)[i];
+      if (std::isinf(ref) || std::isinf(k) || std::isnan(k)) {
+        if (!(std::isinf(ref) && std::isinf(k) && k < 0)) ++r.lse_mismatch;
+        continue;
+      }
+      double tol = 1e-3 * std::max(1.0, double(std::fabs(ref)));
+      r.lse_bound = std::max(r.lse_bound, tol);
+      r.lse_max_error = std::max(r.lse_max_error, double(std::fabs(k - ref)));
+      if (std::fabs(k - ref) > tol) ++r.lse_mismatch;
+    }
+  }
+  r.passed = r.non_finite == 0 && r.unwritten == 0 && r.lse_mismatch == 0 && r.max_error <= r.bound;
+  return r;
+}
+
+}  // namespace
+
+Result<CheckResult> check_op(Jit& jit, AttentionOp& op, const CheckOptions& options, CUstream stream) {
+  HostAttention host = make_host_attention(op.problem(), options.seed, options.kv_lens, options.q_lens, options.varlen);
+  GQF_ASSIGN_OR_RETURN(DeviceAttention dev, DeviceAttention::upload(host, options.with_lse));
+  GQF_RETURN_IF_ERROR(dev.poison());
+  GQF_RETURN_IF_ERROR(op.run(jit, dev.params, stream));
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuStreamSynchronize(stream));
+  GQF_ASSIGN_OR_RETURN(std::vector<uint16_t> kernel_o, dev.download_o());
+  std::vector<float> kernel_lse;
+  if (options.with_lse) {
+    GQF_ASSIGN_OR_RETURN(kernel_lse, dev.download_lse());
+  }
+  CheckResult result;
+  if (work_of(host) <= options.cpu_work_limit) {
+    AttentionResult oracle = cpu_attention_fp64(host);
+    AttentionResult lowp = cpu_attention_lowp(host);
+    result.report = check_attention(host, kernel_o, options.with_lse ? &kernel_lse : nullptr, oracle, lowp);
+    return result;
+  }
+  result.gpu_oracle = true;
+  GQF_RETURN_IF_ERROR(dev.poison());
+  GQF_RETURN_IF_ERROR(reference_attention(jit, op.problem(), dev.params, stream));
+  GQF_CU_CHECK(api, cuStreamSynchronize(stream));
+  GQF_ASSIGN_OR_RETURN(std::vector<uint16_t> ref_o, dev.download_o());
+  std::vector<float> ref_lse;
+  if (options.with_lse) {
+    GQF_ASSIGN_OR_RETURN(ref_lse, dev.download_lse());
+  }
+  result.report = compare_with_gpu_reference(host, kernel_o, options.with_lse ? &kernel_lse : nullptr, ref_o,
+                                             options.with_lse ? &ref_lse : nullptr);
+  return result;
+}
+
+}  // namespace gqaforge::rt

@@ -1,0 +1,30 @@
+// The correctness gate: runs an AttentionOp on fresh random inputs (seeded, poisoned outputs)
+// and compares O and LSE against the CPU fp64 oracle, or, for shapes too large for the CPU,
+// against the GPU reference kernel (itself checked against the oracle in the test suite).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/attention_op.h"
+#include "runtime/host_attention.h"
+
+namespace gqaforge::rt {
+
+struct CheckOptions {
+  uint64_t seed = 1;
+  bool with_lse = true;
+  std::vector<int> kv_lens;  // per sequence; empty = problem.kv_len for all
+  std::vector<int> q_lens;   // per sequence (varlen prefill); empty = problem.q_len for all
+  bool varlen = false;       // packed prefill layout with cu_seqlens
+  double cpu_work_limit = 3e9;  // multiply-adds above which the GPU reference is the oracle
+};
+
+struct CheckResult {
+  CheckReport report;
+  bool gpu_oracle = false;  // compared against the GPU reference rather than the CPU oracle
+};
+
+Result<CheckResult> check_op(Jit& jit, AttentionOp& op, const CheckOptions& options, CUstream stream);
+
+}  // namespace gqaforge::rt

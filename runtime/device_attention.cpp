@@ -1,0 +1,105 @@
+// DeviceAttention: uploads and params.
+#include "runtime/device_attention.h"
+
+#include <cmath>
+
+namespace gqaforge::rt {
+
+GqaParams fixed_layout_params(const AttentionProblem& pr) {
+  GqaParams p{};
+  const long long d = pr.head_dim;
+  p.q_stride_h = p.k_stride_h = p.v_stride_h = p.o_stride_h = d;
+  p.q_stride_s = p.o_stride_s = d * pr.n_q_heads;
+  p.k_stride_s = p.v_stride_s = d * pr.n_kv_heads;
+  p.q_stride_b = p.o_stride_b = p.q_stride_s * pr.q_len;
+  p.k_stride_b = p.v_stride_b = p.k_stride_s * pr.kv_len;
+  p.batch = static_cast<int>(pr.batch);
+  p.q_len = static_cast<int>(pr.q_len);
+  p.kv_len = static_cast<int>(pr.kv_len);
+  p.n_q_heads = pr.n_q_heads;
+  p.n_kv_heads = pr.n_kv_heads;
+  p.num_splits = 1;
+  p.split_len = static_cast<int>(pr.kv_len);
+  p.scale_log2 = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(pr.head_dim)));
+  return p;
+}
+
+Result<DeviceAttention> DeviceAttention::allocate(const AttentionProblem& pr, bool with_lse) {
+  DeviceAttention d;
+  size_t e = 2;
+  size_t q_elems = static_cast<size_t>(pr.batch * pr.q_len * pr.n_q_heads * pr.head_dim);
+  size_t kv_elems = static_cast<size_t>(pr.batch * pr.kv_len * pr.n_kv_heads * pr.head_dim);
+  GQF_ASSIGN_OR_RETURN(d.q, DeviceBuffer::alloc(q_elems * e));
+  GQF_ASSIGN_OR_RETURN(d.k, DeviceBuffer::alloc(kv_elems * e));
+  GQF_ASSIGN_OR_RETURN(d.v, DeviceBuffer::alloc(kv_elems * e));
+  GQF_ASSIGN_OR_RETURN(d.o, DeviceBuffer::alloc(q_elems * e));
+  if (with_lse) {
+    GQF_ASSIGN_OR_RETURN(d.lse, DeviceBuffer::alloc(static_cast<size_t>(pr.batch * pr.q_len * pr.n_q_heads) * 4));
+  }
+  d.params = fixed_layout_params(pr);
+  d.params.q = reinterpret_cast<const void*>(d.q.ptr());
+  d.params.k = reinterpret_cast<const void*>(d.k.ptr());
+  d.params.v = reinterpret_cast<const void*>(d.v.ptr());
+  d.params.o = reinterpret_cast<void*>(d.o.ptr());
+  d.params.lse = with_lse ? reinterpret_cast<float*>(d.lse.ptr()) : nullptr;
+  return d;
+}
+
+Result<DeviceAttention> DeviceAttention::upload(const HostAttention& h, bool with_lse) {
+  DeviceAttention d;
+  const AttentionProblem& pr = h.problem;
+  GQF_ASSIGN_OR_RETURN(d.q, DeviceBuffer::alloc(h.q.size() * 2));
+  GQF_ASSIGN_OR_RETURN(d.k, DeviceBuffer::alloc(std::max<size_t>(h.k.size(), 8) * 2));
+  GQF_ASSIGN_OR_RETURN(d.v, DeviceBuffer::alloc(std::max<size_t>(h.v.size(), 8) * 2));
+  GQF_ASSIGN_OR_RETURN(d.o, DeviceBuffer::alloc(h.q.size() * 2));
+  GQF_RETURN_IF_ERROR(d.q.upload(h.q.data(), h.q.size() * 2));
+  GQF_RETURN_IF_ERROR(d.k.upload(h.k.data(), h.k.size() * 2));
+  GQF_RETURN_IF_ERROR(d.v.upload(h.v.data(), h.v.size() * 2));
+  if (with_lse) {
+    GQF_ASSIGN_OR_RETURN(d.lse, DeviceBuffer::alloc(static_cast<size_t>(h.q_rows() * pr.n_q_heads) * 4));
+  }
+  d.params = fixed_layout_params(pr);
+  GQF_ASSIGN_OR_RETURN(d.kv_lens, DeviceBuffer::alloc(h.kv_lens.size() * 4));
+  GQF_RETURN_IF_ERROR(d.kv_lens.upload(h.kv_lens.data(), h.kv_lens.size() * 4));
+  d.params.kv_lens = reinterpret_cast<const int*>(d.kv_lens.ptr());
+  if (h.varlen) {
+    GQF_ASSIGN_OR_RETURN(d.cu_q, DeviceBuffer::alloc(h.cu_q.size() * 4));
+    GQF_ASSIGN_OR_RETURN(d.cu_k, DeviceBuffer::alloc(h.cu_k.size() * 4));
+    GQF_RETURN_IF_ERROR(d.cu_q.upload(h.cu_q.data(), h.cu_q.size() * 4));
+    GQF_RETURN_IF_ERROR(d.cu_k.upload(h.cu_k.data(), h.cu_k.size() * 4));
+    d.params.cu_seqlens_q = reinterpret_cast<const int*>(d.cu_q.ptr());
+    d.params.cu_seqlens_k = reinterpret_cast<const int*>(d.cu_k.ptr());
+    d.params.q_stride_b = d.params.k_stride_b = d.params.v_stride_b = d.params.o_stride_b = 0;
+    int max_q = 0, max_k = 0;
+    for (int x : h.q_lens) max_q = std::max(max_q, x);
+    for (int x : h.kv_lens) max_k = std::max(max_k, x);
+    d.params.q_len = max_q;
+    d.params.kv_len = max_k;
+  }
+  d.params.q = reinterpret_cast<const void*>(d.q.ptr());
+  d.params.k = reinterpret_cast<const void*>(d.k.ptr());
+  d.params.v = reinterpret_cast<const void*>(d.v.ptr());
+  d.params.o = reinterpret_cast<void*>(d.o.ptr());
+  d.params.lse = with_lse ? reinterpret_cast<float*>(d.lse.ptr()) : nullptr;
+  return d;
+}
+
+Status DeviceAttention::poison() {
+  GQF_RETURN_IF_ERROR(o.fill_u32(uint32_t{kPoison16} | (uint32_t{kPoison16} << 16)));
+  if (lse.size() > 0) GQF_RETURN_IF_ERROR(lse.fill_u32(kPoison32));
+  return ok_status();
+}
+
+Result<std::vector<uint16_t>> DeviceAttention::download_o() const {
+  std::vector<uint16_t> out(o.size() / 2);
+  GQF_RETURN_IF_ERROR(o.download(out.data(), out.size() * 2));
+  return out;
+}
+
+Result<std::vector<float>> DeviceAttention::download_lse() const {
+  std::vector<float> out(lse.size() / 4);
+  GQF_RETURN_IF_ERROR(lse.download(out.data(), out.size() * 4));
+  return out;
+}
+
+}  // namespace gqaforge::rt

@@ -1,0 +1,31 @@
+// Device copies of one attention problem's tensors and the GqaParams that describe them:
+// upload from HostAttention, poison outputs before a launch, read outputs back.
+#pragma once
+
+#include <vector>
+
+#include "codegen/kernels/params.h"
+#include "runtime/handles.h"
+#include "runtime/host_attention.h"
+
+namespace gqaforge::rt {
+
+struct DeviceAttention {
+  DeviceBuffer q, k, v, o, lse, kv_lens, cu_q, cu_k;
+  GqaParams params{};
+
+  /// Uploads inputs, allocates O (and LSE when `with_lse`), and fills params.
+  static Result<DeviceAttention> upload(const HostAttention& host, bool with_lse);
+  /// Allocates uninitialised tensors of the fixed layout (benchmarks fill them on the device).
+  static Result<DeviceAttention> allocate(const AttentionProblem& problem, bool with_lse);
+
+  /// Writes the poison pattern over O and LSE.
+  Status poison();
+  Result<std::vector<uint16_t>> download_o() const;
+  Result<std::vector<float>> download_lse() const;
+};
+
+/// Fixed-layout params (strides of contiguous [B, S, H, D] tensors) with null pointers.
+GqaParams fixed_layout_params(const AttentionProblem& problem);
+
+}  // namespace gqaforge::rt

@@ -1,0 +1,243 @@
+// RAII handle implementations.
+#include "runtime/handles.h"
+
+#include "core/log.h"
+
+namespace gqaforge::rt {
+namespace {
+
+const DriverApi* api_or_null() {
+  auto a = driver();
+  return a.ok() ? *a : nullptr;
+}
+
+void log_release_failure(const char* what, CUresult r) {
+  log_warn("releasing {} failed: {}", what, cu_error_text(r));
+}
+
+}  // namespace
+
+Result<Context> Context::create(int ordinal) {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  int count = 0;
+  GQF_CU_CHECK(api, cuDeviceGetCount(&count));
+  if (ordinal < 0 || ordinal >= count) {
+    return failed_precondition("device {} does not exist ({} CUDA device(s) present)", ordinal, count);
+  }
+  Context c;
+  GQF_CU_CHECK(api, cuDeviceGet(&c.device_, ordinal));
+  GQF_CU_CHECK(api, cuDevicePrimaryCtxRetain(&c.ctx_, c.device_));
+  GQF_RETURN_IF_ERROR(c.make_current());
+  return c;
+}
+
+Context::~Context() {
+  if (ctx_ == nullptr) return;
+  if (const DriverApi* api = api_or_null()) {
+    CUresult r = api->cuDevicePrimaryCtxRelease_v2(device_);
+    if (r != CUDA_SUCCESS) log_release_failure("primary context", r);
+  }
+}
+
+Status Context::make_current() const {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuCtxSetCurrent(ctx_));
+  return ok_status();
+}
+
+Status Context::synchronize() const {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuCtxSynchronize());
+  return ok_status();
+}
+
+Result<DeviceBuffer> DeviceBuffer::alloc(size_t bytes) {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  DeviceBuffer b;
+  if (bytes == 0) return b;
+  GQF_CU_CHECK(api, cuMemAlloc_v2(&b.ptr_, bytes));
+  b.size_ = bytes;
+  return b;
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  if (ptr_ == 0) return;
+  if (const DriverApi* api = api_or_null()) {
+    CUresult r = api->cuMemFree_v2(ptr_);
+    if (r != CUDA_SUCCESS) log_release_failure("device memory", r);
+  }
+}
+
+Status DeviceBuffer::upload(const void* host, size_t bytes, size_t offset) {
+  if (offset + bytes > size_) {
+    return invalid_argument("upload of {} bytes at offset {} exceeds the buffer size {}", bytes, offset, size_);
+  }
+  if (bytes == 0) return ok_status();
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuMemcpyHtoD_v2(ptr_ + offset, host, bytes));
+  return ok_status();
+}
+
+Status DeviceBuffer::download(void* host, size_t bytes, size_t offset) const {
+  if (offset + bytes > size_) {
+    return invalid_argument("download of {} bytes at offset {} exceeds the buffer size {}", bytes, offset, size_);
+  }
+  if (bytes == 0) return ok_status();
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuMemcpyDtoH_v2(host, ptr_ + offset, bytes));
+  return ok_status();
+}
+
+Status DeviceBuffer::fill_bytes(unsigned char value) {
+  if (size_ == 0) return ok_status();
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuMemsetD8_v2(ptr_, value, size_));
+  return ok_status();
+}
+
+Status DeviceBuffer::fill_u32(unsigned value) {
+  if (size_ < 4) return ok_status();
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuMemsetD32_v2(ptr_, value, size_ / 4));
+  return ok_status();
+}
+
+Result<Stream> Stream::create() {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  Stream s;
+  GQF_CU_CHECK(api, cuStreamCreate(&s.s_, CU_STREAM_NON_BLOCKING));
+  return s;
+}
+
+Stream::~Stream() {
+  if (s_ == nullptr) return;
+  if (const DriverApi* api = api_or_null()) {
+    CUresult r = api->cuStreamDestroy_v2(s_);
+    if (r != CUDA_SUCCESS) log_release_failure("stream", r);
+  }
+}
+
+Status Stream::synchronize() const {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuStreamSynchronize(s_));
+  return ok_status();
+}
+
+Result<Event> Event::create() {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  Event e;
+  GQF_CU_CHECK(api, cuEventCreate(&e.e_, CU_EVENT_DEFAULT));
+  return e;
+}
+
+Event::~Event() {
+  if (e_ == nullptr) return;
+  if (const DriverApi* api = api_or_null()) {
+    CUresult r = api->cuEventDestroy_v2(e_);
+    if (r != CUDA_SUCCESS) log_release_failure("event", r);
+  }
+}
+
+Status Event::record(CUstream stream) const {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuEventRecord(e_, stream));
+  return ok_status();
+}
+
+Status Event::synchronize() const {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuEventSynchronize(e_));
+  return ok_status();
+}
+
+Result<float> Event::elapsed_ms_since(const Event& start) const {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  float ms = 0;
+  GQF_CU_CHECK(api, cuEventElapsedTime(&ms, start.e_, e_));
+  return ms;
+}
+
+Status Function::set_max_dynamic_shared(int bytes) const {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuFuncSetAttribute(f_, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes));
+  return ok_status();
+}
+
+Result<int> Function::attribute(CUfunction_attribute attr) const {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  int v = 0;
+  GQF_CU_CHECK(api, cuFuncGetAttribute(&v, attr, f_));
+  return v;
+}
+
+Status Function::launch(const unsigned (&grid)[3], const unsigned (&block)[3], int shared_bytes,
+                        CUstream stream, const void* params) const {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  void* args[] = {const_cast<void*>(params)};
+  CUresult r = api->cuLaunchKernel(f_, grid[0], grid[1], grid[2], block[0], block[1], block[2],
+                                   static_cast<unsigned>(shared_bytes), stream, args, nullptr);
+  if (r != CUDA_SUCCESS) {
+    return cu_status(r, "cuLaunchKernel", __FILE__, __LINE__)
+        .with_context(fmt::format("launching {} grid ({},{},{}) block ({},{},{}) shared {} B", name_, grid[0],
+                                  grid[1], grid[2], block[0], block[1], block[2], shared_bytes));
+  }
+  return ok_status();
+}
+
+Result<Module> Module::load(const std::string& cubin) {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  Module m;
+  GQF_CU_CHECK(api, cuModuleLoadData(&m.m_, cubin.data()));
+  return m;
+}
+
+Module::~Module() {
+  if (m_ == nullptr) return;
+  if (const DriverApi* api = api_or_null()) {
+    CUresult r = api->cuModuleUnload(m_);
+    if (r != CUDA_SUCCESS) log_release_failure("module", r);
+  }
+}
+
+Result<Function> Module::function(const std::string& name) const {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  CUfunction f = nullptr;
+  CUresult r = api->cuModuleGetFunction(&f, m_, name.c_str());
+  if (r != CUDA_SUCCESS) {
+    return not_found("kernel '{}' is not in the module: {}", name, cu_error_text(r));
+  }
+  return Function(f, name);
+}
+
+GraphExec::~GraphExec() {
+  if (g_ == nullptr) return;
+  if (const DriverApi* api = api_or_null()) {
+    CUresult r = api->cuGraphExecDestroy(g_);
+    if (r != CUDA_SUCCESS) log_release_failure("graph", r);
+  }
+}
+
+Status GraphExec::begin(CUstream stream) {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuStreamBeginCapture_v2(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+  return ok_status();
+}
+
+Result<GraphExec> GraphExec::end(CUstream stream) {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  CUgraph graph = nullptr;
+  GQF_CU_CHECK(api, cuStreamEndCapture(stream, &graph));
+  GraphExec exec;
+  CUresult r = api->cuGraphInstantiateWithFlags(&exec.g_, graph, 0);
+  api->cuGraphDestroy(graph);
+  if (r != CUDA_SUCCESS) return cu_status(r, "cuGraphInstantiateWithFlags", __FILE__, __LINE__);
+  return exec;
+}
+
+Status GraphExec::launch(CUstream stream) const {
+  GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+  GQF_CU_CHECK(api, cuGraphLaunch(g_, stream));
+  return ok_status();
+}
+
+}  // namespace gqaforge::rt

@@ -1,0 +1,147 @@
+// RAII, move-only owners of driver objects: primary context, device memory, stream, event,
+// module and graph. Destructors never throw: a failed release is logged and ignored.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+
+#include "runtime/cuda_driver.h"
+
+namespace gqaforge::rt {
+
+/// Retains the primary context of a device and makes it current on the calling thread.
+class Context {
+ public:
+  static Result<Context> create(int ordinal = 0);
+  Context() = default;
+  Context(Context&& o) noexcept { swap(o); }
+  Context& operator=(Context&& o) noexcept { Context t(std::move(o)); swap(t); return *this; }
+  ~Context();
+  /// Makes the context current on the calling thread (worker threads need this).
+  Status make_current() const;
+  CUdevice device() const { return device_; }
+  CUcontext get() const { return ctx_; }
+  Status synchronize() const;
+
+ private:
+  void swap(Context& o) noexcept { std::swap(device_, o.device_); std::swap(ctx_, o.ctx_); }
+  CUdevice device_ = -1;
+  CUcontext ctx_ = nullptr;
+};
+
+/// Device memory.
+class DeviceBuffer {
+ public:
+  static Result<DeviceBuffer> alloc(size_t bytes);
+  DeviceBuffer() = default;
+  DeviceBuffer(DeviceBuffer&& o) noexcept { swap(o); }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept { DeviceBuffer t(std::move(o)); swap(t); return *this; }
+  ~DeviceBuffer();
+
+  CUdeviceptr ptr() const { return ptr_; }
+  size_t size() const { return size_; }
+  Status upload(const void* host, size_t bytes, size_t offset = 0);
+  Status download(void* host, size_t bytes, size_t offset = 0) const;
+  Status fill_bytes(unsigned char value);
+  Status fill_u32(unsigned value);
+
+ private:
+  void swap(DeviceBuffer& o) noexcept { std::swap(ptr_, o.ptr_); std::swap(size_, o.size_); }
+  CUdeviceptr ptr_ = 0;
+  size_t size_ = 0;
+};
+
+class Stream {
+ public:
+  static Result<Stream> create();
+  Stream() = default;
+  Stream(Stream&& o) noexcept { std::swap(s_, o.s_); }
+  Stream& operator=(Stream&& o) noexcept { Stream t(std::move(o)); std::swap(s_, t.s_); return *this; }
+  ~Stream();
+  CUstream get() const { return s_; }
+  Status synchronize() const;
+
+ private:
+  CUstream s_ = nullptr;
+};
+
+class Event {
+ public:
+  static Result<Event> create();
+  Event() = default;
+  Event(Event&& o) noexcept { std::swap(e_, o.e_); }
+  Event& operator=(Event&& o) noexcept { Event t(std::move(o)); std::swap(e_, t.e_); return *this; }
+  ~Event();
+  CUevent get() const { return e_; }
+  Status record(CUstream stream) const;
+  Status synchronize() const;
+  /// Milliseconds between `start` (recorded earlier) and this event.
+  Result<float> elapsed_ms_since(const Event& start) const;
+
+ private:
+  CUevent e_ = nullptr;
+};
+
+/// A kernel entry point of a loaded module (non-owning; valid while the module lives).
+class Function {
+ public:
+  Function() = default;
+  Function(CUfunction f, std::string name) : f_(f), name_(std::move(name)) {}
+  CUfunction get() const { return f_; }
+  const std::string& name() const { return name_; }
+  /// Raises the dynamic shared memory limit when more than 48 KB is needed.
+  Status set_max_dynamic_shared(int bytes) const;
+  Result<int> attribute(CUfunction_attribute attr) const;
+  /// Launches with a single by-value argument `params` of `size` bytes.
+  Status launch(const unsigned (&grid)[3], const unsigned (&block)[3], int shared_bytes,
+                CUstream stream, const void* params) const;
+
+ private:
+  CUfunction f_ = nullptr;
+  std::string name_;
+};
+
+/// A module loaded from a cubin in the current context.
+class Module {
+ public:
+  static Result<Module> load(const std::string& cubin);
+  Module() = default;
+  Module(Module&& o) noexcept { std::swap(m_, o.m_); }
+  Module& operator=(Module&& o) noexcept { Module t(std::move(o)); std::swap(m_, t.m_); return *this; }
+  ~Module();
+  Result<Function> function(const std::string& name) const;
+  bool loaded() const { return m_ != nullptr; }
+
+ private:
+  CUmodule m_ = nullptr;
+};
+
+/// An instantiated CUDA graph captured from a stream.
+class GraphExec {
+ public:
+  GraphExec() = default;
+  GraphExec(GraphExec&& o) noexcept { std::swap(g_, o.g_); }
+  GraphExec& operator=(GraphExec&& o) noexcept { GraphExec t(std::move(o)); std::swap(g_, t.g_); return *this; }
+  ~GraphExec();
+  /// Captures what `body` enqueues on `stream` and instantiates it.
+  template <typename F>
+  static Result<GraphExec> capture(CUstream stream, F&& body);
+  Status launch(CUstream stream) const;
+
+ private:
+  static Status begin(CUstream stream);
+  static Result<GraphExec> end(CUstream stream);
+  CUgraphExec g_ = nullptr;
+};
+
+template <typename F>
+Result<GraphExec> GraphExec::capture(CUstream stream, F&& body) {
+  GQF_RETURN_IF_ERROR(begin(stream));
+  Status s = body();
+  Result<GraphExec> g = end(stream);
+  if (!s.ok()) return s;
+  return g;
+}
+
+}  // namespace gqaforge::rt

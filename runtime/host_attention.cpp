@@ -1,0 +1,195 @@
+// CPU oracle and the correctness check.
+#include "runtime/host_attention.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "core/half.h"
+
+namespace gqaforge::rt {
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+// Visible keys for query t of a sequence with q queries and n keys.
+int visible_keys(bool causal, int t, int q, int n) {
+  if (!causal) return n;
+  return std::max(0, std::min(n, t + 1 + n - q));
+}
+
+template <bool kLowPrecision>
+AttentionResult attention(const HostAttention& in) {
+  const AttentionProblem& p = in.problem;
+  const bool bf16 = p.dtype == DType::kBF16;
+  const int d = p.head_dim, g = p.group();
+  AttentionResult r;
+  r.o.assign(static_cast<size_t>(in.q_rows() * p.n_q_heads * d), 0.0);
+  r.lse.assign(static_cast<size_t>(in.q_rows() * p.n_q_heads), kNegInf);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  std::vector<double> q(static_cast<size_t>(d)), s, acc(static_cast<size_t>(d));
+  for (int b = 0; b < p.batch; ++b) {
+    int nq = in.q_lens[static_cast<size_t>(b)], nk = in.kv_lens[static_cast<size_t>(b)];
+    for (int h = 0; h < p.n_q_heads; ++h) {
+      int hk = h / g;
+      for (int t = 0; t < nq; ++t) {
+        int64_t qo = in.q_offset(b, t, h);
+        for (int i = 0; i < d; ++i) q[static_cast<size_t>(i)] = half_to_float(in.q[static_cast<size_t>(qo + i)], bf16);
+        int vis = visible_keys(p.causal, t, nq, nk);
+        if (vis == 0) continue;  // O stays 0, LSE -inf
+        s.assign(static_cast<size_t>(vis), 0.0);
+        double mx = kNegInf;
+        for (int j = 0; j < vis; ++j) {
+          int64_t ko = in.kv_offset(b, j, hk);
+          double dot = 0;
+          if (kLowPrecision) {
+            float f = 0;
+            for (int i = 0; i < d; ++i) f += static_cast<float>(q[static_cast<size_t>(i)]) * half_to_float(in.k[static_cast<size_t>(ko + i)], bf16);
+            dot = f;
+          } else {
+            for (int i = 0; i < d; ++i) dot += q[static_cast<size_t>(i)] * half_to_float(in.k[static_cast<size_t>(ko + i)], bf16);
+          }
+          s[static_cast<size_t>(j)] = dot * scale;
+          mx = std::max(mx, s[static_cast<size_t>(j)]);
+        }
+        double sum = 0;
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int j = 0; j < vis; ++j) {
+          double e = std::exp(s[static_cast<size_t>(j)] - mx);
+          sum += e;
+          // The kernels round probabilities to 16 bits before the P.V product.
+          double pv = kLowPrecision ? half_to_float(float_to_half(static_cast<float>(e), bf16), bf16) : e;
+          int64_t vo = in.kv_offset(b, j, hk);
+          for (int i = 0; i < d; ++i) acc[static_cast<size_t>(i)] += pv * half_to_float(in.v[static_cast<size_t>(vo + i)], bf16);
+        }
+        for (int i = 0; i < d; ++i) {
+          double o = acc[static_cast<size_t>(i)] / sum;
+          if (kLowPrecision) o = half_to_float(float_to_half(static_cast<float>(o), bf16), bf16);
+          r.o[static_cast<size_t>(qo + i)] = o;
+        }
+        r.lse[static_cast<size_t>(in.lse_row(b, t) * p.n_q_heads + h)] = mx + std::log(sum);
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+int64_t HostAttention::q_rows() const {
+  return varlen ? cu_q.back() : problem.batch * problem.q_len;
+}
+int64_t HostAttention::kv_rows() const {
+  return varlen ? cu_k.back() : problem.batch * problem.kv_len;
+}
+int64_t HostAttention::q_offset(int b, int t, int h) const {
+  int64_t row = varlen ? cu_q[static_cast<size_t>(b)] + t : int64_t{b} * problem.q_len + t;
+  return (row * problem.n_q_heads + h) * problem.head_dim;
+}
+int64_t HostAttention::kv_offset(int b, int t, int h) const {
+  int64_t row = varlen ? cu_k[static_cast<size_t>(b)] + t : int64_t{b} * problem.kv_len + t;
+  return (row * problem.n_kv_heads + h) * problem.head_dim;
+}
+int64_t HostAttention::lse_row(int b, int t) const {
+  return varlen ? cu_q[static_cast<size_t>(b)] + t : int64_t{b} * problem.q_len + t;
+}
+
+HostAttention make_host_attention(const AttentionProblem& problem, uint64_t seed, std::vector<int> kv_lens,
+                                  std::vector<int> q_lens, bool varlen) {
+  HostAttention in;
+  in.problem = problem;
+  in.seed = seed;
+  in.varlen = varlen;
+  size_t b = static_cast<size_t>(problem.batch);
+  in.kv_lens = kv_lens.empty() ? std::vector<int>(b, static_cast<int>(problem.kv_len)) : std::move(kv_lens);
+  in.q_lens = q_lens.empty() ? std::vector<int>(b, static_cast<int>(problem.q_len)) : std::move(q_lens);
+  if (varlen) {
+    in.cu_q.assign(1, 0);
+    in.cu_k.assign(1, 0);
+    for (size_t i = 0; i < b; ++i) {
+      in.cu_q.push_back(in.cu_q.back() + in.q_lens[i]);
+      in.cu_k.push_back(in.cu_k.back() + in.kv_lens[i]);
+    }
+  }
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  bool bf16 = problem.dtype == DType::kBF16;
+  auto fill = [&](std::vector<uint16_t>& t, int64_t rows, int heads, float stddev) {
+    t.resize(static_cast<size_t>(rows * heads * problem.head_dim));
+    for (uint16_t& x : t) x = float_to_half(normal(rng) * stddev, bf16);
+  };
+  // A wider spread for Q gives peaked softmax rows, which exercises the running max.
+  fill(in.q, in.q_rows(), problem.n_q_heads, 1.5f);
+  fill(in.k, in.kv_rows(), problem.n_kv_heads, 1.0f);
+  fill(in.v, in.kv_rows(), problem.n_kv_heads, 1.0f);
+  return in;
+}
+
+AttentionResult cpu_attention_fp64(const HostAttention& in) { return attention<false>(in); }
+AttentionResult cpu_attention_lowp(const HostAttention& in) { return attention<true>(in); }
+
+CheckReport check_attention(const HostAttention& in, const std::vector<uint16_t>& kernel_o,
+                            const std::vector<float>* kernel_lse, const AttentionResult& oracle,
+                            const AttentionResult& lowp) {
+  CheckReport r;
+  const bool bf16 = in.problem.dtype == DType::kBF16;
+  double max_ref = 0;
+  for (size_t i = 0; i < oracle.o.size(); ++i) {
+    max_ref = std::max(max_ref, std::fabs(oracle.o[i]));
+    r.lowp_error = std::max(r.lowp_error, std::fabs(lowp.o[i] - oracle.o[i]));
+    if (i >= kernel_o.size()) {
+      ++r.unwritten;
+      continue;
+    }
+    if (kernel_o[i] == kPoison16) {
+      ++r.unwritten;
+      continue;
+    }
+    double k = half_to_float(kernel_o[i], bf16);
+    if (!std::isfinite(k)) {
+      ++r.non_finite;
+      continue;
+    }
+    r.max_error = std::max(r.max_error, std::fabs(k - oracle.o[i]));
+  }
+  // Absolute allowance: 1/16 of a 16-bit ulp at the largest output magnitude, the rounding
+  // noise of the oracle's own inputs.
+  double ulp = bf16 ? std::ldexp(1.0, -7) : std::ldexp(1.0, -10);
+  r.bound = 2.0 * r.lowp_error + ulp / 16.0 * std::max(max_ref, 1e-3);
+  if (kernel_lse != nullptr) {
+    for (size_t i = 0; i < oracle.lse.size(); ++i) {
+      float k = i < kernel_lse->size() ? (*kernel_lse)[i] : std::numeric_limits<float>::quiet_NaN();
+      uint32_t bits;
+      std::memcpy(&bits, &k, 4);
+      if (bits == kPoison32) {
+        ++r.unwritten;
+        continue;
+      }
+      double ref = oracle.lse[i];
+      if (std::isinf(ref) || std::isinf(k) || std::isnan(k)) {
+        if (!(std::isinf(ref) && std::isinf(k) && k < 0)) ++r.lse_mismatch;
+        continue;
+      }
+      double tol = 1e-3 * std::max(1.0, std::fabs(ref));
+      r.lse_bound = std::max(r.lse_bound, tol);
+      double err = std::fabs(k - ref);
+      r.lse_max_error = std::max(r.lse_max_error, err);
+      if (err > tol) ++r.lse_mismatch;
+    }
+  }
+  r.passed = r.non_finite == 0 && r.unwritten == 0 && r.lse_mismatch == 0 && r.max_error <= r.bound;
+  return r;
+}
+
+std::string CheckReport::summary() const {
+  std::string s = fmt::format("{} max_err={:.3g} bound={:.3g} (lowp_err={:.3g})", passed ? "PASS" : "FAIL",
+                              max_error, bound, lowp_error);
+  if (lse_bound > 0 || lse_mismatch > 0) s += fmt::format(" lse_err={:.3g}", lse_max_error);
+  if (non_finite > 0) s += fmt::format(" non_finite={}", non_finite);
+  if (unwritten > 0) s += fmt::format(" unwritten={}", unwritten);
+  if (lse_mismatch > 0) s += fmt::format(" lse_mismatch={}", lse_mismatch);
+  return s;
+}
+
+}  // namespace gqaforge::rt

@@ -1,0 +1,76 @@
+// Host-side attention data and the CPU oracle.
+//
+// HostAttention holds random inputs for one problem (fixed or packed-varlen layout), the CPU
+// reference computed in double precision from the same 16-bit inputs (the oracle), and the
+// same computation done in the kernels' own precision (fp32 scores, probabilities rounded to
+// 16 bits before P.V, output rounded to 16 bits), whose error against the oracle sets the
+// correctness bound: a kernel passes when its max abs error is at most twice that error plus
+// a small absolute allowance for the reference's rounding noise.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codegen/problem.h"
+
+namespace gqaforge::rt {
+
+struct HostAttention {
+  AttentionProblem problem;
+  bool varlen = false;            // packed tokens with cu_seqlens (prefill)
+  std::vector<int> q_lens;        // per sequence (size batch)
+  std::vector<int> kv_lens;       // per sequence (size batch), each <= problem.kv_len
+  std::vector<int> cu_q, cu_k;    // prefix sums (varlen only), size batch + 1
+  std::vector<uint16_t> q, k, v;  // 16-bit storage; fixed: [B, S, H, D]; varlen: [tokens, H, D]
+  uint64_t seed = 0;
+
+  int64_t q_rows() const;         // Q tokens stored (B*q_len or total)
+  int64_t kv_rows() const;        // K/V tokens stored (B*kv_len or total)
+  /// Element offset of (sequence, token, head) in Q/O and in K/V.
+  int64_t q_offset(int b, int t, int h) const;
+  int64_t kv_offset(int b, int t, int h) const;
+  /// LSE row index of (sequence, token): b*q_len + t, or the packed token index.
+  int64_t lse_row(int b, int t) const;
+};
+
+/// Fresh random inputs (normal distribution, never zeros) for `problem`. `kv_lens` empty =
+/// every sequence has problem.kv_len keys; `q_lens` empty = problem.q_len queries. When
+/// `varlen` is set the tensors are packed and lengths may differ per sequence (zero allowed).
+HostAttention make_host_attention(const AttentionProblem& problem, uint64_t seed,
+                                  std::vector<int> kv_lens = {}, std::vector<int> q_lens = {},
+                                  bool varlen = false);
+
+struct AttentionResult {
+  std::vector<double> o;    // layout of Q
+  std::vector<double> lse;  // [q_rows, n_q]; -inf for rows that see no key
+};
+
+/// The oracle: double precision throughout.
+AttentionResult cpu_attention_fp64(const HostAttention& in);
+/// The kernels' precision, on the CPU.
+AttentionResult cpu_attention_lowp(const HostAttention& in);
+
+struct CheckReport {
+  double max_error = 0;       // max |kernel - oracle| over O
+  double lowp_error = 0;      // max |lowp - oracle| over O
+  double bound = 0;           // 2 * lowp_error + absolute allowance
+  double lse_max_error = 0;   // max |kernel lse - oracle lse| (finite rows)
+  double lse_bound = 0;
+  int64_t non_finite = 0;     // NaN/Inf in O
+  int64_t unwritten = 0;      // elements still holding the poison pattern
+  int64_t lse_mismatch = 0;   // -inf where finite expected or vice versa
+  bool passed = false;
+  std::string summary() const;
+};
+
+/// Bit pattern written over outputs before a launch; a NaN in both bf16 and fp16.
+inline constexpr uint16_t kPoison16 = 0x7fff;
+inline constexpr uint32_t kPoison32 = 0x7fbfffffu;
+
+/// Compares a kernel's O (16-bit, layout of Q) and optional LSE against the oracle.
+CheckReport check_attention(const HostAttention& in, const std::vector<uint16_t>& kernel_o,
+                            const std::vector<float>* kernel_lse, const AttentionResult& oracle,
+                            const AttentionResult& lowp);
+
+}  // namespace gqaforge::rt

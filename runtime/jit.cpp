@@ -1,0 +1,32 @@
+// Jit: compile through the cache, then load and resolve entry points once per key.
+#include "runtime/jit.h"
+
+namespace gqaforge::rt {
+
+Result<Function> LoadedKernel::function(const std::string& name) const {
+  auto it = functions.find(name);
+  if (it == functions.end()) return not_found("kernel has no entry point '{}'", name);
+  return it->second;
+}
+
+Result<const LoadedKernel*> Jit::load(const KernelSource& source) {
+  std::string key = compile_key(source, options_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = loaded_.find(key);
+    if (it != loaded_.end()) return it->second.get();
+  }
+  GQF_ASSIGN_OR_RETURN(CompiledKernel compiled, cache_->get_or_compile(source, options_));
+  auto loaded = std::make_unique<LoadedKernel>();
+  GQF_ASSIGN_OR_RETURN(loaded->module, Module::load(compiled.cubin));
+  for (const std::string& entry : source.entry_points) {
+    GQF_ASSIGN_OR_RETURN(Function f, loaded->module.function(entry));
+    loaded->functions.emplace(entry, f);
+  }
+  loaded->compiled = std::move(compiled);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto [it, inserted] = loaded_.emplace(key, std::move(loaded));
+  return it->second.get();
+}
+
+}  // namespace gqaforge::rt

@@ -1,0 +1,89 @@
+// Decode family on the GPU: every variant kind against the oracle over the coverage of
+// TESTING.md (group sizes, head dims, dtypes, q_len 1..16, unequal lengths, splits).
+#include "gpu_fixture.h"
+
+namespace gqaforge::rt::testing {
+namespace {
+
+struct DecodeCase {
+  int hq, hkv, d;
+  DType dtype;
+  int batch, q, kv;
+  std::vector<int> kv_lens;  // empty = kv for all
+  std::string config;        // overrides of the heuristic default
+};
+
+std::string case_name(const DecodeCase& c) {
+  return fmt::format("{}:{} d{} {} b{} q{} kv{} [{}]", c.hq, c.hkv, c.d, dtype_name(c.dtype), c.batch, c.q, c.kv,
+                     c.config);
+}
+
+class GpuDecode : public ::testing::TestWithParam<DecodeCase> {};
+
+TEST_P(GpuDecode, MatchesOracle) {
+  GQF_REQUIRE_GPU(env);
+  const DecodeCase& c = GetParam();
+  AttentionProblem p;
+  p.phase = Phase::kDecode;
+  p.n_q_heads = c.hq;
+  p.n_kv_heads = c.hkv;
+  p.head_dim = c.d;
+  p.dtype = c.dtype;
+  p.causal = true;
+  p.batch = c.batch;
+  p.q_len = c.q;
+  p.kv_len = c.kv;
+  CheckOptions o;
+  o.seed = std::hash<std::string>()(case_name(c)) & 0xffffff;
+  o.kv_lens = c.kv_lens;
+  expect_correct(env, p, "decode", c.config, o);
+}
+
+std::vector<DecodeCase> decode_cases() {
+  const auto bf = DType::kBF16;
+  const auto fp = DType::kFP16;
+  std::vector<DecodeCase> v;
+  // Group sizes with both inner loops, head dim 128.
+  for (auto [hq, hkv] : std::vector<std::pair<int, int>>{{8, 8}, {8, 4}, {12, 4}, {16, 4}, {10, 2}, {12, 2},
+                                                          {14, 2}, {16, 2}, {16, 1}, {32, 1}}) {
+    v.push_back({hq, hkv, 128, bf, 2, 1, 1000, {}, ""});
+    v.push_back({hq, hkv, 128, bf, 2, 1, 1000, {}, "use_mma=1"});
+    if (hq / hkv <= 8) v.push_back({hq, hkv, 128, fp, 2, 1, 1000, {}, "use_mma=0"});
+  }
+  // Head dims x dtypes, speculative q_len, unequal lengths including 1 and 0-split tails.
+  for (int d : {64, 96, 128, 256}) {
+    for (auto dt : {bf, fp}) {
+      v.push_back({32, 8, d, dt, 3, 1, 799, {799, 1, 97}, ""});
+      v.push_back({20, 4, d, dt, 2, 4, 1023, {1023, 239}, ""});
+      v.push_back({28, 4, d, dt, 1, 16, 113, {}, ""});
+      v.push_back({8, 1, d, dt, 1, 3, 4224, {}, "num_splits=7"});
+    }
+  }
+  // Split-KV: 1, 2, odd, many, splits that see no keys; fused and separate combine.
+  for (const char* splits : {"num_splits=1", "num_splits=2", "num_splits=5", "num_splits=64", "num_splits=200"}) {
+    for (const char* fused : {"fused_combine=0", "fused_combine=1"}) {
+      std::string cfg = std::string(splits) + "," + fused;
+      v.push_back({16, 2, 128, bf, 4, 1, 5000, {5000, 17, 1, 2500}, cfg});
+      v.push_back({6, 1, 64, fp, 1, 2, 3001, {}, cfg});
+    }
+  }
+  // Long contexts (the 128K case is checked against the fp64 oracle on the CPU too).
+  v.push_back({8, 1, 128, bf, 1, 1, 16384, {}, ""});
+  v.push_back({32, 8, 128, bf, 1, 1, 16384, {}, ""});
+  v.push_back({8, 1, 128, bf, 1, 1, 131072, {}, ""});
+  v.push_back({16, 2, 64, bf, 2, 1, 131072, {131072, 65536}, ""});
+  // Large batch, odd batch.
+  v.push_back({32, 8, 128, bf, 64, 1, 1024, {}, ""});
+  v.push_back({40, 8, 128, fp, 7, 1, 2048, {}, ""});
+  // Tile-config variety.
+  for (const char* cfg : {"block_n=32,stages=2", "block_n=128,stages=2", "warps=8", "warps=2,stages=4",
+                          "block_n=16,warps=1"}) {
+    v.push_back({32, 4, 128, bf, 2, 2, 1500, {1500, 333}, cfg});
+  }
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Coverage, GpuDecode, ::testing::ValuesIn(decode_cases()));
+
+}  // namespace
+}  // namespace gqaforge::rt::testing

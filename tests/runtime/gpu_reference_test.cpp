@@ -1,0 +1,72 @@
+// GPU reference kernel against the CPU fp64 oracle over the coverage of TESTING.md.
+#include "gpu_fixture.h"
+
+namespace gqaforge::rt::testing {
+namespace {
+
+struct RefCase {
+  int hq, hkv, d;
+  DType dtype;
+  bool causal;
+  int batch, q, kv;
+};
+
+class GpuReference : public ::testing::TestWithParam<RefCase> {};
+
+TEST_P(GpuReference, MatchesCpuOracle) {
+  GQF_REQUIRE_GPU(env);
+  const RefCase& c = GetParam();
+  AttentionProblem p;
+  p.phase = Phase::kPrefill;
+  p.n_q_heads = c.hq;
+  p.n_kv_heads = c.hkv;
+  p.head_dim = c.d;
+  p.dtype = c.dtype;
+  p.causal = c.causal;
+  p.batch = c.batch;
+  p.q_len = c.q;
+  p.kv_len = c.kv;
+  CheckOptions o;
+  o.seed = static_cast<uint64_t>(c.q * 131 + c.kv * 7 + c.hq);
+  o.cpu_work_limit = 1e18;  // always the CPU oracle
+  expect_correct(env, p, "reference", "", o);
+}
+
+std::vector<RefCase> reference_cases() {
+  std::vector<RefCase> cases;
+  const int lens[][2] = {{1, 1}, {3, 97}, {113, 113}, {97, 239}, {239, 97}, {799, 1023}, {1, 1023}};
+  const int groups[][2] = {{4, 4}, {8, 4}, {6, 2}, {8, 2}, {5, 1}, {12, 2}, {7, 1}, {16, 2}, {16, 1}, {32, 1}};
+  int i = 0;
+  for (auto& l : lens) {
+    for (int d : {64, 96, 128, 256}) {
+      auto& g = groups[i % 10];
+      cases.push_back({g[0], g[1], d, i % 2 ? DType::kFP16 : DType::kBF16, i % 3 != 0, 1 + i % 3, l[0], l[1]});
+      ++i;
+    }
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Coverage, GpuReference, ::testing::ValuesIn(reference_cases()));
+
+TEST(GpuReferenceVarlen, ZeroLengthSequence) {
+  GQF_REQUIRE_GPU(env);
+  AttentionProblem p;
+  p.phase = Phase::kPrefill;
+  p.n_q_heads = 6;
+  p.n_kv_heads = 2;
+  p.head_dim = 64;
+  p.batch = 4;
+  p.q_len = 300;
+  p.kv_len = 400;
+  p.causal = true;
+  CheckOptions o;
+  o.seed = 7;
+  o.varlen = true;
+  o.q_lens = {97, 0, 300, 5};
+  o.kv_lens = {113, 0, 400, 3};
+  expect_correct(env, p, "reference", "", o);
+}
+
+}  // namespace
+}  // namespace gqaforge::rt::testing
