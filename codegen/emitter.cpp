@@ -45,4 +45,12 @@ KernelSource emit_reference(const AttentionProblem& problem) {
   return assemble_source("reference", p, "", traits, {"gqaforge_reference"});
 }
 
+KernelSource emit_fill(DType dtype) {
+  AttentionProblem p;
+  p.dtype = dtype;
+  TraitsBuilder traits;
+  traits.add_type("Element", dtype == DType::kBF16 ? "gqf::bf16" : "gqf::fp16", "storage type to fill");
+  return assemble_source("fill", p, "", traits, {"gqaforge_fill_random"});
+}
+
 }  // namespace gqaforge

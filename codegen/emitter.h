@@ -22,4 +22,7 @@ KernelSource assemble_source(const std::string& family, const AttentionProblem& 
 /// The GPU reference kernel for a problem (no tunable config).
 KernelSource emit_reference(const AttentionProblem& problem);
 
+/// Device-side random fill of 16-bit tensors (benchmark inputs): gqaforge_fill_random.
+KernelSource emit_fill(DType dtype);
+
 }  // namespace gqaforge

@@ -54,7 +54,7 @@ CheckReport compare_with_gpu_reference(const HostAttention& h, const std::vector
 
 Result<CheckResult> check_op(Jit& jit, AttentionOp& op, const CheckOptions& options, CUstream stream) {
   HostAttention host = make_host_attention(op.problem(), options.seed, options.kv_lens, options.q_lens, options.varlen);
-  GQF_ASSIGN_OR_RETURN(DeviceAttention dev, DeviceAttention::upload(host, options.with_lse));
+  GQF_ASSIGN_OR_RETURN(DeviceAttention dev, DeviceAttention::upload(host, options.with_lse, options.kv_head_major));
   GQF_RETURN_IF_ERROR(dev.poison());
   GQF_RETURN_IF_ERROR(op.run(jit, dev.params, stream));
   GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());

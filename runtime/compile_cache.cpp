@@ -118,12 +118,8 @@ Result<CompiledKernel> CompileCache::get_or_compile(const KernelSource& source, 
   std::string key = compile_key(source, options);
   Result<CompiledKernel> cached = load_entry(key);
   if (cached.ok()) {
-    bool entries_present = true;
-    for (const std::string& e : source.entry_points) entries_present &= cached->resources.count(e) != 0;
-    if (entries_present) {
-      ++hits_;
-      return cached;
-    }
+    ++hits_;
+    return cached;
   }
   if (!cached.ok() && cached.status().code() == StatusCode::kDataLoss) {
     ++corrupt_;

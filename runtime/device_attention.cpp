@@ -5,7 +5,7 @@
 
 namespace gqaforge::rt {
 
-GqaParams fixed_layout_params(const AttentionProblem& pr) {
+GqaParams fixed_layout_params(const AttentionProblem& pr, bool kv_head_major) {
   GqaParams p{};
   const long long d = pr.head_dim;
   p.q_stride_h = p.k_stride_h = p.v_stride_h = p.o_stride_h = d;
@@ -13,6 +13,10 @@ GqaParams fixed_layout_params(const AttentionProblem& pr) {
   p.k_stride_s = p.v_stride_s = d * pr.n_kv_heads;
   p.q_stride_b = p.o_stride_b = p.q_stride_s * pr.q_len;
   p.k_stride_b = p.v_stride_b = p.k_stride_s * pr.kv_len;
+  if (kv_head_major) {
+    p.k_stride_s = p.v_stride_s = d;
+    p.k_stride_h = p.v_stride_h = d * pr.kv_len;
+  }
   p.batch = static_cast<int>(pr.batch);
   p.q_len = static_cast<int>(pr.q_len);
   p.kv_len = static_cast<int>(pr.kv_len);
@@ -24,7 +28,7 @@ GqaParams fixed_layout_params(const AttentionProblem& pr) {
   return p;
 }
 
-Result<DeviceAttention> DeviceAttention::allocate(const AttentionProblem& pr, bool with_lse) {
+Result<DeviceAttention> DeviceAttention::allocate(const AttentionProblem& pr, bool with_lse, bool kv_head_major) {
   DeviceAttention d;
   size_t e = 2;
   size_t q_elems = static_cast<size_t>(pr.batch * pr.q_len * pr.n_q_heads * pr.head_dim);
@@ -36,7 +40,7 @@ Result<DeviceAttention> DeviceAttention::allocate(const AttentionProblem& pr, bo
   if (with_lse) {
     GQF_ASSIGN_OR_RETURN(d.lse, DeviceBuffer::alloc(static_cast<size_t>(pr.batch * pr.q_len * pr.n_q_heads) * 4));
   }
-  d.params = fixed_layout_params(pr);
+  d.params = fixed_layout_params(pr, kv_head_major);
   d.params.q = reinterpret_cast<const void*>(d.q.ptr());
   d.params.k = reinterpret_cast<const void*>(d.k.ptr());
   d.params.v = reinterpret_cast<const void*>(d.v.ptr());
@@ -45,7 +49,23 @@ Result<DeviceAttention> DeviceAttention::allocate(const AttentionProblem& pr, bo
   return d;
 }
 
-Result<DeviceAttention> DeviceAttention::upload(const HostAttention& h, bool with_lse) {
+namespace {
+
+// [B, S, H, D] -> [B, H, S, D].
+std::vector<uint16_t> to_head_major(const std::vector<uint16_t>& x, const AttentionProblem& p) {
+  std::vector<uint16_t> out(x.size());
+  const int64_t s_len = p.kv_len, h_n = p.n_kv_heads, d = p.head_dim;
+  for (int64_t b = 0; b < p.batch; ++b)
+    for (int64_t s = 0; s < s_len; ++s)
+      for (int64_t h = 0; h < h_n; ++h)
+        std::copy_n(x.begin() + ((b * s_len + s) * h_n + h) * d, d, out.begin() + ((b * h_n + h) * s_len + s) * d);
+  return out;
+}
+
+}  // namespace
+
+Result<DeviceAttention> DeviceAttention::upload(const HostAttention& h, bool with_lse, bool kv_head_major) {
+  if (kv_head_major && h.varlen) return invalid_argument("the head-major K/V layout needs fixed-length sequences");
   DeviceAttention d;
   const AttentionProblem& pr = h.problem;
   GQF_ASSIGN_OR_RETURN(d.q, DeviceBuffer::alloc(h.q.size() * 2));
@@ -53,12 +73,18 @@ Result<DeviceAttention> DeviceAttention::upload(const HostAttention& h, bool wit
   GQF_ASSIGN_OR_RETURN(d.v, DeviceBuffer::alloc(std::max<size_t>(h.v.size(), 8) * 2));
   GQF_ASSIGN_OR_RETURN(d.o, DeviceBuffer::alloc(h.q.size() * 2));
   GQF_RETURN_IF_ERROR(d.q.upload(h.q.data(), h.q.size() * 2));
-  GQF_RETURN_IF_ERROR(d.k.upload(h.k.data(), h.k.size() * 2));
-  GQF_RETURN_IF_ERROR(d.v.upload(h.v.data(), h.v.size() * 2));
+  if (kv_head_major) {
+    std::vector<uint16_t> k = to_head_major(h.k, pr), v = to_head_major(h.v, pr);
+    GQF_RETURN_IF_ERROR(d.k.upload(k.data(), k.size() * 2));
+    GQF_RETURN_IF_ERROR(d.v.upload(v.data(), v.size() * 2));
+  } else {
+    GQF_RETURN_IF_ERROR(d.k.upload(h.k.data(), h.k.size() * 2));
+    GQF_RETURN_IF_ERROR(d.v.upload(h.v.data(), h.v.size() * 2));
+  }
   if (with_lse) {
     GQF_ASSIGN_OR_RETURN(d.lse, DeviceBuffer::alloc(static_cast<size_t>(h.q_rows() * pr.n_q_heads) * 4));
   }
-  d.params = fixed_layout_params(pr);
+  d.params = fixed_layout_params(pr, kv_head_major);
   GQF_ASSIGN_OR_RETURN(d.kv_lens, DeviceBuffer::alloc(h.kv_lens.size() * 4));
   GQF_RETURN_IF_ERROR(d.kv_lens.upload(h.kv_lens.data(), h.kv_lens.size() * 4));
   d.params.kv_lens = reinterpret_cast<const int*>(d.kv_lens.ptr());

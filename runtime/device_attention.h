@@ -14,10 +14,13 @@ struct DeviceAttention {
   DeviceBuffer q, k, v, o, lse, kv_lens, cu_q, cu_k;
   GqaParams params{};
 
-  /// Uploads inputs, allocates O (and LSE when `with_lse`), and fills params.
-  static Result<DeviceAttention> upload(const HostAttention& host, bool with_lse);
+  /// Uploads inputs, allocates O (and LSE when `with_lse`), and fills params. With
+  /// `kv_head_major` (fixed layout only) K and V are stored [batch, n_kv, kv_len, head_dim],
+  /// the layout of many KV caches, instead of [batch, kv_len, n_kv, head_dim].
+  static Result<DeviceAttention> upload(const HostAttention& host, bool with_lse, bool kv_head_major = false);
   /// Allocates uninitialised tensors of the fixed layout (benchmarks fill them on the device).
-  static Result<DeviceAttention> allocate(const AttentionProblem& problem, bool with_lse);
+  static Result<DeviceAttention> allocate(const AttentionProblem& problem, bool with_lse,
+                                          bool kv_head_major = false);
 
   /// Writes the poison pattern over O and LSE.
   Status poison();
@@ -25,7 +28,8 @@ struct DeviceAttention {
   Result<std::vector<float>> download_lse() const;
 };
 
-/// Fixed-layout params (strides of contiguous [B, S, H, D] tensors) with null pointers.
-GqaParams fixed_layout_params(const AttentionProblem& problem);
+/// Fixed-layout params (strides of contiguous [B, S, H, D] tensors, or [B, H, S, D] for K/V
+/// when `kv_head_major`) with null pointers.
+GqaParams fixed_layout_params(const AttentionProblem& problem, bool kv_head_major = false);
 
 }  // namespace gqaforge::rt

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "codegen/source.h"
+#include "core/build_info.h"
 #include "core/sha256.h"
 #include "runtime/cuda_driver.h"
 #include "runtime/nvrtc_compiler.h"
@@ -49,7 +50,7 @@ Environment DeviceInfo::environment() const {
   e.driver_version = driver_version;
   e.nvrtc_version = nvrtc_version;
   e.codegen_version = kCodegenVersion;
-  e.gqaforge_commit = GQAFORGE_GIT_COMMIT;
+  e.gqaforge_commit = gqaforge_git_commit();
 #ifdef NDEBUG
   e.build_type = "Release";
 #else

@@ -22,6 +22,15 @@ Result<const LoadedKernel*> Jit::load(const KernelSource& source) {
   for (const std::string& entry : source.entry_points) {
     GQF_ASSIGN_OR_RETURN(Function f, loaded->module.function(entry));
     loaded->functions.emplace(entry, f);
+    if (compiled.resources.count(entry) == 0) {
+      // No ptxas report for this entry: read what the driver knows of the loaded function.
+      KernelResources r;
+      GQF_ASSIGN_OR_RETURN(r.registers, f.attribute(CU_FUNC_ATTRIBUTE_NUM_REGS));
+      GQF_ASSIGN_OR_RETURN(r.shared_static_bytes, f.attribute(CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES));
+      GQF_ASSIGN_OR_RETURN(r.constant_bytes, f.attribute(CU_FUNC_ATTRIBUTE_CONST_SIZE_BYTES));
+      GQF_ASSIGN_OR_RETURN(r.stack_frame_bytes, f.attribute(CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES));
+      compiled.resources[entry] = r;
+    }
   }
   loaded->compiled = std::move(compiled);
   std::lock_guard<std::mutex> lock(mutex_);

@@ -42,7 +42,9 @@ struct CompiledKernel {
   double compile_ms = 0;       // NVRTC time (0 for a cache hit's compile)
   bool cache_hit = false;
   std::vector<std::string> options;
-  std::map<std::string, KernelResources> resources;  // per entry point
+  std::map<std::string, KernelResources> resources;  // per entry point; an entry is absent
+                                                     // when ptxas did not report it (see
+                                                     // compile_nvrtc), until Jit::load fills it
 };
 
 /// "13.0" for the NVRTC this binary uses.

@@ -49,6 +49,9 @@ int run_compile(const Args& args) {
               compiled->key.substr(0, 16).c_str());
   std::printf("compile  %s%s   cubin %zu bytes\n", compiled->cache_hit ? "cache hit" : format_duration(compiled->compile_ms / 1e3).c_str(),
               "", compiled->cubin.size());
+  for (const std::string& entry : source.entry_points) {
+    if (compiled->resources.count(entry) == 0) std::printf("  %-26s (ptxas reported no resources)\n", entry.c_str());
+  }
   for (const auto& [name, r] : compiled->resources) {
     std::printf("  %-26s regs %3d  smem(static) %6d B  stack %4d B  spills st/ld %d/%d B\n", name.c_str(),
                 r.registers, r.shared_static_bytes, r.stack_frame_bytes, r.spill_store_bytes, r.spill_load_bytes);

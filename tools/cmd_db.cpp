@@ -1,13 +1,13 @@
 // `gqaforge db`: look into and move measurement databases: info, best, export, import, merge,
 // migrate. The work lives in db/; this file parses flags and prints.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/fs.h"
 #include "core/strings.h"
@@ -26,22 +26,27 @@ void add_db_flag(ArgParser& p) {
   p.add_flag("db", "FILE", "measurement database", "$GQAFORGE_DB or ./gqaforge.sqlite");
 }
 
-std::string db_path(const ArgParser& p) { return p.get("db", default_database_path()); }
+std::string db_path(const ArgParser& p) {
+  return p.get("db", default_database_path());
+}
 
 std::string join_counts(const std::map<std::string, int64_t>& counts) {
   std::string out;
-  for (const auto& [name, n] : counts) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", name, n);
+  for (const auto& [name, n] : counts)
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", name, n);
   return out.empty() ? "-" : out;
 }
 
-// "decode 32:8 d128 bf16 b1 q1 kv4k", "prefill 32:8 d128 bf16 causal b2 q4k kv4k", "linear bf16 m.. n.. k..".
+// "decode 32:8 d128 bf16 b1 q1 kv4k", "prefill 32:8 d128 bf16 causal b2 q4k kv4k", "linear bf16 m..
+// n.. k..".
 std::string problem_text(const ProblemRecord& p) {
   if (p.family == "linear") {
-    return fmt::format("linear {} m{} n{} k{}", p.dtype, format_count(p.gemm_m), format_count(p.gemm_n),
-                       format_count(p.gemm_k));
+    return fmt::format("linear {} m{} n{} k{}", p.dtype, format_count(p.gemm_m),
+                       format_count(p.gemm_n), format_count(p.gemm_k));
   }
-  return fmt::format("{} {}:{} d{} {}{} b{} q{} kv{}", p.family, p.n_q_heads, p.n_kv_heads, p.head_dim, p.dtype,
-                     p.causal ? " causal" : "", p.batch, format_count(p.q_len), format_count(p.kv_len));
+  return fmt::format("{} {}:{} d{} {}{} b{} q{} kv{}", p.family, p.n_q_heads, p.n_kv_heads,
+                     p.head_dim, p.dtype, p.causal ? " causal" : "", p.batch, format_count(p.q_len),
+                     format_count(p.kv_len));
 }
 
 // Decode is memory bound (TB/s), the rest compute bound (TFLOP/s); whichever was measured.
@@ -54,8 +59,9 @@ std::string rate_text(const MeasurementRecord& m) {
 }
 
 int run_info(const Args& args) {
-  ArgParser p("gqaforge db info", "Summarizes a measurement database: schema version, environments, runs, and rows "
-                                  "per status and family.");
+  ArgParser p("gqaforge db info",
+              "Summarizes a measurement database: schema version, environments, runs, and rows "
+              "per status and family.");
   add_db_flag(p);
   p.add_switch("check", "also run SQLite's integrity check (reads the whole file)");
   if (int rc = p.parse(args); rc >= 0) return rc;
@@ -70,9 +76,10 @@ int run_info(const Args& args) {
   std::printf("journal mode    %s\n", info->journal_mode.c_str());
   std::printf("environments    %lld\n", static_cast<long long>(info->environments));
   for (const Environment& e : *envs) {
-    std::printf("  %s  %s, %d SMs, cc %d.%d, driver %d, nvrtc %s, codegen %d, host %s\n", e.key().c_str(),
-                e.gpu_name.c_str(), e.sm_count, e.cc_major, e.cc_minor, e.driver_version, e.nvrtc_version.c_str(),
-                e.codegen_version, e.host.empty() ? "-" : e.host.c_str());
+    std::printf("  %s  %s, %d SMs, cc %d.%d, driver %d, nvrtc %s, codegen %d, host %s\n",
+                e.key().c_str(), e.gpu_name.c_str(), e.sm_count, e.cc_major, e.cc_minor,
+                e.driver_version, e.nvrtc_version.c_str(), e.codegen_version,
+                e.host.empty() ? "-" : e.host.c_str());
   }
   std::printf("tune runs       %lld (%lld unfinished)\n", static_cast<long long>(info->runs),
               static_cast<long long>(info->unfinished_runs));
@@ -91,7 +98,8 @@ int run_info(const Args& args) {
 // Parses a strictly positive integer flag value.
 Result<int64_t> positive_flag(const std::string& flag, const std::string& text, bool allow_suffix) {
   auto v = allow_suffix ? parse_count(text) : parse_int(text);
-  if (!v.ok() || *v <= 0) return invalid_argument("--{} '{}' is not a positive integer", flag, text);
+  if (!v.ok() || *v <= 0)
+    return invalid_argument("--{} '{}' is not a positive integer", flag, text);
   return *v;
 }
 
@@ -101,10 +109,13 @@ Result<MeasurementFilter> filter_from_flags(const ArgParser& p) {
   if (p.has("family")) {
     bool known = false;
     for (const char* name : kKnownFamilies) known = known || f.family == name;
-    if (!known) return invalid_argument("--family '{}' is not one of decode, prefill, reference, linear", f.family);
+    if (!known)
+      return invalid_argument("--family '{}' is not one of decode, prefill, reference, linear",
+                              f.family);
   }
   if (auto heads = p.get_optional("heads")) {
-    const Status bad = invalid_argument("--heads '{}' is not Q:KV with positive head counts (e.g. 32:8)", *heads);
+    const Status bad =
+        invalid_argument("--heads '{}' is not Q:KV with positive head counts (e.g. 32:8)", *heads);
     std::vector<std::string> parts = split(*heads, ':');
     if (parts.size() != 2) return bad;
     auto q = parse_int(parts[0]);
@@ -119,7 +130,8 @@ Result<MeasurementFilter> filter_from_flags(const ArgParser& p) {
     f.head_dim = static_cast<int>(v);
   }
   if (auto t = p.get_optional("dtype")) {
-    if (*t != "bf16" && *t != "fp16") return invalid_argument("--dtype '{}' is not bf16 or fp16", *t);
+    if (*t != "bf16" && *t != "fp16")
+      return invalid_argument("--dtype '{}' is not bf16 or fp16", *t);
     f.dtype = *t;
   }
   if (auto b = p.get_optional("batch")) {
@@ -129,15 +141,17 @@ Result<MeasurementFilter> filter_from_flags(const ArgParser& p) {
     GQF_ASSIGN_OR_RETURN(f.kv_len, positive_flag("kv-len", *kv, true));
   }
   if (auto env = p.get_optional("env")) {
-    if (env->empty()) return invalid_argument("--env is empty (give an environment key, see `gqaforge db info`)");
+    if (env->empty())
+      return invalid_argument("--env is empty (give an environment key, see `gqaforge db info`)");
     f.env_key = *env;
   }
   return f;
 }
 
 int run_best(const Args& args) {
-  ArgParser p("gqaforge db best", "Lists the best ok measurement per problem (the re-measured winner if one was "
-                                  "marked, else the lowest median time).");
+  ArgParser p("gqaforge db best",
+              "Lists the best ok measurement per problem (the re-measured winner if one was "
+              "marked, else the lowest median time).");
   add_db_flag(p);
   p.add_flag("family", "NAME", "decode, prefill, reference or linear");
   p.add_flag("heads", "Q:KV", "query and key/value head counts, e.g. 32:8");
@@ -148,7 +162,8 @@ int run_best(const Args& args) {
   p.add_flag("env", "KEY", "environment key (default: all environments, listed separately)");
   if (int rc = p.parse(args); rc >= 0) return rc;
   auto filter = filter_from_flags(p);
-  if (!filter.ok()) return usage_error(fmt::format("{}: {}", p.program(), filter.status().message()));
+  if (!filter.ok())
+    return usage_error(fmt::format("{}: {}", p.program(), filter.status().message()));
   auto db = Database::open(db_path(p), OpenMode::kReadOnly);
   if (!db.ok()) return report_failure(db.status());
   auto rows = (*db)->best(*filter);
@@ -157,10 +172,12 @@ int run_best(const Args& args) {
     std::printf("no ok measurements match in %s\n", (*db)->path().c_str());
     return 0;
   }
-  std::vector<std::vector<std::string>> table = {{"problem", "config", "median us", "rate", "env", "best"}};
+  std::vector<std::vector<std::string>> table = {
+      {"problem", "config", "median us", "rate", "env", "best"}};
   for (const MeasurementRecord& m : *rows) {
-    table.push_back({problem_text(m.problem), m.config.empty() ? "-" : m.config, fmt::format("{:.2f}", m.median_us),
-                     rate_text(m), m.env_key, m.is_best ? "marked" : "fastest"});
+    table.push_back({problem_text(m.problem), m.config.empty() ? "-" : m.config,
+                     fmt::format("{:.2f}", m.median_us), rate_text(m), m.env_key,
+                     m.is_best ? "marked" : "fastest"});
   }
   std::vector<size_t> widths(table[0].size(), 0);
   for (const auto& row : table) {
@@ -170,7 +187,8 @@ int run_best(const Args& args) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       const bool right = i == 2 || i == 3;  // numbers
-      line += right ? fmt::format("{:>{}}", row[i], widths[i]) : fmt::format("{:<{}}", row[i], widths[i]);
+      line += right ? fmt::format("{:>{}}", row[i], widths[i])
+                    : fmt::format("{:<{}}", row[i], widths[i]);
       if (i + 1 < row.size()) line += "  ";
     }
     std::printf("%s\n", trim(line).c_str());
@@ -183,8 +201,9 @@ int run_export(const Args& raw_args) {
   for (std::string& a : args) {
     if (a == "-o") a = "--output";
   }
-  ArgParser p("gqaforge db export", "Writes the whole database as sorted, line-oriented text (for review and "
-                                    "version control; `db import` reads it back).");
+  ArgParser p("gqaforge db export",
+              "Writes the whole database as sorted, line-oriented text (for review and "
+              "version control; `db import` reads it back).");
   add_db_flag(p);
   p.add_flag("output", "FILE", "output file, written atomically; also -o FILE", "stdout");
   if (int rc = p.parse(args); rc >= 0) return rc;
@@ -195,7 +214,8 @@ int run_export(const Args& raw_args) {
   auto text = export_database(**db);
   if (!text.ok()) return report_failure(text.status());
   if (out == "-") {
-    if (std::fwrite(text->data(), 1, text->size(), stdout) != text->size() || std::fflush(stdout) != 0) {
+    if (std::fwrite(text->data(), 1, text->size(), stdout) != text->size() ||
+        std::fflush(stdout) != 0) {
       return report_failure(unavailable("cannot write the export to stdout"));
     }
     return 0;
@@ -207,17 +227,21 @@ int run_export(const Args& raw_args) {
 }
 
 void print_stats(const char* verb, const std::string& target, const MergeStats& s) {
-  std::printf("%s into %s: %lld environments, %lld runs, %lld measurements added; %lld measurements updated, "
-              "%lld skipped (the database held a later measurement)\n",
-              verb, target.c_str(), static_cast<long long>(s.environments_added), static_cast<long long>(s.runs_added),
-              static_cast<long long>(s.measurements_added), static_cast<long long>(s.measurements_updated),
-              static_cast<long long>(s.measurements_skipped));
+  std::printf(
+      "%s into %s: %lld environments, %lld runs, %lld measurements added; %lld measurements "
+      "updated, "
+      "%lld skipped (the database held a later measurement)\n",
+      verb, target.c_str(), static_cast<long long>(s.environments_added),
+      static_cast<long long>(s.runs_added), static_cast<long long>(s.measurements_added),
+      static_cast<long long>(s.measurements_updated),
+      static_cast<long long>(s.measurements_skipped));
 }
 
 int run_import(const Args& args) {
-  ArgParser p("gqaforge db import", "Merges an export file into a database (created if missing), without "
-                                    "duplicates. The file is checked completely first; on any error the database "
-                                    "is unchanged.");
+  ArgParser p("gqaforge db import",
+              "Merges an export file into a database (created if missing), without "
+              "duplicates. The file is checked completely first; on any error the database "
+              "is unchanged.");
   add_db_flag(p);
   p.add_positional("file", "export file written by `gqaforge db export`");
   if (int rc = p.parse(args); rc >= 0) return rc;
@@ -235,8 +259,9 @@ int run_import(const Args& args) {
 }
 
 int run_merge(const Args& args) {
-  ArgParser p("gqaforge db merge", "Combines measurement databases (e.g. one per GPU or host) into OUT, which may "
-                                   "already exist. Rows are deduplicated; run ids are remapped. All or nothing.");
+  ArgParser p("gqaforge db merge",
+              "Combines measurement databases (e.g. one per GPU or host) into OUT, which may "
+              "already exist. Rows are deduplicated; run ids are remapped. All or nothing.");
   p.add_positional("out", "output database (created if missing)");
   p.add_positional("input", "input database");
   p.add_positional("input...", "more input databases", /*required=*/false);
@@ -245,7 +270,8 @@ int run_merge(const Args& args) {
     return p.parse({"--help"});
   }
   // Every argument after OUT is an input: declare one optional slot per extra argument.
-  for (size_t i = 3; i < args.size(); ++i) p.add_positional("input...", "more input databases", false);
+  for (size_t i = 3; i < args.size(); ++i)
+    p.add_positional("input...", "more input databases", false);
   if (int rc = p.parse(args); rc >= 0) return rc;
   const std::vector<std::string>& paths = p.positionals();
   std::vector<std::string> inputs(paths.begin() + 1, paths.end());
@@ -259,8 +285,9 @@ int run_merge(const Args& args) {
 }
 
 int run_migrate(const Args& args) {
-  ArgParser p("gqaforge db migrate", "Upgrades a database file to the schema version of this gqaforge (writers "
-                                     "do this on open; read-only commands refuse older files).");
+  ArgParser p("gqaforge db migrate",
+              "Upgrades a database file to the schema version of this gqaforge (writers "
+              "do this on open; read-only commands refuse older files).");
   add_db_flag(p);
   if (int rc = p.parse(args); rc >= 0) return rc;
   auto db = Database::open(db_path(p), OpenMode::kExisting);
@@ -287,7 +314,8 @@ constexpr Subcommand kSubcommands[] = {
 };
 
 std::string db_help() {
-  std::string out = "usage: gqaforge db <subcommand> [flags]\n\nMeasurement database tools.\n\nsubcommands:\n";
+  std::string out =
+      "usage: gqaforge db <subcommand> [flags]\n\nMeasurement database tools.\n\nsubcommands:\n";
   for (const Subcommand& s : kSubcommands) out += fmt::format("  {:<10} {}\n", s.name, s.summary);
   out += "\n`gqaforge db <subcommand> --help` describes its flags.\n";
   return out;
@@ -295,8 +323,9 @@ std::string db_help() {
 
 int run_db(const Args& args) {
   if (args.empty()) {
-    std::fputs(db_help().c_str(), stderr);
-    return usage_error("gqaforge db: missing subcommand (info, best, export, import, merge, migrate)");
+    return usage_error(
+        "gqaforge db: missing subcommand (info, best, export, import, merge, migrate; see "
+        "gqaforge db --help)");
   }
   if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::fputs(db_help().c_str(), stdout);
@@ -305,7 +334,8 @@ int run_db(const Args& args) {
   for (const Subcommand& s : kSubcommands) {
     if (args[0] == s.name) return s.run(Args(args.begin() + 1, args.end()));
   }
-  return usage_error(fmt::format("gqaforge db: unknown subcommand '{}' (see gqaforge db --help)", args[0]));
+  return usage_error(
+      fmt::format("gqaforge db: unknown subcommand '{}' (see gqaforge db --help)", args[0]));
 }
 
 }  // namespace

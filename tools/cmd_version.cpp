@@ -1,6 +1,7 @@
 // `gqaforge version`: prints the version and build commit.
 #include <cstdio>
 
+#include "core/build_info.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 
@@ -10,7 +11,7 @@ namespace {
 int run_version(const Args& args) {
   ArgParser p("gqaforge version", "Prints the gqaforge version and the git commit it was built from.");
   if (int rc = p.parse(args); rc >= 0) return rc;
-  std::printf("gqaforge %s (%s)\n", GQAFORGE_VERSION, GQAFORGE_GIT_COMMIT);
+  std::printf("gqaforge %s (%s)\n", gqaforge_version(), gqaforge_git_commit());
   return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/build_info.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (name == "--version") {
-    std::printf("gqaforge %s (%s)\n", GQAFORGE_VERSION, GQAFORGE_GIT_COMMIT);
+    std::printf("gqaforge %s (%s)\n", gqaforge::gqaforge_version(), gqaforge::gqaforge_git_commit());
     return 0;
   }
   Args args(argv + 2, argv + argc);

@@ -11,11 +11,12 @@ struct DecodeCase {
   int batch, q, kv;
   std::vector<int> kv_lens;  // empty = kv for all
   std::string config;        // overrides of the heuristic default
+  bool kv_head_major = false;  // K/V as [batch, n_kv, kv_len, head_dim]
 };
 
 std::string case_name(const DecodeCase& c) {
-  return fmt::format("{}:{} d{} {} b{} q{} kv{} [{}]", c.hq, c.hkv, c.d, dtype_name(c.dtype), c.batch, c.q, c.kv,
-                     c.config);
+  return fmt::format("{}:{} d{} {} b{} q{} kv{} [{}]{}", c.hq, c.hkv, c.d, dtype_name(c.dtype), c.batch, c.q, c.kv,
+                     c.config, c.kv_head_major ? " head-major" : "");
 }
 
 class GpuDecode : public ::testing::TestWithParam<DecodeCase> {};
@@ -36,6 +37,7 @@ TEST_P(GpuDecode, MatchesOracle) {
   CheckOptions o;
   o.seed = std::hash<std::string>()(case_name(c)) & 0xffffff;
   o.kv_lens = c.kv_lens;
+  o.kv_head_major = c.kv_head_major;
   expect_correct(env, p, "decode", c.config, o);
 }
 
@@ -48,7 +50,7 @@ std::vector<DecodeCase> decode_cases() {
                                                           {14, 2}, {16, 2}, {16, 1}, {32, 1}}) {
     v.push_back({hq, hkv, 128, bf, 2, 1, 1000, {}, ""});
     v.push_back({hq, hkv, 128, bf, 2, 1, 1000, {}, "use_mma=1"});
-    if (hq / hkv <= 8) v.push_back({hq, hkv, 128, fp, 2, 1, 1000, {}, "use_mma=0"});
+    if (hq / hkv <= 4) v.push_back({hq, hkv, 128, fp, 2, 1, 1000, {}, "use_mma=0"});
   }
   // Head dims x dtypes, speculative q_len, unequal lengths including 1 and 0-split tails.
   for (int d : {64, 96, 128, 256}) {
@@ -72,18 +74,24 @@ std::vector<DecodeCase> decode_cases() {
   v.push_back({32, 8, 128, bf, 1, 1, 16384, {}, ""});
   v.push_back({8, 1, 128, bf, 1, 1, 131072, {}, ""});
   v.push_back({16, 2, 64, bf, 2, 1, 131072, {131072, 65536}, ""});
+  // The [batch, n_kv, kv_len, head_dim] cache layout.
+  v.push_back({8, 1, 128, bf, 3, 1, 9000, {9000, 1, 4500}, "", true});
+  v.push_back({32, 8, 64, fp, 2, 4, 2000, {}, "num_splits=3,fused_combine=1", true});
   // Large batch, odd batch.
   v.push_back({32, 8, 128, bf, 64, 1, 1024, {}, ""});
   v.push_back({40, 8, 128, fp, 7, 1, 2048, {}, ""});
   // Tile-config variety.
-  for (const char* cfg : {"block_n=32,stages=2", "block_n=128,stages=2", "warps=8", "warps=2,stages=4",
-                          "block_n=16,warps=1"}) {
+  for (const char* cfg : {"block_n=32,warps=2,stages=2", "block_n=128,stages=2", "block_n=128,warps=8,stages=2",
+                          "warps=2,stages=4", "block_n=16,warps=1"}) {
     v.push_back({32, 4, 128, bf, 2, 2, 1500, {1500, 333}, cfg});
   }
   return v;
 }
 
-INSTANTIATE_TEST_SUITE_P(Coverage, GpuDecode, ::testing::ValuesIn(decode_cases()));
+INSTANTIATE_TEST_SUITE_P(Coverage, GpuDecode, ::testing::ValuesIn(decode_cases()),
+                         [](const ::testing::TestParamInfo<DecodeCase>& param_info) {
+                           return test_name(param_info.index, case_name(param_info.param));
+                         });
 
 }  // namespace
 }  // namespace gqaforge::rt::testing

@@ -32,6 +32,12 @@ GpuEnv* gpu_env(std::string* reason) {
   return env.get();
 }
 
+std::string test_name(size_t index, const std::string& text) {
+  std::string out = std::to_string(index) + "_";
+  for (char c : text) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
 void expect_correct(GpuEnv* env, const AttentionProblem& problem, const std::string& family,
                     const std::string& config, const CheckOptions& options) {
   SCOPED_TRACE(fmt::format("{} family={} config=[{}] seed={} varlen={}", problem.name(), family, config,

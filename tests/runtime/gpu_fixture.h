@@ -27,6 +27,9 @@ GpuEnv* gpu_env(std::string* reason);
   ::gqaforge::rt::testing::GpuEnv* env = ::gqaforge::rt::testing::gpu_env(&gqf_skip_reason_); \
   if (env == nullptr) GTEST_SKIP() << gqf_skip_reason_
 
+/// A gtest-safe parameter name: "<index>_<text with non-alphanumerics as _>".
+std::string test_name(size_t index, const std::string& text);
+
 /// Checks one op and reports seed, problem and config on failure.
 void expect_correct(GpuEnv* env, const AttentionProblem& problem, const std::string& family,
                     const std::string& config, const CheckOptions& options);

@@ -66,7 +66,10 @@ std::vector<PrefillCase> prefill_cases() {
   return v;
 }
 
-INSTANTIATE_TEST_SUITE_P(Coverage, GpuPrefill, ::testing::ValuesIn(prefill_cases()));
+INSTANTIATE_TEST_SUITE_P(Coverage, GpuPrefill, ::testing::ValuesIn(prefill_cases()),
+                         [](const ::testing::TestParamInfo<PrefillCase>& param_info) {
+                           return test_name(param_info.index, prefill_problem(param_info.param).name() + " " + param_info.param.config);
+                         });
 
 TEST(GpuPrefillVarlen, ZeroLengthSequenceAndUnequalLengths) {
   GQF_REQUIRE_GPU(env);

@@ -47,7 +47,13 @@ std::vector<RefCase> reference_cases() {
   return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(Coverage, GpuReference, ::testing::ValuesIn(reference_cases()));
+INSTANTIATE_TEST_SUITE_P(Coverage, GpuReference, ::testing::ValuesIn(reference_cases()),
+                         [](const ::testing::TestParamInfo<RefCase>& param_info) {
+                           const RefCase& c = param_info.param;
+                           return test_name(param_info.index, fmt::format("{}_{}_d{}_{}_{}_b{}_q{}_kv{}", c.hq, c.hkv, c.d,
+                                                                    dtype_name(c.dtype), c.causal ? "causal" : "full",
+                                                                    c.batch, c.q, c.kv));
+                         });
 
 TEST(GpuReferenceVarlen, ZeroLengthSequence) {
   GQF_REQUIRE_GPU(env);

@@ -1,0 +1,30 @@
+# The two quick-start commands: `make demo` and `make test`. Each sets up, builds, then runs.
+BUILD ?= build
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc)
+
+.PHONY: setup build demo test gpu-test clean
+
+setup:
+	@bash tools/setup.sh
+
+build: setup
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# The main job on the embedded defaults: the cost-optimal GQA search at 128K context with the
+# bundled loss model and measured H200 costs, then the kernels it would run, compiled (no GPU
+# needed).
+demo: build
+	@$(BUILD)/tools/gqaforge demo
+
+# The whole test suite (GPU tests skip themselves without a device).
+test: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# Only the tests that need a GPU (run on a machine with one).
+gpu-test: build
+	@ctest --test-dir $(BUILD) -L gpu --output-on-failure
+
+clean:
+	@rm -rf $(BUILD)

@@ -1,0 +1,98 @@
+// Correctness-gated kernel measurement (moved here from tools/cmd_bench.cpp).
+#include "autotune/kernel_bench.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "codegen/emitter.h"
+
+namespace gqaforge {
+
+AttentionProblem gate_problem(const AttentionProblem& p) {
+  AttentionProblem g = p;
+  g.batch = std::min<int64_t>(p.batch, 2);
+  if (p.phase == Phase::kDecode) {
+    g.kv_len = std::min<int64_t>(p.kv_len, 32768);
+  } else {
+    g.q_len = std::min<int64_t>(p.q_len, 1024);
+    g.kv_len = std::min<int64_t>(p.kv_len, 1024);
+  }
+  return g;
+}
+
+uint64_t gate_seed(const AttentionProblem& problem) { return std::hash<std::string>()(problem.name()) & 0xffffff; }
+
+Status KernelBench::fill(rt::DeviceBuffer& buf, uint64_t seed, DType dtype) {
+  GQF_ASSIGN_OR_RETURN(const rt::LoadedKernel* k, jit_->load(emit_fill(dtype)));
+  GQF_ASSIGN_OR_RETURN(rt::Function f, k->function("gqaforge_fill_random"));
+  struct {
+    CUdeviceptr p;
+    unsigned long long n, seed;
+  } args{buf.ptr(), buf.size() / 2, seed};
+  void* argv[] = {&args.p, &args.n, &args.seed};
+  GQF_ASSIGN_OR_RETURN(const rt::DriverApi* api, rt::driver());
+  GQF_CU_CHECK(api, cuLaunchKernel(f.get(), 1024, 1, 1, 256, 1, 1, 0, stream_, argv, nullptr));
+  return ok_status();
+}
+
+Result<std::vector<rt::DeviceAttention>*> KernelBench::inputs(const AttentionProblem& problem) {
+  const std::string key = problem.name();
+  if (key == inputs_key_ && !inputs_.empty()) return &inputs_;
+  inputs_.clear();
+  inputs_key_.clear();
+  // Enough copies that K+V exceed twice the L2 cache.
+  const double kv_bytes = 2.0 * problem.batch * problem.kv_len * problem.n_kv_heads * problem.head_dim * 2;
+  const int copies = static_cast<int>(std::clamp(std::ceil(2.0 * info_.l2_bytes / kv_bytes) + 1, 2.0, 64.0));
+  for (int c = 0; c < copies; ++c) {
+    GQF_ASSIGN_OR_RETURN(rt::DeviceAttention d, rt::DeviceAttention::allocate(problem, true, kv_head_major_));
+    GQF_RETURN_IF_ERROR(fill(d.q, 3 * c + 1, problem.dtype));
+    GQF_RETURN_IF_ERROR(fill(d.k, 3 * c + 2, problem.dtype));
+    GQF_RETURN_IF_ERROR(fill(d.v, 3 * c + 3, problem.dtype));
+    inputs_.push_back(std::move(d));
+  }
+  inputs_key_ = key;
+  return &inputs_;
+}
+
+Result<BenchOutcome> KernelBench::run(const AttentionProblem& problem, const std::string& family,
+                                      const std::string& config_text, uint64_t seed, const TimingOptions& timing) {
+  BenchOutcome out;
+  const DeviceLimits limits = info_.limits();
+  GQF_ASSIGN_OR_RETURN(rt::AttentionOp op, rt::AttentionOp::create(problem, family, config_text, limits));
+  out.config = op.config();
+  // Pin the split count the big shape resolves to, so the gate checks the same launch.
+  std::string gate_config = op.config();
+  if (op.family() == "decode") {
+    GQF_ASSIGN_OR_RETURN(DecodeConfig dc, DecodeConfig::parse(op.config(), DecodeConfig{}));
+    GQF_ASSIGN_OR_RETURN(DecodeLaunch launch, decode_launch(problem, dc, limits));
+    dc.num_splits = launch.num_splits;
+    gate_config = dc.canonical();
+    out.config = gate_config;
+  }
+  GQF_ASSIGN_OR_RETURN(rt::AttentionOp gate_op,
+                       rt::AttentionOp::create(gate_problem(problem), op.family(), gate_config, limits));
+  rt::CheckOptions co;
+  co.seed = seed;
+  co.kv_head_major = kv_head_major_;
+  out.seed = seed;
+  GQF_ASSIGN_OR_RETURN(rt::CheckResult check, rt::check_op(*jit_, gate_op, co, stream_));
+  out.gate = check.report;
+  out.gate_passed = check.report.passed;
+  if (!out.gate_passed) return out;
+
+  GQF_ASSIGN_OR_RETURN(std::vector<rt::DeviceAttention>* sets, inputs(problem));
+  const auto copies = sets->size();
+  auto enqueue = [&](int i) { return op.run(*jit_, (*sets)[static_cast<size_t>(i) % copies].params, stream_); };
+  GQF_RETURN_IF_ERROR(enqueue(0));  // compile, load and size the workspace outside capture
+  GQF_ASSIGN_OR_RETURN(const rt::DriverApi* api, rt::driver());
+  GQF_CU_CHECK(api, cuStreamSynchronize(stream_));
+  GQF_ASSIGN_OR_RETURN(out.timing, time_calls(enqueue, stream_, timing));
+  const double seconds = out.timing.median_us * 1e-6;
+  const double kv_bytes = 2.0 * problem.batch * problem.kv_len * problem.n_kv_heads * problem.head_dim * 2;
+  if (problem.phase == Phase::kDecode) out.tbps = kv_bytes / seconds / 1e12;
+  out.tflops = problem.flops() / seconds / 1e12;
+  return out;
+}
+
+}  // namespace gqaforge

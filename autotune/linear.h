@@ -1,0 +1,48 @@
+// Linear layers for the cost model's latency objective: the bf16 GEMMs of a transformer block
+// (QKV, O, SwiGLU gate/up/down) and the LM head, for M tokens, and their database form
+// (ProblemRecord family "linear" with gemm_m, gemm_n, gemm_k).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "autotune/records.h"
+#include "core/status.h"
+
+namespace gqaforge::tune {
+
+/// One GEMM: Y[m, n] = X[m, k] W[n, k]^T.
+struct GemmShape {
+  std::string name;  // "qkv", "o", "gate/up", "down", "lm_head" or "" for explicit shapes
+  int64_t m = 0;     // tokens
+  int64_t n = 0;     // output features
+  int64_t k = 0;     // input features
+};
+
+/// The dims of a model that the linear layers need.
+struct LinearDims {
+  std::string model;
+  int64_t hidden = 0;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t ffn = 0;
+  int64_t vocab = 0;
+};
+
+/// QKV, O, gate/up (one shape, two GEMMs), down and LM-head GEMMs for `tokens` rows.
+std::vector<GemmShape> model_gemms(const LinearDims& dims, int64_t tokens);
+/// Parses "MxNxK[,MxNxK...]" (counts accept k/m suffixes); errors name the item.
+Result<std::vector<GemmShape>> parse_gemm_list(const std::string& text);
+/// Removes repeated (m, n, k), keeping the first and joining names ("gate/up+o").
+std::vector<GemmShape> unique_gemms(const std::vector<GemmShape>& shapes);
+
+/// The database form: family "linear", dtype "bf16", gemm_m/n/k.
+ProblemRecord linear_problem_record(const GemmShape& shape);
+/// Kernel key of the cuBLASLt GEMM of a shape on an environment.
+std::string linear_kernel_key(const GemmShape& shape, const std::string& env_key);
+/// FLOPs of the GEMM (2 m n k).
+double gemm_flops(const GemmShape& shape);
+
+}  // namespace gqaforge::tune

@@ -1,0 +1,32 @@
+// A cheap roofline/occupancy prediction of a kernel config's time per call, from the problem's
+// bytes and FLOPs, the CTAs of the launch against the SMs, the CTAs per SM that shared memory,
+// threads and registers allow, and the bytes the cp.async pipeline keeps in flight. The guided
+// searcher ranks configs by it; it only has to order configs roughly, never to be exact.
+#pragma once
+
+#include <string>
+
+#include "codegen/decode_config.h"
+#include "codegen/prefill_config.h"
+
+namespace gqaforge::tune {
+
+/// Roofline numbers of the target (H200 by default, GPU.md).
+struct Roofline {
+  double dram_bytes_per_s = 4.58e12;  // best decode K/V read seen
+  double mma_flops_per_s = 790e12;    // bf16 tensor cores, dense GEMM
+  double fma_flops_per_s = 60e12;     // fp32 CUDA cores (2 FLOPs per FMA)
+  double launch_us = 2.5;             // launch + tail of a kernel
+  double bytes_in_flight_per_sm = 40e3;  // Little's law: bandwidth x latency / SMs
+};
+
+/// Predicted microseconds per call; +infinity when the config cannot launch.
+double predict_decode_us(const AttentionProblem& problem, const DecodeConfig& config, const DeviceLimits& limits,
+                         const Roofline& roof = {});
+double predict_prefill_us(const AttentionProblem& problem, const PrefillConfig& config,
+                          const DeviceLimits& limits, const Roofline& roof = {});
+/// Dispatches on `family` ("decode" | "prefill"); `config_text` overrides the heuristic default.
+double predict_us(const AttentionProblem& problem, const std::string& family, const std::string& config_text,
+                  const DeviceLimits& limits, const Roofline& roof = {});
+
+}  // namespace gqaforge::tune

@@ -1,0 +1,81 @@
+// The tune loop: for each problem, build the family's search space, let a searcher propose
+// configs (the heuristic default first, always), compile the next batch while the current
+// one is measured, classify every try (rejected, compile_failed, wrong_result, launch_failed,
+// timeout, ok), record every try through the MeasurementSink, and finally re-measure the
+// winners and record the best as is_best. Resuming: keys the sink already holds for the
+// environment and problem are skipped.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "autotune/backend.h"
+#include "autotune/shard.h"
+
+namespace gqaforge::tune {
+
+struct TuneOptions {
+  std::string strategy = "guided";  // exhaustive | random | guided
+  int64_t budget = 0;               // evaluations per problem (0 = unbounded; random: sample size)
+  double time_budget_s = 0;         // wall time of the whole sweep (0 = unbounded)
+  int64_t patience = 0;             // stop a problem after this many tries without improvement (0 = off)
+  uint64_t seed = 1;                // random sampling and correctness-gate inputs
+  int batch_size = 8;               // candidates compiled together while the previous batch is measured
+  int remeasure_top = 3;            // winners re-measured before the best is marked
+  int max_registers = 255;          // per thread; more is rejected after compiling
+  Shard shard;                      // this process's slice of the sweep
+  MeasureOptions measure;           // repetitions etc. (seed is set per try)
+  bool show_progress = true;
+  std::string command_line;         // recorded with the run
+};
+
+/// What happened for one problem.
+struct ProblemOutcome {
+  AttentionProblem problem;
+  std::string family;
+  int64_t space_points = 0;       // Cartesian size of the family's space
+  int64_t valid_points = 0;       // after the named constraints (and the shard)
+  std::map<std::string, int64_t> constraint_rejections;  // constraint name -> points it removed
+  int64_t tried = 0;              // tries recorded this run
+  int64_t skipped = 0;            // already measured (resume)
+  std::map<std::string, int64_t> by_status;  // status name -> tries this run
+  std::optional<MeasurementRecord> best;     // the re-measured winner
+  std::optional<MeasurementRecord> default_row;  // the heuristic default's (latest) row
+  std::string stop_reason;        // "" when the searcher finished
+  bool skipped_by_shard = false;  // the whole problem belongs to another shard
+};
+
+struct TuneReport {
+  int64_t run_id = 0;
+  std::string env_key;
+  std::vector<ProblemOutcome> problems;
+  bool time_budget_hit = false;
+};
+
+class Tuner {
+ public:
+  /// `backend` and `sink` must outlive the Tuner.
+  Tuner(Backend& backend, MeasurementSink& sink, TuneOptions options);
+
+  /// Tunes every problem; a failure of one variant never stops the sweep. Fails only for
+  /// bad options or when the backend cannot start.
+  Result<TuneReport> run(const std::vector<AttentionProblem>& problems);
+
+ private:
+  Backend& backend_;
+  MeasurementSink& sink_;
+  TuneOptions options_;
+};
+
+/// The database form of a problem (family = phase).
+ProblemRecord to_problem_record(const AttentionProblem& problem);
+/// Derived throughput of a time: TB/s of K+V read (decode) and TFLOP/s (both).
+void fill_throughput(const AttentionProblem& problem, MeasurementRecord& row);
+/// Current UTC time, ISO-8601 with seconds.
+std::string utc_timestamp();
+
+}  // namespace gqaforge::tune

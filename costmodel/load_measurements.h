@@ -1,0 +1,35 @@
+// Where measured costs come from: the tuning database (db/), either a SQLite file or its text
+// export (the bundled data/h200-tuned.tsv is such an export). This is the one integration
+// point between costmodel and db.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "autotune/records.h"
+#include "core/status.h"
+
+namespace gqaforge::costmodel {
+
+/// Measurement rows of the environment with the most rows (ok status only). Several
+/// environments are never mixed: the others are named in `notes`.
+struct LoadedMeasurements {
+  std::vector<MeasurementRecord> rows;
+  std::string env_key;
+  std::vector<std::string> notes;
+};
+
+/// Reads `path`: a gqaforge SQLite database (opened read-only, best row per problem) or a text
+/// export ("# gqaforge-db-export v1"). `env_key` selects an environment ("" = the largest).
+Result<LoadedMeasurements> load_measurements(const std::string& path, const std::string& env_key = "");
+
+/// Parses export text (see db/export.h).
+Result<LoadedMeasurements> parse_measurement_export(std::string_view text, const std::string& source,
+                                                    const std::string& env_key = "");
+
+/// The H200 measurements compiled into the binary (data/h200-tuned.tsv); failed_precondition
+/// when this build has none.
+Result<LoadedMeasurements> bundled_measurements();
+
+}  // namespace gqaforge::costmodel

@@ -1,0 +1,107 @@
+// The loss model: L(N; H) = (a_H / N)^b_H + E_H per head configuration H = (n_h, n_kv), with
+// N the non-embedding parameter count. Coefficients come either from a table (one fitted
+// power law per H, what `gqaforge fit` writes) or from a smooth parametric form in
+// (log2 n_h, log2 n_kv) (the bundled default, which also covers n_h that are not powers of
+// two). Optionally carries App. I head-count laws L(n_h) = a n_h^b + c for reference.
+#pragma once
+
+#include <array>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/json.h"
+#include "costmodel/head_config.h"
+
+namespace gqaforge::costmodel {
+
+/// L(N) = (a / N)^b + e, with optional standard errors from the fit.
+struct PowerLaw {
+  double a = 0;  // parameters at which the reducible loss is 1
+  double b = 0;  // exponent
+  double e = 0;  // irreducible loss E
+  std::optional<double> se_a, se_b, se_e;  // standard errors (fits only)
+
+  double predict(double params) const;
+  /// N*(L*) = a / (L* - e)^(1/b). Refuses L* <= e with both numbers in the message.
+  Result<double> required_params(double target_loss) const;
+};
+
+/// Smooth coefficients: log a and b are quadratics in x = log2 n_h, y = log2 n_kv:
+/// f(x, y) = c0 + c1 x + c2 y + c3 x^2 + c4 x y + c5 y^2. E is shared.
+struct ParametricLaw {
+  std::array<double, 6> log_a{};  // natural log of a
+  std::array<double, 6> b{};
+  double e = 0;
+
+  PowerLaw at(const HeadConfig& h) const;
+};
+
+/// App. I: L(n_h) = a n_h^b + c at a fixed model size and context.
+struct HeadCountLaw {
+  std::string label;    // "470M"
+  double params = 0;    // model size the law was fitted at (0 = unknown)
+  double context = 0;   // training context length
+  double a = 0, b = 0, c = 0;
+  std::optional<double> se_a, se_b, se_c;
+  double r2 = 0;        // of the fit, 0 when not fitted here
+
+  double predict(double n_heads) const;
+};
+
+class LossModel {
+ public:
+  enum class Form { kTable, kParametric };
+
+  /// A table model (one law per head configuration).
+  static LossModel from_table(std::vector<std::pair<HeadConfig, PowerLaw>> laws, bool shared_e);
+  /// A parametric model.
+  static LossModel from_parametric(const ParametricLaw& law);
+
+  /// The bundled default (data/loss-model-default.json, embedded at build time).
+  static Result<LossModel> bundled_default();
+  /// Reads a loss-model JSON file; errors name the file and the bad key or value.
+  static Result<LossModel> load(const std::filesystem::path& path);
+  /// Parses a loss-model document; `source` names it in errors.
+  static Result<LossModel> parse(std::string_view text, const std::string& source);
+  static Result<LossModel> from_json(const Json& doc);
+  Json to_json() const;
+
+  Form form() const { return form_; }
+  bool shared_e() const { return shared_e_; }
+  /// The law for H; not_found for a table model that lacks H (the message lists what it has).
+  Result<PowerLaw> law_for(const HeadConfig& h) const;
+  /// Whether law_for(h) succeeds.
+  bool covers(const HeadConfig& h) const;
+  /// Predicted loss of a model with `params` non-embedding parameters and heads H.
+  Result<double> predict(double params, const HeadConfig& h) const;
+  /// N*(H) for a target loss (refused when target <= E).
+  Result<double> required_params(double target_loss, const HeadConfig& h) const;
+
+  const std::vector<std::pair<HeadConfig, PowerLaw>>& table() const { return table_; }
+  const ParametricLaw& parametric() const { return parametric_; }
+  const std::vector<HeadCountLaw>& head_laws() const { return head_laws_; }
+  void set_head_laws(std::vector<HeadCountLaw> laws) { head_laws_ = std::move(laws); }
+  const std::string& description() const { return description_; }
+  void set_description(std::string d) { description_ = std::move(d); }
+  /// Training context the laws hold at (the paper fits at 8K and reuses them for every T).
+  double context() const { return context_; }
+  void set_context(double c) { context_ = c; }
+  /// Free-form provenance/fit statistics carried through to_json/from_json unchanged.
+  const Json& notes() const { return notes_; }
+  void set_notes(Json notes) { notes_ = std::move(notes); }
+
+ private:
+  Form form_ = Form::kTable;
+  bool shared_e_ = true;
+  std::vector<std::pair<HeadConfig, PowerLaw>> table_;
+  ParametricLaw parametric_;
+  std::vector<HeadCountLaw> head_laws_;
+  std::string description_;
+  double context_ = 8192;
+  Json notes_ = Json::object();
+};
+
+}  // namespace gqaforge::costmodel

@@ -1,0 +1,268 @@
+// Empirical cost models built from tuning measurements, and their composition into model-level
+// decode latency and throughput.
+#include "costmodel/measured_costs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "costmodel/fit.h"
+
+namespace gqaforge::costmodel {
+namespace {
+
+double log_interp(double x, double x0, double y0, double x1, double y1) {
+  if (x1 == x0) return y0;
+  double t = (std::log(x) - std::log(x0)) / (std::log(x1) - std::log(x0));
+  return std::exp(std::log(y0) + t * (std::log(y1) - std::log(y0)));
+}
+
+double gemm_flops(double m, double n, double k) { return 2.0 * m * n * k; }
+double gemm_bytes(double m, double n, double k, double bpv) { return bpv * (m * k + k * n + m * n); }
+
+}  // namespace
+
+double MeasuredCosts::kv_bytes(int64_t n_kv_heads, int64_t head_dim, int64_t batch, int64_t kv_len) const {
+  return 2.0 * static_cast<double>(batch) * static_cast<double>(kv_len) * static_cast<double>(n_kv_heads) *
+         static_cast<double>(head_dim) * settings_.bytes_per_value;
+}
+
+size_t MeasuredCosts::decode_point_count() const {
+  size_t n = 0;
+  for (const auto& [key, g] : decode_) n += g.points.size();
+  return n;
+}
+
+std::vector<std::tuple<int64_t, int64_t, int64_t>> MeasuredCosts::decode_configs() const {
+  std::vector<std::tuple<int64_t, int64_t, int64_t>> out;
+  for (const auto& [key, g] : decode_) out.push_back(key);
+  return out;
+}
+
+Result<MeasuredCosts> MeasuredCosts::build(const std::vector<MeasurementRecord>& rows,
+                                           const MeasuredSettings& settings) {
+  MeasuredCosts mc;
+  mc.settings_ = settings;
+  // Distinct points; repeated measurements of one point keep the fastest (best kernel).
+  std::map<std::tuple<int64_t, int64_t, int64_t>, std::map<double, double>> decode_raw;
+  std::map<std::tuple<int64_t, int64_t, int64_t>, double> gemm_raw;
+  struct PooledRow {
+    double bytes, flops, us;
+  };
+  std::map<int64_t, std::vector<PooledRow>> pooled_rows;
+  for (const MeasurementRecord& r : rows) {
+    if (r.status != MeasureStatus::kOk || !(r.median_us > 0) || !std::isfinite(r.median_us)) continue;
+    const ProblemRecord& p = r.problem;
+    if (p.family == "decode") {
+      if (p.n_q_heads <= 0 || p.n_kv_heads <= 0 || p.head_dim <= 0 || p.batch <= 0 || p.kv_len <= 0) continue;
+      double bytes = mc.kv_bytes(p.n_kv_heads, p.head_dim, p.batch, p.kv_len);
+      auto& slot = decode_raw[{p.n_q_heads, p.n_kv_heads, p.head_dim}];
+      auto it = slot.find(bytes);
+      if (it == slot.end() || r.median_us < it->second) slot[bytes] = r.median_us;
+      double flops = 4.0 * static_cast<double>(p.batch) * static_cast<double>(p.kv_len) * p.n_q_heads * p.head_dim;
+      pooled_rows[p.head_dim].push_back({bytes, flops, r.median_us});
+    } else if (p.family == "linear") {
+      if (p.gemm_m <= 0 || p.gemm_n <= 0 || p.gemm_k <= 0) continue;
+      auto key = std::make_tuple(p.gemm_m, p.gemm_n, p.gemm_k);
+      auto it = gemm_raw.find(key);
+      if (it == gemm_raw.end() || r.median_us < it->second) gemm_raw[key] = r.median_us;
+    }
+  }
+  if (decode_raw.empty() && gemm_raw.empty()) {
+    return failed_precondition("no usable measurements: need ok rows of family 'decode' or 'linear' "
+                               "({} rows given)", rows.size());
+  }
+  for (auto& [key, pts] : decode_raw) {
+    DecodeGroup g;
+    for (auto& [bytes, us] : pts) g.points.push_back({bytes, us});
+    if (g.points.size() >= 2) {
+      std::vector<std::vector<double>> x;
+      std::vector<double> y;
+      for (const DecodePoint& d : g.points) {
+        x.push_back({1.0, d.bytes});
+        y.push_back(d.us);
+      }
+      std::vector<double> c;
+      if (linear_least_squares(x, y, c)) {
+        g.a = std::max(0.0, c[0]);
+        g.b = std::max(0.0, c[1]);
+      }
+    }
+    mc.decode_[key] = std::move(g);
+  }
+  for (auto& [dh, prs] : pooled_rows) {
+    if (prs.size() < 3) continue;
+    std::vector<std::vector<double>> x;
+    std::vector<double> y;
+    for (const PooledRow& pr : prs) {
+      x.push_back({1.0, pr.bytes, pr.flops});
+      y.push_back(pr.us);
+    }
+    std::vector<double> c;
+    if (linear_least_squares(x, y, c)) mc.pooled_[dh] = {std::max(0.0, c[0]), c[1], c[2], true};
+  }
+  for (const auto& [key, us] : gemm_raw) {
+    mc.gemm_.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), us});
+  }
+  if (mc.gemm_.size() >= 3) {
+    // Roofline: us = a + max(flops / F, bytes / B), fitted on log time; parameters in log space.
+    const double bpv = settings.bytes_per_value;
+    const auto& pts = mc.gemm_;
+    ResidualFn f = [&pts, bpv](const std::vector<double>& th, std::vector<double>& out) {
+      double a = std::exp(th[0]), fl = std::exp(th[1]), bw = std::exp(th[2]);
+      for (size_t i = 0; i < pts.size(); ++i) {
+        double m = static_cast<double>(pts[i].m), n = static_cast<double>(pts[i].n), k = static_cast<double>(pts[i].k);
+        double t = a + std::max(gemm_flops(m, n, k) / fl, gemm_bytes(m, n, k, bpv) / bw);
+        out[i] = std::log(t) - std::log(pts[i].us);
+      }
+    };
+    // Start: 5 us launch floor, 500 TFLOP/s, 3 TB/s (in per-microsecond units).
+    auto fit = levenberg_marquardt(f, pts.size(), {std::log(5.0), std::log(5e8), std::log(3e6)});
+    if (fit.ok()) {
+      mc.roof_a_ = std::exp(fit->params[0]);
+      mc.roof_flops_ = std::exp(fit->params[1]);
+      mc.roof_bw_ = std::exp(fit->params[2]);
+      mc.roof_valid_ = true;
+    }
+  }
+  return mc;
+}
+
+Result<Estimate> MeasuredCosts::decode_us(int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t batch,
+                                          int64_t kv_len) const {
+  if (n_heads <= 0 || n_kv_heads <= 0 || head_dim <= 0 || batch <= 0 || kv_len <= 0) {
+    return invalid_argument("decode problem ({},{}) d_h {} batch {} kv_len {} has a non-positive dimension",
+                            n_heads, n_kv_heads, head_dim, batch, kv_len);
+  }
+  double bytes = kv_bytes(n_kv_heads, head_dim, batch, kv_len);
+  auto it = decode_.find({n_heads, n_kv_heads, head_dim});
+  if (it != decode_.end() && !it->second.points.empty()) {
+    const auto& pts = it->second.points;
+    if (pts.size() == 1) {
+      if (pts[0].bytes == bytes) return Estimate{pts[0].us, false, ""};
+      return Estimate{pts[0].us * bytes / pts[0].bytes, true,
+                      fmt::format("decode ({},{}) d_h {} has one tuned point; scaled by bytes", n_heads,
+                                  n_kv_heads, head_dim)};
+    }
+    if (bytes >= pts.front().bytes && bytes <= pts.back().bytes) {
+      for (size_t i = 0; i + 1 < pts.size(); ++i) {
+        if (bytes <= pts[i + 1].bytes) {
+          return Estimate{log_interp(bytes, pts[i].bytes, pts[i].us, pts[i + 1].bytes, pts[i + 1].us), false, ""};
+        }
+      }
+    }
+    const DecodeGroup& g = it->second;
+    double us = g.a + g.b * bytes;
+    // Below the measured range the affine fit can undershoot; never go under the launch floor.
+    if (bytes < pts.front().bytes) us = std::min(pts.front().us, std::max(us, g.a));
+    return Estimate{us, true,
+                    fmt::format("decode ({},{}) d_h {} at batch {} kv_len {} is outside the tuned range; "
+                                "affine fit in bytes", n_heads, n_kv_heads, head_dim, batch, kv_len)};
+  }
+  auto pooled = pooled_.find(head_dim);
+  if (pooled == pooled_.end() || !pooled->second.valid) {
+    return failed_precondition("no decode measurements for head dim {} (needed for heads ({},{}))", head_dim,
+                               n_heads, n_kv_heads);
+  }
+  const PooledDecode& p = pooled->second;
+  double flops = 4.0 * static_cast<double>(batch) * static_cast<double>(kv_len) * static_cast<double>(n_heads) *
+                 static_cast<double>(head_dim);
+  double us = std::max(p.c0, p.c0 + p.c1 * bytes + p.c2 * flops);
+  return Estimate{us, true,
+                  fmt::format("decode ({},{}) d_h {} was never tuned; pooled fit over the tuned configurations",
+                              n_heads, n_kv_heads, head_dim)};
+}
+
+Result<Estimate> MeasuredCosts::gemm_us(int64_t m, int64_t n, int64_t k) const {
+  if (m <= 0 || n <= 0 || k <= 0) return invalid_argument("GEMM {}x{}x{} has a non-positive dimension", m, n, k);
+  std::vector<const GemmPoint*> same;
+  for (const GemmPoint& g : gemm_) {
+    if (g.m == m && g.n == n && g.k == k) return Estimate{g.us, false, ""};
+    if (g.n == n && g.k == k) same.push_back(&g);
+  }
+  std::sort(same.begin(), same.end(), [](const GemmPoint* a, const GemmPoint* b) { return a->m < b->m; });
+  if (same.size() >= 2 && m >= same.front()->m && m <= same.back()->m) {
+    for (size_t i = 0; i + 1 < same.size(); ++i) {
+      if (m <= same[i + 1]->m) {
+        return Estimate{log_interp(static_cast<double>(m), static_cast<double>(same[i]->m), same[i]->us,
+                                   static_cast<double>(same[i + 1]->m), same[i + 1]->us),
+                        false, ""};
+      }
+    }
+  }
+  if (!roof_valid_) {
+    return failed_precondition("no GEMM measurement near {}x{}x{} and too few (< 3) for a roofline fit", m, n, k);
+  }
+  double fm = static_cast<double>(m), fn = static_cast<double>(n), fk = static_cast<double>(k);
+  double us = roof_a_ + std::max(gemm_flops(fm, fn, fk) / roof_flops_, gemm_bytes(fm, fn, fk, settings_.bytes_per_value) / roof_bw_);
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  for (const GemmPoint& g : gemm_) {
+    double fl = gemm_flops(static_cast<double>(g.m), static_cast<double>(g.n), static_cast<double>(g.k));
+    lo = std::min(lo, fl);
+    hi = std::max(hi, fl);
+  }
+  double fl = gemm_flops(fm, fn, fk);
+  bool outside = fl < lo || fl > hi;
+  return Estimate{us, outside,
+                  outside ? fmt::format("GEMM {}x{}x{} is outside the tuned range; roofline fit", m, n, k) : ""};
+}
+
+Result<LatencyBreakdown> MeasuredCosts::token_latency(const ModelShape& s, int64_t batch, int64_t context) const {
+  GQF_RETURN_IF_ERROR(s.validate());
+  if (batch <= 0) return invalid_argument("batch {} must be positive", batch);
+  if (context <= 0) return invalid_argument("context {} must be positive", context);
+  LatencyBreakdown out;
+  auto add = [&out](const Estimate& e, double times, double& slot) {
+    slot += e.value * times;
+    if (e.extrapolated) {
+      out.extrapolated = true;
+      if (std::find(out.notes.begin(), out.notes.end(), e.note) == out.notes.end()) out.notes.push_back(e.note);
+    }
+  };
+  const double layers = static_cast<double>(s.layers);
+  GQF_ASSIGN_OR_RETURN(Estimate att, decode_us(s.n_heads, s.n_kv_heads, s.head_dim, batch, context));
+  add(att, layers, out.attention_us);
+  const int64_t q_width = s.n_heads * s.head_dim;
+  const int64_t kv_width = s.n_kv_heads * s.head_dim;
+  const int64_t up_width = s.ffn_matrices == 3 ? 2 * s.ffn : s.ffn;
+  const int64_t gemms[4][2] = {{q_width + 2 * kv_width, s.hidden}, {s.hidden, q_width}, {up_width, s.hidden}, {s.hidden, s.ffn}};
+  for (const auto& g : gemms) {
+    GQF_ASSIGN_OR_RETURN(Estimate e, gemm_us(batch, g[0], g[1]));
+    add(e, layers, out.linear_us);
+  }
+  GQF_ASSIGN_OR_RETURN(Estimate head, gemm_us(batch, s.vocab, s.hidden));
+  add(head, 1.0, out.linear_us);
+  // Element-wise work per layer, in values moved: two RMSNorms (read + write), two residual
+  // adds (2 reads + 1 write), RoPE on q and k (read + write), the gated activation (2 reads +
+  // 1 write of d_ff, or 1 + 1 without a gate), and the KV-cache append.
+  const double b = static_cast<double>(batch);
+  const double d = static_cast<double>(s.hidden);
+  double values = 2 * 2 * b * d + 2 * 3 * b * d + 2 * b * static_cast<double>(q_width + kv_width) +
+                  (s.ffn_matrices == 3 ? 3.0 : 2.0) * b * static_cast<double>(s.ffn) + 2 * b * static_cast<double>(kv_width);
+  double total_values = values * layers + 2 * b * d /* final norm */ + b * d /* embedding lookup */;
+  out.elementwise_us = total_values * settings_.bytes_per_value / settings_.elementwise_bandwidth * 1e6;
+  return out;
+}
+
+Result<ThroughputEstimate> MeasuredCosts::throughput(const ModelShape& s, int64_t context) const {
+  GQF_RETURN_IF_ERROR(s.validate());
+  const double bpv = settings_.bytes_per_value;
+  double weights = static_cast<double>(s.total_params()) * bpv;
+  double kv_per_seq = 2.0 * static_cast<double>(context) * static_cast<double>(s.layers) *
+                      static_cast<double>(s.n_kv_heads) * static_cast<double>(s.head_dim) * bpv;
+  double budget = settings_.gpu_memory_bytes * settings_.memory_headroom - weights;
+  if (budget < kv_per_seq) {
+    return resource_exhausted("{} does not fit one sequence of {} tokens: weights {:.1f} GB + KV cache {:.1f} GB "
+                              "exceed {:.1f} GB usable", s.describe(), context, weights / 1e9, kv_per_seq / 1e9,
+                              settings_.gpu_memory_bytes * settings_.memory_headroom / 1e9);
+  }
+  auto batch = static_cast<int64_t>(std::floor(budget / kv_per_seq));
+  batch = std::min(batch, settings_.max_batch);
+  ThroughputEstimate t;
+  t.batch = batch;
+  GQF_ASSIGN_OR_RETURN(t.step, token_latency(s, batch, context));
+  t.tokens_per_s = static_cast<double>(batch) / (t.step.total_us() * 1e-6);
+  return t;
+}
+
+}  // namespace gqaforge::costmodel

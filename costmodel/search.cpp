@@ -1,0 +1,195 @@
+// The recipe search.
+#include "costmodel/search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace gqaforge::costmodel {
+
+double reduction(double value, double baseline) { return baseline != 0 ? 1.0 - value / baseline : 0.0; }
+
+Result<CandidateResult> evaluate_candidate(const LossModel& loss, const std::vector<AspectPoint>& table,
+                                           const HeadConfig& heads, const SearchSettings& settings,
+                                           const MeasuredCosts* measured) {
+  CandidateResult c;
+  c.heads = heads;
+  GQF_ASSIGN_OR_RETURN(c.law, loss.law_for(heads));
+  auto n_star = c.law.required_params(settings.target_loss);
+  if (!n_star.ok()) return n_star.status().with_context(fmt::format("heads {}", heads.to_string()));
+  auto shape = solve_shape(table, *n_star, static_cast<double>(heads.n_heads),
+                           static_cast<double>(heads.n_kv_heads), static_cast<double>(settings.head_dim),
+                           settings.shape);
+  if (!shape.ok()) return shape.status().with_context(fmt::format("heads {}", heads.to_string()));
+  c.shape = *shape;
+  c.rounded = round_shape(c.shape, settings.shape);
+  c.rounded.name = fmt::format("gqa-{}-{}", heads.n_heads, heads.n_kv_heads);
+  c.rounded_params = static_cast<double>(c.rounded.non_embedding_params());
+  c.rounded_loss = c.law.predict(c.rounded_params);
+  c.cost = inference_cost(c.shape.cost_shape(), settings.context, settings.cost);
+  c.memory_bytes = c.cost.memory_values() * settings.cost.bytes_per_value;
+  c.flops = c.cost.flops();
+  c.z = z_value(c.cost, settings.context, settings.z, settings.cost);
+
+  const bool needs_latency = settings.objective == Objective::kLatency;
+  const bool needs_throughput = settings.objective == Objective::kThroughput;
+  if (measured != nullptr) {
+    auto context = static_cast<int64_t>(std::llround(settings.context));
+    auto lat = measured->token_latency(c.rounded, settings.batch, context);
+    if (lat.ok()) {
+      c.latency = *lat;
+    } else if (needs_latency) {
+      return lat.status().with_context(fmt::format("heads {}", heads.to_string()));
+    }
+    auto thr = measured->throughput(c.rounded, context);
+    if (thr.ok()) {
+      c.throughput = *thr;
+    } else if (needs_throughput) {
+      return thr.status().with_context(fmt::format("heads {}", heads.to_string()));
+    }
+  }
+  switch (settings.objective) {
+    case Objective::kZ: c.objective = c.z; break;
+    case Objective::kMemory: c.objective = c.memory_bytes; break;
+    case Objective::kFlops: c.objective = c.flops; break;
+    case Objective::kLatency: c.objective = c.latency->total_us(); break;
+    case Objective::kThroughput: c.objective = -c.throughput->tokens_per_s; break;
+  }
+  return c;
+}
+
+namespace {
+
+Status check_settings(const SearchSettings& s, const MeasuredCosts* measured) {
+  if (!(s.context > 0) || !std::isfinite(s.context)) {
+    return invalid_argument("context length {} must be positive", s.context);
+  }
+  if (s.head_dim <= 0) return invalid_argument("head dim {} must be positive", s.head_dim);
+  if (s.max_heads <= 0) return invalid_argument("max heads {} must be positive", s.max_heads);
+  if (s.batch <= 0) return invalid_argument("batch {} must be positive", s.batch);
+  if (!(s.z.lambda >= 0 && s.z.lambda <= 1)) return invalid_argument("lambda {} must be in [0, 1]", s.z.lambda);
+  if (!(s.z.alpha > 0) || !(s.z.beta > 0)) {
+    return invalid_argument("Z exponents alpha {} and beta {} must be positive", s.z.alpha, s.z.beta);
+  }
+  if ((s.objective == Objective::kLatency || s.objective == Objective::kThroughput) && measured == nullptr) {
+    return failed_precondition(
+        "objective '{}' needs measured costs: pass --db with a tuning database (the bundled H200 "
+        "measurements are not available in this build)",
+        objective_name(s.objective));
+  }
+  return ok_status();
+}
+
+// Llama-3 GQA: n_kv = 8, n_h = d / d_h (a multiple of 8), at the same target loss.
+std::optional<CandidateResult> llama3_baseline(const LossModel& loss, const std::vector<AspectPoint>& table,
+                                               const SearchSettings& settings, const MeasuredCosts* measured,
+                                               std::vector<std::string>& warnings) {
+  int64_t n_h = 32;
+  std::optional<CandidateResult> last;
+  for (int iter = 0; iter < 12; ++iter) {
+    HeadConfig h{n_h, std::min<int64_t>(8, n_h)};
+    if (!loss.covers(h)) {
+      // A fitted table may lack this H: use the covered n_kv = 8 configuration nearest in log n_h.
+      std::optional<HeadConfig> nearest;
+      double best = std::numeric_limits<double>::infinity();
+      for (const auto& [config, law] : loss.table()) {
+        if (config.n_kv_heads != 8) continue;
+        double dist = std::fabs(std::log2(static_cast<double>(config.n_heads)) - std::log2(static_cast<double>(n_h)));
+        if (dist < best) {
+          best = dist;
+          nearest = config;
+        }
+      }
+      if (!nearest) {
+        warnings.push_back("no Llama-3 baseline: the loss model has no configuration with 8 kv heads");
+        return std::nullopt;
+      }
+      warnings.push_back(fmt::format("Llama-3 baseline uses heads {} (the loss model has no law for {})",
+                                     nearest->to_string(), h.to_string()));
+      auto c = evaluate_candidate(loss, table, *nearest, settings, measured);
+      if (!c.ok()) return std::nullopt;
+      return *c;
+    }
+    auto c = evaluate_candidate(loss, table, h, settings, measured);
+    if (!c.ok()) {
+      warnings.push_back(fmt::format("no Llama-3 baseline: {}", c.status().message()));
+      return std::nullopt;
+    }
+    last = *c;
+    double heads = c->shape.hidden / static_cast<double>(settings.head_dim);
+    int64_t next = std::max<int64_t>(8, std::llround(heads / 8.0) * 8);
+    if (next == n_h) break;
+    n_h = next;
+  }
+  return last;
+}
+
+}  // namespace
+
+Result<SearchResult> run_search(const LossModel& loss, const std::vector<AspectPoint>& table,
+                                const SearchSettings& settings, const MeasuredCosts* measured) {
+  GQF_RETURN_IF_ERROR(check_settings(settings, measured));
+  SearchResult result;
+  result.settings = settings;
+  double lowest_e = std::numeric_limits<double>::infinity();
+  std::string first_error;
+  for (const HeadConfig& h : candidate_heads(settings.max_heads)) {
+    auto law = loss.law_for(h);
+    if (law.ok()) lowest_e = std::min(lowest_e, law->e);
+    auto c = evaluate_candidate(loss, table, h, settings, measured);
+    if (!c.ok()) {
+      // Unreachable targets and configurations a fitted table lacks are skipped; anything
+      // else (bad settings, missing measurements) stops the search.
+      bool unreachable = law.ok() && !(settings.target_loss > law->e);
+      bool not_covered = !law.ok() && law.status().code() == StatusCode::kNotFound;
+      if (!unreachable && !not_covered) return c.status();
+      if (first_error.empty()) first_error = c.status().message();
+      result.skipped.push_back(c.status().message());
+      continue;
+    }
+    result.ranked.push_back(std::move(*c));
+  }
+  if (result.ranked.empty()) {
+    if (std::isfinite(lowest_e) && settings.target_loss <= lowest_e) {
+      return invalid_argument(
+          "target loss {} is not above the irreducible loss E = {} of the loss model: no model size "
+          "reaches it (choose a target above {})",
+          settings.target_loss, lowest_e, lowest_e);
+    }
+    return invalid_argument("no candidate head configuration could be evaluated: {}", first_error);
+  }
+  std::stable_sort(result.ranked.begin(), result.ranked.end(), [](const CandidateResult& a, const CandidateResult& b) {
+    double scale = std::max(std::fabs(a.objective), std::fabs(b.objective));
+    if (std::fabs(a.objective - b.objective) > 1e-12 * scale) return a.objective < b.objective;
+    // Ties (unspecified in the paper): the smaller model, then fewer kv heads, then fewer heads.
+    if (a.shape.params != b.shape.params) return a.shape.params < b.shape.params;
+    if (a.heads.n_kv_heads != b.heads.n_kv_heads) return a.heads.n_kv_heads < b.heads.n_kv_heads;
+    return a.heads.n_heads < b.heads.n_heads;
+  });
+  for (CandidateResult& c : result.ranked) {
+    c.pareto = true;
+    for (const CandidateResult& o : result.ranked) {
+      bool no_worse = o.memory_bytes <= c.memory_bytes && o.flops <= c.flops;
+      bool better = o.memory_bytes < c.memory_bytes || o.flops < c.flops;
+      if (no_worse && better) {
+        c.pareto = false;
+        break;
+      }
+    }
+    bool extrapolated = (c.latency && c.latency->extrapolated) || (c.throughput && c.throughput->step.extrapolated);
+    if (extrapolated && c.heads == result.ranked.front().heads) {
+      result.warnings.push_back(fmt::format("measured costs of the best configuration {} are extrapolated beyond "
+                                            "the tuned points", c.heads.to_string()));
+    }
+  }
+  if (settings.baseline) {
+    auto b = evaluate_candidate(loss, table, *settings.baseline, settings, measured);
+    if (!b.ok()) return b.status().with_context("baseline");
+    result.baseline = *b;
+  } else {
+    result.baseline = llama3_baseline(loss, table, settings, measured, result.warnings);
+  }
+  return result;
+}
+
+}  // namespace gqaforge::costmodel

@@ -1,0 +1,78 @@
+// The cost-optimal GQA recipe (Sec. 4.1, App. B.1): for each candidate head configuration H,
+// N*(H) from the loss model at the target loss, a shape from the aspect table, its cost
+// under the chosen objective; then the ranked list, the argmin, the Pareto front (memory vs
+// FLOPs) and the reduction against the Llama-3 GQA configuration at the same loss.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "costmodel/costs.h"
+#include "costmodel/head_config.h"
+#include "costmodel/loss_model.h"
+#include "costmodel/measured_costs.h"
+#include "costmodel/objectives.h"
+#include "costmodel/presets.h"
+#include "costmodel/shape_solver.h"
+
+namespace gqaforge::costmodel {
+
+struct SearchSettings {
+  double target_loss = 0;             // L*
+  double context = 131072;            // expected context length T (costs are affine in T)
+  int64_t head_dim = 64;              // d_h
+  int64_t max_heads = 32;             // candidates n_h, n_kv in {1, 2, 4, ..., max_heads}
+  Objective objective = Objective::kZ;
+  ZSettings z;
+  /// Embeddings are counted in the search's costs by default: with them the recipe reproduces
+  /// more of the paper's Table 4 (docs/costmodel.md).
+  CostSettings cost = {2.0, true};
+  ShapeSettings shape;
+  int64_t batch = 1;                  // for the latency objective and measured columns
+  /// Baseline to compare against; unset = Llama-3 GQA: n_kv = 8 and n_h = d / d_h (found by
+  /// a fixed point on the solved shape, n_h rounded to a multiple of 8).
+  std::optional<HeadConfig> baseline;
+};
+
+/// One evaluated head configuration.
+struct CandidateResult {
+  HeadConfig heads;
+  PowerLaw law;               // L(N; H)
+  RealShape shape;            // solved, real-valued: what is costed
+  ModelShape rounded;         // integer model
+  double rounded_params = 0;  // exact non-embedding count of `rounded`
+  double rounded_loss = 0;    // predicted loss of `rounded`
+  InferenceCost cost;         // per token at T (real-valued shape)
+  double memory_bytes = 0;    // M_infer(T) * bytes_per_value
+  double flops = 0;           // C_infer(T)
+  double z = 0;
+  std::optional<LatencyBreakdown> latency;      // measured, at (batch, T), rounded model
+  std::optional<ThroughputEstimate> throughput; // measured, at T, rounded model
+  double objective = 0;       // the value minimised (negated tokens/s for throughput)
+  bool pareto = false;        // on the memory-vs-FLOPs Pareto front of the candidates
+};
+
+struct SearchResult {
+  SearchSettings settings;
+  std::vector<CandidateResult> ranked;      // best first
+  std::vector<std::string> skipped;         // candidates that could not be evaluated, and why
+  std::optional<CandidateResult> baseline;  // Llama-3 GQA (or the requested baseline)
+  std::vector<std::string> warnings;        // e.g. extrapolated measured costs
+};
+
+/// Evaluates one head configuration at the settings' target loss and context.
+Result<CandidateResult> evaluate_candidate(const LossModel& loss, const std::vector<AspectPoint>& table,
+                                           const HeadConfig& heads, const SearchSettings& settings,
+                                           const MeasuredCosts* measured);
+
+/// Runs the recipe. `measured` may be null for the analytical objectives; the measured
+/// objectives need it. Fails when no candidate can reach the target loss (naming the target
+/// and the lowest reachable E) or the objective needs measurements that are absent.
+Result<SearchResult> run_search(const LossModel& loss, const std::vector<AspectPoint>& table,
+                                const SearchSettings& settings, const MeasuredCosts* measured);
+
+/// Relative reduction (1 - value / baseline), as a fraction.
+double reduction(double value, double baseline);
+
+}  // namespace gqaforge::costmodel

@@ -1,0 +1,703 @@
+// Database: opening, the writers behind MeasurementSink, merge, and the queries.
+#include "db/database.h"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <random>
+#include <variant>
+
+#include "core/fs.h"
+#include "core/log.h"
+#include "db/schema.h"
+
+namespace gqaforge {
+namespace {
+
+using sql::Statement;
+using sql::Transaction;
+
+// Measurement columns in the order read_measurement() expects them.
+constexpr const char* kMeasurementColumns[] = {
+    "env_key",     "family",     "n_q_heads",   "n_kv_heads",   "head_dim",    "dtype",
+    "causal",      "batch",      "q_len",       "kv_len",       "gemm_m",      "gemm_n",
+    "gemm_k",      "kernel_key", "config",      "status",       "message",     "median_us",
+    "min_us",      "stddev_us",  "repetitions", "max_error",    "error_bound", "tflops",
+    "tbps",        "compile_ms", "registers",   "shared_bytes", "spill_bytes", "is_best",
+    "measured_at", "run_id"};
+constexpr int kMeasurementColumnCount = static_cast<int>(std::size(kMeasurementColumns));
+
+constexpr const char* kEnvironmentColumns =
+    "key, gpu_name, gpu_uuid, sm_count, cc_major, cc_minor, sm_clock_mhz, mem_clock_mhz, "
+    "memory_bytes, "
+    "driver_version, nvrtc_version, codegen_version, gqaforge_commit, build_type, host";
+
+// Sort order of problems in query results: environment, then the problem fields.
+constexpr const char* kProblemOrder =
+    "env_key, family, n_q_heads, n_kv_heads, head_dim, dtype, causal, batch, q_len, kv_len, "
+    "gemm_m, "
+    "gemm_n, gemm_k, kernel_key";
+
+// "p.env_key, p.family, ..." for a table alias `prefix`.
+std::string measurement_columns(const std::string& prefix) {
+  std::string out;
+  for (const char* c : kMeasurementColumns) {
+    if (!out.empty()) out += ", ";
+    out += prefix + c;
+  }
+  return out;
+}
+
+Result<MeasurementRecord> read_measurement(const Statement& st, const std::string& path) {
+  MeasurementRecord m;
+  m.env_key = st.column_text(0);
+  m.problem.family = st.column_text(1);
+  m.problem.n_q_heads = static_cast<int>(st.column_int(2));
+  m.problem.n_kv_heads = static_cast<int>(st.column_int(3));
+  m.problem.head_dim = static_cast<int>(st.column_int(4));
+  m.problem.dtype = st.column_text(5);
+  m.problem.causal = st.column_int(6) != 0;
+  m.problem.batch = st.column_int(7);
+  m.problem.q_len = st.column_int(8);
+  m.problem.kv_len = st.column_int(9);
+  m.problem.gemm_m = st.column_int(10);
+  m.problem.gemm_n = st.column_int(11);
+  m.problem.gemm_k = st.column_int(12);
+  m.kernel_key = st.column_text(13);
+  m.config = st.column_text(14);
+  std::string status = st.column_text(15);
+  auto parsed = parse_measure_status(status);
+  if (!parsed) {
+    return data_loss("'{}' holds a measurement of kernel '{}' with unknown status '{}'", path,
+                     m.kernel_key, status);
+  }
+  m.status = *parsed;
+  m.message = st.column_text(16);
+  m.median_us = st.column_double(17);
+  m.min_us = st.column_double(18);
+  m.stddev_us = st.column_double(19);
+  m.repetitions = static_cast<int>(st.column_int(20));
+  m.max_error = st.column_double(21);
+  m.error_bound = st.column_double(22);
+  m.tflops = st.column_double(23);
+  m.tbps = st.column_double(24);
+  m.compile_ms = st.column_double(25);
+  m.registers = static_cast<int>(st.column_int(26));
+  m.shared_bytes = static_cast<int>(st.column_int(27));
+  m.spill_bytes = static_cast<int>(st.column_int(28));
+  m.is_best = st.column_int(29) != 0;
+  m.measured_at = st.column_text(30);
+  m.run_id = st.column_is_null(31) ? 0 : st.column_int(31);
+  return m;
+}
+
+EnvironmentEntry read_environment(const Statement& st) {
+  EnvironmentEntry e;
+  e.key = st.column_text(0);
+  e.env.gpu_name = st.column_text(1);
+  e.env.gpu_uuid = st.column_text(2);
+  e.env.sm_count = static_cast<int>(st.column_int(3));
+  e.env.cc_major = static_cast<int>(st.column_int(4));
+  e.env.cc_minor = static_cast<int>(st.column_int(5));
+  e.env.sm_clock_mhz = static_cast<int>(st.column_int(6));
+  e.env.mem_clock_mhz = static_cast<int>(st.column_int(7));
+  e.env.memory_bytes = st.column_int(8);
+  e.env.driver_version = static_cast<int>(st.column_int(9));
+  e.env.nvrtc_version = st.column_text(10);
+  e.env.codegen_version = static_cast<int>(st.column_int(11));
+  e.env.gqaforge_commit = st.column_text(12);
+  e.env.build_type = st.column_text(13);
+  e.env.host = st.column_text(14);
+  return e;
+}
+
+// Conditions for a MeasurementFilter, with their parameters in order.
+struct WhereClause {
+  std::string sql;  // " AND a = ? AND b = ?" (empty when the filter matches everything)
+  std::vector<std::variant<int64_t, std::string>> args;
+
+  void add(const std::string& column, int64_t value) {
+    if (value == 0) return;
+    sql += fmt::format(" AND {} = ?", column);
+    args.emplace_back(value);
+  }
+  void add(const std::string& column, const std::string& value) {
+    if (value.empty()) return;
+    sql += fmt::format(" AND {} = ?", column);
+    args.emplace_back(value);
+  }
+  // Binds the parameters starting at index `first`.
+  void bind(Statement& st, int first) const {
+    for (const auto& a : args) {
+      if (std::holds_alternative<int64_t>(a)) {
+        st.bind(first++, std::get<int64_t>(a));
+      } else {
+        st.bind(first++, std::get<std::string>(a));
+      }
+    }
+  }
+};
+
+WhereClause where_for(const MeasurementFilter& f, bool with_status) {
+  WhereClause w;
+  w.add("family", f.family);
+  w.add("n_q_heads", f.n_q_heads);
+  w.add("n_kv_heads", f.n_kv_heads);
+  w.add("head_dim", f.head_dim);
+  w.add("dtype", f.dtype);
+  w.add("batch", f.batch);
+  w.add("kv_len", f.kv_len);
+  w.add("env_key", f.env_key);
+  if (with_status && f.status) w.add("status", std::string(measure_status_name(*f.status)));
+  return w;
+}
+
+Status validate_measurement(const MeasurementRecord& m) {
+  if (m.env_key.empty())
+    return invalid_argument("measurement of kernel '{}' has an empty env_key", m.kernel_key);
+  if (m.kernel_key.empty()) {
+    return invalid_argument("measurement for problem '{}' has an empty kernel_key",
+                            m.problem.canonical());
+  }
+  if (m.problem.family.empty()) {
+    return invalid_argument("measurement of kernel '{}' has an empty problem family", m.kernel_key);
+  }
+  return ok_status();
+}
+
+std::string new_run_uid() {
+  std::random_device rd;
+  auto word = [&rd] { return (static_cast<uint64_t>(rd()) << 32) | rd(); };
+  return fmt::format("{:016x}{:016x}", word(), word());
+}
+
+// Inserts the environment unless its key is present; true when a row was added.
+Result<bool> insert_environment(sql::Connection& conn, const std::string& key,
+                                const Environment& e) {
+  if (key.empty()) return invalid_argument("environment of GPU '{}' has an empty key", e.gpu_name);
+  GQF_ASSIGN_OR_RETURN(
+      Statement st,
+      conn.prepare(fmt::format("INSERT INTO environments ({}) VALUES "
+                               "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING",
+                               kEnvironmentColumns)));
+  st.bind(1, key).bind(2, e.gpu_name).bind(3, e.gpu_uuid).bind(4, e.sm_count).bind(5, e.cc_major);
+  st.bind(6, e.cc_minor).bind(7, e.sm_clock_mhz).bind(8, e.mem_clock_mhz).bind(9, e.memory_bytes);
+  st.bind(10, e.driver_version).bind(11, e.nvrtc_version).bind(12, e.codegen_version);
+  st.bind(13, e.gqaforge_commit).bind(14, e.build_type).bind(15, e.host);
+  GQF_RETURN_IF_ERROR(st.run());
+  return conn.changes() > 0;
+}
+
+Result<int64_t> insert_run(sql::Connection& conn, const std::string& uid,
+                           const TuneRunRecord& run) {
+  GQF_ASSIGN_OR_RETURN(Statement st,
+                       conn.prepare("INSERT INTO tune_runs (uid, env_key, command_line, strategy, "
+                                    "started_at, finished_at) VALUES (?,?,?,?,?,?)"));
+  st.bind(1, uid).bind(2, run.env_key).bind(3, run.command_line).bind(4, run.strategy);
+  st.bind(5, run.started_at).bind(6, run.finished_at);
+  GQF_RETURN_IF_ERROR(st.run());
+  return conn.last_insert_rowid();
+}
+
+}  // namespace
+
+std::string utc_now_iso8601() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string default_database_path() {
+  std::string env = env_or_empty("GQAFORGE_DB");
+  return env.empty() ? std::string("gqaforge.sqlite") : env;
+}
+
+// ---- Opening ----
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMode mode) {
+  if (path.empty()) return invalid_argument("database path is empty");
+  const bool memory = path == ":memory:";
+  if (!memory) {
+    Status file = schema::check_file(path);
+    if (file.code() != StatusCode::kNotFound || mode != OpenMode::kReadWrite)
+      GQF_RETURN_IF_ERROR(file);
+  }
+  int flags = SQLITE_OPEN_READWRITE;
+  if (mode == OpenMode::kReadWrite) flags |= SQLITE_OPEN_CREATE;
+  // A truly read-only connection cannot remove the -wal/-shm files it makes for a WAL database,
+  // so read-only use of a writable file opens it read-write (never creating it) under
+  // PRAGMA query_only, and SQLite tidies up on close.
+  if (mode == OpenMode::kReadOnly && (memory || ::access(path.c_str(), W_OK) != 0))
+    flags = SQLITE_OPEN_READONLY;
+  GQF_ASSIGN_OR_RETURN(sql::Connection conn, sql::Connection::open(path, flags));
+  sqlite3_busy_timeout(conn.handle(), kBusyTimeoutMs);
+  // Everything up to here only reads, so a refused file stays byte-identical.
+  GQF_ASSIGN_OR_RETURN(int version, schema::inspect(conn));
+  if (mode == OpenMode::kReadOnly) {
+    if (version < schema::schema_version()) {
+      return failed_precondition(
+          "'{}' has schema version {}, older than {}; it cannot be read without "
+          "migrating (run `gqaforge db migrate --db {}`)",
+          path, version, schema::schema_version(), path);
+    }
+    GQF_RETURN_IF_ERROR(conn.exec("PRAGMA query_only = 1"));
+  } else {
+    if (!memory) {
+      GQF_ASSIGN_OR_RETURN(std::string journal, conn.query_text("PRAGMA journal_mode = WAL"));
+      if (journal != "wal") {
+        return unavailable("cannot switch '{}' to WAL mode (journal_mode is '{}')", path, journal);
+      }
+    }
+    GQF_RETURN_IF_ERROR(schema::migrate(conn));
+    GQF_RETURN_IF_ERROR(conn.exec("PRAGMA foreign_keys = ON"));
+  }
+  return std::unique_ptr<Database>(new Database(std::move(conn), mode));
+}
+
+Status Database::check_writable() const {
+  if (mode_ == OpenMode::kReadOnly)
+    return failed_precondition("database '{}' was opened read-only", path());
+  return ok_status();
+}
+
+// ---- Writers ----
+
+Result<int64_t> Database::add_run(const Environment& env, const TuneRunRecord& run) {
+  GQF_RETURN_IF_ERROR(check_writable());
+  const std::string key = env.key();
+  if (!run.env_key.empty() && run.env_key != key) {
+    return invalid_argument("run env_key '{}' does not match its environment's key '{}'",
+                            run.env_key, key);
+  }
+  TuneRunRecord row = run;
+  row.env_key = key;
+  if (row.started_at.empty()) row.started_at = utc_now_iso8601();
+  std::lock_guard lock(write_mu_);
+  GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
+  GQF_RETURN_IF_ERROR(insert_environment(conn_, key, env));
+  GQF_ASSIGN_OR_RETURN(int64_t id, insert_run(conn_, new_run_uid(), row));
+  GQF_RETURN_IF_ERROR(tx.commit());
+  return id;
+}
+
+Status Database::add_measurement(const MeasurementRecord& m) {
+  GQF_RETURN_IF_ERROR(check_writable());
+  GQF_RETURN_IF_ERROR(validate_measurement(m));
+  MeasurementRecord row = m;
+  if (row.measured_at.empty()) row.measured_at = utc_now_iso8601();
+  std::lock_guard lock(write_mu_);
+  GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
+  std::optional<int64_t> run_id;
+  if (m.run_id != 0) {
+    GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare("SELECT 1 FROM tune_runs WHERE id = ?"));
+    st.bind(1, m.run_id);
+    GQF_ASSIGN_OR_RETURN(bool found, st.step());
+    if (!found) return not_found("run id {} does not exist in '{}'", m.run_id, path());
+    run_id = m.run_id;
+  }
+  GQF_RETURN_IF_ERROR(upsert_measurement(row, run_id));
+  return tx.commit();
+}
+
+Status Database::finish_run(int64_t run_id) {
+  GQF_RETURN_IF_ERROR(check_writable());
+  std::lock_guard lock(write_mu_);
+  GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
+  GQF_ASSIGN_OR_RETURN(Statement st,
+                       conn_.prepare("UPDATE tune_runs SET finished_at = ? WHERE id = ?"));
+  st.bind(1, utc_now_iso8601()).bind(2, run_id);
+  GQF_RETURN_IF_ERROR(st.run());
+  if (conn_.changes() == 0) return not_found("run id {} does not exist in '{}'", run_id, path());
+  return tx.commit();
+}
+
+Status Database::mark_best(const std::string& env_key, const ProblemRecord& problem,
+                           const std::string& kernel_key) {
+  GQF_RETURN_IF_ERROR(check_writable());
+  const std::string canonical = problem.canonical();
+  std::lock_guard lock(write_mu_);
+  GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
+  GQF_ASSIGN_OR_RETURN(Statement find,
+                       conn_.prepare("SELECT id, status FROM measurements "
+                                     "WHERE env_key = ? AND problem = ? AND kernel_key = ?"));
+  find.bind(1, env_key).bind(2, canonical).bind(3, kernel_key);
+  GQF_ASSIGN_OR_RETURN(bool found, find.step());
+  if (!found) {
+    return not_found("no measurement of kernel '{}' for problem '{}' in environment '{}'",
+                     kernel_key, canonical, env_key);
+  }
+  const int64_t id = find.column_int(0);
+  const std::string status = find.column_text(1);
+  if (status != measure_status_name(MeasureStatus::kOk)) {
+    return failed_precondition(
+        "cannot mark kernel '{}' best for problem '{}': its status is '{}', not 'ok'", kernel_key,
+        canonical, status);
+  }
+  GQF_ASSIGN_OR_RETURN(Statement clear,
+                       conn_.prepare("UPDATE measurements SET is_best = 0 "
+                                     "WHERE env_key = ? AND problem = ? AND is_best = 1"));
+  clear.bind(1, env_key).bind(2, canonical);
+  GQF_RETURN_IF_ERROR(clear.run());
+  GQF_ASSIGN_OR_RETURN(Statement set,
+                       conn_.prepare("UPDATE measurements SET is_best = 1 WHERE id = ?"));
+  set.bind(1, id);
+  GQF_RETURN_IF_ERROR(set.run());
+  return tx.commit();
+}
+
+Result<Database::Upsert> Database::upsert_measurement(const MeasurementRecord& m,
+                                                      std::optional<int64_t> run_id) {
+  const std::string problem = m.problem.canonical();
+  GQF_ASSIGN_OR_RETURN(Statement find,
+                       conn_.prepare("SELECT measured_at, is_best FROM measurements "
+                                     "WHERE env_key = ? AND problem = ? AND kernel_key = ?"));
+  find.bind(1, m.env_key).bind(2, problem).bind(3, m.kernel_key);
+  GQF_ASSIGN_OR_RETURN(bool exists, find.step());
+  const bool existing_best = exists && find.column_int(1) != 0;
+  if (exists && find.column_text(0) > m.measured_at) return Upsert::kSkipped;
+
+  bool is_best = m.is_best || existing_best;
+  if (m.is_best && !existing_best) {
+    // Another row of the problem may hold the mark; the one measured latest keeps it.
+    GQF_ASSIGN_OR_RETURN(Statement other,
+                         conn_.prepare("SELECT id, measured_at FROM measurements WHERE env_key = ? "
+                                       "AND problem = ? AND is_best = 1 AND kernel_key <> ?"));
+    other.bind(1, m.env_key).bind(2, problem).bind(3, m.kernel_key);
+    GQF_ASSIGN_OR_RETURN(bool has_other, other.step());
+    if (has_other) {
+      if (other.column_text(1) > m.measured_at) {
+        is_best = false;
+      } else {
+        GQF_ASSIGN_OR_RETURN(Statement clear,
+                             conn_.prepare("UPDATE measurements SET is_best = 0 WHERE id = ?"));
+        clear.bind(1, other.column_int(0));
+        GQF_RETURN_IF_ERROR(clear.run());
+      }
+    }
+  }
+
+  static const std::string kUpsertSql = [] {
+    std::string cols = "problem", params = "?", updates;
+    for (int i = 0; i < kMeasurementColumnCount; ++i) {
+      const std::string c = kMeasurementColumns[i];
+      cols += ", " + c;
+      params += ", ?";
+      if (c == "env_key" || c == "kernel_key") continue;
+      updates += fmt::format("{}{} = excluded.{}", updates.empty() ? "" : ", ", c, c);
+    }
+    return fmt::format(
+        "INSERT INTO measurements ({}) VALUES ({}) ON CONFLICT (env_key, problem, kernel_key) "
+        "DO UPDATE SET {}",
+        cols, params, updates);
+  }();
+  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare(kUpsertSql));
+  const ProblemRecord& p = m.problem;
+  st.bind(1, problem)
+      .bind(2, m.env_key)
+      .bind(3, p.family)
+      .bind(4, p.n_q_heads)
+      .bind(5, p.n_kv_heads);
+  st.bind(6, p.head_dim).bind(7, p.dtype).bind(8, p.causal).bind(9, p.batch).bind(10, p.q_len);
+  st.bind(11, p.kv_len)
+      .bind(12, p.gemm_m)
+      .bind(13, p.gemm_n)
+      .bind(14, p.gemm_k)
+      .bind(15, m.kernel_key);
+  st.bind(16, m.config)
+      .bind(17, measure_status_name(m.status))
+      .bind(18, m.message)
+      .bind(19, m.median_us);
+  st.bind(20, m.min_us).bind(21, m.stddev_us).bind(22, m.repetitions).bind(23, m.max_error);
+  st.bind(24, m.error_bound)
+      .bind(25, m.tflops)
+      .bind(26, m.tbps)
+      .bind(27, m.compile_ms)
+      .bind(28, m.registers);
+  st.bind(29, m.shared_bytes).bind(30, m.spill_bytes).bind(31, is_best).bind(32, m.measured_at);
+  if (run_id) {
+    st.bind(33, *run_id);
+  } else {
+    st.bind_null(33);
+  }
+  GQF_RETURN_IF_ERROR(st.run());
+  return exists ? Upsert::kUpdated : Upsert::kAdded;
+}
+
+Result<int64_t> Database::run_id_for_uid(const std::string& uid) {
+  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare("SELECT id FROM tune_runs WHERE uid = ?"));
+  st.bind(1, uid);
+  GQF_ASSIGN_OR_RETURN(bool found, st.step());
+  if (!found) return int64_t{0};
+  return st.column_int(0);
+}
+
+Result<MergeStats> Database::merge(std::span<const DbContents> parts) {
+  GQF_RETURN_IF_ERROR(check_writable());
+  std::lock_guard lock(write_mu_);
+  GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
+  MergeStats stats;
+  for (const DbContents& part : parts) {
+    for (const EnvironmentEntry& e : part.environments) {
+      GQF_ASSIGN_OR_RETURN(bool added, insert_environment(conn_, e.key, e.env));
+      stats.environments_added += added ? 1 : 0;
+    }
+    for (const RunEntry& r : part.runs) {
+      if (r.uid.empty())
+        return invalid_argument("run '{}' started at {} has an empty uid", r.run.command_line,
+                                r.run.started_at);
+      GQF_ASSIGN_OR_RETURN(int64_t id, run_id_for_uid(r.uid));
+      if (id == 0) {
+        GQF_ASSIGN_OR_RETURN(id, insert_run(conn_, r.uid, r.run));
+        ++stats.runs_added;
+      } else if (!r.run.finished_at.empty()) {
+        GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare("UPDATE tune_runs SET finished_at = ? "
+                                                         "WHERE id = ? AND finished_at = ''"));
+        st.bind(1, r.run.finished_at).bind(2, id);
+        GQF_RETURN_IF_ERROR(st.run());
+      }
+    }
+    for (const MeasurementEntry& me : part.measurements) {
+      GQF_RETURN_IF_ERROR(validate_measurement(me.record));
+      std::optional<int64_t> run_id;
+      if (!me.run_uid.empty()) {
+        GQF_ASSIGN_OR_RETURN(int64_t id, run_id_for_uid(me.run_uid));
+        if (id == 0) {
+          return invalid_argument(
+              "measurement of kernel '{}' refers to run uid '{}', which is in neither the "
+              "merged data nor '{}'",
+              me.record.kernel_key, me.run_uid, path());
+        }
+        run_id = id;
+      }
+      GQF_ASSIGN_OR_RETURN(Upsert outcome, upsert_measurement(me.record, run_id));
+      stats.measurements_added += outcome == Upsert::kAdded ? 1 : 0;
+      stats.measurements_updated += outcome == Upsert::kUpdated ? 1 : 0;
+      stats.measurements_skipped += outcome == Upsert::kSkipped ? 1 : 0;
+    }
+  }
+  GQF_RETURN_IF_ERROR(tx.commit());
+  return stats;
+}
+
+// ---- MeasurementSink ----
+
+void Database::note_sink_error(const Status& status, const char* what) {
+  log_error("measurement database '{}': {}: {}", path(), what, status.message());
+  std::lock_guard lock(sink_mu_);
+  if (sink_status_.ok()) sink_status_ = status;
+}
+
+Status Database::sink_status() const {
+  std::lock_guard lock(sink_mu_);
+  return sink_status_;
+}
+
+int64_t Database::begin_run(const Environment& env, const TuneRunRecord& run) {
+  auto id = add_run(env, run);
+  if (!id.ok()) {
+    note_sink_error(id.status(), "begin_run");
+    return 0;
+  }
+  return *id;
+}
+
+void Database::record(const MeasurementRecord& m) {
+  Status s = add_measurement(m);
+  if (!s.ok()) note_sink_error(s, "record");
+}
+
+void Database::end_run(int64_t run_id) {
+  Status s = finish_run(run_id);
+  if (!s.ok()) note_sink_error(s, "end_run");
+}
+
+std::vector<std::string> Database::measured_keys(const std::string& env_key,
+                                                 const ProblemRecord& problem) {
+  auto keys = find_measured_keys(env_key, problem);
+  if (!keys.ok()) {
+    note_sink_error(keys.status(), "measured_keys");
+    return {};
+  }
+  return *std::move(keys);
+}
+
+// ---- Queries ----
+
+Result<std::vector<std::string>> Database::find_measured_keys(const std::string& env_key,
+                                                              const ProblemRecord& problem) {
+  GQF_ASSIGN_OR_RETURN(Statement st,
+                       conn_.prepare("SELECT kernel_key FROM measurements WHERE env_key = ? AND "
+                                     "problem = ? ORDER BY kernel_key"));
+  st.bind(1, env_key).bind(2, problem.canonical());
+  std::vector<std::string> keys;
+  while (true) {
+    GQF_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) return keys;
+    keys.push_back(st.column_text(0));
+  }
+}
+
+Result<std::vector<MeasurementRecord>> Database::best(const MeasurementFilter& filter) {
+  WhereClause w = where_for(filter, /*with_status=*/false);
+  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare(fmt::format(
+                                         "SELECT {} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION "
+                                         "BY env_key, problem ORDER BY is_best DESC, "
+                                         "median_us IS NULL, median_us, kernel_key) AS "
+                                         "rank_in_problem FROM measurements WHERE status = 'ok'{}) "
+                                         "WHERE rank_in_problem = 1 ORDER BY {}",
+                                         measurement_columns(""), w.sql, kProblemOrder)));
+  w.bind(st, 1);
+  std::vector<MeasurementRecord> rows;
+  while (true) {
+    GQF_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) return rows;
+    GQF_ASSIGN_OR_RETURN(MeasurementRecord m, read_measurement(st, path()));
+    rows.push_back(std::move(m));
+  }
+}
+
+Result<std::vector<MeasurementRecord>> Database::best(const std::string& env_key,
+                                                      MeasurementFilter filter) {
+  filter.env_key = env_key;
+  return best(filter);
+}
+
+Result<std::vector<MeasurementRecord>> Database::measurements(const MeasurementFilter& filter) {
+  WhereClause w = where_for(filter, /*with_status=*/true);
+  GQF_ASSIGN_OR_RETURN(
+      Statement st,
+      conn_.prepare(fmt::format("SELECT {} FROM measurements WHERE 1{} ORDER BY env_key, problem, "
+                                "kernel_key",
+                                measurement_columns(""), w.sql)));
+  w.bind(st, 1);
+  std::vector<MeasurementRecord> rows;
+  while (true) {
+    GQF_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) return rows;
+    GQF_ASSIGN_OR_RETURN(MeasurementRecord m, read_measurement(st, path()));
+    rows.push_back(std::move(m));
+  }
+}
+
+Result<std::vector<Environment>> Database::environments() {
+  GQF_ASSIGN_OR_RETURN(
+      Statement st,
+      conn_.prepare(fmt::format("SELECT {} FROM environments ORDER BY key", kEnvironmentColumns)));
+  std::vector<Environment> envs;
+  while (true) {
+    GQF_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) return envs;
+    envs.push_back(read_environment(st).env);
+  }
+}
+
+Result<std::vector<TuneRunRecord>> Database::runs() {
+  GQF_ASSIGN_OR_RETURN(Statement st,
+                       conn_.prepare("SELECT id, env_key, command_line, strategy, started_at, "
+                                     "finished_at FROM tune_runs ORDER BY id"));
+  std::vector<TuneRunRecord> runs;
+  while (true) {
+    GQF_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) return runs;
+    runs.push_back({st.column_int(0), st.column_text(1), st.column_text(2), st.column_text(3),
+                    st.column_text(4), st.column_text(5)});
+  }
+}
+
+Result<std::map<std::string, int64_t>> Database::count_by_status(const MeasurementFilter& filter) {
+  WhereClause w = where_for(filter, /*with_status=*/true);
+  GQF_ASSIGN_OR_RETURN(
+      Statement st,
+      conn_.prepare(fmt::format(
+          "SELECT status, count(*) FROM measurements WHERE 1{} GROUP BY status ORDER BY status",
+          w.sql)));
+  w.bind(st, 1);
+  std::map<std::string, int64_t> counts;
+  while (true) {
+    GQF_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) return counts;
+    counts[st.column_text(0)] = st.column_int(1);
+  }
+}
+
+Result<DbInfo> Database::info() {
+  GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kDeferred));
+  DbInfo info;
+  info.path = path();
+  GQF_ASSIGN_OR_RETURN(int64_t version, conn_.query_int("PRAGMA user_version"));
+  info.schema_version = static_cast<int>(version);
+  GQF_ASSIGN_OR_RETURN(info.journal_mode, conn_.query_text("PRAGMA journal_mode"));
+  GQF_ASSIGN_OR_RETURN(info.environments, conn_.query_int("SELECT count(*) FROM environments"));
+  GQF_ASSIGN_OR_RETURN(info.runs, conn_.query_int("SELECT count(*) FROM tune_runs"));
+  GQF_ASSIGN_OR_RETURN(info.unfinished_runs,
+                       conn_.query_int("SELECT count(*) FROM tune_runs WHERE finished_at = ''"));
+  GQF_ASSIGN_OR_RETURN(info.measurements, conn_.query_int("SELECT count(*) FROM measurements"));
+  GQF_ASSIGN_OR_RETURN(info.by_status, count_by_status(MeasurementFilter{}));
+  GQF_ASSIGN_OR_RETURN(Statement st,
+                       conn_.prepare("SELECT family, count(*) FROM measurements GROUP BY family "
+                                     "ORDER BY family"));
+  while (true) {
+    GQF_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) break;
+    info.by_family[st.column_text(0)] = st.column_int(1);
+  }
+  return info;
+}
+
+Result<DbContents> Database::contents() {
+  // One read transaction, so the three tables come from one snapshot.
+  GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kDeferred));
+  DbContents out;
+  {
+    GQF_ASSIGN_OR_RETURN(Statement st,
+                         conn_.prepare(fmt::format("SELECT {} FROM environments ORDER BY key",
+                                                   kEnvironmentColumns)));
+    while (true) {
+      GQF_ASSIGN_OR_RETURN(bool row, st.step());
+      if (!row) break;
+      out.environments.push_back(read_environment(st));
+    }
+  }
+  {
+    GQF_ASSIGN_OR_RETURN(
+        Statement st, conn_.prepare("SELECT uid, id, env_key, command_line, strategy, started_at, "
+                                    "finished_at FROM tune_runs ORDER BY started_at, uid"));
+    while (true) {
+      GQF_ASSIGN_OR_RETURN(bool row, st.step());
+      if (!row) break;
+      out.runs.push_back({st.column_text(0),
+                          {st.column_int(1), st.column_text(2), st.column_text(3),
+                           st.column_text(4), st.column_text(5), st.column_text(6)}});
+    }
+  }
+  {
+    GQF_ASSIGN_OR_RETURN(
+        Statement st, conn_.prepare(fmt::format("SELECT {}, COALESCE(r.uid, '') FROM measurements "
+                                                "m LEFT JOIN tune_runs r ON r.id = m.run_id "
+                                                "ORDER BY m.env_key, m.problem, m.kernel_key",
+                                                measurement_columns("m."))));
+    while (true) {
+      GQF_ASSIGN_OR_RETURN(bool row, st.step());
+      if (!row) break;
+      GQF_ASSIGN_OR_RETURN(MeasurementRecord m, read_measurement(st, path()));
+      out.measurements.push_back({st.column_text(kMeasurementColumnCount), std::move(m)});
+    }
+  }
+  return out;
+}
+
+Result<std::string> Database::integrity_check() {
+  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare("PRAGMA integrity_check"));
+  std::string report;
+  while (true) {
+    GQF_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) return report;
+    if (!report.empty()) report += "\n";
+    report += st.column_text(0);
+  }
+}
+
+}  // namespace gqaforge

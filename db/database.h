@@ -1,0 +1,199 @@
+// The measurement database: one SQLite file (WAL, busy timeout, versioned schema) that stores
+// environments, tuning runs and every measurement, implements the tune loop's
+// MeasurementSink, and answers the queries that resuming, libraries and the cost model need.
+//
+// Uniqueness and re-measurement policy: a measurement is identified by
+// (env_key, problem canonical text, kernel_key); storing it again replaces the row when the new
+// row's measured_at is the same or later (the latest measurement wins; an older one arriving
+// through import/merge is skipped). A re-measurement keeps the row's is_best mark. At most one
+// row per (env_key, problem) has is_best set: marking a row best clears the others, and when two
+// sources disagree the best mark measured latest wins.
+//
+// Each write is its own BEGIN IMMEDIATE transaction, so an interrupted process leaves every
+// row it recorded intact and its run with an empty finished_at.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "autotune/records.h"
+#include "core/status.h"
+#include "db/sqlite.h"
+
+namespace gqaforge {
+
+/// How Database::open treats the file.
+enum class OpenMode {
+  kReadWrite,  // create the file if missing, migrate an older schema
+  kExisting,   // like kReadWrite, but the file must exist
+  kReadOnly,   // the file must exist and be at the current schema; no data is ever written
+               // (PRAGMA query_only) and no file is left behind
+};
+
+/// Row filter for queries; a zero or empty field matches anything.
+struct MeasurementFilter {
+  std::string family;  // "decode", "prefill", ...
+  int n_q_heads = 0;
+  int n_kv_heads = 0;
+  int head_dim = 0;
+  std::string dtype;  // "bf16", "fp16"
+  int64_t batch = 0;
+  int64_t kv_len = 0;
+  std::string env_key;                  // Environment::key()
+  std::optional<MeasureStatus> status;  // measurements()/counts only; best() always uses ok rows
+};
+
+/// An environment with the key it is stored under (normally env.key()).
+struct EnvironmentEntry {
+  std::string key;
+  Environment env;
+};
+
+/// A tuning run together with the random uid that identifies it across database files.
+struct RunEntry {
+  std::string uid;
+  TuneRunRecord run;  // run.id is local to the file it came from
+};
+
+/// A measurement with the uid of its run ("" for none) instead of a file-local run id.
+struct MeasurementEntry {
+  std::string run_uid;
+  MeasurementRecord record;  // record.run_id is ignored when merging
+};
+
+/// Everything a database holds, in file-independent form: what export writes, import reads
+/// and merge combines. contents() returns it sorted (environments by key, runs by
+/// (started_at, uid), measurements by (env_key, problem, kernel_key)).
+struct DbContents {
+  std::vector<EnvironmentEntry> environments;
+  std::vector<RunEntry> runs;
+  std::vector<MeasurementEntry> measurements;
+};
+
+/// What a merge/import did.
+struct MergeStats {
+  int64_t environments_added = 0;
+  int64_t runs_added = 0;
+  int64_t measurements_added = 0;
+  int64_t measurements_updated = 0;  // replaced by a same-or-later measurement
+  int64_t measurements_skipped = 0;  // the database already held a later one
+};
+
+/// Summary of a database for `gqaforge db info`.
+struct DbInfo {
+  std::string path;
+  int schema_version = 0;
+  std::string journal_mode;  // "wal" for files, "memory" for :memory:
+  int64_t environments = 0;
+  int64_t runs = 0;
+  int64_t unfinished_runs = 0;  // finished_at empty: running or interrupted
+  int64_t measurements = 0;
+  std::map<std::string, int64_t> by_status;  // status name -> rows
+  std::map<std::string, int64_t> by_family;  // family -> rows
+};
+
+/// The SQLite measurement database. One connection; the MeasurementSink methods and the other
+/// writers may be called from several threads (they serialize), queries from one thread at a
+/// time. Several processes may open the same file.
+class Database final : public MeasurementSink {
+ public:
+  /// Busy timeout: how long a writer waits for another process's write lock.
+  static constexpr int kBusyTimeoutMs = 10000;
+
+  /// Opens (and, unless read-only, creates or migrates) the database at `path`; ":memory:"
+  /// gives a private in-memory database. A file that is not a gqaforge database, is truncated
+  /// or corrupt, or comes from a newer schema is refused with the path and the reason, and
+  /// left byte-identical.
+  static Result<std::unique_ptr<Database>> open(const std::string& path,
+                                                OpenMode mode = OpenMode::kReadWrite);
+
+  /// The path given to open().
+  const std::string& path() const { return conn_.path(); }
+  bool read_only() const { return mode_ == OpenMode::kReadOnly; }
+
+  // ---- Writers (each one transaction) ----
+
+  /// Records `env` (deduplicated by key; the first row stored for a key is kept) and starts a
+  /// run for it; run.env_key must be empty or env.key(). An empty started_at is set to now.
+  /// Returns the new run id.
+  Result<int64_t> add_run(const Environment& env, const TuneRunRecord& run);
+  /// Stores one measurement (see the policy above). run_id 0 = no run; an empty measured_at
+  /// is set to now; is_best = true also clears the mark from the problem's other rows.
+  Status add_measurement(const MeasurementRecord& m);
+  /// Sets the run's finished_at to now.
+  Status finish_run(int64_t run_id);
+  /// Marks the ok row (env_key, problem, kernel_key) as the best of its problem.
+  Status mark_best(const std::string& env_key, const ProblemRecord& problem,
+                   const std::string& kernel_key);
+  /// Merges `parts` into this database in one transaction: environments by key, runs by uid
+  /// (finished_at filled in if it was empty), measurements by the uniqueness rule.
+  Result<MergeStats> merge(std::span<const DbContents> parts);
+
+  // ---- MeasurementSink (errors are logged and kept in sink_status()) ----
+
+  int64_t begin_run(const Environment& env, const TuneRunRecord& run) override;  // 0 on error
+  void record(const MeasurementRecord& m) override;
+  void end_run(int64_t run_id) override;
+  /// Empty on error (the caller then measures everything again).
+  std::vector<std::string> measured_keys(const std::string& env_key,
+                                         const ProblemRecord& problem) override;
+  /// The first error a sink method hit, ok if none.
+  Status sink_status() const;
+
+  // ---- Queries ----
+
+  /// Kernel keys with a row for `problem` in `env_key`, any status (a failed variant would
+  /// fail again), sorted.
+  Result<std::vector<std::string>> find_measured_keys(const std::string& env_key,
+                                                      const ProblemRecord& problem);
+  /// Best ok row per (env_key, problem) among the rows matching `filter`: the is_best row if
+  /// any, else the lowest median_us (ties: smallest kernel_key). Sorted by env, then problem.
+  Result<std::vector<MeasurementRecord>> best(const MeasurementFilter& filter);
+  /// best() restricted to `env_key` ("" = all environments).
+  Result<std::vector<MeasurementRecord>> best(const std::string& env_key, MeasurementFilter filter);
+  /// Rows matching `filter`, sorted by (env_key, problem, kernel_key).
+  Result<std::vector<MeasurementRecord>> measurements(const MeasurementFilter& filter);
+  /// Environments sorted by key.
+  Result<std::vector<Environment>> environments();
+  /// Runs sorted by id.
+  Result<std::vector<TuneRunRecord>> runs();
+  /// Rows per status name among the rows matching `filter`.
+  Result<std::map<std::string, int64_t>> count_by_status(const MeasurementFilter& filter);
+  Result<DbInfo> info();
+  /// Everything, sorted, in file-independent form (for export and merge).
+  Result<DbContents> contents();
+  /// PRAGMA integrity_check: "ok" or SQLite's list of problems.
+  Result<std::string> integrity_check();
+
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+ private:
+  enum class Upsert { kAdded, kUpdated, kSkipped };
+
+  Database(sql::Connection conn, OpenMode mode) : conn_(std::move(conn)), mode_(mode) {}
+  Status check_writable() const;
+  Result<Upsert> upsert_measurement(const MeasurementRecord& m, std::optional<int64_t> run_id);
+  Result<int64_t> run_id_for_uid(const std::string& uid);
+  void note_sink_error(const Status& status, const char* what);
+
+  sql::Connection conn_;
+  OpenMode mode_;
+  std::mutex write_mu_;         // serializes writers sharing this connection
+  mutable std::mutex sink_mu_;  // guards sink_status_
+  Status sink_status_;
+};
+
+/// Current UTC time as ISO-8601 with seconds ("2026-11-28T23:57:58Z").
+std::string utc_now_iso8601();
+
+/// Default database path: $GQAFORGE_DB, else "./gqaforge.sqlite".
+std::string default_database_path();
+
+}  // namespace gqaforge

@@ -1,0 +1,272 @@
+// RAII wrapper over the SQLite C API; see sqlite.h.
+#include "db/sqlite.h"
+
+#include <cmath>
+#include <utility>
+
+#include "core/log.h"
+
+namespace gqaforge::sql {
+namespace {
+
+// SQL text for error messages: whitespace collapsed, long statements shortened.
+std::string sql_for_message(std::string_view sql) {
+  std::string out;
+  bool space = false;
+  for (char c : sql) {
+    bool is_space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (is_space) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  constexpr size_t kMaxSql = 160;
+  if (out.size() > kMaxSql) out = out.substr(0, kMaxSql) + "...";
+  return out;
+}
+
+}  // namespace
+
+StatusCode status_code_for(int sqlite_rc) {
+  switch (sqlite_rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return StatusCode::kUnavailable;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return StatusCode::kDataLoss;
+    case SQLITE_FULL:
+    case SQLITE_NOMEM:
+      return StatusCode::kResourceExhausted;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+      return StatusCode::kInvalidArgument;
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+    case SQLITE_IOERR:
+      return StatusCode::kUnavailable;
+    default:
+      return StatusCode::kInternal;
+  }
+}
+
+// ---- Connection ----
+
+Connection::~Connection() {
+  if (db_ != nullptr) {
+    int rc = sqlite3_close_v2(db_);
+    if (rc != SQLITE_OK) log_warn("sqlite: closing '{}' failed: {}", path_, sqlite3_errstr(rc));
+  }
+}
+
+Connection::Connection(Connection&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+  if (this != &other) {
+    Connection dying(std::move(*this));
+    db_ = std::exchange(other.db_, nullptr);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+Result<Connection> Connection::open(const std::string& path, int flags) {
+  Connection conn;
+  conn.path_ = path;
+  int rc = sqlite3_open_v2(path.c_str(), &conn.db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string why = conn.db_ != nullptr ? sqlite3_errmsg(conn.db_) : sqlite3_errstr(rc);
+    return Status(status_code_for(rc), fmt::format("cannot open '{}': {}", path, why));
+  }
+  sqlite3_extended_result_codes(conn.db_, 1);
+  return conn;
+}
+
+Status Connection::error(int rc, std::string_view sql) const {
+  std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  return Status(status_code_for(rc), fmt::format("sqlite error on '{}': {} (while running `{}`)",
+                                                 path_, why, sql_for_message(sql)));
+}
+
+Status Connection::exec(std::string_view sql) {
+  std::string text(sql);
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return error(rc, sql);
+  return ok_status();
+}
+
+Result<Statement> Connection::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) return error(rc, sql);
+  return Statement(this, stmt);
+}
+
+Result<int64_t> Connection::query_int(std::string_view sql) {
+  GQF_ASSIGN_OR_RETURN(Statement st, prepare(sql));
+  GQF_ASSIGN_OR_RETURN(bool row, st.step());
+  if (!row) return internal_error("`{}` returned no row", sql_for_message(sql));
+  return st.column_int(0);
+}
+
+Result<std::string> Connection::query_text(std::string_view sql) {
+  GQF_ASSIGN_OR_RETURN(Statement st, prepare(sql));
+  GQF_ASSIGN_OR_RETURN(bool row, st.step());
+  if (!row) return internal_error("`{}` returned no row", sql_for_message(sql));
+  return st.column_text(0);
+}
+
+int64_t Connection::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+
+int64_t Connection::changes() const {
+  return sqlite3_changes64(db_);
+}
+
+// ---- Statement ----
+
+Statement::Statement(const Connection* conn, sqlite3_stmt* stmt) : conn_(conn), stmt_(stmt) {}
+
+Statement::~Statement() {
+  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : conn_(other.conn_),
+      stmt_(std::exchange(other.stmt_, nullptr)),
+      bind_status_(std::move(other.bind_status_)) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+    conn_ = other.conn_;
+    stmt_ = std::exchange(other.stmt_, nullptr);
+    bind_status_ = std::move(other.bind_status_);
+  }
+  return *this;
+}
+
+Statement& Statement::bind(int index, int64_t value) {
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = conn_->error(rc, sql());
+  return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+  int rc = std::isnan(value) ? sqlite3_bind_null(stmt_, index)
+                             : sqlite3_bind_double(stmt_, index, value);
+  if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = conn_->error(rc, sql());
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  int rc =
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = conn_->error(rc, sql());
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = conn_->error(rc, sql());
+  return *this;
+}
+
+Result<bool> Statement::step() {
+  if (!bind_status_.ok()) return bind_status_;
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return conn_->error(rc, sql());
+}
+
+Status Statement::run() {
+  while (true) {
+    GQF_ASSIGN_OR_RETURN(bool row, step());
+    if (!row) return ok_status();
+  }
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_status_ = ok_status();
+}
+
+int64_t Statement::column_int(int index) const {
+  return sqlite3_column_int64(stmt_, index);
+}
+
+double Statement::column_double(int index) const {
+  if (sqlite3_column_type(stmt_, index) == SQLITE_NULL) return std::nan("");
+  return sqlite3_column_double(stmt_, index);
+}
+
+std::string Statement::column_text(int index) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, index);
+  if (text == nullptr) return std::string();
+  return std::string(reinterpret_cast<const char*>(text),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
+}
+
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+std::string Statement::sql() const {
+  const char* text = stmt_ != nullptr ? sqlite3_sql(stmt_) : nullptr;
+  return text != nullptr ? std::string(text) : std::string();
+}
+
+// ---- Transaction ----
+
+Transaction::~Transaction() {
+  if (conn_ != nullptr) {
+    Status s = rollback();
+    if (!s.ok()) log_warn("{}", s.message());
+  }
+}
+
+Transaction::Transaction(Transaction&& other) noexcept
+    : conn_(std::exchange(other.conn_, nullptr)) {}
+
+Transaction& Transaction::operator=(Transaction&& other) noexcept {
+  if (this != &other) {
+    if (conn_ != nullptr) {
+      Status s = rollback();
+      if (!s.ok()) log_warn("{}", s.message());
+    }
+    conn_ = std::exchange(other.conn_, nullptr);
+  }
+  return *this;
+}
+
+Result<Transaction> Transaction::begin(Connection& conn, Kind kind) {
+  GQF_RETURN_IF_ERROR(conn.exec(kind == Kind::kImmediate ? "BEGIN IMMEDIATE" : "BEGIN"));
+  return Transaction(&conn);
+}
+
+Status Transaction::commit() {
+  assert(conn_ != nullptr && "commit() on a finished transaction");
+  Status s = conn_->exec("COMMIT");
+  if (!s.ok()) return s;  // still active: the destructor rolls back
+  conn_ = nullptr;
+  return ok_status();
+}
+
+Status Transaction::rollback() {
+  if (conn_ == nullptr) return ok_status();
+  Connection* conn = std::exchange(conn_, nullptr);
+  // After some errors (e.g. SQLITE_FULL) SQLite has already rolled back.
+  if (sqlite3_get_autocommit(conn->handle()) != 0) return ok_status();
+  return conn->exec("ROLLBACK");
+}
+
+}  // namespace gqaforge::sql

@@ -1,0 +1,160 @@
+// Shared helpers of the db tests: a scratch directory, sample records, raw file bytes.
+#pragma once
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "autotune/records.h"
+
+namespace gqaforge::testing {
+
+/// A fresh directory under the system temp dir, removed with its contents at scope exit.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    static std::atomic<int> counter{0};
+    path_ =
+        std::filesystem::temp_directory_path() /
+        fmt::format("gqaforge_db_test_{}_{}", static_cast<long>(getpid()), counter.fetch_add(1));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  /// Path of `name` inside the directory.
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// The whole file as bytes ("" if it cannot be read).
+inline std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+inline Environment sample_env(const std::string& gpu = "NVIDIA H200", int sm_count = 132) {
+  Environment e;
+  e.gpu_name = gpu;
+  e.gpu_uuid = "GPU-8c1e0000";
+  e.sm_count = sm_count;
+  e.cc_major = 9;
+  e.cc_minor = 0;
+  e.sm_clock_mhz = 1980;
+  e.mem_clock_mhz = 3201;
+  e.memory_bytes = int64_t{150} << 30;
+  e.driver_version = 13000;
+  e.nvrtc_version = "13.0";
+  e.codegen_version = 3;
+  e.gqaforge_commit = "4ba5cd13a454";
+  e.build_type = "Release";
+  e.host = "node-a";
+  return e;
+}
+
+inline ProblemRecord decode_problem(int n_q = 32, int n_kv = 8, int head_dim = 128,
+                                    int64_t kv_len = 4096) {
+  ProblemRecord p;
+  p.family = "decode";
+  p.n_q_heads = n_q;
+  p.n_kv_heads = n_kv;
+  p.head_dim = head_dim;
+  p.dtype = "bf16";
+  p.batch = 4;
+  p.q_len = 1;
+  p.kv_len = kv_len;
+  return p;
+}
+
+inline ProblemRecord prefill_problem(int n_q = 32, int n_kv = 8, int head_dim = 128) {
+  ProblemRecord p;
+  p.family = "prefill";
+  p.n_q_heads = n_q;
+  p.n_kv_heads = n_kv;
+  p.head_dim = head_dim;
+  p.dtype = "fp16";
+  p.causal = true;
+  p.batch = 2;
+  p.q_len = 4096;
+  p.kv_len = 4096;
+  return p;
+}
+
+/// An ok measurement with every field set to something distinctive.
+inline MeasurementRecord sample_measurement(
+    const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key,
+    double median_us, const std::string& measured_at = "2026-01-01T00:00:00Z") {
+  MeasurementRecord m;
+  m.env_key = env_key;
+  m.problem = problem;
+  m.kernel_key = kernel_key;
+  m.config = "block_n=64,warps=4,splits=" + kernel_key;
+  m.status = MeasureStatus::kOk;
+  m.message = "";
+  m.median_us = median_us;
+  m.min_us = median_us * 0.97;
+  m.stddev_us = median_us * 0.01;
+  m.repetitions = 50;
+  m.max_error = 1.5e-3;
+  m.error_bound = 7.8125e-3;
+  m.tflops = 0;
+  m.tbps = 3.25;
+  m.compile_ms = 412.5;
+  m.registers = 128;
+  m.shared_bytes = 49152;
+  m.spill_bytes = 0;
+  m.measured_at = measured_at;
+  return m;
+}
+
+/// Compares every stored field of two measurements (run ids are file-local and not compared).
+inline void expect_same_measurement(const MeasurementRecord& a, const MeasurementRecord& b) {
+  EXPECT_EQ(a.env_key, b.env_key);
+  EXPECT_EQ(a.problem.canonical(), b.problem.canonical());
+  EXPECT_EQ(a.problem.gemm_m, b.problem.gemm_m);
+  EXPECT_EQ(a.kernel_key, b.kernel_key);
+  EXPECT_EQ(a.config, b.config);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.message, b.message);
+  auto same = [](double x, double y) {
+    return (x != x && y != y) || x == y;
+  };  // NaN equals NaN here
+  EXPECT_TRUE(same(a.median_us, b.median_us)) << a.median_us << " vs " << b.median_us;
+  EXPECT_TRUE(same(a.min_us, b.min_us));
+  EXPECT_TRUE(same(a.stddev_us, b.stddev_us));
+  EXPECT_EQ(a.repetitions, b.repetitions);
+  EXPECT_TRUE(same(a.max_error, b.max_error)) << a.max_error << " vs " << b.max_error;
+  EXPECT_TRUE(same(a.error_bound, b.error_bound));
+  EXPECT_TRUE(same(a.tflops, b.tflops));
+  EXPECT_TRUE(same(a.tbps, b.tbps));
+  EXPECT_TRUE(same(a.compile_ms, b.compile_ms));
+  EXPECT_EQ(a.registers, b.registers);
+  EXPECT_EQ(a.shared_bytes, b.shared_bytes);
+  EXPECT_EQ(a.spill_bytes, b.spill_bytes);
+  EXPECT_EQ(a.is_best, b.is_best);
+  EXPECT_EQ(a.measured_at, b.measured_at);
+}
+
+}  // namespace gqaforge::testing

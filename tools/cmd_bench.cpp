@@ -1,0 +1,185 @@
+// `gqaforge bench`: times attention kernels on the GPU after they pass the correctness gate.
+// One problem from the flags, or a whole suite (--suite decode|prefill) as the benchmark
+// reports of bench/RESULTS.md use. Inputs are filled on the device with random values and
+// rotated through enough copies to exceed the L2 cache; each timing is the median of graph-
+// captured repetitions (autotune/timing.h).
+#include <cstdio>
+#include <fstream>
+
+#include "autotune/kernel_bench.h"
+#include "core/progress.h"
+#include "core/strings.h"
+#include "runtime/checker.h"
+#include "runtime/device_attention.h"
+#include "runtime/device_info.h"
+#include "tools/args.h"
+#include "tools/commands.h"
+#include "tools/problem_flags.h"
+
+namespace gqaforge::cli {
+namespace {
+
+constexpr double kDecodeCeilingTBps = 4.58;   // best decode KV read seen on the H200 (GPU.md)
+constexpr double kGemmCeilingTflops = 790.0;  // measured bf16 GEMM on the H200 (GPU.md)
+// K/V as [batch, n_kv, kv_len, head_dim], the layout the peers get in bench/peers.py.
+constexpr bool kKvHeadMajor = true;
+
+struct BenchRow {
+  AttentionProblem problem;
+  std::string config;
+  std::string gate;
+  TimingStats timing;
+  double tbps = 0, tflops = 0;
+  std::string error;
+};
+
+std::vector<AttentionProblem> decode_suite() {
+  std::vector<AttentionProblem> out;
+  std::vector<std::tuple<int, int, int>> heads = {{32, 8, 128}, {32, 32, 128}, {8, 1, 128}, {16, 2, 128}, {28, 4, 128},
+                                                  {40, 8, 128}, {64, 8, 128},  {32, 8, 64}, {8, 1, 64}};
+  for (auto [hq, hkv, d] : heads) {
+    for (int b : {1, 4, 16, 64}) {
+      for (int kv : {1024, 4096, 16384, 65536, 131072}) {
+        AttentionProblem p;
+        p.phase = Phase::kDecode;
+        p.n_q_heads = hq;
+        p.n_kv_heads = hkv;
+        p.head_dim = d;
+        p.batch = b;
+        p.q_len = 1;
+        p.kv_len = kv;
+        p.causal = true;
+        // Skip what does not fit comfortably: KV cache above 40 GB.
+        if (2.0 * b * kv * hkv * d * 2 > 40e9) continue;
+        out.push_back(p);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<AttentionProblem> prefill_suite() {
+  std::vector<AttentionProblem> out;
+  std::vector<std::tuple<int, int, int>> heads = {{32, 8, 128}, {32, 32, 128}, {8, 1, 128},
+                                                  {16, 2, 128}, {32, 8, 64},   {16, 2, 256}};
+  for (auto [hq, hkv, d] : heads) {
+    for (bool causal : {true, false}) {
+      for (int seq : {512, 2048, 8192, 16384, 65536}) {
+        AttentionProblem p;
+        p.phase = Phase::kPrefill;
+        p.n_q_heads = hq;
+        p.n_kv_heads = hkv;
+        p.head_dim = d;
+        p.causal = causal;
+        p.q_len = p.kv_len = seq;
+        p.batch = seq == 65536 ? 1 : 16384 / seq;
+        out.push_back(p);
+      }
+    }
+  }
+  return out;
+}
+
+// Runs one problem through the shared measurement (autotune/kernel_bench.h) as a table row.
+BenchRow bench_one(KernelBench& bench, const AttentionProblem& problem, const std::string& config_text) {
+  BenchRow row;
+  row.problem = problem;
+  auto out = bench.run(problem, "", config_text, gate_seed(problem));
+  if (!out.ok()) {
+    row.error = out.status().message();
+    return row;
+  }
+  row.config = out->config;
+  row.gate = out->gate_passed ? "pass" : "FAIL";
+  if (!out->gate_passed) {
+    row.error = "correctness gate failed: " + out->gate.summary();
+    return row;
+  }
+  row.timing = out->timing;
+  row.tbps = out->tbps;
+  row.tflops = out->tflops;
+  return row;
+}
+
+std::string csv_line(const BenchRow& r) {
+  const AttentionProblem& p = r.problem;
+  return fmt::format("{},{},{},{},{},{},{},{},{},\"{}\",{},{:.3f},{:.3f},{:.3f},{:.4f},{:.2f},\"{}\"\n", phase_name(p.phase),
+                     p.n_q_heads, p.n_kv_heads, p.head_dim, dtype_name(p.dtype), p.causal ? 1 : 0, p.batch, p.q_len,
+                     p.kv_len, r.config, r.gate, r.timing.median_us, r.timing.min_us, r.timing.stddev_us, r.tbps,
+                     r.tflops, r.error);
+}
+
+void print_row(const BenchRow& r) {
+  if (!r.error.empty()) {
+    std::printf("%-44s ERROR %s\n", r.problem.name().c_str(), r.error.c_str());
+    return;
+  }
+  if (r.problem.phase == Phase::kDecode) {
+    std::printf("%-44s %10.2f us  %6.3f TB/s  %5.1f%% of %.2f  gate %s  [%s]\n", r.problem.name().c_str(),
+                r.timing.median_us, r.tbps, 100 * r.tbps / kDecodeCeilingTBps, kDecodeCeilingTBps, r.gate.c_str(),
+                r.config.c_str());
+  } else {
+    std::printf("%-44s %10.1f us  %6.1f TFLOP/s  %5.1f%% of %.0f  gate %s  [%s]\n", r.problem.name().c_str(),
+                r.timing.median_us, r.tflops, 100 * r.tflops / kGemmCeilingTflops, kGemmCeilingTflops,
+                r.gate.c_str(), r.config.c_str());
+  }
+  std::fflush(stdout);
+}
+
+int run_bench(const Args& args) {
+  ArgParser p("gqaforge bench",
+              "Times a kernel (after the correctness gate) with CUDA graphs over rotated inputs, and\n"
+              "reports microseconds, TB/s of K+V read (decode) or TFLOP/s (prefill).");
+  add_problem_flags(p);
+  p.add_flag("suite", "decode|prefill", "run the benchmark grid of bench/RESULTS.md instead of one problem");
+  p.add_flag("csv", "FILE", "also write the rows as CSV");
+  p.add_flag("device", "N", "CUDA device ordinal", "0");
+  if (int rc = p.parse(args); rc >= 0) return rc;
+  std::vector<AttentionProblem> problems;
+  if (auto suite = p.get_optional("suite")) {
+    if (*suite == "decode") {
+      problems = decode_suite();
+    } else if (*suite == "prefill") {
+      problems = prefill_suite();
+    } else {
+      return usage_error("--suite '" + *suite + "' is not decode or prefill");
+    }
+  } else {
+    auto problem = problem_from_flags(p);
+    if (!problem.ok()) return report_failure(problem.status());
+    problems.push_back(*problem);
+  }
+  auto ordinal = parse_int(p.get("device", "0"));
+  if (!ordinal.ok()) return usage_error("--device: " + ordinal.status().message());
+  auto ctx = rt::Context::create(static_cast<int>(*ordinal));
+  if (!ctx.ok()) return report_failure(ctx.status());
+  auto info = rt::query_device(static_cast<int>(*ordinal));
+  if (!info.ok()) return report_failure(info.status());
+  auto stream = rt::Stream::create();
+  if (!stream.ok()) return report_failure(stream.status());
+  rt::CompileCache cache;
+  rt::CompileOptions options;
+  options.arch = info->default_arch();
+  rt::Jit jit(&cache, options);
+  std::ofstream csv;
+  if (auto path = p.get_optional("csv")) {
+    csv.open(*path);
+    if (!csv) return report_failure(unavailable("cannot write '{}'", *path));
+    csv << "phase,hq,hkv,d,dtype,causal,batch,q_len,kv_len,config,gate,median_us,min_us,stddev_us,tbps,tflops,error\n";
+  }
+  std::printf("%s, %d SMs, driver %d, nvrtc %s\n", info->name.c_str(), info->sm_count, info->driver_version,
+              info->nvrtc_version.c_str());
+  KernelBench bench(*info, &jit, stream->get(), kKvHeadMajor);
+  int failures = 0;
+  for (const AttentionProblem& problem : problems) {
+    BenchRow row = bench_one(bench, problem, p.get("config", ""));
+    if (!row.error.empty()) ++failures;
+    print_row(row);
+    if (csv) csv << csv_line(row) << std::flush;
+  }
+  return failures == 0 ? 0 : kFailure;
+}
+
+}  // namespace
+GQF_REGISTER_COMMAND("bench", "time kernels after the correctness gate", 31, run_bench);
+}  // namespace gqaforge::cli

@@ -1,0 +1,153 @@
+// `gqaforge fit`: fits the loss model L(N; H) = (a_H / N)^b_H + E to training runs in a CSV
+// (n_h,n_kv,N,loss) by Levenberg-Marquardt, reports R^2, residuals and standard errors, and
+// writes the loss-model JSON that `gqaforge search --loss-model` reads. The App. I head-count
+// law L(n_h) = a n_h^b + c is available as an alternative form.
+#include <cmath>
+#include <cstdio>
+
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/strings.h"
+#include "costmodel/loss_fit.h"
+#include "costmodel/units.h"
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace gqaforge::cli {
+namespace {
+
+using namespace costmodel;
+
+std::string pm(double value, const std::optional<double>& se) {
+  if (!se || !std::isfinite(*se)) return fmt::format("{:.4g}", value);
+  return fmt::format("{:.4g} ± {:.2g}", value, *se);
+}
+
+void print_power_report(const LossFitReport& r, const std::vector<LossPoint>& points, bool show_residuals) {
+  std::printf("power law L(N; H) = (a_H / N)^b_H + %s, %d points, %d parameters, %s\n",
+              r.model.shared_e() ? "E (shared)" : "E_H", r.points, r.parameters,
+              r.converged ? "converged" : "NOT converged (max iterations)");
+  std::printf("%-9s %6s  %-22s %-18s %-18s %8s %9s\n", "H", "points", "a", "b", "E", "R^2", "RMSE");
+  for (size_t i = 0; i < r.per_head.size(); ++i) {
+    const HeadFitStats& st = r.per_head[i];
+    const PowerLaw& law = r.model.table()[i].second;
+    std::printf("%-9s %6d  %-22s %-18s %-18s %8.5f %9.2e\n", st.heads.to_string().c_str(), st.points,
+                pm(law.a, law.se_a).c_str(), pm(law.b, law.se_b).c_str(), pm(law.e, law.se_e).c_str(), st.r2, st.rmse);
+  }
+  std::printf("overall R^2 = %.6f, RMSE = %.3e\n", r.r2, r.rmse);
+  if (show_residuals) {
+    std::printf("\nresiduals (observed - predicted):\n");
+    for (const HeadFitStats& st : r.per_head) {
+      size_t k = 0;
+      for (const LossPoint& p : points) {
+        if (p.heads != st.heads) continue;
+        std::printf("  line %-5d %-9s N=%-10s loss %.4f  residual %+.2e\n", p.line, st.heads.to_string().c_str(),
+                    format_si(p.params).c_str(), p.loss, st.residuals[k]);
+        ++k;
+      }
+    }
+  }
+}
+
+int run_fit(const Args& args) {
+  ArgParser p("gqaforge fit",
+              "Fits the loss model to training runs. The CSV needs a header naming n_h,n_kv,N,loss (N =\n"
+              "non-embedding parameters). The power form L(N; H) = (a_H/N)^b_H + E is what the search uses;\n"
+              "the head-count form L(n_h) = a n_h^b + c (paper App. I) fits each group of equal N.");
+  p.add_positional("csv", "training runs: n_h,n_kv,N,loss");
+  p.add_flag("output", "FILE", "write the fitted model as JSON (-o)");
+  p.add_flag("form", "FORM", "power, head-law, or both", "power");
+  p.add_switch("per-h-e", "fit one E per head configuration instead of a shared E");
+  p.add_flag("context", "T", "training context of the runs (recorded in the model)", "8192");
+  p.add_switch("residuals", "print every point's residual");
+  // -o is the documented short form of --output.
+  Args rewritten;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "-o") {
+      rewritten.push_back("--output");
+    } else if (args[i].rfind("-o", 0) == 0 && args[i].size() > 2 && args[i][2] != '-') {
+      rewritten.push_back("--output=" + args[i].substr(2));
+    } else {
+      rewritten.push_back(args[i]);
+    }
+  }
+  if (int rc = p.parse(rewritten); rc >= 0) return rc;
+  std::string form = to_lower(p.get("form", "power"));
+  if (form != "power" && form != "head-law" && form != "both") {
+    return usage_error(fmt::format("--form '{}' must be power, head-law or both", p.get("form")));
+  }
+  auto context = parse_count(p.get("context", "8192"));
+  if (!context.ok() || *context <= 0) return usage_error(fmt::format("--context '{}' must be a positive count", p.get("context")));
+
+  const std::string csv = p.positionals()[0];
+  auto text = read_file(csv);
+  if (!text.ok()) return report_failure(text.status());
+  auto points = parse_loss_csv(*text, csv);
+  if (!points.ok()) return report_failure(points.status());
+  std::printf("%zu training runs from %s\n\n", points->size(), csv.c_str());
+
+  Json out;
+  if (form == "power" || form == "both") {
+    LossFitOptions options;
+    options.shared_e = !p.get_switch("per-h-e");
+    auto report = fit_power_laws(*points, options);
+    if (!report.ok()) return report_failure(report.status().with_context(csv));
+    print_power_report(*report, *points, p.get_switch("residuals"));
+    LossModel model = report->model;
+    model.set_context(static_cast<double>(*context));
+    model.set_description(fmt::format("fitted by gqaforge fit from {} ({} runs)", csv, points->size()));
+    Json notes = Json::object();
+    notes.set("r2", report->r2);
+    notes.set("rmse", report->rmse);
+    notes.set("points", report->points);
+    notes.set("converged", report->converged);
+    model.set_notes(notes);
+    if (form == "both") {
+      auto laws = fit_head_laws(*points, static_cast<double>(*context));
+      if (laws.ok()) model.set_head_laws(laws->laws);
+    }
+    out = model.to_json();
+  }
+  if (form == "head-law" || form == "both") {
+    auto laws = fit_head_laws(*points, static_cast<double>(*context));
+    if (!laws.ok()) return report_failure(laws.status().with_context(csv));
+    std::printf("\nhead-count law L(n_h) = a n_h^b + c per model size:\n");
+    std::printf("%-12s %-20s %-20s %-20s %8s\n", "N", "a", "b", "c", "R^2");
+    for (const HeadCountLaw& l : laws->laws) {
+      std::printf("%-12s %-20s %-20s %-20s %8.5f\n", format_si(l.params).c_str(), pm(l.a, l.se_a).c_str(),
+                  pm(l.b, l.se_b).c_str(), pm(l.c, l.se_c).c_str(), l.r2);
+    }
+    for (const std::string& note : laws->notes) std::printf("  note: %s\n", note.c_str());
+    if (form == "head-law") {
+      out = Json::object();
+      out.set("format", "gqaforge-head-laws");
+      out.set("version", 1);
+      out.set("law", "L(n_h) = a * n_h^b + c at fixed N");
+      Json arr = Json::array();
+      for (const HeadCountLaw& l : laws->laws) {
+        Json e = Json::object();
+        e.set("params", l.params);
+        e.set("context", l.context);
+        e.set("a", l.a);
+        e.set("b", l.b);
+        e.set("c", l.c);
+        e.set("se_a", l.se_a ? Json(*l.se_a) : Json());
+        e.set("se_b", l.se_b ? Json(*l.se_b) : Json());
+        e.set("se_c", l.se_c ? Json(*l.se_c) : Json());
+        e.set("r2", l.r2);
+        arr.push_back(e);
+      }
+      out.set("head_laws", arr);
+    }
+  }
+  if (auto path = p.get_optional("output")) {
+    Status s = write_file_atomic(*path, out.dump());
+    if (!s.ok()) return report_failure(s);
+    std::printf("\nwrote %s\n", path->c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+GQF_REGISTER_COMMAND("fit", "fit the loss model L(N; H) to training runs (CSV)", 61, run_fit);
+}  // namespace gqaforge::cli

@@ -1,0 +1,466 @@
+// `gqaforge tune`: autotunes the attention kernels of a grid of head configurations, head
+// dims, batch sizes and lengths (or times the linear layers' GEMMs with --linear) and records
+// every try in the measurement database. All flags are validated before the database is
+// opened, so bad input exits 2 with one error line and leaves the database untouched.
+#include <unistd.h>
+
+#include <cstdio>
+#include <set>
+
+#include "autotune/buckets.h"
+#include "autotune/cuda_backend.h"
+#include "autotune/linear.h"
+#include "autotune/searcher.h"
+#include "autotune/synthetic_backend.h"
+#include "autotune/tuner.h"
+#include "autotune/worker_backend.h"
+#include "core/progress.h"
+#include "core/strings.h"
+#include "costmodel/presets.h"
+#include "db/database.h"
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace gqaforge::cli {
+namespace {
+
+constexpr double kDecodeCeilingTBps = 4.58;   // best decode KV read seen on the H200 (GPU.md)
+constexpr double kGemmCeilingTflops = 790.0;  // measured bf16 GEMM on the H200 (GPU.md)
+
+/// "10m", "90s", "1h", "1.5h" or plain seconds.
+Result<double> parse_duration(const std::string& flag, const std::string& text) {
+  std::string number = text;
+  double scale = 1;
+  if (!text.empty()) {
+    const char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(text.back())));
+    if (unit == 's' || unit == 'm' || unit == 'h') {
+      number = text.substr(0, text.size() - 1);
+      scale = unit == 'h' ? 3600 : (unit == 'm' ? 60 : 1);
+    }
+  }
+  auto v = parse_double(number);
+  if (!v.ok() || *v <= 0) return invalid_argument("--{} '{}' is not a positive duration (e.g. 90s, 10m, 1h)", flag, text);
+  return *v * scale;
+}
+
+Result<int64_t> parse_non_negative(const ArgParser& p, const std::string& flag, int64_t fallback) {
+  auto text = p.get_optional(flag);
+  if (!text) return fallback;
+  auto v = parse_int(*text);
+  if (!v.ok() || *v < 0) return invalid_argument("--{} '{}' is not a non-negative integer", flag, *text);
+  return *v;
+}
+
+Result<std::vector<int64_t>> count_list(const ArgParser& p, const std::string& flag, const std::string& fallback) {
+  const std::string text = p.get(flag, fallback);
+  auto v = parse_count_list(text);
+  if (!v.ok()) return invalid_argument("--{} '{}': {}", flag, text, v.status().message());
+  for (int64_t x : *v) {
+    if (x <= 0) return invalid_argument("--{} '{}': {} is not positive", flag, text, x);
+  }
+  if (v->empty()) return invalid_argument("--{} is empty", flag);
+  return *v;
+}
+
+/// Everything the flags say, validated.
+struct TunePlan {
+  std::vector<AttentionProblem> problems;
+  std::vector<tune::GemmShape> gemms;  // --linear
+  tune::TuneOptions options;
+  std::string backend = "cuda";
+  bool worker = true;
+  int device = 0;
+  double measure_timeout_s = 120;
+  double compile_timeout_s = 300;
+  tune::SyntheticOptions synthetic;
+  std::string db_path;
+};
+
+Result<TunePlan> plan_from_flags(const ArgParser& p, const Args& args) {
+  TunePlan plan;
+  tune::TuneOptions& o = plan.options;
+  o.strategy = p.get("strategy", "guided");
+  bool known = false;
+  for (const char* s : tune::kStrategies) known = known || o.strategy == s;
+  if (!known) return invalid_argument("--strategy '{}' is not exhaustive, random or guided", o.strategy);
+  GQF_ASSIGN_OR_RETURN(o.budget, parse_non_negative(p, "budget", 0));
+  if (auto t = p.get_optional("time-budget")) {
+    GQF_ASSIGN_OR_RETURN(o.time_budget_s, parse_duration("time-budget", *t));
+  }
+  GQF_ASSIGN_OR_RETURN(o.patience, parse_non_negative(p, "patience", 0));
+  GQF_ASSIGN_OR_RETURN(int64_t seed, parse_non_negative(p, "seed", 1));
+  o.seed = static_cast<uint64_t>(seed);
+  GQF_ASSIGN_OR_RETURN(int64_t batch_size, parse_non_negative(p, "compile-batch", 8));
+  if (batch_size < 1 || batch_size > 1024) return invalid_argument("--compile-batch {} must be in 1..1024", batch_size);
+  o.batch_size = static_cast<int>(batch_size);
+  GQF_ASSIGN_OR_RETURN(int64_t remeasure, parse_non_negative(p, "remeasure", 3));
+  if (remeasure < 1 || remeasure > 100) return invalid_argument("--remeasure {} must be in 1..100", remeasure);
+  o.remeasure_top = static_cast<int>(remeasure);
+  GQF_ASSIGN_OR_RETURN(int64_t reps, parse_non_negative(p, "repetitions", 0));
+  o.measure.repetitions = static_cast<int>(std::min<int64_t>(reps, 10000));
+  if (auto s = p.get_optional("shard")) {
+    auto shard = tune::parse_shard(*s);
+    if (!shard.ok()) return invalid_argument("--shard: {}", shard.status().message());
+    o.shard = *shard;
+  }
+  o.show_progress = !p.get_switch("quiet");
+  o.command_line = "gqaforge tune";
+  for (const std::string& a : args) o.command_line += " " + a;
+
+  plan.backend = p.get("backend", "cuda");
+  if (plan.backend != "cuda" && plan.backend != "synthetic") {
+    return invalid_argument("--backend '{}' is not cuda or synthetic", plan.backend);
+  }
+  const std::string isolation = p.get("isolation", plan.backend == "cuda" ? "worker" : "none");
+  if (isolation != "worker" && isolation != "none") {
+    return invalid_argument("--isolation '{}' is not worker or none", isolation);
+  }
+  plan.worker = isolation == "worker";
+  GQF_ASSIGN_OR_RETURN(int64_t device, parse_non_negative(p, "device", 0));
+  plan.device = static_cast<int>(device);
+  GQF_ASSIGN_OR_RETURN(plan.measure_timeout_s, parse_duration("measure-timeout", p.get("measure-timeout", "120s")));
+  GQF_ASSIGN_OR_RETURN(plan.compile_timeout_s, parse_duration("compile-timeout", p.get("compile-timeout", "300s")));
+  if (auto f = p.get_optional("synthetic-faults")) {
+    auto rates = tune::parse_fault_rates(*f);
+    if (!rates.ok()) return invalid_argument("--synthetic-faults: {}", rates.status().message());
+    plan.synthetic.fault_rates = *rates;
+  }
+  plan.synthetic.seed = o.seed;
+  plan.synthetic.real_faults = p.get_switch("real-faults");
+  plan.db_path = p.get("db", default_database_path());
+  if (plan.db_path.empty()) return invalid_argument("--db is empty");
+
+  if (p.get_switch("linear")) {
+    if (!p.has("model") && !p.has("gemm")) return invalid_argument("--linear needs --model NAME[,NAME] or --gemm MxNxK[,...]");
+    if (auto g = p.get_optional("gemm")) {
+      auto shapes = tune::parse_gemm_list(*g);
+      if (!shapes.ok()) return invalid_argument("--gemm: {}", shapes.status().message());
+      plan.gemms = *shapes;
+    }
+    if (auto m = p.get_optional("model")) {
+      GQF_ASSIGN_OR_RETURN(std::vector<int64_t> tokens, count_list(p, "tokens", "1,16,4k"));
+      GQF_ASSIGN_OR_RETURN(costmodel::Presets presets, costmodel::Presets::bundled());
+      for (const std::string& raw : split(*m, ',')) {
+        auto shape = presets.find(trim(raw));
+        if (!shape.ok()) return invalid_argument("--model: {}", shape.status().message());
+        tune::LinearDims d{shape->name, shape->hidden, shape->n_heads, shape->n_kv_heads, shape->head_dim, shape->ffn,
+                           shape->vocab};
+        for (int64_t t : tokens) {
+          for (tune::GemmShape& g : tune::model_gemms(d, t)) {
+            g.name = shape->name + " " + g.name;
+            plan.gemms.push_back(g);
+          }
+        }
+      }
+    }
+    plan.gemms = tune::unique_gemms(plan.gemms);
+    return plan;
+  }
+
+  // Attention problems: the Cartesian product of the lists.
+  std::vector<Phase> phases;
+  for (const std::string& raw : split(p.get("phase", "decode"), ',')) {
+    auto ph = parse_phase(trim(raw));
+    if (!ph.ok()) return invalid_argument("--phase: {}", ph.status().message());
+    phases.push_back(*ph);
+  }
+  std::vector<std::pair<int, int>> heads;
+  for (const std::string& raw : split(p.get("heads", "32:8"), ',')) {
+    int q = 0, kv = 0;
+    Status s = parse_heads(trim(raw), &q, &kv);
+    if (!s.ok()) return invalid_argument("--heads '{}': {}", trim(raw), s.message());
+    heads.emplace_back(q, kv);
+  }
+  GQF_ASSIGN_OR_RETURN(std::vector<int64_t> head_dims, count_list(p, "head-dim", "128"));
+  auto dtype = parse_dtype(p.get("dtype", "bf16"));
+  if (!dtype.ok()) return invalid_argument("--dtype: {}", dtype.status().message());
+  const std::string causal_text = p.get("causal", "yes");
+  std::vector<bool> causal_values;
+  if (causal_text == "yes") {
+    causal_values = {true};
+  } else if (causal_text == "no") {
+    causal_values = {false};
+  } else if (causal_text == "both") {
+    causal_values = {true, false};
+  } else {
+    return invalid_argument("--causal '{}' is not yes, no or both", causal_text);
+  }
+  GQF_ASSIGN_OR_RETURN(std::vector<int64_t> batches, count_list(p, "batch", "1"));
+  GQF_ASSIGN_OR_RETURN(std::vector<int64_t> kv_lens, count_list(p, "kv-len", "4k"));
+  std::optional<std::vector<int64_t>> q_lens;
+  if (p.has("q-len")) {
+    GQF_ASSIGN_OR_RETURN(q_lens, count_list(p, "q-len", "1"));
+  }
+  const bool buckets = p.get_switch("buckets");
+  std::set<std::string> seen;
+  for (Phase phase : phases) {
+    for (auto [q, kv] : heads) {
+      for (int64_t d : head_dims) {
+        for (bool causal : causal_values) {
+          AttentionProblem base;
+          base.phase = phase;
+          base.n_q_heads = q;
+          base.n_kv_heads = kv;
+          base.head_dim = static_cast<int>(d);
+          base.dtype = *dtype;
+          base.causal = phase == Phase::kDecode || causal;
+          std::vector<AttentionProblem> grid;
+          const std::vector<int64_t> qs =
+              q_lens ? *q_lens : std::vector<int64_t>{phase == Phase::kDecode ? 1 : 0};  // 0: q_len = kv_len
+          if (buckets) {
+            const int64_t max_b = *std::max_element(batches.begin(), batches.end());
+            const int64_t min_kv = *std::min_element(kv_lens.begin(), kv_lens.end());
+            const int64_t max_kv = *std::max_element(kv_lens.begin(), kv_lens.end());
+            tune::BucketTable table(tune::buckets_covering(tune::batch_buckets(max_b), batches), {},
+                                    tune::buckets_covering(tune::length_buckets(min_kv, max_kv, 4), kv_lens));
+            for (int64_t ql : qs) {
+              AttentionProblem b = base;
+              b.q_len = ql == 0 ? 1 : ql;
+              for (AttentionProblem r : table.representatives(b)) {
+                if (ql == 0) r.q_len = r.kv_len;
+                grid.push_back(r);
+              }
+            }
+          } else {
+            for (int64_t b : batches) {
+              for (int64_t ql : qs) {
+                for (int64_t kvl : kv_lens) {
+                  AttentionProblem r = base;
+                  r.batch = b;
+                  r.kv_len = kvl;
+                  r.q_len = ql == 0 ? kvl : ql;
+                  grid.push_back(r);
+                }
+              }
+            }
+          }
+          for (const AttentionProblem& r : grid) {
+            Status s = r.validate();
+            if (!s.ok()) return invalid_argument("problem '{}': {}", r.name(), s.message());
+            if (seen.insert(r.name()).second) plan.problems.push_back(r);
+          }
+        }
+      }
+    }
+  }
+  return plan;
+}
+
+std::string self_executable() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("gqaforge");
+}
+
+Result<std::unique_ptr<tune::Backend>> make_backend(const TunePlan& plan) {
+  tune::CudaBackendOptions cuda;
+  cuda.device = plan.device;
+  cuda.compile_timeout_s = plan.compile_timeout_s;
+  if (!plan.worker) {
+    if (plan.backend == "synthetic") return std::unique_ptr<tune::Backend>(new tune::SyntheticBackend(plan.synthetic));
+    GQF_ASSIGN_OR_RETURN(auto b, tune::CudaBackend::open(cuda));
+    return std::unique_ptr<tune::Backend>(std::move(b));
+  }
+  tune::WorkerOptions w;
+  w.command = {self_executable(), "tune-worker", "--backend", plan.backend, "--device", std::to_string(plan.device),
+               "--seed", std::to_string(plan.synthetic.seed)};
+  if (plan.backend == "synthetic") {
+    if (!plan.synthetic.fault_rates.empty()) {
+      w.command.push_back("--synthetic-faults");
+      w.command.push_back(tune::format_fault_rates(plan.synthetic.fault_rates));
+    }
+    if (plan.synthetic.real_faults) w.command.push_back("--real-faults");
+  }
+  w.measure_timeout_s = plan.measure_timeout_s;
+  tune::WorkerBackend::LocalFactory local;
+  if (plan.backend == "synthetic") {
+    tune::SyntheticOptions so = plan.synthetic;
+    local = [so](const tune::BackendInfo&) -> Result<std::unique_ptr<tune::Backend>> {
+      return std::unique_ptr<tune::Backend>(new tune::SyntheticBackend(so));
+    };
+  } else {
+    local = [cuda](const tune::BackendInfo& info) -> Result<std::unique_ptr<tune::Backend>> {
+      GQF_ASSIGN_OR_RETURN(auto b, tune::CudaBackend::compile_only(info, cuda));
+      return std::unique_ptr<tune::Backend>(std::move(b));
+    };
+  }
+  return std::unique_ptr<tune::Backend>(new tune::WorkerBackend(w, local));
+}
+
+void print_table(const tune::TuneReport& report) {
+  std::printf("\n%-48s %-10s %10s %16s %8s %10s  %s\n", "problem", "tries", "best us", "throughput", "ceiling",
+              "vs default", "best config");
+  for (const tune::ProblemOutcome& o : report.problems) {
+    const std::string name = o.problem.name();
+    if (o.skipped_by_shard) {
+      std::printf("%-48s (another shard)\n", name.c_str());
+      continue;
+    }
+    std::string tries = fmt::format("{}", o.tried);
+    if (o.skipped > 0) tries += fmt::format("+{}", o.skipped);
+    if (!o.best) {
+      std::printf("%-48s %-10s %10s  no passing variant%s%s\n", name.c_str(), tries.c_str(), "-",
+                  o.stop_reason.empty() ? "" : "; ", o.stop_reason.c_str());
+      continue;
+    }
+    const MeasurementRecord& b = *o.best;
+    std::string throughput, ceiling;
+    if (o.problem.phase == Phase::kDecode) {
+      throughput = fmt::format("{:.3f} TB/s", b.tbps);
+      ceiling = fmt::format("{:.1f}%", 100 * b.tbps / kDecodeCeilingTBps);
+    } else {
+      throughput = fmt::format("{:.1f} TFLOP/s", b.tflops);
+      ceiling = fmt::format("{:.1f}%", 100 * b.tflops / kGemmCeilingTflops);
+    }
+    std::string speedup = "-";
+    if (o.default_row && o.default_row->status == MeasureStatus::kOk && o.default_row->median_us > 0) {
+      speedup = fmt::format("{:.2f}x", o.default_row->median_us / b.median_us);
+    } else if (o.default_row) {
+      speedup = fmt::format("dflt {}", measure_status_name(o.default_row->status));
+    }
+    std::printf("%-48s %-10s %10.2f %16s %8s %10s  %s\n", name.c_str(), tries.c_str(), b.median_us,
+                throughput.c_str(), ceiling.c_str(), speedup.c_str(), b.config.c_str());
+  }
+  std::map<std::string, int64_t> totals;
+  for (const tune::ProblemOutcome& o : report.problems) {
+    for (const auto& [s, n] : o.by_status) totals[s] += n;
+  }
+  std::string line;
+  for (const auto& [s, n] : totals) line += fmt::format("{}{} {}", line.empty() ? "" : ", ", n, s);
+  std::printf("\ntries by status: %s\n", line.empty() ? "none" : line.c_str());
+  for (const tune::ProblemOutcome& o : report.problems) {
+    if (!o.stop_reason.empty()) std::printf("%s: stopped: %s\n", o.problem.name().c_str(), o.stop_reason.c_str());
+  }
+  if (report.time_budget_hit) std::printf("the time budget ended the sweep; run the same command again to resume\n");
+}
+
+int run_linear(const TunePlan& plan) {
+  // The device first: without one the database is not even created.
+  tune::CudaBackendOptions cuda;
+  cuda.device = plan.device;
+  auto backend = tune::CudaBackend::open(cuda);
+  if (!backend.ok()) return report_failure(backend.status());
+  auto opened = Database::open(plan.db_path);
+  if (!opened.ok()) return report_failure(opened.status());
+  Database& db = **opened;
+  auto info = (*backend)->info();
+  if (!info.ok()) return report_failure(info.status());
+  const std::string env_key = info->environment.key();
+  TuneRunRecord run;
+  run.env_key = env_key;
+  run.command_line = plan.options.command_line;
+  run.strategy = "linear";
+  const int64_t run_id = db.begin_run(info->environment, run);
+  Progress progress("timing gemms", static_cast<int64_t>(plan.gemms.size()), plan.options.show_progress);
+  std::printf("%-28s %8s %8s %8s %10s %12s %8s\n", "gemm", "M", "N", "K", "us", "TFLOP/s", "ceiling");
+  int failures = 0;
+  for (const tune::GemmShape& g : plan.gemms) {
+    MeasurementRecord row;
+    row.run_id = run_id;
+    row.env_key = env_key;
+    row.problem = tune::linear_problem_record(g);
+    row.kernel_key = tune::linear_kernel_key(g, env_key);
+    row.config = "cublaslt bf16 tn heuristic-0";
+    const auto known = db.measured_keys(env_key, row.problem);
+    if (std::find(known.begin(), known.end(), row.kernel_key) != known.end()) {
+      progress.advance(1, "skipped (measured before)");
+      continue;
+    }
+    tune::MeasureOptions mo = plan.options.measure;
+    tune::MeasureResult m = (*backend)->measure_gemm(g.m, g.n, g.k, mo);
+    row.status = m.status;
+    row.message = m.message;
+    row.median_us = m.median_us;
+    row.min_us = m.min_us;
+    row.stddev_us = m.stddev_us;
+    row.repetitions = m.repetitions;
+    if (m.status == MeasureStatus::kOk && m.median_us > 0) row.tflops = tune::gemm_flops(g) / (m.median_us * 1e-6) / 1e12;
+    row.is_best = m.status == MeasureStatus::kOk;  // one variant per shape
+    row.measured_at = tune::utc_timestamp();
+    db.record(row);
+    progress.advance(1, g.name);
+    if (m.status != MeasureStatus::kOk) {
+      ++failures;
+      std::printf("%-28s %8ld %8ld %8ld  %s: %s\n", g.name.c_str(), long(g.m), long(g.n), long(g.k),
+                  measure_status_name(m.status), m.message.c_str());
+      if (m.message.find("libcublasLt") != std::string::npos) break;  // absent: every shape would fail
+      continue;
+    }
+    std::printf("%-28s %8ld %8ld %8ld %10.2f %12.1f %7.1f%%\n", g.name.c_str(), long(g.m), long(g.n), long(g.k),
+                m.median_us, row.tflops, 100 * row.tflops / kGemmCeilingTflops);
+  }
+  progress.finish();
+  db.end_run(run_id);
+  if (!db.sink_status().ok()) return report_failure(db.sink_status());
+  return failures == 0 ? 0 : kFailure;
+}
+
+int run_tune(const Args& args) {
+  ArgParser p("gqaforge tune",
+              "Autotunes attention kernels: for every problem of the grid, searches the kernel family's\n"
+              "config space, gates every variant for correctness, times it, and records every try (with\n"
+              "its status) in the measurement database; the winners are re-measured and marked best.\n"
+              "Running the same command again resumes (measured variants are skipped).\n"
+              "With --linear, times the bf16 GEMMs of model presets or explicit shapes with cuBLASLt.");
+  p.add_flag("phase", "LIST", "decode, prefill or decode,prefill", "decode");
+  p.add_flag("heads", "LIST", "query:KV head pairs, e.g. 32:8,8:1,16:2", "32:8");
+  p.add_flag("head-dim", "LIST", "head dims: 64, 96, 128, 256", "128");
+  p.add_flag("dtype", "bf16|fp16", "element type", "bf16");
+  p.add_flag("causal", "yes|no|both", "prefill mask (decode is always causal)", "yes");
+  p.add_flag("batch", "LIST", "batch sizes, e.g. 1,16", "1");
+  p.add_flag("kv-len", "LIST", "keys per sequence, e.g. 4k,32k,128k", "4k");
+  p.add_flag("q-len", "LIST", "query tokens per sequence", "1 for decode, = kv-len for prefill");
+  p.add_switch("buckets", "tune the representatives of the batch/kv-len buckets covering the lists");
+  p.add_flag("strategy", "NAME", "exhaustive, random or guided", "guided");
+  p.add_flag("budget", "N", "tries per problem (random: the sample size); 0 = no limit", "0");
+  p.add_flag("time-budget", "DURATION", "wall time of the whole sweep, e.g. 10m");
+  p.add_flag("patience", "K", "stop a problem after K tries without improvement; 0 = off", "0");
+  p.add_flag("seed", "N", "random sampling and correctness-gate inputs", "1");
+  p.add_flag("remeasure", "N", "winners re-measured before the best is marked", "3");
+  p.add_flag("repetitions", "N", "timed repetitions per variant; 0 = the timing default", "0");
+  p.add_flag("compile-batch", "N", "variants compiled while the previous batch is measured", "8");
+  p.add_flag("db", "FILE", "measurement database", "$GQAFORGE_DB or ./gqaforge.sqlite");
+  p.add_flag("shard", "I/N", "measure only slice I of N of the sweep (0-based)");
+  p.add_flag("backend", "cuda|synthetic", "where to measure (synthetic: a deterministic CPU model)", "cuda");
+  p.add_flag("isolation", "worker|none", "measure in a restartable child process", "worker for cuda");
+  p.add_flag("device", "N", "CUDA device ordinal", "0");
+  p.add_flag("measure-timeout", "DURATION", "per variant, in the worker", "120s");
+  p.add_flag("compile-timeout", "DURATION", "per variant", "300s");
+  p.add_flag("synthetic-faults", "S=F,...", "synthetic backend: fraction of variants per failure status");
+  p.add_switch("real-faults", "synthetic backend in a worker: crash and hang for real");
+  p.add_switch("linear", "time linear-layer GEMMs with cuBLASLt instead of attention");
+  p.add_flag("model", "LIST", "--linear: model presets whose QKV, O, FFN and LM-head GEMMs to time");
+  p.add_flag("tokens", "LIST", "--linear with --model: token counts M", "1,16,4k");
+  p.add_flag("gemm", "LIST", "--linear: explicit MxNxK shapes");
+  p.add_switch("quiet", "no progress bar");
+  if (int rc = p.parse(args); rc >= 0) return rc;
+
+  auto plan = plan_from_flags(p, args);
+  if (!plan.ok()) return report_failure(plan.status());
+  if (plan->gemms.empty() && plan->problems.empty()) return usage_error("nothing to tune");
+
+  if (!plan->gemms.empty()) return run_linear(*plan);
+
+  // Start the backend (and its worker) before touching the database: a machine without a
+  // usable device fails here and leaves no file behind.
+  auto backend = make_backend(*plan);
+  if (!backend.ok()) return report_failure(backend.status());
+  if (auto info = (*backend)->info(); !info.ok()) return report_failure(info.status());
+  auto db = Database::open(plan->db_path);
+  if (!db.ok()) return report_failure(db.status());
+  std::printf("tuning %zu problem(s), strategy %s%s, database %s\n", plan->problems.size(),
+              plan->options.strategy.c_str(),
+              plan->options.shard.count > 1 ? (", shard " + plan->options.shard.label()).c_str() : "",
+              plan->db_path.c_str());
+  std::fflush(stdout);
+  tune::Tuner tuner(**backend, **db, plan->options);
+  auto report = tuner.run(plan->problems);
+  if (!report.ok()) return report_failure(report.status());
+  print_table(*report);
+  if (!(*db)->sink_status().ok()) return report_failure((*db)->sink_status());
+  return 0;
+}
+
+}  // namespace
+GQF_REGISTER_COMMAND("tune", "autotune kernels and record every try in the database", 45, run_tune);
+}  // namespace gqaforge::cli

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what gqaforge needs to build (Debian/Ubuntu packages via apt-get; a no-op when all
+# are present) and checks for a CUDA toolkit. Idempotent.
+set -euo pipefail
+
+packages=(cmake ninja-build g++ libfmt-dev libsqlite3-dev libgtest-dev python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+    $sudo_cmd apt-get update >/dev/null
+    $sudo_cmd apt-get install -y --no-install-recommends "${missing[@]}"
+  }
+fi
+
+cuda_root=${CUDAToolkit_ROOT:-}
+if [ -z "$cuda_root" ]; then
+  for c in /usr/local/cuda /usr/local/cuda-13.0 /usr/local/cuda-12; do
+    if [ -f "$c/include/nvrtc.h" ]; then cuda_root=$c; break; fi
+  done
+fi
+if [ -z "$cuda_root" ] || [ ! -f "$cuda_root/include/nvrtc.h" ]; then
+  echo "setup: error: no CUDA toolkit found (looked for include/nvrtc.h under /usr/local/cuda)." >&2
+  echo "setup: install the CUDA toolkit (12.x or 13.x) or point at it: export CUDAToolkit_ROOT=/path/to/cuda" >&2
+  exit 1
+fi
+echo "setup: CUDA toolkit at $cuda_root"
