@@ -3,8 +3,12 @@
 // so that the recipe's argmins reproduce the paper's Table 4, while the model keeps the
 // published anchors: the Llama-3 GQA reference losses and the App. I head-count laws.
 //
-//   gqaforge_calibrate_loss [start.json] > loss-model.json
+//   gqaforge_calibrate_loss START.json [all|table|table-e] [ROUNDS] > loss-model.json
 //
+// `all` refines the parametric form (restarted Nelder-Mead); `table` / `table-e` climb free
+// per-H coefficients (shared / per-H E), a diagnostic of what any power-law table can reach.
+// Settings and penalty weights come from GQF_CAL_UNITS, GQF_CAL_EMBED, GQF_CAL_INTERP,
+// GQF_CAL_ANCHOR_WEIGHT, GQF_CAL_HEAD_WEIGHT, GQF_CAL_SEC54_WEIGHT, GQF_CAL_HEADLINE_WEIGHT.
 // Deterministic (fixed seed); prints progress and the final cell-by-cell comparison to stderr.
 #include <algorithm>
 #include <array>
@@ -48,11 +52,6 @@ const HeadLawAnchor kHeadLaws[] = {
     {471859200.0, 1.356, -0.044},
     {679477248.0, 0.398 * 0.95, -0.177},
     {1019215872.0, 0.301 * 0.95, -0.227},
-};
-
-struct Free {
-  const char* name;
-  int index;  // 0..5 log_a terms, 6..11 b terms, 12 E
 };
 
 std::vector<double> pack(const ParametricLaw& p) {
@@ -280,7 +279,14 @@ int main(int argc, char** argv) {
   Scorer sc;
   sc.table = presets->aspect_table();
   // Conventions under study (environment variables keep the tool's interface small).
-  if (const char* u = std::getenv("GQF_CAL_UNITS")) sc.base.z.units = *parse_z_units(u);
+  if (const char* u = std::getenv("GQF_CAL_UNITS")) {
+    auto units = parse_z_units(u);
+    if (!units.ok()) {
+      std::fprintf(stderr, "GQF_CAL_UNITS: %s\n", units.status().message().c_str());
+      return 2;
+    }
+    sc.base.z.units = *units;
+  }
   if (const char* e = std::getenv("GQF_CAL_EMBED")) sc.base.cost.count_embedding = std::string(e) == "1";
   if (const char* i = std::getenv("GQF_CAL_INTERP")) {
     sc.base.shape.interpolation = std::string(i) == "params" ? RatioInterpolation::kParams : RatioInterpolation::kLogParams;

@@ -28,7 +28,10 @@ Result<LoadedMeasurements> select_environment(std::vector<MeasurementRecord> row
   if (!env_key.empty()) {
     if (counts.count(env_key) == 0) {
       std::string have;
-      for (const auto& [k, n] : counts) have += (have.empty() ? "" : ", ") + k;
+      for (const auto& [k, n] : counts) {
+        if (!have.empty()) have += ", ";
+        have += k;
+      }
       return not_found("{}: no ok measurements for environment '{}' (it has {})", source, env_key, have);
     }
     out.env_key = env_key;
@@ -61,7 +64,11 @@ Result<LoadedMeasurements> parse_measurement_export(std::string_view text, const
   std::vector<MeasurementRecord> rows;
   rows.reserve(contents.measurements.size());
   for (MeasurementEntry& e : contents.measurements) rows.push_back(std::move(e.record));
-  return select_environment(std::move(rows), env_key, source);
+  GQF_ASSIGN_OR_RETURN(LoadedMeasurements out, select_environment(std::move(rows), env_key, source));
+  for (const EnvironmentEntry& e : contents.environments) {
+    if (e.key == out.env_key) out.gpu_memory_bytes = static_cast<double>(e.env.memory_bytes);
+  }
+  return out;
 #else
   (void)text;
   (void)env_key;
@@ -77,7 +84,12 @@ Result<LoadedMeasurements> load_measurements(const std::string& path, const std:
 #if GQAFORGE_HAVE_DB
   GQF_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::open(path, OpenMode::kReadOnly));
   GQF_ASSIGN_OR_RETURN(std::vector<MeasurementRecord> rows, db->best(MeasurementFilter{}));
-  return select_environment(std::move(rows), env_key, path);
+  GQF_ASSIGN_OR_RETURN(LoadedMeasurements out, select_environment(std::move(rows), env_key, path));
+  GQF_ASSIGN_OR_RETURN(std::vector<Environment> envs, db->environments());
+  for (const Environment& e : envs) {
+    if (e.key() == out.env_key) out.gpu_memory_bytes = static_cast<double>(e.memory_bytes);
+  }
+  return out;
 #else
   return failed_precondition("{}: this build has no database library (db/) to read measurements", path);
 #endif

@@ -17,6 +17,7 @@ namespace gqaforge::costmodel {
 struct LoadedMeasurements {
   std::vector<MeasurementRecord> rows;
   std::string env_key;
+  double gpu_memory_bytes = 0;  // of that environment's GPU, 0 when unknown
   std::vector<std::string> notes;
 };
 

@@ -97,7 +97,10 @@ Result<std::vector<LossPoint>> parse_loss_csv(std::string_view text, const std::
       if (col_loss < 0) missing.push_back("loss");
       if (!missing.empty()) {
         std::string m;
-        for (const auto& s : missing) m += (m.empty() ? "" : ", ") + s;
+        for (const auto& s : missing) {
+          if (!m.empty()) m += ", ";
+          m += s;
+        }
         return invalid_argument("{}:{}: the header must name the columns n_h, n_kv, N, loss (missing {}; got '{}')",
                                 source, line_no, m, line);
       }

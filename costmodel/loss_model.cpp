@@ -108,7 +108,10 @@ Result<PowerLaw> LossModel::law_for(const HeadConfig& h) const {
     if (config == h) return law;
   }
   std::string have;
-  for (const auto& entry : table_) have += (have.empty() ? "" : " ") + entry.first.to_string();
+  for (const auto& entry : table_) {
+    if (!have.empty()) have += " ";
+    have += entry.first.to_string();
+  }
   return not_found("the loss model has no law for heads {} (it has {})", h.to_string(),
                    have.empty() ? "none" : have);
 }

@@ -154,7 +154,10 @@ Result<ModelShape> Presets::find(std::string_view name) const {
     if (to_lower(s.name) == want) return s;
   }
   std::string known;
-  for (const ModelShape& s : models_) known += (known.empty() ? "" : ", ") + s.name;
+  for (const ModelShape& s : models_) {
+    if (!known.empty()) known += ", ";
+    known += s.name;
+  }
   return not_found("unknown model preset '{}' (known: {})", name, known);
 }
 

@@ -1,11 +1,13 @@
 // HTML report rendering.
 #include "costmodel/report_html.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
 
 #include "core/build_info.h"
+#include "core/strings.h"
 #include "costmodel/svg_plot.h"
 #include "costmodel/units.h"
 
@@ -94,10 +96,14 @@ std::string render_report_html(const SearchResult& result, const LossModel& loss
                       best.rounded.layers, best.rounded.hidden, format_bytes(best.memory_bytes), format_si(best.flops));
   if (result.baseline) {
     const CandidateResult& b = *result.baseline;
-    html += fmt::format("<p>Against the Llama-3 GQA configuration {} at the same loss (N = {}): memory <b>{}</b> lower, "
-                        "FLOPs <b>{}</b> lower, Z {} lower.</p>\n",
-                        b.heads.to_string(), format_si(b.shape.params), format_percent(reduction(best.memory_bytes, b.memory_bytes)),
-                        format_percent(reduction(best.flops, b.flops)), format_percent(reduction(best.z, b.z)));
+    auto change = [](double r) {
+      return r >= 0 ? format_percent(r) + " lower" : format_percent(-r) + " higher";
+    };
+    html += fmt::format("<p>Against the {} configuration {} at the same loss (N = {}): memory <b>{}</b>, "
+                        "FLOPs <b>{}</b>, Z {}.</p>\n",
+                        s.baseline ? "baseline" : "Llama-3 GQA", b.heads.to_string(), format_si(b.shape.params),
+                        change(reduction(best.memory_bytes, b.memory_bytes)), change(reduction(best.flops, b.flops)),
+                        change(reduction(best.z, b.z)));
   }
   html += "<table>\n<tr><th>rank</th><th class=\"l\">H</th><th>N</th><th>L</th><th>d</th><th class=\"l\">rounded model</th>"
           "<th>loss (rounded)</th><th>memory</th><th>FLOPs/token</th><th>Z</th><th>latency µs</th><th>tokens/s</th><th>Pareto</th></tr>\n";
@@ -144,10 +150,23 @@ std::string render_report_html(const SearchResult& result, const LossModel& loss
       mem.series.push_back(ms);
       flops.series.push_back(fs);
     }
-    PlotSeries marker;
-    marker.name = "expected T";
-    marker.color = "#000000";
-    marker.line = false;
+    // A vertical line at the expected context.
+    for (PlotSpec* spec : {&mem, &flops}) {
+      double lo = INFINITY, hi = 0;
+      for (const PlotSeries& ser : spec->series) {
+        for (const auto& pt : ser.points) {
+          lo = std::min(lo, pt.second);
+          hi = std::max(hi, pt.second);
+        }
+      }
+      PlotSeries marker;
+      marker.name = fmt::format("expected T = {}", format_count(static_cast<int64_t>(s.context)));
+      marker.color = "#000000";
+      marker.dashed = true;
+      marker.markers = false;
+      marker.points = {{s.context, lo}, {s.context, hi}};
+      spec->series.push_back(marker);
+    }
     html += "<h2>Cost vs context length</h2>\n<figure>" + render_svg(mem) + "<figcaption>Memory (weights + KV cache) of one "
             "sequence at context T for the top configurations, each with the model size that reaches L*. The "
             "time-variant KV term dominates at long contexts.</figcaption></figure>\n";

@@ -42,8 +42,9 @@ std::vector<double> nice_ticks(double lo, double hi, bool log_scale) {
     int stride = std::max(1, decades / 8);
     for (int e = e0; e <= e1; e += stride) {
       double base = std::pow(10.0, e);
-      for (double m : {1.0, 2.0, 5.0}) {
+      for (double m : {1.0, 2.0, 3.0, 5.0}) {
         if (m != 1.0 && decades > 2) continue;
+        if (m == 3.0 && decades > 2) continue;
         double t = m * base;
         if (t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9)) ticks.push_back(t);
       }
@@ -71,9 +72,17 @@ std::vector<double> nice_ticks(double lo, double hi, bool log_scale) {
 namespace {
 
 std::string tick_label(double v) {
+  static const char* kPrefixes[] = {"", "k", "M", "G", "T", "P", "E"};
   double a = std::fabs(v);
   if (a == 0) return "0";
-  if (a >= 1000) return format_si(v);
+  if (a >= 1000) {
+    int p = 0;
+    while (std::fabs(v) >= 999.5 && p < 6) {
+      v /= 1000.0;
+      ++p;
+    }
+    return fmt::format("{:g}{}", std::round(v * 100) / 100, kPrefixes[p]);
+  }
   if (a >= 1 && std::fabs(v - std::round(v)) < 1e-9) return fmt::format("{:.0f}", v);
   return fmt::format("{:.3g}", v);
 }
@@ -172,13 +181,19 @@ std::string render_svg(const PlotSpec& spec) {
       if (s.markers) {
         svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"/>\n", sx(x), sy(y), color);
       }
-      if (k < s.labels.size() && !s.labels[k].empty()) {
-        svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\" fill=\"#333\">{}</text>\n", sx(x) + 5,
-                           sy(y) - 5, xml_escape(s.labels[k]));
-      }
     }
   }
   svg += "</g>\n";
+  // Point labels are not clipped: a label may run past the frame, never be cut.
+  for (const PlotSeries& s : spec.series) {
+    for (size_t k = 0; k < s.points.size() && k < s.labels.size(); ++k) {
+      auto [x, y] = s.points[k];
+      if ((spec.log_x && x <= 0) || (spec.log_y && y <= 0) || !std::isfinite(x) || !std::isfinite(y)) continue;
+      if (s.labels[k].empty()) continue;
+      svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\" fill=\"#333\">{}</text>\n", sx(x) + 5,
+                         sy(y) - 5, xml_escape(s.labels[k]));
+    }
+  }
   // Legend to the right of the plot.
   double ly = top + 6;
   for (size_t i = 0; i < spec.series.size(); ++i) {
@@ -186,8 +201,10 @@ std::string render_svg(const PlotSpec& spec) {
     if (s.name.empty()) continue;
     std::string color = s.color.empty() ? palette_color(i) : s.color;
     double lx = left + pw + 14;
-    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2\"{}/>\n", lx,
-                       ly, lx + 22, ly, color, s.dashed ? " stroke-dasharray=\"6 4\"" : "");
+    if (s.line) {
+      svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2\"{}/>\n",
+                         lx, ly, lx + 22, ly, color, s.dashed ? " stroke-dasharray=\"6 4\"" : "");
+    }
     if (s.markers) svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"/>\n", lx + 11, ly, color);
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", lx + 28, ly + 4, xml_escape(s.name));
     ly += 18;

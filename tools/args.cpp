@@ -1,6 +1,7 @@
 // ArgParser implementation.
 #include "tools/args.h"
 
+#include <cctype>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -27,7 +28,11 @@ void ArgParser::add_positional(const std::string& name, const std::string& help,
 
 int ArgParser::parse(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
+    std::string arg = args[i];
+    // One-letter flags may be written with one dash: -o FILE is --o FILE.
+    if (arg.size() == 2 && arg[0] == '-' && std::isalpha(static_cast<unsigned char>(arg[1])) && arg != "-h") {
+      arg = "-" + arg;
+    }
     if (arg.size() > 2 && arg.compare(0, 2, "--") == 0) {
       std::string name = arg.substr(2);
       std::optional<std::string> inline_value;

@@ -29,7 +29,8 @@ class ArgParser {
  public:
   ArgParser(std::string program, std::string summary);
 
-  /// A flag taking a value: --name VALUE or --name=VALUE. `default_text` is shown in --help.
+  /// A flag taking a value: --name VALUE or --name=VALUE (a one-letter name also as -n VALUE).
+  /// `default_text` is shown in --help.
   void add_flag(const std::string& name, const std::string& metavar, const std::string& help,
                 const std::string& default_text = "");
   /// A boolean switch: --name.

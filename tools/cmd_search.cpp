@@ -100,6 +100,12 @@ Status settings_from_flags(const ArgParser& p, SearchSettings& s, bool need_targ
   return ok_status();
 }
 
+// "30.5% lower" or "33.8% higher" for a relative reduction.
+std::string change_text(double reduction_fraction) {
+  return reduction_fraction >= 0 ? format_percent(reduction_fraction) + " lower"
+                                 : format_percent(-reduction_fraction) + " higher";
+}
+
 void print_table(const SearchResult& r, size_t top, bool measured) {
   std::printf("%4s  %-8s %8s %6s %6s  %-22s %7s %10s %10s %10s", "rank", "H", "N", "L", "d", "rounded model", "loss",
               "memory", "FLOPs/tok", "Z");
@@ -168,7 +174,8 @@ int run_search_cmd(const Args& args) {
   p.add_flag("bytes-per-value", "B", "bytes per weight / KV value", "2");
   p.add_flag("vocab", "V", "vocabulary size of the searched models", "50304");
   p.add_flag("baseline", "Q:KV", "compare against this head configuration", "Llama-3: d/d_h heads, 8 kv heads");
-  p.add_flag("gpu-memory", "GB", "GPU memory for the throughput objective, decimal GB", "141");
+  p.add_flag("gpu-memory", "GB", "GPU memory for the throughput objective, decimal GB",
+             "the measured GPU's, else 141");
   p.add_switch("table4", "print how many cells of the paper's Table 4 the loss model reproduces, and exit");
   if (int rc = p.parse(args); rc >= 0) return rc;
 
@@ -199,6 +206,8 @@ int run_search_cmd(const Args& args) {
     const bool needs = settings.objective == Objective::kLatency || settings.objective == Objective::kThroughput;
     if (rows.ok()) {
       for (const std::string& note : rows->notes) log_warn("{}", note);
+      // The measured GPU's memory, unless --gpu-memory overrides it.
+      if (!p.has("gpu-memory") && rows->gpu_memory_bytes > 0) msettings.gpu_memory_bytes = rows->gpu_memory_bytes;
       auto mc = MeasuredCosts::build(rows->rows, msettings);
       if (mc.ok()) {
         measured = std::make_unique<MeasuredCosts>(std::move(*mc));
@@ -226,12 +235,15 @@ int run_search_cmd(const Args& args) {
               format_si(best.shape.params).c_str(), static_cast<long>(best.rounded.layers), static_cast<long>(best.rounded.hidden));
   if (r.baseline) {
     const CandidateResult& b = *r.baseline;
-    std::printf("vs Llama-3 GQA %s at the same loss (%s parameters): memory %s lower, FLOPs %s lower, Z %s lower",
-                b.heads.to_string().c_str(), format_si(b.shape.params).c_str(),
-                format_percent(reduction(best.memory_bytes, b.memory_bytes)).c_str(),
-                format_percent(reduction(best.flops, b.flops)).c_str(), format_percent(reduction(best.z, b.z)).c_str());
+    std::printf("vs %s %s at the same loss (%s parameters): memory %s, FLOPs %s, Z %s",
+                settings.baseline ? "baseline" : "Llama-3 GQA", b.heads.to_string().c_str(),
+                format_si(b.shape.params).c_str(), change_text(reduction(best.memory_bytes, b.memory_bytes)).c_str(),
+                change_text(reduction(best.flops, b.flops)).c_str(), change_text(reduction(best.z, b.z)).c_str());
     if (best.latency && b.latency) {
-      std::printf(", latency %s lower", format_percent(reduction(best.latency->total_us(), b.latency->total_us())).c_str());
+      std::printf(", latency %s", change_text(reduction(best.latency->total_us(), b.latency->total_us())).c_str());
+    }
+    if (best.throughput && b.throughput && b.throughput->tokens_per_s > 0) {
+      std::printf(", throughput x%.2f", best.throughput->tokens_per_s / b.throughput->tokens_per_s);
     }
     std::printf("\n");
   }

@@ -70,8 +70,11 @@ TEST(Search, MemoryAndFlopsObjectivesPickTheirMinimum) {
     auto r = run_search(f.loss, f.table, s, nullptr);
     ASSERT_TRUE(r.ok());
     for (const CandidateResult& c : r->ranked) {
-      if (o == Objective::kMemory) EXPECT_LE(r->ranked.front().memory_bytes, c.memory_bytes);
-      if (o == Objective::kFlops) EXPECT_LE(r->ranked.front().flops, c.flops);
+      if (o == Objective::kMemory) {
+        EXPECT_LE(r->ranked.front().memory_bytes, c.memory_bytes);
+      } else {
+        EXPECT_LE(r->ranked.front().flops, c.flops);
+      }
     }
   }
 }

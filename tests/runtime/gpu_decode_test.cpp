@@ -24,16 +24,7 @@ class GpuDecode : public ::testing::TestWithParam<DecodeCase> {};
 TEST_P(GpuDecode, MatchesOracle) {
   GQF_REQUIRE_GPU(env);
   const DecodeCase& c = GetParam();
-  AttentionProblem p;
-  p.phase = Phase::kDecode;
-  p.n_q_heads = c.hq;
-  p.n_kv_heads = c.hkv;
-  p.head_dim = c.d;
-  p.dtype = c.dtype;
-  p.causal = true;
-  p.batch = c.batch;
-  p.q_len = c.q;
-  p.kv_len = c.kv;
+  AttentionProblem p = make_problem(Phase::kDecode, c.hq, c.hkv, c.d, c.dtype, true, c.batch, c.q, c.kv);
   CheckOptions o;
   o.seed = std::hash<std::string>()(case_name(c)) & 0xffffff;
   o.kv_lens = c.kv_lens;

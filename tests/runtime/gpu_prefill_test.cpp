@@ -17,17 +17,7 @@ struct PrefillCase {
 class GpuPrefill : public ::testing::TestWithParam<PrefillCase> {};
 
 AttentionProblem prefill_problem(const PrefillCase& c) {
-  AttentionProblem p;
-  p.phase = Phase::kPrefill;
-  p.n_q_heads = c.hq;
-  p.n_kv_heads = c.hkv;
-  p.head_dim = c.d;
-  p.dtype = c.dtype;
-  p.causal = c.causal;
-  p.batch = c.batch;
-  p.q_len = c.q;
-  p.kv_len = c.kv;
-  return p;
+  return make_problem(Phase::kPrefill, c.hq, c.hkv, c.d, c.dtype, c.causal, c.batch, c.q, c.kv);
 }
 
 TEST_P(GpuPrefill, MatchesOracle) {

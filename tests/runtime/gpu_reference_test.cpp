@@ -16,16 +16,7 @@ class GpuReference : public ::testing::TestWithParam<RefCase> {};
 TEST_P(GpuReference, MatchesCpuOracle) {
   GQF_REQUIRE_GPU(env);
   const RefCase& c = GetParam();
-  AttentionProblem p;
-  p.phase = Phase::kPrefill;
-  p.n_q_heads = c.hq;
-  p.n_kv_heads = c.hkv;
-  p.head_dim = c.d;
-  p.dtype = c.dtype;
-  p.causal = c.causal;
-  p.batch = c.batch;
-  p.q_len = c.q;
-  p.kv_len = c.kv;
+  AttentionProblem p = make_problem(Phase::kPrefill, c.hq, c.hkv, c.d, c.dtype, c.causal, c.batch, c.q, c.kv);
   CheckOptions o;
   o.seed = static_cast<uint64_t>(c.q * 131 + c.kv * 7 + c.hq);
   o.cpu_work_limit = 1e18;  // always the CPU oracle
@@ -57,15 +48,7 @@ INSTANTIATE_TEST_SUITE_P(Coverage, GpuReference, ::testing::ValuesIn(reference_c
 
 TEST(GpuReferenceVarlen, ZeroLengthSequence) {
   GQF_REQUIRE_GPU(env);
-  AttentionProblem p;
-  p.phase = Phase::kPrefill;
-  p.n_q_heads = 6;
-  p.n_kv_heads = 2;
-  p.head_dim = 64;
-  p.batch = 4;
-  p.q_len = 300;
-  p.kv_len = 400;
-  p.causal = true;
+  AttentionProblem p = make_problem(Phase::kPrefill, 6, 2, 64, DType::kBF16, true, 4, 300, 400);
   CheckOptions o;
   o.seed = 7;
   o.varlen = true;
