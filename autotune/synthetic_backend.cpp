@@ -1,7 +1,6 @@
 // Synthetic backend.
 #include "autotune/synthetic_backend.h"
 
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -69,14 +68,8 @@ Result<BackendInfo> SyntheticBackend::info() {
   e.nvrtc_version = fmt::format("synthetic-{}", options_.seed);
   e.codegen_version = kCodegenVersion;
   e.gqaforge_commit = gqaforge_git_commit();
-#ifdef NDEBUG
-  e.build_type = "Release";
-#else
-  e.build_type = "Debug";
-#endif
-  char host[256] = {0};
-  gethostname(host, sizeof(host) - 1);
-  e.host = host;
+  e.build_type = gqaforge_build_type();
+  e.host = host_name();
   return info;
 }
 

@@ -1,7 +1,6 @@
 // Device queries through the driver API.
 #include "runtime/device_info.h"
 
-#include <unistd.h>
 
 #include "codegen/source.h"
 #include "core/build_info.h"
@@ -51,14 +50,8 @@ Environment DeviceInfo::environment() const {
   e.nvrtc_version = nvrtc_version;
   e.codegen_version = kCodegenVersion;
   e.gqaforge_commit = gqaforge_git_commit();
-#ifdef NDEBUG
-  e.build_type = "Release";
-#else
-  e.build_type = "Debug";
-#endif
-  char host[256] = {0};
-  gethostname(host, sizeof(host) - 1);
-  e.host = host;
+  e.build_type = gqaforge_build_type();
+  e.host = host_name();
   return e;
 }
 
