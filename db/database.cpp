@@ -1,6 +1,9 @@
 // Database: opening, the writers behind MeasurementSink, merge, and the queries.
 #include "db/database.h"
 
+#include <chrono>
+#include <thread>
+
 #include <unistd.h>
 
 #include <ctime>
@@ -246,7 +249,17 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
     GQF_RETURN_IF_ERROR(conn.exec("PRAGMA query_only = 1"));
   } else {
     if (!memory) {
-      GQF_ASSIGN_OR_RETURN(std::string journal, conn.query_text("PRAGMA journal_mode = WAL"));
+      // Switching a new file to WAL needs an exclusive lock, and SQLite refuses that at once
+      // (without its busy handler) when another process is opening the same file: retry
+      // within the busy timeout.
+      Result<std::string> journal_result = conn.query_text("PRAGMA journal_mode = WAL");
+      for (int waited_ms = 0; !journal_result.ok() && waited_ms < kBusyTimeoutMs; waited_ms += 20) {
+        const std::string& m = journal_result.status().message();
+        if (m.find("locked") == std::string::npos && m.find("busy") == std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        journal_result = conn.query_text("PRAGMA journal_mode = WAL");
+      }
+      GQF_ASSIGN_OR_RETURN(std::string journal, journal_result);
       if (journal != "wal") {
         return unavailable("cannot switch '{}' to WAL mode (journal_mode is '{}')", path, journal);
       }
