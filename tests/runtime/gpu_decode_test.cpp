@@ -19,6 +19,9 @@ std::string case_name(const DecodeCase& c) {
                      c.config, c.kv_head_major ? " head-major" : "");
 }
 
+// gtest prints parameters with this (test names and failure messages stay readable).
+void PrintTo(const DecodeCase& c, std::ostream* os) { *os << case_name(c); }
+
 class GpuDecode : public ::testing::TestWithParam<DecodeCase> {};
 
 TEST_P(GpuDecode, MatchesOracle) {

@@ -20,6 +20,9 @@ AttentionProblem prefill_problem(const PrefillCase& c) {
   return make_problem(Phase::kPrefill, c.hq, c.hkv, c.d, c.dtype, c.causal, c.batch, c.q, c.kv);
 }
 
+// gtest prints parameters with this (test names and failure messages stay readable).
+void PrintTo(const PrefillCase& c, std::ostream* os) { *os << prefill_problem(c).name() << " " << c.config; }
+
 TEST_P(GpuPrefill, MatchesOracle) {
   GQF_REQUIRE_GPU(env);
   const PrefillCase& c = GetParam();

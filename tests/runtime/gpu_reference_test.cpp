@@ -11,6 +11,9 @@ struct RefCase {
   int batch, q, kv;
 };
 
+// gtest prints parameters with this (test names and failure messages stay readable).
+void PrintTo(const RefCase& c, std::ostream* os) { *os << fmt::format("{}:{} d{} q{} kv{}", c.hq, c.hkv, c.d, c.q, c.kv); }
+
 class GpuReference : public ::testing::TestWithParam<RefCase> {};
 
 TEST_P(GpuReference, MatchesCpuOracle) {
