@@ -3,7 +3,7 @@
 # are present) and checks for a CUDA toolkit. Idempotent.
 set -euo pipefail
 
-packages=(cmake ninja-build g++ libfmt-dev libsqlite3-dev libgtest-dev python3)
+packages=(cmake ninja-build g++ libfmt-dev libsqlite3-dev libgtest-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
