@@ -41,6 +41,21 @@ Status parse_heads(const std::string& text, int* n_q, int* n_kv) {
   return ok_status();
 }
 
+AttentionProblem make_problem(Phase phase, int n_q_heads, int n_kv_heads, int head_dim, DType dtype, bool causal,
+                              int64_t batch, int64_t q_len, int64_t kv_len) {
+  AttentionProblem p;
+  p.phase = phase;
+  p.n_q_heads = n_q_heads;
+  p.n_kv_heads = n_kv_heads;
+  p.head_dim = head_dim;
+  p.dtype = dtype;
+  p.causal = causal;
+  p.batch = batch;
+  p.q_len = q_len;
+  p.kv_len = kv_len;
+  return p;
+}
+
 Status AttentionProblem::validate() const {
   if (n_q_heads <= 0 || n_kv_heads <= 0) {
     return invalid_argument("heads {}:{} must be positive", n_q_heads, n_kv_heads);

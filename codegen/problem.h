@@ -54,6 +54,10 @@ struct AttentionProblem {
   double visible_pairs() const;
 };
 
+/// A problem from its fields (bf16 unless `dtype` says otherwise).
+AttentionProblem make_problem(Phase phase, int n_q_heads, int n_kv_heads, int head_dim, DType dtype, bool causal,
+                              int64_t batch, int64_t q_len, int64_t kv_len);
+
 /// Parses "32:8" into query and KV heads (validating divisibility).
 Status parse_heads(const std::string& text, int* n_q, int* n_kv);
 

@@ -40,18 +40,9 @@ std::vector<AttentionProblem> decode_suite() {
   for (auto [hq, hkv, d] : heads) {
     for (int b : {1, 4, 16, 64}) {
       for (int kv : {1024, 4096, 16384, 65536, 131072}) {
-        AttentionProblem p;
-        p.phase = Phase::kDecode;
-        p.n_q_heads = hq;
-        p.n_kv_heads = hkv;
-        p.head_dim = d;
-        p.batch = b;
-        p.q_len = 1;
-        p.kv_len = kv;
-        p.causal = true;
         // Skip what does not fit comfortably: KV cache above 40 GB.
         if (2.0 * b * kv * hkv * d * 2 > 40e9) continue;
-        out.push_back(p);
+        out.push_back(make_problem(Phase::kDecode, hq, hkv, d, DType::kBF16, true, b, 1, kv));
       }
     }
   }
@@ -65,15 +56,8 @@ std::vector<AttentionProblem> prefill_suite() {
   for (auto [hq, hkv, d] : heads) {
     for (bool causal : {true, false}) {
       for (int seq : {512, 2048, 8192, 16384, 65536}) {
-        AttentionProblem p;
-        p.phase = Phase::kPrefill;
-        p.n_q_heads = hq;
-        p.n_kv_heads = hkv;
-        p.head_dim = d;
-        p.causal = causal;
-        p.q_len = p.kv_len = seq;
-        p.batch = seq == 65536 ? 1 : 16384 / seq;
-        out.push_back(p);
+        int64_t batch = seq == 65536 ? 1 : 16384 / seq;
+        out.push_back(make_problem(Phase::kPrefill, hq, hkv, d, DType::kBF16, causal, batch, seq, seq));
       }
     }
   }

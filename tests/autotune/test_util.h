@@ -47,30 +47,12 @@ class MemorySink final : public MeasurementSink {
 
 inline AttentionProblem decode_problem(int hq = 32, int hkv = 8, int d = 128, int64_t batch = 1,
                                        int64_t kv = 32768) {
-  AttentionProblem p;
-  p.phase = Phase::kDecode;
-  p.n_q_heads = hq;
-  p.n_kv_heads = hkv;
-  p.head_dim = d;
-  p.batch = batch;
-  p.q_len = 1;
-  p.kv_len = kv;
-  p.causal = true;
-  return p;
+  return make_problem(Phase::kDecode, hq, hkv, d, DType::kBF16, true, batch, 1, kv);
 }
 
 inline AttentionProblem prefill_problem(int hq = 32, int hkv = 8, int d = 128, int64_t batch = 1,
                                         int64_t len = 8192) {
-  AttentionProblem p;
-  p.phase = Phase::kPrefill;
-  p.n_q_heads = hq;
-  p.n_kv_heads = hkv;
-  p.head_dim = d;
-  p.batch = batch;
-  p.q_len = len;
-  p.kv_len = len;
-  p.causal = true;
-  return p;
+  return make_problem(Phase::kPrefill, hq, hkv, d, DType::kBF16, true, batch, len, len);
 }
 
 /// A fresh directory under the system temp dir, removed at the end of the test.

@@ -10,26 +10,11 @@ namespace gqaforge {
 namespace {
 
 AttentionProblem decode_problem() {
-  AttentionProblem p;
-  p.phase = Phase::kDecode;
-  p.n_q_heads = 28;
-  p.n_kv_heads = 4;
-  p.head_dim = 128;
-  p.q_len = 4;
-  p.kv_len = 131072;
-  return p;
+  return make_problem(Phase::kDecode, 28, 4, 128, DType::kBF16, true, 1, 4, 131072);
 }
 
 AttentionProblem prefill_problem() {
-  AttentionProblem p;
-  p.phase = Phase::kPrefill;
-  p.n_q_heads = 10;
-  p.n_kv_heads = 2;
-  p.head_dim = 96;
-  p.dtype = DType::kFP16;
-  p.causal = true;
-  p.q_len = p.kv_len = 8192;
-  return p;
+  return make_problem(Phase::kPrefill, 10, 2, 96, DType::kFP16, true, 1, 8192, 8192);
 }
 
 void expect_golden(const std::string& name, const std::string& text) {

@@ -32,21 +32,6 @@ GpuEnv* gpu_env(std::string* reason) {
   return env.get();
 }
 
-AttentionProblem make_problem(Phase phase, int hq, int hkv, int d, DType dtype, bool causal, int64_t batch,
-                              int64_t q_len, int64_t kv_len) {
-  AttentionProblem p;
-  p.phase = phase;
-  p.n_q_heads = hq;
-  p.n_kv_heads = hkv;
-  p.head_dim = d;
-  p.dtype = dtype;
-  p.causal = causal;
-  p.batch = batch;
-  p.q_len = q_len;
-  p.kv_len = kv_len;
-  return p;
-}
-
 std::string test_name(size_t index, const std::string& text) {
   std::string out = std::to_string(index) + "_";
   for (char c : text) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';

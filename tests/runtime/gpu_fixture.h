@@ -27,10 +27,6 @@ GpuEnv* gpu_env(std::string* reason);
   ::gqaforge::rt::testing::GpuEnv* env = ::gqaforge::rt::testing::gpu_env(&gqf_skip_reason_); \
   if (env == nullptr) GTEST_SKIP() << gqf_skip_reason_
 
-/// A problem from its fields (the test tables list them in this order).
-AttentionProblem make_problem(Phase phase, int hq, int hkv, int d, DType dtype, bool causal, int64_t batch,
-                              int64_t q_len, int64_t kv_len);
-
 /// A gtest-safe parameter name: "<index>_<text with non-alphanumerics as _>".
 std::string test_name(size_t index, const std::string& text);
 
