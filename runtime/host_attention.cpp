@@ -157,29 +157,35 @@ CheckReport check_attention(const HostAttention& in, const std::vector<uint16_t>
   // noise of the oracle's own inputs.
   double ulp = bf16 ? std::ldexp(1.0, -7) : std::ldexp(1.0, -10);
   r.bound = 2.0 * r.lowp_error + ulp / 16.0 * std::max(max_ref, 1e-3);
-  if (kernel_lse != nullptr) {
-    for (size_t i = 0; i < oracle.lse.size(); ++i) {
-      float k = i < kernel_lse->size() ? (*kernel_lse)[i] : std::numeric_limits<float>::quiet_NaN();
-      uint32_t bits;
-      std::memcpy(&bits, &k, 4);
-      if (bits == kPoison32) {
-        ++r.unwritten;
-        continue;
-      }
-      double ref = oracle.lse[i];
-      if (std::isinf(ref) || std::isinf(k) || std::isnan(k)) {
-        if (!(std::isinf(ref) && std::isinf(k) && k < 0)) ++r.lse_mismatch;
-        continue;
-      }
-      double tol = 1e-3 * std::max(1.0, std::fabs(ref));
-      r.lse_bound = std::max(r.lse_bound, tol);
-      double err = std::fabs(k - ref);
-      r.lse_max_error = std::max(r.lse_max_error, err);
-      if (err > tol) ++r.lse_mismatch;
-    }
-  }
-  r.passed = r.non_finite == 0 && r.unwritten == 0 && r.lse_mismatch == 0 && r.max_error <= r.bound;
+  if (kernel_lse != nullptr) compare_lse(*kernel_lse, oracle.lse, r);
+  r.decide();
   return r;
+}
+
+void compare_lse(const std::vector<float>& kernel_lse, const std::vector<double>& ref_lse, CheckReport& r) {
+  for (size_t i = 0; i < ref_lse.size(); ++i) {
+    float k = i < kernel_lse.size() ? kernel_lse[i] : std::numeric_limits<float>::quiet_NaN();
+    uint32_t bits;
+    std::memcpy(&bits, &k, 4);
+    if (bits == kPoison32) {
+      ++r.unwritten;
+      continue;
+    }
+    double ref = ref_lse[i];
+    if (std::isinf(ref) || std::isinf(k) || std::isnan(k)) {
+      if (!(std::isinf(ref) && std::isinf(k) && k < 0)) ++r.lse_mismatch;
+      continue;
+    }
+    double tol = 1e-3 * std::max(1.0, std::fabs(ref));
+    r.lse_bound = std::max(r.lse_bound, tol);
+    double err = std::fabs(k - ref);
+    r.lse_max_error = std::max(r.lse_max_error, err);
+    if (err > tol) ++r.lse_mismatch;
+  }
+}
+
+void CheckReport::decide() {
+  passed = non_finite == 0 && unwritten == 0 && lse_mismatch == 0 && max_error <= bound;
 }
 
 std::string CheckReport::summary() const {

@@ -62,7 +62,13 @@ struct CheckReport {
   int64_t lse_mismatch = 0;   // -inf where finite expected or vice versa
   bool passed = false;
   std::string summary() const;
+  /// Sets `passed` from the counts and errors above.
+  void decide();
 };
+
+/// Compares a kernel's LSE with a reference LSE, element by element, into `report`: -inf must
+/// match -inf, finite values must agree within 1e-3 * max(1, |ref|), poison is unwritten.
+void compare_lse(const std::vector<float>& kernel_lse, const std::vector<double>& ref_lse, CheckReport& report);
 
 /// Bit pattern written over outputs before a launch; a NaN in both bf16 and fp16.
 inline constexpr uint16_t kPoison16 = 0x7fff;
