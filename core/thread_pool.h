@@ -1,5 +1,8 @@
-// A fixed-size thread pool for parallel compilation; tasks return futures.
+// A fixed-size thread pool for parallel compilation; tasks return futures. parallel_for
+// spreads independent loop iterations over the cores (the CPU oracle, input generation).
 #pragma once
+
+#include <cstdint>
 
 #include <condition_variable>
 #include <functional>
@@ -41,5 +44,9 @@ class ThreadPool {
   std::condition_variable cv_;
   bool stopping_ = false;
 };
+
+/// Calls fn(i) for every i in [0, n) on up to `threads` threads (0 = all cores); iterations
+/// must be independent. Returns when all have run.
+void parallel_for(int64_t n, const std::function<void(int64_t)>& fn, unsigned threads = 0);
 
 }  // namespace gqaforge

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/half.h"
+#include "core/thread_pool.h"
 
 namespace gqaforge::rt {
 namespace {
@@ -28,51 +29,67 @@ AttentionResult attention(const HostAttention& in) {
   r.o.assign(static_cast<size_t>(in.q_rows() * p.n_q_heads * d), 0.0);
   r.lse.assign(static_cast<size_t>(in.q_rows() * p.n_q_heads), kNegInf);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  std::vector<double> q(static_cast<size_t>(d)), s, acc(static_cast<size_t>(d));
-  for (int b = 0; b < p.batch; ++b) {
-    int nq = in.q_lens[static_cast<size_t>(b)], nk = in.kv_lens[static_cast<size_t>(b)];
-    for (int h = 0; h < p.n_q_heads; ++h) {
-      int hk = h / g;
-      for (int t = 0; t < nq; ++t) {
-        int64_t qo = in.q_offset(b, t, h);
-        for (int i = 0; i < d; ++i) q[static_cast<size_t>(i)] = half_to_float(in.q[static_cast<size_t>(qo + i)], bf16);
-        int vis = visible_keys(p.causal, t, nq, nk);
-        if (vis == 0) continue;  // O stays 0, LSE -inf
-        s.assign(static_cast<size_t>(vis), 0.0);
-        double mx = kNegInf;
-        for (int j = 0; j < vis; ++j) {
-          int64_t ko = in.kv_offset(b, j, hk);
-          double dot = 0;
-          if (kLowPrecision) {
-            float f = 0;
-            for (int i = 0; i < d; ++i) f += static_cast<float>(q[static_cast<size_t>(i)]) * half_to_float(in.k[static_cast<size_t>(ko + i)], bf16);
-            dot = f;
-          } else {
-            for (int i = 0; i < d; ++i) dot += q[static_cast<size_t>(i)] * half_to_float(in.k[static_cast<size_t>(ko + i)], bf16);
-          }
-          s[static_cast<size_t>(j)] = dot * scale;
-          mx = std::max(mx, s[static_cast<size_t>(j)]);
+  // One (sequence, query head) per task: each writes its own rows of O and LSE.
+  parallel_for(p.batch * p.n_q_heads, [&](int64_t unit) {
+    const int b = static_cast<int>(unit / p.n_q_heads), h = static_cast<int>(unit % p.n_q_heads);
+    std::vector<double> q(static_cast<size_t>(d)), s, acc(static_cast<size_t>(d));
+    const int nq = in.q_lens[static_cast<size_t>(b)], nk = in.kv_lens[static_cast<size_t>(b)];
+    const int hk = h / g;
+    for (int t = 0; t < nq; ++t) {
+      int64_t qo = in.q_offset(b, t, h);
+      for (int i = 0; i < d; ++i) q[static_cast<size_t>(i)] = half_to_float(in.q[static_cast<size_t>(qo + i)], bf16);
+      int vis = visible_keys(p.causal, t, nq, nk);
+      if (vis == 0) continue;  // O stays 0, LSE -inf
+      s.assign(static_cast<size_t>(vis), 0.0);
+      double mx = kNegInf;
+      for (int j = 0; j < vis; ++j) {
+        int64_t ko = in.kv_offset(b, j, hk);
+        double dot = 0;
+        if (kLowPrecision) {
+          float f = 0;
+          for (int i = 0; i < d; ++i) f += static_cast<float>(q[static_cast<size_t>(i)]) * half_to_float(in.k[static_cast<size_t>(ko + i)], bf16);
+          dot = f;
+        } else {
+          for (int i = 0; i < d; ++i) dot += q[static_cast<size_t>(i)] * half_to_float(in.k[static_cast<size_t>(ko + i)], bf16);
         }
-        double sum = 0;
-        std::fill(acc.begin(), acc.end(), 0.0);
-        for (int j = 0; j < vis; ++j) {
-          double e = std::exp(s[static_cast<size_t>(j)] - mx);
-          sum += e;
-          // The kernels round probabilities to 16 bits before the P.V product.
-          double pv = kLowPrecision ? half_to_float(float_to_half(static_cast<float>(e), bf16), bf16) : e;
-          int64_t vo = in.kv_offset(b, j, hk);
-          for (int i = 0; i < d; ++i) acc[static_cast<size_t>(i)] += pv * half_to_float(in.v[static_cast<size_t>(vo + i)], bf16);
-        }
-        for (int i = 0; i < d; ++i) {
-          double o = acc[static_cast<size_t>(i)] / sum;
-          if (kLowPrecision) o = half_to_float(float_to_half(static_cast<float>(o), bf16), bf16);
-          r.o[static_cast<size_t>(qo + i)] = o;
-        }
-        r.lse[static_cast<size_t>(in.lse_row(b, t) * p.n_q_heads + h)] = mx + std::log(sum);
+        s[static_cast<size_t>(j)] = dot * scale;
+        mx = std::max(mx, s[static_cast<size_t>(j)]);
       }
+      double sum = 0;
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int j = 0; j < vis; ++j) {
+        double e = std::exp(s[static_cast<size_t>(j)] - mx);
+        sum += e;
+        // The kernels round probabilities to 16 bits before the P.V product.
+        double pv = kLowPrecision ? half_to_float(float_to_half(static_cast<float>(e), bf16), bf16) : e;
+        int64_t vo = in.kv_offset(b, j, hk);
+        for (int i = 0; i < d; ++i) acc[static_cast<size_t>(i)] += pv * half_to_float(in.v[static_cast<size_t>(vo + i)], bf16);
+      }
+      for (int i = 0; i < d; ++i) {
+        double o = acc[static_cast<size_t>(i)] / sum;
+        if (kLowPrecision) o = half_to_float(float_to_half(static_cast<float>(o), bf16), bf16);
+        r.o[static_cast<size_t>(qo + i)] = o;
+      }
+      r.lse[static_cast<size_t>(in.lse_row(b, t) * p.n_q_heads + h)] = mx + std::log(sum);
     }
-  }
+  });
   return r;
+}
+
+/// Fills `t` with normal(0, stddev) values rounded to 16 bits. The tensor is cut into fixed
+/// chunks, each with its own generator seeded from (seed, stream, chunk), so the values do
+/// not depend on how many threads generate them.
+void fill_normal(std::vector<uint16_t>& t, size_t count, uint64_t seed, uint64_t stream, float stddev, bool bf16) {
+  constexpr size_t kChunk = 1 << 16;
+  t.resize(count);
+  const int64_t chunks = static_cast<int64_t>((count + kChunk - 1) / kChunk);
+  parallel_for(chunks, [&](int64_t c) {
+    std::seed_seq seq{seed, stream, static_cast<uint64_t>(c)};
+    std::mt19937_64 rng(seq);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    const size_t end = std::min(count, (static_cast<size_t>(c) + 1) * kChunk);
+    for (size_t i = static_cast<size_t>(c) * kChunk; i < end; ++i) t[i] = float_to_half(normal(rng) * stddev, bf16);
+  });
 }
 
 }  // namespace
@@ -112,17 +129,12 @@ HostAttention make_host_attention(const AttentionProblem& problem, uint64_t seed
       in.cu_k.push_back(in.cu_k.back() + in.kv_lens[i]);
     }
   }
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  bool bf16 = problem.dtype == DType::kBF16;
-  auto fill = [&](std::vector<uint16_t>& t, int64_t rows, int heads, float stddev) {
-    t.resize(static_cast<size_t>(rows * heads * problem.head_dim));
-    for (uint16_t& x : t) x = float_to_half(normal(rng) * stddev, bf16);
-  };
+  const bool bf16 = problem.dtype == DType::kBF16;
+  const auto elements = [&](int64_t rows, int heads) { return static_cast<size_t>(rows * heads * problem.head_dim); };
   // A wider spread for Q gives peaked softmax rows, which exercises the running max.
-  fill(in.q, in.q_rows(), problem.n_q_heads, 1.5f);
-  fill(in.k, in.kv_rows(), problem.n_kv_heads, 1.0f);
-  fill(in.v, in.kv_rows(), problem.n_kv_heads, 1.0f);
+  fill_normal(in.q, elements(in.q_rows(), problem.n_q_heads), seed, 1, 1.5f, bf16);
+  fill_normal(in.k, elements(in.kv_rows(), problem.n_kv_heads), seed, 2, 1.0f, bf16);
+  fill_normal(in.v, elements(in.kv_rows(), problem.n_kv_heads), seed, 3, 1.0f, bf16);
   return in;
 }
 
