@@ -88,6 +88,13 @@ std::string AttentionProblem::static_key() const {
   return key;
 }
 
+std::string AttentionProblem::kernel_class() const {
+  std::string key = fmt::format("phase={};g={};d={};dtype={};causal={}", phase_name(phase), group(), head_dim,
+                                dtype_name(dtype), causal ? 1 : 0);
+  if (phase == Phase::kDecode) key += fmt::format(";q={}", q_len);
+  return key;
+}
+
 std::string AttentionProblem::name() const {
   return fmt::format("{} {}:{} d{} {}{} b{} q{} kv{}", phase_name(phase), n_q_heads, n_kv_heads, head_dim,
                      dtype_name(dtype), causal ? " causal" : "", batch, format_count(q_len),

@@ -42,6 +42,10 @@ struct AttentionProblem {
   Status validate() const;
 
   /// Static part, canonical and fixed-order: selects the kernel.
+  /// What a generated kernel depends on: phase, group size, head dim, dtype, mask (and q_len
+  /// for decode). Head counts, batch and lengths are launch-time values, so problems that
+  /// differ only in them share compiled kernels.
+  std::string kernel_class() const;
   std::string static_key() const;
   /// Readable one-line description: "decode 32:8 d128 bf16 causal b1 q1 kv4k".
   std::string name() const;

@@ -8,7 +8,7 @@
 namespace gqaforge {
 
 /// Bumped whenever emitted code changes (golden tests enforce it).
-inline constexpr int kCodegenVersion = 1;
+inline constexpr int kCodegenVersion = 2;
 
 struct KernelSource {
   std::string family;                     // "reference" | "decode" | "prefill"
