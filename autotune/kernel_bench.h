@@ -16,8 +16,8 @@
 
 namespace gqaforge {
 
-/// The gate's shape: the very kernel and config, batch <= 2 and lengths small enough for the
-/// CPU oracle (or the GPU reference).
+/// The gate's shape: the very kernel and config, batch <= 2, at most two KV heads, and lengths
+/// small enough for the CPU oracle (or the GPU reference).
 AttentionProblem gate_problem(const AttentionProblem& problem);
 
 /// Default gate seed of a problem (printed with failures so that they can be replayed).

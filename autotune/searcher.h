@@ -96,7 +96,7 @@ class GuidedSearcher final : public Searcher {
 inline constexpr const char* kStrategies[] = {"exhaustive", "random", "guided"};
 
 /// Builds a searcher by name; invalid_argument naming the strategy otherwise. `budget` bounds
-/// the random sample (<= 0: all points).
+/// the random sample (<= 0: all points) and caps guided's seeds at half of it.
 Result<std::unique_ptr<Searcher>> make_searcher(const std::string& strategy, const SearchSpace& space,
                                                 std::vector<Point> valid, std::function<double(const Point&)> predict,
                                                 int64_t budget, uint64_t seed);

@@ -223,7 +223,7 @@ void ProblemRun::remeasure_winners() {
     c.family = space_.family;
     c.config = row.config;
     c.kernel_key = row.kernel_key;
-    MeasureOptions mo = options_.measure;
+    MeasureOptions mo = options_.winner_measure;
     mo.seed = options_.seed * 1000003ULL + ++try_counter_;
     MeasureResult m = backend_.measure(c, mo);
     row.status = m.status;

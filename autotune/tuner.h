@@ -28,7 +28,10 @@ struct TuneOptions {
   int remeasure_top = 3;            // winners re-measured before the best is marked
   int max_registers = 255;          // per thread; more is rejected after compiling
   Shard shard;                      // this process's slice of the sweep
-  MeasureOptions measure;           // repetitions etc. (seed is set per try)
+  // Tries are timed briefly (enough to rank them); the winners again with the full protocol
+  // before one is marked best. The seed is set per measurement.
+  MeasureOptions measure{.seed = 1, .repetitions = 7, .min_rep_ms = 1.0};
+  MeasureOptions winner_measure;    // 0 = the timing protocol's defaults
   bool show_progress = true;
   std::string command_line;         // recorded with the run
 };

@@ -96,8 +96,9 @@ Result<TunePlan> plan_from_flags(const ArgParser& p, const Args& args) {
   GQF_ASSIGN_OR_RETURN(int64_t remeasure, parse_non_negative(p, "remeasure", 3));
   if (remeasure < 1 || remeasure > 100) return invalid_argument("--remeasure {} must be in 1..100", remeasure);
   o.remeasure_top = static_cast<int>(remeasure);
-  GQF_ASSIGN_OR_RETURN(int64_t reps, parse_non_negative(p, "repetitions", 0));
-  o.measure.repetitions = static_cast<int>(std::min<int64_t>(reps, 10000));
+  GQF_ASSIGN_OR_RETURN(int64_t reps, parse_non_negative(p, "repetitions", o.measure.repetitions));
+  if (reps < 1 || reps > 10000) return invalid_argument("--repetitions {} must be in 1..10000", reps);
+  o.measure.repetitions = static_cast<int>(reps);
   if (auto s = p.get_optional("shard")) {
     auto shard = tune::parse_shard(*s);
     if (!shard.ok()) return invalid_argument("--shard: {}", shard.status().message());
@@ -417,7 +418,7 @@ int run_tune(const Args& args) {
   p.add_flag("patience", "K", "stop a problem after K tries without improvement; 0 = off", "0");
   p.add_flag("seed", "N", "random sampling and correctness-gate inputs", "1");
   p.add_flag("remeasure", "N", "winners re-measured before the best is marked", "3");
-  p.add_flag("repetitions", "N", "timed repetitions per variant; 0 = the timing default", "0");
+  p.add_flag("repetitions", "N", "timed repetitions per try (winners get the full protocol)", "7");
   p.add_flag("compile-batch", "N", "variants compiled while the previous batch is measured", "8");
   p.add_flag("db", "FILE", "measurement database", "$GQAFORGE_DB or ./gqaforge.sqlite");
   p.add_flag("shard", "I/N", "measure only slice I of N of the sweep (0-based)");
