@@ -33,9 +33,9 @@ struct Pending {
 class ProblemRun {
  public:
   ProblemRun(Backend& backend, MeasurementSink& sink, const TuneOptions& options, const BackendInfo& info,
-             int64_t run_id, Progress& progress, Clock::time_point sweep_start)
+             int64_t run_id, Progress& progress, Clock::time_point sweep_start, TuneReport& report)
       : backend_(backend), sink_(sink), options_(options), info_(info), run_id_(run_id), progress_(progress),
-        sweep_start_(sweep_start) {}
+        sweep_start_(sweep_start), report_(report) {}
 
   ProblemOutcome run(const AttentionProblem& problem, bool* time_budget_hit);
 
@@ -60,6 +60,15 @@ class ProblemRun {
   int64_t run_id_;
   Progress& progress_;
   Clock::time_point sweep_start_;
+  TuneReport& report_;  // time accounting
+
+  /// backend_.measure, timed into the report.
+  MeasureResult timed_measure(const Candidate& c, const MeasureOptions& mo) {
+    const Clock::time_point t0 = Clock::now();
+    MeasureResult m = backend_.measure(c, mo);
+    report_.measure_s += std::chrono::duration<double>(Clock::now() - t0).count();
+    return m;
+  }
 
   FamilySpace space_;
   ProblemOutcome out_;
@@ -167,6 +176,14 @@ void ProblemRun::finish_try(const Pending& p, MeasurementRecord& row, double cos
 void ProblemRun::process(const Pending& p, const CompileResult& compiled) {
   MeasurementRecord row = base_row(p.candidate);
   row.compile_ms = compiled.compile_ms;
+  if (compiled.status == MeasureStatus::kOk) {
+    if (compiled.cache_hit) {
+      ++report_.compile_cache_hits;
+    } else {
+      ++report_.kernels_compiled;
+      report_.compile_cpu_s += compiled.compile_ms / 1e3;
+    }
+  }
   row.registers = compiled.registers;
   row.shared_bytes = compiled.shared_bytes;
   row.spill_bytes = compiled.spill_bytes;
@@ -191,7 +208,7 @@ void ProblemRun::process(const Pending& p, const CompileResult& compiled) {
   }
   MeasureOptions mo = options_.measure;
   mo.seed = options_.seed * 1000003ULL + ++try_counter_;
-  MeasureResult m = backend_.measure(p.candidate, mo);
+  MeasureResult m = timed_measure(p.candidate, mo);
   row.status = m.status;
   row.message = m.message;
   row.max_error = m.max_error;
@@ -225,7 +242,7 @@ void ProblemRun::remeasure_winners() {
     c.kernel_key = row.kernel_key;
     MeasureOptions mo = options_.winner_measure;
     mo.seed = options_.seed * 1000003ULL + ++try_counter_;
-    MeasureResult m = backend_.measure(c, mo);
+    MeasureResult m = timed_measure(c, mo);
     row.status = m.status;
     row.message = m.status == MeasureStatus::kOk ? "re-measured winner" : m.message;
     row.max_error = m.max_error;
@@ -407,10 +424,11 @@ Result<TuneReport> Tuner::run(const std::vector<AttentionProblem>& problems) {
   const Clock::time_point start = Clock::now();
   for (const AttentionProblem& p : problems) {
     if (report.time_budget_hit) break;
-    ProblemRun pr(backend_, sink_, options_, info, report.run_id, progress, start);
+    ProblemRun pr(backend_, sink_, options_, info, report.run_id, progress, start, report);
     report.problems.push_back(pr.run(p, &report.time_budget_hit));
   }
   progress.finish();
+  report.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   sink_.end_run(report.run_id);
   return report;
 }

@@ -57,6 +57,12 @@ struct TuneReport {
   std::string env_key;
   std::vector<ProblemOutcome> problems;
   bool time_budget_hit = false;
+  // Where the sweep's time went (compiles overlap measurement, so the parts exceed the wall).
+  double wall_s = 0;
+  double measure_s = 0;         // inside the backend's measure (gate + timing), winners included
+  double compile_cpu_s = 0;     // summed NVRTC time of the kernels compiled (cache misses)
+  int64_t kernels_compiled = 0;
+  int64_t compile_cache_hits = 0;
 };
 
 class Tuner {

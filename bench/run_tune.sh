@@ -37,9 +37,9 @@ for step in "$@"; do
   case $step in
     compare)
       tune exhaustive-decode ${GQF_EXH_DECODE_S:-150} --phase decode --heads 8:1 --head-dim 128 --batch 1 --kv-len 8k \
-        --strategy exhaustive --db "$exh"
-      tune exhaustive-prefill ${GQF_EXH_PREFILL_S:-60} --phase prefill --heads 32:8,8:1 --head-dim 128 --batch 1 \
-        --kv-len 4k --causal yes --strategy exhaustive --db "$exh"
+        --strategy exhaustive --compile-batch 16 --db "$exh"
+      tune exhaustive-prefill ${GQF_EXH_PREFILL_S:-60} --phase prefill --heads ${GQF_EXH_PREFILL_HEADS:-8:1} --head-dim 128 --batch 1 \
+        --kv-len 4k --causal yes --strategy exhaustive --compile-batch 16 --db "$exh"
       "$gq" compare-searchers --db "$exh" > "$out/searchers.md" 2>&1
       "$gq" db export --db "$exh" --output "$out/exhaustive.tsv" 2>> "$log" ;;
     prefill-shapes)

@@ -329,6 +329,10 @@ void print_table(const tune::TuneReport& report) {
   std::string line;
   for (const auto& [s, n] : totals) line += fmt::format("{}{} {}", line.empty() ? "" : ", ", n, s);
   std::printf("\ntries by status: %s\n", line.empty() ? "none" : line.c_str());
+  std::printf("time: %.1f s wall, %.1f s measuring (gate + timing), %.1f CPU-s compiling %lld kernel(s) "
+              "(%lld compile cache hit(s))\n",
+              report.wall_s, report.measure_s, report.compile_cpu_s, static_cast<long long>(report.kernels_compiled),
+              static_cast<long long>(report.compile_cache_hits));
   for (const tune::ProblemOutcome& o : report.problems) {
     if (!o.stop_reason.empty()) std::printf("%s: stopped: %s\n", o.problem.name().c_str(), o.stop_reason.c_str());
   }
