@@ -54,9 +54,16 @@ for step in "$@"; do
           --causal both --batch $b --kv-len $len --budget 24 --db "$sweep"
       done ;;
     linear)
+      # Model presets' GEMMs, and the grid the cost model interpolates in: M tokens x N x K.
+      grid=""
+      for m in 1 4 16 64 256 1024; do
+        for n in 512 1024 2048 4096 8192 16384; do
+          for k in 512 1024 2048 4096 8192 16384; do grid="$grid${grid:+,}${m}x${n}x${k}"; done
+        done
+      done
       echo "=== linear" >> "$log"
-      timeout 120 "$gq" tune --linear --model llama-3.2-1b,llama-3.1-8b,paper-1.2b --tokens 1,16,256,4k \
-        --db "$sweep" --quiet >> "$log" 2>&1
+      timeout 150 "$gq" tune --linear --model llama-3.2-1b,llama-3.1-8b,paper-1.2b --tokens 1,16,256,4k \
+        --gemm "$grid" --db "$sweep" --quiet >> "$log" 2>&1
       echo "=== linear: exit $?" >> "$log" ;;
     sweep-decode)
       tune sweep-decode ${GQF_SWEEP_DECODE_S:-200} --phase decode --heads "${GQF_DECODE_HEADS:-$recipe_heads}" \
@@ -64,7 +71,7 @@ for step in "$@"; do
         --db "$sweep" ;;
     sweep-prefill)
       tune sweep-prefill ${GQF_SWEEP_PREFILL_S:-200} --phase prefill --heads "${GQF_PREFILL_HEADS:-$recipe_heads}" \
-        --head-dim ${GQF_HEAD_DIMS:-128,64} --batch 1 --kv-len ${GQF_PREFILL_KV:-4k,16k} --causal yes \
+        --head-dim ${GQF_PREFILL_DIMS:-128} --batch 1 --kv-len ${GQF_PREFILL_KV:-4k,16k} --causal yes \
         --budget ${GQF_BUDGET:-16} --db "$sweep" ;;
   esac
   # Exported after every step, so a run cut short still brings back what it measured.

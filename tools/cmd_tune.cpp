@@ -371,8 +371,8 @@ int run_linear(const TunePlan& plan) {
       progress.advance(1, "skipped (measured before)");
       continue;
     }
-    tune::MeasureOptions mo = plan.options.measure;
-    tune::MeasureResult m = (*backend)->measure_gemm(g.m, g.n, g.k, mo);
+    // One variant per shape, recorded as its best: the full timing protocol.
+    tune::MeasureResult m = (*backend)->measure_gemm(g.m, g.n, g.k, plan.options.winner_measure);
     row.status = m.status;
     row.message = m.message;
     row.median_us = m.median_us;
