@@ -460,17 +460,21 @@ __device__ __forceinline__ void prefill_forward(const GqaParams& p) {
 
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
 
-  // Heaviest work first: heads (and then sequences) vary fastest across the launch order, row
-  // blocks slowest and reversed, so the long causal row blocks of every head start in the
-  // first wave and the short ones fill the tail.
+  // Launch order. Causal: heaviest work first: heads (and then sequences) vary fastest, row
+  // blocks slowest and reversed, so the long causal row blocks of every head start in the first
+  // wave and the short ones fill the tail. Non-causal (every block costs the same): row blocks
+  // vary fastest, so the CTAs resident at once share the K/V of one or two heads in L2 instead
+  // of each streaming a different head's K/V from memory.
   const int heads = L::kPackGqa ? p.n_kv_heads : p.n_q_heads;
   const int rows_per_seq = L::kPackGqa ? p.q_len * L::kGroup : p.q_len;
   const int m_blocks = (rows_per_seq + L::kBlockM - 1) / L::kBlockM;
   const unsigned bid = blockIdx.x;
-  const unsigned head_seq = bid % (static_cast<unsigned>(heads) * static_cast<unsigned>(p.batch));
+  const unsigned head_seqs = static_cast<unsigned>(heads) * static_cast<unsigned>(p.batch);
+  const unsigned head_seq = L::kCausal ? bid % head_seqs : bid / static_cast<unsigned>(m_blocks);
   const int head = static_cast<int>(head_seq % static_cast<unsigned>(heads));
   const int b = static_cast<int>(head_seq / static_cast<unsigned>(heads));
-  const int m_block = m_blocks - 1 - static_cast<int>(bid / (static_cast<unsigned>(heads) * p.batch));
+  const int m_block = L::kCausal ? m_blocks - 1 - static_cast<int>(bid / head_seqs)
+                                 : static_cast<int>(bid % static_cast<unsigned>(m_blocks));
 
   const SeqInfo s = seq_info(p, b);
   RowMap<L> rows;
