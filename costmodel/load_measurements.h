@@ -12,17 +12,21 @@
 
 namespace gqaforge::costmodel {
 
-/// Measurement rows of the environment with the most rows (ok status only). Several
-/// environments are never mixed: the others are named in `notes`.
+/// Measurement rows (ok status only) of one GPU model. Without an explicit environment key,
+/// every environment of the GPU model with the most rows is used (several tuning runs, builds
+/// or machines of one GPU model; a point measured more than once keeps its fastest time in
+/// MeasuredCosts); rows of other GPU models are never mixed in and are named in `notes`.
 struct LoadedMeasurements {
   std::vector<MeasurementRecord> rows;
-  std::string env_key;
-  double gpu_memory_bytes = 0;  // of that environment's GPU, 0 when unknown
+  std::vector<std::string> env_keys;  // the environments used
+  std::string gpu;                    // "NVIDIA H200 (132 SMs, cc 9.0)"
+  double gpu_memory_bytes = 0;        // of that GPU, 0 when unknown
   std::vector<std::string> notes;
 };
 
 /// Reads `path`: a gqaforge SQLite database (opened read-only, best row per problem) or a text
-/// export ("# gqaforge-db-export v1"). `env_key` selects an environment ("" = the largest).
+/// export ("# gqaforge-db-export v1"). `env_key` selects one environment ("" = every
+/// environment of the GPU model with the most rows).
 Result<LoadedMeasurements> load_measurements(const std::string& path, const std::string& env_key = "");
 
 /// Parses export text (see db/export.h).

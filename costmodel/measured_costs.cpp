@@ -135,11 +135,29 @@ Result<Estimate> MeasuredCosts::decode_us(int64_t n_heads, int64_t n_kv_heads, i
                             n_heads, n_kv_heads, head_dim, batch, kv_len);
   }
   double bytes = kv_bytes(n_kv_heads, head_dim, batch, kv_len);
+  auto pooled = pooled_.find(head_dim);
+  const bool have_pooled = pooled != pooled_.end() && pooled->second.valid;
+  // The pooled fit over every tuned configuration of the head size.
+  auto pooled_us = [&](double b, double kv_tokens_times_batch) {
+    const PooledDecode& p = pooled->second;
+    const double flops = 4.0 * kv_tokens_times_batch * static_cast<double>(n_heads) * static_cast<double>(head_dim);
+    return std::max(p.c0, p.c0 + p.c1 * b + p.c2 * flops);
+  };
   auto it = decode_.find({n_heads, n_kv_heads, head_dim});
   if (it != decode_.end() && !it->second.points.empty()) {
     const auto& pts = it->second.points;
     if (pts.size() == 1) {
       if (pts[0].bytes == bytes) return Estimate{pts[0].us, false, ""};
+      // One point fixes the level, the pooled fit the shape (launch-bound small calls and
+      // bandwidth-bound large ones scale differently; a byte ratio alone would not).
+      if (have_pooled) {
+        const double tokens_at_point = pts[0].bytes / kv_bytes(n_kv_heads, head_dim, 1, 1);
+        const double us = pts[0].us * pooled_us(bytes, static_cast<double>(batch) * static_cast<double>(kv_len)) /
+                          pooled_us(pts[0].bytes, tokens_at_point);
+        return Estimate{us, true,
+                        fmt::format("decode ({},{}) d_h {} has one tuned point; pooled fit scaled through it", n_heads,
+                                    n_kv_heads, head_dim)};
+      }
       return Estimate{pts[0].us * bytes / pts[0].bytes, true,
                       fmt::format("decode ({},{}) d_h {} has one tuned point; scaled by bytes", n_heads,
                                   n_kv_heads, head_dim)};
@@ -159,15 +177,11 @@ Result<Estimate> MeasuredCosts::decode_us(int64_t n_heads, int64_t n_kv_heads, i
                     fmt::format("decode ({},{}) d_h {} at batch {} kv_len {} is outside the tuned range; "
                                 "affine fit in bytes", n_heads, n_kv_heads, head_dim, batch, kv_len)};
   }
-  auto pooled = pooled_.find(head_dim);
-  if (pooled == pooled_.end() || !pooled->second.valid) {
+  if (!have_pooled) {
     return failed_precondition("no decode measurements for head dim {} (needed for heads ({},{}))", head_dim,
                                n_heads, n_kv_heads);
   }
-  const PooledDecode& p = pooled->second;
-  double flops = 4.0 * static_cast<double>(batch) * static_cast<double>(kv_len) * static_cast<double>(n_heads) *
-                 static_cast<double>(head_dim);
-  double us = std::max(p.c0, p.c0 + p.c1 * bytes + p.c2 * flops);
+  const double us = pooled_us(bytes, static_cast<double>(batch) * static_cast<double>(kv_len));
   return Estimate{us, true,
                   fmt::format("decode ({},{}) d_h {} was never tuned; pooled fit over the tuned configurations",
                               n_heads, n_kv_heads, head_dim)};

@@ -158,7 +158,7 @@ int run_search_cmd(const Args& args) {
   p.add_flag("objective", "OBJ", "z, memory, flops, latency or throughput", "z");
   p.add_flag("loss-model", "FILE", "loss model JSON from `gqaforge fit`", "bundled default");
   p.add_flag("db", "FILE", "tuning database (SQLite) or its text export, for measured costs", "bundled H200 data if built in");
-  p.add_flag("env", "KEY", "environment key to use from the database", "the one with most rows");
+  p.add_flag("env", "KEY", "environment key to use from the database", "every environment of the GPU with most rows");
   p.add_flag("batch", "B", "batch for the latency objective", "1");
   p.add_flag("head-dim", "DH", "head size d_h", "64");
   p.add_flag("max-heads", "N", "largest n_h / n_kv candidate (powers of two)", "32");

@@ -93,6 +93,25 @@ TEST(MeasuredCosts, ExtrapolationIsFlagged) {
   EXPECT_EQ(no_dim.status().message(), "no decode measurements for head dim 128 (needed for heads (8,1))");
 }
 
+TEST(MeasuredCosts, OnePointUsesThePooledShape) {
+  // (4,1) tuned at one small, launch-bound point: a byte ratio would scale its 4 us floor with
+  // the bytes; the pooled fit (bandwidth-bound at 128K) scaled through the point does not.
+  std::vector<MeasurementRecord> r = rows();
+  r.push_back(decode_row(4, 1, 64, 1, 4096, decode_truth(1, 64, 1, 4096)));
+  auto mc = MeasuredCosts::build(r);
+  ASSERT_TRUE(mc.ok());
+  auto at_point = mc->decode_us(4, 1, 64, 1, 4096);
+  ASSERT_TRUE(at_point.ok());
+  EXPECT_FALSE(at_point->extrapolated);
+  auto far = mc->decode_us(4, 1, 64, 1, 131072);
+  ASSERT_TRUE(far.ok());
+  EXPECT_TRUE(far->extrapolated);
+  EXPECT_NE(far->note.find("one tuned point"), std::string::npos);
+  const double truth = decode_truth(1, 64, 1, 131072);
+  EXPECT_NEAR(far->value, truth, 0.15 * truth);
+  EXPECT_LT(far->value, decode_truth(1, 64, 1, 4096) * 32 * 0.5);  // far below the byte-ratio scaling
+}
+
 TEST(MeasuredCosts, GemmExactInterpolatedAndRoofline) {
   auto mc = MeasuredCosts::build(rows());
   ASSERT_TRUE(mc.ok());
