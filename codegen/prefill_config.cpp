@@ -171,12 +171,13 @@ PrefillConfig default_prefill_config(const AttentionProblem& pr, const DeviceLim
   const int64_t heads = c.pack_gqa ? pr.n_kv_heads : pr.n_q_heads;
   const int64_t ctas = ceil_div64(rows, c.block_m) * heads * pr.batch;
   // About one wave (two 4-warp CTAs per SM): the slowest CTA sets the time, so the same 128
-  // rows over 8 warps (one tile each, Q in registers, block_n 64) finish sooner. Exhaustive
-  // tune on H200, 8:1 d128 causal b1 4K (256 CTAs): 116.5 us against 166 us for the 4-warp
-  // config; the same shapes at 2+ waves (16K) keep the 4-warp config (tuned 1.00x).
-  if ((pr.head_dim == 96 || pr.head_dim == 128) && ctas >= limits.sm_count && ctas <= 2 * limits.sm_count) {
+  // rows over 8 warps (one tile each, Q in registers, wider K/V tiles) finish sooner. Tuned on
+  // H200, causal b1 4K, 256 CTAs: 8:1 d128 116.5 us (block_n 64) against 166 us for the 4-warp
+  // config; d64 at 8:1, 8:2, 8:4 and 8:8 71-72 us (block_n 128) against 88-93 us. At two
+  // waves (16:1 d64 4K, 512 CTAs) the 4-warp config stays best (112 us against 141.5 us).
+  if ((pr.head_dim == 64 || pr.head_dim == 128) && ctas >= limits.sm_count && ctas <= 2 * limits.sm_count) {
     c.warps = 8;
-    c.block_n = 64;
+    c.block_n = pr.head_dim == 64 ? 128 : 64;
     c.q_in_regs = true;
     if (!c.validate(pr, limits).ok()) c.q_in_regs = false;
   }
