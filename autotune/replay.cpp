@@ -61,7 +61,7 @@ Result<Landscape> landscape_from_rows(const AttentionProblem& problem, const std
 }
 
 Result<ReplayRun> replay(const Landscape& l, const std::string& strategy, int64_t budget, uint64_t seed,
-                         double target) {
+                         double target, bool with_default) {
   const FamilySpace* fs = &l.space;
   GQF_ASSIGN_OR_RETURN(std::unique_ptr<Searcher> searcher,
                        make_searcher(strategy, l.space.space, l.valid, [fs](const Point& p) { return fs->predict_us(p); },
@@ -75,7 +75,7 @@ Result<ReplayRun> replay(const Landscape& l, const std::string& strategy, int64_
     run.best_us = std::min(run.best_us, cost);
     if (run.evals_to_target < 0 && run.best_us <= target * l.best_us) run.evals_to_target = run.evaluations;
   };
-  evaluate(l.space.default_config, l.default_us);
+  if (with_default) evaluate(l.space.default_config, l.default_us);
   while (budget <= 0 || run.evaluations < budget) {
     std::optional<Point> p = searcher->next();
     if (!p) break;

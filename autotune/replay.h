@@ -39,10 +39,11 @@ struct ReplayRun {
 };
 
 /// Replays `strategy` ("exhaustive", "random" or "guided") on the landscape: evaluation 1 is
-/// the heuristic default, then the searcher's proposals until it finishes or `budget`
-/// evaluations (0 = none) are spent. `target` is the allowed ratio to the optimum (1.03 = 3 %).
+/// the heuristic default (unless `with_default` is false), then the searcher's proposals until
+/// it finishes or `budget` evaluations (0 = none) are spent. `target` is the allowed ratio to
+/// the optimum (1.03 = 3 %).
 Result<ReplayRun> replay(const Landscape& landscape, const std::string& strategy, int64_t budget, uint64_t seed,
-                         double target);
+                         double target, bool with_default = true);
 
 /// The database problem back as an AttentionProblem (decode or prefill rows).
 Result<AttentionProblem> problem_from_record(const ProblemRecord& record);

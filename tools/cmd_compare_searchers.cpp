@@ -40,6 +40,7 @@ int run_compare(const Args& args) {
   p.add_flag("target", "PERCENT", "allowed distance from the exhaustive best", "3");
   p.add_flag("random-fraction", "F", "random's sample size as a fraction of the valid points", "0.3");
   p.add_flag("seeds", "N", "random samples per problem", "50");
+  p.add_switch("without-default", "do not measure the heuristic default first (the searchers alone)");
   p.add_flag("min-coverage", "F", "smallest measured fraction of the valid points to count as exhaustive",
              "0.95");
   if (int rc = p.parse(args); rc >= 0) return rc;
@@ -83,13 +84,14 @@ int run_compare(const Args& args) {
     if (!l.ok()) continue;
     const int64_t n = static_cast<int64_t>(l->valid.size());
     if (n < static_cast<double>(n + l->unmeasured) * *coverage) continue;  // not an exhaustive run
-    auto guided = tune::replay(*l, "guided", 0, 1, target);
+    const bool with_default = !p.get_switch("without-default");
+    auto guided = tune::replay(*l, "guided", 0, 1, target, with_default);
     if (!guided.ok()) return report_failure(guided.status());
     const int64_t budget = std::max<int64_t>(1, static_cast<int64_t>(std::llround(*fraction * static_cast<double>(n))));
     std::vector<double> gaps;
     int hits = 0;
     for (int s = 1; s <= static_cast<int>(*seeds); ++s) {
-      auto r = tune::replay(*l, "random", budget, static_cast<uint64_t>(s), target);
+      auto r = tune::replay(*l, "random", budget, static_cast<uint64_t>(s), target, with_default);
       if (!r.ok()) return report_failure(r.status());
       gaps.push_back(r->best_us / l->best_us - 1.0);
       hits += r->best_us <= target * l->best_us ? 1 : 0;

@@ -68,6 +68,11 @@ TEST(Replay, GuidedAndRandomSpendFewerEvaluations) {
   ASSERT_TRUE(random.ok());
   EXPECT_EQ(random->evaluations, 50);
   EXPECT_GE(random->best_us, l->best_us);
+  // Without the heuristic default, guided still ends within the target.
+  auto alone = replay(*l, "guided", 0, 1, 1.03, false);
+  ASSERT_TRUE(alone.ok());
+  EXPECT_LE(alone->best_us, 1.03 * l->best_us);
+  EXPECT_GE(alone->evals_to_target, 1);
 }
 
 TEST(Replay, PartialRowsCountAsUnmeasuredAndNoPassingRowFails) {
