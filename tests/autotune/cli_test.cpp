@@ -30,12 +30,13 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-CliResult run_cli(const ScratchDir& dir, const std::string& args) {
+// Runs `gqaforge SUBCOMMAND ARGS` in `dir`.
+CliResult run_gqaforge(const ScratchDir& dir, const std::string& subcommand, const std::string& args) {
   const std::string binary = GQAFORGE_BINARY_DIR "/tools/gqaforge";
   EXPECT_TRUE(std::filesystem::exists(binary)) << binary << " was not built";
   const std::string out = dir.file("cli.stdout"), err = dir.file("cli.stderr");
-  const std::string command = fmt::format("cd {} && GQAFORGE_DB= {} tune {} >{} 2>{}", dir.path().string(), binary,
-                                          args, out, err);
+  const std::string command = fmt::format("cd {} && GQAFORGE_DB= {} {} {} >{} 2>{}", dir.path().string(), binary,
+                                          subcommand, args, out, err);
   const int status = std::system(command.c_str());
   CliResult r;
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -43,6 +44,8 @@ CliResult run_cli(const ScratchDir& dir, const std::string& args) {
   r.err = slurp(err);
   return r;
 }
+
+CliResult run_cli(const ScratchDir& dir, const std::string& args) { return run_gqaforge(dir, "tune", args); }
 
 TEST(TuneCli, BadInputExitsTwoNamingTheValueAndWritesNothing) {
   ScratchDir dir;
@@ -59,6 +62,7 @@ TEST(TuneCli, BadInputExitsTwoNamingTheValueAndWritesNothing) {
       {"--head-dim 80", "80"},
       {"--kv-len 4q", "'4q'"},
       {"--time-budget soon", "'soon'"},
+      {"--repetitions 0", "--repetitions 0"},
       {"--phase sideways", "sideways"},
       {"--backend tpu", "'tpu'"},
       {"--synthetic-faults crash=2", "crash"},
@@ -142,6 +146,37 @@ TEST(TuneCli, WorkerIsolationThroughTheCli) {
   ASSERT_TRUE(counts.ok());
   EXPECT_GT((*counts)["launch_failed"], 0);
   EXPECT_GT((*counts)["ok"], 0);
+}
+
+TEST(CompareSearchersCli, ReplaysAnExhaustiveRunAndRefusesBadInput) {
+  ScratchDir dir;
+  const std::string db = dir.file("exhaustive.sqlite");
+  CliResult tuned = run_cli(dir, "--backend synthetic --quiet --phase prefill --heads 8:1 --kv-len 4k "
+                                 "--strategy exhaustive --db " + db);
+  ASSERT_EQ(tuned.rc, 0) << tuned.err;
+  CliResult r = run_gqaforge(dir, "compare-searchers", "--seeds 5 --db " + db);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("| prefill 8:1 d128 bf16 causal b1 q4k kv4k | "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 problem(s)"), std::string::npos) << r.out;
+  CliResult alone = run_gqaforge(dir, "compare-searchers", "--seeds 5 --without-default --db " + db);
+  ASSERT_EQ(alone.rc, 0) << alone.err;
+
+  // A database without an exhaustive run, a missing file, and malformed numbers.
+  const std::string sampled = dir.file("random.sqlite");
+  ASSERT_EQ(run_cli(dir, "--backend synthetic --quiet --strategy random --budget 5 --db " + sampled).rc, 0);
+  CliResult none = run_gqaforge(dir, "compare-searchers", "--db " + sampled);
+  EXPECT_EQ(none.rc, 1);
+  EXPECT_NE(none.err.find("tuned exhaustively"), std::string::npos) << none.err;
+  const std::string missing = dir.file("missing.sqlite");
+  CliResult absent = run_gqaforge(dir, "compare-searchers", "--db " + missing);
+  EXPECT_NE(absent.rc, 0);
+  EXPECT_NE(absent.err.find(missing), std::string::npos) << absent.err;
+  EXPECT_FALSE(std::filesystem::exists(missing));
+  for (const std::string& bad : {std::string("--target abc"), std::string("--seeds 0"), std::string("--arch sm_12")}) {
+    CliResult b = run_gqaforge(dir, "compare-searchers", bad + " --db " + db);
+    EXPECT_EQ(b.rc, 2) << bad << ": " << b.err;
+    EXPECT_EQ(b.err.rfind("gqaforge: error: ", 0), 0u) << b.err;
+  }
 }
 
 TEST(TuneCli, HelpDescribesTheFlags) {

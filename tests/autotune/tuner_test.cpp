@@ -38,6 +38,10 @@ TEST(Tuner, RecordsEveryStatusAndKeepsGoing) {
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   ASSERT_EQ(report->problems.size(), 1u);
   const ProblemOutcome& out = report->problems[0];
+  // Time accounting: measuring happens inside the sweep's wall time; every compiled try counts.
+  EXPECT_GT(report->wall_s, 0);
+  EXPECT_LE(report->measure_s, report->wall_s);
+  EXPECT_GT(report->kernels_compiled + report->compile_cache_hits, 0);
 
   auto fs = make_family_space(problem, DeviceLimits{});
   const size_t valid = fs->space.valid_points().size();
