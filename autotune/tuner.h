@@ -25,7 +25,7 @@ struct TuneOptions {
   int64_t patience = 0;             // stop a problem after this many tries without improvement (0 = off)
   uint64_t seed = 1;                // random sampling and correctness-gate inputs
   int batch_size = 8;               // candidates compiled together while the previous batch is measured
-  int remeasure_top = 3;            // winners re-measured before the best is marked
+  int remeasure_top = 3;            // winners re-measured (with the default) before the best is marked
   int max_registers = 255;          // per thread; more is rejected after compiling
   Shard shard;                      // this process's slice of the sweep
   // Tries are timed briefly (enough to rank them); the winners again with the full protocol

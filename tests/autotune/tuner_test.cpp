@@ -163,6 +163,28 @@ TEST(Tuner, ResumeSkipsMeasuredKeys) {
   }
 }
 
+TEST(Tuner, TheDefaultIsReMeasuredWithTheWinners) {
+  SyntheticBackend backend;
+  MemorySink sink;
+  TuneOptions o = quiet("guided");
+  o.remeasure_top = 1;
+  const AttentionProblem problem = testing::decode_problem(32, 8, 128, 1, 32768);
+  auto report = Tuner(backend, sink, o).run({problem});
+  ASSERT_TRUE(report.ok());
+  const ProblemOutcome& out = report->problems[0];
+  ASSERT_TRUE(out.best && out.default_row);
+  int remeasured = 0;
+  for (const MeasurementRecord& r : sink.rows) {
+    if (r.message.rfind("re-measured", 0) == 0) ++remeasured;
+  }
+  if (out.best->config == out.default_row->config) {
+    EXPECT_EQ(remeasured, 1);
+  } else {
+    EXPECT_EQ(remeasured, 2);
+    EXPECT_EQ(out.default_row->message, "re-measured heuristic default");
+  }
+}
+
 TEST(Tuner, ShardsSplitTheSweepDisjointly) {
   const AttentionProblem problem = testing::decode_problem(16, 2, 128, 1, 8192);
   std::set<std::string> all;
