@@ -41,12 +41,16 @@ Result<DeviceAttention> DeviceAttention::allocate(const AttentionProblem& pr, bo
     GQF_ASSIGN_OR_RETURN(d.lse, DeviceBuffer::alloc(static_cast<size_t>(pr.batch * pr.q_len * pr.n_q_heads) * 4));
   }
   d.params = fixed_layout_params(pr, kv_head_major);
-  d.params.q = reinterpret_cast<const void*>(d.q.ptr());
-  d.params.k = reinterpret_cast<const void*>(d.k.ptr());
-  d.params.v = reinterpret_cast<const void*>(d.v.ptr());
-  d.params.o = reinterpret_cast<void*>(d.o.ptr());
-  d.params.lse = with_lse ? reinterpret_cast<float*>(d.lse.ptr()) : nullptr;
+  d.bind_buffers();
   return d;
+}
+
+void DeviceAttention::bind_buffers() {
+  params.q = reinterpret_cast<const void*>(q.ptr());
+  params.k = reinterpret_cast<const void*>(k.ptr());
+  params.v = reinterpret_cast<const void*>(v.ptr());
+  params.o = reinterpret_cast<void*>(o.ptr());
+  params.lse = lse.size() > 0 ? reinterpret_cast<float*>(lse.ptr()) : nullptr;
 }
 
 namespace {
@@ -102,11 +106,7 @@ Result<DeviceAttention> DeviceAttention::upload(const HostAttention& h, bool wit
     d.params.q_len = max_q;
     d.params.kv_len = max_k;
   }
-  d.params.q = reinterpret_cast<const void*>(d.q.ptr());
-  d.params.k = reinterpret_cast<const void*>(d.k.ptr());
-  d.params.v = reinterpret_cast<const void*>(d.v.ptr());
-  d.params.o = reinterpret_cast<void*>(d.o.ptr());
-  d.params.lse = with_lse ? reinterpret_cast<float*>(d.lse.ptr()) : nullptr;
+  d.bind_buffers();
   return d;
 }
 

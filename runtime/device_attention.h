@@ -26,6 +26,10 @@ struct DeviceAttention {
   Status poison();
   Result<std::vector<uint16_t>> download_o() const;
   Result<std::vector<float>> download_lse() const;
+
+ private:
+  /// Points params at the buffers (lse only when it was allocated).
+  void bind_buffers();
 };
 
 /// Fixed-layout params (strides of contiguous [B, S, H, D] tensors, or [B, H, S, D] for K/V
