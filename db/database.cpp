@@ -94,6 +94,17 @@ Result<MeasurementRecord> read_measurement(const Statement& st, const std::strin
   return m;
 }
 
+// Every remaining row of `st`, read with read_measurement().
+Result<std::vector<MeasurementRecord>> read_measurements(Statement& st, const std::string& path) {
+  std::vector<MeasurementRecord> rows;
+  while (true) {
+    GQF_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) return rows;
+    GQF_ASSIGN_OR_RETURN(MeasurementRecord m, read_measurement(st, path));
+    rows.push_back(std::move(m));
+  }
+}
+
 EnvironmentEntry read_environment(const Statement& st) {
   EnvironmentEntry e;
   e.key = st.column_text(0);
@@ -563,13 +574,7 @@ Result<std::vector<MeasurementRecord>> Database::best(const MeasurementFilter& f
                                          "WHERE rank_in_problem = 1 ORDER BY {}",
                                          measurement_columns(""), w.sql, kProblemOrder)));
   w.bind(st, 1);
-  std::vector<MeasurementRecord> rows;
-  while (true) {
-    GQF_ASSIGN_OR_RETURN(bool row, st.step());
-    if (!row) return rows;
-    GQF_ASSIGN_OR_RETURN(MeasurementRecord m, read_measurement(st, path()));
-    rows.push_back(std::move(m));
-  }
+  return read_measurements(st, path());
 }
 
 Result<std::vector<MeasurementRecord>> Database::best(const std::string& env_key,
@@ -586,13 +591,7 @@ Result<std::vector<MeasurementRecord>> Database::measurements(const MeasurementF
                                 "kernel_key",
                                 measurement_columns(""), w.sql)));
   w.bind(st, 1);
-  std::vector<MeasurementRecord> rows;
-  while (true) {
-    GQF_ASSIGN_OR_RETURN(bool row, st.step());
-    if (!row) return rows;
-    GQF_ASSIGN_OR_RETURN(MeasurementRecord m, read_measurement(st, path()));
-    rows.push_back(std::move(m));
-  }
+  return read_measurements(st, path());
 }
 
 Result<std::vector<Environment>> Database::environments() {
