@@ -268,6 +268,17 @@ LossModel table_climb(const Scorer& sc, const LossModel& start, int iterations, 
   return build(x);
 }
 
+// Prints, per Table 4 cell, the paper's configuration, the model's and the gap.
+void print_table4_check(const LossModel& model, const Scorer& sc) {
+  auto check = check_table4(model, sc.table, sc.base);
+  if (!check.ok()) return;
+  for (const Table4Outcome& o : check->cells) {
+    std::fprintf(stderr, "L*=%.2f T=%6.0f paper %-8s got %-8s %s gap %.4f\n", o.cell.target_loss, o.cell.context,
+                 o.cell.expected.to_string().c_str(), o.got.to_string().c_str(), o.match ? "ok " : "MISS", o.gap);
+  }
+  std::fprintf(stderr, "%d/40 cells\n", check->matches);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -320,14 +331,7 @@ int main(int argc, char** argv) {
   if (which == "table" || which == "table-e") {
     LossModel t = table_climb(sc, LossModel::from_parametric(start), argc > 3 ? std::atoi(argv[3]) : 5000, rng,
                               which == "table-e");
-    auto check = check_table4(t, sc.table, sc.base);
-    if (check.ok()) {
-      for (const Table4Outcome& o : check->cells) {
-        std::fprintf(stderr, "L*=%.2f T=%6.0f paper %-8s got %-8s %s gap %.4f\n", o.cell.target_loss, o.cell.context,
-                     o.cell.expected.to_string().c_str(), o.got.to_string().c_str(), o.match ? "ok " : "MISS", o.gap);
-      }
-      std::fprintf(stderr, "%d/40 cells\n", check->matches);
-    }
+    print_table4_check(t, sc);
     std::fputs(t.to_json().dump().c_str(), stdout);
     return 0;
   }
@@ -350,14 +354,7 @@ int main(int argc, char** argv) {
   }
   ParametricLaw p = unpack(x);
   LossModel model = LossModel::from_parametric(p);
-  auto check = check_table4(model, sc.table, sc.base);
-  if (check.ok()) {
-    for (const Table4Outcome& o : check->cells) {
-      std::fprintf(stderr, "L*=%.2f T=%6.0f paper %-8s got %-8s %s gap %.4f\n", o.cell.target_loss, o.cell.context,
-                   o.cell.expected.to_string().c_str(), o.got.to_string().c_str(), o.match ? "ok " : "MISS", o.gap);
-    }
-    std::fprintf(stderr, "%d/40 cells\n", check->matches);
-  }
+  print_table4_check(model, sc);
   for (const Anchor& a : kAnchors) {
     std::fprintf(stderr, "anchor %s N=%.3g: %.4f (paper %.3f)\n", a.heads.to_string().c_str(), a.params,
                  p.at(a.heads).predict(a.params), a.loss);
