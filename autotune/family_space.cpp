@@ -32,6 +32,7 @@ PrefillConfig prefill_of(const PointValues& v) {
   c.pack_gqa = v["pack_gqa"] != 0;
   c.q_in_regs = v["q_in_regs"] != 0;
   c.min_ctas = v["min_ctas"];
+  c.wgmma = v["wgmma"] != 0;
   return c;
 }
 
@@ -101,6 +102,8 @@ void build_prefill(FamilySpace& fs) {
   s.add_param("pack_gqa", {0, 1});
   s.add_param("q_in_regs", {0, 1});
   s.add_param("min_ctas", {1, 2});
+  // The Hopper generation exists only where the device has warpgroup mma.
+  s.add_param("wgmma", limits.has_wgmma ? std::vector<int>{0, 1} : std::vector<int>{0});
   s.add_constraint("block_m_is_16_warps_k", [](const PointValues& v) {
     const int unit = 16 * v["warps"];
     return v["block_m"] % unit == 0 && v["block_m"] / unit <= 2;

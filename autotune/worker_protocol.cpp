@@ -95,6 +95,7 @@ Json limits_to_json(const DeviceLimits& l) {
   j.set("max_registers_per_sm", l.max_registers_per_sm);
   j.set("max_threads_per_sm", l.max_threads_per_sm);
   j.set("l2_bytes", l.l2_bytes);
+  j.set("has_wgmma", l.has_wgmma ? 1 : 0);
   return j;
 }
 
@@ -110,6 +111,8 @@ Result<DeviceLimits> limits_from_json(const Json& j) {
   GQF_ASSIGN_OR_RETURN(l.max_registers_per_sm, int_field(j, "max_registers_per_sm"));
   GQF_ASSIGN_OR_RETURN(l.max_threads_per_sm, int_field(j, "max_threads_per_sm"));
   GQF_ASSIGN_OR_RETURN(l.l2_bytes, int_field(j, "l2_bytes"));
+  GQF_ASSIGN_OR_RETURN(int has_wgmma, int_field(j, "has_wgmma"));
+  l.has_wgmma = has_wgmma != 0;
   return l;
 }
 

@@ -29,6 +29,7 @@ Result<DeviceLimits> DeviceLimits::for_arch(const std::string& arch) {
   DeviceLimits l;
   l.cc_major = cc / 10;
   l.cc_minor = cc % 10;
+  l.has_wgmma = cc == 90 && a.back() == 'a';
   switch (cc) {
     case 80:
       l.sm_count = 108; l.max_shared_per_block_optin = 166912; l.max_shared_per_sm = 167936;

@@ -19,6 +19,7 @@ struct DeviceLimits {
   int max_registers_per_sm = 65536;
   int max_threads_per_sm = 2048;
   int l2_bytes = 60 * 1024 * 1024;
+  bool has_wgmma = true;                 // Hopper warpgroup mma (compute capability 9.0, built for sm_90a)
 
   /// Limits of a target without a device: "sm_90a", "sm_90", "sm_80", "sm_86", "sm_89".
   static Result<DeviceLimits> for_arch(const std::string& arch);

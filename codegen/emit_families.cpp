@@ -2,6 +2,7 @@
 #include "codegen/emit_families.h"
 
 #include "codegen/emitter.h"
+#include "codegen/wgmma_ops.h"
 
 namespace gqaforge {
 
@@ -20,7 +21,10 @@ KernelSource emit_prefill(const AttentionProblem& problem, const PrefillConfig& 
   TraitsBuilder traits;
   add_problem_traits(problem, traits);
   add_prefill_traits(problem, config, traits);
-  return assemble_source("prefill", problem, config.canonical(), traits, {"gqaforge_prefill"});
+  // The Hopper generation's two products: S = Q K^T (N = block_n), O += P V (N = head dim).
+  const std::string generated =
+      config.wgmma ? emit_wgmma_ops(problem.dtype, {config.block_n}, {problem.head_dim}) : std::string();
+  return assemble_source("prefill", problem, config.canonical(), traits, {"gqaforge_prefill"}, generated);
 }
 
 }  // namespace gqaforge

@@ -18,7 +18,7 @@ void add_problem_traits(const AttentionProblem& problem, TraitsBuilder& traits) 
 
 KernelSource assemble_source(const std::string& family, const AttentionProblem& problem,
                              const std::string& config_canonical, const TraitsBuilder& traits,
-                             const std::vector<std::string>& entry_points) {
+                             const std::vector<std::string>& entry_points, const std::string& generated) {
   std::string macro = "GQF_" + to_lower(family) + "_ENTRY_POINTS";
   for (char& c : macro) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   KernelSource s;
@@ -33,6 +33,7 @@ KernelSource assemble_source(const std::string& family, const AttentionProblem& 
       "#include \"common.cuh\"\n\n",
       kCodegenVersion, family, problem.kernel_class(), config_canonical.empty() ? "-" : config_canonical);
   s.code += traits.render("GqfTraits");
+  if (!generated.empty()) s.code += "\n" + generated;
   s.code += fmt::format("\n#include \"{}.cuh\"\n{}(GqfTraits)\n", family, macro);
   return s;
 }

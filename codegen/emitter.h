@@ -14,10 +14,11 @@ namespace gqaforge {
 void add_problem_traits(const AttentionProblem& problem, TraitsBuilder& traits);
 
 /// Assembles a KernelSource from a family's traits: header comment, includes, traits struct,
-/// family header, entry-point macro.
+/// `generated` (code the family header relies on, e.g. emitted wgmma products), family header,
+/// entry-point macro.
 KernelSource assemble_source(const std::string& family, const AttentionProblem& problem,
                              const std::string& config_canonical, const TraitsBuilder& traits,
-                             const std::vector<std::string>& entry_points);
+                             const std::vector<std::string>& entry_points, const std::string& generated = "");
 
 /// The GPU reference kernel for a problem (no tunable config).
 KernelSource emit_reference(const AttentionProblem& problem);

@@ -28,11 +28,17 @@ int register_cap(const DeviceLimits& limits, int threads, int min_ctas) {
 }  // namespace
 
 int prefill_shared_bytes(const AttentionProblem& pr, const PrefillConfig& c) {
+  if (c.wgmma) return 1024 + 2 * pr.head_dim * (c.block_m + 2 * c.stages * c.block_n);
   const int row_bytes = (pr.head_dim + 8) * 2;
   return row_bytes * (c.block_m + 2 * c.stages * c.block_n);
 }
 
 int prefill_register_estimate(const AttentionProblem& pr, const PrefillConfig& c) {
+  if (c.wgmma) {
+    // One m64 tile per warpgroup: O (d / 2), S (block_n / 2) and its P copy (block_n / 4) per
+    // thread, plus descriptors, loader state and softmax state.
+    return pr.head_dim / 2 + c.block_n * 3 / 4 + 56;
+  }
   const int m_tiles = std::max(1, c.block_m / (16 * std::max(1, c.warps)));
   const int d = pr.head_dim;
   const int o_acc = m_tiles * d / 2;            // O: m_tiles * (d / 8) n8 tiles * 4 floats
@@ -64,6 +70,23 @@ Status PrefillConfig::validate(const AttentionProblem& pr, const DeviceLimits& l
   }
   if (stages < 2 || stages > 4) return invalid_argument("stages={} must be 2, 3 or 4", stages);
   if (min_ctas != 1 && min_ctas != 2) return invalid_argument("min_ctas={} must be 1 or 2", min_ctas);
+  if (wgmma) {
+    if (!limits.has_wgmma) {
+      return failed_precondition(
+          "wgmma=1 needs a Hopper GPU with sm_90a code (compute capability 9.0); this target is {}.{}",
+          limits.cc_major, limits.cc_minor);
+    }
+    if (pr.head_dim != 64 && pr.head_dim != 128 && pr.head_dim != 256) {
+      return invalid_argument("wgmma=1 supports head dim 64, 128 or 256, not {}", pr.head_dim);
+    }
+    if (warps != 4 && warps != 8) return invalid_argument("wgmma=1 needs warps=4 or 8 (warpgroups), not {}", warps);
+    if (block_m != 16 * warps) {
+      return invalid_argument("wgmma=1 needs block_m = 16 * warps = {} (64 rows per warpgroup), not {}", 16 * warps,
+                              block_m);
+    }
+    if (block_n % 64 != 0) return invalid_argument("wgmma=1 needs block_n 64, 128, 192 or 256, not {}", block_n);
+    if (q_in_regs) return invalid_argument("wgmma=1 reads Q from shared memory: q_in_regs must be 0");
+  }
   if (pack_gqa && pr.q_len * pr.group() > INT32_MAX) {
     return invalid_argument("pack_gqa=1 with q_len {} and G={} gives more than 2^31 rows per sequence",
                             pr.q_len, pr.group());
@@ -92,8 +115,8 @@ Status PrefillConfig::validate(const AttentionProblem& pr, const DeviceLimits& l
 }
 
 std::string PrefillConfig::canonical() const {
-  return fmt::format("block_m={},block_n={},warps={},stages={},pack_gqa={},q_in_regs={},min_ctas={}", block_m,
-                     block_n, warps, stages, pack_gqa ? 1 : 0, q_in_regs ? 1 : 0, min_ctas);
+  return fmt::format("block_m={},block_n={},warps={},stages={},pack_gqa={},q_in_regs={},min_ctas={},wgmma={}",
+                     block_m, block_n, warps, stages, pack_gqa ? 1 : 0, q_in_regs ? 1 : 0, min_ctas, wgmma ? 1 : 0);
 }
 
 Result<PrefillConfig> PrefillConfig::parse(const std::string& text, const PrefillConfig& base) {
@@ -129,17 +152,50 @@ Result<PrefillConfig> PrefillConfig::parse(const std::string& text, const Prefil
       GQF_RETURN_IF_ERROR(as_bool(&c.q_in_regs));
     } else if (key == "min_ctas") {
       c.min_ctas = v;
+    } else if (key == "wgmma") {
+      GQF_RETURN_IF_ERROR(as_bool(&c.wgmma));
     } else {
       return invalid_argument(
           "unknown prefill config key '{}' (expected block_m, block_n, warps, stages, pack_gqa, q_in_regs, "
-          "min_ctas)",
+          "min_ctas, wgmma)",
           key);
     }
   }
   return c;
 }
 
+namespace {
+
+/// The Hopper generation's heuristic: two warpgroups (128 rows); one warpgroup when two would
+/// leave SMs idle. K/V tiles, measured on H200 (bf16, TFLOP/s): d128 32:8 causal 16K 487 with
+/// block_n 128 against 438 with 64; d64 32:8 causal 8K b2 427 with block_n 64 against 341 with
+/// 128; d256 takes 64 (O alone holds 128 registers per thread; 128 would spill).
+PrefillConfig default_wgmma_config(const AttentionProblem& pr, const DeviceLimits& limits) {
+  PrefillConfig c;
+  c.wgmma = true;
+  c.pack_gqa = pr.group() > 1;
+  c.q_in_regs = false;
+  c.stages = 2;
+  c.min_ctas = 1;
+  c.warps = 8;
+  c.block_m = 128;
+  c.block_n = pr.head_dim == 128 ? 128 : 64;
+  const int64_t rows = pr.q_len * (c.pack_gqa ? pr.group() : 1);
+  const int64_t heads = c.pack_gqa ? pr.n_kv_heads : pr.n_q_heads;
+  if (ceil_div64(rows, c.block_m) * heads * pr.batch < limits.sm_count) {
+    c.warps = 4;
+    c.block_m = 64;
+  }
+  return c;
+}
+
+}  // namespace
+
 PrefillConfig default_prefill_config(const AttentionProblem& pr, const DeviceLimits& limits) {
+  if (limits.has_wgmma && (pr.head_dim == 64 || pr.head_dim == 128 || pr.head_dim == 256)) {
+    const PrefillConfig w = default_wgmma_config(pr, limits);
+    if (w.validate(pr, limits).ok()) return w;
+  }
   PrefillConfig c;
   c.pack_gqa = pr.group() > 1;
   c.stages = 2;
@@ -227,6 +283,7 @@ void add_prefill_traits(const AttentionProblem& pr, const PrefillConfig& c, Trai
   traits.add_bool("kPackGqa", c.pack_gqa, "rows are (token, head-in-group) pairs of one KV head");
   traits.add_bool("kQInRegs", c.q_in_regs, "Q fragments stay in registers");
   traits.add_int("kMinCtasPerSm", c.min_ctas, "__launch_bounds__ occupancy target");
+  traits.add_bool("kWgmma", c.wgmma, "Hopper generation: warpgroup mma from swizzled shared memory");
   traits.add_int("kSharedBytes", prefill_shared_bytes(pr, c), "dynamic shared memory, checked by the kernel");
 }
 

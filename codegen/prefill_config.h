@@ -1,6 +1,7 @@
 // PrefillConfig: the tunable parameters of the prefill kernel family
-// (codegen/kernels/prefill.cuh, a FlashAttention-2-class forward pass on mma.sync), their
-// validation against a problem and a device, the untuned heuristic, and the launch geometry.
+// (codegen/kernels/prefill.cuh: a FlashAttention-2-class forward pass on mma.sync, and its
+// Hopper generation on warpgroup mma), their validation against a problem and a device, the
+// untuned heuristic, and the launch geometry.
 //
 // Legal values (validate() enforces them; the autotuner's search space should stay inside):
 //   block_m         16 * warps * k with k in {1, 2} (k = m16 row tiles per warp): with 4 warps
@@ -13,6 +14,10 @@
 //   q_in_regs       0 or 1.
 //   min_ctas        1 or 2: the __launch_bounds__ occupancy target; 2 caps registers at
 //                   65536 / (2 * threads) and needs 2 CTAs' shared memory per SM.
+//   wgmma           0 or 1: 1 is the Hopper generation (sm_90a only): both products on
+//                   warpgroup mma with Q/K/V read from 128-byte-swizzled shared memory. It needs
+//                   head_dim 64, 128 or 256, warps 4 or 8 with block_m = 16 * warps (64 rows per
+//                   warpgroup), block_n a multiple of 64 up to 256, and q_in_regs = 0.
 // Besides, validate() rejects configs whose shared memory exceeds the device and whose
 // estimated registers (prefill_register_estimate) exceed the budget, i.e. would spill.
 // Registers dominate: O accumulators (k * head_dim / 2 per thread) plus S (k * block_n / 2),
@@ -20,7 +25,9 @@
 // q_in_regs = 0 with block_n <= 64, and head_dim 128 with k = 2 needs block_n = 32.
 //
 // Shared memory (bytes) = 2 * (head_dim + 8) * (block_m + 2 * stages * block_n): Q rows plus the
-// K/V ring, every row padded by 16 bytes against bank conflicts.
+// K/V ring, every row padded by 16 bytes against bank conflicts. With wgmma the rows are
+// swizzled instead of padded, plus 1024 bytes to align the swizzle atoms:
+// 1024 + 2 * head_dim * (block_m + 2 * stages * block_n).
 //
 // Launch: a 1-D grid of m_blocks * heads * batch CTAs, m_blocks = ceil(rows / block_m) with
 // rows = q_len (* G when packing), heads = n_kv_heads when packing else n_q_heads. The kernel
@@ -49,11 +56,12 @@ struct PrefillConfig {
   bool q_in_regs = false;  // keep Q's mma fragments in registers for the whole key loop (else
                            // re-read them from shared memory for every tile)
   int min_ctas = 1;        // CTAs per SM the register allocation must allow (__launch_bounds__)
+  bool wgmma = false;      // Hopper generation: warpgroup mma instead of mma.sync (sm_90a)
 
   /// can_implement: every field legal for this problem and device; messages name the value.
   Status validate(const AttentionProblem& problem, const DeviceLimits& limits) const;
 
-  /// "block_m=128,block_n=32,warps=4,stages=2,pack_gqa=1,q_in_regs=0,min_ctas=1"
+  /// "block_m=128,block_n=32,warps=4,stages=2,pack_gqa=1,q_in_regs=0,min_ctas=1,wgmma=0"
   std::string canonical() const;
 
   /// Overrides the fields of `base` named in "key=value,..." (any subset, any order).
@@ -63,7 +71,8 @@ struct PrefillConfig {
 };
 
 /// Heuristic config for an untuned call, per head dim (register budget), G (packing) and the
-/// number of CTAs the lengths give (smaller row blocks when the grid would not fill the GPU).
+/// number of CTAs the lengths give (smaller row blocks when the grid would not fill the GPU);
+/// the wgmma generation where the device has it and the head dim allows it.
 PrefillConfig default_prefill_config(const AttentionProblem& problem, const DeviceLimits& limits);
 
 /// Launch geometry of gqaforge_prefill.

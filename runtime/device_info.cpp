@@ -28,6 +28,7 @@ DeviceLimits DeviceInfo::limits() const {
   l.max_registers_per_sm = registers_per_sm;
   l.max_threads_per_sm = max_threads_per_sm;
   l.l2_bytes = l2_bytes;
+  l.has_wgmma = default_arch() == "sm_90a";  // the compile target the runtime uses
   return l;
 }
 

@@ -31,6 +31,7 @@
 #pragma once
 
 #include "common.cuh"
+#include "wgmma.cuh"
 
 namespace gqf {
 namespace prefill {
@@ -124,6 +125,67 @@ struct RowMap {
   }
   __device__ __forceinline__ int q_head(int r) const {
     return L::kPackGqa ? head * L::kGroup + (row0 + r) % L::kGroup : head;
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// The work of one CTA: which (sequence, head, row block) its index names, and which K/V tiles
+// its rows see.
+// ---------------------------------------------------------------------------------------------
+template <typename L>
+struct CtaWork {
+  SeqInfo s;
+  RowMap<L> rows;
+  int kv_head;
+  int n_tiles;  // tiles with any key a row of the CTA may see
+  int n_full;   // leading tiles that no row needs masked
+  int diag;     // bottom-right causal offset: token t sees keys j <= t + diag
+
+  /// Decodes blockIdx.x; false when the CTA's rows lie past its sequence's end (varlen).
+  /// Launch order. Causal: heaviest work first: heads (and then sequences) vary fastest, row
+  /// blocks slowest and reversed, so the long causal row blocks of every head start in the first
+  /// wave and the short ones fill the tail. Non-causal (every block costs the same): row blocks
+  /// vary fastest, so the CTAs resident at once share the K/V of one or two heads in L2 instead
+  /// of each streaming a different head's K/V from memory.
+  __device__ __forceinline__ bool init(const GqaParams& p) {
+    const int heads = L::kPackGqa ? p.n_kv_heads : p.n_q_heads;
+    const int rows_per_seq = L::kPackGqa ? p.q_len * L::kGroup : p.q_len;
+    const int m_blocks = (rows_per_seq + L::kBlockM - 1) / L::kBlockM;
+    const unsigned bid = blockIdx.x;
+    const unsigned head_seqs = static_cast<unsigned>(heads) * static_cast<unsigned>(p.batch);
+    const unsigned head_seq = L::kCausal ? bid % head_seqs : bid / static_cast<unsigned>(m_blocks);
+    const int head = static_cast<int>(head_seq % static_cast<unsigned>(heads));
+    const int b = static_cast<int>(head_seq / static_cast<unsigned>(heads));
+    const int m_block = L::kCausal ? m_blocks - 1 - static_cast<int>(bid / head_seqs)
+                                   : static_cast<int>(bid % static_cast<unsigned>(m_blocks));
+    s = seq_info(p, b);
+    rows.row0 = m_block * L::kBlockM;
+    rows.head = head;
+    const int seq_rows = L::kPackGqa ? s.q_len * L::kGroup : s.q_len;
+    if (rows.row0 >= seq_rows) return false;
+    kv_head = L::kPackGqa ? head : head / L::kGroup;
+    diag = s.kv_len - s.q_len;
+    // Key bounds (exclusive) of the first and last token of the CTA.
+    const int t_first = rows.token(0);
+    const int t_last = imin(s.q_len - 1, rows.token(L::kBlockM - 1));
+    int lim_lo = s.kv_len, lim_hi = s.kv_len;
+    if (L::kCausal) {
+      lim_lo = imax(0, imin(s.kv_len, t_first + 1 + diag));
+      lim_hi = imax(0, imin(s.kv_len, t_last + 1 + diag));
+    }
+    n_tiles = (lim_hi + L::kBlockN - 1) / L::kBlockN;
+    n_full = lim_lo / L::kBlockN;
+    return true;
+  }
+
+  /// First K and V element of this CTA's sequence and KV head.
+  __device__ __forceinline__ const typename L::Element* k_rows(const GqaParams& p) const {
+    return static_cast<const typename L::Element*>(p.k) + s.k_base + s.k_tok0 * p.k_stride_s +
+           static_cast<long long>(kv_head) * p.k_stride_h;
+  }
+  __device__ __forceinline__ const typename L::Element* v_rows(const GqaParams& p) const {
+    return static_cast<const typename L::Element*>(p.v) + s.v_base + s.k_tok0 * p.v_stride_s +
+           static_cast<long long>(kv_head) * p.v_stride_h;
   }
 };
 
@@ -459,42 +521,11 @@ __device__ __forceinline__ void prefill_forward(const GqaParams& p) {
   alignas(16) extern __shared__ unsigned char smem[];
 
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
-
-  // Launch order. Causal: heaviest work first: heads (and then sequences) vary fastest, row
-  // blocks slowest and reversed, so the long causal row blocks of every head start in the first
-  // wave and the short ones fill the tail. Non-causal (every block costs the same): row blocks
-  // vary fastest, so the CTAs resident at once share the K/V of one or two heads in L2 instead
-  // of each streaming a different head's K/V from memory.
-  const int heads = L::kPackGqa ? p.n_kv_heads : p.n_q_heads;
-  const int rows_per_seq = L::kPackGqa ? p.q_len * L::kGroup : p.q_len;
-  const int m_blocks = (rows_per_seq + L::kBlockM - 1) / L::kBlockM;
-  const unsigned bid = blockIdx.x;
-  const unsigned head_seqs = static_cast<unsigned>(heads) * static_cast<unsigned>(p.batch);
-  const unsigned head_seq = L::kCausal ? bid % head_seqs : bid / static_cast<unsigned>(m_blocks);
-  const int head = static_cast<int>(head_seq % static_cast<unsigned>(heads));
-  const int b = static_cast<int>(head_seq / static_cast<unsigned>(heads));
-  const int m_block = L::kCausal ? m_blocks - 1 - static_cast<int>(bid / head_seqs)
-                                 : static_cast<int>(bid % static_cast<unsigned>(m_blocks));
-
-  const SeqInfo s = seq_info(p, b);
-  RowMap<L> rows;
-  rows.row0 = m_block * L::kBlockM;
-  rows.head = head;
-  const int seq_rows = L::kPackGqa ? s.q_len * L::kGroup : s.q_len;
-  if (rows.row0 >= seq_rows) return;  // varlen: the grid is sized by the longest sequence
-
-  const int kv_head = L::kPackGqa ? head : head / L::kGroup;
-  // Key bounds (exclusive) of the first and last token of the CTA; bottom-right causal:
-  // token t sees keys j <= t + (kv_len - q_len).
-  const int t_first = rows.token(0);
-  const int t_last = imin(s.q_len - 1, rows.token(L::kBlockM - 1));
-  int lim_lo = s.kv_len, lim_hi = s.kv_len;
-  if (L::kCausal) {
-    lim_lo = imax(0, imin(s.kv_len, t_first + 1 + s.kv_len - s.q_len));
-    lim_hi = imax(0, imin(s.kv_len, t_last + 1 + s.kv_len - s.q_len));
-  }
-  const int n_tiles = (lim_hi + L::kBlockN - 1) / L::kBlockN;  // tiles with any visible key
-  const int n_full = lim_lo / L::kBlockN;                          // tiles no row needs masked
+  CtaWork<L> w;
+  if (!w.init(p)) return;  // varlen: the grid is sized by the longest sequence
+  const SeqInfo& s = w.s;
+  const RowMap<L>& rows = w.rows;
+  const int n_tiles = w.n_tiles, n_full = w.n_full;
 
   const u32 smem_base = smem_addr(smem);
   const u32 q_smem = smem_base;
@@ -505,7 +536,6 @@ __device__ __forceinline__ void prefill_forward(const GqaParams& p) {
   // Masking needs each row's key limit; it is recomputed on masked tiles only, from these two
   // values, rather than kept live through the loop.
   const int lane_row0 = rows.row0 + warp_row0 + lane / 4;  // global row of this lane's first row
-  const int diag = s.kv_len - s.q_len;                       // bottom-right causal offset
 
   float o[L::kMTiles][L::kDTiles][4];
 #pragma unroll
@@ -519,11 +549,7 @@ __device__ __forceinline__ void prefill_forward(const GqaParams& p) {
 
   if (n_tiles > 0) {
     KVStream<L> kv;
-    kv.init(static_cast<const Element*>(p.k) + s.k_base + s.k_tok0 * p.k_stride_s +
-                static_cast<long long>(kv_head) * p.k_stride_h,
-            static_cast<const Element*>(p.v) + s.v_base + s.k_tok0 * p.v_stride_s +
-                static_cast<long long>(kv_head) * p.v_stride_h,
-            p, s.kv_len, tid);
+    kv.init(w.k_rows(p), w.v_rows(p), p, s.kv_len, tid);
 
     // Prologue: Q, then tiles 0 .. kStages-2, one commit group each.
     TileLoader<L>::load_q(q_smem, static_cast<const Element*>(p.q), s, rows, p, tid);
@@ -558,7 +584,7 @@ __device__ __forceinline__ void prefill_forward(const GqaParams& p) {
       float sc[L::kMTiles][L::kNTiles][4];
       WarpMma<L>::qk(sc, qf, q_lane_addr, stage + k_lane_off);
       if (j >= n_full) {
-        OnlineSoftmax<L>::mask(sc, j * L::kBlockN + (lane % 4) * 2, lane_row0, diag, s.kv_len);
+        OnlineSoftmax<L>::mask(sc, j * L::kBlockN + (lane % 4) * 2, lane_row0, w.diag, s.kv_len);
       }
       u32 pf[L::kMTiles][L::kPSteps][4];
       softmax.update(sc, o, pf, p.scale_log2);
@@ -573,6 +599,217 @@ __device__ __forceinline__ void prefill_forward(const GqaParams& p) {
   Epilogue<L>::store(o, softmax, q_warp, smem + warp_row0 * L::kRowBytes, warp_row0, rows, s, p, lane);
 }
 
+// =============================================================================================
+// The Hopper generation (kWgmma): the same CTA work, masking, online softmax and epilogue, with
+// both products on warpgroup mma (sm_90a). Each warpgroup of 4 warps owns 64 consecutive rows
+// (one m64 tile); S = Q K^T is one m64 x kBlockN product per k16 step with Q and K read by the
+// tensor cores straight from 128-byte-swizzled shared memory (no ldmatrix), and O += P V takes
+// P from the S accumulators in registers (the m64 accumulator layout of a warp's 16 rows is the
+// mma.sync layout, so OnlineSoftmax packs P unchanged) and V from shared memory, transposed by
+// the instruction. K/V tiles stream through the same kStages-deep cp.async ring.
+// =============================================================================================
+
+/// Compile-time shapes of the wgmma kernel, with the names OnlineSoftmax and Epilogue use.
+template <typename Traits>
+struct WgLayout {
+  typedef typename Traits::Element Element;
+  static constexpr int kHeadDim = Traits::kHeadDim;
+  static constexpr int kGroup = Traits::kGroup;
+  static constexpr bool kCausal = Traits::kCausal;
+  static constexpr int kBlockM = Traits::kBlockM;
+  static constexpr int kBlockN = Traits::kBlockN;
+  static constexpr int kWarps = Traits::kWarps;
+  static constexpr int kStages = Traits::kStages;
+  static constexpr bool kPackGqa = Traits::kPackGqa;
+
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kWarpRows = 16;                // rows of one warp (a quarter of an m64 tile)
+  static constexpr int kMTiles = 1;
+  static constexpr int kNTiles = kBlockN / 8;
+  static constexpr int kDTiles = kHeadDim / 8;
+  static constexpr int kKSteps = kHeadDim / 16;       // k16 steps of QK^T
+  static constexpr int kPSteps = kBlockN / 16;        // k16 steps of PV
+  static constexpr int kChunks = kHeadDim / 8;        // 16-byte chunks per row
+  static constexpr int kRowBytes = (kHeadDim + 8) * 2;  // epilogue staging rows (padded)
+  static constexpr int kQBytes = kBlockM * kHeadDim * 2;     // swizzled, kHeadDim / 64 panels
+  static constexpr int kTileBytes = kBlockN * kHeadDim * 2;  // one K or one V tile, swizzled
+  static constexpr int kStageBytes = 2 * kTileBytes;
+  static constexpr int kAlign = 1024;                 // swizzle atoms are 1024-byte aligned
+  static constexpr int kSharedBytes = kAlign + kQBytes + kStages * kStageBytes;
+
+  static_assert(kHeadDim % 64 == 0, "the wgmma kernel needs head dim 64, 128 or 256");
+  static_assert(kWarps % 4 == 0 && kBlockM == 16 * kWarps, "one m64 tile per warpgroup");
+  static_assert(kBlockN % 64 == 0 && kBlockN <= 256, "block_n must be 64, 128, 192 or 256");
+  static_assert(kThreads % kChunks == 0, "threads must cover whole rows");
+  static_assert(kStages >= 2, "the K/V ring needs at least two stages");
+  static_assert(kBlockM * kRowBytes <= kStages * kStageBytes, "the epilogue stages O in the K/V ring");
+  static_assert(kSharedBytes == Traits::kSharedBytes,
+                "shared-memory layout disagrees with the host's prefill_launch");
+};
+
+/// cp.async copies into swizzled tiles: Q rows gathered per packed row, K/V tiles streamed.
+template <typename L>
+struct SwizzledLoader {
+  typedef typename L::Element Element;
+  static constexpr int kRowStep = L::kThreads / L::kChunks;
+  static constexpr int kTileIters = (L::kBlockN + kRowStep - 1) / kRowStep;
+
+  static __device__ __forceinline__ void load_q(u32 q_smem, const Element* q, const SeqInfo& s,
+                                                const RowMap<L>& rows, const GqaParams& p, int tid) {
+    constexpr int kTotal = L::kBlockM * L::kChunks;
+    static_assert(kTotal % L::kThreads == 0, "Q copies split evenly");
+#pragma unroll
+    for (int it = 0; it < kTotal / L::kThreads; ++it) {
+      const int i = tid + it * L::kThreads;
+      const int r = i / L::kChunks, c = i % L::kChunks;
+      const int t = rows.token(r);
+      const bool valid = t < s.q_len;
+      const Element* src = q;
+      if (valid) {
+        src = q + s.q_base + (s.q_tok0 + t) * p.q_stride_s + static_cast<long long>(rows.q_head(r)) * p.q_stride_h +
+              c * 8;
+      }
+      cp_async_16(q_smem + wgmma::swizzled_offset(r, c * 8, L::kBlockM), src, valid);
+    }
+  }
+
+  // K/V stream state of one thread: it copies chunk `chunk` of rows row, row + kRowStep, ...
+  const Element* k_src;
+  const Element* v_src;
+  int row;
+  int chunk;
+  int rows_left;
+
+  __device__ __forceinline__ void init(const Element* k, const Element* v, const GqaParams& p, int kv_len, int tid) {
+    chunk = tid % L::kChunks;
+    row = tid / L::kChunks;
+    k_src = k + row * p.k_stride_s + chunk * 8;
+    v_src = v + row * p.v_stride_s + chunk * 8;
+    rows_left = kv_len;
+  }
+
+  /// Copies the next K tile to `dst` and V tile after it (keys past the end zero-filled).
+  __device__ __forceinline__ void load_next(u32 dst, const GqaParams& p) {
+#pragma unroll
+    for (int it = 0; it < kTileIters; ++it) {
+      const int r = row + it * kRowStep;
+      if (kTileIters * kRowStep == L::kBlockN || r < L::kBlockN) {
+        const bool valid = r < rows_left;
+        const u32 d = dst + wgmma::swizzled_offset(r, chunk * 8, L::kBlockN);
+        cp_async_16(d, k_src + it * kRowStep * p.k_stride_s, valid);
+        cp_async_16(d + L::kTileBytes, v_src + it * kRowStep * p.v_stride_s, valid);
+      }
+    }
+    k_src += L::kBlockN * p.k_stride_s;
+    v_src += L::kBlockN * p.v_stride_s;
+    rows_left -= L::kBlockN;
+  }
+};
+
+template <typename Traits>
+__device__ __forceinline__ void prefill_forward_wgmma(const GqaParams& p) {
+  typedef WgLayout<Traits> L;
+  typedef typename L::Element Element;
+  alignas(16) extern __shared__ unsigned char smem[];
+
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const int warpgroup = warp / 4;
+  CtaWork<L> w;
+  if (!w.init(p)) return;
+  const SeqInfo& s = w.s;
+
+  const u32 raw_base = smem_addr(smem);
+  const u32 base = (raw_base + L::kAlign - 1) & ~static_cast<u32>(L::kAlign - 1);
+  const u32 q_smem = base;
+  const u32 kv_smem = base + L::kQBytes;
+  const int warp_row0 = warp * L::kWarpRows;
+  const int lane_row0 = w.rows.row0 + warp_row0 + lane / 4;
+
+  float o[1][L::kDTiles][4];
+#pragma unroll
+  for (int dt = 0; dt < L::kDTiles; ++dt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o[0][dt][e] = 0.0f;
+  OnlineSoftmax<L> softmax;
+  softmax.init();
+
+  if (w.n_tiles > 0) {
+    SwizzledLoader<L> kv;
+    kv.init(w.k_rows(p), w.v_rows(p), p, s.kv_len, tid);
+    SwizzledLoader<L>::load_q(q_smem, static_cast<const Element*>(p.q), s, w.rows, p, tid);
+    cp_async_commit();
+#pragma unroll
+    for (int st = 0; st < L::kStages - 1; ++st) {
+      if (st < w.n_tiles) kv.load_next(kv_smem + st * L::kStageBytes, p);
+      cp_async_commit();
+    }
+    // This warpgroup's 64 Q rows: panel p of row block wg starts at p * kBlockM * 128 + wg * 8192.
+    const u32 q_wg = q_smem + warpgroup * 64 * 128;
+
+    int slot = 0;
+    for (int j = 0; j < w.n_tiles; ++j) {
+      cp_async_wait<L::kStages - 2>();
+      wgmma::fence_proxy_async();  // the tensor cores read what cp.async wrote
+      __syncthreads();
+      const int load_slot = slot == 0 ? L::kStages - 1 : slot - 1;
+      if (j + L::kStages - 1 < w.n_tiles) kv.load_next(kv_smem + load_slot * L::kStageBytes, p);
+      cp_async_commit();
+      const u32 k_tile = kv_smem + slot * L::kStageBytes;
+      const u32 v_tile = k_tile + L::kTileBytes;
+
+      float sc[1][L::kNTiles][4];
+      wgmma::fence();
+#pragma unroll
+      for (int ks = 0; ks < L::kKSteps; ++ks) {
+        const u32 k_off = (ks % 4) * 32;  // 16 elements = 32 bytes into the 128-byte row
+        const u64 da = wgmma::make_desc(q_wg + (ks / 4) * L::kBlockM * 128 + k_off, 16, 1024);
+        const u64 db = wgmma::make_desc(k_tile + (ks / 4) * L::kBlockN * 128 + k_off, 16, 1024);
+        wgmma::mma_ss<L::kBlockN, Element>(sc[0], da, db, ks > 0 ? 1 : 0);
+      }
+      wgmma::commit();
+      wgmma::wait<0>();
+      wgmma::pin(sc[0]);
+
+      if (j >= w.n_full) {
+        OnlineSoftmax<L>::mask(sc, j * L::kBlockN + (lane % 4) * 2, lane_row0, w.diag, s.kv_len);
+      }
+      u32 pf[1][L::kPSteps][4];
+      softmax.update(sc, o, pf, p.scale_log2);
+
+      wgmma::fence();
+#pragma unroll
+      for (int kk = 0; kk < L::kPSteps; ++kk) {
+        // 16 keys = two 8-row groups of V; the head dim spans kHeadDim / 64 panels.
+        const u64 db = wgmma::make_desc(v_tile + kk * 16 * 128, L::kBlockN * 128, 1024);
+        wgmma::mma_rs<L::kHeadDim, Element>(o[0], pf[0][kk], db, 1);
+      }
+      wgmma::commit();
+      wgmma::wait<0>();
+      wgmma::pin(o[0]);
+      wgmma::pin(pf[0]);
+
+      slot = slot + 1 == L::kStages ? 0 : slot + 1;
+    }
+    cp_async_wait<0>();
+  }
+  // Every warp is done with the ring before the epilogue stages O in it.
+  __syncthreads();
+
+  softmax.finish();
+  const u32 stage_warp = kv_smem + warp_row0 * L::kRowBytes;
+  Epilogue<L>::store(o, softmax, stage_warp, smem + (stage_warp - raw_base), warp_row0, w.rows, s, p, lane);
+}
+
+/// Picks the generation the traits ask for (a template, so only that body is instantiated).
+template <typename Traits>
+__device__ __forceinline__ void prefill_dispatch(const GqaParams& p) {
+  if constexpr (Traits::kWgmma) {
+    prefill_forward_wgmma<Traits>(p);
+  } else {
+    prefill_forward<Traits>(p);
+  }
+}
+
 }  // namespace prefill
 }  // namespace gqf
 
@@ -580,5 +817,5 @@ __device__ __forceinline__ void prefill_forward(const GqaParams& p) {
 #define GQF_PREFILL_ENTRY_POINTS(Traits)                                                          \
   extern "C" __global__ void __launch_bounds__(Traits::kWarps * 32, Traits::kMinCtasPerSm)       \
       gqaforge_prefill(const GqaParams p) {                                                        \
-    gqf::prefill::prefill_forward<Traits>(p);                                                      \
+    gqf::prefill::prefill_dispatch<Traits>(p);                                                     \
   }

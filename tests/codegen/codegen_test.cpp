@@ -1,6 +1,9 @@
 // Codegen: emitted source against golden files (a change to emitted code must bump
-// kCodegenVersion and update the goldens), problem validation and naming, work counts.
+// kCodegenVersion and update the goldens: GQF_UPDATE_GOLDEN=1 rewrites them from the emitter),
+// problem validation and naming, work counts.
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 #include "codegen/emit_families.h"
 #include "codegen/emitter.h"
@@ -19,6 +22,9 @@ AttentionProblem prefill_problem() {
 
 void expect_golden(const std::string& name, const std::string& text) {
   std::string path = std::string(GQAFORGE_SOURCE_DIR) + "/tests/codegen/golden/" + name;
+  if (const char* update = std::getenv("GQF_UPDATE_GOLDEN"); update != nullptr && std::string(update) == "1") {
+    ASSERT_TRUE(write_file_atomic(path, text).ok()) << path;
+  }
   auto golden = read_file(path);
   ASSERT_TRUE(golden.ok()) << golden.status().message() << "\n--- emitted ---\n" << text;
   EXPECT_EQ(*golden, text) << "emitted code changed: bump kCodegenVersion and update " << path;
@@ -37,6 +43,81 @@ TEST(Golden, Decode) {
 TEST(Golden, Prefill) {
   PrefillConfig c;
   expect_golden("prefill.cu", emit_prefill(prefill_problem(), c).code);
+}
+
+TEST(Golden, PrefillWgmma) {
+  PrefillConfig c;
+  c.wgmma = true;
+  c.warps = 8;
+  c.block_m = 128;
+  c.block_n = 64;
+  AttentionProblem p = make_problem(Phase::kPrefill, 10, 2, 128, DType::kFP16, true, 1, 8192, 8192);
+  ASSERT_TRUE(c.validate(p, DeviceLimits{}).ok());
+  expect_golden("prefill_wgmma.cu", emit_prefill(p, c).code);
+}
+
+TEST(PrefillConfig, WgmmaRulesNameTheValue) {
+  const AttentionProblem p = make_problem(Phase::kPrefill, 32, 8, 128, DType::kBF16, true, 1, 4096, 4096);
+  DeviceLimits hopper;
+  PrefillConfig c;
+  c.wgmma = true;
+  c.warps = 8;
+  c.block_m = 128;
+  c.block_n = 128;
+  EXPECT_TRUE(c.validate(p, hopper).ok()) << c.validate(p, hopper).to_string();
+  auto message = [&](PrefillConfig bad, const DeviceLimits& limits, const AttentionProblem& pr) {
+    Status st = bad.validate(pr, limits);
+    EXPECT_FALSE(st.ok()) << bad.canonical();
+    return st.message();
+  };
+  auto ampere = DeviceLimits::for_arch("sm_80");
+  ASSERT_TRUE(ampere.ok());
+  EXPECT_NE(message(c, *ampere, p).find("sm_90a"), std::string::npos);
+  auto plain_hopper = DeviceLimits::for_arch("sm_90");
+  ASSERT_TRUE(plain_hopper.ok());
+  EXPECT_FALSE(plain_hopper->has_wgmma);
+  EXPECT_FALSE(c.validate(p, *plain_hopper).ok());
+  AttentionProblem d96 = p;
+  d96.head_dim = 96;
+  EXPECT_NE(message(c, hopper, d96).find("96"), std::string::npos);
+  PrefillConfig bad = c;
+  bad.block_m = 256;
+  EXPECT_NE(message(bad, hopper, p).find("block_m = 16 * warps = 128"), std::string::npos);
+  bad = c;
+  bad.block_n = 96;
+  EXPECT_NE(message(bad, hopper, p).find("96"), std::string::npos);
+  bad = c;
+  bad.q_in_regs = true;
+  EXPECT_NE(message(bad, hopper, p).find("q_in_regs"), std::string::npos);
+  bad = c;
+  bad.block_n = 192;  // S and P of 192 keys next to O: over the register budget
+  EXPECT_NE(message(bad, hopper, p).find("registers"), std::string::npos);
+  // The canonical text round-trips the generation.
+  auto parsed = PrefillConfig::parse(c.canonical(), PrefillConfig{});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed, c);
+  EXPECT_FALSE(PrefillConfig::parse("wgmma=2", PrefillConfig{}).ok());
+}
+
+TEST(PrefillConfig, DefaultUsesWgmmaOnlyWhereTheDeviceAndHeadDimAllow) {
+  DeviceLimits hopper;
+  auto ampere = DeviceLimits::for_arch("sm_80");
+  ASSERT_TRUE(ampere.ok());
+  for (int d : {64, 96, 128, 256}) {
+    const AttentionProblem p = make_problem(Phase::kPrefill, 32, 8, d, DType::kBF16, true, 1, 8192, 8192);
+    const PrefillConfig h = default_prefill_config(p, hopper);
+    EXPECT_EQ(h.wgmma, d != 96) << d;
+    EXPECT_TRUE(h.validate(p, hopper).ok()) << h.canonical();
+    const PrefillConfig a = default_prefill_config(p, *ampere);
+    EXPECT_FALSE(a.wgmma) << d;
+    EXPECT_TRUE(a.validate(p, *ampere).ok()) << a.canonical();
+  }
+  // Too few rows for two warpgroups per CTA on every SM: one warpgroup.
+  const AttentionProblem small = make_problem(Phase::kPrefill, 8, 1, 128, DType::kBF16, true, 1, 1024, 1024);
+  const PrefillConfig s = default_prefill_config(small, hopper);
+  EXPECT_TRUE(s.wgmma);
+  EXPECT_EQ(s.warps, 4);
+  EXPECT_EQ(s.block_m, 64);
 }
 
 TEST(Emit, Deterministic) {

@@ -2,6 +2,8 @@
 // sm_90a, ptxas resource parsing, and failures that carry the log and the options.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "codegen/emit_families.h"
 #include "codegen/emitter.h"
 #include "runtime/nvrtc_compiler.h"
@@ -50,6 +52,40 @@ TEST_P(CompileForArch, FamilyDefaults) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, CompileForArch, ::testing::Values("sm_80", "sm_90a"));
+
+// The Hopper generation for every head dim it supports, both dtypes and both masks: compiles
+// for sm_90a without spills, and uses warpgroup mma (the kernel's wgmma PTX reaches ptxas).
+TEST(Compile, WgmmaPrefillVariants) {
+  CompileOptions o;
+  o.arch = "sm_90a";
+  auto limits = DeviceLimits::for_arch(o.arch);
+  ASSERT_TRUE(limits.ok());
+  struct Case { int d; DType dtype; bool causal; const char* config; };
+  const Case cases[] = {
+      {64, DType::kBF16, true, ""},
+      {128, DType::kFP16, false, ""},
+      {256, DType::kBF16, true, ""},
+      {128, DType::kBF16, true, "warps=4,block_m=64,block_n=64,stages=3"},
+  };
+  for (const Case& c : cases) {
+    AttentionProblem p = problem(Phase::kPrefill, 16, 2, c.d);
+    p.dtype = c.dtype;
+    p.causal = c.causal;
+    auto config = PrefillConfig::parse(c.config, default_prefill_config(p, *limits));
+    ASSERT_TRUE(config.ok());
+    ASSERT_TRUE(config->wgmma) << config->canonical();
+    ASSERT_TRUE(config->validate(p, *limits).ok()) << config->canonical();
+    KernelSource src = emit_prefill(p, *config);
+    EXPECT_NE(src.code.find("wgmma.mma_async"), std::string::npos);
+    auto k = compile_nvrtc(src, o);
+    ASSERT_TRUE(k.ok()) << k.status().to_string();
+    const KernelResources& r = k->resources.at("gqaforge_prefill");
+    EXPECT_EQ(r.spill_store_bytes, 0) << config->canonical();
+    EXPECT_EQ(r.stack_frame_bytes, 0) << config->canonical();
+    // The register estimate that validate() trusts stays within reach of ptxas.
+    EXPECT_LE(std::abs(r.registers - prefill_register_estimate(p, *config)), 24) << config->canonical();
+  }
+}
 
 TEST(Compile, FailureCarriesLogAndOptions) {
   KernelSource s;

@@ -1,6 +1,9 @@
 // Prefill family on the GPU against the oracle: lengths that are multiples of no tile, q_len
 // != kv_len both ways, causal and not, all group sizes, head dims, dtypes, GQA packing,
-// varlen batches with a zero-length sequence.
+// varlen batches with a zero-length sequence. The default config is the Hopper (wgmma)
+// generation where the device has it and the head dim allows it (64, 128, 256); explicit
+// wgmma=0 cases keep the mma.sync generation covered on the same shapes, and explicit wgmma=1
+// cases cover its other tilings (one warpgroup, block_n 64/192, three stages).
 #include "gpu_fixture.h"
 
 namespace gqaforge::rt::testing {
@@ -26,6 +29,9 @@ void PrintTo(const PrefillCase& c, std::ostream* os) { *os << prefill_problem(c)
 TEST_P(GpuPrefill, MatchesOracle) {
   GQF_REQUIRE_GPU(env);
   const PrefillCase& c = GetParam();
+  if (c.config.find("wgmma=1") != std::string::npos && !env->info.limits().has_wgmma) {
+    GTEST_SKIP() << "no warpgroup mma on " << env->info.name;
+  }
   CheckOptions o;
   o.seed = static_cast<uint64_t>(c.q * 1000003 + c.kv * 31 + c.hq * 7 + c.d);
   expect_correct(env, prefill_problem(c), "prefill", c.config, o);
@@ -56,6 +62,19 @@ std::vector<PrefillCase> prefill_cases() {
   }
   v.push_back({32, 8, 128, bf, true, 1, 4096, 4096, ""});
   v.push_back({16, 2, 256, bf, false, 1, 2048, 2048, ""});
+  // The mma.sync generation on the head dims the default gives to wgmma.
+  for (int d : {64, 128, 256}) {
+    for (bool causal : {true, false}) {
+      v.push_back({8, 2, d, bf, causal, 2, 799, 1023, "wgmma=0"});
+      v.push_back({7, 1, d, fp, causal, 1, 1023, 97, "wgmma=0"});
+    }
+  }
+  // Other wgmma tilings: one warpgroup, narrow and wide K/V tiles, a third stage.
+  v.push_back({6, 1, 128, bf, true, 2, 1023, 799, "wgmma=1,warps=4,block_m=64,block_n=64"});
+  v.push_back({5, 1, 256, fp, true, 1, 239, 3, "wgmma=1,warps=4,block_m=64,block_n=64"});
+  v.push_back({8, 8, 64, fp, false, 1, 4224, 4224, "wgmma=1,warps=8,block_m=128,block_n=192,stages=3"});
+  v.push_back({32, 8, 128, bf, false, 1, 4224, 4224, "wgmma=1,warps=8,block_m=128,block_n=128,stages=3"});
+  v.push_back({8, 1, 128, bf, true, 1, 113, 4224, "wgmma=1,warps=8,block_m=128,block_n=64,pack_gqa=0"});
   return v;
 }
 
