@@ -36,8 +36,10 @@ int prefill_shared_bytes(const AttentionProblem& pr, const PrefillConfig& c) {
 int prefill_register_estimate(const AttentionProblem& pr, const PrefillConfig& c) {
   if (c.wgmma) {
     // One m64 tile per warpgroup: O (d / 2), S (block_n / 2) and its P copy (block_n / 4) per
-    // thread, plus descriptors, loader state and softmax state.
-    return pr.head_dim / 2 + c.block_n * 3 / 4 + 56;
+    // thread, plus descriptors, loader state and softmax state; the staggered loop (8 warps,
+    // >= 3 stages) keeps both warpgroups' paths and the previous V tile live (ptxas: +28..38).
+    const bool staggered = c.warps == 8 && c.stages >= 3;
+    return pr.head_dim / 2 + c.block_n * 3 / 4 + 56 + (staggered ? 24 : 0);
   }
   const int m_tiles = std::max(1, c.block_m / (16 * std::max(1, c.warps)));
   const int d = pr.head_dim;
@@ -167,9 +169,15 @@ Result<PrefillConfig> PrefillConfig::parse(const std::string& text, const Prefil
 namespace {
 
 /// The Hopper generation's heuristic: two warpgroups (128 rows); one warpgroup when two would
-/// leave SMs idle. K/V tiles, measured on H200 (bf16, TFLOP/s): d128 32:8 causal 16K 487 with
-/// block_n 128 against 438 with 64; d64 32:8 causal 8K b2 427 with block_n 64 against 341 with
-/// 128; d256 takes 64 (O alone holds 128 registers per thread; 128 would spill).
+/// leave SMs idle. Measured on H200 (bf16, TFLOP/s):
+///   K/V tiles: d128 32:8 causal 16K 487 with block_n 128 against 438 with 64; d64 32:8 causal
+///   8K b2 427 with block_n 64 against 341 with 128; d256 takes 64 (O alone holds 128
+///   registers per thread; 128 would spill).
+///   Stages: d128 takes 3, which staggers the two warpgroups (one's softmax overlaps the
+///   other's products): 32:8 causal 16K 469 -> 572, 32:32 causal b2 8K 442 -> 489, 32:8
+///   non-causal b2 8K 504 -> 522. d64 keeps 2: at 121 registers two CTAs share an SM and
+///   overlap each other already, and the staggered loop's 196 registers allow one (424 -> 329).
+///   d256 keeps 2: three stages exceed shared memory.
 PrefillConfig default_wgmma_config(const AttentionProblem& pr, const DeviceLimits& limits) {
   PrefillConfig c;
   c.wgmma = true;
@@ -180,11 +188,13 @@ PrefillConfig default_wgmma_config(const AttentionProblem& pr, const DeviceLimit
   c.warps = 8;
   c.block_m = 128;
   c.block_n = pr.head_dim == 128 ? 128 : 64;
+  c.stages = pr.head_dim == 128 ? 3 : 2;
   const int64_t rows = pr.q_len * (c.pack_gqa ? pr.group() : 1);
   const int64_t heads = c.pack_gqa ? pr.n_kv_heads : pr.n_q_heads;
   if (ceil_div64(rows, c.block_m) * heads * pr.batch < limits.sm_count) {
     c.warps = 4;
     c.block_m = 64;
+    c.stages = 2;  // one warpgroup: nothing to stagger
   }
   return c;
 }

@@ -9,7 +9,9 @@
 //                   pack_gqa is set.
 //   block_n         16..256, a multiple of 16; useful: 32, 64, 128.
 //   warps           1, 2, 4, 8 or 16 (threads = 32 * warps <= the device limit); useful: 4, 8.
-//   stages          2, 3 or 4 K/V tiles resident in the cp.async ring.
+//   stages          2, 3 or 4 K/V tiles resident in the cp.async ring. With wgmma and 8 warps,
+//                   3 or 4 also stagger the two warpgroups by half a tile, so that one's
+//                   softmax overlaps the other's products (prefetch then runs stages - 2 ahead).
 //   pack_gqa        0 or 1 (1 is the same kernel as 0 when G = 1). Needs q_len * G < 2^31.
 //   q_in_regs       0 or 1.
 //   min_ctas        1 or 2: the __launch_bounds__ occupancy target; 2 caps registers at

@@ -8,7 +8,7 @@
 namespace gqaforge {
 
 /// Bumped whenever emitted code changes (golden tests enforce it).
-inline constexpr int kCodegenVersion = 4;
+inline constexpr int kCodegenVersion = 5;
 
 struct KernelSource {
   std::string family;                     // "reference" | "decode" | "prefill"

@@ -403,11 +403,11 @@ struct OnlineSoftmax {
       }
   }
 
-  /// Folds one score tile into the running statistics, rescales o, and writes P (bf16/fp16,
-  /// A-fragment layout) for the PV product.
-  __device__ __forceinline__ void update(float (&s)[L::kMTiles][L::kNTiles][4],
-                                         float (&o)[L::kMTiles][L::kDTiles][4],
-                                         u32 (&pf)[L::kMTiles][L::kPSteps][4], float scale_log2) {
+  /// Folds one score tile into the running statistics and turns the scores into unnormalised
+  /// probabilities in place (fp32); `corr` receives the factor by which O must be rescaled
+  /// before the P V product (separate, so that O may still be in flight meanwhile).
+  __device__ __forceinline__ void exponentiate(float (&s)[L::kMTiles][L::kNTiles][4], float scale_log2,
+                                               float (&corr)[L::kMTiles][2]) {
 #pragma unroll
     for (int mt = 0; mt < L::kMTiles; ++mt) {
 #pragma unroll
@@ -420,7 +420,7 @@ struct OnlineSoftmax {
         // A row that has seen only masked keys keeps max -inf; subtracting 0 instead keeps
         // every exponent -inf (p = 0) rather than NaN.
         const float max_scaled = mx == neg_inf() ? 0.0f : mx * scale_log2;
-        const float corr = fast_exp2(row_max[mt][h] * scale_log2 - max_scaled);
+        corr[mt][h] = fast_exp2(row_max[mt][h] * scale_log2 - max_scaled);
         row_max[mt][h] = mx;
         float sum = 0.0f;
 #pragma unroll
@@ -431,13 +431,16 @@ struct OnlineSoftmax {
             sum += s[mt][nt][e];
           }
         }
-        row_sum[mt][h] = row_sum[mt][h] * corr + sum;
-#pragma unroll
-        for (int dt = 0; dt < L::kDTiles; ++dt) {
-          o[mt][dt][2 * h] *= corr;
-          o[mt][dt][2 * h + 1] *= corr;
-        }
+        row_sum[mt][h] = row_sum[mt][h] * corr[mt][h] + sum;
       }
+    }
+  }
+
+  /// P (bf16/fp16, the m16k16 A-fragment layout: two adjacent n8 score tiles per k16 step).
+  static __device__ __forceinline__ void pack(const float (&s)[L::kMTiles][L::kNTiles][4],
+                                              u32 (&pf)[L::kMTiles][L::kPSteps][4]) {
+#pragma unroll
+    for (int mt = 0; mt < L::kMTiles; ++mt)
 #pragma unroll
       for (int kk = 0; kk < L::kPSteps; ++kk) {
         pf[mt][kk][0] = pack2<Element>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
@@ -445,7 +448,26 @@ struct OnlineSoftmax {
         pf[mt][kk][2] = pack2<Element>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
         pf[mt][kk][3] = pack2<Element>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
       }
-    }
+  }
+
+  static __device__ __forceinline__ void rescale(float (&o)[L::kMTiles][L::kDTiles][4],
+                                                 const float (&corr)[L::kMTiles][2]) {
+#pragma unroll
+    for (int mt = 0; mt < L::kMTiles; ++mt)
+#pragma unroll
+      for (int dt = 0; dt < L::kDTiles; ++dt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) o[mt][dt][e] *= corr[mt][e / 2];
+  }
+
+  /// exponentiate(), pack() and rescale() back to back.
+  __device__ __forceinline__ void update(float (&s)[L::kMTiles][L::kNTiles][4],
+                                         float (&o)[L::kMTiles][L::kDTiles][4],
+                                         u32 (&pf)[L::kMTiles][L::kPSteps][4], float scale_log2) {
+    float corr[L::kMTiles][2];
+    exponentiate(s, scale_log2, corr);
+    pack(s, pf);
+    rescale(o, corr);
   }
 
   /// Completes the quad sums; afterwards row_sum is the full softmax denominator.
@@ -607,6 +629,11 @@ __device__ __forceinline__ void prefill_forward(const GqaParams& p) {
 // P from the S accumulators in registers (the m64 accumulator layout of a warp's 16 rows is the
 // mma.sync layout, so OnlineSoftmax packs P unchanged) and V from shared memory, transposed by
 // the instruction. K/V tiles stream through the same kStages-deep cp.async ring.
+// With two warpgroups and three or more stages the warpgroups are staggered: warpgroup 1 runs
+// one tile behind (softmax of tile j - 1, then P V of j - 1 and S of j), so its softmax runs
+// while warpgroup 0's S = Q K^T is on the tensor cores and warpgroup 0's softmax while its own
+// products are. The products are issued and waited within each step: wgmma work in flight across
+// a branch or barrier makes ptxas serialize every wgmma of the kernel.
 // =============================================================================================
 
 /// Compile-time shapes of the wgmma kernel, with the names OnlineSoftmax and Epilogue use.
@@ -636,6 +663,11 @@ struct WgLayout {
   static constexpr int kStageBytes = 2 * kTileBytes;
   static constexpr int kAlign = 1024;                 // swizzle atoms are 1024-byte aligned
   static constexpr int kSharedBytes = kAlign + kQBytes + kStages * kStageBytes;
+  // Two warpgroups and three or more stages: the warpgroups run half a tile apart, so that one
+  // computes its softmax while the other's products run on the tensor cores. The second
+  // warpgroup works one tile behind (its V reads of tile j - 1 fall in iteration j), so a slot
+  // stays live one iteration longer and tiles are prefetched kStages - 2 ahead.
+  static constexpr bool kStaggered = kStages >= 3 && kWarps == 8;
 
   static_assert(kHeadDim % 64 == 0, "the wgmma kernel needs head dim 64, 128 or 256");
   static_assert(kWarps % 4 == 0 && kBlockM == 16 * kWarps, "one m64 tile per warpgroup");
@@ -706,10 +738,41 @@ struct SwizzledLoader {
   }
 };
 
+/// The two warpgroup products of one K/V tile, issued asynchronously (commit, no wait).
+template <typename L>
+struct WgMma {
+  typedef typename L::Element Element;
+
+  /// s = Q K^T for this warpgroup's 64 rows (`q_wg`: its rows in panel 0) and the K tile.
+  static __device__ __forceinline__ void issue_qk(float (&s)[L::kNTiles][4], u32 q_wg, u32 k_tile) {
+#pragma unroll
+    for (int ks = 0; ks < L::kKSteps; ++ks) {
+      const u32 k_off = (ks % 4) * 32;  // 16 elements = 32 bytes into the 128-byte row
+      const u64 da = wgmma::make_desc(q_wg + (ks / 4) * L::kBlockM * 128 + k_off, 16, 1024);
+      const u64 db = wgmma::make_desc(k_tile + (ks / 4) * L::kBlockN * 128 + k_off, 16, 1024);
+      wgmma::mma_ss<L::kBlockN, Element>(s, da, db, ks > 0 ? 1 : 0);
+    }
+    wgmma::commit();
+  }
+
+  /// o += P V; each k16 step covers 16 keys (two 8-row groups of V) and the whole head dim
+  /// (kHeadDim / 64 panels, kBlockN * 128 bytes apart).
+  static __device__ __forceinline__ void issue_pv(float (&o)[L::kDTiles][4], const u32 (&pf)[L::kPSteps][4],
+                                                  u32 v_tile) {
+#pragma unroll
+    for (int kk = 0; kk < L::kPSteps; ++kk) {
+      const u64 db = wgmma::make_desc(v_tile + kk * 16 * 128, L::kBlockN * 128, 1024);
+      wgmma::mma_rs<L::kHeadDim, Element>(o, pf[kk], db, 1);
+    }
+    wgmma::commit();
+  }
+};
+
 template <typename Traits>
 __device__ __forceinline__ void prefill_forward_wgmma(const GqaParams& p) {
   typedef WgLayout<Traits> L;
   typedef typename L::Element Element;
+  typedef WgMma<L> Mma;
   alignas(16) extern __shared__ unsigned char smem[];
 
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
@@ -734,61 +797,89 @@ __device__ __forceinline__ void prefill_forward_wgmma(const GqaParams& p) {
   softmax.init();
 
   if (w.n_tiles > 0) {
+    // Ring discipline. Without overlap a tile's slot is free once every warp has passed the
+    // next tile's barrier, so tiles are prefetched kStages - 1 ahead. With overlap the P V
+    // product of tile j - 1 runs during iteration j, so its slot is free one barrier later and
+    // tiles are prefetched kStages - 2 ahead.
+    constexpr int kAhead = L::kStaggered ? L::kStages - 2 : L::kStages - 1;
     SwizzledLoader<L> kv;
     kv.init(w.k_rows(p), w.v_rows(p), p, s.kv_len, tid);
     SwizzledLoader<L>::load_q(q_smem, static_cast<const Element*>(p.q), s, w.rows, p, tid);
     cp_async_commit();
 #pragma unroll
-    for (int st = 0; st < L::kStages - 1; ++st) {
+    for (int st = 0; st < kAhead; ++st) {
       if (st < w.n_tiles) kv.load_next(kv_smem + st * L::kStageBytes, p);
       cp_async_commit();
     }
-    // This warpgroup's 64 Q rows: panel p of row block wg starts at p * kBlockM * 128 + wg * 8192.
-    const u32 q_wg = q_smem + warpgroup * 64 * 128;
+    const u32 q_wg = q_smem + warpgroup * 64 * 128;  // this warpgroup's rows of panel 0
+    // Staggered: warpgroup 1 processes tile j - 1 in iteration j (one iteration behind).
+    // Read through a shuffle so the compiler knows the value is uniform across each warp.
+    const bool behind = L::kStaggered && __shfl_sync(0xffffffffu, warpgroup, 0) == 1;
 
-    int slot = 0;
+    float sc[1][L::kNTiles][4];  // scores of the tile being processed (behind: of tile j - 1)
+    u32 pf[1][L::kPSteps][4];
+    int slot = 0;  // ring slot of tile j
+    u32 prev_v = 0;  // V tile of the previous iteration (behind)
+    // Masks (where the tile needs it) and folds the scores of tile t into the softmax state,
+    // rescales O and leaves P in pf.
+    auto softmax_tile = [&](int t) {
+      if (t >= w.n_full) {
+        OnlineSoftmax<L>::mask(sc, t * L::kBlockN + (lane % 4) * 2, lane_row0, w.diag, s.kv_len);
+      }
+      softmax.update(sc, o, pf, p.scale_log2);
+    };
     for (int j = 0; j < w.n_tiles; ++j) {
-      cp_async_wait<L::kStages - 2>();
-      wgmma::fence_proxy_async();  // the tensor cores read what cp.async wrote
+      cp_async_wait<kAhead - 1>();  // tile j has landed (this thread's copies)
+      wgmma::fence_proxy_async();   // ... and is visible to the tensor cores' reads
       __syncthreads();
-      const int load_slot = slot == 0 ? L::kStages - 1 : slot - 1;
-      if (j + L::kStages - 1 < w.n_tiles) kv.load_next(kv_smem + load_slot * L::kStageBytes, p);
+      int load_slot = slot + kAhead;
+      if (load_slot >= L::kStages) load_slot -= L::kStages;
+      if (j + kAhead < w.n_tiles) kv.load_next(kv_smem + load_slot * L::kStageBytes, p);
       cp_async_commit();
       const u32 k_tile = kv_smem + slot * L::kStageBytes;
       const u32 v_tile = k_tile + L::kTileBytes;
 
-      float sc[1][L::kNTiles][4];
+      if (!behind) {
+        // S_j, softmax, O += P_j V_j.
+        wgmma::fence();
+        Mma::issue_qk(sc[0], q_wg, k_tile);
+        wgmma::wait<0>();
+        wgmma::pin(sc[0]);
+        softmax_tile(j);
+        wgmma::fence();
+        Mma::issue_pv(o[0], pf[0], v_tile);
+        wgmma::wait<0>();
+        wgmma::pin(o[0]);
+        wgmma::pin(pf[0]);
+      } else {
+        // Softmax of S_{j-1} (while warpgroup 0 computes S_j), O += P_{j-1} V_{j-1}, S_j.
+        if (j == 0) {
+          wgmma::fence();
+          Mma::issue_qk(sc[0], q_wg, k_tile);
+          wgmma::wait<0>();
+          wgmma::pin(sc[0]);
+        } else {
+          softmax_tile(j - 1);
+          wgmma::fence();
+          Mma::issue_pv(o[0], pf[0], prev_v);
+          Mma::issue_qk(sc[0], q_wg, k_tile);
+          wgmma::wait<0>();
+          wgmma::pin(sc[0]);
+          wgmma::pin(o[0]);
+          wgmma::pin(pf[0]);
+        }
+        prev_v = v_tile;
+      }
+      slot = slot + 1 == L::kStages ? 0 : slot + 1;
+    }
+    if (behind) {
+      // The last tile.
+      softmax_tile(w.n_tiles - 1);
       wgmma::fence();
-#pragma unroll
-      for (int ks = 0; ks < L::kKSteps; ++ks) {
-        const u32 k_off = (ks % 4) * 32;  // 16 elements = 32 bytes into the 128-byte row
-        const u64 da = wgmma::make_desc(q_wg + (ks / 4) * L::kBlockM * 128 + k_off, 16, 1024);
-        const u64 db = wgmma::make_desc(k_tile + (ks / 4) * L::kBlockN * 128 + k_off, 16, 1024);
-        wgmma::mma_ss<L::kBlockN, Element>(sc[0], da, db, ks > 0 ? 1 : 0);
-      }
-      wgmma::commit();
-      wgmma::wait<0>();
-      wgmma::pin(sc[0]);
-
-      if (j >= w.n_full) {
-        OnlineSoftmax<L>::mask(sc, j * L::kBlockN + (lane % 4) * 2, lane_row0, w.diag, s.kv_len);
-      }
-      u32 pf[1][L::kPSteps][4];
-      softmax.update(sc, o, pf, p.scale_log2);
-
-      wgmma::fence();
-#pragma unroll
-      for (int kk = 0; kk < L::kPSteps; ++kk) {
-        // 16 keys = two 8-row groups of V; the head dim spans kHeadDim / 64 panels.
-        const u64 db = wgmma::make_desc(v_tile + kk * 16 * 128, L::kBlockN * 128, 1024);
-        wgmma::mma_rs<L::kHeadDim, Element>(o[0], pf[0][kk], db, 1);
-      }
-      wgmma::commit();
+      Mma::issue_pv(o[0], pf[0], prev_v);
       wgmma::wait<0>();
       wgmma::pin(o[0]);
       wgmma::pin(pf[0]);
-
-      slot = slot + 1 == L::kStages ? 0 : slot + 1;
     }
     cp_async_wait<0>();
   }

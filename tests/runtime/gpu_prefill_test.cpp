@@ -3,7 +3,7 @@
 // varlen batches with a zero-length sequence. The default config is the Hopper (wgmma)
 // generation where the device has it and the head dim allows it (64, 128, 256); explicit
 // wgmma=0 cases keep the mma.sync generation covered on the same shapes, and explicit wgmma=1
-// cases cover its other tilings (one warpgroup, block_n 64/192, three stages).
+// cases cover its other tilings (one warpgroup, block_n 64/192, the staggered 3-4 stage loop).
 #include "gpu_fixture.h"
 
 namespace gqaforge::rt::testing {
@@ -71,8 +71,12 @@ std::vector<PrefillCase> prefill_cases() {
   }
   // Other wgmma tilings: one warpgroup, narrow and wide K/V tiles, a third stage.
   v.push_back({6, 1, 128, bf, true, 2, 1023, 799, "wgmma=1,warps=4,block_m=64,block_n=64"});
+  // Three or four stages with two warpgroups: the staggered loop (warpgroup 1 a tile behind).
+  v.push_back({6, 1, 128, bf, true, 2, 1023, 799, "wgmma=1,warps=4,block_m=64,block_n=64,stages=3"});
+  v.push_back({8, 2, 64, fp, true, 1, 97, 4224, "wgmma=1,warps=8,block_m=128,block_n=64,stages=4"});
+  v.push_back({12, 4, 128, bf, true, 1, 4224, 1023, "wgmma=1,warps=8,block_m=128,block_n=128,stages=3"});
   v.push_back({5, 1, 256, fp, true, 1, 239, 3, "wgmma=1,warps=4,block_m=64,block_n=64"});
-  v.push_back({8, 8, 64, fp, false, 1, 4224, 4224, "wgmma=1,warps=8,block_m=128,block_n=192,stages=3"});
+  v.push_back({8, 8, 64, fp, false, 1, 4224, 4224, "wgmma=1,warps=8,block_m=128,block_n=192,stages=2"});
   v.push_back({32, 8, 128, bf, false, 1, 4224, 4224, "wgmma=1,warps=8,block_m=128,block_n=128,stages=3"});
   v.push_back({8, 1, 128, bf, true, 1, 113, 4224, "wgmma=1,warps=8,block_m=128,block_n=64,pack_gqa=0"});
   return v;
