@@ -185,7 +185,6 @@ PrefillConfig default_wgmma_config(const AttentionProblem& pr, const DeviceLimit
   c.wgmma = true;
   c.pack_gqa = pr.group() > 1;
   c.q_in_regs = false;
-  c.stages = 2;
   c.min_ctas = 1;
   c.warps = 8;
   c.block_m = 128;

@@ -48,7 +48,8 @@
 namespace gqaforge {
 
 struct PrefillConfig {
-  // Defaults: the measured best for head_dim 128 on H200 (376 TFLOP/s at 32:8, 16K causal).
+  // Field defaults: the mma.sync generation's measured best for head_dim 128 on H200 (376
+  // TFLOP/s at 32:8, 16K causal); default_prefill_config() picks per problem and device.
   int block_m = 128;       // query rows per CTA (packed (token, head) rows with pack_gqa), rows
   int block_n = 32;        // keys per K/V tile (one cp.async ring slot), keys
   int warps = 4;           // warps per CTA; each owns block_m / warps consecutive rows

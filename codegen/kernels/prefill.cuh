@@ -1,4 +1,6 @@
-// Prefill attention kernel template: FlashAttention-2-class forward pass on mma.sync.
+// Prefill attention kernel template, two generations: a FlashAttention-2-class forward pass on
+// mma.sync (below), and the Hopper generation on warpgroup mma (kWgmma, at the end of the file),
+// which shares the CTA work decoding, masking, online softmax and epilogue.
 //
 // One CTA computes kBlockM query rows of one (sequence, head) against all keys it may see.
 // Rows are query tokens of one query head, or — with kPackGqa — (token, head-in-group) pairs of
@@ -14,15 +16,17 @@
 // cp.async buffers; one barrier per tile. Causal CTAs skip every tile above their diagonal and
 // CTAs are numbered heaviest first (row blocks reversed, heads fastest).
 //
-// The pieces are separate so that a wgmma (Hopper) variant can replace only the inner product:
+// The pieces (W: used by the wgmma generation too):
 //   Layout        compile-time shapes and the shared-memory map (must match the host's
-//                 prefill_launch; checked against Traits::kSharedBytes)
-//   SeqInfo/RowMap which sequence (fixed or varlen), tokens and heads a CTA's rows are
+//                 prefill_launch; checked against Traits::kSharedBytes); WgLayout for wgmma
+//   SeqInfo/RowMap/CtaWork (W) which sequence (fixed or varlen), tokens and heads a CTA's rows
+//                 are, and which K/V tiles they see
 //   TileLoader    global -> shared copy of the Q rows (gathered per packed row)
 //   KVStream      the K/V tile stream through the cp.async ring
 //   WarpMma       the two warp-level matrix products (QK^T and PV) on mma.sync
-//   OnlineSoftmax running max/sum, masking, rescaling, P packing
-//   Epilogue      normalisation, O through shared memory with 16-byte stores, LSE
+//   OnlineSoftmax (W) running max/sum, masking, rescaling, P packing
+//   Epilogue      (W) normalisation, O through shared memory with 16-byte stores, LSE
+//   SwizzledLoader, WgMma  the wgmma generation's loads into swizzled tiles and its products
 //
 // Shared memory rows are padded by 16 bytes: a row of D elements spans D/8+1 16-byte units, an
 // odd number, so the 8 row addresses of one ldmatrix phase hit 8 distinct bank groups (this also
