@@ -149,6 +149,18 @@ Result<FamilySpace> make_family_space(const AttentionProblem& problem, const Dev
   return fs;
 }
 
+std::string canonical_recorded_config(const std::string& family, const std::string& config_text) {
+  if (family == "decode") {
+    auto c = DecodeConfig::parse(config_text, DecodeConfig{});
+    return c.ok() ? c->canonical() : config_text;
+  }
+  if (family == "prefill") {
+    auto c = PrefillConfig::parse(config_text, PrefillConfig{});
+    return c.ok() ? c->canonical() : config_text;
+  }
+  return config_text;
+}
+
 Result<std::string> canonical_config(const AttentionProblem& problem, const std::string& family,
                                      const std::string& config_text, const DeviceLimits& limits) {
   if (family == "decode") {

@@ -37,4 +37,9 @@ Result<FamilySpace> make_family_space(const AttentionProblem& problem, const Dev
 Result<std::string> canonical_config(const AttentionProblem& problem, const std::string& family,
                                      const std::string& config_text, const DeviceLimits& limits);
 
+/// The canonical text of a config as a database recorded it. Keys that rows from before a
+/// field existed lack take the config struct's own defaults (what those kernels ran with, e.g.
+/// prefill wgmma=0), never the device's heuristic; text that does not parse comes back as is.
+std::string canonical_recorded_config(const std::string& family, const std::string& config_text);
+
 }  // namespace gqaforge::tune

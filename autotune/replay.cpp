@@ -33,7 +33,7 @@ Result<Landscape> landscape_from_rows(const AttentionProblem& problem, const std
   for (const MeasurementRecord& row : rows) {
     if (row.problem.canonical() != want) continue;
     const double c = row.status == MeasureStatus::kOk && row.median_us > 0 ? row.median_us : kInf;
-    auto [it, inserted] = by_config.emplace(row.config, c);
+    auto [it, inserted] = by_config.emplace(canonical_recorded_config(l.space.family, row.config), c);
     if (!inserted) it->second = std::min(it->second, c);
   }
   l.best_us = kInf;

@@ -75,6 +75,28 @@ TEST(Replay, GuidedAndRandomSpendFewerEvaluations) {
   EXPECT_GE(alone->evals_to_target, 1);
 }
 
+TEST(Replay, RowsRecordedBeforeTheWgmmaFieldMatchTheMmaSyncPoints) {
+  // Prefill rows written before `wgmma` existed lack the key; they ran the mma.sync kernel.
+  const AttentionProblem problem = testing::prefill_problem(8, 1, 64, 2, 2048);
+  MemorySink sink = exhaustive_rows(problem, SyntheticOptions{});
+  std::vector<MeasurementRecord> old_rows;
+  for (MeasurementRecord r : sink.rows) {
+    const std::string suffix = ",wgmma=0";
+    if (r.config.size() > suffix.size() && r.config.compare(r.config.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      r.config.resize(r.config.size() - suffix.size());
+      old_rows.push_back(r);
+    }
+  }
+  ASSERT_FALSE(old_rows.empty());
+  auto l = landscape_from_rows(problem, old_rows, DeviceLimits{});
+  ASSERT_TRUE(l.ok()) << l.status().to_string();
+  EXPECT_EQ(l->valid.size() + static_cast<size_t>(l->unmeasured), make_family_space(problem, DeviceLimits{})->space.valid_points().size());
+  for (const Point& p : l->valid) {
+    EXPECT_NE(l->space.config_of(p).find("wgmma=0"), std::string::npos);
+  }
+  EXPECT_GT(l->valid.size(), 0u);
+}
+
 TEST(Replay, PartialRowsCountAsUnmeasuredAndNoPassingRowFails) {
   const AttentionProblem problem = testing::prefill_problem(8, 1, 64, 2, 2048);
   MemorySink sink = exhaustive_rows(problem, SyntheticOptions{});
