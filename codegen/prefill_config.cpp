@@ -74,9 +74,9 @@ Status PrefillConfig::validate(const AttentionProblem& pr, const DeviceLimits& l
   if (min_ctas != 1 && min_ctas != 2) return invalid_argument("min_ctas={} must be 1 or 2", min_ctas);
   if (wgmma) {
     if (!limits.has_wgmma) {
-      return failed_precondition(
-          "wgmma=1 needs a Hopper GPU with sm_90a code (compute capability 9.0); this target is {}.{}",
-          limits.cc_major, limits.cc_minor);
+      return invalid_argument(
+          "wgmma=1 needs a Hopper GPU with sm_90a code (compute capability 9.0); this target is {}.{}{}",
+          limits.cc_major, limits.cc_minor, limits.cc_major == 9 ? " without the sm_90a features" : "");
     }
     if (pr.head_dim != 64 && pr.head_dim != 128 && pr.head_dim != 256) {
       return invalid_argument("wgmma=1 supports head dim 64, 128 or 256, not {}", pr.head_dim);

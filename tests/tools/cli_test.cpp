@@ -50,6 +50,9 @@ TEST(Cli, BadInputNamesTheValueAndExitsTwo) {
   expect_usage_error("emit --phase decode --q-len 17", "17");
   expect_usage_error("emit --phase decode --config block_n=7", "block_n");
   expect_usage_error("emit --phase prefill --config nonsense=1", "nonsense");
+  expect_usage_error("compile --phase prefill --head-dim 96 --config wgmma=1", "not 96");
+  expect_usage_error("compile --phase prefill --arch sm_80 --config wgmma=1", "this target is 8.0");
+  expect_usage_error("emit --phase prefill --config wgmma=2", "wgmma=2");
   expect_usage_error("cache purge", "purge");
   expect_usage_error("compile --batch", "--batch");
 }
