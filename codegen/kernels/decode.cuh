@@ -242,6 +242,34 @@ struct TileLoader {
   }
 };
 
+/// The K/V tile ring of one CTA: the loader, and which tile and ring stage it fills next.
+template <class C>
+struct KvPipe {
+  TileLoader<C> loader;
+  int n_tiles;  // tiles of the CTA's key range
+  int next;     // next tile to load
+  int stage;    // its ring stage
+
+  __device__ __forceinline__ void init(const GqaParams& p, const Cta& cta, int tid) {
+    typedef typename C::E E;
+    const E* kbase = static_cast<const E*>(p.k) + cta.b * p.k_stride_b + cta.kvh * p.k_stride_h;
+    const E* vbase = static_cast<const E*>(p.v) + cta.b * p.v_stride_b + cta.kvh * p.v_stride_h;
+    n_tiles = ceil_div(cta.key_end - cta.key_begin, C::kBlockN);
+    loader.init(kbase, vbase, p.k_stride_s, p.v_stride_s, cta.key_begin, tid);
+    next = 0;
+    stage = 0;
+  }
+
+  /// Starts copying the next tile (if any is left) into its stage as one commit group; past the
+  /// last tile the group is empty, so every thread's group count stays the same.
+  __device__ __forceinline__ void issue(u32 pipe_smem, const Cta& cta, int tid) {
+    if (next < n_tiles) loader.load(pipe_smem + stage * C::kStageBytes, cta.key_end, tid);
+    cp_async_commit();
+    ++next;
+    stage = stage + 1 == C::kStages ? 0 : stage + 1;
+  }
+};
+
 // ---------------------------------------------------------------------------------------------
 // Epilogue: merge the per-warp softmax states (slabs) and write O/LSE or the split partials.
 // Slab layout (floats, after Q): O [kPartials][kSlabRows][kSlabStride], then M (running max,
@@ -422,11 +450,9 @@ __device__ __forceinline__ void run_mma(const GqaParams& p, const Cta& cta, unsi
   const u32 q_smem = smem_base;
   const u32 pipe_smem = smem_base + C::kQBytes;
 
-  const E* kbase = static_cast<const E*>(p.k) + cta.b * p.k_stride_b + cta.kvh * p.k_stride_h;
-  const E* vbase = static_cast<const E*>(p.v) + cta.b * p.v_stride_b + cta.kvh * p.v_stride_h;
-  const int n_tiles = ceil_div(cta.key_end - cta.key_begin, C::kBlockN);
-  TileLoader<C> loader;
-  loader.init(kbase, vbase, p.k_stride_s, p.v_stride_s, cta.key_begin, tid);
+  KvPipe<C> kv;
+  kv.init(p, cta, tid);
+  const int n_tiles = kv.n_tiles;
 
   // Q rows of this CTA into shared memory (padding rows zero-filled): its own commit group.
   const int row_base = cta.rb * C::kRowsCta;
@@ -440,16 +466,8 @@ __device__ __forceinline__ void run_mma(const GqaParams& p, const Cta& cta, unsi
   cp_async_commit();
 
   // Pipeline prologue: kStages-1 tiles in flight.
-  int load_tile_idx = 0, load_stage = 0;
 #pragma unroll
-  for (int s = 0; s < C::kStages - 1; ++s) {
-    if (load_tile_idx < n_tiles) {
-      loader.load(pipe_smem + load_stage * C::kStageBytes, cta.key_end, tid);
-    }
-    cp_async_commit();
-    ++load_tile_idx;
-    load_stage = load_stage + 1 == C::kStages ? 0 : load_stage + 1;
-  }
+  for (int s = 0; s < C::kStages - 1; ++s) kv.issue(pipe_smem, cta, tid);
 
   // Per-row visibility limit: key j is visible to row (mt, half) iff j <= lim.
   int lim[kMTW][2];
@@ -495,12 +513,7 @@ __device__ __forceinline__ void run_mma(const GqaParams& p, const Cta& cta, unsi
   for (int it = 0; it < n_tiles; ++it) {
     cp_async_wait<C::kStages - 2>();
     __syncthreads();  // tile `it` visible to all; stage of tile it-1 free for refill
-    if (load_tile_idx < n_tiles) {
-      loader.load(pipe_smem + load_stage * C::kStageBytes, cta.key_end, tid);
-    }
-    cp_async_commit();
-    ++load_tile_idx;
-    load_stage = load_stage + 1 == C::kStages ? 0 : load_stage + 1;
+    kv.issue(pipe_smem, cta, tid);
 
     const u32 st = pipe_smem + stage * C::kStageBytes;
     stage = stage + 1 == C::kStages ? 0 : stage + 1;
@@ -643,22 +656,12 @@ __device__ __forceinline__ void run_simt(const GqaParams& p, const Cta& cta, uns
   const bool active = sub < C::kChunks;  // head dim 96: 12 of 16 lanes hold data
   const u32 pipe_smem = smem_addr(smem);
 
-  const E* kbase = static_cast<const E*>(p.k) + cta.b * p.k_stride_b + cta.kvh * p.k_stride_h;
-  const E* vbase = static_cast<const E*>(p.v) + cta.b * p.v_stride_b + cta.kvh * p.v_stride_h;
-  const int n_tiles = ceil_div(cta.key_end - cta.key_begin, C::kBlockN);
-  TileLoader<C> loader;
-  loader.init(kbase, vbase, p.k_stride_s, p.v_stride_s, cta.key_begin, tid);
+  KvPipe<C> kv;
+  kv.init(p, cta, tid);
+  const int n_tiles = kv.n_tiles;
 
-  int load_tile_idx = 0, load_stage = 0;
 #pragma unroll
-  for (int s = 0; s < C::kStages - 1; ++s) {
-    if (load_tile_idx < n_tiles) {
-      loader.load(pipe_smem + load_stage * C::kStageBytes, cta.key_end, tid);
-    }
-    cp_async_commit();
-    ++load_tile_idx;
-    load_stage = load_stage + 1 == C::kStages ? 0 : load_stage + 1;
-  }
+  for (int s = 0; s < C::kStages - 1; ++s) kv.issue(pipe_smem, cta, tid);
 
   // Q: this lane's 8 head-dim elements of every row, in fp32 registers.
   const int row_base = cta.rb * C::kRowsCta;
@@ -694,12 +697,7 @@ __device__ __forceinline__ void run_simt(const GqaParams& p, const Cta& cta, uns
   for (int it = 0; it < n_tiles; ++it) {
     cp_async_wait<C::kStages - 2>();
     __syncthreads();
-    if (load_tile_idx < n_tiles) {
-      loader.load(pipe_smem + load_stage * C::kStageBytes, cta.key_end, tid);
-    }
-    cp_async_commit();
-    ++load_tile_idx;
-    load_stage = load_stage + 1 == C::kStages ? 0 : load_stage + 1;
+    kv.issue(pipe_smem, cta, tid);
 
     const u32 st = pipe_smem + stage * C::kStageBytes + lane_off;
     stage = stage + 1 == C::kStages ? 0 : stage + 1;
