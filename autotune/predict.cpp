@@ -80,7 +80,7 @@ double predict_prefill_us(const AttentionProblem& p, const PrefillConfig& c, con
   const double q_regs = c.q_in_regs ? 1.03 : 1.0;
   // The Hopper generation: about 1.45x the mma.sync kernel at equal tiles on H200 (d128: 490
   // against 340 TFLOP/s), and the staggered warpgroups (8 warps, >= 3 stages) another ~1.1x.
-  const double engine = !c.wgmma ? 1.0 : (c.warps == 8 && c.stages >= 3 ? 1.6 : 1.45);
+  const double engine = !c.wgmma ? 1.0 : (c.staggered() ? 1.6 : 1.45);
   // Causal: the diagonal tiles compute masked scores too.
   double waste = 1.0;
   if (p.causal && p.q_len > 0) waste += 0.5 * (double(c.block_m) / (c.pack_gqa ? p.group() : 1) + c.block_n) / p.q_len;

@@ -38,8 +38,7 @@ int prefill_register_estimate(const AttentionProblem& pr, const PrefillConfig& c
     // One m64 tile per warpgroup: O (d / 2), S (block_n / 2) and its P copy (block_n / 4) per
     // thread, plus descriptors, loader state and softmax state; the staggered loop (8 warps,
     // >= 3 stages) keeps both warpgroups' paths and the previous V tile live (ptxas: +28..38).
-    const bool staggered = c.warps == 8 && c.stages >= 3;
-    return pr.head_dim / 2 + c.block_n * 3 / 4 + 56 + (staggered ? 24 : 0);
+    return pr.head_dim / 2 + c.block_n * 3 / 4 + 56 + (c.staggered() ? 24 : 0);
   }
   const int m_tiles = std::max(1, c.block_m / (16 * std::max(1, c.warps)));
   const int d = pr.head_dim;

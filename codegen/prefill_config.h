@@ -61,6 +61,9 @@ struct PrefillConfig {
   int min_ctas = 1;        // CTAs per SM the register allocation must allow (__launch_bounds__)
   bool wgmma = false;      // Hopper generation: warpgroup mma instead of mma.sync (sm_90a)
 
+  /// The wgmma kernel's staggered loop (two warpgroups, >= 3 stages; prefill.cuh kStaggered).
+  bool staggered() const { return wgmma && warps == 8 && stages >= 3; }
+
   /// can_implement: every field legal for this problem and device; messages name the value.
   Status validate(const AttentionProblem& problem, const DeviceLimits& limits) const;
 

@@ -407,11 +407,11 @@ struct OnlineSoftmax {
       }
   }
 
-  /// Folds one score tile into the running statistics and turns the scores into unnormalised
-  /// probabilities in place (fp32); `corr` receives the factor by which O must be rescaled
-  /// before the P V product (separate, so that O may still be in flight meanwhile).
-  __device__ __forceinline__ void exponentiate(float (&s)[L::kMTiles][L::kNTiles][4], float scale_log2,
-                                               float (&corr)[L::kMTiles][2]) {
+  /// Folds one score tile into the running statistics, rescales o, and writes P (bf16/fp16,
+  /// A-fragment layout) for the PV product.
+  __device__ __forceinline__ void update(float (&s)[L::kMTiles][L::kNTiles][4],
+                                         float (&o)[L::kMTiles][L::kDTiles][4],
+                                         u32 (&pf)[L::kMTiles][L::kPSteps][4], float scale_log2) {
 #pragma unroll
     for (int mt = 0; mt < L::kMTiles; ++mt) {
 #pragma unroll
@@ -424,7 +424,7 @@ struct OnlineSoftmax {
         // A row that has seen only masked keys keeps max -inf; subtracting 0 instead keeps
         // every exponent -inf (p = 0) rather than NaN.
         const float max_scaled = mx == neg_inf() ? 0.0f : mx * scale_log2;
-        corr[mt][h] = fast_exp2(row_max[mt][h] * scale_log2 - max_scaled);
+        const float corr = fast_exp2(row_max[mt][h] * scale_log2 - max_scaled);
         row_max[mt][h] = mx;
         float sum = 0.0f;
 #pragma unroll
@@ -435,16 +435,13 @@ struct OnlineSoftmax {
             sum += s[mt][nt][e];
           }
         }
-        row_sum[mt][h] = row_sum[mt][h] * corr[mt][h] + sum;
-      }
-    }
-  }
-
-  /// P (bf16/fp16, the m16k16 A-fragment layout: two adjacent n8 score tiles per k16 step).
-  static __device__ __forceinline__ void pack(const float (&s)[L::kMTiles][L::kNTiles][4],
-                                              u32 (&pf)[L::kMTiles][L::kPSteps][4]) {
+        row_sum[mt][h] = row_sum[mt][h] * corr + sum;
 #pragma unroll
-    for (int mt = 0; mt < L::kMTiles; ++mt)
+        for (int dt = 0; dt < L::kDTiles; ++dt) {
+          o[mt][dt][2 * h] *= corr;
+          o[mt][dt][2 * h + 1] *= corr;
+        }
+      }
 #pragma unroll
       for (int kk = 0; kk < L::kPSteps; ++kk) {
         pf[mt][kk][0] = pack2<Element>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
@@ -452,26 +449,7 @@ struct OnlineSoftmax {
         pf[mt][kk][2] = pack2<Element>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
         pf[mt][kk][3] = pack2<Element>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
       }
-  }
-
-  static __device__ __forceinline__ void rescale(float (&o)[L::kMTiles][L::kDTiles][4],
-                                                 const float (&corr)[L::kMTiles][2]) {
-#pragma unroll
-    for (int mt = 0; mt < L::kMTiles; ++mt)
-#pragma unroll
-      for (int dt = 0; dt < L::kDTiles; ++dt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) o[mt][dt][e] *= corr[mt][e / 2];
-  }
-
-  /// exponentiate(), pack() and rescale() back to back.
-  __device__ __forceinline__ void update(float (&s)[L::kMTiles][L::kNTiles][4],
-                                         float (&o)[L::kMTiles][L::kDTiles][4],
-                                         u32 (&pf)[L::kMTiles][L::kPSteps][4], float scale_log2) {
-    float corr[L::kMTiles][2];
-    exponentiate(s, scale_log2, corr);
-    pack(s, pf);
-    rescale(o, corr);
+    }
   }
 
   /// Completes the quad sums; afterwards row_sum is the full softmax denominator.
@@ -801,10 +779,9 @@ __device__ __forceinline__ void prefill_forward_wgmma(const GqaParams& p) {
   softmax.init();
 
   if (w.n_tiles > 0) {
-    // Ring discipline. Without overlap a tile's slot is free once every warp has passed the
-    // next tile's barrier, so tiles are prefetched kStages - 1 ahead. With overlap the P V
-    // product of tile j - 1 runs during iteration j, so its slot is free one barrier later and
-    // tiles are prefetched kStages - 2 ahead.
+    // Ring discipline. A tile's slot is free once every warp has passed the next tile's
+    // barrier, so tiles are prefetched kStages - 1 ahead; staggered, warpgroup 1 reads V of
+    // tile j - 1 in iteration j, so a slot is free one barrier later: kStages - 2 ahead.
     constexpr int kAhead = L::kStaggered ? L::kStages - 2 : L::kStages - 1;
     SwizzledLoader<L> kv;
     kv.init(w.k_rows(p), w.v_rows(p), p, s.kv_len, tid);
