@@ -52,6 +52,9 @@ struct MeasureResult {
   int repetitions = 0;
   double max_error = 0;
   double error_bound = 0;
+  // The try was abandoned because the process is being interrupted (SIGINT/SIGTERM): it says
+  // nothing about the variant and is not recorded, so a resumed sweep measures it again.
+  bool interrupted = false;
 };
 
 /// The device a backend measures on.

@@ -1,12 +1,14 @@
 // Plain record types that the tune loop produces and the database stores. They depend on
-// nothing but the standard library, so `db/` can store them without knowing about kernels,
-// and the tune loop can emit them through a sink without knowing about SQLite.
+// nothing but the standard library and core/status.h, so `db/` can store them without knowing
+// about kernels, and the tune loop can emit them through a sink without knowing about SQLite.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/status.h"
 
 namespace gqaforge {
 
@@ -108,9 +110,14 @@ class MeasurementSink {
   virtual int64_t begin_run(const Environment& env, const TuneRunRecord& run) = 0;
   virtual void record(const MeasurementRecord& m) = 0;
   virtual void end_run(int64_t run_id) = 0;
-  /// Kernel keys already measured for `problem` in environment `env_key` (for resuming).
-  virtual std::vector<std::string> measured_keys(const std::string& env_key,
-                                                 const ProblemRecord& problem) = 0;
+  /// Every row stored for `problem` in environment `env_key`, any status, sorted by kernel
+  /// key: what earlier (or concurrent) runs measured. Resuming reuses them instead of measuring
+  /// again, and the winner of a problem is chosen among all of them.
+  virtual std::vector<MeasurementRecord> stored_rows(const std::string& env_key,
+                                                     const ProblemRecord& problem) = 0;
+  /// Ok, or the first error a sink method hit. The tune loop stops at the first error: a
+  /// measurement that cannot be stored is GPU time thrown away.
+  virtual Status sink_status() const { return ok_status(); }
 };
 
 }  // namespace gqaforge

@@ -23,9 +23,6 @@ class SearchTracker {
  public:
   /// Records one evaluation; returns true when it improved the best cost.
   bool add(double cost);
-  /// Records a try skipped because an earlier run measured it: it counts against the
-  /// evaluation budget (a finished sweep run again measures nothing) but not for patience.
-  void add_skipped() { ++progress_.evaluations; }
   void set_elapsed(double seconds) { progress_.elapsed_s = seconds; }
   const SearchProgress& progress() const { return progress_; }
 

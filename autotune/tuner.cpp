@@ -12,6 +12,8 @@
 #include "autotune/family_space.h"
 #include "autotune/searcher.h"
 #include "autotune/stop.h"
+#include "autotune/shard.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 #include "core/progress.h"
 
@@ -27,7 +29,19 @@ struct Pending {
   std::optional<Point> point;  // none for the heuristic default when it is outside the space
   Candidate candidate;
   bool is_default = false;
+  std::optional<MeasurementRecord> stored;  // reused instead of compiled and measured
 };
+
+/// The gate/timing seed of one measurement: fixed by the sweep's seed and the kernel, so a
+/// resumed sweep measures a variant with the inputs the uninterrupted one would have used.
+uint64_t measure_seed(uint64_t seed, const std::string& purpose, const std::string& kernel_key) {
+  return shard_hash(fmt::format("{} {} {}", seed, purpose, kernel_key)) >> 1;
+}
+
+/// Ok rows first, fastest first; ties by kernel key.
+bool faster(const MeasurementRecord& a, const MeasurementRecord& b) {
+  return a.median_us != b.median_us ? a.median_us < b.median_us : a.kernel_key < b.kernel_key;
+}
 
 /// Everything the loop keeps about one problem while it runs.
 class ProblemRun {
@@ -43,10 +57,19 @@ class ProblemRun {
   std::vector<Pending> pull(size_t max_items);
   void process(const Pending& p, const CompileResult& compiled);
   void finish_try(const Pending& p, MeasurementRecord& row, double cost);
+  void reuse_try(const Pending& p);
+  void account(const Pending& p, const MeasurementRecord& row, double cost);
   MeasurementRecord base_row(const Candidate& c) const;
   void remeasure_winners();
+  /// Re-reads what the sink holds for the problem (earlier runs, concurrent tuners).
+  void refresh_stored();
+  /// A stored row that stands for a try instead of measuring it.
+  const MeasurementRecord* reusable(const std::string& kernel_key) const;
+  /// True once the sink failed or the process is being interrupted: stop now.
+  bool aborted() const { return !sink_.sink_status().ok() || interrupted(); }
   /// True when a stop condition holds, counting `pending` pulled but unfinished tries.
   bool stopped_after(size_t pending) const {
+    if (aborted()) return true;
     if (stop_.empty()) return false;
     SearchProgress p = tracker_.progress();
     p.evaluations += static_cast<int64_t>(pending);
@@ -71,34 +94,52 @@ class ProblemRun {
   }
 
   FamilySpace space_;
+  ProblemRecord record_;
   ProblemOutcome out_;
   std::unique_ptr<Searcher> searcher_;
   SearchTracker tracker_;
   AnyStop stop_;
-  std::set<std::string> measured_keys_;       // from earlier runs
-  std::map<std::string, double> cost_by_config_;  // this run
-  std::map<std::string, MeasurementRecord> ok_rows_;  // this run, by config
-  std::set<std::string> in_flight_;           // configs pulled, not finished
+  std::map<std::string, MeasurementRecord> stored_;   // by kernel key: what the sink holds
+  std::map<std::string, double> cost_by_config_;      // this run
+  std::map<std::string, MeasurementRecord> ok_rows_;  // this run (measured or reused), by kernel key
+  std::set<std::string> in_flight_;                   // configs pulled, not finished
   std::map<std::string, std::vector<Point>> deferred_;  // proposals waiting for an in-flight twin
   bool config_sharding_ = false;
   bool default_pending_ = true;
-  uint64_t try_counter_ = 0;
 };
 
 MeasurementRecord ProblemRun::base_row(const Candidate& c) const {
   MeasurementRecord r;
   r.run_id = run_id_;
   r.env_key = info_.environment.key();
-  r.problem = to_problem_record(c.problem);
+  r.problem = record_;
   r.kernel_key = c.kernel_key;
   r.config = c.config;
   return r;
 }
 
+void ProblemRun::refresh_stored() {
+  std::vector<MeasurementRecord> rows = sink_.stored_rows(info_.environment.key(), record_);
+  stored_.clear();
+  for (MeasurementRecord& r : rows) {
+    std::string key = r.kernel_key;
+    stored_.emplace(std::move(key), std::move(r));
+  }
+}
+
+const MeasurementRecord* ProblemRun::reusable(const std::string& kernel_key) const {
+  auto it = stored_.find(kernel_key);
+  if (it == stored_.end()) return nullptr;
+  const MeasureStatus s = it->second.status;
+  if (options_.retry_failed && (s == MeasureStatus::kLaunchFailed || s == MeasureStatus::kTimeout)) return nullptr;
+  return &it->second;
+}
+
 std::vector<Pending> ProblemRun::pull(size_t max_items) {
   std::vector<Pending> batch;
+  if (aborted()) return batch;
+  refresh_stored();
   while (batch.size() < max_items) {
-    // Skipped tries count against the budget: stop pulling once it is spent.
     if (stopped_after(batch.size())) break;
     Pending p;
     std::string text;
@@ -132,35 +173,33 @@ std::vector<Pending> ProblemRun::pull(size_t max_items) {
     }
     auto key = backend_.kernel_key(out_.problem, space_.family, p.candidate.config);
     p.candidate.kernel_key = key.ok() ? *key : "";
-    if (measured_keys_.count(p.candidate.kernel_key) != 0) {
-      ++out_.skipped;
-      tracker_.add_skipped();
-      cost_by_config_[p.candidate.config] = std::numeric_limits<double>::quiet_NaN();
-      if (p.point && !p.is_default) searcher_->report(*p.point, std::numeric_limits<double>::quiet_NaN());
-      progress_.advance(1, "skipped (measured before)");
-      continue;
-    }
     if (!canonical.ok() || !key.ok()) {
       MeasurementRecord row = base_row(p.candidate);
       row.status = MeasureStatus::kRejected;
       row.message = !canonical.ok() ? canonical.status().message() : key.status().message();
       if (row.kernel_key.empty()) row.kernel_key = "invalid:" + p.candidate.config;
-      finish_try(p, row, kInf);
+      p.candidate.kernel_key = row.kernel_key;
+      if (const MeasurementRecord* stored = reusable(row.kernel_key)) {
+        p.stored = *stored;
+        reuse_try(p);
+      } else {
+        finish_try(p, row, kInf);
+      }
       continue;
     }
+    // A stored result takes the place of the try in the pipeline, so the searcher receives
+    // it at the moment the measurement would have arrived.
+    if (const MeasurementRecord* stored = reusable(p.candidate.kernel_key)) p.stored = *stored;
     in_flight_.insert(p.candidate.config);
     batch.push_back(std::move(p));
   }
   return batch;
 }
 
-void ProblemRun::finish_try(const Pending& p, MeasurementRecord& row, double cost) {
-  row.measured_at = utc_timestamp();
-  sink_.record(row);
-  ++out_.tried;
+void ProblemRun::account(const Pending& p, const MeasurementRecord& row, double cost) {
   ++out_.by_status[measure_status_name(row.status)];
   cost_by_config_[p.candidate.config] = cost;
-  if (row.status == MeasureStatus::kOk) ok_rows_[p.candidate.config] = row;
+  if (row.status == MeasureStatus::kOk) ok_rows_[row.kernel_key] = row;
   if (p.is_default) out_.default_row = row;
   tracker_.add(cost);
   tracker_.set_elapsed(std::chrono::duration<double>(Clock::now() - sweep_start_).count());
@@ -170,10 +209,28 @@ void ProblemRun::finish_try(const Pending& p, MeasurementRecord& row, double cos
     for (const Point& q : it->second) searcher_->report(q, cost);
     deferred_.erase(it);
   }
-  progress_.advance(1, fmt::format("{} {}", measure_status_name(row.status), p.candidate.config));
+}
+
+void ProblemRun::finish_try(const Pending& p, MeasurementRecord& row, double cost) {
+  row.measured_at = utc_timestamp();
+  sink_.record(row);
+  ++out_.tried;
+  account(p, row, cost);
+  progress_.advance(1, fmt::format("{}: {} {}", out_.problem.name(), measure_status_name(row.status), p.candidate.config));
+}
+
+void ProblemRun::reuse_try(const Pending& p) {
+  const MeasurementRecord& row = *p.stored;
+  ++out_.skipped;
+  account(p, row, row.status == MeasureStatus::kOk ? row.median_us : kInf);
+  progress_.advance(1, fmt::format("{}: reused {} {}", out_.problem.name(), measure_status_name(row.status), p.candidate.config));
 }
 
 void ProblemRun::process(const Pending& p, const CompileResult& compiled) {
+  if (p.stored) {
+    reuse_try(p);
+    return;
+  }
   MeasurementRecord row = base_row(p.candidate);
   row.compile_ms = compiled.compile_ms;
   if (compiled.status == MeasureStatus::kOk) {
@@ -207,8 +264,12 @@ void ProblemRun::process(const Pending& p, const CompileResult& compiled) {
     return;
   }
   MeasureOptions mo = options_.measure;
-  mo.seed = options_.seed * 1000003ULL + ++try_counter_;
+  mo.seed = measure_seed(options_.seed, "try", p.candidate.kernel_key);
   MeasureResult m = timed_measure(p.candidate, mo);
+  if (m.interrupted) {  // abandoned: nothing to record, the resumed sweep measures it
+    in_flight_.erase(p.candidate.config);
+    return;
+  }
   row.status = m.status;
   row.message = m.message;
   row.max_error = m.max_error;
@@ -224,36 +285,59 @@ void ProblemRun::process(const Pending& p, const CompileResult& compiled) {
 }
 
 void ProblemRun::remeasure_winners() {
-  std::vector<MeasurementRecord> ranked;
-  for (const auto& [config, row] : ok_rows_) ranked.push_back(row);
-  std::sort(ranked.begin(), ranked.end(), [](const MeasurementRecord& a, const MeasurementRecord& b) {
-    return a.median_us != b.median_us ? a.median_us < b.median_us : a.kernel_key < b.kernel_key;
-  });
-  if (ranked.size() > static_cast<size_t>(std::max(1, options_.remeasure_top))) {
-    ranked.resize(static_cast<size_t>(std::max(1, options_.remeasure_top)));
+  if (aborted()) return;
+  // The candidates are every ok row of the problem: this run's and everything stored, so a
+  // resumed (or concurrent) sweep never demotes a faster variant measured earlier.
+  refresh_stored();
+  std::map<std::string, MeasurementRecord> candidates = ok_rows_;
+  const MeasurementRecord* stored_best = nullptr;
+  for (const auto& [key, row] : stored_) {
+    if (row.status != MeasureStatus::kOk) continue;
+    candidates.insert_or_assign(key, row);
+    if (row.is_best) stored_best = &row;
   }
+  // Nothing new was measured: the problem stands as stored. A best is kept; without one (an
+  // interruption between the last try and the re-measure) the winners are re-measured now.
+  // Config shards never mark a best (no shard sees the whole space), so for them a stored
+  // re-measure counts as done.
+  if (out_.tried == 0) {
+    if (stored_best != nullptr) {
+      out_.best = *stored_best;
+      return;
+    }
+    if (config_sharding_) return;
+  }
+  std::vector<MeasurementRecord> ranked;
+  for (const auto& [key, row] : candidates) ranked.push_back(row);
+  std::sort(ranked.begin(), ranked.end(), faster);
+  const size_t top = static_cast<size_t>(std::max(1, options_.remeasure_top));
+  if (ranked.size() > top) ranked.resize(top);
   // The heuristic default is re-measured too, so that the reported speedup over it compares
   // two timings of the same protocol.
   const size_t winners = ranked.size();
   if (out_.default_row && out_.default_row->status == MeasureStatus::kOk) {
-    const bool listed = std::any_of(ranked.begin(), ranked.end(),
-                                    [&](const MeasurementRecord& r) { return r.config == out_.default_row->config; });
+    const bool listed = std::any_of(ranked.begin(), ranked.end(), [&](const MeasurementRecord& r) {
+      return r.kernel_key == out_.default_row->kernel_key;
+    });
     if (!listed) {
-      if (auto it = ok_rows_.find(out_.default_row->config); it != ok_rows_.end()) ranked.push_back(it->second);
+      if (auto it = candidates.find(out_.default_row->kernel_key); it != candidates.end()) ranked.push_back(it->second);
     }
   }
   if (ranked.empty()) return;
   std::vector<MeasurementRecord> again;
   for (size_t i = 0; i < ranked.size(); ++i) {
+    if (aborted()) return;  // nothing marked: the resumed sweep re-measures
     MeasurementRecord row = ranked[i];
+    row.run_id = run_id_;
     Candidate c;
     c.problem = out_.problem;
     c.family = space_.family;
     c.config = row.config;
     c.kernel_key = row.kernel_key;
     MeasureOptions mo = options_.winner_measure;
-    mo.seed = options_.seed * 1000003ULL + ++try_counter_;
+    mo.seed = measure_seed(options_.seed, "winner", row.kernel_key);
     MeasureResult m = timed_measure(c, mo);
+    if (m.interrupted) return;
     row.status = m.status;
     row.message = m.status != MeasureStatus::kOk ? m.message
                   : i < winners                  ? "re-measured winner"
@@ -265,27 +349,37 @@ void ProblemRun::remeasure_winners() {
     row.stddev_us = m.status == MeasureStatus::kOk ? m.stddev_us : 0;
     row.repetitions = m.status == MeasureStatus::kOk ? m.repetitions : 0;
     row.tbps = row.tflops = 0;
+    row.is_best = false;
     if (m.status == MeasureStatus::kOk) fill_throughput(out_.problem, row);
     row.measured_at = utc_timestamp();
     again.push_back(row);
   }
   const MeasurementRecord* best = nullptr;
   for (const MeasurementRecord& row : again) {
-    if (row.status == MeasureStatus::kOk && (best == nullptr || row.median_us < best->median_us)) best = &row;
+    if (row.status == MeasureStatus::kOk && (best == nullptr || faster(row, *best))) best = &row;
   }
   // With config-level shards no process sees the whole space: the best is chosen after merging.
   const bool may_mark = !config_sharding_;
+  // The best row is recorded last, so a stored best means every re-measure before it landed.
   for (MeasurementRecord& row : again) {
-    row.is_best = may_mark && best == &row;
+    if (&row == best) continue;
     sink_.record(row);
-    if (out_.default_row && out_.default_row->config == row.config) out_.default_row = row;
+    if (aborted()) return;
+    if (out_.default_row && out_.default_row->kernel_key == row.kernel_key) out_.default_row = row;
   }
-  if (best != nullptr) out_.best = *best;
+  if (best != nullptr) {
+    if (out_.default_row && out_.default_row->kernel_key == best->kernel_key) out_.default_row = *best;
+    MeasurementRecord row = *best;
+    row.is_best = may_mark;
+    sink_.record(row);
+    out_.best = row;
+  }
 }
 
 ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budget_hit) {
   out_.problem = problem;
   out_.family = family_of(problem);
+  record_ = to_problem_record(problem);
   auto space = make_family_space(problem, info_.limits);
   if (!space.ok()) {
     out_.stop_reason = space.status().message();
@@ -314,8 +408,6 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
     }
   }
   out_.valid_points = static_cast<int64_t>(valid.size());
-  const ProblemRecord record = to_problem_record(problem);
-  for (std::string& k : sink_.measured_keys(info_.environment.key(), record)) measured_keys_.insert(std::move(k));
 
   const FamilySpace* fs = &space_;
   auto made = make_searcher(options_.strategy, space_.space, std::move(valid),
@@ -331,11 +423,26 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
   tracker_.set_elapsed(std::chrono::duration<double>(Clock::now() - sweep_start_).count());
 
   const size_t batch_size = static_cast<size_t>(std::max(1, options_.batch_size));
-  auto compile_async = [this](std::vector<Pending> batch) {
-    return std::async(std::launch::async, [this, batch = std::move(batch)]() {
-      std::vector<Candidate> candidates;
-      for (const Pending& p : batch) candidates.push_back(p.candidate);
-      return backend_.compile(candidates);
+  // Compiles the batch's tries that have no stored result; results line up with the batch
+  // (a reused try gets an empty result it never reads).
+  auto compile_async = [this](const std::vector<Pending>& batch) {
+    std::vector<Candidate> candidates;
+    std::vector<size_t> index;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].stored) continue;
+      candidates.push_back(batch[i].candidate);
+      index.push_back(i);
+    }
+    const size_t n = batch.size();
+    return std::async(std::launch::async, [this, n, candidates = std::move(candidates), index = std::move(index)]() {
+      std::vector<CompileResult> out(n);
+      if (candidates.empty()) return out;
+      std::vector<CompileResult> compiled = backend_.compile(candidates);
+      for (size_t j = 0; j < index.size(); ++j) {
+        out[index[j]] = j < compiled.size() ? compiled[j]
+                                            : CompileResult{MeasureStatus::kCompileFailed, "the backend returned no result"};
+      }
+      return out;
     });
   };
   auto stopped = [this]() { return stopped_after(0); };
@@ -344,7 +451,7 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
   std::future<std::vector<CompileResult>> current_compiled;
   while (true) {
     if (stopped()) {
-      out_.stop_reason = stop_.reason();
+      out_.stop_reason = interrupted() ? "interrupted" : aborted() ? "" : stop_.reason();
       break;
     }
     if (current.empty()) {
@@ -359,8 +466,7 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
     if (!next.empty()) next_compiled = compile_async(next);
     for (size_t i = 0; i < current.size(); ++i) {
       if (i > 0 && stopped()) break;
-      process(current[i], i < compiled.size() ? compiled[i] : CompileResult{MeasureStatus::kCompileFailed,
-                                                                             "the backend returned no result"});
+      process(current[i], compiled[i]);
     }
     current = std::move(next);
     current_compiled = std::move(next_compiled);
@@ -422,6 +528,7 @@ Result<TuneReport> Tuner::run(const std::vector<AttentionProblem>& problems) {
   run.strategy = options_.strategy;
   run.started_at = utc_timestamp();
   report.run_id = sink_.begin_run(info.environment, run);
+  GQF_RETURN_IF_ERROR(sink_.sink_status());
 
   // Planned tries for the progress bar (guided: an estimate, corrected as it goes).
   int64_t planned = 0;
@@ -436,13 +543,20 @@ Result<TuneReport> Tuner::run(const std::vector<AttentionProblem>& problems) {
   Progress progress("tuning", planned, options_.show_progress);
   const Clock::time_point start = Clock::now();
   for (const AttentionProblem& p : problems) {
-    if (report.time_budget_hit) break;
+    if (report.time_budget_hit || interrupted()) break;
     ProblemRun pr(backend_, sink_, options_, info, report.run_id, progress, start, report);
     report.problems.push_back(pr.run(p, &report.time_budget_hit));
+    if (Status s = sink_.sink_status(); !s.ok()) {
+      progress.finish();
+      return Status(s.code(), fmt::format("stopped the sweep: {} (the rows stored before it are kept; run the "
+                                          "same command again to resume)", s.message()));
+    }
   }
   progress.finish();
   report.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
-  sink_.end_run(report.run_id);
+  report.interrupted = interrupted();
+  // An interrupted run stays unfinished (finished_at empty), as after a kill.
+  if (!report.interrupted) sink_.end_run(report.run_id);
   return report;
 }
 

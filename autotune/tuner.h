@@ -2,8 +2,16 @@
 // configs (the heuristic default first, always), compile the next batch while the current
 // one is measured, classify every try (rejected, compile_failed, wrong_result, launch_failed,
 // timeout, ok), record every try through the MeasurementSink, and finally re-measure the
-// winners and record the best as is_best. Resuming: keys the sink already holds for the
-// environment and problem are skipped.
+// winners and record the best as is_best.
+//
+// Resuming is replaying: a proposal whose kernel the sink already holds (from an interrupted
+// run, or from another tuner writing the same database, re-read before every batch) is not
+// measured again, but its stored result travels through the loop exactly where a measurement
+// would have, so the searcher, the stop conditions and the winners see what an uninterrupted
+// run sees. The winner is chosen among all ok rows stored for the problem; a problem that
+// measured nothing new and already has a best is left as it is. Gate seeds derive from the
+// kernel, not from the order of tries. A sink error stops the sweep at once; SIGINT/SIGTERM
+// (core/interrupt.h) stop it between tries, leaving the run unfinished for a later resume.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +40,11 @@ struct TuneOptions {
   // before one is marked best. The seed is set per measurement.
   MeasureOptions measure{.seed = 1, .repetitions = 7, .min_rep_ms = 1.0};
   MeasureOptions winner_measure;    // 0 = the timing protocol's defaults
+  // Resuming measures launch_failed and timeout rows again instead of reusing them: those can
+  // come from outside the kernel (a worker killed by the OOM killer, a GPU shared with another
+  // job). Compile failures, rejections and wrong results are properties of the kernel and are
+  // always reused.
+  bool retry_failed = false;
   bool show_progress = true;
   std::string command_line;         // recorded with the run
 };
@@ -43,10 +56,10 @@ struct ProblemOutcome {
   int64_t space_points = 0;       // Cartesian size of the family's space
   int64_t valid_points = 0;       // after the named constraints (and the shard)
   std::map<std::string, int64_t> constraint_rejections;  // constraint name -> points it removed
-  int64_t tried = 0;              // tries recorded this run
-  int64_t skipped = 0;            // already measured (resume)
-  std::map<std::string, int64_t> by_status;  // status name -> tries this run
-  std::optional<MeasurementRecord> best;     // the re-measured winner
+  int64_t tried = 0;              // tries measured and recorded this run
+  int64_t skipped = 0;            // tries whose stored result was reused (resume)
+  std::map<std::string, int64_t> by_status;  // status name -> tries of the search, reused included
+  std::optional<MeasurementRecord> best;     // the winner: re-measured now, or stored
   std::optional<MeasurementRecord> default_row;  // the heuristic default's (latest) row
   std::string stop_reason;        // "" when the searcher finished
   bool skipped_by_shard = false;  // the whole problem belongs to another shard
@@ -57,6 +70,7 @@ struct TuneReport {
   std::string env_key;
   std::vector<ProblemOutcome> problems;
   bool time_budget_hit = false;
+  bool interrupted = false;     // SIGINT/SIGTERM stopped the sweep; the run stays unfinished
   // Where the sweep's time went (compiles overlap measurement, so the parts exceed the wall).
   double wall_s = 0;
   double measure_s = 0;         // inside the backend's measure (gate + timing), winners included
@@ -70,8 +84,9 @@ class Tuner {
   /// `backend` and `sink` must outlive the Tuner.
   Tuner(Backend& backend, MeasurementSink& sink, TuneOptions options);
 
-  /// Tunes every problem; a failure of one variant never stops the sweep. Fails only for
-  /// bad options or when the backend cannot start.
+  /// Tunes every problem; a failure of one variant never stops the sweep. Fails for bad
+  /// options, when the backend cannot start, and at the first error of the sink (the rows
+  /// stored until then stay; the same command resumes after the cause is fixed).
   Result<TuneReport> run(const std::vector<AttentionProblem>& problems);
 
  private:

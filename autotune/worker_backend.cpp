@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cstring>
 
 #include "autotune/worker_protocol.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 
 namespace gqaforge::tune {
@@ -42,9 +44,17 @@ Status WorkerBackend::start() {
   std::vector<char*> argv;
   for (std::string& a : options_.command) argv.push_back(a.data());
   argv.push_back(nullptr);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) return unavailable("fork: {}", std::strerror(errno));
   if (pid == 0) {
+    // The worker must not outlive the tuner (a hung kernel would hold the GPU): the kernel
+    // kills it when the forking thread's process dies, and a parent that died before prctl
+    // took effect is caught by the ppid check. Ctrl-C reaches the whole process group; the
+    // tuner decides what an interrupt means, so the worker ignores SIGINT.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(126);
+    signal(SIGINT, SIG_IGN);
     dup2(in_pipe[0], STDIN_FILENO);
     dup2(out_pipe[1], STDOUT_FILENO);
     execv(argv[0], argv.data());
@@ -109,6 +119,10 @@ std::string WorkerBackend::exit_description() {
   return "ended";
 }
 
+namespace {
+Status cancelled_status() { return unavailable("interrupted"); }
+}  // namespace
+
 Result<std::string> WorkerBackend::exchange(const std::string& line, double timeout_s) {
   const std::string out = line + "\n";
   size_t sent = 0;
@@ -129,6 +143,7 @@ Result<std::string> WorkerBackend::exchange(const std::string& line, double time
     if (left.count() <= 0) return resource_exhausted("no answer from the worker within {:g} s", timeout_s);
     pollfd pfd{from_child_, POLLIN, 0};
     const int r = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+    if (interrupted()) return cancelled_status();
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) continue;
     char chunk[4096];
@@ -170,6 +185,7 @@ MeasureResult WorkerBackend::measure(const Candidate& candidate, const MeasureOp
   if (pid_ <= 0) {
     Status s = start();
     if (!s.ok()) {
+      result.interrupted = interrupted();
       result.status = MeasureStatus::kLaunchFailed;
       result.message = s.message();
       return result;
@@ -181,6 +197,15 @@ MeasureResult WorkerBackend::measure(const Candidate& candidate, const MeasureOp
   req.candidate = candidate;
   req.options = options;
   auto line = exchange(encode_request(req), options_.measure_timeout_s);
+  // Interrupted (SIGINT/SIGTERM) while the worker measured: abandon the try without a verdict;
+  // a worker killed by the same signal is no fault of the variant either.
+  if (!line.ok() && interrupted()) {
+    stop(true);
+    result.interrupted = true;
+    result.status = MeasureStatus::kLaunchFailed;
+    result.message = "interrupted";
+    return result;
+  }
   if (!line.ok()) {
     if (line.status().code() == StatusCode::kResourceExhausted) {
       stop(true);

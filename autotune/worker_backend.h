@@ -5,6 +5,12 @@
 // answer in time, it is killed and the variant is recorded as timeout; either way the next
 // measurement starts a fresh child. Compiling and kernel keys stay in this process, with a
 // local backend built from the device description the worker reports.
+//
+// The child never outlives its parent: it gets SIGKILL when the thread that started it dies
+// (PR_SET_PDEATHSIG; start it from the thread that lives as long as the backend, as the tune
+// loop does), so a tuner killed while its worker hangs in a kernel leaves no process holding
+// the GPU. It ignores SIGINT; when the parent is interrupted (core/interrupt.h) the try in
+// flight is abandoned (MeasureResult::interrupted) and the child is killed.
 #pragma once
 
 #include <sys/types.h>

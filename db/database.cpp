@@ -538,6 +538,16 @@ void Database::end_run(int64_t run_id) {
   if (!s.ok()) note_sink_error(s, "end_run");
 }
 
+std::vector<MeasurementRecord> Database::stored_rows(const std::string& env_key,
+                                                     const ProblemRecord& problem) {
+  auto rows = problem_rows(env_key, problem);
+  if (!rows.ok()) {
+    note_sink_error(rows.status(), "stored_rows");
+    return {};
+  }
+  return *std::move(rows);
+}
+
 std::vector<std::string> Database::measured_keys(const std::string& env_key,
                                                  const ProblemRecord& problem) {
   auto keys = find_measured_keys(env_key, problem);
@@ -581,6 +591,16 @@ Result<std::vector<MeasurementRecord>> Database::best(const std::string& env_key
                                                       MeasurementFilter filter) {
   filter.env_key = env_key;
   return best(filter);
+}
+
+Result<std::vector<MeasurementRecord>> Database::problem_rows(const std::string& env_key,
+                                                              const ProblemRecord& problem) {
+  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare(fmt::format(
+                                         "SELECT {} FROM measurements WHERE env_key = ? AND "
+                                         "problem = ? ORDER BY kernel_key",
+                                         measurement_columns(""))));
+  st.bind(1, env_key).bind(2, problem.canonical());
+  return read_measurements(st, path());
 }
 
 Result<std::vector<MeasurementRecord>> Database::measurements(const MeasurementFilter& filter) {

@@ -140,11 +140,13 @@ class Database final : public MeasurementSink {
   int64_t begin_run(const Environment& env, const TuneRunRecord& run) override;  // 0 on error
   void record(const MeasurementRecord& m) override;
   void end_run(int64_t run_id) override;
-  /// Empty on error (the caller then measures everything again).
-  std::vector<std::string> measured_keys(const std::string& env_key,
-                                         const ProblemRecord& problem) override;
+  /// Empty on error, which sink_status() then reports (the tune loop stops).
+  std::vector<MeasurementRecord> stored_rows(const std::string& env_key,
+                                             const ProblemRecord& problem) override;
   /// The first error a sink method hit, ok if none.
-  Status sink_status() const;
+  Status sink_status() const override;
+  /// find_measured_keys(), empty on error (kept in sink_status()).
+  std::vector<std::string> measured_keys(const std::string& env_key, const ProblemRecord& problem);
 
   // ---- Queries ----
 
@@ -157,6 +159,9 @@ class Database final : public MeasurementSink {
   Result<std::vector<MeasurementRecord>> best(const MeasurementFilter& filter);
   /// best() restricted to `env_key` ("" = all environments).
   Result<std::vector<MeasurementRecord>> best(const std::string& env_key, MeasurementFilter filter);
+  /// Every row of `problem` in `env_key`, any status, sorted by kernel_key.
+  Result<std::vector<MeasurementRecord>> problem_rows(const std::string& env_key,
+                                                      const ProblemRecord& problem);
   /// Rows matching `filter`, sorted by (env_key, problem, kernel_key).
   Result<std::vector<MeasurementRecord>> measurements(const MeasurementFilter& filter);
   /// Environments sorted by key.

@@ -2,6 +2,7 @@
 // dims, batch sizes and lengths (or times the linear layers' GEMMs with --linear) and records
 // every try in the measurement database. All flags are validated before the database is
 // opened, so bad input exits 2 with one error line and leaves the database untouched.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "autotune/synthetic_backend.h"
 #include "autotune/tuner.h"
 #include "autotune/worker_backend.h"
+#include "core/interrupt.h"
 #include "core/progress.h"
 #include "core/strings.h"
 #include "costmodel/presets.h"
@@ -128,6 +130,12 @@ Result<TunePlan> plan_from_flags(const ArgParser& p, const Args& args) {
   }
   plan.synthetic.seed = o.seed;
   plan.synthetic.real_faults = p.get_switch("real-faults");
+  if (plan.synthetic.real_faults && (plan.backend != "synthetic" || !plan.worker)) {
+    // In-process, a real fault aborts or hangs the tuner itself.
+    return invalid_argument("--real-faults needs --backend synthetic with --isolation worker (got --backend {}, "
+                            "--isolation {})", plan.backend, isolation);
+  }
+  o.retry_failed = p.get_switch("retry-failed");
   plan.db_path = p.get("db", default_database_path());
   if (plan.db_path.empty()) return invalid_argument("--db is empty");
 
@@ -297,8 +305,8 @@ void print_table(const tune::TuneReport& report) {
       std::printf("%-48s (another shard)\n", name.c_str());
       continue;
     }
-    std::string tries = fmt::format("{}", o.tried);
-    if (o.skipped > 0) tries += fmt::format("+{}", o.skipped);
+    // Every try of the search, the ones whose stored result a resume reused included.
+    std::string tries = fmt::format("{}", o.tried + o.skipped);
     if (!o.best) {
       std::printf("%-48s %-10s %10s  no passing variant%s%s\n", name.c_str(), tries.c_str(), "-",
                   o.stop_reason.empty() ? "" : "; ", o.stop_reason.c_str());
@@ -333,10 +341,24 @@ void print_table(const tune::TuneReport& report) {
               "(%lld compile cache hit(s))\n",
               report.wall_s, report.measure_s, report.compile_cpu_s, static_cast<long long>(report.kernels_compiled),
               static_cast<long long>(report.compile_cache_hits));
+  int64_t reused = 0;
+  std::map<std::string, std::vector<std::string>> stopped;  // reason -> problems
   for (const tune::ProblemOutcome& o : report.problems) {
-    if (!o.stop_reason.empty()) std::printf("%s: stopped: %s\n", o.problem.name().c_str(), o.stop_reason.c_str());
+    reused += o.skipped;
+    if (!o.stop_reason.empty()) stopped[o.stop_reason].push_back(o.problem.name());
+  }
+  if (reused > 0) {
+    std::printf("resumed: %lld tries came from earlier runs' rows (not measured again)\n", static_cast<long long>(reused));
+  }
+  for (const auto& [reason, names] : stopped) {
+    if (names.size() == 1) {
+      std::printf("%s: stopped: %s\n", names[0].c_str(), reason.c_str());
+    } else {
+      std::printf("stopped: %s (%zu problems)\n", reason.c_str(), names.size());
+    }
   }
   if (report.time_budget_hit) std::printf("the time budget ended the sweep; run the same command again to resume\n");
+  if (report.interrupted) std::printf("interrupted: every finished try is stored; run the same command again to resume\n");
 }
 
 int run_linear(const TunePlan& plan) {
@@ -359,7 +381,9 @@ int run_linear(const TunePlan& plan) {
   Progress progress("timing gemms", static_cast<int64_t>(plan.gemms.size()), plan.options.show_progress);
   std::printf("%-28s %8s %8s %8s %10s %12s %8s\n", "gemm", "M", "N", "K", "us", "TFLOP/s", "ceiling");
   int failures = 0;
+  install_interrupt_handlers();
   for (const tune::GemmShape& g : plan.gemms) {
+    if (interrupted() || !db.sink_status().ok()) break;
     MeasurementRecord row;
     row.run_id = run_id;
     row.env_key = env_key;
@@ -433,6 +457,7 @@ int run_tune(const Args& args) {
   p.add_flag("compile-timeout", "DURATION", "per variant", "300s");
   p.add_flag("synthetic-faults", "S=F,...", "synthetic backend: fraction of variants per failure status");
   p.add_switch("real-faults", "synthetic backend in a worker: crash and hang for real");
+  p.add_switch("retry-failed", "resume measures launch_failed and timeout rows again (default: reuse every stored row)");
   p.add_switch("linear", "time linear-layer GEMMs with cuBLASLt instead of attention");
   p.add_flag("model", "LIST", "--linear: model presets whose QKV, O, FFN and LM-head GEMMs to time");
   p.add_flag("tokens", "LIST", "--linear with --model: token counts M", "1,16,4k");
@@ -458,11 +483,14 @@ int run_tune(const Args& args) {
               plan->options.shard.count > 1 ? (", shard " + plan->options.shard.label()).c_str() : "",
               plan->db_path.c_str());
   std::fflush(stdout);
+  // SIGINT/SIGTERM stop the sweep between tries (a second one ends the process at once).
+  install_interrupt_handlers();
   tune::Tuner tuner(**backend, **db, plan->options);
   auto report = tuner.run(plan->problems);
   if (!report.ok()) return report_failure(report.status());
   print_table(*report);
   if (!(*db)->sink_status().ok()) return report_failure((*db)->sink_status());
+  if (report->interrupted) return 128 + (interrupt_signal() != 0 ? interrupt_signal() : SIGINT);
   return 0;
 }
 

@@ -1,10 +1,15 @@
 // `gqaforge tune` through the built binary: bad input exits 2 with one error line naming the
 // value and writes nothing; a synthetic sweep records rows, marks one best per problem, and a
 // second run of the same command resumes without measuring again.
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -47,6 +52,14 @@ CliResult run_gqaforge(const ScratchDir& dir, const std::string& subcommand, con
 
 CliResult run_cli(const ScratchDir& dir, const std::string& args) { return run_gqaforge(dir, "tune", args); }
 
+// The winners table of `gqaforge tune`'s output: from its header line to the blank line after it.
+std::string summary_table(const std::string& out) {
+  const size_t start = out.find("\nproblem");
+  if (start == std::string::npos) return "";
+  const size_t end = out.find("\n\n", start + 1);
+  return out.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
 TEST(TuneCli, BadInputExitsTwoNamingTheValueAndWritesNothing) {
   ScratchDir dir;
   const std::string db = dir.file("t.sqlite");
@@ -69,6 +82,7 @@ TEST(TuneCli, BadInputExitsTwoNamingTheValueAndWritesNothing) {
       {"--linear --gemm 16x4096", "'16x4096'"},
       {"--linear", "--model"},
       {"--no-such-flag", "--no-such-flag"},
+      {"--real-faults", "--isolation worker"},
   };
   for (const Case& c : cases) {
     CliResult r = run_cli(dir, "--backend synthetic --db " + db + " " + c.args);
@@ -127,7 +141,10 @@ TEST(TuneCli, SyntheticSweepRecordsAndResumes) {
 
   CliResult again = run_cli(dir, args);
   ASSERT_EQ(again.rc, 0) << again.err;
-  EXPECT_NE(again.out.find("0+12"), std::string::npos) << again.out;  // 0 tried, 12 skipped
+  EXPECT_NE(again.out.find("resumed: 48 tries came from earlier runs"), std::string::npos) << again.out;
+  EXPECT_EQ(again.out.find("no passing variant"), std::string::npos) << "finished problems keep their winners\n"
+                                                                       << again.out;
+  EXPECT_EQ(summary_table(again.out), summary_table(r.out)) << "the summary of a resumed sweep is the sweep's";
   auto reopened = Database::open(db, OpenMode::kReadOnly);
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->measurements(MeasurementFilter{})->size(), 4u * 12u);
@@ -186,6 +203,157 @@ TEST(TuneCli, HelpDescribesTheFlags) {
   for (const char* flag : {"--strategy", "--budget", "--time-budget", "--patience", "--shard", "--db", "--linear"}) {
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
   }
+}
+
+
+// ---- Signals: no orphaned worker, an orderly stop on SIGTERM ----
+
+/// Starts `gqaforge tune ARGS` in the background (stdout/stderr to files in `dir`).
+pid_t spawn_tune(const ScratchDir& dir, const std::vector<std::string>& args) {
+  const std::string binary = GQAFORGE_BINARY_DIR "/tools/gqaforge";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string out = dir.file("bg.stdout"), err = dir.file("bg.stderr");
+    freopen(out.c_str(), "w", stdout);
+    freopen(err.c_str(), "w", stderr);
+    std::vector<char*> argv;
+    std::vector<std::string> all = {binary, "tune"};
+    all.insert(all.end(), args.begin(), args.end());
+    for (std::string& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+/// PIDs of live tune workers whose command line carries `--seed SEED`.
+std::vector<pid_t> workers_with_seed(const std::string& seed) {
+  std::vector<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = slurp(entry.path().string() + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    const std::string stat = slurp(entry.path().string() + "/stat");
+    const bool zombie = stat.find(") Z ") != std::string::npos;
+    if (!zombie && cmdline.find("tune-worker") != std::string::npos &&
+        cmdline.find("--seed " + seed + " ") != std::string::npos) {
+      out.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+  }
+  return out;
+}
+
+/// Waits up to `seconds` for `pred`.
+template <typename Pred>
+bool wait_for(double seconds, Pred pred) {
+  for (int i = 0; i < static_cast<int>(seconds * 50); ++i) {
+    if (pred()) return true;
+    usleep(20000);
+  }
+  return pred();
+}
+
+// Every variant hangs for real in the worker: the tuner is always waiting on it.
+std::vector<std::string> hanging_sweep(const std::string& db, const std::string& seed) {
+  return {"--backend", "synthetic", "--isolation", "worker", "--real-faults", "--synthetic-faults", "timeout=1",
+          "--measure-timeout", "10m", "--strategy", "random", "--budget", "3", "--quiet", "--seed", seed, "--db", db};
+}
+
+TEST(TuneSignals, AKilledTunerLeavesNoWorkerBehind) {
+  ScratchDir dir;
+  const std::string seed = std::to_string(700000 + getpid() % 100000);
+  const pid_t tuner = spawn_tune(dir, hanging_sweep(dir.file("t.sqlite"), seed));
+  ASSERT_GT(tuner, 0);
+  ASSERT_TRUE(wait_for(30, [&] { return !workers_with_seed(seed).empty(); })) << slurp(dir.file("bg.stderr"));
+  usleep(200000);  // the worker is inside its hanging "kernel"
+  kill(tuner, SIGKILL);
+  int status = 0;
+  waitpid(tuner, &status, 0);
+  EXPECT_TRUE(wait_for(5, [&] { return workers_with_seed(seed).empty(); }))
+      << "the worker outlived a SIGKILLed tuner";
+  for (pid_t w : workers_with_seed(seed)) kill(w, SIGKILL);
+}
+
+TEST(TuneSignals, SigtermAbandonsTheHangingTryStoresNothingFalseAndExits) {
+  ScratchDir dir;
+  const std::string db = dir.file("t.sqlite");
+  const std::string seed = std::to_string(800000 + getpid() % 100000);
+  const pid_t tuner = spawn_tune(dir, hanging_sweep(db, seed));
+  ASSERT_GT(tuner, 0);
+  ASSERT_TRUE(wait_for(30, [&] { return !workers_with_seed(seed).empty(); })) << slurp(dir.file("bg.stderr"));
+  usleep(200000);
+  kill(tuner, SIGTERM);
+  int status = 0;
+  ASSERT_TRUE(wait_for(10, [&] { return waitpid(tuner, &status, WNOHANG) == tuner; }))
+      << "SIGTERM did not stop a tuner waiting on a hung worker";
+  ASSERT_TRUE(WIFEXITED(status)) << "the tuner should exit, not die of the signal";
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  EXPECT_TRUE(wait_for(5, [&] { return workers_with_seed(seed).empty(); }));
+  const std::string out = slurp(dir.file("bg.stdout"));
+  EXPECT_NE(out.find("interrupted"), std::string::npos) << out;
+  auto opened = Database::open(db, OpenMode::kReadOnly);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  auto rows = (*opened)->measurements(MeasurementFilter{});
+  ASSERT_TRUE(rows.ok());
+  EXPECT_TRUE(rows->empty()) << "the abandoned try must not be recorded as a timeout or a crash";
+  auto runs = (*opened)->runs();
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_TRUE(runs->front().finished_at.empty()) << "an interrupted run stays unfinished";
+}
+
+
+/// Per kernel of each problem: config, status, median, message and the best mark.
+std::map<std::string, std::string> db_state(const std::string& db) {
+  std::map<std::string, std::string> out;
+  auto opened = Database::open(db, OpenMode::kReadOnly);
+  EXPECT_TRUE(opened.ok()) << opened.status().to_string();
+  if (!opened.ok()) return out;
+  auto rows = (*opened)->measurements(MeasurementFilter{});
+  EXPECT_TRUE(rows.ok());
+  for (const MeasurementRecord& r : *rows) {
+    out[r.problem.canonical() + " " + r.kernel_key] =
+        fmt::format("{} {} {} {} {}", r.config, measure_status_name(r.status), r.median_us, r.message, r.is_best);
+  }
+  return out;
+}
+
+TEST(TuneSignals, KillNineAtManyPointsThenResumeEqualsAnUninterruptedSweep) {
+  ScratchDir dir;
+  const std::vector<std::string> sweep = {"--backend", "synthetic", "--isolation", "worker", "--phase", "decode,prefill",
+                                          "--heads", "8:1,16:2", "--kv-len", "4k", "--strategy", "guided", "--budget",
+                                          "10", "--synthetic-faults", "wrong_result=0.05,compile_failed=0.05",
+                                          "--quiet"};
+  auto with_db = [&](const std::string& db) {
+    std::vector<std::string> a = sweep;
+    a.push_back("--db");
+    a.push_back(db);
+    return a;
+  };
+  const std::string reference = dir.file("reference.sqlite");
+  int status = 0;
+  pid_t pid = spawn_tune(dir, with_db(reference));
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(dir.file("bg.stderr"));
+  const auto expected = db_state(reference);
+  ASSERT_GT(expected.size(), 30u);
+
+  int interrupted = 0;
+  for (int i = 0; i < 12; ++i) {
+    const std::string db = dir.file("killed" + std::to_string(i) + ".sqlite");
+    pid = spawn_tune(dir, with_db(db));
+    usleep(static_cast<useconds_t>(15000 * i));
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    interrupted += WIFSIGNALED(status) ? 1 : 0;
+    pid = spawn_tune(dir, with_db(db));  // the README's resume: the same command again
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << i << ": " << slurp(dir.file("bg.stderr"));
+    EXPECT_EQ(db_state(db), expected) << "killed after " << 15 * i << " ms";
+  }
+  EXPECT_GE(interrupted, 6) << "most kills should land inside the sweep";
 }
 
 }  // namespace

@@ -15,7 +15,9 @@
 
 namespace gqaforge::tune::testing {
 
-/// Keeps every recorded row; measured_keys answers from them like the database does.
+/// Keeps every recorded row in order; stored_rows answers like the database does (the latest
+/// row per kernel, a re-measurement keeps the best mark, marking a row best clears the
+/// problem's other marks). With `fail_after` set, every record after that many fails.
 class MemorySink final : public MeasurementSink {
  public:
   int64_t begin_run(const Environment& env, const TuneRunRecord& run) override {
@@ -23,17 +25,33 @@ class MemorySink final : public MeasurementSink {
     runs.push_back(run);
     return static_cast<int64_t>(runs.size());
   }
-  void record(const MeasurementRecord& m) override { rows.push_back(m); }
-  void end_run(int64_t run_id) override { ended.push_back(run_id); }
-  std::vector<std::string> measured_keys(const std::string& env_key, const ProblemRecord& problem) override {
-    std::vector<std::string> out;
-    for (const MeasurementRecord& r : rows) {
-      if (r.env_key == env_key && r.problem.canonical() == problem.canonical()) out.push_back(r.kernel_key);
+  void record(const MeasurementRecord& m) override {
+    if (fail_after >= 0 && static_cast<int64_t>(rows.size()) >= fail_after) {
+      ++failed_records;
+      if (error.ok()) error = unavailable("database or disk is full");
+      return;
     }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
+    rows.push_back(m);
+  }
+  void end_run(int64_t run_id) override { ended.push_back(run_id); }
+  std::vector<MeasurementRecord> stored_rows(const std::string& env_key, const ProblemRecord& problem) override {
+    std::map<std::string, MeasurementRecord> latest;
+    for (const MeasurementRecord& r : rows) {
+      if (r.env_key != env_key || r.problem.canonical() != problem.canonical()) continue;
+      auto it = latest.find(r.kernel_key);
+      const bool kept_mark = it != latest.end() && it->second.is_best;
+      if (r.is_best) {
+        for (auto& [k, other] : latest) other.is_best = false;
+      }
+      MeasurementRecord row = r;
+      row.is_best = r.is_best || kept_mark;
+      latest[r.kernel_key] = row;
+    }
+    std::vector<MeasurementRecord> out;
+    for (auto& [k, r] : latest) out.push_back(r);
     return out;
   }
+  Status sink_status() const override { return error; }
   /// Rows with `status`.
   int64_t count(MeasureStatus status) const {
     return std::count_if(rows.begin(), rows.end(), [&](const MeasurementRecord& r) { return r.status == status; });
@@ -43,6 +61,9 @@ class MemorySink final : public MeasurementSink {
   std::vector<TuneRunRecord> runs;
   std::vector<MeasurementRecord> rows;
   std::vector<int64_t> ended;
+  int64_t fail_after = -1;
+  int64_t failed_records = 0;
+  Status error;
 };
 
 inline AttentionProblem decode_problem(int hq = 32, int hkv = 8, int d = 128, int64_t batch = 1,
