@@ -103,6 +103,13 @@ struct TuneRunRecord {
   std::string finished_at;       // empty while running or if interrupted
 };
 
+/// What a claim on a variant found (MeasurementSink::claim).
+enum class Claim {
+  kGranted,  // this tuner measures it
+  kTaken,    // another live tuner is measuring it now
+  kDone,     // a row for it was stored meanwhile
+};
+
 /// Where the tune loop sends its rows; the SQLite database implements it.
 class MeasurementSink {
  public:
@@ -118,6 +125,15 @@ class MeasurementSink {
   /// Ok, or the first error a sink method hit. The tune loop stops at the first error: a
   /// measurement that cannot be stored is GPU time thrown away.
   virtual Status sink_status() const { return ok_status(); }
+  /// Claims a variant before measuring it, so that tuners sharing one sink share the work
+  /// instead of repeating it. A claim ends when the variant's row is recorded, when
+  /// release_claims() is called, or when its holder dies. A sink used by one tuner grants all.
+  virtual Claim claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key) {
+    (void)env_key, (void)problem, (void)kernel_key;
+    return Claim::kGranted;
+  }
+  /// Ends every claim this sink holds (a try abandoned, a problem finished).
+  virtual void release_claims() {}
 };
 
 }  // namespace gqaforge

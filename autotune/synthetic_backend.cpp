@@ -2,8 +2,10 @@
 #include "autotune/synthetic_backend.h"
 
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <thread>
 
 #include "autotune/predict.h"
 #include "autotune/shard.h"
@@ -103,7 +105,7 @@ std::vector<CompileResult> SyntheticBackend::compile(const std::vector<Candidate
   std::vector<CompileResult> out;
   for (const Candidate& c : candidates) {
     CompileResult r;
-    r.compile_ms = 50.0 + 100.0 * unit_hash("compile " + c.config);
+    r.compile_ms = 0;  // nothing is compiled: the report must not invent compile time
     r.registers = 64 + static_cast<int>(unit_hash("regs " + c.config) * 128) / 8 * 8;
     switch (fault_of(c.problem, c.config)) {
       case MeasureStatus::kRejected:
@@ -123,6 +125,9 @@ std::vector<CompileResult> SyntheticBackend::compile(const std::vector<Candidate
 
 MeasureResult SyntheticBackend::measure(const Candidate& c, const MeasureOptions& options) {
   ++measure_calls_;
+  if (options_.measure_delay_ms > 0) {
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(options_.measure_delay_ms));
+  }
   MeasureResult r;
   r.error_bound = 4e-3;
   switch (fault_of(c.problem, c.config)) {

@@ -1,7 +1,8 @@
 // A deterministic synthetic backend: "measures" a config as its roofline prediction
 // (autotune/predict.h) times a rugged, hash-derived factor, so that the landscape has local
 // optima the prediction does not know about, and injects every failure status by hash rate or
-// by exact config. With `real_faults` (inside a worker process) a launch failure aborts the
+// by exact config. It compiles nothing (compile results carry no time, so the sweep's report
+// shows none). With `real_faults` (inside a worker process) a launch failure aborts the
 // process and a timeout hangs it, so the parent's crash handling is tested for real.
 #pragma once
 
@@ -21,6 +22,7 @@ struct SyntheticOptions {
   // Exact configs (canonical text) that end in a given status; overrides the rates.
   std::map<std::string, MeasureStatus> inject;
   bool real_faults = false;    // abort on launch_failed, hang on timeout (worker processes only)
+  double measure_delay_ms = 0; // wall time one measurement takes (concurrency tests)
   DeviceLimits limits;         // H200 by default
 };
 

@@ -8,6 +8,7 @@
 #include <future>
 #include <limits>
 #include <set>
+#include <thread>
 
 #include "autotune/family_space.h"
 #include "autotune/searcher.h"
@@ -58,6 +59,9 @@ class ProblemRun {
   void process(const Pending& p, const CompileResult& compiled);
   void finish_try(const Pending& p, MeasurementRecord& row, double cost);
   void reuse_try(const Pending& p);
+  /// Claims the try's variant; false when its result came from another tuner (reused) or the
+  /// sweep is stopping.
+  bool claimed(const Pending& p);
   void account(const Pending& p, const MeasurementRecord& row, double cost);
   MeasurementRecord base_row(const Candidate& c) const;
   void remeasure_winners();
@@ -226,6 +230,29 @@ void ProblemRun::reuse_try(const Pending& p) {
   progress_.advance(1, fmt::format("{}: reused {} {}", out_.problem.name(), measure_status_name(row.status), p.candidate.config));
 }
 
+bool ProblemRun::claimed(const Pending& p) {
+  for (int polls = 0;; ++polls) {
+    const Claim c = sink_.claim(info_.environment.key(), record_, p.candidate.kernel_key);
+    if (c == Claim::kGranted) return true;
+    if (c == Claim::kDone) {
+      refresh_stored();
+      if (const MeasurementRecord* row = reusable(p.candidate.kernel_key)) {
+        Pending reused = p;
+        reused.stored = *row;
+        reuse_try(reused);
+        return false;
+      }
+      return true;  // a failed row --retry-failed measures again
+    }
+    if (aborted()) {
+      in_flight_.erase(p.candidate.config);
+      return false;
+    }
+    if (polls == 0) ++out_.waited;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 void ProblemRun::process(const Pending& p, const CompileResult& compiled) {
   if (p.stored) {
     reuse_try(p);
@@ -263,11 +290,15 @@ void ProblemRun::process(const Pending& p, const CompileResult& compiled) {
     finish_try(p, row, kInf);
     return;
   }
+  // Another tuner writing the same database may be measuring this variant, or may have just
+  // stored it: wait for its row rather than measuring it twice.
+  if (!claimed(p)) return;
   MeasureOptions mo = options_.measure;
   mo.seed = measure_seed(options_.seed, "try", p.candidate.kernel_key);
   MeasureResult m = timed_measure(p.candidate, mo);
   if (m.interrupted) {  // abandoned: nothing to record, the resumed sweep measures it
     in_flight_.erase(p.candidate.config);
+    sink_.release_claims();
     return;
   }
   row.status = m.status;
@@ -473,6 +504,7 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
   }
   if (current_compiled.valid()) current_compiled.wait();
   if (out_.stop_reason.find("time budget") != std::string::npos) *time_budget_hit = true;
+  sink_.release_claims();
   remeasure_winners();
   return out_;
 }

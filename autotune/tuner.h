@@ -58,6 +58,7 @@ struct ProblemOutcome {
   std::map<std::string, int64_t> constraint_rejections;  // constraint name -> points it removed
   int64_t tried = 0;              // tries measured and recorded this run
   int64_t skipped = 0;            // tries whose stored result was reused (resume)
+  int64_t waited = 0;             // tries another tuner was measuring: waited for, then reused
   std::map<std::string, int64_t> by_status;  // status name -> tries of the search, reused included
   std::optional<MeasurementRecord> best;     // the winner: re-measured now, or stored
   std::optional<MeasurementRecord> default_row;  // the heuristic default's (latest) row

@@ -4,12 +4,15 @@
 #include <chrono>
 #include <thread>
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <ctime>
 #include <random>
 #include <variant>
 
+#include "core/build_info.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "db/schema.h"
@@ -281,6 +284,14 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
   return std::unique_ptr<Database>(new Database(std::move(conn), mode));
 }
 
+Database::Database(sql::Connection conn, OpenMode mode) : conn_(std::move(conn)), mode_(mode) {
+  claim_owner_ = fmt::format("{}:{}:{}", host_name(), getpid(), new_run_uid().substr(0, 8));
+}
+
+Database::~Database() {
+  if (holds_claims_) release_claims();
+}
+
 Status Database::check_writable() const {
   if (mode_ == OpenMode::kReadOnly)
     return failed_precondition("database '{}' was opened read-only", path());
@@ -323,6 +334,11 @@ Status Database::add_measurement(const MeasurementRecord& m) {
     run_id = m.run_id;
   }
   GQF_RETURN_IF_ERROR(upsert_measurement(row, run_id));
+  // The row answers any claim on the variant.
+  GQF_ASSIGN_OR_RETURN(Statement unclaim, conn_.prepare("DELETE FROM claims WHERE env_key = ? AND problem = ? "
+                                                        "AND kernel_key = ?"));
+  unclaim.bind(1, row.env_key).bind(2, row.problem.canonical()).bind(3, row.kernel_key);
+  GQF_RETURN_IF_ERROR(unclaim.run());
   return tx.commit();
 }
 
@@ -546,6 +562,72 @@ std::vector<MeasurementRecord> Database::stored_rows(const std::string& env_key,
     return {};
   }
   return *std::move(rows);
+}
+
+namespace {
+
+double epoch_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+/// Whether the holder of a claim may still be measuring.
+bool claim_alive(const std::string& host, int64_t pid, double claimed_at) {
+  if (epoch_seconds() - claimed_at > Database::kClaimTtlS) return false;
+  if (host != host_name()) return true;  // cannot look: trust the age
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+}  // namespace
+
+Result<Claim> Database::try_claim(const std::string& env_key, const ProblemRecord& problem,
+                                  const std::string& kernel_key) {
+  GQF_RETURN_IF_ERROR(check_writable());
+  const std::string canonical = problem.canonical();
+  std::lock_guard lock(write_mu_);
+  GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
+  GQF_ASSIGN_OR_RETURN(Statement done, conn_.prepare("SELECT 1 FROM measurements WHERE env_key = ? AND "
+                                                     "problem = ? AND kernel_key = ?"));
+  done.bind(1, env_key).bind(2, canonical).bind(3, kernel_key);
+  GQF_ASSIGN_OR_RETURN(bool has_row, done.step());
+  if (has_row) return Claim::kDone;
+  GQF_ASSIGN_OR_RETURN(Statement held, conn_.prepare("SELECT owner, host, pid, claimed_at FROM claims WHERE "
+                                                     "env_key = ? AND problem = ? AND kernel_key = ?"));
+  held.bind(1, env_key).bind(2, canonical).bind(3, kernel_key);
+  GQF_ASSIGN_OR_RETURN(bool claimed, held.step());
+  if (claimed && held.column_text(0) != claim_owner_ &&
+      claim_alive(held.column_text(1), held.column_int(2), held.column_double(3))) {
+    return Claim::kTaken;
+  }
+  GQF_ASSIGN_OR_RETURN(Statement take, conn_.prepare("INSERT OR REPLACE INTO claims (env_key, problem, kernel_key, "
+                                                     "owner, host, pid, claimed_at) VALUES (?,?,?,?,?,?,?)"));
+  take.bind(1, env_key).bind(2, canonical).bind(3, kernel_key).bind(4, claim_owner_).bind(5, host_name());
+  take.bind(6, static_cast<int64_t>(getpid())).bind(7, epoch_seconds());
+  GQF_RETURN_IF_ERROR(take.run());
+  GQF_RETURN_IF_ERROR(tx.commit());
+  holds_claims_ = true;
+  return Claim::kGranted;
+}
+
+Claim Database::claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key) {
+  auto c = try_claim(env_key, problem, kernel_key);
+  if (!c.ok()) {
+    note_sink_error(c.status(), "claim");
+    return Claim::kGranted;
+  }
+  return *c;
+}
+
+void Database::release_claims() {
+  if (check_writable().ok()) {
+    std::lock_guard lock(write_mu_);
+    auto st = conn_.prepare("DELETE FROM claims WHERE owner = ?");
+    if (st.ok()) {
+      st->bind(1, claim_owner_);
+      Status s = st->run();
+      if (!s.ok()) log_warn("measurement database '{}': releasing claims: {}", path(), s.message());
+    }
+  }
+  holds_claims_ = false;
 }
 
 std::vector<std::string> Database::measured_keys(const std::string& env_key,

@@ -113,6 +113,9 @@ class Database final : public MeasurementSink {
   static Result<std::unique_ptr<Database>> open(const std::string& path,
                                                 OpenMode mode = OpenMode::kReadWrite);
 
+  /// Releases this connection's claims (best effort).
+  ~Database() override;
+
   /// The path given to open().
   const std::string& path() const { return conn_.path(); }
   bool read_only() const { return mode_ == OpenMode::kReadOnly; }
@@ -145,6 +148,15 @@ class Database final : public MeasurementSink {
                                              const ProblemRecord& problem) override;
   /// The first error a sink method hit, ok if none.
   Status sink_status() const override;
+  /// Claims (env_key, problem, kernel_key) for this connection. Taken: another connection's
+  /// claim whose holder lives (same host: its process exists; another host: claimed less than
+  /// kClaimTtlS ago). Done: the variant has a row. A stale claim is taken over. Errors go to
+  /// sink_status() and grant the claim (the tune loop then stops on the error).
+  Claim claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key) override;
+  /// Deletes this connection's claims.
+  void release_claims() override;
+  /// Claims older than this are stale whoever holds them: no measurement takes that long.
+  static constexpr double kClaimTtlS = 1800;
   /// find_measured_keys(), empty on error (kept in sink_status()).
   std::vector<std::string> measured_keys(const std::string& env_key, const ProblemRecord& problem);
 
@@ -182,7 +194,8 @@ class Database final : public MeasurementSink {
  private:
   enum class Upsert { kAdded, kUpdated, kSkipped };
 
-  Database(sql::Connection conn, OpenMode mode) : conn_(std::move(conn)), mode_(mode) {}
+  Database(sql::Connection conn, OpenMode mode);
+  Result<Claim> try_claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key);
   Status check_writable() const;
   Result<Upsert> upsert_measurement(const MeasurementRecord& m, std::optional<int64_t> run_id);
   Result<int64_t> run_id_for_uid(const std::string& uid);
@@ -193,6 +206,8 @@ class Database final : public MeasurementSink {
   std::mutex write_mu_;         // serializes writers sharing this connection
   mutable std::mutex sink_mu_;  // guards sink_status_
   Status sink_status_;
+  std::string claim_owner_;     // host:pid:random, unique to this connection
+  bool holds_claims_ = false;
 };
 
 /// Current UTC time as ISO-8601 with seconds ("2026-11-28T23:57:58Z").

@@ -5,7 +5,9 @@
 //   2  at most one is_best row per (env_key, problem), enforced by a partial unique index
 //      (older files are normalised first: the latest-measured best row keeps the mark), and an
 //      index for shape filters.
-// To add version 3: write `migrate_to_v3` and append it to kMigrations. Nothing else changes.
+//   3  claims: the variants tuners writing the same file are measuring right now, so that
+//      concurrent tuners share a sweep instead of repeating it (Database::claim).
+// To add version 4: write `migrate_to_v4` and append it to kMigrations. Nothing else changes.
 #include "db/schema.h"
 
 #include <sys/stat.h>
@@ -105,9 +107,24 @@ Status migrate_to_v2(sql::Connection& conn) {
   )sql");
 }
 
+Status migrate_to_v3(sql::Connection& conn) {
+  return conn.exec(R"sql(
+    CREATE TABLE claims (
+      env_key     TEXT NOT NULL,
+      problem     TEXT NOT NULL,
+      kernel_key  TEXT NOT NULL,
+      owner       TEXT NOT NULL,                  -- one Database connection: host:pid:random
+      host        TEXT NOT NULL,
+      pid         INTEGER NOT NULL,
+      claimed_at  REAL NOT NULL,                  -- seconds since the epoch
+      PRIMARY KEY (env_key, problem, kernel_key)
+    );
+  )sql");
+}
+
 using MigrationStep = Status (*)(sql::Connection&);
 // kMigrations[i] upgrades a database from version i to version i + 1.
-constexpr std::array<MigrationStep, 2> kMigrations = {migrate_to_v1, migrate_to_v2};
+constexpr std::array<MigrationStep, 3> kMigrations = {migrate_to_v1, migrate_to_v2, migrate_to_v3};
 
 constexpr const char* kRequiredTables[] = {"environments", "tune_runs", "measurements"};
 

@@ -337,10 +337,17 @@ void print_table(const tune::TuneReport& report) {
   std::string line;
   for (const auto& [s, n] : totals) line += fmt::format("{}{} {}", line.empty() ? "" : ", ", n, s);
   std::printf("\ntries by status: %s\n", line.empty() ? "none" : line.c_str());
-  std::printf("time: %.1f s wall, %.1f s measuring (gate + timing), %.1f CPU-s compiling %lld kernel(s) "
-              "(%lld compile cache hit(s))\n",
-              report.wall_s, report.measure_s, report.compile_cpu_s, static_cast<long long>(report.kernels_compiled),
-              static_cast<long long>(report.compile_cache_hits));
+  if (report.compile_cpu_s == 0 && report.compile_cache_hits == 0) {
+    // The synthetic backend compiles nothing; say so instead of a kernel count.
+    std::printf("time: %s wall, %s measuring (gate + timing), nothing compiled\n", format_duration(report.wall_s).c_str(),
+                format_duration(report.measure_s).c_str());
+  } else {
+    std::printf("time: %s wall, %s measuring (gate + timing), %s CPU compiling %lld kernel(s) (%lld compile cache "
+                "hit(s))\n",
+                format_duration(report.wall_s).c_str(), format_duration(report.measure_s).c_str(),
+                format_duration(report.compile_cpu_s).c_str(), static_cast<long long>(report.kernels_compiled),
+                static_cast<long long>(report.compile_cache_hits));
+  }
   int64_t reused = 0;
   std::map<std::string, std::vector<std::string>> stopped;  // reason -> problems
   for (const tune::ProblemOutcome& o : report.problems) {

@@ -356,5 +356,36 @@ TEST(TuneSignals, KillNineAtManyPointsThenResumeEqualsAnUninterruptedSweep) {
   EXPECT_GE(interrupted, 6) << "most kills should land inside the sweep";
 }
 
+
+// ---- A full disk: the sweep stops at the first failed write ----
+
+TEST(TuneCli, AFullDiskStopsTheSweepAtTheFirstFailedWrite) {
+  if (geteuid() != 0 || std::system("unshare -m true >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "needs root and mount namespaces to mount a small tmpfs";
+  }
+  ScratchDir dir;
+  const std::string mnt = dir.file("full");
+  std::filesystem::create_directories(mnt);
+  const std::string binary = GQAFORGE_BINARY_DIR "/tools/gqaforge";
+  // A private mount namespace: the 192 KiB tmpfs vanishes with the shell.
+  const std::string script = fmt::format(
+      "mount -t tmpfs -o size=192k tmpfs {0} || exit 99; "
+      "GQAFORGE_DB= {1} tune --backend synthetic --strategy exhaustive --heads 8:1 --kv-len 4k --quiet "
+      "--db {0}/t.sqlite >{2}/full.stdout 2>{2}/full.stderr; echo $? >{2}/full.rc; "
+      "{1} db info --db {0}/t.sqlite >{2}/info.stdout 2>{2}/info.stderr; echo $? >{2}/info.rc",
+      mnt, binary, dir.path().string());
+  const int status = std::system(fmt::format("unshare -m sh -c '{}'", script).c_str());
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 99) GTEST_SKIP() << "cannot mount a tmpfs here";
+  const std::string err = slurp(dir.file("full.stderr"));
+  EXPECT_EQ(std::stoi(slurp(dir.file("full.rc"))), 1) << err;
+  EXPECT_NE(err.find("full"), std::string::npos) << err;
+  EXPECT_NE(err.find("resume"), std::string::npos) << err;
+  // One message, not one per try (an exhaustive sweep has thousands).
+  EXPECT_LE(std::count(err.begin(), err.end(), '\n'), 3) << err;
+  // What was stored before the disk filled stays readable.
+  EXPECT_EQ(std::stoi(slurp(dir.file("info.rc"))), 0) << slurp(dir.file("info.stderr"));
+  EXPECT_NE(slurp(dir.file("info.stdout")).find("measurements"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace gqaforge::tune

@@ -194,7 +194,7 @@ TEST(CliTest, ExportImportMergeInfoAndBestWork) {
 
   r = run_cli(dir, "db info --db all.sqlite --check");
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_NE(r.out.find("schema version  2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("schema version  3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("by status     ok 4"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("by family     decode 3, prefill 1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("integrity       ok"), std::string::npos) << r.out;
