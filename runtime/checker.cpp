@@ -37,6 +37,8 @@ CheckReport compare_with_gpu_reference(const HostAttention& h, const std::vector
     compare_lse(*kernel_lse, std::vector<double>(ref_lse->begin(), ref_lse->end()), r);
   }
   r.decide();
+  r.reference = "gpu reference";
+  locate_mismatches(h, kernel_o, [&](size_t i) { return double(half_to_float(ref_o[i], bf16)); }, ref_o.size(), r);
   return r;
 }
 
