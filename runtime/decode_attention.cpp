@@ -4,7 +4,7 @@
 
 namespace gqaforge::rt {
 
-Status DecodeWorkspace::ensure(const DecodeLaunch& launch, int64_t batch, int n_kv_heads) {
+Status DecodeWorkspace::ensure(const DecodeLaunch& launch, int64_t batch, int n_kv_heads, CUstream stream) {
   if (launch.workspace_bytes == 0) return ok_status();
   std::string layout = fmt::format("{}:{}:{}:{}:{}:{}", launch.workspace_bytes, launch.o_partial_offset,
                                    launch.lse_partial_offset, launch.counters_offset, batch, n_kv_heads);
@@ -13,8 +13,10 @@ Status DecodeWorkspace::ensure(const DecodeLaunch& launch, int64_t batch, int n_
     buffer_ = DeviceBuffer();
     GQF_ASSIGN_OR_RETURN(buffer_, DeviceBuffer::alloc(launch.workspace_bytes));
   }
-  // Counters must start at zero; the kernel leaves them zero after every launch.
-  GQF_RETURN_IF_ERROR(buffer_.fill_bytes(0));
+  // Counters must start at zero; the kernel leaves them zero after every launch. The zeroing
+  // is enqueued on the launch stream: on the legacy stream it could still be running (or not
+  // yet started) when the split pass writes its partials, and would wipe them.
+  GQF_RETURN_IF_ERROR(buffer_.fill_bytes(0, stream));
   layout_ = layout;
   return ok_status();
 }
@@ -27,7 +29,7 @@ Status decode_attention(Jit& jit, const AttentionProblem& problem, const DecodeC
   GQF_ASSIGN_OR_RETURN(DecodeLaunch launch, decode_launch(problem, config, limits));
   GQF_ASSIGN_OR_RETURN(const LoadedKernel* kernel, jit.load(emit_decode(problem, config)));
   GQF_ASSIGN_OR_RETURN(Function main_fn, kernel->function("gqaforge_decode"));
-  GQF_RETURN_IF_ERROR(workspace.ensure(launch, problem.batch, problem.n_kv_heads));
+  GQF_RETURN_IF_ERROR(workspace.ensure(launch, problem.batch, problem.n_kv_heads, stream));
   params.num_splits = launch.num_splits;
   params.split_len = launch.split_len;
   if (launch.workspace_bytes > 0) {
