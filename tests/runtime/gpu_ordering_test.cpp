@@ -3,8 +3,12 @@
 // workspace must be enqueued on the launch stream. On the legacy default stream (the driver's
 // plain cuMemset*), which the CU_STREAM_NON_BLOCKING launch stream does not wait for, they can
 // land after the kernel wrote its outputs or partials. A kernel that holds the legacy stream
-// busy makes that order deterministic: the old code fails these tests every time.
+// busy makes that order deterministic: with the plain memsets (the code before the fix) the
+// two "...IsEnqueuedOnTheLaunchStream" tests would fail every time, and
+// ReportsWhetherALegacyStreamMemsetIsOvertaken shows the plain memset being overtaken.
 #include "gpu_fixture.h"
+
+#include <cstdio>
 
 #include "runtime/device_attention.h"
 
@@ -56,6 +60,30 @@ TEST(GpuOrdering, PoisonIsEnqueuedOnTheLaunchStream) {
   int64_t poisoned = 0;
   for (uint16_t x : *o) poisoned += x == kPoison16;
   EXPECT_EQ(poisoned, 0) << "the poison landed after the stream's later writes: it is not ordered on the stream";
+}
+
+// The hazard itself, on this driver: a plain (legacy-stream) memset issued before a write on
+// the non-blocking launch stream. Reported, not asserted (it documents driver behaviour): a
+// "yes" is the mechanism of issue 11's intermittent failure, reproduced on demand.
+TEST(GpuOrdering, ReportsWhetherALegacyStreamMemsetIsOvertaken) {
+  GQF_REQUIRE_GPU(env);
+  auto api = driver();
+  ASSERT_TRUE(api.ok());
+  auto buf = DeviceBuffer::alloc(1 << 20);
+  ASSERT_TRUE(buf.ok());
+  CUstream s = env->stream.get();
+  ASSERT_TRUE(hold_legacy_stream(env, kHoldNs).ok());
+  ASSERT_EQ((*api)->cuMemsetD32_v2(buf->ptr(), kPoison32, buf->size() / 4), CUDA_SUCCESS);  // the old poison
+  ASSERT_EQ((*api)->cuMemsetD32Async(buf->ptr(), 0x3f803f80u, buf->size() / 4, s), CUDA_SUCCESS);  // "the kernel"
+  ASSERT_EQ((*api)->cuStreamSynchronize(s), CUDA_SUCCESS);
+  ASSERT_EQ((*api)->cuCtxSynchronize(), CUDA_SUCCESS);
+  std::vector<uint32_t> v(buf->size() / 4);
+  ASSERT_TRUE(buf->download(v.data(), buf->size()).ok());
+  int64_t late = 0;
+  for (uint32_t x : v) late += x == kPoison32;
+  std::printf("[hazard] legacy-stream memset landed after the launch stream's later write: %s (%lld of %zu words)\n",
+              late > 0 ? "yes" : "no", static_cast<long long>(late), v.size());
+  RecordProperty("legacy_memset_overtaken", late > 0 ? "yes" : "no");
 }
 
 TEST(GpuOrdering, WorkspaceZeroingIsEnqueuedOnTheLaunchStream) {
