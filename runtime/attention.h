@@ -19,7 +19,8 @@ Status reference_attention(Jit& jit, const AttentionProblem& problem, const GqaP
 namespace gqaforge::rt {
 
 /// Split-KV scratch memory reused across decode calls. Reallocated (and its fused-combine
-/// counters zeroed, on `stream`) only when a launch needs more bytes or a different layout.
+/// counters zeroed, on `stream`; the partials are left as they are) only when a launch needs
+/// more bytes or a different layout.
 /// The zeroing is stream-ordered: a later call on another stream must be ordered after it by
 /// the caller.
 class DecodeWorkspace {

@@ -6,17 +6,23 @@ namespace gqaforge::rt {
 
 Status DecodeWorkspace::ensure(const DecodeLaunch& launch, int64_t batch, int n_kv_heads, CUstream stream) {
   if (launch.workspace_bytes == 0) return ok_status();
-  std::string layout = fmt::format("{}:{}:{}:{}:{}:{}", launch.workspace_bytes, launch.o_partial_offset,
-                                   launch.lse_partial_offset, launch.counters_offset, batch, n_kv_heads);
+  std::string layout = fmt::format("{}:{}:{}:{}:{}:{}:{}", launch.workspace_bytes, launch.o_partial_offset,
+                                   launch.lse_partial_offset, launch.counters_offset, launch.counters_bytes, batch,
+                                   n_kv_heads);
   if (buffer_.size() >= launch.workspace_bytes && layout == layout_) return ok_status();
   if (buffer_.size() < launch.workspace_bytes) {
     buffer_ = DeviceBuffer();
     GQF_ASSIGN_OR_RETURN(buffer_, DeviceBuffer::alloc(launch.workspace_bytes));
   }
-  // Counters must start at zero; the kernel leaves them zero after every launch. The zeroing
+  // The fused combine's counters must start at zero; the kernel leaves them zero after every
+  // launch. Only they are zeroed: the partials are written before they are read (every split
+  // the combine reads holds keys), and leaving them alone lets initcheck prove it. The zeroing
   // is enqueued on the launch stream: on the legacy stream it could still be running (or not
-  // yet started) when the split pass writes its partials, and would wipe them.
-  GQF_RETURN_IF_ERROR(buffer_.fill_bytes(0, stream));
+  // yet started) when the split pass counts in, or, when it covered the whole workspace as
+  // it once did, after the split pass wrote its partials.
+  if (launch.counters_bytes > 0) {
+    GQF_RETURN_IF_ERROR(buffer_.fill_bytes(0, stream, launch.counters_offset, launch.counters_bytes));
+  }
   layout_ = layout;
   return ok_status();
 }

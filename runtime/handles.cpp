@@ -92,10 +92,14 @@ Status DeviceBuffer::download(void* host, size_t bytes, size_t offset) const {
   return ok_status();
 }
 
-Status DeviceBuffer::fill_bytes(unsigned char value, CUstream stream) {
-  if (size_ == 0) return ok_status();
+Status DeviceBuffer::fill_bytes(unsigned char value, CUstream stream, size_t offset, size_t bytes) {
+  if (bytes == SIZE_MAX) bytes = offset < size_ ? size_ - offset : 0;
+  if (offset + bytes > size_) {
+    return invalid_argument("fill of {} bytes at offset {} exceeds the buffer size {}", bytes, offset, size_);
+  }
+  if (bytes == 0) return ok_status();
   GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
-  GQF_CU_CHECK(api, cuMemsetD8Async(ptr_, value, size_, stream));
+  GQF_CU_CHECK(api, cuMemsetD8Async(ptr_ + offset, value, bytes, stream));
   return ok_status();
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -51,8 +52,9 @@ class DeviceBuffer {
   /// Copies host bytes to the device; complete (visible to any stream) when it returns.
   Status upload(const void* host, size_t bytes, size_t offset = 0);
   Status download(void* host, size_t bytes, size_t offset = 0) const;
-  /// Fills the buffer, enqueued on `stream` (work enqueued there later sees the fill).
-  Status fill_bytes(unsigned char value, CUstream stream);
+  /// Fills the buffer (or `bytes` from `offset`), enqueued on `stream` (work enqueued there
+  /// later sees the fill).
+  Status fill_bytes(unsigned char value, CUstream stream, size_t offset = 0, size_t bytes = SIZE_MAX);
   Status fill_u32(unsigned value, CUstream stream);
 
  private:

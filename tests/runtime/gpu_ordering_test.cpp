@@ -88,28 +88,31 @@ TEST(GpuOrdering, ReportsWhetherALegacyStreamMemsetIsOvertaken) {
 
 TEST(GpuOrdering, WorkspaceZeroingIsEnqueuedOnTheLaunchStream) {
   GQF_REQUIRE_GPU(env);
-  // The intermittent case's launch: 40 splits of 128 keys, separate combine kernel.
+  // The intermittent case's shape (40 splits of 128 keys) with the fused combine, whose
+  // counters the workspace zeroes.
   AttentionProblem p = make_problem(Phase::kDecode, 16, 2, 128, DType::kBF16, true, 4, 1, 5000);
-  auto config = DecodeConfig::parse("num_splits=64,fused_combine=0", default_decode_config(p, env->info.limits()));
+  auto config = DecodeConfig::parse("num_splits=64,fused_combine=1", default_decode_config(p, env->info.limits()));
   ASSERT_TRUE(config.ok());
   auto launch = decode_launch(p, *config, env->info.limits());
   ASSERT_TRUE(launch.ok()) << launch.status().to_string();
-  ASSERT_GT(launch->workspace_bytes, 0u);
+  ASSERT_GT(launch->counters_bytes, 0u);
   auto api = driver();
   ASSERT_TRUE(api.ok());
   CUstream s = env->stream.get();
   DecodeWorkspace ws;
   ASSERT_TRUE(hold_legacy_stream(env, kHoldNs).ok());
   ASSERT_TRUE(ws.ensure(*launch, p.batch, p.n_kv_heads, s).ok());
-  // Stands in for the split pass: writes partials after the zeroing, on the same stream.
-  ASSERT_EQ((*api)->cuMemsetD8Async(ws.ptr(), 0xab, launch->workspace_bytes, s), CUDA_SUCCESS);
+  // Stands in for the split pass counting in: writes the counters after the zeroing, on the
+  // same stream.
+  const CUdeviceptr counters = ws.ptr() + launch->counters_offset;
+  ASSERT_EQ((*api)->cuMemsetD8Async(counters, 0xab, launch->counters_bytes, s), CUDA_SUCCESS);
   ASSERT_EQ((*api)->cuStreamSynchronize(s), CUDA_SUCCESS);
   ASSERT_EQ((*api)->cuCtxSynchronize(), CUDA_SUCCESS);
-  std::vector<unsigned char> bytes(launch->workspace_bytes);
-  ASSERT_EQ((*api)->cuMemcpyDtoH_v2(bytes.data(), ws.ptr(), bytes.size()), CUDA_SUCCESS);
+  std::vector<unsigned char> bytes(launch->counters_bytes);
+  ASSERT_EQ((*api)->cuMemcpyDtoH_v2(bytes.data(), counters, bytes.size()), CUDA_SUCCESS);
   int64_t zeroed = 0;
   for (unsigned char b : bytes) zeroed += b != 0xab;
-  EXPECT_EQ(zeroed, 0) << "the workspace zeroing landed after the split pass's writes";
+  EXPECT_EQ(zeroed, 0) << "the counter zeroing landed after the split pass's writes";
 }
 
 }  // namespace
