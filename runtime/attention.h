@@ -19,10 +19,13 @@ Status reference_attention(Jit& jit, const AttentionProblem& problem, const GqaP
 namespace gqaforge::rt {
 
 /// Split-KV scratch memory reused across decode calls. Reallocated (and its fused-combine
-/// counters zeroed) only when a launch needs more bytes or a different layout.
+/// counters zeroed, on `stream`; the partials are left as they are) only when a launch needs
+/// more bytes or a different layout.
+/// The zeroing is stream-ordered: a later call on another stream must be ordered after it by
+/// the caller.
 class DecodeWorkspace {
  public:
-  Status ensure(const DecodeLaunch& launch, int64_t batch, int n_kv_heads);
+  Status ensure(const DecodeLaunch& launch, int64_t batch, int n_kv_heads, CUstream stream);
   CUdeviceptr ptr() const { return buffer_.ptr(); }
 
  private:

@@ -37,6 +37,8 @@ CheckReport compare_with_gpu_reference(const HostAttention& h, const std::vector
     compare_lse(*kernel_lse, std::vector<double>(ref_lse->begin(), ref_lse->end()), r);
   }
   r.decide();
+  r.reference = "gpu reference";
+  locate_mismatches(h, kernel_o, [&](size_t i) { return double(half_to_float(ref_o[i], bf16)); }, ref_o.size(), r);
   return r;
 }
 
@@ -44,8 +46,12 @@ CheckReport compare_with_gpu_reference(const HostAttention& h, const std::vector
 
 Result<CheckResult> check_op(Jit& jit, AttentionOp& op, const CheckOptions& options, CUstream stream) {
   HostAttention host = make_host_attention(op.problem(), options.seed, options.kv_lens, options.q_lens, options.varlen);
+  // Ordering: upload() is complete when it returns, and the poison (like the split-KV
+  // workspace zeroing inside op.run) is enqueued on `stream`, ahead of the kernel. The
+  // driver's plain memsets and pageable copies go to the legacy stream, which the
+  // non-blocking launch stream does not wait for: they could land after the kernel's writes.
   GQF_ASSIGN_OR_RETURN(DeviceAttention dev, DeviceAttention::upload(host, options.with_lse, options.kv_head_major));
-  GQF_RETURN_IF_ERROR(dev.poison());
+  GQF_RETURN_IF_ERROR(dev.poison(stream));
   GQF_RETURN_IF_ERROR(op.run(jit, dev.params, stream));
   GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
   GQF_CU_CHECK(api, cuStreamSynchronize(stream));
@@ -62,7 +68,7 @@ Result<CheckResult> check_op(Jit& jit, AttentionOp& op, const CheckOptions& opti
     return result;
   }
   result.gpu_oracle = true;
-  GQF_RETURN_IF_ERROR(dev.poison());
+  GQF_RETURN_IF_ERROR(dev.poison(stream));
   GQF_RETURN_IF_ERROR(reference_attention(jit, op.problem(), dev.params, stream));
   GQF_CU_CHECK(api, cuStreamSynchronize(stream));
   GQF_ASSIGN_OR_RETURN(std::vector<uint16_t> ref_o, dev.download_o());

@@ -4,17 +4,25 @@
 
 namespace gqaforge::rt {
 
-Status DecodeWorkspace::ensure(const DecodeLaunch& launch, int64_t batch, int n_kv_heads) {
+Status DecodeWorkspace::ensure(const DecodeLaunch& launch, int64_t batch, int n_kv_heads, CUstream stream) {
   if (launch.workspace_bytes == 0) return ok_status();
-  std::string layout = fmt::format("{}:{}:{}:{}:{}:{}", launch.workspace_bytes, launch.o_partial_offset,
-                                   launch.lse_partial_offset, launch.counters_offset, batch, n_kv_heads);
+  std::string layout = fmt::format("{}:{}:{}:{}:{}:{}:{}", launch.workspace_bytes, launch.o_partial_offset,
+                                   launch.lse_partial_offset, launch.counters_offset, launch.counters_bytes, batch,
+                                   n_kv_heads);
   if (buffer_.size() >= launch.workspace_bytes && layout == layout_) return ok_status();
   if (buffer_.size() < launch.workspace_bytes) {
     buffer_ = DeviceBuffer();
     GQF_ASSIGN_OR_RETURN(buffer_, DeviceBuffer::alloc(launch.workspace_bytes));
   }
-  // Counters must start at zero; the kernel leaves them zero after every launch.
-  GQF_RETURN_IF_ERROR(buffer_.fill_bytes(0));
+  // The fused combine's counters must start at zero; the kernel leaves them zero after every
+  // launch. Only they are zeroed: the partials are written before they are read (every split
+  // the combine reads holds keys), and leaving them alone lets initcheck prove it. The zeroing
+  // is enqueued on the launch stream: on the legacy stream it could still be running (or not
+  // yet started) when the split pass counts in, or, when it covered the whole workspace as
+  // it once did, after the split pass wrote its partials.
+  if (launch.counters_bytes > 0) {
+    GQF_RETURN_IF_ERROR(buffer_.fill_bytes(0, stream, launch.counters_offset, launch.counters_bytes));
+  }
   layout_ = layout;
   return ok_status();
 }
@@ -27,7 +35,7 @@ Status decode_attention(Jit& jit, const AttentionProblem& problem, const DecodeC
   GQF_ASSIGN_OR_RETURN(DecodeLaunch launch, decode_launch(problem, config, limits));
   GQF_ASSIGN_OR_RETURN(const LoadedKernel* kernel, jit.load(emit_decode(problem, config)));
   GQF_ASSIGN_OR_RETURN(Function main_fn, kernel->function("gqaforge_decode"));
-  GQF_RETURN_IF_ERROR(workspace.ensure(launch, problem.batch, problem.n_kv_heads));
+  GQF_RETURN_IF_ERROR(workspace.ensure(launch, problem.batch, problem.n_kv_heads, stream));
   params.num_splits = launch.num_splits;
   params.split_len = launch.split_len;
   if (launch.workspace_bytes > 0) {

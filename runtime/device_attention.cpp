@@ -110,9 +110,9 @@ Result<DeviceAttention> DeviceAttention::upload(const HostAttention& h, bool wit
   return d;
 }
 
-Status DeviceAttention::poison() {
-  GQF_RETURN_IF_ERROR(o.fill_u32(uint32_t{kPoison16} | (uint32_t{kPoison16} << 16)));
-  if (lse.size() > 0) GQF_RETURN_IF_ERROR(lse.fill_u32(kPoison32));
+Status DeviceAttention::poison(CUstream stream) {
+  GQF_RETURN_IF_ERROR(o.fill_u32(uint32_t{kPoison16} | (uint32_t{kPoison16} << 16), stream));
+  if (lse.size() > 0) GQF_RETURN_IF_ERROR(lse.fill_u32(kPoison32, stream));
   return ok_status();
 }
 

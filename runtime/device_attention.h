@@ -22,8 +22,9 @@ struct DeviceAttention {
   static Result<DeviceAttention> allocate(const AttentionProblem& problem, bool with_lse,
                                           bool kv_head_major = false);
 
-  /// Writes the poison pattern over O and LSE.
-  Status poison();
+  /// Writes the poison pattern over O and LSE, enqueued on `stream` (the stream the kernel
+  /// under test is launched on, so the poison lands before the kernel writes).
+  Status poison(CUstream stream);
   Result<std::vector<uint16_t>> download_o() const;
   Result<std::vector<float>> download_lse() const;
 

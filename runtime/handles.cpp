@@ -75,6 +75,10 @@ Status DeviceBuffer::upload(const void* host, size_t bytes, size_t offset) {
   if (bytes == 0) return ok_status();
   GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
   GQF_CU_CHECK(api, cuMemcpyHtoD_v2(ptr_ + offset, host, bytes));
+  // From pageable memory the copy returns once the bytes are staged; the DMA to the buffer
+  // may still be running on the legacy stream, which kernels on non-blocking streams do not
+  // wait for. Wait for it, so that the upload is complete for every stream.
+  GQF_CU_CHECK(api, cuStreamSynchronize(CU_STREAM_LEGACY));
   return ok_status();
 }
 
@@ -88,17 +92,21 @@ Status DeviceBuffer::download(void* host, size_t bytes, size_t offset) const {
   return ok_status();
 }
 
-Status DeviceBuffer::fill_bytes(unsigned char value) {
-  if (size_ == 0) return ok_status();
+Status DeviceBuffer::fill_bytes(unsigned char value, CUstream stream, size_t offset, size_t bytes) {
+  if (bytes == SIZE_MAX) bytes = offset < size_ ? size_ - offset : 0;
+  if (offset + bytes > size_) {
+    return invalid_argument("fill of {} bytes at offset {} exceeds the buffer size {}", bytes, offset, size_);
+  }
+  if (bytes == 0) return ok_status();
   GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
-  GQF_CU_CHECK(api, cuMemsetD8_v2(ptr_, value, size_));
+  GQF_CU_CHECK(api, cuMemsetD8Async(ptr_ + offset, value, bytes, stream));
   return ok_status();
 }
 
-Status DeviceBuffer::fill_u32(unsigned value) {
+Status DeviceBuffer::fill_u32(unsigned value, CUstream stream) {
   if (size_ < 4) return ok_status();
   GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
-  GQF_CU_CHECK(api, cuMemsetD32_v2(ptr_, value, size_ / 4));
+  GQF_CU_CHECK(api, cuMemsetD32Async(ptr_, value, size_ / 4, stream));
   return ok_status();
 }
 

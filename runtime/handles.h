@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -31,6 +32,13 @@ class Context {
 };
 
 /// Device memory.
+///
+/// Ordering: the driver's "synchronous" copies and memsets run on the legacy default stream,
+/// which a CU_STREAM_NON_BLOCKING stream (every Stream here) does not wait for, and a
+/// memset or a pageable host-to-device copy can still be executing when the call returns. So
+/// upload() waits until its bytes are on the device, and the fills take the stream whose
+/// later work must see them (they are enqueued on it). download() returns after its copy has
+/// completed but is not ordered after other streams: synchronise the writer's stream first.
 class DeviceBuffer {
  public:
   static Result<DeviceBuffer> alloc(size_t bytes);
@@ -41,10 +49,13 @@ class DeviceBuffer {
 
   CUdeviceptr ptr() const { return ptr_; }
   size_t size() const { return size_; }
+  /// Copies host bytes to the device; complete (visible to any stream) when it returns.
   Status upload(const void* host, size_t bytes, size_t offset = 0);
   Status download(void* host, size_t bytes, size_t offset = 0) const;
-  Status fill_bytes(unsigned char value);
-  Status fill_u32(unsigned value);
+  /// Fills the buffer (or `bytes` from `offset`), enqueued on `stream` (work enqueued there
+  /// later sees the fill).
+  Status fill_bytes(unsigned char value, CUstream stream, size_t offset = 0, size_t bytes = SIZE_MAX);
+  Status fill_u32(unsigned value, CUstream stream);
 
  private:
   void swap(DeviceBuffer& o) noexcept { std::swap(ptr_, o.ptr_); std::swap(size_, o.size_); }

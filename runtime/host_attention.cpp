@@ -1,7 +1,9 @@
 // CPU oracle and the correctness check.
 #include "runtime/host_attention.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -171,29 +173,173 @@ CheckReport check_attention(const HostAttention& in, const std::vector<uint16_t>
   r.bound = 2.0 * r.lowp_error + ulp / 16.0 * std::max(max_ref, 1e-3);
   if (kernel_lse != nullptr) compare_lse(*kernel_lse, oracle.lse, r);
   r.decide();
+  locate_mismatches(in, kernel_o, [&](size_t i) { return oracle.o[i]; }, oracle.o.size(), r);
   return r;
 }
 
 void compare_lse(const std::vector<float>& kernel_lse, const std::vector<double>& ref_lse, CheckReport& r) {
+  // The first failing element, for the report (its position is decoded by locate_mismatches).
+  auto note = [&](size_t i, double ref, float k, uint32_t bits, double err, double tol, const char* reason) {
+    if (r.first_lse.valid) return;
+    ElementReport& e = r.first_lse;
+    e.valid = true;
+    e.lse = true;
+    e.index = static_cast<int64_t>(i);
+    e.expected = ref;
+    e.actual = k;
+    e.actual_bits = bits;
+    e.error = err;
+    e.bound = tol;
+    e.reason = reason;
+  };
+  const double inf = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < ref_lse.size(); ++i) {
     float k = i < kernel_lse.size() ? kernel_lse[i] : std::numeric_limits<float>::quiet_NaN();
     uint32_t bits;
     std::memcpy(&bits, &k, 4);
+    double ref = ref_lse[i];
     if (bits == kPoison32) {
       ++r.unwritten;
+      note(i, ref, k, bits, inf, 0.0, i < kernel_lse.size() ? "unwritten (poison)" : "missing");
       continue;
     }
-    double ref = ref_lse[i];
     if (std::isinf(ref) || std::isinf(k) || std::isnan(k)) {
-      if (!(std::isinf(ref) && std::isinf(k) && k < 0)) ++r.lse_mismatch;
+      if (!(std::isinf(ref) && std::isinf(k) && k < 0)) {
+        ++r.lse_mismatch;
+        note(i, ref, k, bits, inf, 0.0, std::isnan(k) ? "non-finite" : "-inf mismatch");
+      }
       continue;
     }
     double tol = 1e-3 * std::max(1.0, std::fabs(ref));
     r.lse_bound = std::max(r.lse_bound, tol);
     double err = std::fabs(k - ref);
     r.lse_max_error = std::max(r.lse_max_error, err);
-    if (err > tol) ++r.lse_mismatch;
+    if (err > tol) {
+      ++r.lse_mismatch;
+      note(i, ref, k, bits, err, tol, "above bound");
+    }
   }
+}
+
+namespace {
+
+// Sequence and token of a Q/O/LSE row (fixed: b * q_len + t; varlen: packed token index).
+void decode_row(const HostAttention& in, int64_t row, ElementReport& e) {
+  if (in.varlen) {
+    // Sequence b holds rows [cu_q[b], cu_q[b+1]); zero-length sequences share a bound, and
+    // upper_bound picks the last sequence that starts at or before the row.
+    auto it = std::upper_bound(in.cu_q.begin(), in.cu_q.end(), row);
+    e.batch = static_cast<int>(it - in.cu_q.begin()) - 1;
+    e.row = static_cast<int>(row - in.cu_q[static_cast<size_t>(e.batch)]);
+  } else {
+    const int64_t q = std::max<int64_t>(in.problem.q_len, 1);
+    e.batch = static_cast<int>(row / q);
+    e.row = static_cast<int>(row % q);
+  }
+}
+
+void copy_position(const ElementReport& from, ElementReport& to) {
+  to.batch = from.batch;
+  to.row = from.row;
+  to.head = from.head;
+  to.kv_head = from.kv_head;
+  to.dim = from.dim;
+}
+
+}  // namespace
+
+ElementReport locate_o(const HostAttention& in, int64_t index) {
+  const AttentionProblem& p = in.problem;
+  ElementReport e;
+  e.index = index;
+  e.dim = static_cast<int>(index % p.head_dim);
+  e.head = static_cast<int>((index / p.head_dim) % p.n_q_heads);
+  e.kv_head = e.head / std::max(p.group(), 1);
+  decode_row(in, index / (int64_t{p.head_dim} * p.n_q_heads), e);
+  return e;
+}
+
+ElementReport locate_lse(const HostAttention& in, int64_t index) {
+  const AttentionProblem& p = in.problem;
+  ElementReport e;
+  e.lse = true;
+  e.index = index;
+  e.head = static_cast<int>(index % p.n_q_heads);
+  e.kv_head = e.head / std::max(p.group(), 1);
+  decode_row(in, index / p.n_q_heads, e);
+  return e;
+}
+
+void locate_mismatches(const HostAttention& in, const std::vector<uint16_t>& kernel_o,
+                       const std::function<double(size_t)>& expected_o, size_t o_elements, CheckReport& r) {
+  if (r.passed) return;
+  const bool bf16 = in.problem.dtype == DType::kBF16;
+  const double inf = std::numeric_limits<double>::infinity();
+  const size_t row_len = static_cast<size_t>(in.problem.head_dim);
+  size_t last_row = SIZE_MAX, worst_i = SIZE_MAX;
+  double worst = -1.0;
+  for (size_t i = 0; i < o_elements; ++i) {
+    const double ref = expected_o(i);
+    const char* reason = nullptr;
+    double k = std::numeric_limits<double>::quiet_NaN(), err = inf;
+    uint32_t bits = 0;
+    if (i >= kernel_o.size()) {
+      reason = "missing";
+    } else if ((bits = kernel_o[i]) == kPoison16) {
+      reason = "unwritten (poison)";
+    } else {
+      k = half_to_float(kernel_o[i], bf16);
+      if (!std::isfinite(k)) {
+        reason = "non-finite";
+      } else {
+        err = std::fabs(k - ref);
+        if (err > worst) {
+          worst = err;
+          worst_i = i;
+        }
+        if (err > r.bound) reason = "above bound";
+      }
+    }
+    if (reason == nullptr) continue;
+    ++r.o_mismatch;
+    if (i / row_len != last_row) {
+      last_row = i / row_len;
+      ++r.o_mismatch_rows;
+    }
+    if (!r.first_o.valid) {
+      r.first_o = locate_o(in, static_cast<int64_t>(i));
+      r.first_o.valid = true;
+      r.first_o.expected = ref;
+      r.first_o.actual = k;
+      r.first_o.actual_bits = bits;
+      r.first_o.error = err;
+      r.first_o.bound = r.bound;
+      r.first_o.reason = reason;
+    }
+  }
+  if (worst_i != SIZE_MAX) {
+    r.worst_o = locate_o(in, static_cast<int64_t>(worst_i));
+    r.worst_o.valid = true;
+    r.worst_o.expected = expected_o(worst_i);
+    r.worst_o.actual_bits = kernel_o[worst_i];
+    r.worst_o.actual = half_to_float(kernel_o[worst_i], bf16);
+    r.worst_o.error = worst;
+    r.worst_o.bound = r.bound;
+    r.worst_o.reason = worst > r.bound ? "above bound" : "within bound";
+  }
+  if (r.first_lse.valid) copy_position(locate_lse(in, r.first_lse.index), r.first_lse);
+}
+
+std::string ElementReport::describe() const {
+  if (!valid) return "none";
+  std::string pos = fmt::format("b={} t={} h={} kvh={}", batch, row, head, kv_head);
+  if (!lse) pos += fmt::format(" d={}", dim);
+  std::string s = fmt::format("{} [{} index {}]: expected {:.6g}, got {:.6g} (bits 0x{:0{}x})", pos, lse ? "LSE" : "O",
+                              index, expected, actual, actual_bits, lse ? 8 : 4);
+  if (std::isfinite(error)) {
+    s += fmt::format(", |err| {:.3g} {} bound {:.3g}", error, error > bound ? ">" : "<=", bound);
+  }
+  return s + " (" + reason + ")";
 }
 
 void CheckReport::decide() {
@@ -207,6 +353,12 @@ std::string CheckReport::summary() const {
   if (non_finite > 0) s += fmt::format(" non_finite={}", non_finite);
   if (unwritten > 0) s += fmt::format(" unwritten={}", unwritten);
   if (lse_mismatch > 0) s += fmt::format(" lse_mismatch={}", lse_mismatch);
+  if (passed) return s;
+  if (o_mismatch > 0) s += fmt::format("; {} O elements in {} rows fail", o_mismatch, o_mismatch_rows);
+  if (first_o.valid) s += "; first O mismatch: " + first_o.describe();
+  if (worst_o.valid && (!first_o.valid || worst_o.index != first_o.index)) s += "; worst O: " + worst_o.describe();
+  if (first_lse.valid) s += "; first LSE mismatch: " + first_lse.describe();
+  if (first_o.valid || worst_o.valid || first_lse.valid) s += "; expected = " + reference;
   return s;
 }
 

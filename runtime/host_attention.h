@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,27 @@ AttentionResult cpu_attention_fp64(const HostAttention& in);
 /// The kernels' precision, on the CPU.
 AttentionResult cpu_attention_lowp(const HostAttention& in);
 
+/// One element of O or LSE that a check singles out (the first failing one, the worst one),
+/// with its flat index decoded into the problem's coordinates.
+struct ElementReport {
+  bool valid = false;     // false: no such element
+  bool lse = false;       // an LSE element (then dim is -1), else an O element
+  int64_t index = 0;      // flat index into O (layout of Q) or into LSE ([q_rows, n_q_heads])
+  int batch = 0;          // sequence
+  int row = 0;            // query token inside its sequence
+  int head = 0;           // query head
+  int kv_head = 0;        // its KV head
+  int dim = -1;           // head-dim element (O only)
+  double expected = 0;    // the reference (oracle) value
+  double actual = 0;      // the kernel's value
+  uint32_t actual_bits = 0;  // the kernel's raw bits (16-bit O, 32-bit LSE)
+  double error = 0;       // |actual - expected| (inf when not comparable)
+  double bound = 0;       // the bound it was held to
+  std::string reason;     // "above bound", "unwritten (poison)", "non-finite", "-inf mismatch"
+  /// "b=3 t=0 h=9 (kv 1) d=17 [index 6289]: expected 0.0123, got 0.345 (bits 0x3eb1), |err| 0.333 > bound 0.0041 (above bound)"
+  std::string describe() const;
+};
+
 struct CheckReport {
   double max_error = 0;       // max |kernel - oracle| over O
   double lowp_error = 0;      // max |lowp - oracle| over O
@@ -61,14 +83,37 @@ struct CheckReport {
   int64_t unwritten = 0;      // elements still holding the poison pattern
   int64_t lse_mismatch = 0;   // -inf where finite expected or vice versa
   bool passed = false;
+
+  // Diagnostics of a failed check (filled by locate_mismatches; they do not change `passed`).
+  int64_t o_mismatch = 0;       // O elements unwritten, non-finite or above the bound
+  int64_t o_mismatch_rows = 0;  // distinct (sequence, token, head) rows among them
+  ElementReport first_o;        // first failing O element in index order
+  ElementReport worst_o;        // O element with the largest finite error
+  ElementReport first_lse;      // first failing LSE element
+  std::string reference = "oracle";  // what `expected` is: "oracle" (CPU fp64) or "gpu reference"
+
+  /// One line: PASS/FAIL, errors and bounds, counts; on failure also the first failing O and
+  /// LSE elements (decoded position, expected, actual, error, bound) and the worst O element.
   std::string summary() const;
   /// Sets `passed` from the counts and errors above.
   void decide();
 };
 
 /// Compares a kernel's LSE with a reference LSE, element by element, into `report`: -inf must
-/// match -inf, finite values must agree within 1e-3 * max(1, |ref|), poison is unwritten.
+/// match -inf, finite values must agree within 1e-3 * max(1, |ref|), poison is unwritten. The
+/// first failing element is recorded in report.first_lse (index, values; position undecoded).
 void compare_lse(const std::vector<float>& kernel_lse, const std::vector<double>& ref_lse, CheckReport& report);
+
+/// Decodes a flat O index (layout of Q) or LSE index into sequence / token / head / dim.
+ElementReport locate_o(const HostAttention& in, int64_t index);
+ElementReport locate_lse(const HostAttention& in, int64_t index);
+
+/// After `report.decide()` with the bound known: when the check failed, scans O once more for
+/// the first element that is poison, non-finite or above report.bound, counts them and their
+/// rows, finds the worst finite element, and decodes every recorded element's position.
+/// `expected_o(i)` is the reference value of O element i. Does nothing for a passed check.
+void locate_mismatches(const HostAttention& in, const std::vector<uint16_t>& kernel_o,
+                       const std::function<double(size_t)>& expected_o, size_t o_elements, CheckReport& report);
 
 /// Bit pattern written over outputs before a launch; a NaN in both bf16 and fp16.
 inline constexpr uint16_t kPoison16 = 0x7fff;

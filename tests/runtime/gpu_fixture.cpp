@@ -38,6 +38,53 @@ std::string test_name(size_t index, const std::string& text) {
   return out;
 }
 
+namespace {
+
+std::string join_ints(const std::vector<int>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) s += ',';
+    s += std::to_string(v[i]);
+  }
+  return s;
+}
+
+// Everything needed to replay a failed check: problem, lengths, requested and resolved config,
+// the decode launch geometry, seed, layout, and a `gqaforge check` command where one exists.
+std::string describe_case(GpuEnv* env, const AttentionProblem& problem, const AttentionOp& op,
+                          const std::string& requested, const CheckOptions& options) {
+  std::string s = fmt::format("problem: {}\nfamily: {}  requested config: [{}]  resolved: [{}]\nseed: {}", problem.name(),
+                              op.family(), requested, op.config(), options.seed);
+  if (!options.kv_lens.empty()) s += "  kv_lens: " + join_ints(options.kv_lens);
+  if (!options.q_lens.empty()) s += "  q_lens: " + join_ints(options.q_lens);
+  if (options.varlen) s += "  varlen";
+  if (options.kv_head_major) s += "  K/V head-major";
+  if (op.family() == "decode") {
+    auto config = DecodeConfig::parse(op.config(), DecodeConfig{});
+    auto launch = config.ok() ? decode_launch(problem, *config, env->info.limits()) : Result<DecodeLaunch>(config.status());
+    if (launch.ok()) {
+      s += fmt::format("\nlaunch: num_splits={} split_len={} grid=({},{},{}) block={} smem={} B workspace={} B {}",
+                       launch->num_splits, launch->split_len, launch->grid[0], launch->grid[1], launch->grid[2],
+                       launch->block[0], launch->shared_bytes, launch->workspace_bytes,
+                       launch->num_splits <= 1            ? "no combine"
+                       : launch->needs_combine_kernel ? "combine kernel"
+                                                      : "fused combine");
+    }
+  }
+  if (!options.varlen && !options.kv_head_major && options.q_lens.empty() && op.family() != "reference") {
+    s += fmt::format("\nreplay: gqaforge check --phase {} --heads {}:{} --head-dim {} --dtype {}{} --batch {} --q-len {} "
+                     "--kv-len {}{} --config '{}' --seed {}",
+                     phase_name(problem.phase), problem.n_q_heads, problem.n_kv_heads, problem.head_dim,
+                     dtype_name(problem.dtype), problem.causal && problem.phase == Phase::kPrefill ? " --causal" : "",
+                     problem.batch, problem.q_len, problem.kv_len,
+                     options.kv_lens.empty() ? "" : " --kv-lens " + join_ints(options.kv_lens), op.config(),
+                     options.seed);
+  }
+  return s;
+}
+
+}  // namespace
+
 void expect_correct(GpuEnv* env, const AttentionProblem& problem, const std::string& family,
                     const std::string& config, const CheckOptions& options) {
   SCOPED_TRACE(fmt::format("{} family={} config=[{}] seed={} varlen={}", problem.name(), family, config,
@@ -45,8 +92,9 @@ void expect_correct(GpuEnv* env, const AttentionProblem& problem, const std::str
   auto op = AttentionOp::create(problem, family, config, env->info.limits());
   ASSERT_TRUE(op.ok()) << op.status().to_string();
   auto result = check_op(*env->jit, *op, options, env->stream.get());
-  ASSERT_TRUE(result.ok()) << result.status().to_string();
-  EXPECT_TRUE(result->report.passed) << result->report.summary() << (result->gpu_oracle ? " (gpu oracle)" : "");
+  ASSERT_TRUE(result.ok()) << result.status().to_string() << "\n" << describe_case(env, problem, *op, config, options);
+  EXPECT_TRUE(result->report.passed) << result->report.summary() << (result->gpu_oracle ? " (gpu oracle)" : "") << "\n"
+                                     << describe_case(env, problem, *op, config, options);
 }
 
 }  // namespace gqaforge::rt::testing
