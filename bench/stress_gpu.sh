@@ -107,7 +107,8 @@ tally() {  # log -> "ok fail skip"
 {
   echo "date: $(date -u +%FT%TZ)"
   echo "host: $(hostname)"
-  echo "commit: $(git -C "$(dirname "$0")/.." rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  # The commit the binaries were built from (the checkout beside them may be a copy).
+  echo "build commit: $(sed -n 's/.*return "\(.*\)";.*/\1/p' "$build/core/git_commit.cpp" 2>/dev/null || echo unknown)"
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu,power.draw,compute_mode --format=csv 2>&1 || true
   echo "procs=$procs repeat=$repeat noise=$noise filter=$split_filter tools=$tools budget=${budget}s"
 } > "$out/env.txt"
