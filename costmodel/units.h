@@ -1,16 +1,18 @@
-// Human-readable numbers for tables and reports: SI-prefixed counts ("1.81 G"), byte sizes
-// ("3.1 GB", decimal), and percentages.
+// The cost model's number formatting is the project's (core/units.h); these names keep the
+// costmodel:: spelling working.
 #pragma once
 
-#include <string>
+#include "core/units.h"
 
 namespace gqaforge::costmodel {
 
-/// 1.81e9 -> "1.81 G" (k, M, G, T, P, E; three significant digits); `unit` is appended.
-std::string format_si(double value, const std::string& unit = "");
-/// Decimal bytes: 3.1e9 -> "3.10 GB".
-std::string format_bytes(double bytes);
-/// 0.508 -> "50.8%".
-std::string format_percent(double fraction);
+using ::gqaforge::format_bytes;
+using ::gqaforge::format_context;
+using ::gqaforge::format_decimal;
+using ::gqaforge::format_flops;
+using ::gqaforge::format_percent;
+using ::gqaforge::format_scale;
+using ::gqaforge::format_si;
+using ::gqaforge::format_time_us;
 
 }  // namespace gqaforge::costmodel
