@@ -7,6 +7,7 @@
 #include <ctime>
 #include <future>
 #include <limits>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -220,14 +221,14 @@ void ProblemRun::finish_try(const Pending& p, MeasurementRecord& row, double cos
   sink_.record(row);
   ++out_.tried;
   account(p, row, cost);
-  progress_.advance(1, fmt::format("{}: {} {}", out_.problem.name(), measure_status_name(row.status), p.candidate.config));
+  progress_.advance(1, fmt::format("{} {}", measure_status_name(row.status), p.candidate.config));
 }
 
 void ProblemRun::reuse_try(const Pending& p) {
   const MeasurementRecord& row = *p.stored;
   ++out_.skipped;
   account(p, row, row.status == MeasureStatus::kOk ? row.median_us : kInf);
-  progress_.advance(1, fmt::format("{}: reused {} {}", out_.problem.name(), measure_status_name(row.status), p.candidate.config));
+  progress_.advance(1, fmt::format("reused {} {}", measure_status_name(row.status), p.candidate.config));
 }
 
 bool ProblemRun::claimed(const Pending& p) {
@@ -439,6 +440,7 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
     }
   }
   out_.valid_points = static_cast<int64_t>(valid.size());
+  progress_.set_item(problem.name());
 
   const FamilySpace* fs = &space_;
   auto made = make_searcher(options_.strategy, space_.space, std::move(valid),
@@ -562,22 +564,28 @@ Result<TuneReport> Tuner::run(const std::vector<AttentionProblem>& problems) {
   report.run_id = sink_.begin_run(info.environment, run);
   GQF_RETURN_IF_ERROR(sink_.sink_status());
 
-  // Planned tries for the progress bar (guided: an estimate, corrected as it goes).
-  int64_t planned = 0;
+  // Planned tries for the progress bar (guided: an estimate, corrected after every problem).
+  std::vector<int64_t> planned;
   for (const AttentionProblem& p : problems) {
     auto fs = make_family_space(p, info.limits);
-    if (!fs.ok()) continue;
+    if (!fs.ok()) {
+      planned.push_back(0);
+      continue;
+    }
     const int64_t valid = static_cast<int64_t>(fs->space.valid_points().size());
     int64_t n = options_.strategy == "guided" ? std::min<int64_t>(valid, 6 + valid * 3 / 100 + 60) : valid;
     if (options_.budget > 0) n = std::min(n, options_.budget);
-    planned += n + 1;
+    planned.push_back(n + 1);
   }
-  Progress progress("tuning", planned, options_.show_progress);
+  int64_t still_planned = std::accumulate(planned.begin(), planned.end(), int64_t{0});
+  Progress progress("tuning", still_planned, options_.show_progress);
   const Clock::time_point start = Clock::now();
-  for (const AttentionProblem& p : problems) {
+  for (size_t i = 0; i < problems.size(); ++i) {
     if (report.time_budget_hit || interrupted()) break;
     ProblemRun pr(backend_, sink_, options_, info, report.run_id, progress, start, report);
-    report.problems.push_back(pr.run(p, &report.time_budget_hit));
+    report.problems.push_back(pr.run(problems[i], &report.time_budget_hit));
+    still_planned -= planned[i];
+    progress.set_total(progress.done() + still_planned);
     if (Status s = sink_.sink_status(); !s.ok()) {
       progress.finish();
       return Status(s.code(), fmt::format("stopped the sweep: {} (the rows stored before it are kept; run the "

@@ -18,6 +18,8 @@
 #include "core/interrupt.h"
 #include "core/progress.h"
 #include "core/strings.h"
+#include "core/table.h"
+#include "core/units.h"
 #include "costmodel/presets.h"
 #include "db/database.h"
 #include "tools/args.h"
@@ -296,30 +298,35 @@ Result<std::unique_ptr<tune::Backend>> make_backend(const TunePlan& plan) {
   return std::unique_ptr<tune::Backend>(new tune::WorkerBackend(w, local));
 }
 
-void print_table(const tune::TuneReport& report) {
-  std::printf("\n%-48s %-10s %10s %16s %8s %10s  %s\n", "problem", "tries", "best us", "throughput", "ceiling",
-              "vs default", "best config");
+void print_table(const tune::TuneReport& report, bool wide) {
+  TextTable t;
+  t.add_column("problem", TextTable::kLeft);
+  t.add_column("tries");
+  t.add_column("best");
+  t.add_column("throughput");
+  t.add_column("of ceiling", TextTable::kRight, 1);
+  t.add_column("vs default");
+  t.add_column("best config", TextTable::kLeft, 2);
   for (const tune::ProblemOutcome& o : report.problems) {
     const std::string name = o.problem.name();
     if (o.skipped_by_shard) {
-      std::printf("%-48s (another shard)\n", name.c_str());
+      t.add_row({name, "-", "another shard"});
       continue;
     }
     // Every try of the search, the ones whose stored result a resume reused included.
-    std::string tries = fmt::format("{}", o.tried + o.skipped);
+    const std::string tries = fmt::format("{}", o.tried + o.skipped);
     if (!o.best) {
-      std::printf("%-48s %-10s %10s  no passing variant%s%s\n", name.c_str(), tries.c_str(), "-",
-                  o.stop_reason.empty() ? "" : "; ", o.stop_reason.c_str());
+      t.add_row({name, tries, "-", "-", "-", "-", o.stop_reason == "interrupted" ? "(interrupted)" : "(no passing variant)"});
       continue;
     }
     const MeasurementRecord& b = *o.best;
     std::string throughput, ceiling;
     if (o.problem.phase == Phase::kDecode) {
-      throughput = fmt::format("{:.3f} TB/s", b.tbps);
-      ceiling = fmt::format("{:.1f}%", 100 * b.tbps / kDecodeCeilingTBps);
+      throughput = fmt::format("{:.2f} TB/s", b.tbps);
+      ceiling = format_percent(b.tbps / kDecodeCeilingTBps);
     } else {
-      throughput = fmt::format("{:.1f} TFLOP/s", b.tflops);
-      ceiling = fmt::format("{:.1f}%", 100 * b.tflops / kGemmCeilingTflops);
+      throughput = fmt::format("{:.0f} TFLOP/s", b.tflops);
+      ceiling = format_percent(b.tflops / kGemmCeilingTflops);
     }
     std::string speedup = "-";
     if (o.default_row && o.default_row->status == MeasureStatus::kOk && o.default_row->median_us > 0) {
@@ -327,9 +334,9 @@ void print_table(const tune::TuneReport& report) {
     } else if (o.default_row) {
       speedup = fmt::format("dflt {}", measure_status_name(o.default_row->status));
     }
-    std::printf("%-48s %-10s %10.2f %16s %8s %10s  %s\n", name.c_str(), tries.c_str(), b.median_us,
-                throughput.c_str(), ceiling.c_str(), speedup.c_str(), b.config.c_str());
+    t.add_row({name, tries, format_time_us(b.median_us), throughput, ceiling, speedup, b.config});
   }
+  std::printf("\n%s", t.render(wide ? 0 : kDefaultTableWidth).c_str());
   std::map<std::string, int64_t> totals;
   for (const tune::ProblemOutcome& o : report.problems) {
     for (const auto& [s, n] : o.by_status) totals[s] += n;
@@ -470,6 +477,7 @@ int run_tune(const Args& args) {
   p.add_flag("tokens", "LIST", "--linear with --model: token counts M", "1,16,4k");
   p.add_flag("gemm", "LIST", "--linear: explicit MxNxK shapes");
   p.add_switch("quiet", "no progress bar");
+  p.add_switch("wide", "every column of the summary, however wide");
   if (int rc = p.parse(args); rc >= 0) return rc;
 
   auto plan = plan_from_flags(p, args);
@@ -495,7 +503,7 @@ int run_tune(const Args& args) {
   tune::Tuner tuner(**backend, **db, plan->options);
   auto report = tuner.run(plan->problems);
   if (!report.ok()) return report_failure(report.status());
-  print_table(*report);
+  print_table(*report, p.get_switch("wide"));
   if (!(*db)->sink_status().ok()) return report_failure((*db)->sink_status());
   if (report->interrupted) return 128 + (interrupt_signal() != 0 ? interrupt_signal() : SIGINT);
   return 0;
