@@ -12,6 +12,7 @@
 #include "costmodel/units.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 
 namespace gqaforge::cli {
 namespace {
@@ -118,7 +119,7 @@ int run_cost(const Args& args) {
   const double bpv = settings.bytes_per_value;
 
   if (p.get_switch("json")) {
-    Json doc = Json::object();
+    Json doc = json_document("cost");
     doc.set("model", s.name);
     Json dims = Json::object();
     dims.set("layers", s.layers);
@@ -159,7 +160,7 @@ int run_cost(const Args& args) {
       t.set("memory_values", tr.memory_values);
       doc.set("training", t);
     }
-    std::fputs(doc.dump().c_str(), stdout);
+    print_json(doc);
     return 0;
   }
 

@@ -55,17 +55,16 @@ int run_fit(const Args& args) {
               "non-embedding parameters). The power form L(N; H) = (a_H/N)^b_H + E is what the search uses;\n"
               "the head-count form L(n_h) = a n_h^b + c (paper App. I) fits each group of equal N.");
   p.add_positional("csv", "training runs: n_h,n_kv,N,loss");
-  p.add_flag("output", "FILE", "write the fitted model as JSON (-o)");
+  p.add_flag("output", "FILE", "write the fitted model as JSON");
+  p.add_alias("o", "output");
   p.add_flag("form", "FORM", "power, head-law, or both", "power");
   p.add_switch("per-h-e", "fit one E per head configuration instead of a shared E");
   p.add_flag("context", "T", "training context of the runs (recorded in the model)", "8192");
   p.add_switch("residuals", "print every point's residual");
-  // -o is the documented short form of --output.
+  // -oFILE is -o FILE.
   Args rewritten;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "-o") {
-      rewritten.push_back("--output");
-    } else if (args[i].rfind("-o", 0) == 0 && args[i].size() > 2 && args[i][2] != '-') {
+    if (args[i].rfind("-o", 0) == 0 && args[i].size() > 2 && args[i][2] != '-') {
       rewritten.push_back("--output=" + args[i].substr(2));
     } else {
       rewritten.push_back(args[i]);
