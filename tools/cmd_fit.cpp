@@ -42,7 +42,7 @@ void print_power_report(const LossFitReport& r, const std::vector<LossPoint>& po
       for (const LossPoint& p : points) {
         if (p.heads != st.heads) continue;
         std::printf("  line %-5d %-9s N=%-10s loss %.4f  residual %+.2e\n", p.line, st.heads.to_string().c_str(),
-                    format_si(p.params).c_str(), p.loss, st.residuals[k]);
+                    format_scale(p.params).c_str(), p.loss, st.residuals[k]);
         ++k;
       }
     }
@@ -113,7 +113,7 @@ int run_fit(const Args& args) {
     std::printf("\nhead-count law L(n_h) = a n_h^b + c per model size:\n");
     std::printf("%-12s %-20s %-20s %-20s %8s\n", "N", "a", "b", "c", "R^2");
     for (const HeadCountLaw& l : laws->laws) {
-      std::printf("%-12s %-20s %-20s %-20s %8.5f\n", format_si(l.params).c_str(), pm(l.a, l.se_a).c_str(),
+      std::printf("%-12s %-20s %-20s %-20s %8.5f\n", format_scale(l.params).c_str(), pm(l.a, l.se_a).c_str(),
                   pm(l.b, l.se_b).c_str(), pm(l.c, l.se_c).c_str(), l.r2);
     }
     for (const std::string& note : laws->notes) std::printf("  note: %s\n", note.c_str());

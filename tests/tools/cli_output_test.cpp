@@ -137,7 +137,9 @@ TEST_F(CliOutput, CompileJsonAndTextShowTheLaunchAndOccupancy) {
   EXPECT_EQ(text.out.find("smem(static)"), std::string::npos);
   EXPECT_NE(text.out.find(" kB "), std::string::npos) << "dynamic shared memory in kB:\n" << text.out;
   for (const std::string& line : split(text.out, '\n')) {
-    if (line.rfind("gqaforge_prefill", 0) == 0 || line.rfind("entry point", 0) == 0) EXPECT_LE(display_width(line), 120u) << line;
+    if (line.rfind("gqaforge_prefill", 0) == 0 || line.rfind("entry point", 0) == 0) {
+      EXPECT_LE(display_width(line), 120u) << line;
+    }
   }
   const std::string cubin = (dir_ / "k.cubin").string();
   EXPECT_EQ(gqaforge("compile --phase decode --heads 8:1 --output " + cubin).status, 0);
