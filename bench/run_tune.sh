@@ -40,7 +40,7 @@ for step in "$@"; do
         --strategy exhaustive --compile-batch 16 --db "$exh"
       tune exhaustive-prefill ${GQF_EXH_PREFILL_S:-60} --phase prefill --heads ${GQF_EXH_PREFILL_HEADS:-8:1} --head-dim 128 --batch 1 \
         --kv-len 4k --causal yes --strategy exhaustive --compile-batch 16 --db "$exh"
-      "$gq" compare-searchers --db "$exh" > "$out/searchers.md" 2>&1
+      "$gq" compare-searchers --markdown --db "$exh" > "$out/searchers.md" 2>&1
       "$gq" db export --db "$exh" --output "$out/exhaustive.tsv" 2>> "$log" ;;
     prefill-shapes)
       # The benchmark head configurations at batch 8 x 2K and batch 1 x 16K tokens.

@@ -30,8 +30,12 @@ Status parse_heads(const std::string& text, int* n_q, int* n_kv) {
   }
   auto q = parse_int(parts[0]);
   auto kv = parse_int(parts[1]);
-  if (!q.ok() || !kv.ok() || *q <= 0 || *kv <= 0 || *q > 1024 || *kv > 1024) {
+  if (!q.ok() || !kv.ok() || *q <= 0 || *kv <= 0) {
     return invalid_argument("heads '{}' must be two positive integers QUERY:KV, e.g. 32:8", text);
+  }
+  if (*q > kMaxHeads || *kv > kMaxHeads) {
+    return invalid_argument("heads '{}': gqaforge supports at most {} query heads and {} KV heads", text, kMaxHeads,
+                            kMaxHeads);
   }
   if (*q % *kv != 0) {
     return invalid_argument("heads '{}': {} query heads are not divisible by {} KV heads", text, *q, *kv);

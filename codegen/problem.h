@@ -64,5 +64,7 @@ AttentionProblem make_problem(Phase phase, int n_q_heads, int n_kv_heads, int he
 
 /// Parses "32:8" into query and KV heads (validating divisibility).
 Status parse_heads(const std::string& text, int* n_q, int* n_kv);
+/// The most query (and KV) heads parse_heads accepts.
+inline constexpr int kMaxHeads = 1024;
 
 }  // namespace gqaforge

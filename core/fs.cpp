@@ -14,6 +14,10 @@
 namespace gqaforge {
 
 Result<std::string> read_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return failed_precondition("'{}' is a directory, not a file", path.string());
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return not_found("cannot open '{}': {}", path.string(), std::strerror(errno));
   std::ostringstream ss;

@@ -38,7 +38,9 @@ std::string format_si(double value, std::string_view unit) {
   if (!std::isfinite(value)) return "n/a";
   double v = value;
   const int p = thousands(v, 8);
-  return join(three_digits(v), fmt::format("{}{}", kPrefixes[p], unit));
+  // Whole numbers below 1000 print whole: "512 B", "0 B" (not "0.00 B").
+  const bool whole = p == 0 && v == std::floor(v);
+  return join(whole ? fmt::format("{:.0f}", v) : three_digits(v), fmt::format("{}{}", kPrefixes[p], unit));
 }
 
 std::string format_bytes(double bytes) { return format_si(bytes, "B"); }

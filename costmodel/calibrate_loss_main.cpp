@@ -28,8 +28,9 @@ using namespace gqaforge::costmodel;
 
 namespace {
 
-// Anchors (PAPER.md): predicted losses of the Llama-3 GQA configuration (d / d_h, 8) at the
-// real models' non-embedding parameter counts (Llama-3.2-1B, Llama-3.2-3B, Llama-3.1-8B).
+// Anchors (published in the paper; docs/loss-model.md, "Why the default has to be derived"):
+// predicted losses of the Llama-3 GQA configuration (d / d_h, 8) at the real models'
+// non-embedding parameter counts (Llama-3.2-1B, Llama-3.2-3B, Llama-3.1-8B).
 struct Anchor {
   HeadConfig heads;
   double params;

@@ -102,6 +102,10 @@ Result<LoadedMeasurements> parse_measurement_export(std::string_view text, const
 
 Result<LoadedMeasurements> load_measurements(const std::string& path, const std::string& env_key) {
   GQF_ASSIGN_OR_RETURN(std::string head, read_file(path));
+  if (head.empty()) {
+    // Not "migrate it": a read-only command must not suggest turning someone's file into a database.
+    return invalid_argument("'{}' is empty: not a gqaforge database (SQLite) or its text export", path);
+  }
   if (head.compare(0, kExportMagic.size(), kExportMagic) == 0) {
     return parse_measurement_export(head, path, env_key);
   }

@@ -37,6 +37,16 @@ const char* z_units_name(ZUnits u) {
   return "unknown";
 }
 
+const char* z_units_description(ZUnits u) {
+  switch (u) {
+    case ZUnits::kSequenceBytes: return "M in bytes, C = T·C_infer(T) in FLOPs";
+    case ZUnits::kSequenceHalfValues: return "M in values, C = (T/2)·C_infer(T) in FLOPs";
+    case ZUnits::kTokenValues: return "M in values, C = C_infer(T) in FLOPs per token";
+    case ZUnits::kSequenceMeanBytes: return "M in bytes, C = T·C_infer(T/2) in FLOPs";
+  }
+  return "unknown";
+}
+
 Result<ZUnits> parse_z_units(const std::string& text) {
   std::string t = to_lower(text);
   for (ZUnits u : {ZUnits::kSequenceBytes, ZUnits::kSequenceHalfValues, ZUnits::kTokenValues,

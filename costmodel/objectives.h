@@ -31,6 +31,9 @@ enum class ZUnits {
 };
 
 const char* z_units_name(ZUnits u);
+/// What M and C are under a convention: "M in bytes, C = T·C_infer(T) in FLOPs". Z itself is a
+/// plain number (a weighted sum of M^alpha and C^beta), so this is its "unit".
+const char* z_units_description(ZUnits u);
 Result<ZUnits> parse_z_units(const std::string& text);
 
 struct ZSettings {

@@ -5,7 +5,36 @@
 #include <cmath>
 #include <limits>
 
+#include "core/units.h"
+
 namespace gqaforge::costmodel {
+
+std::vector<std::string> summarize_skipped(const SearchResult& result, const LossModel& loss) {
+  std::vector<std::string> lines;
+  const size_t total = result.ranked.size() + result.skipped_candidates.size();
+  std::string no_law, unreachable;
+  size_t n_no_law = 0, n_unreachable = 0;
+  for (const SkippedCandidate& s : result.skipped_candidates) {
+    std::string& list = s.no_law ? no_law : unreachable;
+    if (!list.empty()) list += " ";
+    list += s.heads.to_string();
+    ++(s.no_law ? n_no_law : n_unreachable);
+  }
+  if (n_no_law > 0) {
+    std::string have;
+    for (const auto& entry : loss.table()) {
+      if (!have.empty()) have += " ";
+      have += entry.first.to_string();
+    }
+    lines.push_back(fmt::format("{} of {} head configurations have no law in the loss model (it has {})", n_no_law,
+                                total, have));
+  }
+  if (n_unreachable > 0) {
+    lines.push_back(fmt::format("{} of {} head configurations cannot reach L* = {} (it is not above their E): {}",
+                                n_unreachable, total, format_decimal(result.settings.target_loss), unreachable));
+  }
+  return lines;
+}
 
 double reduction(double value, double baseline) { return baseline != 0 ? 1.0 - value / baseline : 0.0; }
 
@@ -64,8 +93,14 @@ Status check_settings(const SearchSettings& s, const MeasuredCosts* measured) {
   if (!(s.context > 0) || !std::isfinite(s.context)) {
     return invalid_argument("context length {} must be positive", s.context);
   }
-  if (s.head_dim <= 0) return invalid_argument("head dim {} must be positive", s.head_dim);
-  if (s.max_heads <= 0) return invalid_argument("max heads {} must be positive", s.max_heads);
+  if (s.head_dim != 64 && s.head_dim != 96 && s.head_dim != 128 && s.head_dim != 256) {
+    return invalid_argument("head dim {} has no kernel: gqaforge generates (and measures) head dims 64, 96, 128 "
+                            "and 256", s.head_dim);
+  }
+  if (s.max_heads <= 0 || s.max_heads > 1024 || (s.max_heads & (s.max_heads - 1)) != 0) {
+    return invalid_argument("max heads {} must be a power of two from 1 to 1024 (the candidates n_h and n_kv are "
+                            "1, 2, 4, ... up to it)", s.max_heads);
+  }
   if (s.batch <= 0) return invalid_argument("batch {} must be positive", s.batch);
   if (!(s.z.lambda >= 0 && s.z.lambda <= 1)) return invalid_argument("lambda {} must be in [0, 1]", s.z.lambda);
   if (!(s.z.alpha > 0) || !(s.z.beta > 0)) {
@@ -145,6 +180,7 @@ Result<SearchResult> run_search(const LossModel& loss, const std::vector<AspectP
       if (!unreachable && !not_covered) return c.status();
       if (first_error.empty()) first_error = c.status().message();
       result.skipped.push_back(c.status().message());
+      result.skipped_candidates.push_back({h, not_covered, c.status().message()});
       continue;
     }
     result.ranked.push_back(std::move(*c));
@@ -176,8 +212,13 @@ Result<SearchResult> run_search(const LossModel& loss, const std::vector<AspectP
         break;
       }
     }
-    bool extrapolated = (c.latency && c.latency->extrapolated) || (c.throughput && c.throughput->step.extrapolated);
-    if (extrapolated && c.heads == result.ranked.front().heads) {
+    // Only a measured objective rests on the measurements; under z, memory and flops the
+    // measured columns are shown for information (marked *) and nothing needs a warning.
+    const bool measured_objective =
+        settings.objective == Objective::kLatency || settings.objective == Objective::kThroughput;
+    bool extrapolated = (settings.objective == Objective::kLatency && c.latency && c.latency->extrapolated) ||
+                        (settings.objective == Objective::kThroughput && c.throughput && c.throughput->step.extrapolated);
+    if (measured_objective && extrapolated && c.heads == result.ranked.front().heads) {
       result.warnings.push_back(fmt::format("measured costs of the best configuration {} are extrapolated beyond "
                                             "the tuned points", c.heads.to_string()));
     }

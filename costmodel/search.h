@@ -53,12 +53,20 @@ struct CandidateResult {
   bool pareto = false;        // on the memory-vs-FLOPs Pareto front of the candidates
 };
 
+/// A candidate the search could not evaluate.
+struct SkippedCandidate {
+  HeadConfig heads;
+  bool no_law = false;  // the loss model has no law for it (else: its law cannot reach L*)
+  std::string reason;   // the message, as in SearchResult::skipped
+};
+
 struct SearchResult {
   SearchSettings settings;
   std::vector<CandidateResult> ranked;      // best first
   std::vector<std::string> skipped;         // candidates that could not be evaluated, and why
+  std::vector<SkippedCandidate> skipped_candidates;  // the same, by head configuration
   std::optional<CandidateResult> baseline;  // Llama-3 GQA (or the requested baseline)
-  std::vector<std::string> warnings;        // e.g. extrapolated measured costs
+  std::vector<std::string> warnings;        // e.g. measured costs extrapolated under a measured objective
 };
 
 /// Evaluates one head configuration at the settings' target loss and context.
@@ -71,6 +79,11 @@ Result<CandidateResult> evaluate_candidate(const LossModel& loss, const std::vec
 /// and the lowest reachable E) or the objective needs measurements that are absent.
 Result<SearchResult> run_search(const LossModel& loss, const std::vector<AspectPoint>& table,
                                 const SearchSettings& settings, const MeasuredCosts* measured);
+
+/// One line per reason for the skipped candidates: "19 of 21 head configurations have no law in
+/// the loss model (it has (8,1) (32,8))", "3 cannot reach L* = 2.3: (1,1) (2,1) (2,2)". Empty
+/// when none was skipped.
+std::vector<std::string> summarize_skipped(const SearchResult& result, const LossModel& loss);
 
 /// Relative reduction (1 - value / baseline), as a fraction.
 double reduction(double value, double baseline);

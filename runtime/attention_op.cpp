@@ -4,6 +4,8 @@
 #include "codegen/emit_families.h"
 #include "codegen/emitter.h"
 
+#include <algorithm>
+
 namespace gqaforge::rt {
 
 Result<AttentionOp> AttentionOp::create(const AttentionProblem& problem, const std::string& family,
@@ -42,6 +44,37 @@ KernelSource AttentionOp::source() const {
   if (family_ == "decode") return emit_decode(problem_, decode_);
   if (family_ == "prefill") return emit_prefill(problem_, prefill_);
   return emit_reference(problem_);
+}
+
+Result<std::vector<LaunchShape>> AttentionOp::launches() const {
+  std::vector<LaunchShape> out;
+  auto shape = [](const char* entry, const unsigned* grid, const unsigned* block, int shared) {
+    LaunchShape s;
+    s.entry = entry;
+    for (int i = 0; i < 3; ++i) {
+      s.grid[i] = grid[i];
+      s.block[i] = block[i];
+    }
+    s.dynamic_shared_bytes = shared;
+    return s;
+  };
+  if (family_ == "decode") {
+    GQF_ASSIGN_OR_RETURN(DecodeLaunch l, decode_launch(problem_, decode_, limits_));
+    out.push_back(shape("gqaforge_decode", l.grid, l.block, l.shared_bytes));
+    if (l.needs_combine_kernel) {
+      out.push_back(shape("gqaforge_decode_combine", l.combine_grid, l.combine_block, l.combine_shared_bytes));
+    }
+  } else if (family_ == "prefill") {
+    GQF_ASSIGN_OR_RETURN(PrefillLaunch l, prefill_launch(problem_, prefill_, limits_, false));
+    out.push_back(shape("gqaforge_prefill", l.grid, l.block, l.shared_bytes));
+  } else {
+    // As reference_attention launches it: one CTA of 128 threads per (query, head, sequence).
+    const unsigned grid[3] = {static_cast<unsigned>(std::max<int64_t>(problem_.q_len, 1)),
+                              static_cast<unsigned>(problem_.n_q_heads), static_cast<unsigned>(problem_.batch)};
+    const unsigned block[3] = {128, 1, 1};
+    out.push_back(shape("gqaforge_reference", grid, block, 0));
+  }
+  return out;
 }
 
 namespace {

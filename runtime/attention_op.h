@@ -3,10 +3,20 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "runtime/attention.h"
 
 namespace gqaforge::rt {
+
+/// How one entry point of the op is launched.
+struct LaunchShape {
+  std::string entry;        // "gqaforge_decode"
+  unsigned grid[3] = {1, 1, 1};
+  unsigned block[3] = {1, 1, 1};
+  int dynamic_shared_bytes = 0;
+  int threads() const { return static_cast<int>(block[0] * block[1] * block[2]); }
+};
 
 class AttentionOp {
  public:
@@ -20,6 +30,8 @@ class AttentionOp {
   /// Canonical config text ("" for the reference).
   std::string config() const;
   KernelSource source() const;
+  /// The launches run() makes for the problem (the reference kernel's too), in order.
+  Result<std::vector<LaunchShape>> launches() const;
 
   /// Launches on `stream` (workspace is used by split-KV decode).
   Status run(Jit& jit, const GqaParams& params, CUstream stream);

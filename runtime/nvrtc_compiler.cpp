@@ -3,6 +3,7 @@
 
 #include <nvrtc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <regex>
 #include <sstream>
@@ -60,8 +61,34 @@ std::vector<std::string> CompileOptions::render() const {
   return out;
 }
 
+std::vector<int> nvrtc_supported_archs() {
+  int n = 0;
+  if (nvrtcGetNumSupportedArchs(&n) != NVRTC_SUCCESS || n <= 0) return {};
+  std::vector<int> archs(static_cast<size_t>(n));
+  if (nvrtcGetSupportedArchs(archs.data()) != NVRTC_SUCCESS) return {};
+  return archs;
+}
+
+Status check_nvrtc_arch(const std::string& arch) {
+  GQF_ASSIGN_OR_RETURN(std::string a, normalize_arch(arch));
+  std::string digits = a.substr(3);
+  if (!digits.empty() && digits.back() == 'a') digits.pop_back();
+  const int cc = std::stoi(digits);
+  const std::vector<int> supported = nvrtc_supported_archs();
+  if (supported.empty()) return ok_status();  // this NVRTC cannot say; compiling will
+  if (std::find(supported.begin(), supported.end(), cc) != supported.end()) return ok_status();
+  std::string list;
+  for (int s : supported) {
+    if (s < 80) continue;  // the kernels need sm_80 or newer
+    if (!list.empty()) list += ", ";
+    list += fmt::format("sm_{}", s);
+  }
+  return invalid_argument("arch '{}' is not a target of this NVRTC ({}); it compiles for {}", arch,
+                          nvrtc_version_string(), list);
+}
+
 Status CompileOptions::validate() const {
-  GQF_RETURN_IF_ERROR(normalize_arch(arch).status());
+  GQF_RETURN_IF_ERROR(check_nvrtc_arch(arch));
   if (max_registers != 0 && (max_registers < 16 || max_registers > 255)) {
     return invalid_argument("max registers {} must be 0 (no cap) or within 16..255", max_registers);
   }

@@ -47,6 +47,12 @@ struct CompiledKernel {
                                                      // compile_nvrtc), until Jit::load fills it
 };
 
+/// The compute capabilities this NVRTC compiles for (nvrtcGetSupportedArchs: 75, 80, ... 121).
+std::vector<int> nvrtc_supported_archs();
+/// Validates an arch string (normalize_arch) and that this NVRTC supports it; the error is one
+/// line naming the targets it does support.
+Status check_nvrtc_arch(const std::string& arch);
+
 /// "13.0" for the NVRTC this binary uses.
 std::string nvrtc_version_string();
 

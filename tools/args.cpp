@@ -22,6 +22,12 @@ void ArgParser::add_switch(const std::string& name, const std::string& help) {
   flags_.push_back({name, "", help, "", true});
 }
 
+void ArgParser::add_alias(const std::string& alias, const std::string& name) {
+  for (Flag& f : flags_) {
+    if (f.name == name) f.aliases.push_back(alias);
+  }
+}
+
 void ArgParser::add_positional(const std::string& name, const std::string& help, bool required) {
   positionals_.push_back({name, help, required});
 }
@@ -43,9 +49,18 @@ int ArgParser::parse(const std::vector<std::string>& args) {
       const Flag* flag = nullptr;
       for (const Flag& f : flags_) {
         if (f.name == name) flag = &f;
+        for (const std::string& a : f.aliases) {
+          if (a == name) flag = &f;
+        }
       }
       if (flag == nullptr) {
         return usage_error(fmt::format("{}: unknown flag '--{}' (see --help)", program_, name));
+      }
+      const std::string typed = args[i].size() == 2 ? args[i] : fmt::format("--{}", name);  // as written
+      name = flag->name;
+      if (values_.count(name) != 0 && name != "help") {
+        const std::string what = typed == "--" + name ? typed : fmt::format("{} (--{})", typed, name);
+        return usage_error(fmt::format("{}: {} given twice (give each flag once)", program_, what));
       }
       if (flag->is_switch) {
         if (inline_value) {
@@ -112,7 +127,10 @@ std::string ArgParser::help_text() const {
   }
   out += "\nflags:\n";
   for (const Flag& f : flags_) {
-    std::string left = f.is_switch ? "--" + f.name : fmt::format("--{} {}", f.name, f.metavar);
+    std::string names;
+    for (const std::string& a : f.aliases) names += fmt::format("{}{}, ", a.size() == 1 ? "-" : "--", a);
+    names += fmt::format("--{}", f.name);
+    std::string left = f.is_switch ? names : fmt::format("{} {}", names, f.metavar);
     std::string help = f.help;
     if (!f.default_text.empty()) help += fmt::format(" (default: {})", f.default_text);
     out += fmt::format("  {:<24} {}\n", left, help);
@@ -125,9 +143,14 @@ int usage_error(const std::string& message) {
   return kUsageError;
 }
 
+int exit_status_of(const Status& status) {
+  if (status.ok()) return 0;
+  return status.code() == StatusCode::kInvalidArgument ? kUsageError : kFailure;
+}
+
 int report_failure(const Status& status) {
   std::fprintf(stderr, "gqaforge: error: %s\n", status.message().c_str());
-  return status.code() == StatusCode::kInvalidArgument ? kUsageError : kFailure;
+  return exit_status_of(status);
 }
 
 }  // namespace gqaforge::cli

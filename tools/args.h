@@ -12,10 +12,16 @@
 
 namespace gqaforge::cli {
 
+// Exit status, the same for every command (README "Exit status"):
+//   0 success; 1 a failure while doing the work (I/O: a missing or unreadable file, device,
+//   driver, compile, database); 2 bad usage or bad input (unknown or repeated flags, bad values,
+//   a file whose content is invalid); 3 a kernel gave a wrong result (the correctness gate).
 /// Exit status for usage errors (unknown flags, bad values).
 inline constexpr int kUsageError = 2;
 /// Exit status for failures while doing the work (I/O, device, compile).
 inline constexpr int kFailure = 1;
+/// Exit status when a kernel's output disagrees with the reference.
+inline constexpr int kWrongResult = 3;
 
 /// Declares and parses the flags of one subcommand.
 ///
@@ -35,10 +41,14 @@ class ArgParser {
                 const std::string& default_text = "");
   /// A boolean switch: --name.
   void add_switch(const std::string& name, const std::string& help);
+  /// Another name for a declared flag: add_alias("o", "output") makes -o FILE and --o FILE mean
+  /// --output FILE (help shows "-o, --output FILE").
+  void add_alias(const std::string& alias, const std::string& name);
   /// A positional argument; optional ones must come after required ones.
   void add_positional(const std::string& name, const std::string& help, bool required = true);
 
-  /// Parses args (args[0] is the first argument after the subcommand name).
+  /// Parses args (args[0] is the first argument after the subcommand name). A flag given twice
+  /// (under any of its names) is an error, not "the last wins".
   /// Returns -1 on success, 0 after printing --help, kUsageError after printing the error.
   int parse(const std::vector<std::string>& args);
 
@@ -55,6 +65,7 @@ class ArgParser {
   struct Flag {
     std::string name, metavar, help, default_text;
     bool is_switch = false;
+    std::vector<std::string> aliases;
   };
   struct Positional {
     std::string name, help;
@@ -69,8 +80,11 @@ class ArgParser {
 
 /// Prints "gqaforge: error: <message>" to stderr and returns kUsageError.
 int usage_error(const std::string& message);
-/// Prints "gqaforge: error: <status message>" and returns kUsageError for invalid_argument,
-/// kFailure otherwise.
+/// Prints "gqaforge: error: <status message>" and returns the exit status of its code:
+/// kUsageError for invalid_argument (bad input, including a file's invalid content), kFailure
+/// for everything else (not_found, unavailable, data_loss, ...: the work could not be done).
 int report_failure(const Status& status);
+/// The exit status report_failure() returns for `status`.
+int exit_status_of(const Status& status);
 
 }  // namespace gqaforge::cli

@@ -19,8 +19,8 @@
 namespace gqaforge::cli {
 namespace {
 
-constexpr double kDecodeCeilingTBps = 4.58;   // best decode KV read seen on the H200 (GPU.md)
-constexpr double kGemmCeilingTflops = 790.0;  // measured bf16 GEMM on the H200 (GPU.md)
+constexpr double kDecodeCeilingTBps = 4.58;   // best decode KV read seen on the H200 (docs/h200.md)
+constexpr double kGemmCeilingTflops = 790.0;  // measured bf16 GEMM on the H200 (docs/h200.md)
 // K/V as [batch, n_kv, kv_len, head_dim], the layout the peers get in bench/peers.py.
 constexpr bool kKvHeadMajor = true;
 
@@ -154,14 +154,16 @@ int run_bench(const Args& args) {
   std::printf("%s, %d SMs, driver %d, nvrtc %s\n", info->name.c_str(), info->sm_count, info->driver_version,
               info->nvrtc_version.c_str());
   KernelBench bench(*info, &jit, stream->get(), kKvHeadMajor);
-  int failures = 0;
+  int failures = 0, wrong = 0;
   for (const AttentionProblem& problem : problems) {
     BenchRow row = bench_one(bench, problem, p.get("config", ""));
     if (!row.error.empty()) ++failures;
+    if (row.gate == "FAIL") ++wrong;
     print_row(row);
     if (csv) csv << csv_line(row) << std::flush;
   }
-  return failures == 0 ? 0 : kFailure;
+  // A kernel that failed the correctness gate (3) outranks one that could not be run (1).
+  return wrong > 0 ? kWrongResult : failures > 0 ? kFailure : 0;
 }
 
 }  // namespace

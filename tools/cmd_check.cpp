@@ -57,7 +57,7 @@ int run_check(const Args& args) {
   std::printf("%s  %s  [%s] seed=%llu oracle=%s\n%s\n", info->name.c_str(), problem->name().c_str(),
               op->config().c_str(), static_cast<unsigned long long>(options.seed),
               result->gpu_oracle ? "gpu-reference" : "cpu-fp64", result->report.summary().c_str());
-  return result->report.passed ? 0 : kFailure;
+  return result->report.passed ? 0 : kWrongResult;  // exit status 3: the kernel is wrong
 }
 
 }  // namespace

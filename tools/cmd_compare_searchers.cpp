@@ -12,9 +12,12 @@
 #include "autotune/replay.h"
 #include "autotune/tuner.h"
 #include "core/strings.h"
+#include "core/table.h"
+#include "core/units.h"
 #include "db/database.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 
 namespace gqaforge::cli {
 namespace {
@@ -43,6 +46,9 @@ int run_compare(const Args& args) {
   p.add_switch("without-default", "do not measure the heuristic default first (the searchers alone)");
   p.add_flag("min-coverage", "F", "smallest measured fraction of the valid points to count as exhaustive",
              "0.95");
+  p.add_switch("json", "print the result as JSON (docs/json-output.md)");
+  p.add_switch("markdown", "print the table as Markdown (for a results document)");
+  p.add_switch("wide", "print every column, however wide (default: at most 120 columns)");
   if (int rc = p.parse(args); rc >= 0) return rc;
 
   auto number = [&](const std::string& flag, const std::string& fallback, double lo, double hi) -> Result<double> {
@@ -72,11 +78,23 @@ int run_compare(const Args& args) {
     groups[{r.env_key, r.problem.canonical()}].push_back(std::move(r));
   }
   const double target = 1.0 + *target_pct / 100.0;
-  std::printf("| problem | valid points | exhaustive best (us) | default | guided evals | guided %% of exh. | guided gap"
-              " | guided evals to <=%g%% | random evals | random median gap | random P(<=%g%%) |\n",
-              *target_pct, *target_pct);
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
-  int compared = 0;
+  const bool with_default = !p.get_switch("without-default");
+  const std::string within = fmt::format("≤{}%", format_decimal(*target_pct));
+
+  TextTable table;
+  table.add_column("problem", TextTable::kLeft);
+  table.add_column("valid");
+  table.add_column("best");
+  table.add_column("default");
+  table.add_column("guided");
+  table.add_column("% of valid", TextTable::kRight, 2);
+  table.add_column("gap");
+  table.add_column("to " + within);
+  table.add_column("random", TextTable::kRight, 1);
+  table.add_column("median gap");
+  table.add_column("P(" + within + ")");
+  Json problems = Json::array();
+  auto gap_json = [](double found, double best) { return std::isfinite(found) ? Json(found / best - 1.0) : Json(); };
   for (const auto& [key, group] : groups) {
     auto problem = tune::problem_from_record(group.front().problem);
     if (!problem.ok()) continue;
@@ -84,7 +102,6 @@ int run_compare(const Args& args) {
     if (!l.ok()) continue;
     const int64_t n = static_cast<int64_t>(l->valid.size());
     if (n < static_cast<double>(n + l->unmeasured) * *coverage) continue;  // not an exhaustive run
-    const bool with_default = !p.get_switch("without-default");
     auto guided = tune::replay(*l, "guided", 0, 1, target, with_default);
     if (!guided.ok()) return report_failure(guided.status());
     const int64_t budget = std::max<int64_t>(1, static_cast<int64_t>(std::llround(*fraction * static_cast<double>(n))));
@@ -96,19 +113,54 @@ int run_compare(const Args& args) {
       gaps.push_back(r->best_us / l->best_us - 1.0);
       hits += r->best_us <= target * l->best_us ? 1 : 0;
     }
-    std::printf("| %s | %lld | %.2f | %s | %lld | %.1f%% | %s | %s | %lld | %.1f%% | %.0f%% |\n", problem->name().c_str(),
-                static_cast<long long>(n), l->best_us, gap_text(l->default_us, l->best_us).c_str(),
-                static_cast<long long>(guided->evaluations), 100.0 * static_cast<double>(guided->evaluations) / static_cast<double>(n),
-                gap_text(guided->best_us, l->best_us).c_str(),
-                guided->evals_to_target < 0 ? "never" : std::to_string(guided->evals_to_target).c_str(),
-                static_cast<long long>(budget), 100.0 * median(gaps), 100.0 * hits / *seeds);
-    ++compared;
+    const double share = static_cast<double>(guided->evaluations) / static_cast<double>(n);
+    table.add_row({problem->name(), std::to_string(n), format_time_us(l->best_us), gap_text(l->default_us, l->best_us),
+                   std::to_string(guided->evaluations), format_percent(share), gap_text(guided->best_us, l->best_us),
+                   guided->evals_to_target < 0 ? "never" : std::to_string(guided->evals_to_target),
+                   std::to_string(budget), format_percent(median(gaps)), fmt::format("{:.0f}%", 100.0 * hits / *seeds)});
+    Json j = Json::object();
+    j.set("problem", problem->name());
+    j.set("environment", key.first);
+    j.set("valid_points", n);
+    j.set("exhaustive_best_us", l->best_us);
+    j.set("default_gap", with_default ? gap_json(l->default_us, l->best_us) : Json());
+    Json g = Json::object();
+    g.set("evaluations", guided->evaluations);
+    g.set("fraction_of_valid", share);
+    g.set("gap", gap_json(guided->best_us, l->best_us));
+    g.set("evaluations_to_target", guided->evals_to_target < 0 ? Json() : Json(guided->evals_to_target));
+    j.set("guided", g);
+    Json r = Json::object();
+    r.set("evaluations", budget);
+    r.set("median_gap", median(gaps));
+    r.set("within_target", static_cast<double>(hits) / *seeds);
+    j.set("random", r);
+    problems.push_back(j);
   }
-  if (compared == 0) {
+  // Nothing is printed before this check: a database without exhaustive runs gets the error alone.
+  if (table.rows() == 0) {
     return report_failure(not_found("no problem in '{}' was tuned exhaustively (run `gqaforge tune --strategy exhaustive`)",
                                     (*db)->path()));
   }
-  std::printf("\n%d problem(s); default = the heuristic config's distance from the exhaustive best\n", compared);
+  if (p.get_switch("json")) {
+    Json doc = json_document("compare-searchers");
+    doc.set("database", (*db)->path());
+    doc.set("target_percent", *target_pct);
+    doc.set("random_fraction", *fraction);
+    doc.set("seeds", static_cast<int64_t>(*seeds));
+    doc.set("with_default", with_default);
+    doc.set("problems", problems);
+    print_json(doc);
+    return 0;
+  }
+  const std::string pct = format_decimal(*target_pct) + "%";
+  std::printf("best: the exhaustive optimum; guided, random: evaluations spent; gap: how far the best found is from it;\n"
+              "to %s: guided evaluations until within %s; P(%s): share of %d random samples within %s\n\n",
+              within.c_str(), pct.c_str(), within.c_str(), static_cast<int>(*seeds), pct.c_str());
+  std::fputs(p.get_switch("markdown") ? table.render_markdown().c_str()
+                                      : table.render(p.get_switch("wide") ? 0 : kDefaultTableWidth).c_str(),
+             stdout);
+  std::printf("\n%zu problem(s); default = the heuristic config's distance from the exhaustive best\n", table.rows());
   return 0;
 }
 

@@ -1,29 +1,48 @@
-// `gqaforge compile`: NVRTC-compiles a kernel for a target (no GPU needed) and prints its
-// resources and compile time; -o writes the cubin.
+// `gqaforge compile`: NVRTC-compiles a kernel for a target (no GPU needed) and prints, per
+// entry point, how it is launched and what that costs an SM: threads, registers, spills,
+// static and dynamic shared memory, and the CTAs per SM those allow (occupancy); -o writes
+// the cubin, --json prints the same as a document.
 #include <cstdio>
 
+#include "codegen/occupancy.h"
 #include "core/fs.h"
-#include "core/progress.h"
 #include "core/strings.h"
+#include "core/table.h"
+#include "core/units.h"
 #include "runtime/attention_op.h"
 #include "runtime/compile_cache.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/problem_flags.h"
 
 namespace gqaforge::cli {
 namespace {
 
+std::string dims_text(const unsigned* d) {
+  if (d[1] == 1 && d[2] == 1) return std::to_string(d[0]);
+  return fmt::format("{}x{}x{}", d[0], d[1], d[2]);
+}
+
+Json dims_json(const unsigned* d) {
+  Json a = Json::array();
+  for (int i = 0; i < 3; ++i) a.push_back(static_cast<int64_t>(d[i]));
+  return a;
+}
+
 int run_compile(const Args& args) {
   ArgParser p("gqaforge compile",
-              "Compiles the kernel for a problem and config with NVRTC (no GPU needed) and prints\n"
-              "registers, shared memory, spills and compile time.");
+              "Compiles the kernel for a problem and config with NVRTC (no GPU needed) and prints, per\n"
+              "entry point, its launch (grid, threads, dynamic shared memory), registers, spills, static\n"
+              "shared memory and the CTAs per SM these allow on the target, and the compile time.");
   add_problem_flags(p);
   p.add_flag("family", "NAME", "decode, prefill or reference", "the problem's phase");
-  p.add_flag("arch", "sm_XY", "target, e.g. sm_90a, sm_80", "sm_90a");
+  p.add_flag("arch", "sm_XY", "target, e.g. sm_90a, sm_80 (one this NVRTC supports)", "sm_90a");
   p.add_flag("max-registers", "N", "per-thread register cap (0 = none)", "0");
-  p.add_flag("o", "FILE", "write the cubin to FILE");
+  p.add_flag("output", "FILE", "write the cubin to FILE");
+  p.add_alias("o", "output");
   p.add_switch("no-cache", "compile even when the cache has the entry");
+  p.add_switch("json", "print the result as JSON (docs/json-output.md)");
   if (int rc = p.parse(args); rc >= 0) return rc;
   auto problem = problem_from_flags(p);
   if (!problem.ok()) return report_failure(problem.status());
@@ -39,27 +58,101 @@ int run_compile(const Args& args) {
   if (!limits.ok()) return report_failure(limits.status());
   auto op = rt::AttentionOp::create(*problem, p.get("family", ""), p.get("config", ""), *limits);
   if (!op.ok()) return report_failure(op.status());
+  auto launches = op->launches();
+  if (!launches.ok()) return report_failure(launches.status());
   KernelSource source = op->source();
   rt::CompileCache cache;
   Result<rt::CompiledKernel> compiled =
       p.get_switch("no-cache") ? rt::compile_nvrtc(source, options) : cache.get_or_compile(source, options);
   if (!compiled.ok()) return report_failure(compiled.status());
+  std::optional<std::string> out = p.get_optional("output");
+  if (out) {
+    if (Status s = write_file_atomic(*out, compiled->cubin); !s.ok()) return report_failure(s);
+  }
+
+  if (p.get_switch("json")) {
+    Json doc = json_document("compile");
+    doc.set("kernel", source.name);
+    doc.set("family", op->family());
+    doc.set("problem", problem->name());
+    doc.set("config", op->config());
+    doc.set("arch", options.arch);
+    doc.set("nvrtc", rt::nvrtc_version_string());
+    doc.set("key", compiled->key);
+    doc.set("cache_hit", compiled->cache_hit);
+    doc.set("compile_ms", compiled->cache_hit ? Json() : Json(compiled->compile_ms));
+    doc.set("cubin_bytes", static_cast<int64_t>(compiled->cubin.size()));
+    doc.set("output", out ? Json(*out) : Json());
+    Json entries = Json::array();
+    for (const rt::LaunchShape& l : *launches) {
+      Json e = Json::object();
+      e.set("name", l.entry);
+      e.set("grid", dims_json(l.grid));
+      e.set("block", dims_json(l.block));
+      e.set("threads", l.threads());
+      e.set("shared_dynamic_bytes", l.dynamic_shared_bytes);
+      auto it = compiled->resources.find(l.entry);
+      e.set("resources_reported", it != compiled->resources.end());
+      if (it != compiled->resources.end()) {
+        const rt::KernelResources& r = it->second;
+        const Occupancy occ =
+            compute_occupancy(*limits, l.threads(), r.registers, r.shared_static_bytes + l.dynamic_shared_bytes);
+        e.set("registers", r.registers);
+        e.set("spill_store_bytes", r.spill_store_bytes);
+        e.set("spill_load_bytes", r.spill_load_bytes);
+        e.set("stack_bytes", r.stack_frame_bytes);
+        e.set("shared_static_bytes", r.shared_static_bytes);
+        e.set("ctas_per_sm", occ.ctas_per_sm);
+        e.set("occupancy_limiter", occ.limiter);
+      } else {
+        for (const char* k : {"registers", "spill_store_bytes", "spill_load_bytes", "stack_bytes", "shared_static_bytes",
+                              "ctas_per_sm", "occupancy_limiter"}) {
+          e.set(k, Json());
+        }
+      }
+      entries.push_back(e);
+    }
+    doc.set("entry_points", entries);
+    print_json(doc);
+    return 0;
+  }
+
   std::printf("kernel   %s\n", source.name.c_str());
   std::printf("arch     %s   nvrtc %s   key %s\n", options.arch.c_str(), rt::nvrtc_version_string().c_str(),
               compiled->key.substr(0, 16).c_str());
-  std::printf("compile  %s%s   cubin %zu bytes\n", compiled->cache_hit ? "cache hit" : format_duration(compiled->compile_ms / 1e3).c_str(),
-              "", compiled->cubin.size());
-  for (const std::string& entry : source.entry_points) {
-    if (compiled->resources.count(entry) == 0) std::printf("  %-26s (ptxas reported no resources)\n", entry.c_str());
+  std::printf("compile  %s   cubin %s\n\n",
+              compiled->cache_hit ? "cache hit" : format_duration(compiled->compile_ms / 1e3).c_str(),
+              format_bytes(static_cast<double>(compiled->cubin.size())).c_str());
+  TextTable t;
+  t.add_column("entry point", TextTable::kLeft);
+  t.add_column("grid");
+  t.add_column("threads");
+  t.add_column("regs");
+  t.add_column("spills st/ld");
+  t.add_column("stack");
+  t.add_column("smem static");
+  t.add_column("smem dynamic");
+  t.add_column("CTAs/SM");
+  t.add_column("limited by", TextTable::kLeft);
+  for (const rt::LaunchShape& l : *launches) {
+    auto it = compiled->resources.find(l.entry);
+    if (it == compiled->resources.end()) {
+      t.add_row({l.entry, dims_text(l.grid), std::to_string(l.threads()), "?", "?", "?", "?",
+                 format_bytes(l.dynamic_shared_bytes), "?", "(ptxas reported no resources)"});
+      continue;
+    }
+    const rt::KernelResources& r = it->second;
+    const Occupancy occ =
+        compute_occupancy(*limits, l.threads(), r.registers, r.shared_static_bytes + l.dynamic_shared_bytes);
+    t.add_row({l.entry, dims_text(l.grid), std::to_string(l.threads()), std::to_string(r.registers),
+               fmt::format("{}/{} B", r.spill_store_bytes, r.spill_load_bytes), format_bytes(r.stack_frame_bytes),
+               format_bytes(r.shared_static_bytes), format_bytes(l.dynamic_shared_bytes),
+               std::to_string(occ.ctas_per_sm), occ.limiter});
   }
-  for (const auto& [name, r] : compiled->resources) {
-    std::printf("  %-26s regs %3d  smem(static) %6d B  stack %4d B  spills st/ld %d/%d B\n", name.c_str(),
-                r.registers, r.shared_static_bytes, r.stack_frame_bytes, r.spill_store_bytes, r.spill_load_bytes);
-  }
-  if (auto out = p.get_optional("o")) {
-    if (Status s = write_file_atomic(*out, compiled->cubin); !s.ok()) return report_failure(s);
-    std::printf("wrote    %s\n", out->c_str());
-  }
+  std::fputs(t.render().c_str(), stdout);
+  std::printf("(CTAs/SM: resident CTAs one %s SM holds with these registers, threads and shared memory)\n",
+              options.arch.c_str());
+  if (out) std::printf("wrote    %s\n", out->c_str());
   return 0;
 }
 

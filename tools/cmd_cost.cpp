@@ -5,11 +5,14 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/strings.h"
+#include "core/table.h"
+#include "core/units.h"
 #include "costmodel/costs.h"
 #include "costmodel/presets.h"
 #include "costmodel/units.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 
 namespace gqaforge::cli {
 namespace {
@@ -116,7 +119,7 @@ int run_cost(const Args& args) {
   const double bpv = settings.bytes_per_value;
 
   if (p.get_switch("json")) {
-    Json doc = Json::object();
+    Json doc = json_document("cost");
     doc.set("model", s.name);
     Json dims = Json::object();
     dims.set("layers", s.layers);
@@ -157,38 +160,49 @@ int run_cost(const Args& args) {
       t.set("memory_values", tr.memory_values);
       doc.set("training", t);
     }
-    std::fputs(doc.dump().c_str(), stdout);
+    print_json(doc);
     return 0;
   }
 
+  const double n_formula = cs.non_embedding_params + (settings.count_embedding ? cs.embedding_params : 0);
   std::printf("model       %s: %s\n", s.name.c_str(), s.describe().c_str());
-  std::printf("parameters  non-embedding %s (%ld) | embedding %s | total %s\n", format_si(static_cast<double>(s.non_embedding_params())).c_str(),
-              static_cast<long>(s.non_embedding_params()), format_si(static_cast<double>(s.embedding_params())).c_str(),
-              format_si(static_cast<double>(s.total_params())).c_str());
-  std::printf("context     T = %s (%ld tokens); N in the formulas = %s%s\n\n", format_count(*context).c_str(),
-              static_cast<long>(*context), format_si(cs.non_embedding_params + (settings.count_embedding ? cs.embedding_params : 0)).c_str(),
+  std::printf("parameters  %s total: %s non-embedding (%ld) + %s embedding\n",
+              format_scale(static_cast<double>(s.total_params()), "params").c_str(),
+              format_scale(static_cast<double>(s.non_embedding_params())).c_str(),
+              static_cast<long>(s.non_embedding_params()),
+              format_scale(static_cast<double>(s.embedding_params())).c_str());
+  std::printf("context     T = %s (%ld tokens); N in the formulas = %s%s\n\n", format_context(T).c_str(),
+              static_cast<long>(*context), format_scale(n_formula, "params").c_str(),
               settings.count_embedding ? " (with embeddings)" : " (non-embedding)");
-  std::printf("per token decoded at context T     time-invariant   time-variant        total   variant share\n");
-  std::printf("  C_infer  FLOPs                   %14s %14s %12s   %s\n", format_si(tok.flops_invariant).c_str(),
-              format_si(tok.flops_variant).c_str(), format_si(tok.flops()).c_str(),
-              format_percent(tok.flops_variant / tok.flops()).c_str());
-  std::printf("  M_infer  values                  %14s %14s %12s   %s\n", format_si(tok.memory_invariant).c_str(),
-              format_si(tok.memory_variant).c_str(), format_si(tok.memory_values()).c_str(),
-              format_percent(tok.memory_variant / tok.memory_values()).c_str());
-  std::printf("  M_infer  bytes (%g B/value)       %14s %14s %12s\n", bpv, format_bytes(tok.memory_invariant * bpv).c_str(),
-              format_bytes(tok.memory_variant * bpv).c_str(), format_bytes(tok.memory_values() * bpv).c_str());
-  std::printf("\nper sequence of T tokens (costs are affine in T: T x C_infer(T/2))\n");
-  std::printf("  FLOPs                            %14s %14s %12s   %s\n", format_si(T * mean.flops_invariant).c_str(),
-              format_si(T * mean.flops_variant).c_str(), format_si(T * mean.flops()).c_str(),
-              format_percent(mean.flops_variant / mean.flops()).c_str());
-  std::printf("  peak memory (at the last token)  %14s %14s %12s\n", format_bytes(tok.memory_invariant * bpv).c_str(),
-              format_bytes(tok.memory_variant * bpv).c_str(), format_bytes(tok.memory_values() * bpv).c_str());
-  std::printf("  KV cache per token of context    %s\n", format_bytes(2.0 * cs.layers * cs.head_dim * cs.n_kv_heads * bpv).c_str());
+
+  TextTable tok_table;
+  tok_table.add_column("per token decoded at context T", TextTable::kLeft);
+  for (const char* h : {"time-invariant", "time-variant", "total", "variant share"}) tok_table.add_column(h);
+  tok_table.add_row({"  C_infer  FLOPs", format_flops(tok.flops_invariant), format_flops(tok.flops_variant),
+                     format_flops(tok.flops()), format_percent(tok.flops_variant / tok.flops())});
+  tok_table.add_row({"  M_infer  values", format_scale(tok.memory_invariant), format_scale(tok.memory_variant),
+                     format_scale(tok.memory_values()), format_percent(tok.memory_variant / tok.memory_values())});
+  tok_table.add_row({fmt::format("  M_infer  bytes ({} B/value)", format_decimal(bpv)),
+                     format_bytes(tok.memory_invariant * bpv), format_bytes(tok.memory_variant * bpv),
+                     format_bytes(tok.memory_values() * bpv)});
+  std::fputs(tok_table.render().c_str(), stdout);
+
+  std::printf("\n");
+  TextTable seq_table;
+  seq_table.add_column("per sequence of T tokens (T x C_infer(T/2))", TextTable::kLeft);
+  for (const char* h : {"time-invariant", "time-variant", "total", "variant share"}) seq_table.add_column(h);
+  seq_table.add_row({"  FLOPs", format_flops(T * mean.flops_invariant), format_flops(T * mean.flops_variant),
+                     format_flops(T * mean.flops()), format_percent(mean.flops_variant / mean.flops())});
+  seq_table.add_row({"  peak memory (at the last token)", format_bytes(tok.memory_invariant * bpv),
+                     format_bytes(tok.memory_variant * bpv), format_bytes(tok.memory_values() * bpv)});
+  std::fputs(seq_table.render().c_str(), stdout);
+  std::printf("  KV cache per token of context: %s\n",
+              format_bytes(2.0 * cs.layers * cs.head_dim * cs.n_kv_heads * bpv).c_str());
   if (train_tokens) {
     TrainingCost tr = training_cost(cs, *train_tokens, T);
-    std::printf("\ntraining on %s tokens at context T (App. C)\n", format_si(*train_tokens).c_str());
-    std::printf("  C_train = 6 D (N + 2 L T d_h n_h)   %s FLOPs\n", format_si(tr.flops).c_str());
-    std::printf("  M_train = 4N + T d L                %s values\n", format_si(tr.memory_values).c_str());
+    std::printf("\ntraining on %s at context T (App. C)\n", format_scale(*train_tokens, "tokens").c_str());
+    std::printf("  C_train = 6 D (N + 2 L T d_h n_h)   %s\n", format_flops(tr.flops).c_str());
+    std::printf("  M_train = 4N + T d L                %s values\n", format_scale(tr.memory_values).c_str());
   }
   return 0;
 }

@@ -5,15 +5,56 @@
 #include "runtime/nvrtc_compiler.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 
 namespace gqaforge::cli {
 namespace {
 
+Json device_json(const rt::DeviceInfo& d) {
+  Json j = Json::object();
+  j.set("ordinal", d.ordinal);
+  j.set("name", d.name);
+  j.set("uuid", d.uuid);
+  j.set("compute_capability", fmt::format("{}.{}", d.cc_major, d.cc_minor));
+  j.set("target", d.default_arch());
+  j.set("sm_count", d.sm_count);
+  j.set("sm_clock_mhz", d.sm_clock_mhz);
+  j.set("memory_clock_mhz", d.mem_clock_mhz);
+  j.set("memory_bus_bits", d.mem_bus_bits);
+  j.set("memory_bytes", static_cast<double>(d.memory_bytes));
+  j.set("peak_dram_bytes_per_s", d.peak_dram_bytes_per_s());
+  j.set("l2_bytes", d.l2_bytes);
+  j.set("shared_per_block_optin_bytes", d.shared_per_block_optin);
+  j.set("shared_per_sm_bytes", d.shared_per_sm);
+  j.set("registers_per_block", d.registers_per_block);
+  j.set("registers_per_sm", d.registers_per_sm);
+  j.set("max_threads_per_block", d.max_threads_per_block);
+  j.set("max_threads_per_sm", d.max_threads_per_sm);
+  j.set("driver_version", fmt::format("{}.{}", d.driver_version / 1000, (d.driver_version % 1000) / 10));
+  return j;
+}
+
 int run_devices(const Args& args) {
   ArgParser p("gqaforge devices", "Lists the CUDA devices, their limits, and the NVRTC and driver versions.");
+  p.add_switch("json", "print the result as JSON (docs/json-output.md)");
   if (int rc = p.parse(args); rc >= 0) return rc;
-  std::printf("nvrtc %s\n", rt::nvrtc_version_string().c_str());
   auto devices = rt::query_devices();
+  if (p.get_switch("json")) {
+    Json doc = json_document("devices");
+    doc.set("nvrtc", rt::nvrtc_version_string());
+    Json archs = Json::array();
+    for (int a : rt::nvrtc_supported_archs()) archs.push_back(fmt::format("sm_{}", a));
+    doc.set("nvrtc_targets", archs);
+    doc.set("driver_error", devices.ok() ? Json() : Json(devices.status().message()));
+    Json list = Json::array();
+    if (devices.ok()) {
+      for (const rt::DeviceInfo& d : *devices) list.push_back(device_json(d));
+    }
+    doc.set("devices", list);
+    print_json(doc);
+    return 0;
+  }
+  std::printf("nvrtc %s\n", rt::nvrtc_version_string().c_str());
   if (!devices.ok()) {
     std::printf("no GPU: %s\n", devices.status().message().c_str());
     return 0;

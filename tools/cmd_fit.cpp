@@ -42,7 +42,7 @@ void print_power_report(const LossFitReport& r, const std::vector<LossPoint>& po
       for (const LossPoint& p : points) {
         if (p.heads != st.heads) continue;
         std::printf("  line %-5d %-9s N=%-10s loss %.4f  residual %+.2e\n", p.line, st.heads.to_string().c_str(),
-                    format_si(p.params).c_str(), p.loss, st.residuals[k]);
+                    format_scale(p.params).c_str(), p.loss, st.residuals[k]);
         ++k;
       }
     }
@@ -55,17 +55,16 @@ int run_fit(const Args& args) {
               "non-embedding parameters). The power form L(N; H) = (a_H/N)^b_H + E is what the search uses;\n"
               "the head-count form L(n_h) = a n_h^b + c (paper App. I) fits each group of equal N.");
   p.add_positional("csv", "training runs: n_h,n_kv,N,loss");
-  p.add_flag("output", "FILE", "write the fitted model as JSON (-o)");
+  p.add_flag("output", "FILE", "write the fitted model as JSON");
+  p.add_alias("o", "output");
   p.add_flag("form", "FORM", "power, head-law, or both", "power");
   p.add_switch("per-h-e", "fit one E per head configuration instead of a shared E");
   p.add_flag("context", "T", "training context of the runs (recorded in the model)", "8192");
   p.add_switch("residuals", "print every point's residual");
-  // -o is the documented short form of --output.
+  // -oFILE is -o FILE.
   Args rewritten;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "-o") {
-      rewritten.push_back("--output");
-    } else if (args[i].rfind("-o", 0) == 0 && args[i].size() > 2 && args[i][2] != '-') {
+    if (args[i].rfind("-o", 0) == 0 && args[i].size() > 2 && args[i][2] != '-') {
       rewritten.push_back("--output=" + args[i].substr(2));
     } else {
       rewritten.push_back(args[i]);
@@ -114,7 +113,7 @@ int run_fit(const Args& args) {
     std::printf("\nhead-count law L(n_h) = a n_h^b + c per model size:\n");
     std::printf("%-12s %-20s %-20s %-20s %8s\n", "N", "a", "b", "c", "R^2");
     for (const HeadCountLaw& l : laws->laws) {
-      std::printf("%-12s %-20s %-20s %-20s %8.5f\n", format_si(l.params).c_str(), pm(l.a, l.se_a).c_str(),
+      std::printf("%-12s %-20s %-20s %-20s %8.5f\n", format_scale(l.params).c_str(), pm(l.a, l.se_a).c_str(),
                   pm(l.b, l.se_b).c_str(), pm(l.c, l.se_c).c_str(), l.r2);
     }
     for (const std::string& note : laws->notes) std::printf("  note: %s\n", note.c_str());

@@ -8,6 +8,8 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/strings.h"
+#include "core/table.h"
+#include "core/units.h"
 #include "costmodel/load_measurements.h"
 #include "costmodel/report_html.h"
 #include "costmodel/search.h"
@@ -15,6 +17,7 @@
 #include "costmodel/units.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 
 namespace gqaforge::cli {
 namespace {
@@ -31,7 +34,9 @@ Result<double> number_flag(const ArgParser& p, const std::string& name, double l
 
 Result<int64_t> count_flag(const ArgParser& p, const std::string& name) {
   auto v = parse_count(p.get(name));
-  if (!v.ok() || *v <= 0) return invalid_argument("--{} '{}' must be a positive count", name, p.get(name));
+  if (!v.ok() || *v <= 0) {
+    return invalid_argument("--{} '{}' must be a positive count such as 8192, 128k or 1e6", name, p.get(name));
+  }
   return *v;
 }
 
@@ -106,45 +111,203 @@ std::string change_text(double reduction_fraction) {
                                  : format_percent(-reduction_fraction) + " higher";
 }
 
-void print_table(const SearchResult& r, size_t top, bool measured) {
-  std::printf("%4s  %-8s %8s %6s %6s  %-22s %7s %10s %10s %10s", "rank", "H", "N", "L", "d", "rounded model", "loss",
-              "memory", "FLOPs/tok", "Z");
-  if (measured) std::printf(" %12s %16s", "latency us", "tokens/s (B)");
-  std::printf("\n");
+std::string latency_text(const CandidateResult& c) {
+  if (!c.latency) return "-";
+  return fmt::format("{}{}", format_time_us(c.latency->total_us()), c.latency->extrapolated ? "*" : "");
+}
+
+std::string throughput_text(const CandidateResult& c) {
+  if (!c.throughput) return "-";
+  return fmt::format("{}{} (B={})", format_scale(c.throughput->tokens_per_s), c.throughput->step.extrapolated ? "*" : "",
+                     c.throughput->batch);
+}
+
+void print_table(const SearchResult& r, size_t top, bool measured, bool wide) {
+  TextTable t;
+  t.add_column("rank");
+  t.add_column("H", TextTable::kLeft);
+  t.add_column("N (params)");
+  t.add_column("L", TextTable::kRight, 3);
+  t.add_column("d", TextTable::kRight, 3);
+  t.add_column("rounded model", TextTable::kLeft, 2);
+  t.add_column("loss");
+  t.add_column("memory");
+  t.add_column("FLOPs/token");
+  t.add_column("Z");
+  if (measured) {
+    t.add_column("latency");
+    t.add_column("tokens/s", TextTable::kRight, 1);
+  }
+  t.add_column("pareto", TextTable::kLeft);
   auto row = [&](const CandidateResult& c, const std::string& rank) {
-    std::string model = fmt::format("L={} d={} {}", c.rounded.layers, c.rounded.hidden, format_si(c.rounded_params));
-    std::printf("%4s  %-8s %8s %6.1f %6.0f  %-22s %7.4f %10s %10s %10.4g", rank.c_str(), c.heads.to_string().c_str(),
-                format_si(c.shape.params).c_str(), c.shape.layers, c.shape.hidden, model.c_str(), c.rounded_loss,
-                format_bytes(c.memory_bytes).c_str(), format_si(c.flops).c_str(), c.z);
+    std::vector<std::string> cells = {
+        rank,
+        c.heads.to_string(),
+        format_scale(c.shape.params),
+        fmt::format("{:.1f}", c.shape.layers),
+        fmt::format("{:.0f}", c.shape.hidden),
+        fmt::format("L={} d={} {}", c.rounded.layers, c.rounded.hidden, format_scale(c.rounded_params)),
+        fmt::format("{:.4f}", c.rounded_loss),
+        format_bytes(c.memory_bytes),
+        format_flops(c.flops),
+        format_decimal(c.z, 4)};
     if (measured) {
-      std::string lat = c.latency ? fmt::format("{:.1f}{}", c.latency->total_us(), c.latency->extrapolated ? "*" : "") : "-";
-      std::string thr = c.throughput ? fmt::format("{}{} ({})", format_si(c.throughput->tokens_per_s),
-                                                   c.throughput->step.extrapolated ? "*" : "", c.throughput->batch)
-                                     : "-";
-      std::printf(" %12s %16s", lat.c_str(), thr.c_str());
+      cells.push_back(latency_text(c));
+      cells.push_back(throughput_text(c));
     }
-    std::printf("%s\n", c.pareto ? "  pareto" : "");
+    cells.push_back(c.pareto ? "yes" : "");
+    t.add_row(std::move(cells));
   };
   for (size_t i = 0; i < r.ranked.size() && i < top; ++i) row(r.ranked[i], std::to_string(i + 1));
   if (r.baseline) row(*r.baseline, "base");
+  std::fputs(t.render(wide ? 0 : kDefaultTableWidth).c_str(), stdout);
 }
 
-int print_table4(const LossModel& loss, const Presets& presets, const SearchSettings& s) {
+Json heads_json(const HeadConfig& h) {
+  Json j = Json::object();
+  j.set("n_heads", h.n_heads);
+  j.set("n_kv_heads", h.n_kv_heads);
+  return j;
+}
+
+Json latency_json(const LatencyBreakdown& l) {
+  Json j = Json::object();
+  j.set("total_us", l.total_us());
+  j.set("attention_us", l.attention_us);
+  j.set("linear_us", l.linear_us);
+  j.set("elementwise_us", l.elementwise_us);
+  j.set("extrapolated", l.extrapolated);
+  return j;
+}
+
+Json candidate_json(const CandidateResult& c, std::optional<size_t> rank) {
+  Json j = Json::object();
+  j.set("rank", rank ? Json(static_cast<int64_t>(*rank)) : Json());
+  j.set("n_heads", c.heads.n_heads);
+  j.set("n_kv_heads", c.heads.n_kv_heads);
+  j.set("params", c.shape.params);
+  j.set("layers", c.shape.layers);
+  j.set("hidden", c.shape.hidden);
+  Json rounded = Json::object();
+  rounded.set("layers", c.rounded.layers);
+  rounded.set("hidden", c.rounded.hidden);
+  rounded.set("params", c.rounded_params);
+  rounded.set("loss", c.rounded_loss);
+  j.set("rounded", rounded);
+  j.set("memory_bytes", c.memory_bytes);
+  j.set("flops_per_token", c.flops);
+  j.set("z", c.z);
+  j.set("latency", c.latency ? latency_json(*c.latency) : Json());
+  if (c.throughput) {
+    Json t = Json::object();
+    t.set("tokens_per_s", c.throughput->tokens_per_s);
+    t.set("batch", c.throughput->batch);
+    t.set("extrapolated", c.throughput->step.extrapolated);
+    j.set("throughput", t);
+  } else {
+    j.set("throughput", Json());
+  }
+  j.set("pareto", c.pareto);
+  return j;
+}
+
+Json settings_json(const SearchSettings& s) {
+  Json j = Json::object();
+  j.set("target_loss", s.target_loss);
+  j.set("context", s.context);
+  j.set("objective", objective_name(s.objective));
+  j.set("batch", s.batch);
+  j.set("head_dim", s.head_dim);
+  j.set("max_heads", s.max_heads);
+  Json z = Json::object();
+  z.set("lambda", s.z.lambda);
+  z.set("alpha", s.z.alpha);
+  z.set("beta", s.z.beta);
+  z.set("units", z_units_name(s.z.units));
+  z.set("terms", z_units_description(s.z.units));
+  j.set("z", z);
+  j.set("bytes_per_value", s.cost.bytes_per_value);
+  j.set("count_embedding", s.cost.count_embedding);
+  j.set("vocab", s.shape.vocab);
+  return j;
+}
+
+int print_search_json(const SearchResult& r, size_t top, bool measured) {
+  Json doc = json_document("search");
+  doc.set("settings", settings_json(r.settings));
+  doc.set("measured", measured);
+  Json cands = Json::array();
+  for (size_t i = 0; i < r.ranked.size() && i < top; ++i) cands.push_back(candidate_json(r.ranked[i], i + 1));
+  doc.set("candidates", cands);
+  doc.set("evaluated", static_cast<int64_t>(r.ranked.size()));
+  doc.set("best", heads_json(r.ranked.front().heads));
+  doc.set("baseline", r.baseline ? candidate_json(*r.baseline, std::nullopt) : Json());
+  if (r.baseline) {
+    const CandidateResult& best = r.ranked.front();
+    const CandidateResult& b = *r.baseline;
+    Json red = Json::object();
+    red.set("memory", reduction(best.memory_bytes, b.memory_bytes));
+    red.set("flops", reduction(best.flops, b.flops));
+    red.set("z", reduction(best.z, b.z));
+    red.set("latency", best.latency && b.latency ? Json(reduction(best.latency->total_us(), b.latency->total_us())) : Json());
+    doc.set("reduction_vs_baseline", red);
+  } else {
+    doc.set("reduction_vs_baseline", Json());
+  }
+  Json skipped = Json::array();
+  for (const SkippedCandidate& sk : r.skipped_candidates) {
+    Json j = heads_json(sk.heads);
+    j.set("no_law", sk.no_law);
+    j.set("reason", sk.reason);
+    skipped.push_back(j);
+  }
+  doc.set("skipped", skipped);
+  Json warnings = Json::array();
+  for (const std::string& w : r.warnings) warnings.push_back(w);
+  doc.set("warnings", warnings);
+  print_json(doc);
+  return 0;
+}
+
+int print_table4(const LossModel& loss, const Presets& presets, const SearchSettings& s, bool json) {
   auto check = check_table4(loss, presets.aspect_table(), s);
   if (!check.ok()) return report_failure(check.status());
+  if (json) {
+    Json doc = json_document("search --table4");
+    doc.set("objective", objective_name(s.objective));
+    doc.set("z_units", z_units_name(s.z.units));
+    Json cells = Json::array();
+    for (const Table4Outcome& o : check->cells) {
+      Json c = Json::object();
+      c.set("target_loss", o.cell.target_loss);
+      c.set("context", o.cell.context);
+      c.set("got", heads_json(o.got));
+      c.set("expected", heads_json(o.cell.expected));
+      c.set("match", o.match);
+      c.set("gap", o.gap);
+      cells.push_back(c);
+    }
+    doc.set("cells", cells);
+    doc.set("matches", check->matches);
+    doc.set("total", static_cast<int64_t>(check->cells.size()));
+    print_json(doc);
+    return 0;
+  }
   std::printf("Table 4 of the paper under this loss model and settings (objective %s, units %s):\n",
               objective_name(s.objective), z_units_name(s.z.units));
-  std::printf("%6s", "L*");
-  for (const char* t : {"8K", "16K", "32K", "64K", "128K"}) std::printf(" %18s", t);
-  std::printf("\n");
+  TextTable t;
+  t.add_column("L*");
+  std::vector<std::string> contexts;
+  for (size_t i = 0; i < check->cells.size() && i < 5; ++i) t.add_column(format_context(check->cells[i].cell.context));
+  std::vector<std::string> row;
   for (size_t i = 0; i < check->cells.size(); ++i) {
     const Table4Outcome& o = check->cells[i];
-    if (i % 5 == 0) std::printf("%6.2f", o.cell.target_loss);
-    std::string cell = o.match ? o.got.to_string() : fmt::format("{}≠{}", o.got.to_string(), o.cell.expected.to_string());
-    std::printf(" %18s", cell.c_str());
-    if (i % 5 == 4) std::printf("\n");
+    if (i % 5 == 0) row = {fmt::format("{:.2f}", o.cell.target_loss)};
+    row.push_back(o.match ? o.got.to_string() : fmt::format("{}≠{}", o.got.to_string(), o.cell.expected.to_string()));
+    if (i % 5 == 4) t.add_row(row);
   }
-  std::printf("%d of 40 cells reproduced (a≠b: this model picks a, the paper b)\n", check->matches);
+  std::fputs(t.render(0).c_str(), stdout);
+  std::printf("%d of %zu cells reproduced (a≠b: this model picks a, the paper b)\n", check->matches, check->cells.size());
   return 0;
 }
 
@@ -154,14 +317,14 @@ int run_search_cmd(const Args& args) {
               "expected context length (Chen et al., EMNLP 2025, Sec. 4.1). Runs on the bundled default loss model\n"
               "and presets; measured objectives use a tuning database.");
   p.add_flag("target-loss", "L", "target loss L* (required unless --table4)");
-  p.add_flag("context", "T", "expected context length, e.g. 128k", "128k");
+  p.add_flag("context", "T", "expected context length, e.g. 128k or 1e6", "128k");
   p.add_flag("objective", "OBJ", "z, memory, flops, latency or throughput", "z");
   p.add_flag("loss-model", "FILE", "loss model JSON from `gqaforge fit`", "bundled default");
   p.add_flag("db", "FILE", "tuning database (SQLite) or its text export, for measured costs", "bundled H200 data if built in");
   p.add_flag("env", "KEY", "environment key to use from the database", "every environment of the GPU with most rows");
   p.add_flag("batch", "B", "batch for the latency objective", "1");
-  p.add_flag("head-dim", "DH", "head size d_h", "64");
-  p.add_flag("max-heads", "N", "largest n_h / n_kv candidate (powers of two)", "32");
+  p.add_flag("head-dim", "DH", "head size d_h: 64, 96, 128 or 256", "64");
+  p.add_flag("max-heads", "N", "largest n_h / n_kv candidate, a power of two", "32");
   p.add_flag("top", "K", "rows to print", "10");
   p.add_flag("report", "FILE", "write a self-contained HTML report");
   p.add_flag("lambda", "X", "Z weight of memory", "0.9");
@@ -177,6 +340,8 @@ int run_search_cmd(const Args& args) {
   p.add_flag("gpu-memory", "GB", "GPU memory for the throughput objective, decimal GB",
              "the measured GPU's, else 141");
   p.add_switch("table4", "print how many cells of the paper's Table 4 the loss model reproduces, and exit");
+  p.add_switch("json", "print the result as JSON (docs/json-output.md) instead of tables");
+  p.add_switch("wide", "print every column, however wide (default: at most 120 columns)");
   if (int rc = p.parse(args); rc >= 0) return rc;
 
   SearchSettings settings;
@@ -190,7 +355,7 @@ int run_search_cmd(const Args& args) {
   if (!presets.ok()) return report_failure(presets.status());
   Result<LossModel> loss = p.has("loss-model") ? LossModel::load(p.get("loss-model")) : LossModel::bundled_default();
   if (!loss.ok()) return report_failure(loss.status());
-  if (p.get_switch("table4")) return print_table4(*loss, *presets, settings);
+  if (p.get_switch("table4")) return print_table4(*loss, *presets, settings, p.get_switch("json"));
 
   MeasuredSettings msettings;
   msettings.bytes_per_value = settings.cost.bytes_per_value;
@@ -222,22 +387,42 @@ int run_search_cmd(const Args& args) {
   auto result = run_search(*loss, presets->aspect_table(), settings, measured.get());
   if (!result.ok()) return report_failure(result.status());
   const SearchResult& r = *result;
-  std::printf("target loss L* = %g at context T = %s; objective %s", settings.target_loss,
-              format_count(static_cast<int64_t>(settings.context)).c_str(), objective_name(settings.objective));
-  if (settings.objective == Objective::kZ) {
-    std::printf(" (lambda %g, alpha %.4g, beta %.4g, units %s)", settings.z.lambda, settings.z.alpha, settings.z.beta,
-                z_units_name(settings.z.units));
+  const bool measured_objective =
+      settings.objective == Objective::kLatency || settings.objective == Objective::kThroughput;
+  if (p.get_switch("json")) {
+    if (auto path = p.get_optional("report")) {
+      Status s = write_file_atomic(*path, render_report_html(r, *loss, presets->aspect_table()));
+      if (!s.ok()) return report_failure(s);
+    }
+    return print_search_json(r, static_cast<size_t>(*top), measured != nullptr);
   }
-  std::printf("\nmemory and FLOPs per decoded token at T; N non-embedding; loss of the rounded model\n\n");
-  print_table(r, static_cast<size_t>(*top), measured != nullptr);
+  std::printf("target loss L* = %s at context T = %s; objective %s", format_decimal(settings.target_loss).c_str(),
+              format_context(settings.context).c_str(), objective_name(settings.objective));
+  if (settings.objective == Objective::kZ) {
+    std::printf(" (lambda %s, alpha %s, beta %s)", format_decimal(settings.z.lambda).c_str(),
+                format_decimal(settings.z.alpha).c_str(), format_decimal(settings.z.beta).c_str());
+  }
+  std::printf("\nmemory and FLOPs per decoded token at T; N non-embedding; loss of the rounded model\n");
+  std::printf("Z = %s M^%s + %s C^%s, a plain number with %s (--z-units %s)\n",
+              format_decimal(settings.z.lambda).c_str(), format_decimal(settings.z.alpha).c_str(),
+              format_decimal(1 - settings.z.lambda).c_str(), format_decimal(settings.z.beta).c_str(),
+              z_units_description(settings.z.units), z_units_name(settings.z.units));
+  if (measured) {
+    std::printf("latency: one decoded token at batch %lld, measured; tokens/s: per GPU at the largest batch B that "
+                "fits; * = extrapolated beyond the tuned points\n",
+                static_cast<long long>(settings.batch));
+  }
+  std::printf("\n");
+  print_table(r, static_cast<size_t>(*top), measured != nullptr, p.get_switch("wide"));
   const CandidateResult& best = r.ranked.front();
   std::printf("\nbest: %s with %s non-embedding parameters (L=%ld, d=%ld after rounding)\n", best.heads.to_string().c_str(),
-              format_si(best.shape.params).c_str(), static_cast<long>(best.rounded.layers), static_cast<long>(best.rounded.hidden));
+              format_scale(best.shape.params).c_str(), static_cast<long>(best.rounded.layers),
+              static_cast<long>(best.rounded.hidden));
   if (r.baseline) {
     const CandidateResult& b = *r.baseline;
     std::printf("vs %s %s at the same loss (%s parameters): memory %s, FLOPs %s, Z %s",
                 settings.baseline ? "baseline" : "Llama-3 GQA", b.heads.to_string().c_str(),
-                format_si(b.shape.params).c_str(), change_text(reduction(best.memory_bytes, b.memory_bytes)).c_str(),
+                format_scale(b.shape.params).c_str(), change_text(reduction(best.memory_bytes, b.memory_bytes)).c_str(),
                 change_text(reduction(best.flops, b.flops)).c_str(), change_text(reduction(best.z, b.z)).c_str());
     if (best.latency && b.latency) {
       std::printf(", latency %s", change_text(reduction(best.latency->total_us(), b.latency->total_us())).c_str());
@@ -247,9 +432,11 @@ int run_search_cmd(const Args& args) {
     }
     std::printf("\n");
   }
-  for (const std::string& s : r.skipped) std::printf("skipped: %s\n", s.c_str());
+  for (const std::string& line : summarize_skipped(r, *loss)) std::printf("skipped: %s\n", line.c_str());
+  for (const std::string& reason : r.skipped) log_debug("skipped: {}", reason);
+  std::fflush(stdout);
   for (const std::string& w : r.warnings) log_warn("{}", w);
-  if (measured && best.latency && best.latency->extrapolated) {
+  if (measured_objective && best.latency && best.latency->extrapolated) {
     for (const std::string& n : best.latency->notes) log_warn("extrapolated: {}", n);
   }
   if (auto path = p.get_optional("report")) {

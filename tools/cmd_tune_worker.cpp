@@ -61,5 +61,5 @@ int run_tune_worker(const Args& args) {
 }
 
 }  // namespace
-GQF_REGISTER_COMMAND("tune-worker", "(internal) measurement process of gqaforge tune", 98, run_tune_worker);
+GQF_REGISTER_HIDDEN_COMMAND("tune-worker", "(internal) measurement process of gqaforge tune", 98, run_tune_worker);
 }  // namespace gqaforge::cli

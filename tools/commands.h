@@ -14,9 +14,10 @@ struct Command {
   const char* summary;
   int order;  // position in `gqaforge --help`
   int (*run)(const Args& args);
+  bool hidden = false;  // internal: runs, but is not listed in `gqaforge --help`
 };
 
-/// All registered subcommands, sorted by `order`.
+/// All registered subcommands, sorted by `order` (hidden ones included).
 std::vector<Command> commands();
 
 struct CommandRegistrar {
@@ -28,3 +29,7 @@ struct CommandRegistrar {
 /// Registers `fn` as subcommand `name` (a string literal) of the CLI.
 #define GQF_REGISTER_COMMAND(name, summary, order, fn) \
   static ::gqaforge::cli::CommandRegistrar gqf_registrar_##fn({name, summary, order, fn})
+
+/// Registers an internal subcommand, not listed in `gqaforge --help` (e.g. tune's worker process).
+#define GQF_REGISTER_HIDDEN_COMMAND(name, summary, order, fn) \
+  static ::gqaforge::cli::CommandRegistrar gqf_registrar_##fn({name, summary, order, fn, true})

@@ -1,11 +1,13 @@
 // gqaforge: entry point of the command-line tool. Dispatches to the registered subcommands.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "core/build_info.h"
+#include "core/log.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 
@@ -21,8 +23,15 @@ void print_help() {
   std::printf("usage: gqaforge <command> [flags]\n\n"
               "Generates, compiles, tunes and benchmarks grouped-query attention kernels, and\n"
               "searches for cost-optimal attention configurations.\n\ncommands:\n");
-  for (const Command& c : commands()) std::printf("  %-10s %s\n", c.name, c.summary);
-  std::printf("\n`gqaforge <command> --help` describes a command's flags.\n");
+  size_t width = 0;
+  for (const Command& c : commands()) {
+    if (!c.hidden) width = std::max(width, std::strlen(c.name));
+  }
+  for (const Command& c : commands()) {
+    if (!c.hidden) std::printf("  %-*s  %s\n", static_cast<int>(width), c.name, c.summary);
+  }
+  std::printf("\n`gqaforge <command> --help` describes a command's flags. Exit status: 0 success, 1 failure\n"
+              "while working (I/O, device, compile), 2 bad usage or input, 3 a kernel gave a wrong result.\n");
 }
 
 }  // namespace
@@ -39,6 +48,7 @@ std::vector<Command> commands() {
 
 int main(int argc, char** argv) {
   using namespace gqaforge::cli;
+  (void)gqaforge::log_threshold();  // reads GQAFORGE_LOG now, warning about a value it does not know
   if (argc < 2) {
     print_help();
     return kUsageError;

@@ -19,6 +19,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   }
 fi
 
+# Optional: a headless browser for the HTML report's screenshot test (the test skips without
+# one). GQAFORGE_SETUP_MINIMAL=1 skips it; a failed install is reported, not fatal.
+if [ "${GQAFORGE_SETUP_MINIMAL:-0}" != 1 ] && ! command -v chromium-headless-shell >/dev/null 2>&1 &&
+   ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium-headless-shell (for the report screenshot test; GQAFORGE_SETUP_MINIMAL=1 skips it)"
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends chromium-headless-shell \
+      >/dev/null 2>&1 || echo "setup: note: chromium-headless-shell not installed; the report screenshot test will skip"
+fi
+
 cuda_root=${CUDAToolkit_ROOT:-}
 if [ -z "$cuda_root" ]; then
   for c in /usr/local/cuda /usr/local/cuda-13.0 /usr/local/cuda-12; do

@@ -85,7 +85,9 @@ TEST(TuneCli, BadInputExitsTwoNamingTheValueAndWritesNothing) {
       {"--real-faults", "--isolation worker"},
   };
   for (const Case& c : cases) {
-    CliResult r = run_cli(dir, "--backend synthetic --db " + db + " " + c.args);
+    // A flag may be given once: a case naming its own --backend replaces the synthetic one.
+    const std::string backend = c.args.rfind("--backend", 0) == 0 ? "" : "--backend synthetic ";
+    CliResult r = run_cli(dir, backend + "--db " + db + " " + c.args);
     EXPECT_EQ(r.rc, 2) << c.args << "\n" << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.args << ": " << r.err;
     EXPECT_EQ(r.err.rfind("gqaforge: error: ", 0), 0u) << r.err;
@@ -171,7 +173,7 @@ TEST(CompareSearchersCli, ReplaysAnExhaustiveRunAndRefusesBadInput) {
   CliResult tuned = run_cli(dir, "--backend synthetic --quiet --phase prefill --heads 8:1 --kv-len 4k "
                                  "--strategy exhaustive --db " + db);
   ASSERT_EQ(tuned.rc, 0) << tuned.err;
-  CliResult r = run_gqaforge(dir, "compare-searchers", "--seeds 5 --db " + db);
+  CliResult r = run_gqaforge(dir, "compare-searchers", "--seeds 5 --markdown --db " + db);
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("| prefill 8:1 d128 bf16 causal b1 q4k kv4k | "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("1 problem(s)"), std::string::npos) << r.out;

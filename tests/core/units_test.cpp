@@ -18,6 +18,8 @@ TEST(Units, SiCarriesTheQuantitysUnit) {
   EXPECT_EQ(format_si(1.81e9), "1.81 G");
   EXPECT_EQ(format_si(999.6e6, "FLOP"), "1.00 GFLOP");  // rounding carries into the next prefix
   EXPECT_EQ(format_si(512, "B"), "512 B");
+  EXPECT_EQ(format_bytes(0), "0 B");
+  EXPECT_EQ(format_si(2.5, "B"), "2.50 B");
   EXPECT_EQ(format_bytes(4.75e9), "4.75 GB");
   EXPECT_EQ(format_bytes(32768), "32.8 kB");
   EXPECT_EQ(format_si(0.5, "FLOP"), "0.5 FLOP");

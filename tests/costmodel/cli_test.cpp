@@ -11,7 +11,12 @@
 
 #include <gtest/gtest.h>
 
+#include "core/json.h"
+#include "core/strings.h"
+
 namespace {
+
+using namespace gqaforge;
 
 struct CliRun {
   int code = -1;
@@ -94,7 +99,14 @@ TEST_F(Cli, FitWritesALossModelTheSearchReads) {
   CliRun s = run("search --target-loss 2.6 --context 32k --loss-model " + out);
   EXPECT_EQ(s.code, 0) << s.output;
   EXPECT_NE(s.output.find("best:"), std::string::npos);
-  EXPECT_NE(s.output.find("skipped: "), std::string::npos);  // 19 configurations have no law
+  // 19 configurations have no law: one summary line, not 19.
+  EXPECT_NE(s.output.find("skipped: 19 of 21 head configurations have no law in the loss model (it has (8,1) (32,8))"),
+            std::string::npos) << s.output;
+  size_t lines = 0;
+  for (size_t pos = s.output.find("skipped:"); pos != std::string::npos; pos = s.output.find("skipped:", pos + 1)) ++lines;
+  EXPECT_EQ(lines, 1u) << s.output;
+  // Under the analytical z objective nothing measured is used: no extrapolation warning.
+  EXPECT_EQ(s.output.find("warning: measured costs"), std::string::npos) << s.output;
 }
 
 TEST_F(Cli, FitBadInputExits2AndWritesNothing) {
@@ -118,6 +130,113 @@ TEST_F(Cli, SearchRunsOnTheBundledDefaults) {
   CliRun t = run("search --table4");
   EXPECT_EQ(t.code, 0) << t.output;
   EXPECT_NE(t.output.find("of 40 cells reproduced"), std::string::npos);
+}
+
+// Parses stdout of a --json run (stderr is not captured) and checks the common envelope.
+Json json_of(const std::string& args, const std::string& command) {
+  std::string cmd = std::string(GQAFORGE_BINARY_DIR "/tools/gqaforge ") + args + " 2>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
+  EXPECT_EQ(pclose(pipe), 0) << args;
+  auto doc = Json::parse(out);
+  EXPECT_TRUE(doc.ok()) << args << ": " << doc.status().message() << "\n" << out;
+  if (!doc.ok()) return Json();
+  EXPECT_EQ(doc->dump(-1).rfind("{\"schema_version\":1,", 0), 0u) << "schema_version comes first";
+  EXPECT_EQ(*doc->int_at("schema_version"), 1);
+  EXPECT_EQ(*doc->string_at("command"), command);
+  return *doc;
+}
+
+void expect_types(const Json& obj, const std::vector<std::pair<const char*, Json::Type>>& keys, const std::string& where) {
+  ASSERT_TRUE(obj.is_object()) << where;
+  for (const auto& [key, type] : keys) {
+    const Json* v = obj.find(key);
+    ASSERT_NE(v, nullptr) << where << " lacks '" << key << "'";
+    EXPECT_TRUE(v->type() == type || v->is_null()) << where << "." << key << " is " << json_type_name(v->type());
+  }
+}
+
+TEST_F(Cli, SearchJsonFollowsTheDocumentedSchema) {
+  using T = Json::Type;
+  Json doc = json_of("search --target-loss 2.615 --context 128k --top 3 --json", "search");
+  expect_types(doc, {{"settings", T::kObject}, {"measured", T::kBool}, {"candidates", T::kArray},
+                     {"evaluated", T::kNumber}, {"best", T::kObject}, {"baseline", T::kObject},
+                     {"reduction_vs_baseline", T::kObject}, {"skipped", T::kArray}, {"warnings", T::kArray}}, "search");
+  expect_types(*doc.find("settings"), {{"target_loss", T::kNumber}, {"context", T::kNumber}, {"objective", T::kString},
+                                       {"batch", T::kNumber}, {"head_dim", T::kNumber}, {"max_heads", T::kNumber},
+                                       {"z", T::kObject}, {"bytes_per_value", T::kNumber},
+                                       {"count_embedding", T::kBool}, {"vocab", T::kNumber}}, "settings");
+  expect_types(*doc.find("settings")->find("z"), {{"lambda", T::kNumber}, {"alpha", T::kNumber}, {"beta", T::kNumber},
+                                                  {"units", T::kString}, {"terms", T::kString}}, "settings.z");
+  EXPECT_EQ(*doc.find("settings")->number_at("context"), 131072);
+  const Json& cands = *doc.find("candidates");
+  ASSERT_EQ(cands.size(), 3u);
+  for (const Json& c : cands.as_array()) {
+    expect_types(c, {{"rank", T::kNumber}, {"n_heads", T::kNumber}, {"n_kv_heads", T::kNumber}, {"params", T::kNumber},
+                     {"layers", T::kNumber}, {"hidden", T::kNumber}, {"rounded", T::kObject},
+                     {"memory_bytes", T::kNumber}, {"flops_per_token", T::kNumber}, {"z", T::kNumber},
+                     {"latency", T::kObject}, {"throughput", T::kObject}, {"pareto", T::kBool}}, "candidate");
+    expect_types(*c.find("rounded"), {{"layers", T::kNumber}, {"hidden", T::kNumber}, {"params", T::kNumber},
+                                      {"loss", T::kNumber}}, "candidate.rounded");
+  }
+  EXPECT_EQ(*cands.as_array()[0].int_at("rank"), 1);
+  EXPECT_EQ(*doc.find("best")->int_at("n_heads"), *cands.as_array()[0].int_at("n_heads"));
+  EXPECT_TRUE(doc.find("baseline")->find("rank")->is_null());
+  expect_types(*doc.find("reduction_vs_baseline"), {{"memory", T::kNumber}, {"flops", T::kNumber}, {"z", T::kNumber},
+                                                    {"latency", T::kNumber}}, "reduction");
+  Json t4 = json_of("search --table4 --json", "search --table4");
+  expect_types(t4, {{"cells", T::kArray}, {"matches", T::kNumber}, {"total", T::kNumber}}, "table4");
+  EXPECT_EQ(t4.find("cells")->size(), 40u);
+  expect_types(t4.find("cells")->as_array()[0], {{"target_loss", T::kNumber}, {"context", T::kNumber},
+                                                 {"got", T::kObject}, {"expected", T::kObject},
+                                                 {"match", T::kBool}, {"gap", T::kNumber}}, "table4 cell");
+}
+
+TEST_F(Cli, SearchPrintsUnitsWithinTheWidth) {
+  CliRun s = run("search --target-loss 2.615 --context 128k");
+  ASSERT_EQ(s.code, 0) << s.output;
+  EXPECT_NE(s.output.find("context T = 128K"), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find("Z = 0.9 M^0.5 + 0.1 C^0.3333, a plain number with M in bytes"), std::string::npos);
+  EXPECT_NE(s.output.find(" GFLOP "), std::string::npos);
+  EXPECT_NE(s.output.find("1.59 B"), std::string::npos);  // parameters in short-scale words
+  EXPECT_NE(s.output.find(" ms"), std::string::npos);     // latency in ms, not 2087.6 (µs)
+  for (const std::string& line : split(s.output, '\n')) EXPECT_LE(display_width(line), 160u) << line;
+  size_t table_width = 0;
+  for (const std::string& line : split(s.output, '\n')) {
+    if (line.rfind("rank", 0) == 0 || line.rfind("   1  ", 0) == 0) table_width = std::max(table_width, display_width(line));
+  }
+  EXPECT_GT(table_width, 80u);
+  EXPECT_LE(table_width, 120u);
+  CliRun wide = run("search --target-loss 2.615 --context 128k --wide");
+  EXPECT_EQ(wide.output.find("--wide shows them"), std::string::npos);
+  // Table 4: columns aligned by display width around the two-byte-wider '≠'.
+  CliRun t = run("search --table4");
+  size_t width = 0;
+  for (const std::string& line : split(t.output, '\n')) {
+    if (line.size() > 4 && (line[0] == ' ' || std::isdigit(static_cast<unsigned char>(line[0]))) && line.find('(') != std::string::npos &&
+        line.find("reproduced") == std::string::npos) {
+      if (width == 0) width = display_width(line);
+      EXPECT_EQ(display_width(line), width) << line;
+    }
+  }
+  EXPECT_GT(width, 0u);
+}
+
+TEST_F(Cli, SearchRefusesSettingsWithoutKernelsOrCandidates) {
+  CliRun d = run("search --target-loss 2.615 --head-dim 100");
+  EXPECT_EQ(d.code, 2) << d.output;
+  EXPECT_NE(d.output.find("head dim 100 has no kernel"), std::string::npos) << d.output;
+  CliRun m = run("search --target-loss 2.615 --max-heads 33");
+  EXPECT_EQ(m.code, 2) << m.output;
+  EXPECT_NE(m.output.find("max heads 33 must be a power of two"), std::string::npos) << m.output;
+  CliRun c = run("search --target-loss 2.615 --context 1e6");
+  EXPECT_EQ(c.code, 0) << c.output;
+  EXPECT_NE(c.output.find("context T = 1000000"), std::string::npos) << c.output;
+  CliRun bad = run("search --target-loss 2.615 --context 1.5e0");
+  EXPECT_EQ(bad.code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("1e6"), std::string::npos) << "the error shows the accepted forms: " << bad.output;
 }
 
 TEST_F(Cli, SearchBadInputExits2) {

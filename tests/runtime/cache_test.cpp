@@ -11,11 +11,25 @@
 namespace gqaforge::rt {
 namespace {
 
-std::filesystem::path fresh_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / fmt::format("gqf_cache_{}_{}", name, getpid());
-  std::filesystem::remove_all(dir);
-  return dir;
-}
+// A fresh cache directory under TMPDIR, removed with everything in it when the test ends
+// (also when an assertion returns early). Forked children leave with _exit and remove nothing.
+class FreshDir {
+ public:
+  explicit FreshDir(const std::string& name)
+      : path_(std::filesystem::temp_directory_path() / fmt::format("gqf_cache_{}_{}", name, getpid())) {
+    std::filesystem::remove_all(path_);
+  }
+  ~FreshDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  FreshDir(const FreshDir&) = delete;
+  FreshDir& operator=(const FreshDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 KernelSource source(int hkv) {
   AttentionProblem p;
@@ -27,7 +41,8 @@ KernelSource source(int hkv) {
 }
 
 TEST(CompileCache, SecondCompileIsAHit) {
-  CompileCache cache(fresh_dir("hit"));
+  FreshDir dir("hit");
+  CompileCache cache(dir.path());
   auto first = cache.get_or_compile(source(4), CompileOptions{});
   ASSERT_TRUE(first.ok()) << first.status().to_string();
   EXPECT_FALSE(first->cache_hit);
@@ -46,7 +61,8 @@ TEST(CompileCache, SecondCompileIsAHit) {
 }
 
 TEST(CompileCache, CorruptAndTruncatedEntriesAreRebuilt) {
-  CompileCache cache(fresh_dir("corrupt"));
+  FreshDir dir("corrupt");
+  CompileCache cache(dir.path());
   auto first = cache.get_or_compile(source(2), CompileOptions{});
   ASSERT_TRUE(first.ok());
   auto path = cache.entry_path(first->key);
@@ -74,7 +90,8 @@ TEST(CompileCache, CorruptAndTruncatedEntriesAreRebuilt) {
 }
 
 TEST(CompileCache, TwoProcessesFillOneDirectory) {
-  auto dir = fresh_dir("concurrent");
+  FreshDir scratch("concurrent");
+  const std::filesystem::path& dir = scratch.path();
   std::vector<KernelSource> sources = {source(1), source(2), source(4), source(8)};
   pid_t child = fork();
   ASSERT_GE(child, 0);
@@ -103,7 +120,18 @@ TEST(CompileCache, TwoProcessesFillOneDirectory) {
     ++files;
   }
   EXPECT_EQ(files, 4);
-  std::filesystem::remove_all(dir);
+}
+
+TEST(CompileCache, TestsLeaveNoDirectoriesInTmpdir) {
+  std::filesystem::path left;
+  {
+    FreshDir dir("cleanup");
+    CompileCache cache(dir.path());
+    ASSERT_TRUE(cache.get_or_compile(source(1), CompileOptions{}).ok());
+    left = dir.path();
+    EXPECT_TRUE(std::filesystem::exists(left));
+  }
+  EXPECT_FALSE(std::filesystem::exists(left));
 }
 
 TEST(CompileCache, DirectoryFromEnvironment) {

@@ -1,5 +1,5 @@
 // Decode family on the GPU: every variant kind against the oracle over the coverage of
-// TESTING.md (group sizes, head dims, dtypes, q_len 1..16, unequal lengths, splits).
+// docs/testing.md (group sizes, head dims, dtypes, q_len 1..16, unequal lengths, splits).
 #include "gpu_fixture.h"
 
 namespace gqaforge::rt::testing {

@@ -1,4 +1,4 @@
-// GPU reference kernel against the CPU fp64 oracle over the coverage of TESTING.md.
+// GPU reference kernel against the CPU fp64 oracle over the coverage of docs/testing.md.
 #include "gpu_fixture.h"
 
 namespace gqaforge::rt::testing {
