@@ -11,7 +11,7 @@
 
 namespace gqaforge::tune {
 
-/// Roofline numbers of the target (H200 by default, GPU.md).
+/// Roofline numbers of the target (H200 by default, docs/h200.md).
 struct Roofline {
   double dram_bytes_per_s = 4.58e12;  // best decode K/V read seen
   double mma_flops_per_s = 790e12;    // bf16 tensor cores, dense GEMM

@@ -23,13 +23,14 @@
 #include "costmodel/presets.h"
 #include "db/database.h"
 #include "tools/args.h"
+#include "tools/json_output.h"
 #include "tools/commands.h"
 
 namespace gqaforge::cli {
 namespace {
 
-constexpr double kDecodeCeilingTBps = 4.58;   // best decode KV read seen on the H200 (GPU.md)
-constexpr double kGemmCeilingTflops = 790.0;  // measured bf16 GEMM on the H200 (GPU.md)
+constexpr double kDecodeCeilingTBps = 4.58;   // decode KV read ceiling of the H200 (docs/h200.md)
+constexpr double kGemmCeilingTflops = 790.0;  // bf16 GEMM ceiling of the H200 (docs/h200.md)
 
 /// "10m", "90s", "1h", "1.5h" or plain seconds.
 Result<double> parse_duration(const std::string& flag, const std::string& text) {
@@ -375,6 +376,68 @@ void print_table(const tune::TuneReport& report, bool wide) {
   if (report.interrupted) std::printf("interrupted: every finished try is stored; run the same command again to resume\n");
 }
 
+Json record_json(const MeasurementRecord& r) {
+  Json j = Json::object();
+  j.set("config", r.config);
+  j.set("kernel_key", r.kernel_key);
+  j.set("status", measure_status_name(r.status));
+  j.set("median_us", r.status == MeasureStatus::kOk ? Json(r.median_us) : Json());
+  j.set("tbps", r.tbps > 0 ? Json(r.tbps) : Json());
+  j.set("tflops", r.tflops > 0 ? Json(r.tflops) : Json());
+  j.set("measured_at", r.measured_at);
+  return j;
+}
+
+/// The `--json` document of a sweep (docs/json-output.md, `tune`).
+Json tune_json(const TunePlan& plan, const tune::TuneReport& report) {
+  Json doc = json_document("tune");
+  Json settings = Json::object();
+  settings.set("strategy", plan.options.strategy);
+  settings.set("budget", plan.options.budget);
+  settings.set("time_budget_s", plan.options.time_budget_s > 0 ? Json(plan.options.time_budget_s) : Json());
+  settings.set("shard", plan.options.shard.label());
+  settings.set("retry_failed", plan.options.retry_failed);
+  settings.set("backend", plan.backend);
+  settings.set("database", plan.db_path);
+  doc.set("settings", std::move(settings));
+  doc.set("env_key", report.env_key);
+  doc.set("run_id", report.run_id);
+  Json problems = Json::array();
+  for (const tune::ProblemOutcome& o : report.problems) {
+    Json p = Json::object();
+    p.set("problem", o.problem.name());
+    p.set("family", o.family);
+    p.set("another_shard", o.skipped_by_shard);
+    p.set("space_points", o.space_points);
+    p.set("valid_points", o.valid_points);
+    p.set("tries", o.tried + o.skipped);
+    p.set("measured", o.tried);
+    p.set("reused", o.skipped);
+    p.set("waited", o.waited);
+    Json by_status = Json::object();
+    for (const auto& [status, n] : o.by_status) by_status.set(status, n);
+    p.set("by_status", std::move(by_status));
+    p.set("best", o.best ? record_json(*o.best) : Json());
+    p.set("default", o.default_row ? record_json(*o.default_row) : Json());
+    const bool speedup = o.best && o.default_row && o.default_row->status == MeasureStatus::kOk &&
+                         o.default_row->median_us > 0 && o.best->median_us > 0;
+    p.set("speedup_vs_default", speedup ? Json(o.default_row->median_us / o.best->median_us) : Json());
+    p.set("stop_reason", o.stop_reason.empty() ? Json() : Json(o.stop_reason));
+    problems.push_back(std::move(p));
+  }
+  doc.set("problems", std::move(problems));
+  Json time = Json::object();
+  time.set("wall_s", report.wall_s);
+  time.set("measure_s", report.measure_s);
+  time.set("compile_cpu_s", report.compile_cpu_s);
+  time.set("kernels_compiled", report.kernels_compiled);
+  time.set("compile_cache_hits", report.compile_cache_hits);
+  doc.set("time", std::move(time));
+  doc.set("time_budget_hit", report.time_budget_hit);
+  doc.set("interrupted", report.interrupted);
+  return doc;
+}
+
 int run_linear(const TunePlan& plan) {
   // The device first: without one the database is not even created.
   tune::CudaBackendOptions cuda;
@@ -478,6 +541,7 @@ int run_tune(const Args& args) {
   p.add_flag("gemm", "LIST", "--linear: explicit MxNxK shapes");
   p.add_switch("quiet", "no progress bar");
   p.add_switch("wide", "every column of the summary, however wide");
+  p.add_switch("json", "print the summary as JSON (docs/json-output.md)");
   if (int rc = p.parse(args); rc >= 0) return rc;
 
   auto plan = plan_from_flags(p, args);
@@ -493,17 +557,23 @@ int run_tune(const Args& args) {
   if (auto info = (*backend)->info(); !info.ok()) return report_failure(info.status());
   auto db = Database::open(plan->db_path);
   if (!db.ok()) return report_failure(db.status());
-  std::printf("tuning %zu problem(s), strategy %s%s, database %s\n", plan->problems.size(),
-              plan->options.strategy.c_str(),
-              plan->options.shard.count > 1 ? (", shard " + plan->options.shard.label()).c_str() : "",
-              plan->db_path.c_str());
+  const bool json = p.get_switch("json");
+  // With --json, stdout carries the document alone.
+  std::fprintf(json ? stderr : stdout, "tuning %zu problem(s), strategy %s%s, database %s\n", plan->problems.size(),
+               plan->options.strategy.c_str(),
+               plan->options.shard.count > 1 ? (", shard " + plan->options.shard.label()).c_str() : "",
+               plan->db_path.c_str());
   std::fflush(stdout);
   // SIGINT/SIGTERM stop the sweep between tries (a second one ends the process at once).
   install_interrupt_handlers();
   tune::Tuner tuner(**backend, **db, plan->options);
   auto report = tuner.run(plan->problems);
   if (!report.ok()) return report_failure(report.status());
-  print_table(*report, p.get_switch("wide"));
+  if (json) {
+    print_json(tune_json(*plan, *report));
+  } else {
+    print_table(*report, p.get_switch("wide"));
+  }
   if (!(*db)->sink_status().ok()) return report_failure((*db)->sink_status());
   if (report->interrupted) return 128 + (interrupt_signal() != 0 ? interrupt_signal() : SIGINT);
   return 0;

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/json.h"
 #include "db/database.h"
 #include "tests/autotune/test_util.h"
 
@@ -387,6 +388,54 @@ TEST(TuneCli, AFullDiskStopsTheSweepAtTheFirstFailedWrite) {
   // What was stored before the disk filled stays readable.
   EXPECT_EQ(std::stoi(slurp(dir.file("info.rc"))), 0) << slurp(dir.file("info.stderr"));
   EXPECT_NE(slurp(dir.file("info.stdout")).find("measurements"), std::string::npos);
+}
+
+
+TEST(TuneCli, JsonSummaryFollowsItsSchema) {
+  ScratchDir dir;
+  const std::string db = dir.file("t.sqlite");
+  CliResult r = run_cli(dir, "--backend synthetic --quiet --phase decode,prefill --heads 8:1 --kv-len 4k "
+                             "--strategy guided --budget 6 --json --db " + db);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto doc = Json::parse(r.out);
+  ASSERT_TRUE(doc.ok()) << doc.status().to_string() << "\n" << r.out;
+  EXPECT_EQ(doc->find("schema_version")->as_number(), 1);
+  EXPECT_EQ(doc->find("command")->as_string(), "tune");
+  EXPECT_EQ(doc->find("settings")->find("strategy")->as_string(), "guided");
+  EXPECT_EQ(doc->find("settings")->find("budget")->as_number(), 6);
+  EXPECT_TRUE(doc->find("settings")->find("time_budget_s")->is_null());
+  EXPECT_FALSE(doc->find("interrupted")->as_bool());
+  EXPECT_TRUE(doc->find("env_key")->is_string());
+  EXPECT_GE(doc->find("time")->find("wall_s")->as_number(), 0);
+  const Json* problems = doc->find("problems");
+  ASSERT_TRUE(problems != nullptr && problems->is_array());
+  ASSERT_EQ(problems->as_array().size(), 2u);
+  for (const Json& p : problems->as_array()) {
+    EXPECT_TRUE(p.find("problem")->is_string());
+    EXPECT_EQ(p.find("tries")->as_number(), 6);
+    EXPECT_EQ(p.find("measured")->as_number(), 6);
+    EXPECT_EQ(p.find("reused")->as_number(), 0);
+    EXPECT_EQ(p.find("by_status")->find("ok")->as_number(), 6);
+    const Json* best = p.find("best");
+    ASSERT_TRUE(best != nullptr && best->is_object());
+    EXPECT_GT(best->find("median_us")->as_number(), 0);
+    EXPECT_TRUE(best->find("config")->is_string());
+    EXPECT_GT(p.find("speedup_vs_default")->as_number(), 0);
+    EXPECT_TRUE(p.find("stop_reason")->is_string());
+  }
+  // The same command again: everything reused, the same winners.
+  CliResult again = run_cli(dir, "--backend synthetic --quiet --phase decode,prefill --heads 8:1 --kv-len 4k "
+                                 "--strategy guided --budget 6 --json --db " + db);
+  ASSERT_EQ(again.rc, 0) << again.err;
+  auto doc2 = Json::parse(again.out);
+  ASSERT_TRUE(doc2.ok());
+  for (size_t i = 0; i < 2; ++i) {
+    const Json& a = doc->find("problems")->as_array()[i];
+    const Json& b = doc2->find("problems")->as_array()[i];
+    EXPECT_EQ(b.find("reused")->as_number(), 6);
+    EXPECT_EQ(b.find("measured")->as_number(), 0);
+    EXPECT_EQ(b.find("best")->find("kernel_key")->as_string(), a.find("best")->find("kernel_key")->as_string());
+  }
 }
 
 }  // namespace
