@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "autotune/kernel_bench.h"
+#include "backends/cuda/kernel_bench.h"
 #include "core/progress.h"
 #include "core/strings.h"
 #include "runtime/checker.h"

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "autotune/buckets.h"
-#include "autotune/cuda_backend.h"
+#include "backends/cuda/cuda_backend.h"
 #include "autotune/linear.h"
 #include "autotune/searcher.h"
 #include "autotune/synthetic_backend.h"

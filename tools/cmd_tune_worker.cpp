@@ -3,7 +3,7 @@
 // faults or hangs takes only this process down, and the parent starts a new one.
 #include <iostream>
 
-#include "autotune/cuda_backend.h"
+#include "backends/cuda/cuda_backend.h"
 #include "autotune/synthetic_backend.h"
 #include "autotune/worker_protocol.h"
 #include "core/strings.h"

@@ -1,5 +1,5 @@
 // Timing protocol implementation.
-#include "autotune/timing.h"
+#include "backends/cuda/timing.h"
 
 #include <algorithm>
 #include <cmath>

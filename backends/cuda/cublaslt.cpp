@@ -1,5 +1,5 @@
 // cuBLASLt GEMM timing through dlopen.
-#include "autotune/cublaslt.h"
+#include "backends/cuda/cublaslt.h"
 
 #include <dlfcn.h>
 

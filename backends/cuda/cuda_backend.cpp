@@ -1,11 +1,11 @@
 // CUDA backend.
-#include "autotune/cuda_backend.h"
+#include "backends/cuda/cuda_backend.h"
 
 #include <chrono>
 #include <future>
 #include <thread>
 
-#include "autotune/cublaslt.h"
+#include "backends/cuda/cublaslt.h"
 #include "core/log.h"
 #include "core/sha256.h"
 #include "runtime/attention_op.h"

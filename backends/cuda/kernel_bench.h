@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "autotune/timing.h"
+#include "backends/cuda/timing.h"
 #include "runtime/checker.h"
 #include "runtime/device_attention.h"
 #include "runtime/device_info.h"

@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "autotune/backend.h"
-#include "autotune/kernel_bench.h"
+#include "backends/cuda/kernel_bench.h"
 #include "core/thread_pool.h"
 
 namespace gqaforge {

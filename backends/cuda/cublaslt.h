@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "autotune/timing.h"
+#include "backends/cuda/timing.h"
 
 namespace gqaforge {
 

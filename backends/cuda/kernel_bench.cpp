@@ -1,5 +1,5 @@
 // Correctness-gated kernel measurement (moved here from tools/cmd_bench.cpp).
-#include "autotune/kernel_bench.h"
+#include "backends/cuda/kernel_bench.h"
 
 #include <algorithm>
 #include <cmath>
