@@ -26,6 +26,12 @@ struct EmbeddedHeader {
 /// All embedded headers, sorted by name.
 const std::vector<EmbeddedHeader>& embedded_headers();
 
+/// What the emitted kernels are made of: 16 hex digits of a sha256 over kCodegenVersion (the
+/// emitter's own changes, enforced by the golden tests) and every embedded template's name and
+/// text. Recorded in each measurement's environment and part of its key, so rows timed with an
+/// older template are never mixed with the current ones.
+const std::string& codegen_fingerprint();
+
 /// Collects the compile-time parameters of one kernel as `static constexpr` members of a
 /// traits struct; each line carries its meaning as a trailing comment.
 class TraitsBuilder {
