@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "autotune/family_space.h"
-#include "autotune/records.h"
+#include "records/records.h"
 
 namespace gqaforge::tune {
 

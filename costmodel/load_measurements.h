@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "autotune/records.h"
+#include "records/records.h"
 #include "core/status.h"
 
 namespace gqaforge::costmodel {

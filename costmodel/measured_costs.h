@@ -13,7 +13,7 @@
 #include <tuple>
 #include <vector>
 
-#include "autotune/records.h"
+#include "records/records.h"
 #include "core/status.h"
 #include "costmodel/model_shape.h"
 

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "autotune/records.h"
+#include "records/records.h"
 #include "core/status.h"
 #include "db/sqlite.h"
 

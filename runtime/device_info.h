@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "autotune/records.h"
+#include "records/records.h"
 #include "codegen/device_limits.h"
 #include "core/status.h"
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "autotune/records.h"
+#include "records/records.h"
 #include "codegen/problem.h"
 
 namespace gqaforge::tune::testing {

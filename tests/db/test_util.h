@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "autotune/records.h"
+#include "records/records.h"
 
 namespace gqaforge::testing {
 

@@ -1,5 +1,5 @@
 // Record helpers: status names and canonical keys.
-#include "autotune/records.h"
+#include "records/records.h"
 
 #include <fmt/format.h>
 
