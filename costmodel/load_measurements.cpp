@@ -8,10 +8,8 @@
 #include "core/fs.h"
 #include "costmodel/embedded_data.h"
 
-#if GQAFORGE_HAVE_DB
 #include "db/database.h"
 #include "db/export.h"
-#endif
 
 namespace gqaforge::costmodel {
 namespace {
@@ -85,7 +83,6 @@ Result<LoadedMeasurements> select_rows(std::vector<MeasurementRecord> rows, cons
 
 Result<LoadedMeasurements> parse_measurement_export(std::string_view text, const std::string& source,
                                                     const std::string& env_key) {
-#if GQAFORGE_HAVE_DB
   GQF_ASSIGN_OR_RETURN(DbContents contents, parse_export(text, source));
   std::vector<MeasurementRecord> rows;
   rows.reserve(contents.measurements.size());
@@ -93,11 +90,6 @@ Result<LoadedMeasurements> parse_measurement_export(std::string_view text, const
   std::map<std::string, Environment> envs;
   for (const EnvironmentEntry& e : contents.environments) envs.emplace(e.key, e.env);
   return select_rows(std::move(rows), envs, env_key, source);
-#else
-  (void)text;
-  (void)env_key;
-  return failed_precondition("{}: this build has no database library (db/) to read measurements", source);
-#endif
 }
 
 Result<LoadedMeasurements> load_measurements(const std::string& path, const std::string& env_key) {
@@ -109,16 +101,12 @@ Result<LoadedMeasurements> load_measurements(const std::string& path, const std:
   if (head.compare(0, kExportMagic.size(), kExportMagic) == 0) {
     return parse_measurement_export(head, path, env_key);
   }
-#if GQAFORGE_HAVE_DB
   GQF_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::open(path, OpenMode::kReadOnly));
   GQF_ASSIGN_OR_RETURN(std::vector<MeasurementRecord> rows, db->best(MeasurementFilter{}));
   GQF_ASSIGN_OR_RETURN(std::vector<Environment> list, db->environments());
   std::map<std::string, Environment> envs;
   for (const Environment& e : list) envs.emplace(e.key(), e);
   return select_rows(std::move(rows), envs, env_key, path);
-#else
-  return failed_precondition("{}: this build has no database library (db/) to read measurements", path);
-#endif
 }
 
 Result<LoadedMeasurements> bundled_measurements() {
