@@ -229,11 +229,11 @@ int run_export(const Args& raw_args) {
 void print_stats(const char* verb, const std::string& target, const MergeStats& s) {
   std::printf(
       "%s into %s: %lld environments, %lld runs, %lld measurements added; %lld measurements "
-      "updated, "
-      "%lld skipped (the database held a later measurement)\n",
+      "updated, %lld unchanged, %lld skipped (the database held a later measurement)\n",
       verb, target.c_str(), static_cast<long long>(s.environments_added),
       static_cast<long long>(s.runs_added), static_cast<long long>(s.measurements_added),
       static_cast<long long>(s.measurements_updated),
+      static_cast<long long>(s.measurements_unchanged),
       static_cast<long long>(s.measurements_skipped));
 }
 
@@ -261,7 +261,10 @@ int run_import(const Args& args) {
 int run_merge(const Args& args) {
   ArgParser p("gqaforge db merge",
               "Combines measurement databases (e.g. one per GPU or host) into OUT, which may "
-              "already exist. Rows are deduplicated; run ids are remapped. All or nothing.");
+              "already exist. Rows are deduplicated; run ids are remapped. Every input is "
+              "checked before OUT is written; the rows then go in in short batches, so a tuner "
+              "writing OUT keeps going, and an interrupted merge is completed by running it "
+              "again.");
   p.add_positional("out", "output database (created if missing)");
   p.add_positional("input", "input database");
   p.add_positional("input...", "more input databases", /*required=*/false);
