@@ -176,7 +176,7 @@ TEST(CliTest, ExportImportMergeInfoAndBestWork) {
   CliResult r = run_cli(dir, "db export --db a.sqlite -o a.tsv");
   ASSERT_EQ(r.rc, 0) << r.err;
   const std::string exported = file_bytes(dir.file("a.tsv"));
-  EXPECT_TRUE(starts_with(exported, "# gqaforge-db-export v1\n"));
+  EXPECT_TRUE(starts_with(exported, "# gqaforge-db-export v2\n"));
 
   r = run_cli(dir, "db import a.tsv --db b.sqlite");
   ASSERT_EQ(r.rc, 0) << r.err;

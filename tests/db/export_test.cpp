@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/sha256.h"
 #include "core/strings.h"
 #include "tests/db/test_util.h"
 
@@ -76,8 +77,13 @@ TEST(ExportTest, RoundTripIsExact) {
   auto a = tricky_db();
   auto text = export_database(*a);
   ASSERT_TRUE(text.ok()) << text.status().to_string();
-  EXPECT_TRUE(starts_with(*text, "# gqaforge-db-export v1\n@environments\tkey\t"));
+  EXPECT_TRUE(starts_with(*text, "# gqaforge-db-export v2\n@environments\tkey\t"));
   EXPECT_EQ(text->back(), '\n');
+  // The end line counts the rows and hashes every line above it.
+  const size_t end = text->rfind('\n', text->size() - 2) + 1;
+  EXPECT_EQ(text->substr(end, text->size() - end - 1),
+            "# end environments=1 tune_runs=1 measurements=10 sha256=" +
+                sha256_hex(text->substr(0, end)));
 
   // Text -> contents -> text is the identity.
   auto parsed = parse_export(*text, "a.tsv");
@@ -123,8 +129,8 @@ TEST(ExportTest, OutputIsSortedAndIndependentOfInsertionOrder) {
   const std::string text = *export_database(*forward);
   EXPECT_EQ(*export_database(*backward), text);
   std::vector<std::string> lines = split(text, '\n');
-  ASSERT_EQ(lines.size(), 1 + 3 + 9 + 1u);  // header, 3 section lines, 9 rows, final empty
-  std::vector<std::string> data(lines.begin() + 4, lines.end() - 1);
+  ASSERT_EQ(lines.size(), 1 + 3 + 9 + 1 + 1u);  // header, 3 sections, 9 rows, end, final empty
+  std::vector<std::string> data(lines.begin() + 4, lines.end() - 2);
   EXPECT_TRUE(
       std::is_sorted(data.begin(), data.end(), [](const std::string& x, const std::string& y) {
         // Rows sort by the canonical problem text, then kernel key.
