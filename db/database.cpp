@@ -224,9 +224,9 @@ bool same_row(const MeasurementRecord& stored, const MeasurementRecord& m, bool 
   const ProblemRecord& b = m.problem;
   return a.family == b.family && a.n_q_heads == b.n_q_heads && a.n_kv_heads == b.n_kv_heads &&
          a.head_dim == b.head_dim && a.dtype == b.dtype && a.causal == b.causal &&
-         a.batch == b.batch && a.q_len == b.q_len && a.kv_len == b.kv_len &&
-         a.gemm_m == b.gemm_m && a.gemm_n == b.gemm_n && a.gemm_k == b.gemm_k &&
-         stored.config == m.config && stored.status == m.status && stored.message == m.message &&
+         a.batch == b.batch && a.q_len == b.q_len && a.kv_len == b.kv_len && a.gemm_m == b.gemm_m &&
+         a.gemm_n == b.gemm_n && a.gemm_k == b.gemm_k && stored.config == m.config &&
+         stored.status == m.status && stored.message == m.message &&
          same_double(stored.median_us, m.median_us) && same_double(stored.min_us, m.min_us) &&
          same_double(stored.stddev_us, m.stddev_us) && stored.repetitions == m.repetitions &&
          same_double(stored.max_error, m.max_error) &&
@@ -278,11 +278,13 @@ Result<int64_t> insert_run(sql::Connection& conn, const std::string& uid,
 Status check_entry(const EnvironmentEntry& e) {
   if (e.key.empty()) return invalid_argument("environment key is empty");
   const Environment& v = e.env;
-  for (const auto& [column, value] :
-       {std::pair<const char*, const std::string*>{"key", &e.key}, {"gpu_name", &v.gpu_name},
-        {"gpu_uuid", &v.gpu_uuid}, {"nvrtc_version", &v.nvrtc_version},
-        {"gqaforge_commit", &v.gqaforge_commit}, {"build_type", &v.build_type},
-        {"host", &v.host}}) {
+  for (const auto& [column, value] : {std::pair<const char*, const std::string*>{"key", &e.key},
+                                      {"gpu_name", &v.gpu_name},
+                                      {"gpu_uuid", &v.gpu_uuid},
+                                      {"nvrtc_version", &v.nvrtc_version},
+                                      {"gqaforge_commit", &v.gqaforge_commit},
+                                      {"build_type", &v.build_type},
+                                      {"host", &v.host}}) {
     GQF_RETURN_IF_ERROR(no_nul(column, *value));
   }
   return ok_status();
@@ -291,10 +293,12 @@ Status check_entry(const EnvironmentEntry& e) {
 Status check_entry(const RunEntry& r) {
   if (r.uid.empty()) return invalid_argument("run uid is empty");
   const TuneRunRecord& v = r.run;
-  for (const auto& [column, value] :
-       {std::pair<const char*, const std::string*>{"uid", &r.uid}, {"env_key", &v.env_key},
-        {"command_line", &v.command_line}, {"strategy", &v.strategy},
-        {"started_at", &v.started_at}, {"finished_at", &v.finished_at}}) {
+  for (const auto& [column, value] : {std::pair<const char*, const std::string*>{"uid", &r.uid},
+                                      {"env_key", &v.env_key},
+                                      {"command_line", &v.command_line},
+                                      {"strategy", &v.strategy},
+                                      {"started_at", &v.started_at},
+                                      {"finished_at", &v.finished_at}}) {
     GQF_RETURN_IF_ERROR(no_nul(column, *value));
   }
   return ok_status();
@@ -308,9 +312,13 @@ Status check_entry(const MeasurementEntry& entry) {
   if (m.measured_at.empty()) return invalid_argument("column 'measured_at' is empty");
   for (const auto& [column, value] :
        {std::pair<const char*, const std::string*>{"env_key", &m.env_key},
-        {"family", &m.problem.family}, {"dtype", &m.problem.dtype},
-        {"kernel_key", &m.kernel_key}, {"config", &m.config}, {"message", &m.message},
-        {"measured_at", &m.measured_at}, {"run_uid", &entry.run_uid}}) {
+        {"family", &m.problem.family},
+        {"dtype", &m.problem.dtype},
+        {"kernel_key", &m.kernel_key},
+        {"config", &m.config},
+        {"message", &m.message},
+        {"measured_at", &m.measured_at},
+        {"run_uid", &entry.run_uid}}) {
     GQF_RETURN_IF_ERROR(no_nul(column, *value));
   }
   if (m.repetitions < 0)
@@ -464,8 +472,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
     if (mode != OpenMode::kReadWrite) {
       return not_found("database '{}' does not exist: {}", path, std::strerror(err));
     }
-    GQF_ASSIGN_OR_RETURN(sql::Connection conn, sql::Connection::open(
-                                                   path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+    GQF_ASSIGN_OR_RETURN(sql::Connection conn,
+                         sql::Connection::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
     sqlite3_busy_timeout(conn.handle(), kBusyTimeoutMs);
     GQF_RETURN_IF_ERROR(prepare_writer(conn, /*memory=*/false));
     return std::unique_ptr<Database>(new Database(std::move(conn), mode, nullptr));
@@ -653,9 +661,9 @@ const std::string& upsert_sql() {
 Result<Database::Upsert> Database::upsert_measurement(const MeasurementRecord& m,
                                                       std::optional<int64_t> run_id) {
   const std::string problem = m.problem.canonical();
-  static const std::string kFindSql =
-      fmt::format("SELECT {} FROM measurements WHERE env_key = ? AND problem = ? AND kernel_key = ?",
-                  measurement_columns(""));
+  static const std::string kFindSql = fmt::format(
+      "SELECT {} FROM measurements WHERE env_key = ? AND problem = ? AND kernel_key = ?",
+      measurement_columns(""));
   GQF_ASSIGN_OR_RETURN(Statement * find, prepared(conn_, statements_->find, kFindSql));
   find->bind(1, m.env_key).bind(2, problem).bind(3, m.kernel_key);
   GQF_ASSIGN_OR_RETURN(bool exists, find->step());
@@ -861,9 +869,9 @@ Result<MergeStats> Database::merge(std::span<const DbContents> parts) {
       GQF_RETURN_IF_ERROR_CTX(check_entry(e), fmt::format("environment '{}'", shown(e.key)));
     }
     for (const RunEntry& r : part.runs) {
-      GQF_RETURN_IF_ERROR_CTX(check_entry(r), fmt::format("run '{}' started at {}",
-                                                          shown(r.run.command_line),
-                                                          shown(r.run.started_at)));
+      GQF_RETURN_IF_ERROR_CTX(check_entry(r),
+                              fmt::format("run '{}' started at {}", shown(r.run.command_line),
+                                          shown(r.run.started_at)));
       uids.insert(r.uid);
     }
   }

@@ -231,8 +231,8 @@ class Database final : public MeasurementSink {
 
  private:
   enum class Upsert { kAdded, kUpdated, kUnchanged, kSkipped };
-  class MergeBatch;      // database.cpp: the batched write transactions of merge()
-  struct Statements;     // database.cpp: prepared statements of the writers
+  class MergeBatch;   // database.cpp: the batched write transactions of merge()
+  struct Statements;  // database.cpp: prepared statements of the writers
 
   Database(sql::Connection conn, OpenMode mode, std::shared_ptr<void> keep_alive);
   Status check_writable() const;
@@ -252,7 +252,7 @@ class Database final : public MeasurementSink {
   OpenMode mode_;
   std::unique_ptr<Statements> statements_;  // guarded by write_mu_
   std::optional<sql::Transaction> snapshot_;
-  std::string journal_mode_;  // what info() reports when the connection's mode is not the file's
+  std::string journal_mode_;    // what info() reports when the connection's mode is not the file's
   std::mutex write_mu_;         // serializes writers sharing this connection
   mutable std::mutex sink_mu_;  // guards sink_status_
   Status sink_status_;

@@ -314,7 +314,8 @@ class ExportWriter {
   Status enter(int n) {
     while (section_ < n) {
       ++section_;
-      if (section_ == 1) GQF_RETURN_IF_ERROR(line(section_header(kEnvironmentsSection, environment_columns())));
+      if (section_ == 1)
+        GQF_RETURN_IF_ERROR(line(section_header(kEnvironmentsSection, environment_columns())));
       if (section_ == 2) GQF_RETURN_IF_ERROR(line(section_header(kRunsSection, run_columns())));
       if (section_ == 3)
         GQF_RETURN_IF_ERROR(line(section_header(kMeasurementsSection, measurement_columns())));

@@ -147,8 +147,7 @@ bool shm_in_use(const std::string& shm_file) {
       char tail = 0;
       if (std::sscanf(f[i].c_str(), "%x:%x:%llu%c", &major_id, &minor_id, &inode, &tail) != 3)
         continue;
-      if (major_id != major(st.st_dev) || minor_id != minor(st.st_dev) || inode != st.st_ino)
-        break;
+      if (major_id != major(st.st_dev) || minor_id != minor(st.st_dev) || inode != st.st_ino) break;
       const unsigned long long start = std::strtoull(f[i + 1].c_str(), nullptr, 10);
       const bool to_end = f[i + 2] == "EOF";
       const unsigned long long end = to_end ? ~0ull : std::strtoull(f[i + 2].c_str(), nullptr, 10);

@@ -128,8 +128,7 @@ void wal_checksum(const unsigned char* data, size_t size, bool big_endian, uint3
       x1 = read_be(data + i + 4, 4);
     } else {
       x0 = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (uint32_t{data[i + 3]} << 24);
-      x1 = data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) |
-           (uint32_t{data[i + 7]} << 24);
+      x1 = data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (uint32_t{data[i + 7]} << 24);
     }
     s0 += x0 + s1;
     s1 += x1 + s0;
@@ -151,7 +150,8 @@ std::set<uint32_t> committed_wal_pages(const std::string& wal_file, uint32_t pag
   if (s0 != read_be(&header[24], 4) || s1 != read_be(&header[28], 4)) return {};
   std::set<uint32_t> committed, pending;
   std::vector<unsigned char> frame(24 + size_t{page_size});
-  while (in.read(reinterpret_cast<char*>(frame.data()), static_cast<std::streamsize>(frame.size()))) {
+  while (
+      in.read(reinterpret_cast<char*>(frame.data()), static_cast<std::streamsize>(frame.size()))) {
     if (std::memcmp(&frame[8], &header[16], 8) != 0) break;  // salts of an older WAL generation
     wal_checksum(frame.data(), 8, big_endian, s0, s1);
     wal_checksum(frame.data() + 24, page_size, big_endian, s0, s1);
@@ -209,8 +209,8 @@ int64_t header_page_count(std::string_view header) {
   return valid_for == change_counter ? page_count : 0;
 }
 
-Status check_size(const std::string& path, uint64_t file_size, uint32_t page_size,
-                  int64_t db_pages, const std::string& wal_file) {
+Status check_size(const std::string& path, uint64_t file_size, uint32_t page_size, int64_t db_pages,
+                  const std::string& wal_file) {
   if (page_size == 0 || db_pages <= 0) return ok_status();
   if (wal_file.empty() && file_size % page_size != 0) {
     return data_loss("database '{}' is truncated: {} bytes is not a whole number of {}-byte pages",

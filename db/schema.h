@@ -38,8 +38,8 @@ int64_t header_page_count(std::string_view header);
 /// database file holds `file_size` bytes of it, and every page past the end of the file must
 /// be in a valid committed frame of `wal_file` ("" = no WAL, then a size that is not a whole
 /// number of pages is refused too). Messages name `path`. Never writes.
-Status check_size(const std::string& path, uint64_t file_size, uint32_t page_size,
-                  int64_t db_pages, const std::string& wal_file);
+Status check_size(const std::string& path, uint64_t file_size, uint32_t page_size, int64_t db_pages,
+                  const std::string& wal_file);
 
 /// Reads the schema version of an open connection without writing; call it inside a read
 /// transaction, as it reads in several statements. Refuses (naming the path)

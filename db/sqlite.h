@@ -5,7 +5,6 @@
 #pragma once
 
 #include <sqlite3.h>
-
 #include <sys/stat.h>
 
 #include <cstdint>
@@ -79,7 +78,7 @@ class Connection {
 
   sqlite3* db_ = nullptr;
   std::string path_;
-  std::string guarded_file_;         // "" = no guard
+  std::string guarded_file_;        // "" = no guard
   std::optional<FileStamp> guard_;  // the guarded file when the guard was set
 };
 
