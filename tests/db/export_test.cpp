@@ -275,5 +275,157 @@ TEST(ExportTest, AFailureWhileApplyingRollsBackEverything) {
   EXPECT_EQ(*export_database(*target), before);
 }
 
+TEST(ExportTest, TheExportIsStreamedInBoundedPieces) {
+  auto db = memory_db();
+  DbContents c;
+  const Environment env = sample_env();
+  c.environments.push_back({env.key(), env});
+  for (int i = 0; i < 3000; ++i) {
+    c.measurements.push_back(
+        {"", sample_measurement(env.key(), decode_problem(), fmt::format("k{:05}", i), 1.0 + i)});
+  }
+  ASSERT_TRUE(db->merge(std::span<const DbContents>(&c, 1)).ok());
+  std::string streamed;
+  size_t pieces = 0, largest = 0;
+  Status s = write_export(*db, [&](std::string_view piece) {
+    ++pieces;
+    largest = std::max(largest, piece.size());
+    streamed += piece;
+    return ok_status();
+  });
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_GT(streamed.size(), 500'000u);
+  EXPECT_GT(pieces, 5u);
+  EXPECT_LT(largest, 64u * 1024 + 4096);  // a chunk plus at most one row
+  EXPECT_EQ(streamed, *export_database(*db));
+  EXPECT_EQ(streamed, format_export(*db->contents()));
+  // A sink error stops the export and is returned.
+  s = write_export(*db, [](std::string_view) { return unavailable("disk full"); });
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), "disk full");
+}
+
+TEST(ExportTest, AnExportCutAnywhereOrEditedIsRefused) {
+  auto source = tricky_db();
+  const std::string good = *export_database(*source);
+  auto target = tricky_db();
+  const std::string before = *export_database(*target);
+  ASSERT_TRUE(import_text(*memory_db(), good, "good.tsv").ok());
+  // Every cut: at each byte, line boundaries included, up to the last byte of the end line.
+  for (size_t size = 0; size + 1 < good.size(); ++size) {
+    auto stats = import_text(*target, good.substr(0, size), "cut.tsv");
+    ASSERT_FALSE(stats.ok()) << "accepted the first " << size << " of " << good.size() << " bytes";
+  }
+  std::vector<std::string> lines = split(good, '\n');  // ..., end line, ""
+  const size_t end_line = lines.size() - 1;            // 1-based number of the end line
+  auto join = [](const std::vector<std::string>& ls) {
+    std::string out;
+    for (size_t i = 0; i + 1 < ls.size(); ++i) out += ls[i] + "\n";
+    return out;
+  };
+  std::vector<std::string> cut_at_line(lines.begin(), lines.begin() + 12);
+  cut_at_line.push_back("");
+  std::vector<std::string> dropped = lines;
+  dropped.erase(dropped.begin() + 9);  // a measurement row
+  std::vector<std::string> doubled = lines;
+  doubled.insert(doubled.begin() + 9, lines[8]);
+  struct Case {
+    std::string text;
+    std::string expected;
+  };
+  const std::vector<Case> data_loss_cases = {
+      {join(cut_at_line), "cut.tsv: the export is incomplete: its last line (12) is not the end"},
+      {join(dropped), fmt::format("cut.tsv:{}: the end line counts 10 measurements rows, but the "
+                                  "file holds 9",
+                                  end_line - 1)},
+      {join(doubled), "the end line counts 10 measurements rows, but the file holds 11"},
+      {replace_field(good, 9, 18, "0.25"), fmt::format("cut.tsv:{}: checksum mismatch", end_line)},
+      {replace_line(good, end_line, "# end environments=1 tune_runs=1"),
+       fmt::format("cut.tsv:{}: the end line '# end environments=1 tune_runs=1' is malformed",
+                   end_line)},
+  };
+  for (const Case& c : data_loss_cases) {
+    auto stats = import_text(*target, c.text, "cut.tsv");
+    ASSERT_FALSE(stats.ok()) << "accepted: " << c.expected;
+    EXPECT_EQ(stats.status().code(), StatusCode::kDataLoss) << stats.status().to_string();
+    EXPECT_NE(stats.status().message().find(c.expected), std::string::npos)
+        << "message: " << stats.status().message() << "\nexpected: " << c.expected;
+  }
+  EXPECT_EQ(*export_database(*target), before);
+
+  // Version 1: no end line, accepted when the first line says v1; a v3 file is not read.
+  std::vector<std::string> v1 = lines;
+  v1[0] = std::string(kExportHeaderV1);
+  v1.erase(v1.end() - 2);
+  EXPECT_TRUE(is_v1_export(join(v1)));
+  auto copy = memory_db();
+  auto stats = import_text(*copy, join(v1), "v1.tsv");
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->measurements_added, 10);
+  EXPECT_EQ(*export_database(*copy), good);  // written back as v2
+  auto v3 = import_text(*copy, replace_line(good, 1, "# gqaforge-db-export v3"), "v3.tsv");
+  ASSERT_FALSE(v3.ok());
+  EXPECT_NE(v3.status().message().find("v3.tsv:1: export format 'gqaforge-db-export v3' is not "
+                                       "supported"),
+            std::string::npos)
+      << v3.status().message();
+  auto comment = import_text(*copy, replace_line(good, 4, "# a note"), "c.tsv");
+  ASSERT_FALSE(comment.ok());
+  EXPECT_NE(comment.status().message().find("c.tsv:4: unexpected line '# a note'"),
+            std::string::npos)
+      << comment.status().message();
+}
+
+TEST(ExportTest, ImportChecksTheValuesOfEveryRow) {
+  auto source = tricky_db();
+  const std::string good = *export_database(*source);
+  // Find an ok row and a failed row (lines 7..16 are measurements).
+  size_t ok_line = 0, failed_line = 0;
+  for (size_t n = 7; n <= 16; ++n) {
+    const std::string status = split(split(good, '\n')[n - 1], '\t')[15];
+    if (status == "ok" && ok_line == 0) ok_line = n;
+    if (status != "ok" && failed_line == 0) failed_line = n;
+  }
+  ASSERT_NE(ok_line, 0u);
+  ASSERT_NE(failed_line, 0u);
+  struct Case {
+    size_t line, field;
+    std::string value, expected;
+  };
+  const std::vector<Case> cases = {
+      {ok_line, 17, "nan", "column 'median_us': nan on an ok row"},
+      {ok_line, 17, "inf", "column 'median_us': inf on an ok row"},
+      {ok_line, 17, "-inf", "column 'median_us': -inf on an ok row"},
+      {ok_line, 17, "-1", "column 'median_us': -1 on an ok row"},
+      {ok_line, 17, "0", "column 'median_us': 0 on an ok row"},
+      {ok_line, 18, "nan", "column 'min_us': nan on an ok row"},
+      {ok_line, 18, "1e300", "column 'min_us': 1e+300 is larger than median_us"},
+      {ok_line, 19, "-0.5", "column 'stddev_us': -0.5 on an ok row"},
+      {ok_line, 19, "nan", "column 'stddev_us': nan on an ok row"},
+      {ok_line, 20, "0", "column 'repetitions': 0 on an ok row"},
+      {ok_line, 20, "-1", "column 'repetitions': -1 is negative"},
+      {failed_line, 20, "-7", "column 'repetitions': -7 is negative"},
+      {failed_line, 29, "1", "column 'is_best': set on a 'launch_failed' row"},
+      {ok_line, 30, "", "column 'measured_at' is empty"},
+      {ok_line, 16, "x\\0y", "column 'message': 'x\\0y' contains a NUL byte"},
+      {ok_line, 14, "cfg\\0", "column 'config': 'cfg\\0' contains a NUL byte"},
+      {3, 2, "GPU\\0", "column 'gpu_uuid': 'GPU\\0' contains a NUL byte"},
+      {5, 2, "cmd\\0line", "column 'command_line': 'cmd\\0line' contains a NUL byte"},
+  };
+  auto target = tricky_db();
+  const std::string before = *export_database(*target);
+  for (const Case& c : cases) {
+    auto stats = import_text(*target, replace_field(good, c.line, c.field, c.value), "bad.tsv");
+    ASSERT_FALSE(stats.ok()) << "accepted: " << c.expected;
+    EXPECT_EQ(stats.status().code(), StatusCode::kInvalidArgument);
+    const std::string expected = fmt::format("bad.tsv:{}: {}", c.line, c.expected);
+    EXPECT_NE(stats.status().message().find(expected), std::string::npos)
+        << "message: " << stats.status().message() << "\nexpected: " << expected;
+  }
+  EXPECT_EQ(*export_database(*target), before);
+  // Failed rows carry no timing: their nan/inf/negative values are kept as they are.
+  ASSERT_TRUE(import_text(*memory_db(), good, "good.tsv").ok());
+}
+
 }  // namespace
 }  // namespace gqaforge
