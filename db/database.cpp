@@ -515,14 +515,19 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
     if (reader->kind == dbfile::ReadKind::kImmutable && wal_header) db->journal_mode_ = "wal";
     return db;
   }
-  // A writer: the file passed, so reopen it read-write (never creating it).
-  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  // A writer: the file passed, so reopen it read-write (never creating it). SQLite keeps the
+  // -wal next to the file a symbolic link points to.
+  std::error_code ec;
+  std::filesystem::path real = std::filesystem::canonical(path, ec);
+  if (ec) real = path;
+  const std::filesystem::path dir = real.parent_path();
   const std::string dir_name = dir.empty() ? std::string(".") : dir.string();
   if (::access(dir_name.c_str(), W_OK | X_OK) != 0) {
+    const int err = errno;
     return unavailable(
         "cannot write database '{}': its directory '{}' is not writable ({}), and SQLite keeps "
         "its write-ahead log '{}-wal' next to it; read-only commands can still read it",
-        path, dir_name, std::strerror(errno), path);
+        path, dir_name, std::strerror(err), real.string());
   }
   GQF_ASSIGN_OR_RETURN(sql::Connection conn, sql::Connection::open(path, SQLITE_OPEN_READWRITE));
   sqlite3_busy_timeout(conn.handle(), kBusyTimeoutMs);

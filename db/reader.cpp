@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -34,6 +37,14 @@ namespace {
 
 // How many times opening starts over when the side files change while it looks at them.
 constexpr int kOpenAttempts = 5;
+
+// The path SQLite names the side files after: it resolves symbolic links, so the -wal of a
+// link to a database lies next to the database, not next to the link.
+std::string resolved(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path real = std::filesystem::canonical(path, ec);
+  return ec ? path : real.string();
+}
 
 bool exists(const std::string& file) {
   struct stat st {};
@@ -160,12 +171,13 @@ bool shm_in_use(const std::string& shm_file) {
 
 SideFiles side_files(const std::string& path) {
   SideFiles f;
+  const std::string real = resolved(path);
   struct stat st {};
-  if (::stat((path + "-wal").c_str(), &st) == 0) {
+  if (::stat((real + "-wal").c_str(), &st) == 0) {
     f.wal = true;
     f.wal_inode = st.st_ino;
   }
-  if (::stat((path + "-shm").c_str(), &st) == 0) {
+  if (::stat((real + "-shm").c_str(), &st) == 0) {
     f.shm = true;
     f.shm_inode = st.st_ino;
   }
@@ -173,21 +185,22 @@ SideFiles side_files(const std::string& path) {
 }
 
 Result<Reader> open_reader(const std::string& path) {
-  const std::string wal = path + "-wal", shm = path + "-shm";
+  const std::string real = resolved(path);
+  const std::string wal = real + "-wal", shm = real + "-shm";
   for (int attempt = 0; attempt < kOpenAttempts; ++attempt) {
     Reader r;
-    r.db_file = path;
+    r.db_file = real;
     std::string uri;
     if (!exists(wal)) {
       r.kind = ReadKind::kImmutable;
-      uri = file_uri(path, "mode=ro&immutable=1");
+      uri = file_uri(real, "mode=ro&immutable=1");
     } else if (exists(shm)) {
       r.kind = shm_in_use(shm) ? ReadKind::kShared : ReadKind::kPrivateWal;
       r.wal_file = wal;
-      uri = file_uri(path, r.kind == ReadKind::kShared ? "mode=ro" : "mode=ro&readonly_shm=1");
+      uri = file_uri(real, r.kind == ReadKind::kShared ? "mode=ro" : "mode=ro&readonly_shm=1");
     } else {
       r.kind = ReadKind::kCopy;
-      GQF_ASSIGN_OR_RETURN(r.copy, copy_with_wal(path, wal, r.db_file));
+      GQF_ASSIGN_OR_RETURN(r.copy, copy_with_wal(real, wal, r.db_file));
       if (r.copy == nullptr) continue;  // someone opened it meanwhile: look again
       r.wal_file = r.db_file + "-wal";
       uri = file_uri(r.db_file, "mode=ro");
@@ -195,7 +208,7 @@ Result<Reader> open_reader(const std::string& path) {
     GQF_ASSIGN_OR_RETURN(r.conn,
                          sql::Connection::open(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path));
     if (r.kind == ReadKind::kImmutable) {
-      r.conn.guard_unchanged(path);
+      r.conn.guard_unchanged(real);
       // A process that opened it between the look above and the guard has made a -wal by now;
       // it is read the shared way instead.
       if (exists(wal)) continue;

@@ -456,5 +456,19 @@ TEST(FileSafetyTest, PathsThatNeedEscapingInAUriWork) {
   std::filesystem::current_path(cwd);
 }
 
+TEST(FileSafetyTest, AReaderThroughASymlinkSeesTheWalNextToTheDatabase) {
+  ScratchDir dir;
+  std::filesystem::create_directories(dir.path() / "real");
+  const std::string path = dir.file("real/a.sqlite"), link = dir.file("link.sqlite");
+  make_db(path, 5);
+  std::filesystem::create_symlink(path, link);
+  // A writer holds the file open with rows only in its WAL (next to the real file).
+  auto writer = Database::open(path);
+  ASSERT_TRUE(writer.ok());
+  DbContents more = rows(7, "w");
+  ASSERT_TRUE((*writer)->merge(std::span<const DbContents>(&more, 1)).ok());
+  EXPECT_EQ(count_rows(link), 12);
+}
+
 }  // namespace
 }  // namespace gqaforge
