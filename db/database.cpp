@@ -664,7 +664,7 @@ const std::string& upsert_sql() {
 }  // namespace
 
 Result<Database::Upsert> Database::upsert_measurement(const MeasurementRecord& m,
-                                                      std::optional<int64_t> run_id) {
+                                                      std::optional<int64_t> run_id, bool dry_run) {
   const std::string problem = m.problem.canonical();
   static const std::string kFindSql = fmt::format(
       "SELECT {} FROM measurements WHERE env_key = ? AND problem = ? AND kernel_key = ?",
@@ -702,6 +702,7 @@ Result<Database::Upsert> Database::upsert_measurement(const MeasurementRecord& m
   }
   // A row stored already (a merge or import run again) is not rewritten.
   if (exists && same_row(stored, m, is_best, run_id)) return Upsert::kUnchanged;
+  if (dry_run) return exists ? Upsert::kUpdated : Upsert::kAdded;
   if (clear_id) {
     GQF_ASSIGN_OR_RETURN(Statement * clear,
                          prepared(conn_, statements_->clear_best,
@@ -758,8 +759,8 @@ Result<int64_t> Database::run_id_for_uid(const std::string& uid) {
 // The write transactions of a merge: rows go into the open batch, which is committed after
 // kMergeBatchRows rows or kMergeBatchMs, followed by a short random pause. SQLite has no queue
 // for its write lock: a waiting writer polls (every 100 ms once it has waited a while), so the
-// pauses must be long and irregular enough that its polls land in one of them. With ~25 % of
-// the time free, a tuner gets the lock within a few polls.
+// pauses must be long and irregular enough that its polls land in one of them. With about a
+// quarter of the time free, at random, a tuner gets the lock within a few polls.
 class Database::MergeBatch {
  public:
   explicit MergeBatch(Database& db) : db_(db), random_(std::random_device{}()) {}
@@ -786,6 +787,15 @@ class Database::MergeBatch {
       std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(random_)));
     }
     return ok_status();
+  }
+
+  // Runs `read_rows` under the connection's writer mutex (held already while a batch is open)
+  // but without starting a write transaction.
+  template <typename Read>
+  auto read(Read&& read_rows) {
+    if (lock_.owns_lock()) return read_rows();
+    std::lock_guard<std::mutex> guard(db_.write_mu_);
+    return read_rows();
   }
 
   Status finish() { return commit(); }
@@ -831,10 +841,11 @@ Status Database::merge_run(const RunEntry& r, MergeStats& stats) {
   return ok_status();
 }
 
-Status Database::merge_measurement(const MeasurementEntry& me, MergeStats& stats) {
+Status Database::merge_measurement(const MeasurementEntry& me, MergeStats& stats,
+                                   MergeBatch& batch) {
   std::optional<int64_t> run_id;
   if (!me.run_uid.empty()) {
-    GQF_ASSIGN_OR_RETURN(int64_t id, run_id_for_uid(me.run_uid));
+    GQF_ASSIGN_OR_RETURN(int64_t id, batch.read([&] { return run_id_for_uid(me.run_uid); }));
     if (id == 0) {
       return invalid_argument(
           "{} refers to run uid '{}', which is in neither the merged data nor '{}'",
@@ -842,12 +853,27 @@ Status Database::merge_measurement(const MeasurementEntry& me, MergeStats& stats
     }
     run_id = id;
   }
-  GQF_ASSIGN_OR_RETURN(Upsert outcome, upsert_measurement(me.record, run_id));
-  stats.measurements_added += outcome == Upsert::kAdded ? 1 : 0;
-  stats.measurements_updated += outcome == Upsert::kUpdated ? 1 : 0;
-  stats.measurements_unchanged += outcome == Upsert::kUnchanged ? 1 : 0;
-  stats.measurements_skipped += outcome == Upsert::kSkipped ? 1 : 0;
-  return ok_status();
+  auto count = [&stats](Upsert outcome) {
+    stats.measurements_added += outcome == Upsert::kAdded ? 1 : 0;
+    stats.measurements_updated += outcome == Upsert::kUpdated ? 1 : 0;
+    stats.measurements_unchanged += outcome == Upsert::kUnchanged ? 1 : 0;
+    stats.measurements_skipped += outcome == Upsert::kSkipped ? 1 : 0;
+  };
+  // A row the database holds already, or holds a later measurement of, needs no write lock:
+  // merging the same data again then keeps out of other writers' way entirely.
+  GQF_ASSIGN_OR_RETURN(Upsert planned, batch.read([&] {
+    return upsert_measurement(me.record, run_id, /*dry_run=*/true);
+  }));
+  if (planned == Upsert::kUnchanged || planned == Upsert::kSkipped) {
+    count(planned);
+    return ok_status();
+  }
+  return batch.write([&]() -> Status {
+    // Looked at again inside the transaction: another writer may have come first.
+    GQF_ASSIGN_OR_RETURN(Upsert outcome, upsert_measurement(me.record, run_id));
+    count(outcome);
+    return ok_status();
+  });
 }
 
 namespace {
@@ -905,7 +931,7 @@ Result<MergeStats> Database::merge(std::span<const DbContents> parts) {
     }
     for (const DbContents& part : parts) {
       for (const MeasurementEntry& me : part.measurements)
-        GQF_RETURN_IF_ERROR(batch.write([&] { return merge_measurement(me, stats); }));
+        GQF_RETURN_IF_ERROR(merge_measurement(me, stats, batch));
     }
     return batch.finish();
   };
@@ -934,7 +960,7 @@ Result<MergeStats> Database::merge_from(std::span<Database* const> sources) {
     ContentVisitor rows;
     rows.measurement = [&](const MeasurementEntry& me) {
       GQF_RETURN_IF_ERROR_CTX(check_entry(me), describe(me.record));
-      return batch.write([&] { return merge_measurement(me, stats); });
+      return merge_measurement(me, stats, batch);
     };
     for (Database* source : sources) {
       GQF_RETURN_IF_ERROR_CTX(source->scan(rows), fmt::format("'{}'", source->path()));

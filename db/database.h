@@ -162,13 +162,15 @@ class Database final : public MeasurementSink {
   Status mark_best(const std::string& env_key, const ProblemRecord& problem,
                    const std::string& kernel_key);
   /// Merges `parts` into this database: environments by key, runs by uid (finished_at filled
-  /// in if it was empty), measurements by the uniqueness rule. Every row is checked first
-  /// (check_entry, and run references against `parts` and this database); on any error
-  /// nothing is written. The rows then go in batches, each its own short write transaction
-  /// (at most kMergeBatchRows rows or about kMergeBatchMs), with a pause between batches in
-  /// which other writers get the lock: a tuner writing the same file waits a fraction of a
-  /// second, never its busy timeout. A merge stopped part-way (killed, disk full) leaves the
-  /// batches before it committed; merging is idempotent, so running it again completes it.
+  /// in if it was empty), measurements by the uniqueness rule; a row stored already (or
+  /// superseded by a later one) is only looked at, without taking the write lock. Every row is
+  /// checked first (check_entry, and run references against `parts` and this database); on any
+  /// error nothing is written. The rows then go in batches, each its own short write transaction
+  /// (at most kMergeBatchRows rows or about kMergeBatchMs), with a random pause of 20-50 ms
+  /// between batches, in which other writers get the lock: a tuner writing the same file waits a
+  /// fraction of a second, never its busy timeout. A merge stopped part-way (killed, disk full)
+  /// leaves the batches before it committed; merging is idempotent, so running it again completes
+  /// it.
   Result<MergeStats> merge(std::span<const DbContents> parts);
   /// Like merge(), streaming the rows of `sources` (opened read-only, each inside
   /// begin_snapshot(), and checked by the caller with check_contents() in that snapshot, so
@@ -236,12 +238,15 @@ class Database final : public MeasurementSink {
 
   Database(sql::Connection conn, OpenMode mode, std::shared_ptr<void> keep_alive);
   Status check_writable() const;
-  Result<Upsert> upsert_measurement(const MeasurementRecord& m, std::optional<int64_t> run_id);
+  // Stores `m` by the uniqueness rule; with `dry_run` only says what storing would do (a read).
+  Result<Upsert> upsert_measurement(const MeasurementRecord& m, std::optional<int64_t> run_id,
+                                    bool dry_run = false);
   Result<int64_t> run_id_for_uid(const std::string& uid);
-  // Writes one row of a merge (the caller holds the batch's transaction).
+  // Write one row of a merge (the caller holds the batch's transaction).
   Status merge_environment(const EnvironmentEntry& e, MergeStats& stats);
   Status merge_run(const RunEntry& r, MergeStats& stats);
-  Status merge_measurement(const MeasurementEntry& me, MergeStats& stats);
+  // Looks first, without the write lock, and writes through `batch` only a row that changes.
+  Status merge_measurement(const MeasurementEntry& me, MergeStats& stats, MergeBatch& batch);
   void note_sink_error(const Status& status, const char* what);
   // A read transaction for one query, or none when begin_snapshot() holds one.
   Result<std::optional<sql::Transaction>> read_transaction();
