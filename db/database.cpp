@@ -472,8 +472,11 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
     if (mode != OpenMode::kReadWrite) {
       return not_found("database '{}' does not exist: {}", path, std::strerror(err));
     }
-    GQF_ASSIGN_OR_RETURN(sql::Connection conn,
-                         sql::Connection::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+    // Always a URI of the path as given: a name such as "file:x" or "a?b" means that file.
+    GQF_ASSIGN_OR_RETURN(
+        sql::Connection conn,
+        sql::Connection::open(dbfile::file_uri(path, "mode=rwc"),
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, path));
     sqlite3_busy_timeout(conn.handle(), kBusyTimeoutMs);
     GQF_RETURN_IF_ERROR(prepare_writer(conn, /*memory=*/false));
     return std::unique_ptr<Database>(new Database(std::move(conn), mode, nullptr));
@@ -529,7 +532,9 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
         "its write-ahead log '{}-wal' next to it; read-only commands can still read it",
         path, dir_name, std::strerror(err), real.string());
   }
-  GQF_ASSIGN_OR_RETURN(sql::Connection conn, sql::Connection::open(path, SQLITE_OPEN_READWRITE));
+  GQF_ASSIGN_OR_RETURN(sql::Connection conn,
+                       sql::Connection::open(dbfile::file_uri(path, "mode=rw"),
+                                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, path));
   sqlite3_busy_timeout(conn.handle(), kBusyTimeoutMs);
   GQF_RETURN_IF_ERROR(prepare_writer(conn, /*memory=*/false));
   return std::unique_ptr<Database>(new Database(std::move(conn), mode, nullptr));

@@ -449,10 +449,24 @@ TEST(FileSafetyTest, PathsThatNeedEscapingInAUriWork) {
   EXPECT_EQ(count_rows(path), 8);  // a readonly_shm=1 URI
   std::filesystem::remove(path + "-shm");
   EXPECT_EQ(count_rows(path), 8);  // a private copy
-  // Relative paths too.
+  // Relative paths too, and writers: a name that looks like a URI is still a file name.
   const std::filesystem::path cwd = std::filesystem::current_path();
   std::filesystem::current_path(odd);
   EXPECT_EQ(count_rows("a b?.sqlite"), 8);
+  for (int i = 0; i < 2; ++i) {  // creating it, then opening it again
+    auto db = Database::open("file:c.sqlite?mode=memory", OpenMode::kReadWrite);
+    ASSERT_TRUE(db.ok()) << db.status().to_string();
+    ASSERT_TRUE(
+        (*db)
+            ->add_measurement(sample_measurement("e", decode_problem(), fmt::format("k{}", i), 1.0))
+            .ok());
+  }
+  EXPECT_TRUE(std::filesystem::exists(odd / "file:c.sqlite?mode=memory"));
+  EXPECT_EQ(count_rows("file:c.sqlite?mode=memory"), 2);
+  auto db = Database::open("a b?.sqlite", OpenMode::kExisting);
+  ASSERT_TRUE(db.ok()) << db.status().to_string();
+  EXPECT_EQ((*db)->info()->measurements, 8);
+  db->reset();
   std::filesystem::current_path(cwd);
 }
 
