@@ -484,6 +484,23 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
   if (S_ISDIR(st.st_mode))
     return invalid_argument("database '{}' is a directory, not a file", path);
 
+  if (mode != OpenMode::kReadOnly) {
+    // Said first, before the integrity check reads the whole file. SQLite keeps the -wal next
+    // to the file a symbolic link points to.
+    std::error_code ec;
+    std::filesystem::path real = std::filesystem::canonical(path, ec);
+    if (ec) real = path;
+    const std::filesystem::path dir = real.parent_path();
+    const std::string dir_name = dir.empty() ? std::string(".") : dir.string();
+    if (::access(dir_name.c_str(), W_OK | X_OK) != 0) {
+      const int err = errno;
+      return unavailable(
+          "cannot write database '{}': its directory '{}' is not writable ({}), and SQLite "
+          "keeps its write-ahead log '{}-wal' next to it; read-only commands can still read it",
+          path, dir_name, std::strerror(err), real.string());
+    }
+  }
+
   // Every existing file is inspected read-only first, so a refused file stays byte-identical.
   // A process opening or closing the file meanwhile can pull a side file away under the
   // reader; then it starts over.
@@ -518,20 +535,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
     if (reader->kind == dbfile::ReadKind::kImmutable && wal_header) db->journal_mode_ = "wal";
     return db;
   }
-  // A writer: the file passed, so reopen it read-write (never creating it). SQLite keeps the
-  // -wal next to the file a symbolic link points to.
-  std::error_code ec;
-  std::filesystem::path real = std::filesystem::canonical(path, ec);
-  if (ec) real = path;
-  const std::filesystem::path dir = real.parent_path();
-  const std::string dir_name = dir.empty() ? std::string(".") : dir.string();
-  if (::access(dir_name.c_str(), W_OK | X_OK) != 0) {
-    const int err = errno;
-    return unavailable(
-        "cannot write database '{}': its directory '{}' is not writable ({}), and SQLite keeps "
-        "its write-ahead log '{}-wal' next to it; read-only commands can still read it",
-        path, dir_name, std::strerror(err), real.string());
-  }
+  // A writer: the file passed, so reopen it read-write (never creating it).
   GQF_ASSIGN_OR_RETURN(sql::Connection conn,
                        sql::Connection::open(dbfile::file_uri(path, "mode=rw"),
                                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, path));
