@@ -1,20 +1,26 @@
 // Database: opening, the writers behind MeasurementSink, merge, and the queries.
 #include "db/database.h"
 
-#include <chrono>
-#include <thread>
-
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <thread>
 #include <ctime>
+#include <filesystem>
 #include <random>
+#include <set>
+#include <thread>
 #include <variant>
 
 #include "core/build_info.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "db/reader.h"
 #include "db/schema.h"
 
 namespace gqaforge {
@@ -182,6 +188,58 @@ Status validate_measurement(const MeasurementRecord& m) {
   return ok_status();
 }
 
+// A value for a message: NUL and other control bytes spelled out, long values shortened.
+std::string shown(std::string_view v) {
+  std::string out;
+  for (char c : v.substr(0, 80)) {
+    if (c == '\0') {
+      out += "\\0";
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return v.size() > 80 ? out + "..." : out;
+}
+
+Status no_nul(const char* column, const std::string& value) {
+  if (value.find('\0') == std::string::npos) return ok_status();
+  return invalid_argument("column '{}': '{}' contains a NUL byte", column, shown(value));
+}
+
+// "measurement of kernel 'k' for problem 'p' in environment 'e'", for merge messages.
+std::string describe(const MeasurementRecord& m) {
+  return fmt::format("measurement of kernel '{}' for problem '{}' in environment '{}'",
+                     shown(m.kernel_key), shown(m.problem.canonical()), shown(m.env_key));
+}
+
+// Doubles as stored: NaN (stored as NULL) equals NaN.
+bool same_double(double a, double b) {
+  return a == b || (std::isnan(a) && std::isnan(b));
+}
+
+// True when `stored` already is the row an upsert of `m` (with the final best mark and run
+// id) would write.
+bool same_row(const MeasurementRecord& stored, const MeasurementRecord& m, bool is_best,
+              std::optional<int64_t> run_id) {
+  const ProblemRecord& a = stored.problem;
+  const ProblemRecord& b = m.problem;
+  return a.family == b.family && a.n_q_heads == b.n_q_heads && a.n_kv_heads == b.n_kv_heads &&
+         a.head_dim == b.head_dim && a.dtype == b.dtype && a.causal == b.causal &&
+         a.batch == b.batch && a.q_len == b.q_len && a.kv_len == b.kv_len && a.gemm_m == b.gemm_m &&
+         a.gemm_n == b.gemm_n && a.gemm_k == b.gemm_k && stored.config == m.config &&
+         stored.status == m.status && stored.message == m.message &&
+         same_double(stored.median_us, m.median_us) && same_double(stored.min_us, m.min_us) &&
+         same_double(stored.stddev_us, m.stddev_us) && stored.repetitions == m.repetitions &&
+         same_double(stored.max_error, m.max_error) &&
+         same_double(stored.error_bound, m.error_bound) && same_double(stored.tflops, m.tflops) &&
+         same_double(stored.tbps, m.tbps) && same_double(stored.compile_ms, m.compile_ms) &&
+         stored.registers == m.registers && stored.shared_bytes == m.shared_bytes &&
+         stored.spill_bytes == m.spill_bytes && stored.is_best == is_best &&
+         stored.measured_at == m.measured_at && stored.run_id == run_id.value_or(0);
+}
+
 std::string new_run_uid() {
   std::random_device rd;
   auto word = [&rd] { return (static_cast<uint64_t>(rd()) << 32) | rd(); };
@@ -218,6 +276,84 @@ Result<int64_t> insert_run(sql::Connection& conn, const std::string& uid,
 
 }  // namespace
 
+// ---- Checks of incoming rows ----
+
+Status check_entry(const EnvironmentEntry& e) {
+  if (e.key.empty()) return invalid_argument("environment key is empty");
+  const Environment& v = e.env;
+  for (const auto& [column, value] : {std::pair<const char*, const std::string*>{"key", &e.key},
+                                      {"gpu_name", &v.gpu_name},
+                                      {"gpu_uuid", &v.gpu_uuid},
+                                      {"nvrtc_version", &v.nvrtc_version},
+                                      {"gqaforge_commit", &v.gqaforge_commit},
+                                      {"build_type", &v.build_type},
+                                      {"host", &v.host}}) {
+    GQF_RETURN_IF_ERROR(no_nul(column, *value));
+  }
+  return ok_status();
+}
+
+Status check_entry(const RunEntry& r) {
+  if (r.uid.empty()) return invalid_argument("run uid is empty");
+  const TuneRunRecord& v = r.run;
+  for (const auto& [column, value] : {std::pair<const char*, const std::string*>{"uid", &r.uid},
+                                      {"env_key", &v.env_key},
+                                      {"command_line", &v.command_line},
+                                      {"strategy", &v.strategy},
+                                      {"started_at", &v.started_at},
+                                      {"finished_at", &v.finished_at}}) {
+    GQF_RETURN_IF_ERROR(no_nul(column, *value));
+  }
+  return ok_status();
+}
+
+Status check_entry(const MeasurementEntry& entry) {
+  const MeasurementRecord& m = entry.record;
+  if (m.env_key.empty()) return invalid_argument("column 'env_key' is empty");
+  if (m.kernel_key.empty()) return invalid_argument("column 'kernel_key' is empty");
+  if (m.problem.family.empty()) return invalid_argument("column 'family' is empty");
+  if (m.measured_at.empty()) return invalid_argument("column 'measured_at' is empty");
+  for (const auto& [column, value] :
+       {std::pair<const char*, const std::string*>{"env_key", &m.env_key},
+        {"family", &m.problem.family},
+        {"dtype", &m.problem.dtype},
+        {"kernel_key", &m.kernel_key},
+        {"config", &m.config},
+        {"message", &m.message},
+        {"measured_at", &m.measured_at},
+        {"run_uid", &entry.run_uid}}) {
+    GQF_RETURN_IF_ERROR(no_nul(column, *value));
+  }
+  if (m.repetitions < 0)
+    return invalid_argument("column 'repetitions': {} is negative", m.repetitions);
+  if (m.status != MeasureStatus::kOk) {
+    if (m.is_best) {
+      return invalid_argument("column 'is_best': set on a '{}' row; only an ok row can be best",
+                              measure_status_name(m.status));
+    }
+    return ok_status();
+  }
+  // An ok row is a timing: the cost model and best() rank by these numbers.
+  if (m.repetitions == 0)
+    return invalid_argument("column 'repetitions': 0 on an ok row, which needs timed repetitions");
+  auto positive = [](const char* column, double v) {
+    if (std::isfinite(v) && v > 0) return ok_status();
+    return invalid_argument("column '{}': {} on an ok row, which needs a finite time > 0", column,
+                            v);
+  };
+  GQF_RETURN_IF_ERROR(positive("median_us", m.median_us));
+  GQF_RETURN_IF_ERROR(positive("min_us", m.min_us));
+  if (m.min_us > m.median_us) {
+    return invalid_argument("column 'min_us': {} is larger than median_us {}", m.min_us,
+                            m.median_us);
+  }
+  if (!std::isfinite(m.stddev_us) || m.stddev_us < 0) {
+    return invalid_argument(
+        "column 'stddev_us': {} on an ok row, which needs a finite deviation >= 0", m.stddev_us);
+  }
+  return ok_status();
+}
+
 std::string utc_now_iso8601() {
   std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -234,62 +370,184 @@ std::string default_database_path() {
 
 // ---- Opening ----
 
-Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMode mode) {
-  if (path.empty()) return invalid_argument("database path is empty");
-  const bool memory = path == ":memory:";
+namespace {
+
+// Everything a writer needs after the file passed inspection (or was just created): WAL mode,
+// the current schema, foreign keys.
+Status prepare_writer(sql::Connection& conn, bool memory) {
   if (!memory) {
-    Status file = schema::check_file(path);
-    if (file.code() != StatusCode::kNotFound || mode != OpenMode::kReadWrite)
-      GQF_RETURN_IF_ERROR(file);
-  }
-  int flags = SQLITE_OPEN_READWRITE;
-  if (mode == OpenMode::kReadWrite) flags |= SQLITE_OPEN_CREATE;
-  // A truly read-only connection cannot remove the -wal/-shm files it makes for a WAL database,
-  // so read-only use of a writable file opens it read-write (never creating it) under
-  // PRAGMA query_only, and SQLite tidies up on close.
-  if (mode == OpenMode::kReadOnly && (memory || ::access(path.c_str(), W_OK) != 0))
-    flags = SQLITE_OPEN_READONLY;
-  GQF_ASSIGN_OR_RETURN(sql::Connection conn, sql::Connection::open(path, flags));
-  sqlite3_busy_timeout(conn.handle(), kBusyTimeoutMs);
-  // Everything up to here only reads, so a refused file stays byte-identical.
-  GQF_ASSIGN_OR_RETURN(int version, schema::inspect(conn));
-  if (mode == OpenMode::kReadOnly) {
-    if (version < schema::schema_version()) {
-      return failed_precondition(
-          "'{}' has schema version {}, older than {}; it cannot be read without "
-          "migrating (run `gqaforge db migrate --db {}`)",
-          path, version, schema::schema_version(), path);
+    if (sqlite3_db_readonly(conn.handle(), "main") == 1) {
+      return unavailable(
+          "database '{}' is not writable (permission denied); read-only commands such as `db "
+          "info` and `db export` can still read it",
+          conn.path());
     }
-    GQF_RETURN_IF_ERROR(conn.exec("PRAGMA query_only = 1"));
-  } else {
-    if (!memory) {
-      // Switching a new file to WAL needs an exclusive lock, and SQLite refuses that at once
-      // (without its busy handler) when another process is opening the same file: retry
-      // within the busy timeout.
-      Result<std::string> journal_result = conn.query_text("PRAGMA journal_mode = WAL");
-      for (int waited_ms = 0; !journal_result.ok() && waited_ms < kBusyTimeoutMs; waited_ms += 20) {
-        const std::string& m = journal_result.status().message();
-        if (m.find("locked") == std::string::npos && m.find("busy") == std::string::npos) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        journal_result = conn.query_text("PRAGMA journal_mode = WAL");
-      }
-      GQF_ASSIGN_OR_RETURN(std::string journal, journal_result);
-      if (journal != "wal") {
-        return unavailable("cannot switch '{}' to WAL mode (journal_mode is '{}')", path, journal);
-      }
+    // Switching a new file to WAL needs an exclusive lock, and SQLite refuses that at once
+    // (without its busy handler) when another process is opening the same file: retry
+    // within the busy timeout.
+    Result<std::string> journal_result = conn.query_text("PRAGMA journal_mode = WAL");
+    for (int waited_ms = 0; !journal_result.ok() && waited_ms < Database::kBusyTimeoutMs;
+         waited_ms += 20) {
+      const std::string& m = journal_result.status().message();
+      if (m.find("locked") == std::string::npos && m.find("busy") == std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      journal_result = conn.query_text("PRAGMA journal_mode = WAL");
     }
-    GQF_RETURN_IF_ERROR(schema::migrate(conn));
-    GQF_RETURN_IF_ERROR(conn.exec("PRAGMA foreign_keys = ON"));
+    GQF_ASSIGN_OR_RETURN(std::string journal, journal_result);
+    if (journal != "wal") {
+      return unavailable("cannot switch '{}' to WAL mode (journal_mode is '{}')", conn.path(),
+                         journal);
+    }
   }
-  return std::unique_ptr<Database>(new Database(std::move(conn), mode));
+  GQF_RETURN_IF_ERROR(schema::migrate(conn));
+  return conn.exec("PRAGMA foreign_keys = ON");
 }
 
-Database::Database(sql::Connection conn, OpenMode mode) : conn_(std::move(conn)), mode_(mode) {
+// Inspects an existing file through its read-only connection, inside one read transaction
+// (one snapshot): its size against what SQLite sees, its schema, and for writers SQLite's
+// integrity check. Returns the schema version. Changes nothing.
+Result<int> inspect_snapshot(dbfile::Reader& reader, bool for_writing) {
+  sql::Connection& conn = reader.conn;
+  GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn, Transaction::Kind::kDeferred));
+  GQF_RETURN_IF_ERROR(dbfile::check_reader_size(reader));
+  GQF_ASSIGN_OR_RETURN(int version, schema::inspect(conn));
+  if (for_writing) {
+    // integrity_check rather than quick_check: only it compares the indexes with the rows,
+    // and a flipped byte in a row's key (the UNIQUE index) is what quick_check misses. It
+    // reads the whole file (about 1 s for 230k rows), once per writer.
+    GQF_ASSIGN_OR_RETURN(Statement st, conn.prepare("PRAGMA integrity_check(1)"));
+    GQF_ASSIGN_OR_RETURN(bool row, st.step());
+    const std::string first = row ? st.column_text(0) : std::string("no result");
+    if (first != "ok") {
+      return data_loss(
+          "database '{}' is damaged, refusing to write to it: SQLite's integrity check says "
+          "\"{}\" (restore it from a copy or an export; read-only commands may still read "
+          "most rows)",
+          conn.path(), first);
+    }
+  }
+  GQF_RETURN_IF_ERROR(tx.commit());
+  return version;
+}
+
+Result<int> inspect_existing(dbfile::Reader& reader, bool for_writing) {
+  Result<int> version = inspect_snapshot(reader, for_writing);
+  // Read without locks, the file may have been checkpointed into meanwhile: then a verdict
+  // on what was read means nothing (and the caller reads it again, the shared way).
+  if (Status changed = reader.conn.check_unchanged(); !changed.ok()) return changed;
+  return version;
+}
+
+}  // namespace
+
+Database::Database(sql::Connection conn, OpenMode mode, std::shared_ptr<void> keep_alive)
+    : keep_alive_(std::move(keep_alive)),
+      conn_(std::move(conn)),
+      mode_(mode),
+      statements_(std::make_unique<Statements>()) {
   claim_owner_ = fmt::format("{}:{}:{}", host_name(), getpid(), new_run_uid().substr(0, 8));
 }
 
 Database::~Database() {
   if (holds_claims_) release_claims();
+  // The snapshot and the prepared statements go before the connection they belong to.
+  snapshot_.reset();
+  statements_.reset();
+}
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMode mode) {
+  if (path.empty()) return invalid_argument("database path is empty");
+  if (path == ":memory:") {
+    const int flags = mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
+                                                  : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    GQF_ASSIGN_OR_RETURN(sql::Connection conn, sql::Connection::open(path, flags));
+    GQF_ASSIGN_OR_RETURN(int version, schema::inspect(conn));
+    if (mode == OpenMode::kReadOnly && version < schema::schema_version()) {
+      return failed_precondition("':memory:' is an empty database; it cannot be read read-only");
+    }
+    if (mode != OpenMode::kReadOnly) GQF_RETURN_IF_ERROR(prepare_writer(conn, /*memory=*/true));
+    return std::unique_ptr<Database>(new Database(std::move(conn), mode, nullptr));
+  }
+
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err != ENOENT) {
+      return unavailable("cannot look at database '{}': {}", path, std::strerror(err));
+    }
+    if (mode != OpenMode::kReadWrite) {
+      return not_found("database '{}' does not exist: {}", path, std::strerror(err));
+    }
+    // Always a URI of the path as given: a name such as "file:x" or "a?b" means that file.
+    GQF_ASSIGN_OR_RETURN(
+        sql::Connection conn,
+        sql::Connection::open(dbfile::file_uri(path, "mode=rwc"),
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, path));
+    sqlite3_busy_timeout(conn.handle(), kBusyTimeoutMs);
+    GQF_RETURN_IF_ERROR(prepare_writer(conn, /*memory=*/false));
+    return std::unique_ptr<Database>(new Database(std::move(conn), mode, nullptr));
+  }
+  if (S_ISDIR(st.st_mode))
+    return invalid_argument("database '{}' is a directory, not a file", path);
+
+  if (mode != OpenMode::kReadOnly) {
+    // Said first, before the integrity check reads the whole file. SQLite keeps the -wal next
+    // to the file a symbolic link points to.
+    std::error_code ec;
+    std::filesystem::path real = std::filesystem::canonical(path, ec);
+    if (ec) real = path;
+    const std::filesystem::path dir = real.parent_path();
+    const std::string dir_name = dir.empty() ? std::string(".") : dir.string();
+    if (::access(dir_name.c_str(), W_OK | X_OK) != 0) {
+      const int err = errno;
+      return unavailable(
+          "cannot write database '{}': its directory '{}' is not writable ({}), and SQLite "
+          "keeps its write-ahead log '{}-wal' next to it; read-only commands can still read it",
+          path, dir_name, std::strerror(err), real.string());
+    }
+  }
+
+  // Every existing file is inspected read-only first, so a refused file stays byte-identical.
+  // A process opening or closing the file meanwhile can pull a side file away under the
+  // reader; then it starts over.
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    const dbfile::SideFiles sides = dbfile::side_files(path);
+    Result<dbfile::Reader> reader = dbfile::open_reader(path);
+    Result<int> version = reader.ok() ? Result<int>(0) : Result<int>(reader.status());
+    if (reader.ok()) {
+      sqlite3_busy_timeout(reader->conn.handle(), kBusyTimeoutMs);
+      version = inspect_existing(*reader, mode != OpenMode::kReadOnly);
+    }
+    if (!version.ok()) {
+      const bool changed = !(dbfile::side_files(path) == sides) ||
+                           (reader.ok() && !reader->conn.check_unchanged().ok());
+      if (attempt < kAttempts && version.status().code() == StatusCode::kUnavailable && changed)
+        continue;
+      return version.status();
+    }
+    if (mode != OpenMode::kReadOnly) break;
+    if (*version < schema::schema_version()) {
+      return failed_precondition(
+          "'{}' has schema version {}, older than {}; it cannot be read without "
+          "migrating (run `gqaforge db migrate --db {}`)",
+          path, *version, schema::schema_version(), path);
+    }
+    GQF_RETURN_IF_ERROR(reader->conn.exec("PRAGMA query_only = 1"));
+    const bool wal_header = reader->header.size() > 18 && reader->header[18] == 2;
+    auto db = std::unique_ptr<Database>(
+        new Database(std::move(reader->conn), mode, std::move(reader->copy)));
+    // A file read without locks reports its own journal mode, not the connection's.
+    if (reader->kind == dbfile::ReadKind::kImmutable && wal_header) db->journal_mode_ = "wal";
+    return db;
+  }
+  // A writer: the file passed, so reopen it read-write (never creating it).
+  GQF_ASSIGN_OR_RETURN(sql::Connection conn,
+                       sql::Connection::open(dbfile::file_uri(path, "mode=rw"),
+                                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, path));
+  sqlite3_busy_timeout(conn.handle(), kBusyTimeoutMs);
+  GQF_RETURN_IF_ERROR(prepare_writer(conn, /*memory=*/false));
+  return std::unique_ptr<Database>(new Database(std::move(conn), mode, nullptr));
 }
 
 Status Database::check_writable() const {
@@ -388,38 +646,25 @@ Status Database::mark_best(const std::string& env_key, const ProblemRecord& prob
   return tx.commit();
 }
 
-Result<Database::Upsert> Database::upsert_measurement(const MeasurementRecord& m,
-                                                      std::optional<int64_t> run_id) {
-  const std::string problem = m.problem.canonical();
-  GQF_ASSIGN_OR_RETURN(Statement find,
-                       conn_.prepare("SELECT measured_at, is_best FROM measurements "
-                                     "WHERE env_key = ? AND problem = ? AND kernel_key = ?"));
-  find.bind(1, m.env_key).bind(2, problem).bind(3, m.kernel_key);
-  GQF_ASSIGN_OR_RETURN(bool exists, find.step());
-  const bool existing_best = exists && find.column_int(1) != 0;
-  if (exists && find.column_text(0) > m.measured_at) return Upsert::kSkipped;
+struct Database::Statements {
+  std::optional<Statement> find, other_best, clear_best, upsert, run_by_uid;
+};
 
-  bool is_best = m.is_best || existing_best;
-  if (m.is_best && !existing_best) {
-    // Another row of the problem may hold the mark; the one measured latest keeps it.
-    GQF_ASSIGN_OR_RETURN(Statement other,
-                         conn_.prepare("SELECT id, measured_at FROM measurements WHERE env_key = ? "
-                                       "AND problem = ? AND is_best = 1 AND kernel_key <> ?"));
-    other.bind(1, m.env_key).bind(2, problem).bind(3, m.kernel_key);
-    GQF_ASSIGN_OR_RETURN(bool has_other, other.step());
-    if (has_other) {
-      if (other.column_text(1) > m.measured_at) {
-        is_best = false;
-      } else {
-        GQF_ASSIGN_OR_RETURN(Statement clear,
-                             conn_.prepare("UPDATE measurements SET is_best = 0 WHERE id = ?"));
-        clear.bind(1, other.column_int(0));
-        GQF_RETURN_IF_ERROR(clear.run());
-      }
-    }
+namespace {
+
+// The statement in `slot`, prepared on first use and reset for the next one.
+Result<Statement*> prepared(sql::Connection& conn, std::optional<Statement>& slot,
+                            std::string_view sql) {
+  if (!slot) {
+    GQF_ASSIGN_OR_RETURN(Statement st, conn.prepare(sql));
+    slot = std::move(st);
   }
+  slot->reset();
+  return &*slot;
+}
 
-  static const std::string kUpsertSql = [] {
+const std::string& upsert_sql() {
+  static const std::string sql = [] {
     std::string cols = "problem", params = "?", updates;
     for (int i = 0; i < kMeasurementColumnCount; ++i) {
       const std::string c = kMeasurementColumns[i];
@@ -433,92 +678,317 @@ Result<Database::Upsert> Database::upsert_measurement(const MeasurementRecord& m
         "DO UPDATE SET {}",
         cols, params, updates);
   }();
-  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare(kUpsertSql));
+  return sql;
+}
+
+}  // namespace
+
+Result<Database::Upsert> Database::upsert_measurement(const MeasurementRecord& m,
+                                                      std::optional<int64_t> run_id, bool dry_run) {
+  const std::string problem = m.problem.canonical();
+  static const std::string kFindSql = fmt::format(
+      "SELECT {} FROM measurements WHERE env_key = ? AND problem = ? AND kernel_key = ?",
+      measurement_columns(""));
+  GQF_ASSIGN_OR_RETURN(Statement * find, prepared(conn_, statements_->find, kFindSql));
+  find->bind(1, m.env_key).bind(2, problem).bind(3, m.kernel_key);
+  GQF_ASSIGN_OR_RETURN(bool exists, find->step());
+  MeasurementRecord stored;
+  if (exists) {
+    GQF_ASSIGN_OR_RETURN(stored, read_measurement(*find, path()));
+  }
+  find->reset();  // a statement left on a row would keep its read snapshot open
+  if (exists && stored.measured_at > m.measured_at) return Upsert::kSkipped;
+
+  const bool existing_best = exists && stored.is_best;
+  bool is_best = m.is_best || existing_best;
+  std::optional<int64_t> clear_id;
+  if (m.is_best && !existing_best) {
+    // Another row of the problem may hold the mark; the one measured latest keeps it.
+    GQF_ASSIGN_OR_RETURN(
+        Statement * other,
+        prepared(conn_, statements_->other_best,
+                 "SELECT id, measured_at FROM measurements WHERE env_key = ? AND problem = ? AND "
+                 "is_best = 1 AND kernel_key <> ?"));
+    other->bind(1, m.env_key).bind(2, problem).bind(3, m.kernel_key);
+    GQF_ASSIGN_OR_RETURN(bool has_other, other->step());
+    if (has_other) {
+      if (other->column_text(1) > m.measured_at) {
+        is_best = false;
+      } else {
+        clear_id = other->column_int(0);
+      }
+    }
+    other->reset();
+  }
+  // A row stored already (a merge or import run again) is not rewritten.
+  if (exists && same_row(stored, m, is_best, run_id)) return Upsert::kUnchanged;
+  if (dry_run) return exists ? Upsert::kUpdated : Upsert::kAdded;
+  if (clear_id) {
+    GQF_ASSIGN_OR_RETURN(Statement * clear,
+                         prepared(conn_, statements_->clear_best,
+                                  "UPDATE measurements SET is_best = 0 WHERE id = ?"));
+    clear->bind(1, *clear_id);
+    GQF_RETURN_IF_ERROR(clear->run());
+  }
+
+  GQF_ASSIGN_OR_RETURN(Statement * st, prepared(conn_, statements_->upsert, upsert_sql()));
   const ProblemRecord& p = m.problem;
-  st.bind(1, problem)
+  st->bind(1, problem)
       .bind(2, m.env_key)
       .bind(3, p.family)
       .bind(4, p.n_q_heads)
       .bind(5, p.n_kv_heads);
-  st.bind(6, p.head_dim).bind(7, p.dtype).bind(8, p.causal).bind(9, p.batch).bind(10, p.q_len);
-  st.bind(11, p.kv_len)
+  st->bind(6, p.head_dim).bind(7, p.dtype).bind(8, p.causal).bind(9, p.batch).bind(10, p.q_len);
+  st->bind(11, p.kv_len)
       .bind(12, p.gemm_m)
       .bind(13, p.gemm_n)
       .bind(14, p.gemm_k)
       .bind(15, m.kernel_key);
-  st.bind(16, m.config)
+  st->bind(16, m.config)
       .bind(17, measure_status_name(m.status))
       .bind(18, m.message)
       .bind(19, m.median_us);
-  st.bind(20, m.min_us).bind(21, m.stddev_us).bind(22, m.repetitions).bind(23, m.max_error);
-  st.bind(24, m.error_bound)
+  st->bind(20, m.min_us).bind(21, m.stddev_us).bind(22, m.repetitions).bind(23, m.max_error);
+  st->bind(24, m.error_bound)
       .bind(25, m.tflops)
       .bind(26, m.tbps)
       .bind(27, m.compile_ms)
       .bind(28, m.registers);
-  st.bind(29, m.shared_bytes).bind(30, m.spill_bytes).bind(31, is_best).bind(32, m.measured_at);
+  st->bind(29, m.shared_bytes).bind(30, m.spill_bytes).bind(31, is_best).bind(32, m.measured_at);
   if (run_id) {
-    st.bind(33, *run_id);
+    st->bind(33, *run_id);
   } else {
-    st.bind_null(33);
+    st->bind_null(33);
   }
-  GQF_RETURN_IF_ERROR(st.run());
+  GQF_RETURN_IF_ERROR(st->run());
   return exists ? Upsert::kUpdated : Upsert::kAdded;
 }
 
 Result<int64_t> Database::run_id_for_uid(const std::string& uid) {
-  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare("SELECT id FROM tune_runs WHERE uid = ?"));
-  st.bind(1, uid);
-  GQF_ASSIGN_OR_RETURN(bool found, st.step());
-  if (!found) return int64_t{0};
-  return st.column_int(0);
+  GQF_ASSIGN_OR_RETURN(Statement * st, prepared(conn_, statements_->run_by_uid,
+                                                "SELECT id FROM tune_runs WHERE uid = ?"));
+  st->bind(1, uid);
+  GQF_ASSIGN_OR_RETURN(bool found, st->step());
+  const int64_t id = found ? st->column_int(0) : 0;
+  st->reset();
+  return id;
 }
+
+// ---- Merging ----
+
+// The write transactions of a merge: rows go into the open batch, which is committed after
+// kMergeBatchRows rows or kMergeBatchMs, followed by a short random pause. SQLite has no queue
+// for its write lock: a waiting writer polls (every 100 ms once it has waited a while), so the
+// pauses must be long and irregular enough that its polls land in one of them. With about a
+// quarter of the time free, at random, a tuner gets the lock within a few polls.
+class Database::MergeBatch {
+ public:
+  explicit MergeBatch(Database& db) : db_(db), random_(std::random_device{}()) {}
+
+  // Runs `write` inside the open batch (starting one if needed).
+  template <typename Write>
+  Status write(Write&& write_row) {
+    if (!tx_) {
+      lock_ = std::unique_lock<std::mutex>(db_.write_mu_);
+      auto tx = Transaction::begin(db_.conn_, Transaction::Kind::kImmediate);
+      if (!tx.ok()) {
+        lock_.unlock();
+        return tx.status();
+      }
+      tx_.emplace(std::move(tx).value());
+      started_ = std::chrono::steady_clock::now();
+      rows_ = 0;
+    }
+    GQF_RETURN_IF_ERROR(write_row());
+    const auto elapsed = std::chrono::steady_clock::now() - started_;
+    if (++rows_ >= kMergeBatchRows || elapsed >= std::chrono::milliseconds(kMergeBatchMs)) {
+      GQF_RETURN_IF_ERROR(commit());
+      std::uniform_int_distribution<int> pause_ms(kMergeBatchMs / 5, kMergeBatchMs / 2);
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(random_)));
+    }
+    return ok_status();
+  }
+
+  // Runs `read_rows` under the connection's writer mutex (held already while a batch is open)
+  // but without starting a write transaction.
+  template <typename Read>
+  auto read(Read&& read_rows) {
+    if (lock_.owns_lock()) return read_rows();
+    std::lock_guard<std::mutex> guard(db_.write_mu_);
+    return read_rows();
+  }
+
+  Status finish() { return commit(); }
+  int64_t transactions() const { return transactions_; }
+
+ private:
+  Status commit() {
+    if (!tx_) return ok_status();
+    GQF_RETURN_IF_ERROR(tx_->commit());
+    tx_.reset();
+    lock_.unlock();
+    ++transactions_;
+    return ok_status();
+  }
+
+  Database& db_;
+  std::mt19937 random_;
+  std::unique_lock<std::mutex> lock_;  // before tx_: the rollback runs while it is held
+  std::optional<Transaction> tx_;
+  std::chrono::steady_clock::time_point started_;
+  int rows_ = 0;
+  int64_t transactions_ = 0;
+};
+
+Status Database::merge_environment(const EnvironmentEntry& e, MergeStats& stats) {
+  GQF_ASSIGN_OR_RETURN(bool added, insert_environment(conn_, e.key, e.env));
+  stats.environments_added += added ? 1 : 0;
+  return ok_status();
+}
+
+Status Database::merge_run(const RunEntry& r, MergeStats& stats) {
+  GQF_ASSIGN_OR_RETURN(int64_t id, run_id_for_uid(r.uid));
+  if (id == 0) {
+    GQF_RETURN_IF_ERROR(insert_run(conn_, r.uid, r.run));
+    ++stats.runs_added;
+  } else if (!r.run.finished_at.empty()) {
+    GQF_ASSIGN_OR_RETURN(
+        Statement st,
+        conn_.prepare("UPDATE tune_runs SET finished_at = ? WHERE id = ? AND finished_at = ''"));
+    st.bind(1, r.run.finished_at).bind(2, id);
+    GQF_RETURN_IF_ERROR(st.run());
+  }
+  return ok_status();
+}
+
+Status Database::merge_measurement(const MeasurementEntry& me, MergeStats& stats,
+                                   MergeBatch& batch) {
+  std::optional<int64_t> run_id;
+  if (!me.run_uid.empty()) {
+    GQF_ASSIGN_OR_RETURN(int64_t id, batch.read([&] { return run_id_for_uid(me.run_uid); }));
+    if (id == 0) {
+      return invalid_argument(
+          "{} refers to run uid '{}', which is in neither the merged data nor '{}'",
+          describe(me.record), shown(me.run_uid), path());
+    }
+    run_id = id;
+  }
+  auto count = [&stats](Upsert outcome) {
+    stats.measurements_added += outcome == Upsert::kAdded ? 1 : 0;
+    stats.measurements_updated += outcome == Upsert::kUpdated ? 1 : 0;
+    stats.measurements_unchanged += outcome == Upsert::kUnchanged ? 1 : 0;
+    stats.measurements_skipped += outcome == Upsert::kSkipped ? 1 : 0;
+  };
+  // A row the database holds already, or holds a later measurement of, needs no write lock:
+  // merging the same data again then keeps out of other writers' way entirely.
+  GQF_ASSIGN_OR_RETURN(Upsert planned, batch.read([&] {
+    return upsert_measurement(me.record, run_id, /*dry_run=*/true);
+  }));
+  if (planned == Upsert::kUnchanged || planned == Upsert::kSkipped) {
+    count(planned);
+    return ok_status();
+  }
+  return batch.write([&]() -> Status {
+    // Looked at again inside the transaction: another writer may have come first.
+    GQF_ASSIGN_OR_RETURN(Upsert outcome, upsert_measurement(me.record, run_id));
+    count(outcome);
+    return ok_status();
+  });
+}
+
+namespace {
+
+// The error of a merge that stopped while writing, saying what is committed.
+Status merge_stopped(const Status& s, const std::string& path, int64_t transactions) {
+  if (transactions == 0) {
+    return s.with_context(fmt::format("merging into '{}' failed; nothing was written", path));
+  }
+  return s.with_context(
+      fmt::format("merging into '{}' stopped after {} committed batch(es); merging the same "
+                  "data again completes it",
+                  path, transactions));
+}
+
+}  // namespace
 
 Result<MergeStats> Database::merge(std::span<const DbContents> parts) {
   GQF_RETURN_IF_ERROR(check_writable());
-  std::lock_guard lock(write_mu_);
-  GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
-  MergeStats stats;
+  // Everything is checked before anything is written.
+  std::set<std::string> uids;
   for (const DbContents& part : parts) {
     for (const EnvironmentEntry& e : part.environments) {
-      GQF_ASSIGN_OR_RETURN(bool added, insert_environment(conn_, e.key, e.env));
-      stats.environments_added += added ? 1 : 0;
+      GQF_RETURN_IF_ERROR_CTX(check_entry(e), fmt::format("environment '{}'", shown(e.key)));
     }
     for (const RunEntry& r : part.runs) {
-      if (r.uid.empty())
-        return invalid_argument("run '{}' started at {} has an empty uid", r.run.command_line,
-                                r.run.started_at);
-      GQF_ASSIGN_OR_RETURN(int64_t id, run_id_for_uid(r.uid));
-      if (id == 0) {
-        GQF_ASSIGN_OR_RETURN(id, insert_run(conn_, r.uid, r.run));
-        ++stats.runs_added;
-      } else if (!r.run.finished_at.empty()) {
-        GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare("UPDATE tune_runs SET finished_at = ? "
-                                                         "WHERE id = ? AND finished_at = ''"));
-        st.bind(1, r.run.finished_at).bind(2, id);
-        GQF_RETURN_IF_ERROR(st.run());
-      }
-    }
-    for (const MeasurementEntry& me : part.measurements) {
-      GQF_RETURN_IF_ERROR(validate_measurement(me.record));
-      std::optional<int64_t> run_id;
-      if (!me.run_uid.empty()) {
-        GQF_ASSIGN_OR_RETURN(int64_t id, run_id_for_uid(me.run_uid));
-        if (id == 0) {
-          return invalid_argument(
-              "measurement of kernel '{}' refers to run uid '{}', which is in neither the "
-              "merged data nor '{}'",
-              me.record.kernel_key, me.run_uid, path());
-        }
-        run_id = id;
-      }
-      GQF_ASSIGN_OR_RETURN(Upsert outcome, upsert_measurement(me.record, run_id));
-      stats.measurements_added += outcome == Upsert::kAdded ? 1 : 0;
-      stats.measurements_updated += outcome == Upsert::kUpdated ? 1 : 0;
-      stats.measurements_skipped += outcome == Upsert::kSkipped ? 1 : 0;
+      GQF_RETURN_IF_ERROR_CTX(check_entry(r),
+                              fmt::format("run '{}' started at {}", shown(r.run.command_line),
+                                          shown(r.run.started_at)));
+      uids.insert(r.uid);
     }
   }
-  GQF_RETURN_IF_ERROR(tx.commit());
+  for (const DbContents& part : parts) {
+    for (const MeasurementEntry& me : part.measurements) {
+      GQF_RETURN_IF_ERROR_CTX(check_entry(me), describe(me.record));
+      if (me.run_uid.empty() || uids.count(me.run_uid) != 0) continue;
+      GQF_ASSIGN_OR_RETURN(int64_t id, run_id_for_uid(me.run_uid));
+      if (id == 0) {
+        return invalid_argument(
+            "{} refers to run uid '{}', which is in neither the merged data nor '{}'",
+            describe(me.record), shown(me.run_uid), path());
+      }
+      uids.insert(me.run_uid);
+    }
+  }
+  MergeStats stats;
+  MergeBatch batch(*this);
+  auto write_all = [&]() -> Status {
+    // Environments and runs of every part first: a measurement may refer to a run of another.
+    for (const DbContents& part : parts) {
+      for (const EnvironmentEntry& e : part.environments)
+        GQF_RETURN_IF_ERROR(batch.write([&] { return merge_environment(e, stats); }));
+      for (const RunEntry& r : part.runs)
+        GQF_RETURN_IF_ERROR(batch.write([&] { return merge_run(r, stats); }));
+    }
+    for (const DbContents& part : parts) {
+      for (const MeasurementEntry& me : part.measurements)
+        GQF_RETURN_IF_ERROR(merge_measurement(me, stats, batch));
+    }
+    return batch.finish();
+  };
+  if (Status s = write_all(); !s.ok()) return merge_stopped(s, path(), batch.transactions());
+  stats.transactions = batch.transactions();
+  return stats;
+}
+
+Result<MergeStats> Database::merge_from(std::span<Database* const> sources) {
+  GQF_RETURN_IF_ERROR(check_writable());
+  MergeStats stats;
+  MergeBatch batch(*this);
+  auto write_all = [&]() -> Status {
+    ContentVisitor heads;
+    heads.environment = [&](const EnvironmentEntry& e) {
+      GQF_RETURN_IF_ERROR(check_entry(e));
+      return batch.write([&] { return merge_environment(e, stats); });
+    };
+    heads.run = [&](const RunEntry& r) {
+      GQF_RETURN_IF_ERROR(check_entry(r));
+      return batch.write([&] { return merge_run(r, stats); });
+    };
+    for (Database* source : sources) {
+      GQF_RETURN_IF_ERROR_CTX(source->scan(heads), fmt::format("'{}'", source->path()));
+    }
+    ContentVisitor rows;
+    rows.measurement = [&](const MeasurementEntry& me) {
+      GQF_RETURN_IF_ERROR_CTX(check_entry(me), describe(me.record));
+      return merge_measurement(me, stats, batch);
+    };
+    for (Database* source : sources) {
+      GQF_RETURN_IF_ERROR_CTX(source->scan(rows), fmt::format("'{}'", source->path()));
+    }
+    return batch.finish();
+  };
+  if (Status s = write_all(); !s.ok()) return merge_stopped(s, path(), batch.transactions());
+  stats.transactions = batch.transactions();
   return stats;
 }
 
@@ -738,12 +1208,13 @@ Result<std::map<std::string, int64_t>> Database::count_by_status(const Measureme
 }
 
 Result<DbInfo> Database::info() {
-  GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kDeferred));
+  GQF_ASSIGN_OR_RETURN(std::optional<Transaction> tx, read_transaction());
   DbInfo info;
   info.path = path();
   GQF_ASSIGN_OR_RETURN(int64_t version, conn_.query_int("PRAGMA user_version"));
   info.schema_version = static_cast<int>(version);
   GQF_ASSIGN_OR_RETURN(info.journal_mode, conn_.query_text("PRAGMA journal_mode"));
+  if (!journal_mode_.empty()) info.journal_mode = journal_mode_;
   GQF_ASSIGN_OR_RETURN(info.environments, conn_.query_int("SELECT count(*) FROM environments"));
   GQF_ASSIGN_OR_RETURN(info.runs, conn_.query_int("SELECT count(*) FROM tune_runs"));
   GQF_ASSIGN_OR_RETURN(info.unfinished_runs,
@@ -761,33 +1232,54 @@ Result<DbInfo> Database::info() {
   return info;
 }
 
-Result<DbContents> Database::contents() {
-  // One read transaction, so the three tables come from one snapshot.
+Result<std::optional<Transaction>> Database::read_transaction() {
+  if (snapshot_) return std::optional<Transaction>();
   GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kDeferred));
-  DbContents out;
-  {
+  return std::optional<Transaction>(std::move(tx));
+}
+
+Status Database::begin_snapshot() {
+  if (snapshot_) return failed_precondition("'{}' already holds a read snapshot", path());
+  GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kDeferred));
+  // BEGIN alone takes nothing; the first read fixes the snapshot.
+  GQF_RETURN_IF_ERROR(conn_.query_int("SELECT count(*) FROM sqlite_master"));
+  snapshot_.emplace(std::move(tx));
+  return ok_status();
+}
+
+Status Database::end_snapshot() {
+  if (!snapshot_) return ok_status();
+  Status s = snapshot_->commit();
+  snapshot_.reset();
+  return s;
+}
+
+Status Database::scan(const ContentVisitor& visitor) {
+  // One read transaction, so the three tables come from one snapshot.
+  GQF_ASSIGN_OR_RETURN(std::optional<Transaction> tx, read_transaction());
+  if (visitor.environment) {
     GQF_ASSIGN_OR_RETURN(Statement st,
                          conn_.prepare(fmt::format("SELECT {} FROM environments ORDER BY key",
                                                    kEnvironmentColumns)));
     while (true) {
       GQF_ASSIGN_OR_RETURN(bool row, st.step());
       if (!row) break;
-      out.environments.push_back(read_environment(st));
+      GQF_RETURN_IF_ERROR(visitor.environment(read_environment(st)));
     }
   }
-  {
+  if (visitor.run) {
     GQF_ASSIGN_OR_RETURN(
         Statement st, conn_.prepare("SELECT uid, id, env_key, command_line, strategy, started_at, "
                                     "finished_at FROM tune_runs ORDER BY started_at, uid"));
     while (true) {
       GQF_ASSIGN_OR_RETURN(bool row, st.step());
       if (!row) break;
-      out.runs.push_back({st.column_text(0),
-                          {st.column_int(1), st.column_text(2), st.column_text(3),
-                           st.column_text(4), st.column_text(5), st.column_text(6)}});
+      GQF_RETURN_IF_ERROR(visitor.run({st.column_text(0),
+                                       {st.column_int(1), st.column_text(2), st.column_text(3),
+                                        st.column_text(4), st.column_text(5), st.column_text(6)}}));
     }
   }
-  {
+  if (visitor.measurement) {
     GQF_ASSIGN_OR_RETURN(
         Statement st, conn_.prepare(fmt::format("SELECT {}, COALESCE(r.uid, '') FROM measurements "
                                                 "m LEFT JOIN tune_runs r ON r.id = m.run_id "
@@ -797,10 +1289,52 @@ Result<DbContents> Database::contents() {
       GQF_ASSIGN_OR_RETURN(bool row, st.step());
       if (!row) break;
       GQF_ASSIGN_OR_RETURN(MeasurementRecord m, read_measurement(st, path()));
-      out.measurements.push_back({st.column_text(kMeasurementColumnCount), std::move(m)});
+      GQF_RETURN_IF_ERROR(
+          visitor.measurement({st.column_text(kMeasurementColumnCount), std::move(m)}));
     }
   }
+  if (tx) GQF_RETURN_IF_ERROR(tx->commit());
+  return ok_status();
+}
+
+Result<DbContents> Database::contents() {
+  DbContents out;
+  ContentVisitor collect;
+  collect.environment = [&](const EnvironmentEntry& e) {
+    out.environments.push_back(e);
+    return ok_status();
+  };
+  collect.run = [&](const RunEntry& r) {
+    out.runs.push_back(r);
+    return ok_status();
+  };
+  collect.measurement = [&](const MeasurementEntry& m) {
+    out.measurements.push_back(m);
+    return ok_status();
+  };
+  GQF_RETURN_IF_ERROR(scan(collect));
   return out;
+}
+
+Status Database::check_contents() {
+  ContentVisitor check;
+  check.environment = [&](const EnvironmentEntry& e) {
+    Status s = check_entry(e);
+    if (s.ok()) return s;
+    return s.with_context(fmt::format("'{}': environment '{}'", path(), shown(e.key)));
+  };
+  check.run = [&](const RunEntry& r) {
+    Status s = check_entry(r);
+    if (s.ok()) return s;
+    return s.with_context(fmt::format("'{}': run '{}' started at {}", path(),
+                                      shown(r.run.command_line), shown(r.run.started_at)));
+  };
+  check.measurement = [&](const MeasurementEntry& m) {
+    Status s = check_entry(m);
+    if (s.ok()) return s;
+    return s.with_context(fmt::format("'{}': {}", path(), describe(m.record)));
+  };
+  return scan(check);
 }
 
 Result<std::string> Database::integrity_check() {

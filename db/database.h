@@ -5,15 +5,24 @@
 // Uniqueness and re-measurement policy: a measurement is identified by
 // (env_key, problem canonical text, kernel_key); storing it again replaces the row when the new
 // row's measured_at is the same or later (the latest measurement wins; an older one arriving
-// through import/merge is skipped). A re-measurement keeps the row's is_best mark. At most one
-// row per (env_key, problem) has is_best set: marking a row best clears the others, and when two
-// sources disagree the best mark measured latest wins.
+// through import/merge is skipped, and one identical to the stored row is left alone). A
+// re-measurement keeps the row's is_best mark. At most one row per (env_key, problem) has
+// is_best set: marking a row best clears the others, and when two sources disagree the best
+// mark measured latest wins.
 //
-// Each write is its own BEGIN IMMEDIATE transaction, so an interrupted process leaves every
-// row it recorded intact and its run with an empty finished_at.
+// Opening: every existing file is first inspected through a read-only connection that changes
+// nothing (db/reader.h): its header, its size against what SQLite sees (the WAL included, so
+// a checkpoint in progress or a WAL left by a full disk is no reason to refuse it), its schema,
+// and for writers SQLite's integrity check. Only a file that passes is reopened read-write, and
+// only by writers; a refused file, its -wal and its -shm stay byte-identical.
+//
+// Each tuner write is its own BEGIN IMMEDIATE transaction, so an interrupted process leaves
+// every row it recorded intact and its run with an empty finished_at. Merges and imports write
+// in short batches (see merge()), so that a tuner writing the same file never waits long.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,8 +41,9 @@ namespace gqaforge {
 enum class OpenMode {
   kReadWrite,  // create the file if missing, migrate an older schema
   kExisting,   // like kReadWrite, but the file must exist
-  kReadOnly,   // the file must exist and be at the current schema; no data is ever written
-               // (PRAGMA query_only) and no file is left behind
+  kReadOnly,   // the file must exist and be at the current schema. Opened read-only for
+               // real: works in a read-only directory and on another user's file, never writes
+               // the file or its -wal, and creates or removes no file next to it
 };
 
 /// Row filter for queries; a zero or empty field matches anything.
@@ -81,9 +91,28 @@ struct MergeStats {
   int64_t environments_added = 0;
   int64_t runs_added = 0;
   int64_t measurements_added = 0;
-  int64_t measurements_updated = 0;  // replaced by a same-or-later measurement
-  int64_t measurements_skipped = 0;  // the database already held a later one
+  int64_t measurements_updated = 0;    // replaced by a same-or-later, different measurement
+  int64_t measurements_unchanged = 0;  // the database already held this very row: not rewritten
+  int64_t measurements_skipped = 0;    // the database already held a later one
+  int64_t transactions = 0;            // write transactions (batches) committed
 };
+
+/// Callbacks for Database::scan(), each called once per row in contents() order; an error
+/// stops the scan and is returned by it. An empty function skips that table.
+struct ContentVisitor {
+  std::function<Status(const EnvironmentEntry&)> environment;
+  std::function<Status(const RunEntry&)> run;
+  std::function<Status(const MeasurementEntry&)> measurement;
+};
+
+/// The checks every row arriving through import or merge must pass, whatever its source: no
+/// NUL byte in any text field, no empty key, repetitions >= 0, and on ok rows repetitions > 0,
+/// finite positive median_us and min_us (min_us <= median_us) and a finite non-negative
+/// stddev_us; a best mark only on an ok row. The message names the column and the value
+/// ("column 'median_us': ..."); callers put the source and the line or row in front.
+Status check_entry(const EnvironmentEntry& e);
+Status check_entry(const RunEntry& r);
+Status check_entry(const MeasurementEntry& m);
 
 /// Summary of a database for `gqaforge db info`.
 struct DbInfo {
@@ -108,8 +137,9 @@ class Database final : public MeasurementSink {
 
   /// Opens (and, unless read-only, creates or migrates) the database at `path`; ":memory:"
   /// gives a private in-memory database. A file that is not a gqaforge database, is truncated
-  /// or corrupt, or comes from a newer schema is refused with the path and the reason, and
-  /// left byte-identical.
+  /// or corrupt (for writers: fails SQLite's integrity check, whose first complaint is
+  /// quoted), or comes from a newer schema is refused with the path and the reason, and it and
+  /// its -wal and -shm are left byte-identical.
   static Result<std::unique_ptr<Database>> open(const std::string& path,
                                                 OpenMode mode = OpenMode::kReadWrite);
 
@@ -134,9 +164,25 @@ class Database final : public MeasurementSink {
   /// Marks the ok row (env_key, problem, kernel_key) as the best of its problem.
   Status mark_best(const std::string& env_key, const ProblemRecord& problem,
                    const std::string& kernel_key);
-  /// Merges `parts` into this database in one transaction: environments by key, runs by uid
-  /// (finished_at filled in if it was empty), measurements by the uniqueness rule.
+  /// Merges `parts` into this database: environments by key, runs by uid (finished_at filled
+  /// in if it was empty), measurements by the uniqueness rule; a row stored already (or
+  /// superseded by a later one) is only looked at, without taking the write lock. Every row is
+  /// checked first (check_entry, and run references against `parts` and this database); on any
+  /// error nothing is written. The rows then go in batches, each its own short write transaction
+  /// (at most kMergeBatchRows rows or about kMergeBatchMs), with a random pause of 20-50 ms
+  /// between batches, in which other writers get the lock: a tuner writing the same file waits a
+  /// fraction of a second, never its busy timeout. A merge stopped part-way (killed, disk full)
+  /// leaves the batches before it committed; merging is idempotent, so running it again completes
+  /// it.
   Result<MergeStats> merge(std::span<const DbContents> parts);
+  /// Like merge(), streaming the rows of `sources` (opened read-only, each inside
+  /// begin_snapshot(), and checked by the caller with check_contents() in that snapshot, so
+  /// that nothing is written when one is bad) without holding them in memory.
+  Result<MergeStats> merge_from(std::span<Database* const> sources);
+
+  /// Most rows per merge batch, and the time after which a batch is committed early.
+  static constexpr int kMergeBatchRows = 2000;
+  static constexpr int kMergeBatchMs = 100;
 
   // ---- MeasurementSink (errors are logged and kept in sink_status()) ----
 
@@ -183,8 +229,18 @@ class Database final : public MeasurementSink {
   /// Rows per status name among the rows matching `filter`.
   Result<std::map<std::string, int64_t>> count_by_status(const MeasurementFilter& filter);
   Result<DbInfo> info();
-  /// Everything, sorted, in file-independent form (for export and merge).
+  /// Everything, sorted, in file-independent form. Holds it all in memory; export and merge
+  /// stream it with scan() instead.
   Result<DbContents> contents();
+  /// Calls `visitor` for every environment, run and measurement, in contents() order, from one
+  /// read snapshot, one row in memory at a time.
+  Status scan(const ContentVisitor& visitor);
+  /// Checks every row with check_entry() (one scan); errors name this file and the row.
+  Status check_contents();
+  /// Starts a read transaction that every query of this object shares until end_snapshot():
+  /// several scans then see the same rows even while other processes write the file.
+  Status begin_snapshot();
+  Status end_snapshot();
   /// PRAGMA integrity_check: "ok" or SQLite's list of problems.
   Result<std::string> integrity_check();
 
@@ -192,17 +248,33 @@ class Database final : public MeasurementSink {
   Database& operator=(const Database&) = delete;
 
  private:
-  enum class Upsert { kAdded, kUpdated, kSkipped };
+  enum class Upsert { kAdded, kUpdated, kUnchanged, kSkipped };
+  class MergeBatch;   // database.cpp: the batched write transactions of merge()
+  struct Statements;  // database.cpp: prepared statements of the writers
 
-  Database(sql::Connection conn, OpenMode mode);
+  Database(sql::Connection conn, OpenMode mode, std::shared_ptr<void> keep_alive);
   Result<Claim> try_claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key);
   Status check_writable() const;
-  Result<Upsert> upsert_measurement(const MeasurementRecord& m, std::optional<int64_t> run_id);
+  // Stores `m` by the uniqueness rule; with `dry_run` only says what storing would do (a read).
+  Result<Upsert> upsert_measurement(const MeasurementRecord& m, std::optional<int64_t> run_id,
+                                    bool dry_run = false);
   Result<int64_t> run_id_for_uid(const std::string& uid);
+  // Write one row of a merge (the caller holds the batch's transaction).
+  Status merge_environment(const EnvironmentEntry& e, MergeStats& stats);
+  Status merge_run(const RunEntry& r, MergeStats& stats);
+  // Looks first, without the write lock, and writes through `batch` only a row that changes.
+  Status merge_measurement(const MeasurementEntry& me, MergeStats& stats, MergeBatch& batch);
   void note_sink_error(const Status& status, const char* what);
+  // A read transaction for one query, or none when begin_snapshot() holds one.
+  Result<std::optional<sql::Transaction>> read_transaction();
 
+  std::shared_ptr<void> keep_alive_;  // what the connection reads from (a private copy); first,
+                                      // so that it is destroyed after the connection
   sql::Connection conn_;
   OpenMode mode_;
+  std::unique_ptr<Statements> statements_;  // guarded by write_mu_
+  std::optional<sql::Transaction> snapshot_;
+  std::string journal_mode_;    // what info() reports when the connection's mode is not the file's
   std::mutex write_mu_;         // serializes writers sharing this connection
   mutable std::mutex sink_mu_;  // guards sink_status_
   Status sink_status_;

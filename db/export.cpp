@@ -7,10 +7,12 @@
 #include <charconv>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <type_traits>
 
+#include "core/sha256.h"
 #include "core/strings.h"
 
 namespace gqaforge {
@@ -253,22 +255,93 @@ std::string section_header(std::string_view name, const std::vector<Column<Row>>
 }
 
 template <typename Row>
-void write_section(std::string& out, std::string_view name, const std::vector<Column<Row>>& cols,
-                   const std::vector<Row>& rows) {
-  out += section_header(name, cols) + "\n";
-  for (const Row& row : rows) {
-    for (size_t i = 0; i < cols.size(); ++i) {
-      std::string field = cols[i].format(row);
-      if (i > 0) {
-        out += '\t';
-      } else if (!field.empty() && (field[0] == '@' || field[0] == '#')) {
-        out += '\\';  // a row must never look like a section header or the file header
-      }
-      out += field;
+std::string format_row(const Row& row, const std::vector<Column<Row>>& cols) {
+  std::string line;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    std::string field = cols[i].format(row);
+    if (i > 0) {
+      line += '\t';
+    } else if (!field.empty() && (field[0] == '@' || field[0] == '#')) {
+      line += '\\';  // a row must never look like a section header, the header or the end line
     }
-    out += '\n';
+    line += field;
   }
+  return line;
 }
+
+constexpr std::string_view kEndPrefix = "# end ";
+
+// The end line: the row count of each section and the checksum of the lines above it.
+std::string end_line(int64_t environments, int64_t runs, int64_t measurements,
+                     const std::string& sha256) {
+  return fmt::format("{}{}={} {}={} {}={} sha256={}", kEndPrefix, kEnvironmentsSection,
+                     environments, kRunsSection, runs, kMeasurementsSection, measurements, sha256);
+}
+
+// Writes the export line by line: the header, the sections in order (each header once, also
+// for an empty table), the end line. Output goes to the sink in chunks of about kChunk bytes.
+class ExportWriter {
+ public:
+  explicit ExportWriter(const ExportSink& sink) : sink_(sink) {}
+
+  Status start() { return line(kExportHeader); }
+  Status environment(const EnvironmentEntry& e) {
+    GQF_RETURN_IF_ERROR(enter(1));
+    ++environments_;
+    return line(format_row(e, environment_columns()));
+  }
+  Status run(const RunEntry& r) {
+    GQF_RETURN_IF_ERROR(enter(2));
+    ++runs_;
+    return line(format_row(r, run_columns()));
+  }
+  Status measurement(const MeasurementEntry& m) {
+    GQF_RETURN_IF_ERROR(enter(3));
+    ++measurements_;
+    return line(format_row(m, measurement_columns()));
+  }
+  Status finish() {
+    GQF_RETURN_IF_ERROR(enter(3));
+    buffer_ += end_line(environments_, runs_, measurements_, to_hex(sha_.digest().data(), 32));
+    buffer_ += '\n';
+    return flush();
+  }
+
+ private:
+  static constexpr size_t kChunk = 64 * 1024;
+
+  // Writes the section headers up to section `n` (1 environments, 2 runs, 3 measurements).
+  Status enter(int n) {
+    while (section_ < n) {
+      ++section_;
+      if (section_ == 1)
+        GQF_RETURN_IF_ERROR(line(section_header(kEnvironmentsSection, environment_columns())));
+      if (section_ == 2) GQF_RETURN_IF_ERROR(line(section_header(kRunsSection, run_columns())));
+      if (section_ == 3)
+        GQF_RETURN_IF_ERROR(line(section_header(kMeasurementsSection, measurement_columns())));
+    }
+    return ok_status();
+  }
+  Status line(std::string_view text) {
+    sha_.update(text);
+    sha_.update("\n");
+    buffer_ += text;
+    buffer_ += '\n';
+    return buffer_.size() >= kChunk ? flush() : ok_status();
+  }
+  Status flush() {
+    if (buffer_.empty()) return ok_status();
+    Status s = sink_(buffer_);
+    buffer_.clear();
+    return s;
+  }
+
+  const ExportSink& sink_;
+  Sha256 sha_;
+  std::string buffer_;
+  int section_ = 0;
+  int64_t environments_ = 0, runs_ = 0, measurements_ = 0;
+};
 
 // Parses one data line into a row; errors name the line and the column.
 template <typename Row>
@@ -304,12 +377,63 @@ std::string format_export(const DbContents& contents) {
               return measurement_key(a) < measurement_key(b);
             });
 
-  std::string out = std::string(kExportHeader) + "\n";
-  write_section(out, kEnvironmentsSection, environment_columns(), sorted.environments);
-  write_section(out, kRunsSection, run_columns(), sorted.runs);
-  write_section(out, kMeasurementsSection, measurement_columns(), sorted.measurements);
+  std::string out;
+  const ExportSink sink = [&out](std::string_view piece) {
+    out += piece;
+    return ok_status();
+  };
+  ExportWriter writer(sink);
+  // Writing into a string cannot fail.
+  (void)writer.start();
+  for (const auto& e : sorted.environments) (void)writer.environment(e);
+  for (const auto& r : sorted.runs) (void)writer.run(r);
+  for (const auto& m : sorted.measurements) (void)writer.measurement(m);
+  (void)writer.finish();
   return out;
 }
+
+bool is_v1_export(std::string_view text) {
+  return starts_with(text, kExportHeaderV1) &&
+         (text.size() == kExportHeaderV1.size() || text[kExportHeaderV1.size()] == '\n' ||
+          text[kExportHeaderV1.size()] == '\r');
+}
+
+namespace {
+
+// The counts and checksum of an end line; nullopt when `line` is not a well-formed one.
+struct EndLine {
+  int64_t environments = -1, runs = -1, measurements = -1;
+  std::string sha256;
+};
+
+std::optional<EndLine> parse_end_line(std::string_view line) {
+  if (!starts_with(line, kEndPrefix)) return std::nullopt;
+  std::vector<std::string> words = split(line.substr(kEndPrefix.size()), ' ');
+  if (words.size() != 4) return std::nullopt;
+  EndLine end;
+  auto count = [](const std::string& word, std::string_view name, int64_t& out) {
+    if (!starts_with(word, name) || word.size() <= name.size() + 1 || word[name.size()] != '=')
+      return false;
+    auto v = parse_int(std::string_view(word).substr(name.size() + 1));
+    if (!v.ok() || *v < 0) return false;
+    out = *v;
+    return true;
+  };
+  if (!count(words[0], kEnvironmentsSection, end.environments) ||
+      !count(words[1], kRunsSection, end.runs) ||
+      !count(words[2], kMeasurementsSection, end.measurements) ||
+      !starts_with(words[3], "sha256=")) {
+    return std::nullopt;
+  }
+  end.sha256 = words[3].substr(7);
+  if (end.sha256.size() != 64 ||
+      end.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return std::nullopt;
+  }
+  return end;
+}
+
+}  // namespace
 
 Result<DbContents> parse_export(std::string_view text, const std::string& source) {
   std::vector<std::string> lines = split(text, '\n');
@@ -319,25 +443,57 @@ Result<DbContents> parse_export(std::string_view text, const std::string& source
   }
   if (lines.empty())
     return invalid_argument("{}: empty file, expected '{}' on line 1", source, kExportHeader);
-  if (lines[0] != kExportHeader) {
+  const bool v1 = lines[0] == kExportHeaderV1;
+  if (lines[0] != kExportHeader && !v1) {
     if (starts_with(lines[0], "# gqaforge-db-export ")) {
       return invalid_argument(
-          "{}:1: export format '{}' is not supported (this gqaforge reads '{}')", source,
-          lines[0].substr(2), kExportHeader.substr(2));
+          "{}:1: export format '{}' is not supported (this gqaforge reads '{}' and '{}')", source,
+          lines[0].substr(2), kExportHeader.substr(2), kExportHeaderV1.substr(2));
     }
     constexpr size_t kShown = 60;
     return invalid_argument("{}:1: not a gqaforge database export: expected '{}', got '{}'", source,
                             kExportHeader, escape(lines[0].substr(0, kShown)));
   }
 
+  // v2: the last non-blank line must be the end line; without it the file is incomplete.
+  size_t end_index = lines.size();  // one past the last line of rows
+  std::optional<EndLine> end;
+  if (!v1) {
+    size_t last = lines.size() - 1;
+    while (last > 0 && lines[last].empty()) --last;
+    if (!starts_with(lines[last], kEndPrefix)) {
+      return data_loss(
+          "{}: the export is incomplete: its last line ({}) is not the end line '{}...' that "
+          "`gqaforge db export` writes last, so the file was cut short (nothing was imported)",
+          source, last + 1, kEndPrefix);
+    }
+    end = parse_end_line(lines[last]);
+    if (!end) {
+      return data_loss("{}:{}: the end line '{}' is malformed or cut short (nothing was imported)",
+                       source, last + 1, escape(lines[last].substr(0, 200)));
+    }
+    end_index = last;
+  }
+
   DbContents contents;
   std::string section;
   std::set<std::string> seen_sections;
   std::vector<std::pair<size_t, std::string>> run_refs;  // (line, run_uid) to check at the end
-  for (size_t i = 1; i < lines.size(); ++i) {
+  Sha256 sha;
+  sha.update(lines[0]);
+  sha.update("\n");
+  for (size_t i = 1; i < end_index; ++i) {
     const std::string& line = lines[i];
     const std::string where = fmt::format("{}:{}", source, i + 1);
     if (line.empty()) continue;
+    sha.update(line);
+    sha.update("\n");
+    if (line[0] == '#') {
+      return invalid_argument(
+          "{}: unexpected line '{}' (only the first line{} starts with '#'; a row starting "
+          "with '#' is written as '\\#')",
+          where, escape(line.substr(0, 60)), v1 ? "" : " and the end line");
+    }
     if (line[0] == '@') {
       const size_t tab = line.find('\t');
       const std::string name =
@@ -369,20 +525,16 @@ Result<DbContents> parse_export(std::string_view text, const std::string& source
     if (section == kEnvironmentsSection) {
       GQF_ASSIGN_OR_RETURN(EnvironmentEntry e,
                            parse_row(line, section, environment_columns(), where));
-      if (e.key.empty()) return invalid_argument("{}: environment key is empty", where);
+      GQF_RETURN_IF_ERROR_CTX(check_entry(e), where);
       contents.environments.push_back(std::move(e));
     } else if (section == kRunsSection) {
       GQF_ASSIGN_OR_RETURN(RunEntry r, parse_row(line, section, run_columns(), where));
-      if (r.uid.empty()) return invalid_argument("{}: run uid is empty", where);
+      GQF_RETURN_IF_ERROR_CTX(check_entry(r), where);
       contents.runs.push_back(std::move(r));
     } else {
       GQF_ASSIGN_OR_RETURN(MeasurementEntry m,
                            parse_row(line, section, measurement_columns(), where));
-      if (m.record.env_key.empty()) return invalid_argument("{}: column 'env_key' is empty", where);
-      if (m.record.kernel_key.empty())
-        return invalid_argument("{}: column 'kernel_key' is empty", where);
-      if (m.record.problem.family.empty())
-        return invalid_argument("{}: column 'family' is empty", where);
+      GQF_RETURN_IF_ERROR_CTX(check_entry(m), where);
       if (!m.run_uid.empty()) run_refs.emplace_back(i + 1, m.run_uid);
       contents.measurements.push_back(std::move(m));
     }
@@ -395,12 +547,50 @@ Result<DbContents> parse_export(std::string_view text, const std::string& source
                               source, line, escape(uid));
     }
   }
+  if (end) {
+    const size_t line = end_index + 1;
+    const std::pair<const char*, std::pair<int64_t, size_t>> counts[] = {
+        {"environments", {end->environments, contents.environments.size()}},
+        {"tune_runs", {end->runs, contents.runs.size()}},
+        {"measurements", {end->measurements, contents.measurements.size()}}};
+    for (const auto& [name, c] : counts) {
+      if (c.first != static_cast<int64_t>(c.second)) {
+        return data_loss(
+            "{}:{}: the end line counts {} {} rows, but the file holds {}: rows are missing or "
+            "were added (nothing was imported)",
+            source, line, c.first, name, c.second);
+      }
+    }
+    const std::string digest = to_hex(sha.digest().data(), 32);
+    if (digest != end->sha256) {
+      return data_loss(
+          "{}:{}: checksum mismatch: the lines above the end line hash to sha256 {}, the end "
+          "line says {}; the file was damaged or edited after `gqaforge db export` wrote it "
+          "(nothing was imported)",
+          source, line, digest, end->sha256);
+    }
+  }
   return contents;
 }
 
+Status write_export(Database& db, const ExportSink& sink) {
+  ExportWriter writer(sink);
+  GQF_RETURN_IF_ERROR(writer.start());
+  ContentVisitor visitor;
+  visitor.environment = [&](const EnvironmentEntry& e) { return writer.environment(e); };
+  visitor.run = [&](const RunEntry& r) { return writer.run(r); };
+  visitor.measurement = [&](const MeasurementEntry& m) { return writer.measurement(m); };
+  GQF_RETURN_IF_ERROR(db.scan(visitor));
+  return writer.finish();
+}
+
 Result<std::string> export_database(Database& db) {
-  GQF_ASSIGN_OR_RETURN(DbContents contents, db.contents());
-  return format_export(contents);
+  std::string out;
+  GQF_RETURN_IF_ERROR(write_export(db, [&out](std::string_view piece) {
+    out += piece;
+    return ok_status();
+  }));
+  return out;
 }
 
 Result<MergeStats> import_text(Database& db, std::string_view text, const std::string& source) {

@@ -1,4 +1,5 @@
-// merge_databases: read every input read-only, then one transaction into the output.
+// merge_databases: check every input read-only inside one snapshot each, then stream them into
+// the output in batches.
 #include "db/merge.h"
 
 #include <filesystem>
@@ -17,16 +18,20 @@ bool same_file(const std::string& a, const std::string& b) {
 Result<MergeStats> merge_databases(const std::string& out, const std::vector<std::string>& inputs) {
   if (inputs.empty())
     return invalid_argument("nothing to merge into '{}': no input databases", out);
-  std::vector<DbContents> parts;
-  parts.reserve(inputs.size());
+  std::vector<std::unique_ptr<Database>> sources;
+  sources.reserve(inputs.size());
   for (const std::string& input : inputs) {
     if (same_file(input, out)) continue;
     GQF_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::open(input, OpenMode::kReadOnly));
-    GQF_ASSIGN_OR_RETURN(DbContents contents, db->contents());
-    parts.push_back(std::move(contents));
+    // The rows checked here are the rows written below: one snapshot per input for both.
+    GQF_RETURN_IF_ERROR(db->begin_snapshot());
+    GQF_RETURN_IF_ERROR(db->check_contents());
+    sources.push_back(std::move(db));
   }
   GQF_ASSIGN_OR_RETURN(std::unique_ptr<Database> target, Database::open(out, OpenMode::kReadWrite));
-  return target->merge(parts);
+  std::vector<Database*> pointers;
+  for (const auto& db : sources) pointers.push_back(db.get());
+  return target->merge_from(pointers);
 }
 
 }  // namespace gqaforge

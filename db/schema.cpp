@@ -10,13 +10,11 @@
 // To add version 4: write `migrate_to_v4` and append it to kMigrations. Nothing else changes.
 #include "db/schema.h"
 
-#include <sys/stat.h>
-
 #include <array>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
+#include <vector>
 
 namespace gqaforge::schema {
 namespace {
@@ -128,10 +126,60 @@ constexpr std::array<MigrationStep, 3> kMigrations = {migrate_to_v1, migrate_to_
 
 constexpr const char* kRequiredTables[] = {"environments", "tune_runs", "measurements"};
 
+constexpr size_t kHeaderSize = 100;
+
 uint32_t read_be(const unsigned char* p, int bytes) {
   uint32_t v = 0;
   for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
   return v;
+}
+
+// The running checksum of the WAL format over `data` (a multiple of 8 bytes), in the byte
+// order the WAL's magic number names.
+void wal_checksum(const unsigned char* data, size_t size, bool big_endian, uint32_t& s0,
+                  uint32_t& s1) {
+  for (size_t i = 0; i + 8 <= size; i += 8) {
+    uint32_t x0, x1;
+    if (big_endian) {
+      x0 = read_be(data + i, 4);
+      x1 = read_be(data + i + 4, 4);
+    } else {
+      x0 = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (uint32_t{data[i + 3]} << 24);
+      x1 = data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (uint32_t{data[i + 7]} << 24);
+    }
+    s0 += x0 + s1;
+    s1 += x1 + s0;
+  }
+}
+
+// Page numbers in the frames of `wal_file` that SQLite would use: the valid frames (salts and
+// checksum chain intact) up to the last commit frame. Empty when the file is missing, is not a
+// WAL of `page_size`-byte pages, or has no committed frame.
+std::set<uint32_t> committed_wal_pages(const std::string& wal_file, uint32_t page_size) {
+  std::ifstream in(wal_file, std::ios::binary);
+  std::array<unsigned char, 32> header{};
+  if (!in.read(reinterpret_cast<char*>(header.data()), header.size())) return {};
+  const uint32_t magic = read_be(&header[0], 4);
+  if ((magic & 0xfffffffe) != 0x377f0682 || read_be(&header[8], 4) != page_size) return {};
+  const bool big_endian = (magic & 1) != 0;
+  uint32_t s0 = 0, s1 = 0;
+  wal_checksum(header.data(), 24, big_endian, s0, s1);
+  if (s0 != read_be(&header[24], 4) || s1 != read_be(&header[28], 4)) return {};
+  std::set<uint32_t> committed, pending;
+  std::vector<unsigned char> frame(24 + size_t{page_size});
+  while (
+      in.read(reinterpret_cast<char*>(frame.data()), static_cast<std::streamsize>(frame.size()))) {
+    if (std::memcmp(&frame[8], &header[16], 8) != 0) break;  // salts of an older WAL generation
+    wal_checksum(frame.data(), 8, big_endian, s0, s1);
+    wal_checksum(frame.data() + 24, page_size, big_endian, s0, s1);
+    if (s0 != read_be(&frame[16], 4) || s1 != read_be(&frame[20], 4)) break;
+    pending.insert(read_be(&frame[0], 4));
+    if (read_be(&frame[4], 4) != 0) {  // a commit frame: everything up to here counts
+      committed.insert(pending.begin(), pending.end());
+      pending.clear();
+    }
+  }
+  return committed;
 }
 
 }  // namespace
@@ -140,51 +188,68 @@ int schema_version() {
   return static_cast<int>(kMigrations.size());
 }
 
-Status check_file(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return not_found("database '{}' does not exist: {}", path, std::strerror(errno));
-  }
-  if (S_ISDIR(st.st_mode))
-    return invalid_argument("database '{}' is a directory, not a file", path);
-  const auto size = static_cast<uint64_t>(st.st_size);
+Status check_header(const std::string& path, std::string_view header, uint64_t size) {
   if (size == 0) return ok_status();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return unavailable("cannot read database '{}': {}", path, std::strerror(errno));
-  std::array<unsigned char, 100> header{};
-  in.read(reinterpret_cast<char*>(header.data()), header.size());
-  const auto got = static_cast<size_t>(in.gcount());
   static constexpr char kMagic[] = "SQLite format 3";  // followed by a NUL byte
-  if (got < sizeof(kMagic) || std::memcmp(header.data(), kMagic, sizeof(kMagic)) != 0) {
+  if (header.size() < sizeof(kMagic) || std::memcmp(header.data(), kMagic, sizeof(kMagic)) != 0) {
     return invalid_argument(
         "'{}' is not a gqaforge database: it is not an SQLite file "
         "(no 'SQLite format 3' header)",
         path);
   }
-  if (got < header.size()) {
+  if (size < kHeaderSize || header.size() < kHeaderSize) {
     return data_loss(
         "database '{}' is truncated: {} bytes, shorter than the 100-byte SQLite header", path,
         size);
   }
-  uint32_t page_size = read_be(&header[16], 2);
-  if (page_size == 1) page_size = 65536;
-  if (page_size < 512 || (page_size & (page_size - 1)) != 0) {
+  const uint32_t page_size = header_page_size(header);
+  if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)) != 0) {
     return data_loss("database '{}' is corrupt: page size {} in its header is invalid", path,
                      page_size);
   }
-  if (size % page_size != 0) {
+  return ok_status();
+}
+
+uint32_t header_page_size(std::string_view header) {
+  if (header.size() < kHeaderSize) return 0;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(header.data());
+  const uint32_t page_size = read_be(&bytes[16], 2);
+  return page_size == 1 ? 65536 : page_size;
+}
+
+int64_t header_page_count(std::string_view header) {
+  if (header.size() < kHeaderSize) return 0;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(header.data());
+  const uint32_t change_counter = read_be(&bytes[24], 4);
+  const uint32_t page_count = read_be(&bytes[28], 4);
+  const uint32_t valid_for = read_be(&bytes[92], 4);
+  return valid_for == change_counter ? page_count : 0;
+}
+
+Status check_size(const std::string& path, uint64_t file_size, uint32_t page_size, int64_t db_pages,
+                  const std::string& wal_file) {
+  if (page_size == 0 || db_pages <= 0) return ok_status();
+  if (wal_file.empty() && file_size % page_size != 0) {
     return data_loss("database '{}' is truncated: {} bytes is not a whole number of {}-byte pages",
-                     path, size, page_size);
+                     path, file_size, page_size);
   }
-  // The in-header page count is valid only when "version-valid-for" equals the change counter.
-  const uint32_t change_counter = read_be(&header[24], 4);
-  const uint32_t page_count = read_be(&header[28], 4);
-  const uint32_t valid_for = read_be(&header[92], 4);
-  if (valid_for == change_counter && page_count > 0 &&
-      size < static_cast<uint64_t>(page_count) * page_size) {
+  const uint64_t file_pages = file_size / page_size;
+  if (file_pages >= static_cast<uint64_t>(db_pages)) return ok_status();
+  if (wal_file.empty()) {
     return data_loss(
         "database '{}' is truncated: {} bytes, but its header says {} pages of {} bytes", path,
-        size, page_count, page_size);
+        file_size, db_pages, page_size);
+  }
+  // The pages past the end of the file are healthy if the WAL holds them: a checkpoint copies
+  // them into the file later (one in progress, or one a full disk stopped).
+  std::set<uint32_t> in_wal = committed_wal_pages(wal_file, page_size);
+  for (uint64_t page = file_pages + 1; page <= static_cast<uint64_t>(db_pages); ++page) {
+    if (in_wal.count(static_cast<uint32_t>(page)) == 0) {
+      return data_loss(
+          "database '{}' is truncated: its {} bytes hold {} of its {} pages of {} bytes, and "
+          "its WAL does not hold page {} either",
+          path, file_size, file_pages, db_pages, page_size, page);
+    }
   }
   return ok_status();
 }
@@ -241,7 +306,15 @@ Result<int> inspect(sql::Connection& conn) {
 }
 
 Status migrate(sql::Connection& conn) {
-  GQF_ASSIGN_OR_RETURN(int before, inspect(conn));
+  int before = 0;
+  {
+    // inspect() reads in several statements: one snapshot for all of them, or a migration
+    // committed by another process in between reads as half a schema.
+    GQF_ASSIGN_OR_RETURN(sql::Transaction read,
+                         sql::Transaction::begin(conn, sql::Transaction::Kind::kDeferred));
+    GQF_ASSIGN_OR_RETURN(before, inspect(conn));
+    GQF_RETURN_IF_ERROR(read.commit());
+  }
   if (before == schema_version()) return ok_status();
   GQF_ASSIGN_OR_RETURN(sql::Transaction tx,
                        sql::Transaction::begin(conn, sql::Transaction::Kind::kImmediate));

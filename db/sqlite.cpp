@@ -1,7 +1,11 @@
 // RAII wrapper over the SQLite C API; see sqlite.h.
 #include "db/sqlite.h"
 
+#include <time.h>
+
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <utility>
 
 #include "core/log.h"
@@ -65,31 +69,85 @@ Connection::~Connection() {
 }
 
 Connection::Connection(Connection&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+    : db_(std::exchange(other.db_, nullptr)),
+      path_(std::move(other.path_)),
+      guarded_file_(std::exchange(other.guarded_file_, std::string())),
+      guard_(std::exchange(other.guard_, std::nullopt)) {}
 
 Connection& Connection::operator=(Connection&& other) noexcept {
   if (this != &other) {
     Connection dying(std::move(*this));
     db_ = std::exchange(other.db_, nullptr);
     path_ = std::move(other.path_);
+    guarded_file_ = std::exchange(other.guarded_file_, std::string());
+    guard_ = std::exchange(other.guard_, std::nullopt);
   }
   return *this;
 }
 
-Result<Connection> Connection::open(const std::string& path, int flags) {
+Result<Connection> Connection::open(const std::string& path, int flags, const std::string& name) {
   Connection conn;
-  conn.path_ = path;
+  conn.path_ = name.empty() ? path : name;
   int rc = sqlite3_open_v2(path.c_str(), &conn.db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string why = conn.db_ != nullptr ? sqlite3_errmsg(conn.db_) : sqlite3_errstr(rc);
-    return Status(status_code_for(rc), fmt::format("cannot open '{}': {}", path, why));
+    return Status(status_code_for(rc), fmt::format("cannot open '{}': {}", conn.path_, why));
   }
   sqlite3_extended_result_codes(conn.db_, 1);
   return conn;
 }
 
+std::optional<Connection::FileStamp> Connection::stamp_of(const std::string& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return std::nullopt;
+  return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
+}
+
+void Connection::guard_unchanged(const std::string& file) {
+  guarded_file_ = file;
+  // File times come from the kernel's coarse clock, so a write in the same tick as the stamp
+  // would leave it unchanged. Stamp a file whose last change is a tick in the past: any later
+  // write then moves its times. (A file dated in the future stops the wait after ~0.2 s.)
+  auto before = [](const timespec& a, const timespec& b) {
+    return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+  };
+  for (int waited = 0;; ++waited) {
+    guard_ = stamp_of(file);
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    if (!guard_ || waited == 100 || (before(guard_->mtime, now) && before(guard_->ctime, now)))
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+Status Connection::check_unchanged() const {
+  if (guarded_file_.empty()) return ok_status();
+  std::optional<FileStamp> now = stamp_of(guarded_file_);
+  auto same_time = [](const timespec& a, const timespec& b) {
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+  };
+  if (guard_ && now && now->dev == guard_->dev && now->ino == guard_->ino &&
+      now->size == guard_->size && same_time(now->mtime, guard_->mtime) &&
+      same_time(now->ctime, guard_->ctime)) {
+    return ok_status();
+  }
+  return unavailable(
+      "database '{}' was changed by another process while it was being read (it was read "
+      "without locks because no other process had it open); run the command again",
+      path_);
+}
+
 Status Connection::error(int rc, std::string_view sql) const {
   std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  // A file changed under a lock-free reader explains any error that reader then sees.
+  if (Status changed = check_unchanged(); !changed.ok()) return changed;
+  if (status_code_for(rc) == StatusCode::kDataLoss) {
+    return data_loss(
+        "database '{}' is damaged, data may be lost: {} (while running `{}`); restore it from a "
+        "copy or an export",
+        path_, why, sql_for_message(sql));
+  }
   return Status(status_code_for(rc), fmt::format("sqlite error on '{}': {} (while running `{}`)",
                                                  path_, why, sql_for_message(sql)));
 }
@@ -112,14 +170,18 @@ Result<int64_t> Connection::query_int(std::string_view sql) {
   GQF_ASSIGN_OR_RETURN(Statement st, prepare(sql));
   GQF_ASSIGN_OR_RETURN(bool row, st.step());
   if (!row) return internal_error("`{}` returned no row", sql_for_message(sql));
-  return st.column_int(0);
+  const int64_t value = st.column_int(0);
+  GQF_RETURN_IF_ERROR(check_unchanged());  // the statement stops at its row, before DONE
+  return value;
 }
 
 Result<std::string> Connection::query_text(std::string_view sql) {
   GQF_ASSIGN_OR_RETURN(Statement st, prepare(sql));
   GQF_ASSIGN_OR_RETURN(bool row, st.step());
   if (!row) return internal_error("`{}` returned no row", sql_for_message(sql));
-  return st.column_text(0);
+  std::string value = st.column_text(0);
+  GQF_RETURN_IF_ERROR(check_unchanged());
+  return value;
 }
 
 int64_t Connection::last_insert_rowid() const {
@@ -183,7 +245,11 @@ Result<bool> Statement::step() {
   if (!bind_status_.ok()) return bind_status_;
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
+  if (rc == SQLITE_DONE) {
+    // Every row this statement returned is only trustworthy if the file did not change.
+    GQF_RETURN_IF_ERROR(conn_->check_unchanged());
+    return false;
+  }
   return conn_->error(rc, sql());
 }
 

@@ -1,11 +1,14 @@
 // A thin RAII layer over the SQLite C API: one Connection, prepared Statements, and
 // Transactions that roll back unless committed. Every error is a Status carrying the SQL text
-// and sqlite3_errmsg, so a failure names what was being done and why it failed.
+// and sqlite3_errmsg, so a failure names what was being done and why it failed; SQLite's
+// "corrupt" and "not a database" results read as data loss naming the file.
 #pragma once
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,9 +32,20 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  /// Opens `path` with sqlite3_open_v2 `flags` (SQLITE_OPEN_READONLY, ...|CREATE, ...).
+  /// Opens `path` (a file name, or a "file:" URI with SQLITE_OPEN_URI) with sqlite3_open_v2
+  /// `flags` (SQLITE_OPEN_READONLY, ...|CREATE, ...). `name` is what messages and path() call
+  /// the database ("" = `path`), so a URI or a private copy is reported by the user's path.
   /// Opening reads nothing yet, so a bad file is reported by the first query, not here.
-  static Result<Connection> open(const std::string& path, int flags);
+  static Result<Connection> open(const std::string& path, int flags, const std::string& name = "");
+
+  /// For a connection that reads `file` without locks (immutable=1): remembers the file's
+  /// identity, size and times now (waiting, a few ms at most, until its last change is a
+  /// clock tick old), and from then on every statement that finishes checks that they are
+  /// unchanged, failing (unavailable) if another process wrote the file meanwhile, because
+  /// what was read may mix two versions of it.
+  void guard_unchanged(const std::string& file);
+  /// ok unless guard_unchanged() is active and the file changed since.
+  Status check_unchanged() const;
 
   /// Runs one or more statements that return no rows.
   Status exec(std::string_view sql);
@@ -53,8 +67,19 @@ class Connection {
   const std::string& path() const { return path_; }
 
  private:
+  struct FileStamp {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    timespec mtime{};
+    timespec ctime{};
+  };
+  static std::optional<FileStamp> stamp_of(const std::string& file);
+
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::string guarded_file_;        // "" = no guard
+  std::optional<FileStamp> guard_;  // the guarded file when the guard was set
 };
 
 /// A prepared statement. Move-only; the destructor finalizes it. Bind errors are remembered

@@ -211,16 +211,22 @@ int run_export(const Args& raw_args) {
   if (out.empty()) return usage_error(fmt::format("{}: --output is empty", p.program()));
   auto db = Database::open(db_path(p), OpenMode::kReadOnly);
   if (!db.ok()) return report_failure(db.status());
-  auto text = export_database(**db);
-  if (!text.ok()) return report_failure(text.status());
+  // Streamed a few kilobytes at a time, whatever the size of the database. A failure part-way
+  // leaves stdout without the end line (import refuses it) and a file not written at all.
   if (out == "-") {
-    if (std::fwrite(text->data(), 1, text->size(), stdout) != text->size() ||
-        std::fflush(stdout) != 0) {
-      return report_failure(unavailable("cannot write the export to stdout"));
-    }
+    Status s = write_export(**db, [](std::string_view piece) {
+      if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size())
+        return unavailable("cannot write the export to stdout");
+      return ok_status();
+    });
+    if (s.ok() && std::fflush(stdout) != 0) s = unavailable("cannot write the export to stdout");
+    if (!s.ok()) return report_failure(s);
     return 0;
   }
-  Status s = write_file_atomic(out, *text);
+  auto file = AtomicFileWriter::create(out);
+  if (!file.ok()) return report_failure(file.status());
+  Status s = write_export(**db, [&file](std::string_view piece) { return file->write(piece); });
+  if (s.ok()) s = file->commit();
   if (!s.ok()) return report_failure(s);
   std::fprintf(stderr, "exported %s to %s\n", (*db)->path().c_str(), out.c_str());
   return 0;
@@ -229,19 +235,19 @@ int run_export(const Args& raw_args) {
 void print_stats(const char* verb, const std::string& target, const MergeStats& s) {
   std::printf(
       "%s into %s: %lld environments, %lld runs, %lld measurements added; %lld measurements "
-      "updated, "
-      "%lld skipped (the database held a later measurement)\n",
+      "updated, %lld unchanged, %lld skipped (the database held a later measurement)\n",
       verb, target.c_str(), static_cast<long long>(s.environments_added),
       static_cast<long long>(s.runs_added), static_cast<long long>(s.measurements_added),
       static_cast<long long>(s.measurements_updated),
+      static_cast<long long>(s.measurements_unchanged),
       static_cast<long long>(s.measurements_skipped));
 }
 
 int run_import(const Args& args) {
   ArgParser p("gqaforge db import",
               "Merges an export file into a database (created if missing), without "
-              "duplicates. The file is checked completely first; on any error the database "
-              "is unchanged.");
+              "duplicates. The file is checked completely first (its end line, every value); "
+              "on any error the database is unchanged.");
   add_db_flag(p);
   p.add_positional("file", "export file written by `gqaforge db export`");
   if (int rc = p.parse(args); rc >= 0) return rc;
@@ -250,6 +256,12 @@ int run_import(const Args& args) {
   if (!text.ok()) return report_failure(text.status());
   auto contents = parse_export(*text, file);
   if (!contents.ok()) return report_failure(contents.status());
+  if (is_v1_export(*text)) {
+    std::fprintf(stderr,
+                 "gqaforge: note: %s is a v1 export, which has no end line: whether it is "
+                 "complete cannot be checked\n",
+                 file.c_str());
+  }
   auto db = Database::open(db_path(p), OpenMode::kReadWrite);
   if (!db.ok()) return report_failure(db.status());
   auto stats = (*db)->merge(std::span<const DbContents>(&*contents, 1));
@@ -261,7 +273,10 @@ int run_import(const Args& args) {
 int run_merge(const Args& args) {
   ArgParser p("gqaforge db merge",
               "Combines measurement databases (e.g. one per GPU or host) into OUT, which may "
-              "already exist. Rows are deduplicated; run ids are remapped. All or nothing.");
+              "already exist. Rows are deduplicated; run ids are remapped. Every input is "
+              "checked before OUT is written; the rows then go in in short batches, so a tuner "
+              "writing OUT keeps going, and an interrupted merge is completed by running it "
+              "again.");
   p.add_positional("out", "output database (created if missing)");
   p.add_positional("input", "input database");
   p.add_positional("input...", "more input databases", /*required=*/false);

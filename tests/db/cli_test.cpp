@@ -1,12 +1,15 @@
 // Tests of the `gqaforge db` subcommands through the built binary: exit status 2 for usage
 // errors, 1 for failures, one clear error line, and data left intact on bad input.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 
 #include "core/strings.h"
 #include "db/export.h"
+#include "db/sqlite.h"
 #include "tests/db/test_util.h"
 
 namespace gqaforge {
@@ -36,6 +39,47 @@ CliResult run_cli(const ScratchDir& dir, const std::string& args, const std::str
   std::filesystem::remove(out);
   std::filesystem::remove(err);
   return r;
+}
+
+// Runs `prefix gqaforge <args>` in `cwd`, with its output in `out` (which must be writable by
+// whoever `prefix` runs it as).
+CliResult run_cli_in(const std::string& cwd, const ScratchDir& out, const std::string& prefix,
+                     const std::string& args) {
+  const std::string binary = GQAFORGE_BINARY_DIR "/tools/gqaforge";
+  const std::string o = out.file("cli.stdout"), e = out.file("cli.stderr");
+  const std::string command =
+      fmt::format("cd {} && {} {} {} >{} 2>{}", cwd, prefix, binary, args, o, e);
+  int status = std::system(command.c_str());
+  CliResult r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = file_bytes(o);
+  r.err = file_bytes(e);
+  std::filesystem::remove(o);
+  std::filesystem::remove(e);
+  return r;
+}
+
+// A database file with `n` decode measurements of one run (written in one merge).
+void make_big_db(const std::string& path, int n) {
+  auto db = Database::open(path);
+  ASSERT_TRUE(db.ok()) << db.status().to_string();
+  const Environment env = testing::sample_env();
+  DbContents c;
+  c.environments.push_back({env.key(), env});
+  RunEntry run;
+  run.uid = "0123456789abcdef0123456789abcdef";
+  run.run.env_key = env.key();
+  run.run.command_line = "gqaforge tune --heads 32:8";
+  run.run.strategy = "exhaustive";
+  run.run.started_at = "2026-01-01T00:00:00Z";
+  run.run.finished_at = "2026-01-01T01:00:00Z";
+  c.runs.push_back(run);
+  for (int i = 0; i < n; ++i) {
+    c.measurements.push_back(
+        {run.uid, testing::sample_measurement(env.key(), testing::decode_problem(),
+                                              fmt::format("k{:04}", i), 5.0 + i)});
+  }
+  ASSERT_TRUE((*db)->merge(std::span<const DbContents>(&c, 1)).ok());
 }
 
 // A database file with a few rows.
@@ -176,7 +220,7 @@ TEST(CliTest, ExportImportMergeInfoAndBestWork) {
   CliResult r = run_cli(dir, "db export --db a.sqlite -o a.tsv");
   ASSERT_EQ(r.rc, 0) << r.err;
   const std::string exported = file_bytes(dir.file("a.tsv"));
-  EXPECT_TRUE(starts_with(exported, "# gqaforge-db-export v1\n"));
+  EXPECT_TRUE(starts_with(exported, "# gqaforge-db-export v2\n"));
 
   r = run_cli(dir, "db import a.tsv --db b.sqlite");
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -215,6 +259,223 @@ TEST(CliTest, ExportImportMergeInfoAndBestWork) {
   r = run_cli(dir, "db export --db a.sqlite -o no/such/dir/x.tsv");
   EXPECT_EQ(r.rc, 1);
   expect_error_line(r, "no/such/dir/x.tsv");
+}
+
+TEST(CliTest, ImportRefusesAnExportCutShortAndChecksItsValues) {
+  ScratchDir dir;
+  make_big_db(dir.file("a.sqlite"), 160);
+  CliResult r = run_cli(dir, "db export --db a.sqlite -o a.tsv");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string text = file_bytes(dir.file("a.tsv"));
+  std::vector<std::string> lines = split(text, '\n');
+  ASSERT_EQ(lines.size(), 1 + 3 + 1 + 1 + 160 + 1 + 1u);  // header, sections, rows, end, ""
+  // Cut at a line boundary after 105 of the 160 measurement rows, as a full disk or a killed
+  // `db export > file` leaves it.
+  std::string cut;
+  for (size_t i = 0; i < 6 + 105; ++i) cut += lines[i] + "\n";
+  testing::write_bytes(dir.file("cut.tsv"), cut);
+  r = run_cli(dir, "db import cut.tsv --db b.sqlite");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  expect_error_line(r, "cut.tsv: the export is incomplete");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("b.sqlite")));
+  make_db(dir.file("b.sqlite"));
+  const std::string before = file_bytes(dir.file("b.sqlite"));
+  r = run_cli(dir, "db import cut.tsv --db b.sqlite");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(file_bytes(dir.file("b.sqlite")), before);
+
+  // A row that was edited: the checksum no longer matches.
+  std::string edited = text;
+  const size_t at = edited.find("\t5\t");  // one value of the first measurement row
+  ASSERT_NE(at, std::string::npos);
+  edited.replace(at, 3, "\t6\t");
+  testing::write_bytes(dir.file("edited.tsv"), edited);
+  r = run_cli(dir, "db import edited.tsv --db b.sqlite");
+  EXPECT_EQ(r.rc, 1);
+  expect_error_line(r, "edited.tsv:167: checksum mismatch");
+  EXPECT_EQ(file_bytes(dir.file("b.sqlite")), before);
+
+  // A v1 export (no end line) is read, with a note that it cannot be checked.
+  std::string v1 = "# gqaforge-db-export v1\n";
+  for (size_t i = 1; i + 2 < lines.size(); ++i) v1 += lines[i] + "\n";
+  testing::write_bytes(dir.file("v1.tsv"), v1);
+  r = run_cli(dir, "db import v1.tsv --db v1.sqlite");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("v1.tsv is a v1 export, which has no end line"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("160 measurements added"), std::string::npos) << r.out;
+
+  // Values an ok row cannot have: a usage-level error (2) naming file, line, column, value.
+  struct Case {
+    size_t field;
+    std::string value, expected;
+  };
+  for (const Case& c : {Case{17, "nan", "column 'median_us': nan on an ok row"},
+                        Case{17, "inf", "column 'median_us': inf on an ok row"},
+                        Case{17, "-1", "column 'median_us': -1 on an ok row"},
+                        Case{20, "-3", "column 'repetitions': -3 is negative"},
+                        Case{16, "a\\0b", "column 'message': 'a\\0b' contains a NUL byte"}}) {
+    std::vector<std::string> fields = split(lines[6], '\t');
+    fields[c.field] = c.value;
+    std::string row;
+    for (size_t i = 0; i < fields.size(); ++i) row += (i ? "\t" : "") + fields[i];
+    std::string bad;
+    for (size_t i = 0; i + 1 < lines.size(); ++i) bad += (i == 6 ? row : lines[i]) + "\n";
+    testing::write_bytes(dir.file("bad.tsv"), bad);
+    r = run_cli(dir, "db import bad.tsv --db b.sqlite");
+    EXPECT_EQ(r.rc, 2) << c.value;
+    expect_error_line(r, "bad.tsv:7: " + c.expected);
+    EXPECT_EQ(file_bytes(dir.file("b.sqlite")), before);
+  }
+}
+
+TEST(CliTest, ReMergingReportsUnchangedRows) {
+  ScratchDir dir;
+  make_big_db(dir.file("a.sqlite"), 50);
+  CliResult r = run_cli(dir, "db merge all.sqlite a.sqlite");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("50 measurements added; 0 measurements updated, 0 unchanged"),
+            std::string::npos)
+      << r.out;
+  r = run_cli(dir, "db merge all.sqlite a.sqlite");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("0 measurements added; 0 measurements updated, 50 unchanged, 0 skipped"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(CliTest, RefusalsLeaveTheFileItsWalAndShmByteIdentical) {
+  ScratchDir dir;
+  make_db(dir.file("good.sqlite"));
+  ASSERT_EQ(run_cli(dir, "db export --db good.sqlite -o good.tsv").rc, 0);
+  const std::string newer = dir.file("newer.sqlite");
+  make_db(newer);
+  testing::leave_pending_wal(newer, [](Database& db) {
+    sqlite3* raw = nullptr;
+    if (sqlite3_open(db.path().c_str(), &raw) != SQLITE_OK) return false;
+    return sqlite3_exec(raw, "PRAGMA user_version = 3", nullptr, nullptr, nullptr) == SQLITE_OK;
+  });
+  const auto before = testing::side_file_bytes(newer);
+  for (const char* args :
+       {"db info --db newer.sqlite", "db best --db newer.sqlite", "db export --db newer.sqlite",
+        "db import good.tsv --db newer.sqlite", "db merge newer.sqlite good.sqlite",
+        "db migrate --db newer.sqlite",
+        "tune --backend synthetic --phase decode --heads 8:1 --db newer.sqlite --quiet"}) {
+    CliResult r = run_cli(dir, args);
+    EXPECT_EQ(r.rc, 1) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find("schema version 3, newer"), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(testing::side_file_bytes(newer), before) << args;
+  }
+}
+
+TEST(CliTest, WritersRefuseAFileWithAFlippedByteInARow) {
+  ScratchDir dir;
+  make_big_db(dir.file("flipped.sqlite"), 30);
+  make_db(dir.file("good.sqlite"));
+  ASSERT_EQ(run_cli(dir, "db export --db good.sqlite -o good.tsv").rc, 0);
+  std::string bytes = file_bytes(dir.file("flipped.sqlite"));
+  const std::string row = "k0012block_n=64,warps=4,splits=k0012";  // kernel_key, then config
+  const size_t at = bytes.find(row);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 4] ^= 0x20;
+  testing::write_bytes(dir.file("flipped.sqlite"), bytes);
+  for (const char* args :
+       {"db merge flipped.sqlite good.sqlite", "db import good.tsv --db flipped.sqlite",
+        "db migrate --db flipped.sqlite",
+        "tune --backend synthetic --phase decode --heads 8:1 --db flipped.sqlite --quiet"}) {
+    CliResult r = run_cli(dir, args);
+    EXPECT_EQ(r.rc, 1) << args << "\n" << r.out;
+    expect_error_line(r,
+                      "'flipped.sqlite' is damaged, refusing to write to it: SQLite's "
+                      "integrity check says \"row");
+    EXPECT_EQ(file_bytes(dir.file("flipped.sqlite")), bytes) << args;
+  }
+  CliResult r = run_cli(dir, "db info --db flipped.sqlite");  // reading is still allowed
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("measurements    30"), std::string::npos) << r.out;
+  r = run_cli(dir, "db info --db flipped.sqlite --check");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.out.find("missing from index"), std::string::npos) << r.out;
+}
+
+// Read-only commands on files this process may not write: as root (CI), the CLI runs as
+// nobody (setpriv), for whom the scratch directory and files are another user's and
+// read-only; otherwise the directory is made read-only with chmod.
+TEST(CliTest, ReadOnlyCommandsWorkInAReadOnlyDirectoryAndOnAnotherUsersFile) {
+  ScratchDir data, out;
+  const std::string binary = GQAFORGE_BINARY_DIR "/tools/gqaforge";
+  std::string prefix;
+  const bool root = geteuid() == 0;
+  if (root) {
+    prefix = "setpriv --reuid=65534 --regid=65534 --clear-groups";
+    std::filesystem::permissions(out.path(), std::filesystem::perms::all);  // nobody writes here
+    if (std::system(fmt::format("{} test -x {} 2>/dev/null", prefix, binary).c_str()) != 0) {
+      GTEST_SKIP() << "running as root, but `" << prefix << "` cannot run " << binary
+                   << " (no setpriv, or the build directory is not readable by uid 65534)";
+    }
+  }
+  const std::string clean = data.file("clean.sqlite"), pending = data.file("pending.sqlite"),
+                    orphan = data.file("orphan.sqlite"), live = data.file("live.sqlite");
+  make_big_db(clean, 20);
+  for (const std::string& p : {pending, orphan}) {
+    make_big_db(p, 20);
+    testing::leave_pending_wal(p, [](Database& db) {
+      return db
+          .add_measurement(testing::sample_measurement(
+              testing::sample_env().key(), testing::decode_problem(), "from-the-wal", 1.0))
+          .ok();
+    });
+  }
+  std::filesystem::remove(orphan + "-shm");
+  make_big_db(live, 20);
+  auto writer = Database::open(live);  // holds the file open: its -shm is in use
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)
+                  ->add_measurement(testing::sample_measurement(
+                      testing::sample_env().key(), testing::decode_problem(), "live", 1.0))
+                  .ok());
+  ASSERT_TRUE(std::filesystem::exists(live + "-shm"));
+  make_db(out.file("good.sqlite"));
+  ASSERT_EQ(run_cli(out, "db export --db good.sqlite -o good.tsv").rc, 0);
+  std::filesystem::permissions(out.file("good.tsv"), std::filesystem::perms::all);
+  if (!root) {
+    std::filesystem::permissions(
+        data.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  }
+  const std::string cwd = data.path().string();
+  const auto names = testing::listing(data.path());
+  std::map<std::string, std::map<std::string, std::string>> before;
+  for (const std::string& p : {clean, pending, orphan}) before[p] = testing::side_file_bytes(p);
+
+  for (const auto& [path, rows] :
+       {std::pair<std::string, int>{clean, 20}, {pending, 21}, {orphan, 21}, {live, 21}}) {
+    const std::string name = std::filesystem::path(path).filename().string();
+    CliResult r = run_cli_in(cwd, out, prefix, "db info --db " + name);
+    EXPECT_EQ(r.rc, 0) << name << ": " << r.err;
+    EXPECT_NE(r.out.find(fmt::format("measurements    {}", rows)), std::string::npos)
+        << name << ": " << r.out;
+    r = run_cli_in(cwd, out, prefix, "db best --db " + name);
+    EXPECT_EQ(r.rc, 0) << name << ": " << r.err;
+    r = run_cli_in(cwd, out, prefix, "db export --db " + name);
+    EXPECT_EQ(r.rc, 0) << name << ": " << r.err;
+    EXPECT_NE(r.out.find(fmt::format(" measurements={} sha256=", rows)), std::string::npos) << name;
+  }
+  // Writers are refused with the reason, and change nothing.
+  CliResult r =
+      run_cli_in(cwd, out, prefix, "db import " + out.file("good.tsv") + " --db clean.sqlite");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.err.find("not writable"), std::string::npos) << r.err;
+
+  if (!root) std::filesystem::permissions(data.path(), std::filesystem::perms::owner_all);
+  writer->reset();
+  for (const std::string& p : {clean, pending, orphan})
+    EXPECT_EQ(testing::side_file_bytes(p), before[p]) << p;
+  std::set<std::string> after = testing::listing(data.path());
+  after.erase("live.sqlite-wal");  // the writer's own files, removed when it closed
+  after.erase("live.sqlite-shm");
+  std::set<std::string> expected = names;
+  expected.erase("live.sqlite-wal");
+  expected.erase("live.sqlite-shm");
+  EXPECT_EQ(after, expected);
 }
 
 }  // namespace

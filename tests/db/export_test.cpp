@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/sha256.h"
 #include "core/strings.h"
 #include "tests/db/test_util.h"
 
@@ -29,7 +30,7 @@ std::unique_ptr<Database> tricky_db() {
   Environment env = sample_env("@NVIDIA\tH200 \"quoted\"\n", 132);
   env.host = "#host\\with\\backslashes\r";
   env.memory_bytes = std::numeric_limits<int64_t>::max();
-  env.gpu_uuid = std::string("nul\0inside", 10);
+  env.gpu_uuid = "ctrl\x01inside";
   TuneRunRecord run;
   run.command_line = "gqaforge tune --heads 32:8\t--note 'a\nb'";
   run.strategy = "grid";
@@ -58,7 +59,9 @@ std::unique_ptr<Database> tricky_db() {
     m.tflops = -v;
     m.message = fmt::format("line one\nline\ttwo \\ {} é", i);
     m.config = "#cfg=" + std::to_string(i);
-    m.status = i == 3 ? MeasureStatus::kLaunchFailed : MeasureStatus::kOk;
+    // An ok row needs a finite positive time (check_entry); the other values go on failed rows.
+    const bool timing = std::isfinite(v) && v > 0;
+    m.status = !timing || i == 3 ? MeasureStatus::kLaunchFailed : MeasureStatus::kOk;
     m.is_best = i == 2;
     m.run_id = i < 5 ? run_id : 0;
     m.registers = std::numeric_limits<int>::max();
@@ -74,8 +77,13 @@ TEST(ExportTest, RoundTripIsExact) {
   auto a = tricky_db();
   auto text = export_database(*a);
   ASSERT_TRUE(text.ok()) << text.status().to_string();
-  EXPECT_TRUE(starts_with(*text, "# gqaforge-db-export v1\n@environments\tkey\t"));
+  EXPECT_TRUE(starts_with(*text, "# gqaforge-db-export v2\n@environments\tkey\t"));
   EXPECT_EQ(text->back(), '\n');
+  // The end line counts the rows and hashes every line above it.
+  const size_t end = text->rfind('\n', text->size() - 2) + 1;
+  EXPECT_EQ(text->substr(end, text->size() - end - 1),
+            "# end environments=1 tune_runs=1 measurements=10 sha256=" +
+                sha256_hex(text->substr(0, end)));
 
   // Text -> contents -> text is the identity.
   auto parsed = parse_export(*text, "a.tsv");
@@ -121,8 +129,8 @@ TEST(ExportTest, OutputIsSortedAndIndependentOfInsertionOrder) {
   const std::string text = *export_database(*forward);
   EXPECT_EQ(*export_database(*backward), text);
   std::vector<std::string> lines = split(text, '\n');
-  ASSERT_EQ(lines.size(), 1 + 3 + 9 + 1u);  // header, 3 section lines, 9 rows, final empty
-  std::vector<std::string> data(lines.begin() + 4, lines.end() - 1);
+  ASSERT_EQ(lines.size(), 1 + 3 + 9 + 1 + 1u);  // header, 3 sections, 9 rows, end, final empty
+  std::vector<std::string> data(lines.begin() + 4, lines.end() - 2);
   EXPECT_TRUE(
       std::is_sorted(data.begin(), data.end(), [](const std::string& x, const std::string& y) {
         // Rows sort by the canonical problem text, then kernel key.
@@ -261,10 +269,162 @@ TEST(ExportTest, AFailureWhileApplyingRollsBackEverything) {
   const std::string before = *export_database(*target);
   auto stats = target->merge(std::span<const DbContents>(&*contents, 1));
   ASSERT_FALSE(stats.ok());
-  EXPECT_NE(stats.status().message().find("empty kernel_key"), std::string::npos)
+  EXPECT_NE(stats.status().message().find("column 'kernel_key' is empty"), std::string::npos)
       << stats.status().message();
-  EXPECT_EQ(*export_database(*target),
-            before);  // the environment, run and 9 rows before it are gone too
+  // Checked before anything is written: not even the environment, run and 9 rows before it.
+  EXPECT_EQ(*export_database(*target), before);
+}
+
+TEST(ExportTest, TheExportIsStreamedInBoundedPieces) {
+  auto db = memory_db();
+  DbContents c;
+  const Environment env = sample_env();
+  c.environments.push_back({env.key(), env});
+  for (int i = 0; i < 3000; ++i) {
+    c.measurements.push_back(
+        {"", sample_measurement(env.key(), decode_problem(), fmt::format("k{:05}", i), 1.0 + i)});
+  }
+  ASSERT_TRUE(db->merge(std::span<const DbContents>(&c, 1)).ok());
+  std::string streamed;
+  size_t pieces = 0, largest = 0;
+  Status s = write_export(*db, [&](std::string_view piece) {
+    ++pieces;
+    largest = std::max(largest, piece.size());
+    streamed += piece;
+    return ok_status();
+  });
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_GT(streamed.size(), 500'000u);
+  EXPECT_GT(pieces, 5u);
+  EXPECT_LT(largest, 64u * 1024 + 4096);  // a chunk plus at most one row
+  EXPECT_EQ(streamed, *export_database(*db));
+  EXPECT_EQ(streamed, format_export(*db->contents()));
+  // A sink error stops the export and is returned.
+  s = write_export(*db, [](std::string_view) { return unavailable("disk full"); });
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), "disk full");
+}
+
+TEST(ExportTest, AnExportCutAnywhereOrEditedIsRefused) {
+  auto source = tricky_db();
+  const std::string good = *export_database(*source);
+  auto target = tricky_db();
+  const std::string before = *export_database(*target);
+  ASSERT_TRUE(import_text(*memory_db(), good, "good.tsv").ok());
+  // Every cut: at each byte, line boundaries included, up to the last byte of the end line.
+  for (size_t size = 0; size + 1 < good.size(); ++size) {
+    auto stats = import_text(*target, good.substr(0, size), "cut.tsv");
+    ASSERT_FALSE(stats.ok()) << "accepted the first " << size << " of " << good.size() << " bytes";
+  }
+  std::vector<std::string> lines = split(good, '\n');  // ..., end line, ""
+  const size_t end_line = lines.size() - 1;            // 1-based number of the end line
+  auto join = [](const std::vector<std::string>& ls) {
+    std::string out;
+    for (size_t i = 0; i + 1 < ls.size(); ++i) out += ls[i] + "\n";
+    return out;
+  };
+  std::vector<std::string> cut_at_line(lines.begin(), lines.begin() + 12);
+  cut_at_line.push_back("");
+  std::vector<std::string> dropped = lines;
+  dropped.erase(dropped.begin() + 9);  // a measurement row
+  std::vector<std::string> doubled = lines;
+  doubled.insert(doubled.begin() + 9, lines[8]);
+  struct Case {
+    std::string text;
+    std::string expected;
+  };
+  const std::vector<Case> data_loss_cases = {
+      {join(cut_at_line), "cut.tsv: the export is incomplete: its last line (12) is not the end"},
+      {join(dropped), fmt::format("cut.tsv:{}: the end line counts 10 measurements rows, but the "
+                                  "file holds 9",
+                                  end_line - 1)},
+      {join(doubled), "the end line counts 10 measurements rows, but the file holds 11"},
+      {replace_field(good, 9, 18, "0.25"), fmt::format("cut.tsv:{}: checksum mismatch", end_line)},
+      {replace_line(good, end_line, "# end environments=1 tune_runs=1"),
+       fmt::format("cut.tsv:{}: the end line '# end environments=1 tune_runs=1' is malformed",
+                   end_line)},
+  };
+  for (const Case& c : data_loss_cases) {
+    auto stats = import_text(*target, c.text, "cut.tsv");
+    ASSERT_FALSE(stats.ok()) << "accepted: " << c.expected;
+    EXPECT_EQ(stats.status().code(), StatusCode::kDataLoss) << stats.status().to_string();
+    EXPECT_NE(stats.status().message().find(c.expected), std::string::npos)
+        << "message: " << stats.status().message() << "\nexpected: " << c.expected;
+  }
+  EXPECT_EQ(*export_database(*target), before);
+
+  // Version 1: no end line, accepted when the first line says v1; a v3 file is not read.
+  std::vector<std::string> v1 = lines;
+  v1[0] = std::string(kExportHeaderV1);
+  v1.erase(v1.end() - 2);
+  EXPECT_TRUE(is_v1_export(join(v1)));
+  auto copy = memory_db();
+  auto stats = import_text(*copy, join(v1), "v1.tsv");
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->measurements_added, 10);
+  EXPECT_EQ(*export_database(*copy), good);  // written back as v2
+  auto v3 = import_text(*copy, replace_line(good, 1, "# gqaforge-db-export v3"), "v3.tsv");
+  ASSERT_FALSE(v3.ok());
+  EXPECT_NE(v3.status().message().find("v3.tsv:1: export format 'gqaforge-db-export v3' is not "
+                                       "supported"),
+            std::string::npos)
+      << v3.status().message();
+  auto comment = import_text(*copy, replace_line(good, 4, "# a note"), "c.tsv");
+  ASSERT_FALSE(comment.ok());
+  EXPECT_NE(comment.status().message().find("c.tsv:4: unexpected line '# a note'"),
+            std::string::npos)
+      << comment.status().message();
+}
+
+TEST(ExportTest, ImportChecksTheValuesOfEveryRow) {
+  auto source = tricky_db();
+  const std::string good = *export_database(*source);
+  // Find an ok row and a failed row (lines 7..16 are measurements).
+  size_t ok_line = 0, failed_line = 0;
+  for (size_t n = 7; n <= 16; ++n) {
+    const std::string status = split(split(good, '\n')[n - 1], '\t')[15];
+    if (status == "ok" && ok_line == 0) ok_line = n;
+    if (status != "ok" && failed_line == 0) failed_line = n;
+  }
+  ASSERT_NE(ok_line, 0u);
+  ASSERT_NE(failed_line, 0u);
+  struct Case {
+    size_t line, field;
+    std::string value, expected;
+  };
+  const std::vector<Case> cases = {
+      {ok_line, 17, "nan", "column 'median_us': nan on an ok row"},
+      {ok_line, 17, "inf", "column 'median_us': inf on an ok row"},
+      {ok_line, 17, "-inf", "column 'median_us': -inf on an ok row"},
+      {ok_line, 17, "-1", "column 'median_us': -1 on an ok row"},
+      {ok_line, 17, "0", "column 'median_us': 0 on an ok row"},
+      {ok_line, 18, "nan", "column 'min_us': nan on an ok row"},
+      {ok_line, 18, "1e300", "column 'min_us': 1e+300 is larger than median_us"},
+      {ok_line, 19, "-0.5", "column 'stddev_us': -0.5 on an ok row"},
+      {ok_line, 19, "nan", "column 'stddev_us': nan on an ok row"},
+      {ok_line, 20, "0", "column 'repetitions': 0 on an ok row"},
+      {ok_line, 20, "-1", "column 'repetitions': -1 is negative"},
+      {failed_line, 20, "-7", "column 'repetitions': -7 is negative"},
+      {failed_line, 29, "1", "column 'is_best': set on a 'launch_failed' row"},
+      {ok_line, 30, "", "column 'measured_at' is empty"},
+      {ok_line, 16, "x\\0y", "column 'message': 'x\\0y' contains a NUL byte"},
+      {ok_line, 14, "cfg\\0", "column 'config': 'cfg\\0' contains a NUL byte"},
+      {3, 2, "GPU\\0", "column 'gpu_uuid': 'GPU\\0' contains a NUL byte"},
+      {5, 2, "cmd\\0line", "column 'command_line': 'cmd\\0line' contains a NUL byte"},
+  };
+  auto target = tricky_db();
+  const std::string before = *export_database(*target);
+  for (const Case& c : cases) {
+    auto stats = import_text(*target, replace_field(good, c.line, c.field, c.value), "bad.tsv");
+    ASSERT_FALSE(stats.ok()) << "accepted: " << c.expected;
+    EXPECT_EQ(stats.status().code(), StatusCode::kInvalidArgument);
+    const std::string expected = fmt::format("bad.tsv:{}: {}", c.line, c.expected);
+    EXPECT_NE(stats.status().message().find(expected), std::string::npos)
+        << "message: " << stats.status().message() << "\nexpected: " << expected;
+  }
+  EXPECT_EQ(*export_database(*target), before);
+  // Failed rows carry no timing: their nan/inf/negative values are kept as they are.
+  ASSERT_TRUE(import_text(*memory_db(), good, "good.tsv").ok());
 }
 
 }  // namespace

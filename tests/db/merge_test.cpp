@@ -3,6 +3,7 @@
 #include "db/merge.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "db/export.h"
 #include "tests/db/test_util.h"
@@ -168,6 +169,103 @@ TEST(MergeTest, TheOutputListedAsAnInputIsSkipped) {
   ASSERT_TRUE(stats.ok()) << stats.status().to_string();
   EXPECT_EQ(stats->measurements_added, 1);
   EXPECT_EQ((**Database::open(out, OpenMode::kReadOnly)).info()->measurements, 2);
+}
+
+// A database at `path` with `n` measurements written by one merge (fast, batched).
+void make_many(const std::string& path, int n, const std::string& prefix = "k") {
+  auto db = Database::open(path);
+  ASSERT_TRUE(db.ok()) << db.status().to_string();
+  const Environment env = sample_env();
+  DbContents c;
+  c.environments.push_back({env.key(), env});
+  RunEntry run;
+  run.uid = "uid-" + prefix;
+  run.run.env_key = env.key();
+  run.run.command_line = "tune " + prefix;
+  run.run.started_at = "2026-01-01T00:00:00Z";
+  c.runs.push_back(run);
+  for (int i = 0; i < n; ++i) {
+    c.measurements.push_back(
+        {run.uid, sample_measurement(env.key(), decode_problem(), fmt::format("{}{:05}", prefix, i),
+                                     1.0 + i)});
+  }
+  auto stats = (*db)->merge(std::span<const DbContents>(&c, 1));
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+}
+
+// Frames in a WAL file (its size past the 32-byte header, in 4 KiB pages plus frame headers).
+int64_t wal_frames(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path + "-wal", ec);
+  return ec || size < 32 ? 0 : static_cast<int64_t>((size - 32) / (24 + 4096));
+}
+
+TEST(MergeTest, WritesInBatchesAndARepeatedMergeRewritesNothing) {
+  ScratchDir dir;
+  const std::string in = dir.file("in.sqlite"), out = dir.file("out.sqlite");
+  const int n = 2 * Database::kMergeBatchRows + 500;
+  make_many(in, n);
+  auto stats = merge_databases(out, {in});
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->measurements_added, n);
+  EXPECT_GE(stats->transactions, 3);  // never one transaction for everything
+  const std::string exported = *export_database(**Database::open(out, OpenMode::kReadOnly));
+
+  // Keep a connection open so the WAL stays, and count what the second merge writes into it.
+  sqlite3* holder = nullptr;
+  ASSERT_EQ(sqlite3_open(out.c_str(), &holder), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(holder, "SELECT count(*) FROM measurements", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  const int64_t frames = wal_frames(out);
+  auto again = merge_databases(out, {in});
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(again->measurements_unchanged, n);
+  EXPECT_EQ(again->measurements_added + again->measurements_updated + again->measurements_skipped,
+            0);
+  EXPECT_EQ(wal_frames(out), frames) << "identical rows were written again";
+  sqlite3_close(holder);
+  EXPECT_EQ(*export_database(**Database::open(out, OpenMode::kReadOnly)), exported);
+
+  // A changed row is updated, the others stay unchanged.
+  {
+    auto db = Database::open(in);
+    ASSERT_TRUE(db.ok());
+    auto m = sample_measurement(sample_env().key(), decode_problem(), "k00007", 0.5,
+                                "2026-02-01T00:00:00Z");
+    ASSERT_TRUE((*db)->add_measurement(m).ok());
+  }
+  auto third = merge_databases(out, {in});
+  ASSERT_TRUE(third.ok()) << third.status().to_string();
+  EXPECT_EQ(third->measurements_updated, 1);
+  EXPECT_EQ(third->measurements_unchanged, n - 1);
+}
+
+TEST(MergeTest, AnInputWithABadValueIsRefusedBeforeAnythingIsWritten) {
+  ScratchDir dir;
+  const std::string good = dir.file("good.sqlite"), bad = dir.file("bad.sqlite"),
+                    out = dir.file("out.sqlite");
+  make_many(good, 10, "g");
+  make_many(bad, 10, "b");
+  {
+    // An ok row with a negative median, as a foreign or damaged writer might leave one.
+    auto db = Database::open(bad);
+    ASSERT_TRUE(db.ok());
+    auto m = sample_measurement(sample_env().key(), decode_problem(), "b00003", -1.0);
+    m.min_us = -1.0;
+    m.measured_at = "2027-01-01T00:00:00Z";
+    ASSERT_TRUE((*db)->add_measurement(m).ok());  // the tuner's own writes are not checked
+  }
+  auto stats = merge_databases(out, {good, bad});
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), StatusCode::kInvalidArgument);
+  const std::string m = stats.status().message();
+  EXPECT_NE(m.find("'" + bad + "': measurement of kernel 'b00003'"), std::string::npos) << m;
+  EXPECT_NE(m.find("column 'median_us': -1 on an ok row"), std::string::npos) << m;
+  EXPECT_FALSE(std::filesystem::exists(out));  // checked before the output is even created
+  make_many(out, 3, "o");
+  const std::string before = *export_database(**Database::open(out, OpenMode::kReadOnly));
+  ASSERT_FALSE(merge_databases(out, {good, bad}).ok());
+  EXPECT_EQ(*export_database(**Database::open(out, OpenMode::kReadOnly)), before);
 }
 
 }  // namespace

@@ -160,6 +160,7 @@ void expect_refused(const std::string& path, StatusCode code, const std::string&
   }
   EXPECT_EQ(file_bytes(path), before) << path << " was modified";
   EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(path + "-shm"));
   EXPECT_FALSE(std::filesystem::exists(path + "-journal"));
 }
 

@@ -3,15 +3,21 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "db/database.h"
 #include "records/records.h"
 
 namespace gqaforge::testing {
@@ -53,6 +59,44 @@ inline std::string file_bytes(const std::string& path) {
 inline void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << bytes;
+}
+
+/// The bytes of a database file and its -wal and -shm ("<absent>" for a missing one).
+inline std::map<std::string, std::string> side_file_bytes(const std::string& path) {
+  std::map<std::string, std::string> out;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const std::string f = path + suffix;
+    out[suffix] = std::filesystem::exists(f) ? file_bytes(f) : std::string("<absent>");
+  }
+  return out;
+}
+
+/// The names in a directory.
+inline std::set<std::string> listing(const std::filesystem::path& dir) {
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.insert(e.path().filename().string());
+  return names;
+}
+
+/// Runs `body` in a forked child that opens `path` read-write, then _exit()s without closing
+/// it, like a killed tuner: the -wal and -shm stay behind with whatever `body` committed.
+inline void leave_pending_wal(const std::string& path, const std::function<bool(Database&)>& body) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto db = Database::open(path);
+    if (!db.ok()) {
+      std::fprintf(stderr, "child: %s\n", db.status().to_string().c_str());
+      _exit(10);
+    }
+    _exit(body(**db) ? 0 : 11);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  ASSERT_TRUE(std::filesystem::exists(path + "-wal"));
+  ASSERT_TRUE(std::filesystem::exists(path + "-shm"));
 }
 
 inline Environment sample_env(const std::string& gpu = "NVIDIA H200", int sm_count = 132) {
