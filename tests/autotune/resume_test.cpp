@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <ostream>
 #include <set>
 #include <tuple>
 
@@ -69,6 +70,10 @@ struct Sweep {
   int64_t budget;
   std::vector<AttentionProblem> problems;
 };
+
+void PrintTo(const Sweep& s, std::ostream* os) {
+  *os << s.strategy << " budget " << s.budget << ", " << s.problems.size() << " problem(s)";
+}
 
 class ResumeEqualsUninterrupted : public ::testing::TestWithParam<Sweep> {};
 

@@ -9,6 +9,7 @@
 
 #include "core/strings.h"
 #include "db/export.h"
+#include "db/schema.h"
 #include "db/sqlite.h"
 #include "tests/db/test_util.h"
 
@@ -352,7 +353,7 @@ TEST(CliTest, RefusalsLeaveTheFileItsWalAndShmByteIdentical) {
   testing::leave_pending_wal(newer, [](Database& db) {
     sqlite3* raw = nullptr;
     if (sqlite3_open(db.path().c_str(), &raw) != SQLITE_OK) return false;
-    return sqlite3_exec(raw, "PRAGMA user_version = 3", nullptr, nullptr, nullptr) == SQLITE_OK;
+    return sqlite3_exec(raw, fmt::format("PRAGMA user_version = {}", schema::schema_version() + 1).c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
   });
   const auto before = testing::side_file_bytes(newer);
   for (const char* args :
@@ -362,7 +363,7 @@ TEST(CliTest, RefusalsLeaveTheFileItsWalAndShmByteIdentical) {
         "tune --backend synthetic --phase decode --heads 8:1 --db newer.sqlite --quiet"}) {
     CliResult r = run_cli(dir, args);
     EXPECT_EQ(r.rc, 1) << args << "\n" << r.err;
-    EXPECT_NE(r.err.find("schema version 3, newer"), std::string::npos) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(fmt::format("schema version {}, newer", schema::schema_version() + 1)), std::string::npos) << args << "\n" << r.err;
     EXPECT_EQ(testing::side_file_bytes(newer), before) << args;
   }
 }

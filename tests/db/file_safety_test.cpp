@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "db/database.h"
+#include "db/schema.h"
 #include "db/export.h"
 #include "tests/db/test_util.h"
 
@@ -247,7 +248,7 @@ TEST(FileSafetyTest, RefusingANewerFileWithAPendingWalChangesNoByte) {
     sqlite3* raw = nullptr;
     if (sqlite3_open(db.path().c_str(), &raw) != SQLITE_OK) return false;
     const bool ok =
-        sqlite3_exec(raw, "PRAGMA user_version = 3", nullptr, nullptr, nullptr) == SQLITE_OK;
+        sqlite3_exec(raw, fmt::format("PRAGMA user_version = {}", schema::schema_version() + 1).c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
     return ok;  // _exit() follows: neither connection checkpoints
   });
   const auto before = side_file_bytes(path);
@@ -256,7 +257,7 @@ TEST(FileSafetyTest, RefusingANewerFileWithAPendingWalChangesNoByte) {
     auto db = Database::open(path, mode);
     ASSERT_FALSE(db.ok()) << mode_name(mode);
     EXPECT_EQ(db.status().code(), StatusCode::kFailedPrecondition) << db.status().to_string();
-    EXPECT_NE(db.status().message().find("schema version 3, newer"), std::string::npos)
+    EXPECT_NE(db.status().message().find(fmt::format("schema version {}, newer", schema::schema_version() + 1)), std::string::npos)
         << db.status().message();
   }
   EXPECT_EQ(side_file_bytes(path), before);  // db, -wal and -shm
