@@ -511,9 +511,10 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
   // A process opening or closing the file meanwhile can pull a side file away under the
   // reader; then it starts over.
   constexpr int kAttempts = 5;
+  bool force_copy = false;
   for (int attempt = 1;; ++attempt) {
     const dbfile::SideFiles sides = dbfile::side_files(path);
-    Result<dbfile::Reader> reader = dbfile::open_reader(path);
+    Result<dbfile::Reader> reader = dbfile::open_reader(path, force_copy);
     Result<int> version = reader.ok() ? Result<int>(0) : Result<int>(reader.status());
     if (reader.ok()) {
       sqlite3_busy_timeout(reader->conn.handle(), kBusyTimeoutMs);
@@ -524,9 +525,20 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
                            (reader.ok() && !reader->conn.check_unchanged().ok());
       if (attempt < kAttempts && version.status().code() == StatusCode::kUnavailable && changed)
         continue;
+      // A -shm left stale by a process killed while writing: the read-only wal-index cannot be
+      // rebuilt in place, so the file and its WAL are read from a private copy instead.
+      if (!force_copy && version.status().message().find("locking protocol") != std::string::npos) {
+        force_copy = true;
+        continue;
+      }
       return version.status();
     }
     if (mode != OpenMode::kReadOnly) break;
+    if (*version == 0) {
+      // An empty file (or an SQLite file without tables) is no database: never advise migrating
+      // it, which would turn someone's file into one.
+      return invalid_argument("'{}' is empty: not a gqaforge database", path);
+    }
     if (*version < schema::schema_version()) {
       return failed_precondition(
           "'{}' has schema version {}, older than {}; it cannot be read without "

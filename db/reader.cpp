@@ -72,13 +72,13 @@ Stamp stamp(const std::string& file) {
 // changed meanwhile or a -shm appeared, i.e. a process opened the database: the caller starts
 // over and finds it shared.
 Result<std::shared_ptr<PrivateCopy>> copy_with_wal(const std::string& path, const std::string& wal,
-                                                   std::string& copied_db) {
-  const Stamp db_before = stamp(path), wal_before = stamp(wal);
+                                                   std::string& copied_db, bool shm_present = false) {
+  const Stamp db_before = stamp(path), wal_before = stamp(wal), shm_before = stamp(path + "-shm");
   std::string pattern = (std::filesystem::temp_directory_path() / "gqaforge-db-read-XXXXXX");
   if (::mkdtemp(pattern.data()) == nullptr) {
     return unavailable(
-        "cannot read '{}': its WAL '{}' has no -shm file, so it has to be read from a "
-        "private copy, and creating a temporary directory failed: {}",
+        "cannot read '{}': its WAL '{}' has to be read from a private copy, and creating a "
+        "temporary directory failed: {}",
         path, wal, std::strerror(errno));
   }
   auto copy = std::make_shared<PrivateCopy>(pattern);
@@ -89,11 +89,12 @@ Result<std::shared_ptr<PrivateCopy>> copy_with_wal(const std::string& path, cons
   if (!ec) std::filesystem::copy_file(wal, target.string() + "-wal", ec);
   if (ec) {
     return unavailable(
-        "cannot read '{}': its WAL '{}' has no -shm file, so it has to be read from a private "
-        "copy in {}, and copying failed: {}",
+        "cannot read '{}': its WAL '{}' has to be read from a private copy in {}, and copying "
+        "failed: {}",
         path, wal, copy->dir().string(), ec.message());
   }
-  if (!(stamp(path) == db_before) || !(stamp(wal) == wal_before) || exists(path + "-shm"))
+  const bool shm_changed = shm_present ? !(stamp(path + "-shm") == shm_before) : exists(path + "-shm");
+  if (!(stamp(path) == db_before) || !(stamp(wal) == wal_before) || shm_changed)
     return std::shared_ptr<PrivateCopy>();
   copied_db = target.string();
   return copy;
@@ -184,7 +185,7 @@ SideFiles side_files(const std::string& path) {
   return f;
 }
 
-Result<Reader> open_reader(const std::string& path) {
+Result<Reader> open_reader(const std::string& path, bool force_copy) {
   const std::string real = resolved(path);
   const std::string wal = real + "-wal", shm = real + "-shm";
   for (int attempt = 0; attempt < kOpenAttempts; ++attempt) {
@@ -194,13 +195,13 @@ Result<Reader> open_reader(const std::string& path) {
     if (!exists(wal)) {
       r.kind = ReadKind::kImmutable;
       uri = file_uri(real, "mode=ro&immutable=1");
-    } else if (exists(shm)) {
+    } else if (exists(shm) && !force_copy) {
       r.kind = shm_in_use(shm) ? ReadKind::kShared : ReadKind::kPrivateWal;
       r.wal_file = wal;
       uri = file_uri(real, r.kind == ReadKind::kShared ? "mode=ro" : "mode=ro&readonly_shm=1");
     } else {
       r.kind = ReadKind::kCopy;
-      GQF_ASSIGN_OR_RETURN(r.copy, copy_with_wal(real, wal, r.db_file));
+      GQF_ASSIGN_OR_RETURN(r.copy, copy_with_wal(real, wal, r.db_file, exists(shm)));
       if (r.copy == nullptr) continue;  // someone opened it meanwhile: look again
       r.wal_file = r.db_file + "-wal";
       uri = file_uri(r.db_file, "mode=ro");

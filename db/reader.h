@@ -48,7 +48,11 @@ struct Reader {
 /// (schema::check_header). The header is read through SQLite's file handle rather than a
 /// separate descriptor: closing another descriptor of a file drops every POSIX lock this
 /// process holds on it, including those of other connections.
-Result<Reader> open_reader(const std::string& path);
+/// `force_copy` reads a private copy of the file and its WAL even when a -shm is present: for a
+/// -shm that a process killed mid-write left stale, where SQLite's read-only wal-index
+/// (readonly_shm) answers "locking protocol" and only a connection allowed to rebuild the
+/// index can read the WAL.
+Result<Reader> open_reader(const std::string& path, bool force_copy = false);
 
 /// Which side files of `path` exist (and their inodes): when they differ before and after an
 /// open that failed, a process opened or closed the database meanwhile (a WAL connection

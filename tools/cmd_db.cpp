@@ -5,16 +5,20 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "core/fs.h"
 #include "core/strings.h"
+#include "core/table.h"
+#include "core/units.h"
 #include "db/database.h"
 #include "db/export.h"
 #include "db/merge.h"
 #include "tools/args.h"
+#include "tools/json_output.h"
 #include "tools/commands.h"
 
 namespace gqaforge::cli {
@@ -64,6 +68,7 @@ int run_info(const Args& args) {
               "per status and family.");
   add_db_flag(p);
   p.add_switch("check", "also run SQLite's integrity check (reads the whole file)");
+  p.add_switch("json", "print the summary as JSON (docs/json-output.md)");
   if (int rc = p.parse(args); rc >= 0) return rc;
   auto db = Database::open(db_path(p), OpenMode::kReadOnly);
   if (!db.ok()) return report_failure(db.status());
@@ -71,6 +76,45 @@ int run_info(const Args& args) {
   if (!info.ok()) return report_failure(info.status());
   auto envs = (*db)->environments();
   if (!envs.ok()) return report_failure(envs.status());
+  std::optional<std::string> check;
+  if (p.get_switch("check")) {
+    auto c = (*db)->integrity_check();
+    if (!c.ok()) return report_failure(c.status());
+    check = *c;
+  }
+  if (p.get_switch("json")) {
+    Json doc = json_document("db info");
+    doc.set("file", info->path);
+    doc.set("database_schema_version", info->schema_version);  // not the document's schema_version
+    doc.set("journal_mode", info->journal_mode);
+    Json list = Json::array();
+    for (const Environment& e : *envs) {
+      Json j = Json::object();
+      j.set("key", e.key());
+      j.set("gpu_name", e.gpu_name);
+      j.set("gpu_uuid", e.gpu_uuid);
+      j.set("sm_count", e.sm_count);
+      j.set("compute_capability", fmt::format("{}.{}", e.cc_major, e.cc_minor));
+      j.set("driver_version", e.driver_version);
+      j.set("nvrtc_version", e.nvrtc_version);
+      j.set("codegen_version", e.codegen_version);
+      j.set("host", e.host);
+      list.push_back(std::move(j));
+    }
+    doc.set("environments", std::move(list));
+    doc.set("runs", info->runs);
+    doc.set("unfinished_runs", info->unfinished_runs);
+    doc.set("measurements", info->measurements);
+    Json by_status = Json::object();
+    for (const auto& [name, n] : info->by_status) by_status.set(name, n);
+    doc.set("by_status", std::move(by_status));
+    Json by_family = Json::object();
+    for (const auto& [name, n] : info->by_family) by_family.set(name, n);
+    doc.set("by_family", std::move(by_family));
+    doc.set("integrity", check ? Json(*check) : Json());
+    print_json(doc);
+    return check && *check != "ok" ? kFailure : 0;
+  }
   std::printf("file            %s\n", info->path.c_str());
   std::printf("schema version  %d\n", info->schema_version);
   std::printf("journal mode    %s\n", info->journal_mode.c_str());
@@ -86,9 +130,7 @@ int run_info(const Args& args) {
   std::printf("measurements    %lld\n", static_cast<long long>(info->measurements));
   std::printf("  by status     %s\n", join_counts(info->by_status).c_str());
   std::printf("  by family     %s\n", join_counts(info->by_family).c_str());
-  if (p.get_switch("check")) {
-    auto check = (*db)->integrity_check();
-    if (!check.ok()) return report_failure(check.status());
+  if (check) {
     std::printf("integrity       %s\n", check->c_str());
     if (*check != "ok") return kFailure;
   }
@@ -160,6 +202,8 @@ int run_best(const Args& args) {
   p.add_flag("batch", "N", "batch size");
   p.add_flag("kv-len", "N", "keys per sequence, e.g. 4096 or 4k");
   p.add_flag("env", "KEY", "environment key (default: all environments, listed separately)");
+  p.add_switch("wide", "every column, however wide (the config is hidden to fit 120 columns)");
+  p.add_switch("json", "print the rows as JSON (docs/json-output.md)");
   if (int rc = p.parse(args); rc >= 0) return rc;
   auto filter = filter_from_flags(p);
   if (!filter.ok())
@@ -168,44 +212,55 @@ int run_best(const Args& args) {
   if (!db.ok()) return report_failure(db.status());
   auto rows = (*db)->best(*filter);
   if (!rows.ok()) return report_failure(rows.status());
+  if (p.get_switch("json")) {
+    Json doc = json_document("db best");
+    doc.set("file", (*db)->path());
+    Json list = Json::array();
+    for (const MeasurementRecord& m : *rows) {
+      Json j = Json::object();
+      j.set("problem", problem_text(m.problem));
+      j.set("problem_key", m.problem.canonical());
+      j.set("family", m.problem.family);
+      j.set("env_key", m.env_key);
+      j.set("kernel_key", m.kernel_key);
+      j.set("config", m.config);
+      j.set("median_us", m.median_us);
+      j.set("tbps", m.tbps > 0 ? Json(m.tbps) : Json());
+      j.set("tflops", m.tflops > 0 ? Json(m.tflops) : Json());
+      j.set("marked_best", m.is_best);
+      j.set("measured_at", m.measured_at);
+      list.push_back(std::move(j));
+    }
+    doc.set("rows", std::move(list));
+    print_json(doc);
+    return 0;
+  }
   if (rows->empty()) {
     std::printf("no ok measurements match in %s\n", (*db)->path().c_str());
     return 0;
   }
-  std::vector<std::vector<std::string>> table = {
-      {"problem", "config", "median us", "rate", "env", "best"}};
+  TextTable t;
+  t.add_column("problem", TextTable::kLeft);
+  t.add_column("median");
+  t.add_column("rate");
+  t.add_column("best", TextTable::kLeft);
+  t.add_column("env", TextTable::kLeft, 1);
+  t.add_column("config", TextTable::kLeft, 2);
   for (const MeasurementRecord& m : *rows) {
-    table.push_back({problem_text(m.problem), m.config.empty() ? "-" : m.config,
-                     fmt::format("{:.2f}", m.median_us), rate_text(m), m.env_key,
-                     m.is_best ? "marked" : "fastest"});
+    t.add_row({problem_text(m.problem), format_time_us(m.median_us), rate_text(m), m.is_best ? "marked" : "fastest",
+               m.env_key, m.config.empty() ? "-" : m.config});
   }
-  std::vector<size_t> widths(table[0].size(), 0);
-  for (const auto& row : table) {
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  }
-  for (const auto& row : table) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      const bool right = i == 2 || i == 3;  // numbers
-      line += right ? fmt::format("{:>{}}", row[i], widths[i])
-                    : fmt::format("{:<{}}", row[i], widths[i]);
-      if (i + 1 < row.size()) line += "  ";
-    }
-    std::printf("%s\n", trim(line).c_str());
-  }
+  std::fputs(t.render(p.get_switch("wide") ? 0 : kDefaultTableWidth).c_str(), stdout);
   return 0;
 }
 
-int run_export(const Args& raw_args) {
-  Args args = raw_args;
-  for (std::string& a : args) {
-    if (a == "-o") a = "--output";
-  }
+int run_export(const Args& args) {
   ArgParser p("gqaforge db export",
               "Writes the whole database as sorted, line-oriented text (for review and "
               "version control; `db import` reads it back).");
   add_db_flag(p);
   p.add_flag("output", "FILE", "output file, written atomically; also -o FILE", "stdout");
+  p.add_alias("o", "output");
   if (int rc = p.parse(args); rc >= 0) return rc;
   const std::string out = p.get("output", "-");
   if (out.empty()) return usage_error(fmt::format("{}: --output is empty", p.program()));

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <set>
 
 #include "autotune/buckets.h"
@@ -555,8 +556,13 @@ int run_tune(const Args& args) {
   auto backend = make_backend(*plan);
   if (!backend.ok()) return report_failure(backend.status());
   if (auto info = (*backend)->info(); !info.ok()) return report_failure(info.status());
+  std::error_code size_error;
+  const bool fresh = !std::filesystem::exists(plan->db_path) || std::filesystem::file_size(plan->db_path, size_error) == 0;
   auto db = Database::open(plan->db_path);
   if (!db.ok()) return report_failure(db.status());
+  // Only a new or empty file becomes a database; say so, since a typo in --db would otherwise
+  // go unnoticed (an existing file of anything else is refused above).
+  if (fresh) std::fprintf(stderr, "gqaforge: created the measurement database '%s'\n", plan->db_path.c_str());
   const bool json = p.get_switch("json");
   // With --json, stdout carries the document alone.
   std::fprintf(json ? stderr : stdout, "tuning %zu problem(s), strategy %s%s, database %s\n", plan->problems.size(),

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <ostream>
 #include <set>
@@ -94,6 +95,8 @@ TEST_P(ResumeEqualsUninterrupted, AtEveryInterruptionPoint) {
   const int64_t step = std::max<int64_t>(1, total_rows / 23);
   for (int64_t k = 0; k < total_rows; k += step) points.push_back(k);
   points.push_back(total_rows - 1);
+  std::printf("%s: %zu kill points over %lld rows\n", ::testing::PrintToString(sweep).c_str(), points.size(),
+              static_cast<long long>(total_rows));
   for (int64_t k : points) {
     SCOPED_TRACE("killed after " + std::to_string(k) + " of " + std::to_string(total_rows) + " rows");
     SyntheticBackend backend(faulty());

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 
+#include "core/json.h"
 #include "core/strings.h"
 #include "db/export.h"
 #include "db/schema.h"
@@ -244,7 +246,7 @@ TEST(CliTest, ExportImportMergeInfoAndBestWork) {
   EXPECT_NE(r.out.find("by family     decode 3, prefill 1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("integrity       ok"), std::string::npos) << r.out;
 
-  r = run_cli(dir, "db best --db all.sqlite --family decode --heads 32:8 --head-dim 128");
+  r = run_cli(dir, "db best --db all.sqlite --family decode --heads 32:8 --head-dim 128 --wide");
   ASSERT_EQ(r.rc, 0) << r.err;
   std::vector<std::string> lines = split(r.out, '\n');
   ASSERT_EQ(lines.size(), 3u) << r.out;  // header, one problem, final newline
@@ -477,6 +479,64 @@ TEST(CliTest, ReadOnlyCommandsWorkInAReadOnlyDirectoryAndOnAnotherUsersFile) {
   expected.erase("live.sqlite-wal");
   expected.erase("live.sqlite-shm");
   EXPECT_EQ(after, expected);
+}
+
+
+TEST(CliTest, InfoAndBestSpeakJsonAndFitTheWidth) {
+  ScratchDir dir;
+  make_db(dir.file("a.sqlite"));
+  CliResult r = run_cli(dir, "db info --db a.sqlite --json --check");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto info = Json::parse(r.out);
+  ASSERT_TRUE(info.ok()) << r.out;
+  EXPECT_EQ(info->find("schema_version")->as_number(), 1) << "the document's version, not the file's";
+  EXPECT_EQ(info->find("command")->as_string(), "db info");
+  EXPECT_EQ(info->find("database_schema_version")->as_number(), schema::schema_version());
+  EXPECT_EQ(info->find("measurements")->as_number(), 4);
+  EXPECT_EQ(info->find("by_status")->find("ok")->as_number(), 4);
+  EXPECT_EQ(info->find("integrity")->as_string(), "ok");
+  ASSERT_TRUE(info->find("environments")->is_array());
+  for (const Json& e : info->find("environments")->as_array()) {
+    EXPECT_TRUE(e.find("key")->is_string());
+    EXPECT_TRUE(e.find("gpu_name")->is_string());
+  }
+
+  r = run_cli(dir, "db best --db a.sqlite --json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto best = Json::parse(r.out);
+  ASSERT_TRUE(best.ok()) << r.out;
+  EXPECT_EQ(best->find("command")->as_string(), "db best");
+  ASSERT_TRUE(best->find("rows")->is_array());
+  EXPECT_FALSE(best->find("rows")->as_array().empty());
+  for (const Json& row : best->find("rows")->as_array()) {
+    EXPECT_TRUE(row.find("problem")->is_string());
+    EXPECT_TRUE(row.find("config")->is_string());
+    EXPECT_GT(row.find("median_us")->as_number(), 0);
+    EXPECT_TRUE(row.find("marked_best")->is_bool());
+  }
+
+  r = run_cli(dir, "db best --db a.sqlite");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  for (const std::string& line : split(r.out, '\n')) EXPECT_LE(display_width(line), 120u) << line;
+}
+
+TEST(CliTest, ExportTakesItsOutputAsOorOutputAndAnEmptyFileIsNoDatabase) {
+  ScratchDir dir;
+  make_db(dir.file("a.sqlite"));
+  for (const char* flag : {"-o", "--o", "--output"}) {
+    const std::string out = std::string("x") + (flag[1] == '-' ? flag + 2 : "short") + ".tsv";
+    CliResult r = run_cli(dir, fmt::format("db export --db a.sqlite {} {}", flag, out));
+    EXPECT_EQ(r.rc, 0) << flag << ": " << r.err;
+    EXPECT_TRUE(starts_with(file_bytes(dir.file(out)), "# gqaforge-db-export")) << flag;
+  }
+  std::ofstream(dir.file("empty.sqlite")).close();
+  for (const char* cmd : {"db info", "db best", "db export"}) {
+    CliResult r = run_cli(dir, fmt::format("{} --db empty.sqlite", cmd));
+    EXPECT_EQ(r.rc, 2) << cmd << ": " << r.err;
+    expect_error_line(r, "is empty: not a gqaforge database");
+    EXPECT_EQ(r.err.find("migrate"), std::string::npos) << "never advise turning the file into a database";
+    EXPECT_EQ(file_bytes(dir.file("empty.sqlite")), "");
+  }
 }
 
 }  // namespace
