@@ -505,8 +505,14 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
     current_compiled = std::move(next_compiled);
   }
   if (current_compiled.valid()) current_compiled.wait();
-  if (out_.stop_reason.find("time budget") != std::string::npos) *time_budget_hit = true;
   sink_.release_claims();
+  if (out_.stop_reason.find("time budget") != std::string::npos) {
+    // The search was cut short, not finished: like an interrupt, leave the winners to the
+    // resumed sweep (re-measuring a partial top list now would leave rows that an
+    // uninterrupted sweep does not have).
+    *time_budget_hit = true;
+    return out_;
+  }
   remeasure_winners();
   return out_;
 }

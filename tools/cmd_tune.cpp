@@ -318,7 +318,10 @@ void print_table(const tune::TuneReport& report, bool wide) {
     // Every try of the search, the ones whose stored result a resume reused included.
     const std::string tries = fmt::format("{}", o.tried + o.skipped);
     if (!o.best) {
-      t.add_row({name, tries, "-", "-", "-", "-", o.stop_reason == "interrupted" ? "(interrupted)" : "(no passing variant)"});
+      const char* why = o.stop_reason == "interrupted"                         ? "(interrupted: resume)"
+                        : o.stop_reason.find("time budget") != std::string::npos ? "(time budget: resume)"
+                                                                                 : "(no passing variant)";
+      t.add_row({name, tries, "-", "-", "-", "-", why});
       continue;
     }
     const MeasurementRecord& b = *o.best;

@@ -134,6 +134,33 @@ INSTANTIATE_TEST_SUITE_P(
       return s.strategy + "_budget" + std::to_string(s.budget) + "_" + std::to_string(s.problems.size()) + "problems";
     });
 
+TEST(Resume, ATimeBudgetAnywhereThenResumeEqualsUninterrupted) {
+  const std::vector<AttentionProblem> problems = {testing::prefill_problem(8, 1, 128, 1, 4096),
+                                                  testing::decode_problem(16, 2, 128, 1, 8192)};
+  SyntheticOptions so = faulty();
+  so.measure_delay_ms = 0.5;  // a measurement takes time, so the budget lands inside the sweep
+  SyntheticBackend reference_backend(so);
+  MemorySink reference;
+  auto whole = Tuner(reference_backend, reference, quiet("guided", 40)).run(problems);
+  ASSERT_TRUE(whole.ok());
+  int stopped_inside = 0;
+  for (double budget_s : {0.002, 0.01, 0.02, 0.035, 0.05, 0.07}) {
+    SCOPED_TRACE("time budget " + std::to_string(budget_s) + " s");
+    SyntheticBackend backend(so);
+    MemorySink sink;
+    TuneOptions o = quiet("guided", 40);
+    o.time_budget_s = budget_s;
+    auto first = Tuner(backend, sink, o).run(problems);
+    ASSERT_TRUE(first.ok());
+    stopped_inside += first->time_budget_hit ? 1 : 0;
+    auto resumed = Tuner(backend, sink, quiet("guided", 40)).run(problems);
+    ASSERT_TRUE(resumed.ok());
+    EXPECT_EQ(final_state(sink, whole->env_key, problems), final_state(reference, whole->env_key, problems));
+    EXPECT_EQ(summary(*resumed), summary(*whole));
+  }
+  EXPECT_GE(stopped_inside, 3) << "most budgets should end the sweep part-way";
+}
+
 /// Calls request_interrupt() after `after` measurements, as a SIGINT arriving mid-sweep would.
 class InterruptingBackend final : public Backend {
  public:
