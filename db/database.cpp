@@ -483,7 +483,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
         sql::Connection conn,
         sql::Connection::open(dbfile::file_uri(path, "mode=rwc"),
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, path));
-    sqlite3_busy_timeout(conn.handle(), kBusyTimeoutMs);
+    conn.set_busy_timeout(kBusyTimeoutMs);
     GQF_RETURN_IF_ERROR(prepare_writer(conn, /*memory=*/false));
     return std::unique_ptr<Database>(new Database(std::move(conn), mode, nullptr));
   }
@@ -517,7 +517,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
     Result<dbfile::Reader> reader = dbfile::open_reader(path, force_copy);
     Result<int> version = reader.ok() ? Result<int>(0) : Result<int>(reader.status());
     if (reader.ok()) {
-      sqlite3_busy_timeout(reader->conn.handle(), kBusyTimeoutMs);
+      reader->conn.set_busy_timeout(kBusyTimeoutMs);
       version = inspect_existing(*reader, mode != OpenMode::kReadOnly);
     }
     if (!version.ok()) {
@@ -557,7 +557,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
   GQF_ASSIGN_OR_RETURN(sql::Connection conn,
                        sql::Connection::open(dbfile::file_uri(path, "mode=rw"),
                                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, path));
-  sqlite3_busy_timeout(conn.handle(), kBusyTimeoutMs);
+  conn.set_busy_timeout(kBusyTimeoutMs);
   GQF_RETURN_IF_ERROR(prepare_writer(conn, /*memory=*/false));
   return std::unique_ptr<Database>(new Database(std::move(conn), mode, nullptr));
 }

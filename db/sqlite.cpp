@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <random>
 #include <thread>
 #include <utility>
 
@@ -136,6 +138,28 @@ Status Connection::check_unchanged() const {
       "database '{}' was changed by another process while it was being read (it was read "
       "without locks because no other process had it open); run the command again",
       path_);
+}
+
+namespace {
+
+// sqlite3_busy_handler callback; `arg` carries the timeout in ms. Called on the thread that
+// waits, with count 0 at the start of each wait.
+int busy_with_jitter(void* arg, int count) {
+  thread_local std::chrono::steady_clock::time_point waiting_since;
+  thread_local std::minstd_rand random(std::random_device{}());
+  const auto now = std::chrono::steady_clock::now();
+  if (count == 0) waiting_since = now;
+  const auto timeout = std::chrono::milliseconds(reinterpret_cast<intptr_t>(arg));
+  if (now - waiting_since >= timeout) return 0;
+  std::uniform_int_distribution<int> pause_us(1000, 10000);
+  std::this_thread::sleep_for(std::chrono::microseconds(pause_us(random)));
+  return 1;
+}
+
+}  // namespace
+
+void Connection::set_busy_timeout(int ms) {
+  sqlite3_busy_handler(db_, busy_with_jitter, reinterpret_cast<void*>(static_cast<intptr_t>(ms)));
 }
 
 Status Connection::error(int rc, std::string_view sql) const {

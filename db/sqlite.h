@@ -56,6 +56,13 @@ class Connection {
   /// Runs a statement that returns one text value (e.g. "PRAGMA journal_mode").
   Result<std::string> query_text(std::string_view sql);
 
+  /// How long a statement waits for another connection's lock before failing with "database
+  /// is locked". Unlike sqlite3_busy_timeout, whose polls settle at one every 100 ms, it polls
+  /// after a random 1-10 ms each time: SQLite's write lock has no queue, and a writer polling
+  /// on a fixed beat behind others that commit back to back can miss every gap between their
+  /// transactions until it gives up.
+  void set_busy_timeout(int ms);
+
   /// Status for the last error on this connection while running `sql`.
   Status error(int rc, std::string_view sql) const;
 

@@ -182,5 +182,26 @@ TEST(ConcurrencyTest, AMergeIntoAFileATunerIsWritingNeverStallsTheTuner) {
       static_cast<long long>(result[1]), static_cast<long long>(result[0]));
 }
 
+TEST(ConcurrencyTest, FourWritersAsFastAsTheyCanAllGetTheirTurn) {
+  // SQLite's write lock has no queue, so every writer waits by polling (Connection::
+  // set_busy_timeout). Four processes committing one row after the other, flat out, lose
+  // nothing.
+  ScratchDir dir;
+  const std::string path = dir.file("contended.sqlite");
+  ASSERT_TRUE(Database::open(path).ok());
+  constexpr int kWriters = 4, kRows = 1500;
+  std::vector<pid_t> children;
+  for (int w = 0; w < kWriters; ++w) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) child_writer(path, fmt::format("w{}", w), kRows, true);
+    children.push_back(child);
+  }
+  for (pid_t child : children) EXPECT_EQ(wait_for(child), 0);
+  auto db = Database::open(path, OpenMode::kReadOnly);
+  ASSERT_TRUE(db.ok()) << db.status().to_string();
+  EXPECT_EQ((*db)->info()->measurements, kWriters * kRows);
+}
+
 }  // namespace
 }  // namespace gqaforge
