@@ -26,8 +26,11 @@ if [ "${GQAFORGE_SETUP_MINIMAL:-0}" != 1 ] && ! command -v chromium-headless-she
   echo "setup: installing chromium-headless-shell (for the report screenshot test; GQAFORGE_SETUP_MINIMAL=1 skips it)"
   sudo_cmd=""
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends chromium-headless-shell \
-      >/dev/null 2>&1 || echo "setup: note: chromium-headless-shell not installed; the report screenshot test will skip"
+  export DEBIAN_FRONTEND=noninteractive
+  { $sudo_cmd apt-get install -y --no-install-recommends chromium-headless-shell >/dev/null 2>&1 ||
+    { $sudo_cmd apt-get update >/dev/null 2>&1 &&
+      $sudo_cmd apt-get install -y --no-install-recommends chromium-headless-shell >/dev/null 2>&1; }; } ||
+    echo "setup: note: chromium-headless-shell not installed; the report screenshot test will skip"
 fi
 
 cuda_root=${CUDAToolkit_ROOT:-}
