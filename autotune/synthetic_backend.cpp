@@ -69,6 +69,7 @@ Result<BackendInfo> SyntheticBackend::info() {
   e.cc_minor = options_.limits.cc_minor;
   e.nvrtc_version = fmt::format("synthetic-{}", options_.seed);
   e.codegen_version = kCodegenVersion;
+  e.codegen_hash = codegen_fingerprint();
   e.gqaforge_commit = gqaforge_git_commit();
   e.build_type = gqaforge_build_type();
   e.host = host_name();

@@ -58,6 +58,7 @@ Json environment_to_json(const Environment& e) {
   j.set("driver_version", e.driver_version);
   j.set("nvrtc_version", e.nvrtc_version);
   j.set("codegen_version", e.codegen_version);
+  j.set("codegen_hash", e.codegen_hash);
   j.set("gqaforge_commit", e.gqaforge_commit);
   j.set("build_type", e.build_type);
   j.set("host", e.host);
@@ -77,6 +78,7 @@ Result<Environment> environment_from_json(const Json& j) {
   GQF_ASSIGN_OR_RETURN(e.driver_version, int_field(j, "driver_version"));
   GQF_ASSIGN_OR_RETURN(e.nvrtc_version, j.string_at("nvrtc_version"));
   GQF_ASSIGN_OR_RETURN(e.codegen_version, int_field(j, "codegen_version"));
+  GQF_ASSIGN_OR_RETURN(e.codegen_hash, j.string_at("codegen_hash"));
   GQF_ASSIGN_OR_RETURN(e.gqaforge_commit, j.string_at("gqaforge_commit"));
   GQF_ASSIGN_OR_RETURN(e.build_type, j.string_at("build_type"));
   GQF_ASSIGN_OR_RETURN(e.host, j.string_at("host"));

@@ -42,7 +42,7 @@ constexpr int kMeasurementColumnCount = static_cast<int>(std::size(kMeasurementC
 constexpr const char* kEnvironmentColumns =
     "key, gpu_name, gpu_uuid, sm_count, cc_major, cc_minor, sm_clock_mhz, mem_clock_mhz, "
     "memory_bytes, "
-    "driver_version, nvrtc_version, codegen_version, gqaforge_commit, build_type, host";
+    "driver_version, nvrtc_version, codegen_version, gqaforge_commit, build_type, host, codegen_hash";
 
 // Sort order of problems in query results: environment, then the problem fields.
 constexpr const char* kProblemOrder =
@@ -131,6 +131,7 @@ EnvironmentEntry read_environment(const Statement& st) {
   e.env.gqaforge_commit = st.column_text(12);
   e.env.build_type = st.column_text(13);
   e.env.host = st.column_text(14);
+  e.env.codegen_hash = st.column_text(15);
   return e;
 }
 
@@ -253,12 +254,12 @@ Result<bool> insert_environment(sql::Connection& conn, const std::string& key,
   GQF_ASSIGN_OR_RETURN(
       Statement st,
       conn.prepare(fmt::format("INSERT INTO environments ({}) VALUES "
-                               "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING",
+                               "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING",
                                kEnvironmentColumns)));
   st.bind(1, key).bind(2, e.gpu_name).bind(3, e.gpu_uuid).bind(4, e.sm_count).bind(5, e.cc_major);
   st.bind(6, e.cc_minor).bind(7, e.sm_clock_mhz).bind(8, e.mem_clock_mhz).bind(9, e.memory_bytes);
   st.bind(10, e.driver_version).bind(11, e.nvrtc_version).bind(12, e.codegen_version);
-  st.bind(13, e.gqaforge_commit).bind(14, e.build_type).bind(15, e.host);
+  st.bind(13, e.gqaforge_commit).bind(14, e.build_type).bind(15, e.host).bind(16, e.codegen_hash);
   GQF_RETURN_IF_ERROR(st.run());
   return conn.changes() > 0;
 }

@@ -163,9 +163,10 @@ Column<Row> column(const char* name, Access access) {
 #define GQF_COL(Row, name, expr) column<Row>(name, [](auto& r) -> auto& { return expr; })
 // clang-format on
 
-const std::vector<Column<EnvironmentEntry>>& environment_columns() {
+// v1 exports predate the templates' fingerprint; v2 ends the list with it.
+const std::vector<Column<EnvironmentEntry>>& environment_columns(bool with_hash = true) {
   using R = EnvironmentEntry;
-  static const std::vector<Column<R>> cols = {
+  static const std::vector<Column<R>> v1 = {
       GQF_COL(R, "key", r.key),
       GQF_COL(R, "gpu_name", r.env.gpu_name),
       GQF_COL(R, "gpu_uuid", r.env.gpu_uuid),
@@ -182,7 +183,12 @@ const std::vector<Column<EnvironmentEntry>>& environment_columns() {
       GQF_COL(R, "build_type", r.env.build_type),
       GQF_COL(R, "host", r.env.host),
   };
-  return cols;
+  static const std::vector<Column<R>> v2 = [] {
+    std::vector<Column<R>> cols = v1;
+    cols.push_back(GQF_COL(R, "codegen_hash", r.env.codegen_hash));
+    return cols;
+  }();
+  return with_hash ? v2 : v1;
 }
 
 const std::vector<Column<RunEntry>>& run_columns() {
@@ -500,7 +506,7 @@ Result<DbContents> parse_export(std::string_view text, const std::string& source
           line.substr(1, tab == std::string::npos ? std::string::npos : tab - 1);
       std::string expected;
       if (name == kEnvironmentsSection)
-        expected = section_header(kEnvironmentsSection, environment_columns());
+        expected = section_header(kEnvironmentsSection, environment_columns(!v1));
       if (name == kRunsSection) expected = section_header(kRunsSection, run_columns());
       if (name == kMeasurementsSection)
         expected = section_header(kMeasurementsSection, measurement_columns());
@@ -524,7 +530,7 @@ Result<DbContents> parse_export(std::string_view text, const std::string& source
     }
     if (section == kEnvironmentsSection) {
       GQF_ASSIGN_OR_RETURN(EnvironmentEntry e,
-                           parse_row(line, section, environment_columns(), where));
+                           parse_row(line, section, environment_columns(!v1), where));
       GQF_RETURN_IF_ERROR_CTX(check_entry(e), where);
       contents.environments.push_back(std::move(e));
     } else if (section == kRunsSection) {

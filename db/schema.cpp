@@ -7,7 +7,9 @@
 //      index for shape filters.
 //   3  claims: the variants tuners writing the same file are measuring right now, so that
 //      concurrent tuners share a sweep instead of repeating it (Database::claim).
-// To add version 4: write `migrate_to_v4` and append it to kMigrations. Nothing else changes.
+//   4  environments.codegen_hash: the fingerprint of the kernel templates (part of the key of
+//      environments that have one; '' for those recorded before).
+// To add version 5: write `migrate_to_v5` and append it to kMigrations. Nothing else changes.
 #include "db/schema.h"
 
 #include <array>
@@ -120,9 +122,14 @@ Status migrate_to_v3(sql::Connection& conn) {
   )sql");
 }
 
+Status migrate_to_v4(sql::Connection& conn) {
+  return conn.exec("ALTER TABLE environments ADD COLUMN codegen_hash TEXT NOT NULL DEFAULT ''");
+}
+
 using MigrationStep = Status (*)(sql::Connection&);
 // kMigrations[i] upgrades a database from version i to version i + 1.
-constexpr std::array<MigrationStep, 3> kMigrations = {migrate_to_v1, migrate_to_v2, migrate_to_v3};
+constexpr std::array<MigrationStep, 4> kMigrations = {migrate_to_v1, migrate_to_v2, migrate_to_v3,
+                                                      migrate_to_v4};
 
 constexpr const char* kRequiredTables[] = {"environments", "tune_runs", "measurements"};
 

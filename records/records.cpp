@@ -31,6 +31,7 @@ std::string Environment::key() const {
   std::string canonical = fmt::format("gpu={};sms={};cc={}.{};driver={};nvrtc={};codegen={}", gpu_name,
                                       sm_count, cc_major, cc_minor, driver_version, nvrtc_version,
                                       codegen_version);
+  if (!codegen_hash.empty()) canonical += ";templates=" + codegen_hash;
   return sha256_hex(canonical).substr(0, 16);
 }
 

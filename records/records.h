@@ -26,12 +26,16 @@ struct Environment {
   int driver_version = 0;       // cuDriverGetVersion, e.g. 13000
   std::string nvrtc_version;    // "13.0"
   int codegen_version = 0;      // gqaforge codegen version that emitted the kernels
+  std::string codegen_hash;     // codegen_fingerprint(): the kernel templates (empty in rows
+                                // recorded before it existed)
   std::string gqaforge_commit;  // git commit of the build
   std::string build_type;       // "Release", "Debug"
   std::string host;             // host name
 
   /// Identity used for resuming and for flagging foreign rows: GPU model, SM count,
-  /// compute capability, driver, NVRTC and codegen versions (not the host, not the clocks).
+  /// compute capability, driver, NVRTC and codegen versions and the templates' fingerprint
+  /// (not the host, not the clocks). An environment without a fingerprint keeps the key it
+  /// had before fingerprints existed, so older rows stay findable, and apart from new ones.
   std::string key() const;
 };
 

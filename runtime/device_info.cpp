@@ -50,6 +50,7 @@ Environment DeviceInfo::environment() const {
   e.driver_version = driver_version;
   e.nvrtc_version = nvrtc_version;
   e.codegen_version = kCodegenVersion;
+  e.codegen_hash = codegen_fingerprint();
   e.gqaforge_commit = gqaforge_git_commit();
   e.build_type = gqaforge_build_type();
   e.host = host_name();

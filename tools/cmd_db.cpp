@@ -98,6 +98,7 @@ int run_info(const Args& args) {
       j.set("driver_version", e.driver_version);
       j.set("nvrtc_version", e.nvrtc_version);
       j.set("codegen_version", e.codegen_version);
+      j.set("codegen_hash", e.codegen_hash.empty() ? Json() : Json(e.codegen_hash));
       j.set("host", e.host);
       list.push_back(std::move(j));
     }
@@ -120,9 +121,10 @@ int run_info(const Args& args) {
   std::printf("journal mode    %s\n", info->journal_mode.c_str());
   std::printf("environments    %lld\n", static_cast<long long>(info->environments));
   for (const Environment& e : *envs) {
-    std::printf("  %s  %s, %d SMs, cc %d.%d, driver %d, nvrtc %s, codegen %d, host %s\n",
+    std::printf("  %s  %s, %d SMs, cc %d.%d, driver %d, nvrtc %s, codegen %d%s, host %s\n",
                 e.key().c_str(), e.gpu_name.c_str(), e.sm_count, e.cc_major, e.cc_minor,
                 e.driver_version, e.nvrtc_version.c_str(), e.codegen_version,
+                e.codegen_hash.empty() ? "" : (" templates " + e.codegen_hash).c_str(),
                 e.host.empty() ? "-" : e.host.c_str());
   }
   std::printf("tune runs       %lld (%lld unfinished)\n", static_cast<long long>(info->runs),

@@ -7,7 +7,9 @@
 
 #include "codegen/emit_families.h"
 #include "codegen/emitter.h"
+#include "codegen/source.h"
 #include "core/fs.h"
+#include "core/sha256.h"
 
 namespace gqaforge {
 namespace {
@@ -54,6 +56,24 @@ TEST(Golden, PrefillWgmma) {
   AttentionProblem p = make_problem(Phase::kPrefill, 10, 2, 128, DType::kFP16, true, 1, 8192, 8192);
   ASSERT_TRUE(c.validate(p, DeviceLimits{}).ok());
   expect_golden("prefill_wgmma.cu", emit_prefill(p, c).code);
+}
+
+TEST(Fingerprint, CoversTheCodegenVersionAndEveryEmbeddedTemplate) {
+  const std::string& f = codegen_fingerprint();
+  ASSERT_EQ(f.size(), 16u);
+  EXPECT_EQ(f.find_first_not_of("0123456789abcdef"), std::string::npos) << f;
+  EXPECT_EQ(&f, &codegen_fingerprint()) << "computed once";
+  // Recomputed here from the same inputs: a changed template or version changes it.
+  std::string text = fmt::format("codegen v{}\n", kCodegenVersion);
+  for (const EmbeddedHeader& h : embedded_headers()) {
+    const std::string body = h.text;
+    text += fmt::format("{} {}\n{}\n", h.name, body.size(), body);
+  }
+  EXPECT_EQ(f, sha256_hex(text).substr(0, 16));
+  ASSERT_GE(embedded_headers().size(), 7u);
+  std::string one_changed = text;
+  one_changed.back() = 'x';
+  EXPECT_NE(sha256_hex(one_changed).substr(0, 16), f);
 }
 
 TEST(PrefillConfig, WgmmaRulesNameTheValue) {

@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 
+#include "core/sha256.h"
 #include "tests/db/test_util.h"
 
 namespace gqaforge {
@@ -305,6 +307,39 @@ TEST(DatabaseTest, DoublesSurviveStorageExactly) {
   m.tflops = std::nan("");
   ASSERT_TRUE(db->add_measurement(m).ok());
   testing::expect_same_measurement((*db->measurements({}))[0], m);
+}
+
+
+TEST(DatabaseTest, TheTemplatesFingerprintIsStoredAndPartOfTheKeyWhileOldKeysStay) {
+  Environment old_env = testing::sample_env();
+  old_env.codegen_hash.clear();
+  // The key an environment had before fingerprints existed (fixed formula, fixed value).
+  EXPECT_EQ(old_env.key(), sha256_hex(fmt::format("gpu={};sms={};cc={}.{};driver={};nvrtc={};codegen={}",
+                                                  old_env.gpu_name, old_env.sm_count, old_env.cc_major,
+                                                  old_env.cc_minor, old_env.driver_version, old_env.nvrtc_version,
+                                                  old_env.codegen_version))
+                               .substr(0, 16));
+  Environment a = old_env, b = old_env;
+  a.codegen_hash = "0123456789abcdef";
+  b.codegen_hash = "fedcba9876543210";
+  EXPECT_NE(a.key(), old_env.key());
+  EXPECT_NE(a.key(), b.key()) << "rows timed with other templates are another environment";
+
+  auto db = Database::open(":memory:");
+  ASSERT_TRUE(db.ok());
+  TuneRunRecord run;
+  ASSERT_TRUE((*db)->add_run(a, run).ok());
+  ASSERT_TRUE((*db)->add_run(old_env, run).ok());
+  auto envs = (*db)->environments();
+  ASSERT_TRUE(envs.ok());
+  ASSERT_EQ(envs->size(), 2u);
+  std::set<std::string> hashes, keys;
+  for (const Environment& e : *envs) {
+    hashes.insert(e.codegen_hash);
+    keys.insert(e.key());
+  }
+  EXPECT_EQ(hashes, (std::set<std::string>{"", "0123456789abcdef"}));
+  EXPECT_EQ(keys, (std::set<std::string>{a.key(), old_env.key()}));
 }
 
 }  // namespace

@@ -354,9 +354,8 @@ TEST(ExportTest, AnExportCutAnywhereOrEditedIsRefused) {
   EXPECT_EQ(*export_database(*target), before);
 
   // Version 1: no end line, accepted when the first line says v1; a v3 file is not read.
-  std::vector<std::string> v1 = lines;
-  v1[0] = std::string(kExportHeaderV1);
-  v1.erase(v1.end() - 2);
+  std::vector<std::string> v1 = testing::as_v1_lines(lines);
+  v1.push_back("");  // the final newline
   EXPECT_TRUE(is_v1_export(join(v1)));
   auto copy = memory_db();
   auto stats = import_text(*copy, join(v1), "v1.tsv");

@@ -94,7 +94,7 @@ TEST(SchemaTest, CreatesTheCurrentSchemaInMemory) {
   auto info = (*db)->info();
   ASSERT_TRUE(info.ok()) << info.status().to_string();
   EXPECT_EQ(info->schema_version, schema::schema_version());
-  EXPECT_EQ(info->schema_version, 3);
+  EXPECT_EQ(info->schema_version, 4);
   EXPECT_EQ(info->measurements, 0);
   EXPECT_EQ(info->journal_mode, "memory");
 }
@@ -124,7 +124,7 @@ TEST(SchemaTest, MigratesAHandMadeVersion1File) {
 
   auto db = Database::open(path);
   ASSERT_TRUE(db.ok()) << db.status().to_string();
-  EXPECT_EQ((*db)->info()->schema_version, 3);
+  EXPECT_EQ((*db)->info()->schema_version, 4);
   auto rows = (*db)->measurements({});
   ASSERT_TRUE(rows.ok()) << rows.status().to_string();
   ASSERT_EQ(rows->size(), 2u);  // no row lost
@@ -170,18 +170,18 @@ TEST(SchemaTest, RefusesANewerSchemaVersionAndLeavesTheFileUntouched) {
   make_current_db(path);
   raw_exec(path, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 99;");
   expect_refused(path, StatusCode::kFailedPrecondition,
-                 "schema version 99, newer than the version 3");
+                 "schema version 99, newer than the version 4");
 }
 
 TEST(SchemaTest, RefusesANewerWalModeFile) {
   ScratchDir dir;
   const std::string path = dir.file("newer_wal.sqlite");
   make_current_db(path);
-  raw_exec(path, "PRAGMA user_version = 4;");  // stays in WAL mode
+  raw_exec(path, "PRAGMA user_version = 5;");  // stays in WAL mode
   const std::string before = file_bytes(path);
   auto db = Database::open(path);
   ASSERT_FALSE(db.ok());
-  EXPECT_NE(db.status().message().find("schema version 4"), std::string::npos)
+  EXPECT_NE(db.status().message().find("schema version 5"), std::string::npos)
       << db.status().message();
   EXPECT_EQ(file_bytes(path), before);
 }

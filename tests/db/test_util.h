@@ -99,6 +99,19 @@ inline void leave_pending_wal(const std::string& path, const std::function<bool(
   ASSERT_TRUE(std::filesystem::exists(path + "-shm"));
 }
 
+/// The lines of a v2 export (header, sections, end line) as a v1 export: the v1 header, no
+/// end line, and no codegen_hash column in the environments section (v1 predates it).
+inline std::vector<std::string> as_v1_lines(std::vector<std::string> lines) {
+  lines[0] = "# gqaforge-db-export v1";
+  while (!lines.empty() && (lines.back().empty() || lines.back().rfind("# end ", 0) == 0)) lines.pop_back();
+  bool in_environments = false;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    if (!lines[i].empty() && lines[i][0] == '@') in_environments = lines[i].rfind("@environments", 0) == 0;
+    if (in_environments) lines[i].erase(lines[i].rfind('\t'));
+  }
+  return lines;
+}
+
 inline Environment sample_env(const std::string& gpu = "NVIDIA H200", int sm_count = 132) {
   Environment e;
   e.gpu_name = gpu;
