@@ -9,6 +9,7 @@
 #include "backends/cuda/kernel_bench.h"
 #include "core/progress.h"
 #include "core/strings.h"
+#include "core/units.h"
 #include "runtime/checker.h"
 #include "runtime/device_attention.h"
 #include "runtime/device_info.h"
@@ -93,20 +94,26 @@ std::string csv_line(const BenchRow& r) {
                      r.tflops, r.error);
 }
 
-void print_row(const BenchRow& r) {
+// One line per problem as it finishes (a suite takes minutes): fixed columns within 120, the
+// config only with --wide (it is in the CSV too).
+void print_row(const BenchRow& r, bool wide) {
+  const std::string name = pad_right(truncate_to_width(r.problem.name(), 44), 44);
   if (!r.error.empty()) {
-    std::printf("%-44s ERROR %s\n", r.problem.name().c_str(), r.error.c_str());
+    std::printf("%s  ERROR %s\n", name.c_str(), r.error.c_str());
     return;
   }
+  std::string rate, share;
   if (r.problem.phase == Phase::kDecode) {
-    std::printf("%-44s %10.2f us  %6.3f TB/s  %5.1f%% of %.2f  gate %s  [%s]\n", r.problem.name().c_str(),
-                r.timing.median_us, r.tbps, 100 * r.tbps / kDecodeCeilingTBps, kDecodeCeilingTBps, r.gate.c_str(),
-                r.config.c_str());
+    rate = fmt::format("{:.2f} TB/s", r.tbps);
+    share = format_percent(r.tbps / kDecodeCeilingTBps);
   } else {
-    std::printf("%-44s %10.1f us  %6.1f TFLOP/s  %5.1f%% of %.0f  gate %s  [%s]\n", r.problem.name().c_str(),
-                r.timing.median_us, r.tflops, 100 * r.tflops / kGemmCeilingTflops, kGemmCeilingTflops,
-                r.gate.c_str(), r.config.c_str());
+    rate = fmt::format("{:.0f} TFLOP/s", r.tflops);
+    share = format_percent(r.tflops / kGemmCeilingTflops);
   }
+  std::string line = fmt::format("{}  {:>10}  {:>12}  {:>6} of ceiling  gate {}", name, format_time_us(r.timing.median_us),
+                                 rate, share, r.gate);
+  if (wide) line += fmt::format("  [{}]", r.config);
+  std::printf("%s\n", line.c_str());
   std::fflush(stdout);
 }
 
@@ -118,6 +125,7 @@ int run_bench(const Args& args) {
   p.add_flag("suite", "decode|prefill", "run the benchmark grid of bench/RESULTS.md instead of one problem");
   p.add_flag("csv", "FILE", "also write the rows as CSV");
   p.add_flag("device", "N", "CUDA device ordinal", "0");
+  p.add_switch("wide", "also print each kernel's config (lines then exceed 120 columns)");
   if (int rc = p.parse(args); rc >= 0) return rc;
   std::vector<AttentionProblem> problems;
   if (auto suite = p.get_optional("suite")) {
@@ -159,7 +167,7 @@ int run_bench(const Args& args) {
     BenchRow row = bench_one(bench, problem, p.get("config", ""));
     if (!row.error.empty()) ++failures;
     if (row.gate == "FAIL") ++wrong;
-    print_row(row);
+    print_row(row, p.get_switch("wide"));
     if (csv) csv << csv_line(row) << std::flush;
   }
   // A kernel that failed the correctness gate (3) outranks one that could not be run (1).
