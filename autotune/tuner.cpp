@@ -143,7 +143,6 @@ const MeasurementRecord* ProblemRun::reusable(const std::string& kernel_key) con
 std::vector<Pending> ProblemRun::pull(size_t max_items) {
   std::vector<Pending> batch;
   if (aborted()) return batch;
-  refresh_stored();
   while (batch.size() < max_items) {
     if (stopped_after(batch.size())) break;
     Pending p;
@@ -233,13 +232,14 @@ void ProblemRun::reuse_try(const Pending& p) {
 
 bool ProblemRun::claimed(const Pending& p) {
   for (int polls = 0;; ++polls) {
-    const Claim c = sink_.claim(info_.environment.key(), record_, p.candidate.kernel_key);
+    MeasurementRecord row;
+    const Claim c = sink_.claim(info_.environment.key(), record_, p.candidate.kernel_key, &row);
     if (c == Claim::kGranted) return true;
     if (c == Claim::kDone) {
-      refresh_stored();
-      if (const MeasurementRecord* row = reusable(p.candidate.kernel_key)) {
+      stored_.insert_or_assign(row.kernel_key, row);
+      if (const MeasurementRecord* stored = reusable(p.candidate.kernel_key)) {
         Pending reused = p;
-        reused.stored = *row;
+        reused.stored = *stored;
         reuse_try(reused);
         return false;
       }
@@ -441,6 +441,9 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
   }
   out_.valid_points = static_cast<int64_t>(valid.size());
   progress_.set_item(problem.name());
+  // What earlier runs stored, read once: a variant another tuner stores later is found when
+  // this one claims it.
+  refresh_stored();
 
   const FamilySpace* fs = &space_;
   auto made = make_searcher(options_.strategy, space_.space, std::move(valid),

@@ -5,8 +5,8 @@
 // winners and record the best as is_best.
 //
 // Resuming is replaying: a proposal whose kernel the sink already holds (from an interrupted
-// run, or from another tuner writing the same database, re-read before every batch) is not
-// measured again, but its stored result travels through the loop exactly where a measurement
+// run, read when the problem starts, or from another tuner writing the same database, found
+// when the variant is claimed) is not measured again, but its stored result travels through the loop exactly where a measurement
 // would have, so the searcher, the stop conditions and the winners see what an uninterrupted
 // run sees. The winner is chosen among all ok rows stored for the problem; a problem that
 // measured nothing new and already has a best is left as it is. Gate seeds derive from the

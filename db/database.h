@@ -196,9 +196,10 @@ class Database final : public MeasurementSink {
   Status sink_status() const override;
   /// Claims (env_key, problem, kernel_key) for this connection. Taken: another connection's
   /// claim whose holder lives (same host: its process exists; another host: claimed less than
-  /// kClaimTtlS ago). Done: the variant has a row. A stale claim is taken over. Errors go to
+  /// kClaimTtlS ago). Done: the variant has a row (returned in `row`). A stale claim is taken over. Errors go to
   /// sink_status() and grant the claim (the tune loop then stops on the error).
-  Claim claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key) override;
+  Claim claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key,
+              MeasurementRecord* row) override;
   /// Deletes this connection's claims.
   void release_claims() override;
   /// Claims older than this are stale whoever holds them: no measurement takes that long.
@@ -253,7 +254,8 @@ class Database final : public MeasurementSink {
   struct Statements;  // database.cpp: prepared statements of the writers
 
   Database(sql::Connection conn, OpenMode mode, std::shared_ptr<void> keep_alive);
-  Result<Claim> try_claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key);
+  Result<Claim> try_claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key,
+                          MeasurementRecord* row);
   Status check_writable() const;
   // Stores `m` by the uniqueness rule; with `dry_run` only says what storing would do (a read).
   Result<Upsert> upsert_measurement(const MeasurementRecord& m, std::optional<int64_t> run_id,

@@ -289,16 +289,23 @@ bool claim_alive(const std::string& host, int64_t pid, double claimed_at) {
 }  // namespace
 
 Result<Claim> Database::try_claim(const std::string& env_key, const ProblemRecord& problem,
-                                  const std::string& kernel_key) {
+                                  const std::string& kernel_key, MeasurementRecord* row) {
   GQF_RETURN_IF_ERROR(check_writable());
   const std::string canonical = problem.canonical();
   std::lock_guard lock(write_mu_);
   GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
-  GQF_ASSIGN_OR_RETURN(Statement done, conn_.prepare("SELECT 1 FROM measurements WHERE env_key = ? AND "
-                                                     "problem = ? AND kernel_key = ?"));
+  GQF_ASSIGN_OR_RETURN(Statement done,
+                       conn_.prepare(fmt::format("SELECT {} FROM measurements WHERE env_key = ? AND "
+                                                 "problem = ? AND kernel_key = ?",
+                                                 measurement_columns(""))));
   done.bind(1, env_key).bind(2, canonical).bind(3, kernel_key);
   GQF_ASSIGN_OR_RETURN(bool has_row, done.step());
-  if (has_row) return Claim::kDone;
+  if (has_row) {
+    if (row != nullptr) {
+      GQF_ASSIGN_OR_RETURN(*row, read_measurement(done, path()));
+    }
+    return Claim::kDone;
+  }
   GQF_ASSIGN_OR_RETURN(Statement held, conn_.prepare("SELECT owner, host, pid, claimed_at FROM claims WHERE "
                                                      "env_key = ? AND problem = ? AND kernel_key = ?"));
   held.bind(1, env_key).bind(2, canonical).bind(3, kernel_key);
@@ -317,8 +324,9 @@ Result<Claim> Database::try_claim(const std::string& env_key, const ProblemRecor
   return Claim::kGranted;
 }
 
-Claim Database::claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key) {
-  auto c = try_claim(env_key, problem, kernel_key);
+Claim Database::claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key,
+                      MeasurementRecord* row) {
+  auto c = try_claim(env_key, problem, kernel_key, row);
   if (!c.ok()) {
     note_sink_error(c.status(), "claim");
     return Claim::kGranted;

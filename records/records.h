@@ -131,9 +131,11 @@ class MeasurementSink {
   virtual Status sink_status() const { return ok_status(); }
   /// Claims a variant before measuring it, so that tuners sharing one sink share the work
   /// instead of repeating it. A claim ends when the variant's row is recorded, when
-  /// release_claims() is called, or when its holder dies. A sink used by one tuner grants all.
-  virtual Claim claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key) {
-    (void)env_key, (void)problem, (void)kernel_key;
+  /// release_claims() is called, or when its holder dies. kDone puts the stored row in `row`
+  /// (when given). A sink used by one tuner grants all.
+  virtual Claim claim(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key,
+                      MeasurementRecord* row) {
+    (void)env_key, (void)problem, (void)kernel_key, (void)row;
     return Claim::kGranted;
   }
   /// Ends every claim this sink holds (a try abandoned, a problem finished).
