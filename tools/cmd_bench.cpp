@@ -20,8 +20,6 @@
 namespace gqaforge::cli {
 namespace {
 
-constexpr double kDecodeCeilingTBps = 4.58;   // best decode KV read seen on the H200 (docs/h200.md)
-constexpr double kGemmCeilingTflops = 790.0;  // measured bf16 GEMM on the H200 (docs/h200.md)
 // K/V as [batch, n_kv, kv_len, head_dim], the layout the peers get in bench/peers.py.
 constexpr bool kKvHeadMajor = true;
 

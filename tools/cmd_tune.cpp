@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "autotune/buckets.h"
@@ -30,8 +31,6 @@
 namespace gqaforge::cli {
 namespace {
 
-constexpr double kDecodeCeilingTBps = 4.58;   // decode KV read ceiling of the H200 (docs/h200.md)
-constexpr double kGemmCeilingTflops = 790.0;  // bf16 GEMM ceiling of the H200 (docs/h200.md)
 
 /// "10m", "90s", "1h", "1.5h" or plain seconds.
 Result<double> parse_duration(const std::string& flag, const std::string& text) {
@@ -300,6 +299,13 @@ Result<std::unique_ptr<tune::Backend>> make_backend(const TunePlan& plan) {
   return std::unique_ptr<tune::Backend>(new tune::WorkerBackend(w, local));
 }
 
+/// The heuristic default's time over the winner's, when both were timed.
+std::optional<double> speedup_vs_default(const tune::ProblemOutcome& o) {
+  if (!o.best || !o.default_row || o.default_row->status != MeasureStatus::kOk) return std::nullopt;
+  if (o.default_row->median_us <= 0 || o.best->median_us <= 0) return std::nullopt;
+  return o.default_row->median_us / o.best->median_us;
+}
+
 void print_table(const tune::TuneReport& report, bool wide) {
   TextTable t;
   t.add_column("problem", TextTable::kLeft);
@@ -334,9 +340,9 @@ void print_table(const tune::TuneReport& report, bool wide) {
       ceiling = format_percent(b.tflops / kGemmCeilingTflops);
     }
     std::string speedup = "-";
-    if (o.default_row && o.default_row->status == MeasureStatus::kOk && o.default_row->median_us > 0) {
-      speedup = fmt::format("{:.2f}x", o.default_row->median_us / b.median_us);
-    } else if (o.default_row) {
+    if (const std::optional<double> s = speedup_vs_default(o)) {
+      speedup = fmt::format("{:.2f}x", *s);
+    } else if (o.default_row && o.default_row->status != MeasureStatus::kOk) {
       speedup = fmt::format("dflt {}", measure_status_name(o.default_row->status));
     }
     t.add_row({name, tries, format_time_us(b.median_us), throughput, ceiling, speedup, b.config});
@@ -423,9 +429,8 @@ Json tune_json(const TunePlan& plan, const tune::TuneReport& report) {
     p.set("by_status", std::move(by_status));
     p.set("best", o.best ? record_json(*o.best) : Json());
     p.set("default", o.default_row ? record_json(*o.default_row) : Json());
-    const bool speedup = o.best && o.default_row && o.default_row->status == MeasureStatus::kOk &&
-                         o.default_row->median_us > 0 && o.best->median_us > 0;
-    p.set("speedup_vs_default", speedup ? Json(o.default_row->median_us / o.best->median_us) : Json());
+    const std::optional<double> speedup = speedup_vs_default(o);
+    p.set("speedup_vs_default", speedup ? Json(*speedup) : Json());
     p.set("stop_reason", o.stop_reason.empty() ? Json() : Json(o.stop_reason));
     problems.push_back(std::move(p));
   }

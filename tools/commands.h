@@ -9,6 +9,10 @@ namespace gqaforge::cli {
 
 using Args = std::vector<std::string>;
 
+// The ceilings throughputs are reported against (measured on the H200, docs/h200.md).
+inline constexpr double kDecodeCeilingTBps = 4.58;   // decode K/V read
+inline constexpr double kGemmCeilingTflops = 790.0;  // dense bf16 GEMM
+
 struct Command {
   const char* name;
   const char* summary;

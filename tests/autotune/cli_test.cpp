@@ -390,7 +390,6 @@ TEST(TuneCli, AFullDiskStopsTheSweepAtTheFirstFailedWrite) {
   EXPECT_NE(slurp(dir.file("info.stdout")).find("measurements"), std::string::npos);
 }
 
-
 TEST(TuneCli, JsonSummaryFollowsItsSchema) {
   ScratchDir dir;
   const std::string db = dir.file("t.sqlite");
