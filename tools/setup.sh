@@ -3,7 +3,8 @@
 # are present) and checks for a CUDA toolkit. Idempotent.
 set -euo pipefail
 
-packages=(cmake ninja-build g++ libfmt-dev libsqlite3-dev libgtest-dev)
+packages=(cmake ninja-build g++ libfmt-dev libsqlite3-dev libgtest-dev nlohmann-json3-dev libcli11-dev
+          libeigen3-dev libspdlog-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
