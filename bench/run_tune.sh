@@ -6,21 +6,24 @@
 #                   `gqaforge compare-searchers` on them (searchers.md)
 #   prefill-shapes  guided tunes of the prefill benchmark shapes (seq 2K x8 and 16K x1)
 #   linear          cuBLASLt GEMMs of model presets (--linear)
-#   sweep-decode    the default decode sweep (GQF_SWEEP_DECODE_S seconds, resumable)
-#   sweep-prefill   the default prefill sweep (GQF_SWEEP_PREFILL_S seconds, resumable)
-# A database given as GQF_IMPORT (text export) is imported first, so a sweep resumes.
+#   sweep-decode    the default decode sweep (GQAFORGE_SWEEP_DECODE_S seconds, resumable)
+#   sweep-prefill   the default prefill sweep (GQAFORGE_SWEEP_PREFILL_S seconds, resumable)
+# A database given as GQAFORGE_IMPORT (text export) is imported first, so a sweep resumes.
 set -uo pipefail
+# shellcheck source=bench/settings.sh
+source "$(dirname "$0")/settings.sh"
 build=$1
 out=$2
 shift 2
 gq="$build/tools/gqaforge"
-work=${GQF_WORK_DIR:-/tmp/gqaforge-tune}
+work=$(setting WORK_DIR "/tmp/gqaforge-tune")
 mkdir -p "$work"
 export GQAFORGE_CACHE_DIR=${GQAFORGE_CACHE_DIR:-/tmp/gqaforge-cache}
 log="$out/tune.log"
 exh="$work/exhaustive.sqlite"
 sweep="$work/sweep.sqlite"
-if [ -n "${GQF_IMPORT:-}" ]; then "$gq" db import "$GQF_IMPORT" --db "$sweep" >> "$log" 2>&1; fi
+import=$(setting IMPORT)
+if [ -n "$import" ]; then "$gq" db import "$import" --db "$sweep" >> "$log" 2>&1; fi
 
 # tune NAME SECONDS ARGS...: one tune command, timed, its table appended to the log.
 tune() {
@@ -36,9 +39,9 @@ recipe_heads=8:1,8:2,8:4,8:8,16:1,16:2,16:4,16:8,16:16,32:1,32:2,32:4,32:8,32:16
 for step in "$@"; do
   case $step in
     compare)
-      tune exhaustive-decode ${GQF_EXH_DECODE_S:-150} --phase decode --heads 8:1 --head-dim 128 --batch 1 --kv-len 8k \
+      tune exhaustive-decode $(setting EXH_DECODE_S "150") --phase decode --heads 8:1 --head-dim 128 --batch 1 --kv-len 8k \
         --strategy exhaustive --compile-batch 16 --db "$exh"
-      tune exhaustive-prefill ${GQF_EXH_PREFILL_S:-60} --phase prefill --heads ${GQF_EXH_PREFILL_HEADS:-8:1} --head-dim 128 --batch 1 \
+      tune exhaustive-prefill $(setting EXH_PREFILL_S "60") --phase prefill --heads $(setting EXH_PREFILL_HEADS "8:1") --head-dim 128 --batch 1 \
         --kv-len 4k --causal yes --strategy exhaustive --compile-batch 16 --db "$exh"
       "$gq" compare-searchers --markdown --db "$exh" > "$out/searchers.md" 2>&1
       "$gq" db export --db "$exh" --output "$out/exhaustive.tsv" 2>> "$log" ;;
@@ -46,11 +49,11 @@ for step in "$@"; do
       # The issue's benchmark head configurations at batch 8 x 2K and batch 1 x 16K tokens.
       for shape in "8 2k" "1 16k"; do
         read -r b len <<< "$shape"
-        tune prefill-shapes-d128-$len ${GQF_SHAPES_S:-45} --phase prefill --heads 32:8,32:32,8:1,16:2 --head-dim 128 \
+        tune prefill-shapes-d128-$len $(setting SHAPES_S "45") --phase prefill --heads 32:8,32:32,8:1,16:2 --head-dim 128 \
           --causal both --batch $b --kv-len $len --budget 24 --db "$sweep"
-        tune prefill-shapes-d64-$len ${GQF_SHAPES_S:-45} --phase prefill --heads 32:8 --head-dim 64 \
+        tune prefill-shapes-d64-$len $(setting SHAPES_S "45") --phase prefill --heads 32:8 --head-dim 64 \
           --causal both --batch $b --kv-len $len --budget 24 --db "$sweep"
-        tune prefill-shapes-d256-$len ${GQF_SHAPES_S:-45} --phase prefill --heads 16:2 --head-dim 256 \
+        tune prefill-shapes-d256-$len $(setting SHAPES_S "45") --phase prefill --heads 16:2 --head-dim 256 \
           --causal both --batch $b --kv-len $len --budget 24 --db "$sweep"
       done ;;
     linear)
@@ -66,13 +69,13 @@ for step in "$@"; do
         --gemm "$grid" --db "$sweep" --quiet >> "$log" 2>&1
       echo "=== linear: exit $?" >> "$log" ;;
     sweep-decode)
-      tune sweep-decode ${GQF_SWEEP_DECODE_S:-200} --phase decode --heads "${GQF_DECODE_HEADS:-$recipe_heads}" \
-        --head-dim ${GQF_HEAD_DIMS:-128,64} --batch 1,16 --kv-len ${GQF_DECODE_KV:-4k,32k,128k} --budget ${GQF_BUDGET:-16} \
+      tune sweep-decode $(setting SWEEP_DECODE_S "200") --phase decode --heads "$(setting DECODE_HEADS "$recipe_heads")" \
+        --head-dim $(setting HEAD_DIMS "128,64") --batch 1,16 --kv-len $(setting DECODE_KV "4k,32k,128k") --budget $(setting BUDGET "16") \
         --db "$sweep" ;;
     sweep-prefill)
-      tune sweep-prefill ${GQF_SWEEP_PREFILL_S:-200} --phase prefill --heads "${GQF_PREFILL_HEADS:-$recipe_heads}" \
-        --head-dim ${GQF_PREFILL_DIMS:-128} --batch 1 --kv-len ${GQF_PREFILL_KV:-4k,16k} --causal yes \
-        --budget ${GQF_BUDGET:-16} --db "$sweep" ;;
+      tune sweep-prefill $(setting SWEEP_PREFILL_S "200") --phase prefill --heads "$(setting PREFILL_HEADS "$recipe_heads")" \
+        --head-dim $(setting PREFILL_DIMS "128") --batch 1 --kv-len $(setting PREFILL_KV "4k,16k") --causal yes \
+        --budget $(setting BUDGET "16") --db "$sweep" ;;
   esac
   # Exported after every step, so a run cut short still brings back what it measured.
   if [ -f "$sweep" ]; then "$gq" db export --db "$sweep" --output "$out/sweep.tsv" 2>> "$log"; fi

@@ -8,24 +8,26 @@
 #   BUILD  a configured and built tree (needs BUILD/tests/runtime/runtime_gpu_test)
 #   OUT    output folder (created)
 # Environment (defaults in brackets):
-#   GQF_STRESS_PROCS [4]       concurrent processes running the split-KV matrix
-#   GQF_STRESS_REPEAT [40]     --gtest_repeat of each of them
-#   GQF_STRESS_FILTER [the split-KV decode matrix: every case with an explicit num_splits]
-#   GQF_STRESS_NOISE [1]       one more process looping other GPU tests as background load
-#   GQF_STRESS_TIMEOUT [150]   seconds for the concurrent stage (processes still running are
+#   GQAFORGE_STRESS_PROCS [4]       concurrent processes running the split-KV matrix
+#   GQAFORGE_STRESS_REPEAT [40]     --gtest_repeat of each of them
+#   GQAFORGE_STRESS_FILTER [the split-KV decode matrix: every case with an explicit num_splits]
+#   GQAFORGE_STRESS_NOISE [1]       one more process looping other GPU tests as background load
+#   GQAFORGE_STRESS_TIMEOUT [150]   seconds for the concurrent stage (processes still running are
 #                              stopped and reported as timed out)
-#   GQF_SANITIZE [1]           0 skips the sanitizer stage
-#   GQF_SANITIZER_TOOLS [memcheck racecheck synccheck initcheck]
-#   GQF_SANITIZER_TIMEOUT [75] seconds per tool
-#   GQF_SANITIZER_FILTER [9 decode + 8 prefill/varlen cases, listed below] gtest filter
-#   GQF_STRESS_BUDGET [450]    seconds for the whole script; a stage that would start past
+#   GQAFORGE_SANITIZE [1]           0 skips the sanitizer stage
+#   GQAFORGE_SANITIZER_TOOLS [memcheck racecheck synccheck initcheck]
+#   GQAFORGE_SANITIZER_TIMEOUT [75] seconds per tool
+#   GQAFORGE_SANITIZER_FILTER [9 decode + 8 prefill/varlen cases, listed below] gtest filter
+#   GQAFORGE_STRESS_BUDGET [450]    seconds for the whole script; a stage that would start past
 #                              the budget (less its reserve) is skipped and says so
-#   GQF_STRESS_QUICK [0]       1: a quick check (2 processes x 3 repeats, no noise, memcheck
+#   GQAFORGE_STRESS_QUICK [0]       1: a quick check (2 processes x 3 repeats, no noise, memcheck
 #                              only over 3 tests, about a minute); explicit variables win
 #   GQAFORGE_CACHE_DIR [/tmp/gqaforge-cache]  compile cache shared by all processes
 # Exit status: 0 when every test passed and every sanitizer reported 0 errors, 1 otherwise,
 # 2 on a usage error.
 set -euo pipefail
+# shellcheck source=bench/settings.sh
+source "$(dirname "$0")/settings.sh"
 
 if [ $# -ne 2 ]; then
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
@@ -41,23 +43,23 @@ fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-quick=${GQF_STRESS_QUICK:-0}
+quick=$(setting STRESS_QUICK "0")
 if [ "$quick" = 1 ]; then
-  procs=${GQF_STRESS_PROCS:-2}
-  repeat=${GQF_STRESS_REPEAT:-3}
-  noise=${GQF_STRESS_NOISE:-0}
-  tools=${GQF_SANITIZER_TOOLS:-memcheck}
+  procs=$(setting STRESS_PROCS "2")
+  repeat=$(setting STRESS_REPEAT "3")
+  noise=$(setting STRESS_NOISE "0")
+  tools=$(setting SANITIZER_TOOLS "memcheck")
 else
-  procs=${GQF_STRESS_PROCS:-4}
-  repeat=${GQF_STRESS_REPEAT:-40}
-  noise=${GQF_STRESS_NOISE:-1}
-  tools=${GQF_SANITIZER_TOOLS:-memcheck racecheck synccheck initcheck}
+  procs=$(setting STRESS_PROCS "4")
+  repeat=$(setting STRESS_REPEAT "40")
+  noise=$(setting STRESS_NOISE "1")
+  tools=$(setting SANITIZER_TOOLS "memcheck racecheck synccheck initcheck")
 fi
-split_filter=${GQF_STRESS_FILTER:-'Coverage/GpuDecode.MatchesOracle/*num_splits*'}
-stress_timeout=${GQF_STRESS_TIMEOUT:-150}
-sanitize=${GQF_SANITIZE:-1}
-san_timeout=${GQF_SANITIZER_TIMEOUT:-75}
-budget=${GQF_STRESS_BUDGET:-450}
+split_filter=$(setting STRESS_FILTER 'Coverage/GpuDecode.MatchesOracle/*num_splits*')
+stress_timeout=$(setting STRESS_TIMEOUT "150")
+sanitize=$(setting SANITIZE "1")
+san_timeout=$(setting SANITIZER_TIMEOUT "75")
+budget=$(setting STRESS_BUDGET "450")
 export GQAFORGE_CACHE_DIR=${GQAFORGE_CACHE_DIR:-/tmp/gqaforge-cache}
 
 # Representative sanitizer subset (names, not indices, so added cases do not shift it).
@@ -87,7 +89,7 @@ if [ "$quick" = 1 ]; then
   prefill_subset=("${prefill_subset[3]}")
 fi
 join() { local IFS=:; echo "$*"; }
-san_filter=${GQF_SANITIZER_FILTER:-$(join "${decode_subset[@]}" "${prefill_subset[@]}")}
+san_filter=$(setting SANITIZER_FILTER "$(join "${decode_subset[@]}" "${prefill_subset[@]}")")
 
 summary=$out/summary.txt
 : > "$summary"
@@ -156,7 +158,7 @@ else
     n=$((i + 1))
     read -r ok fail skip <<< "$(tally "$out/stress_p$n.log")"
     note=""
-    [ "$rc" = 124 ] && note=" (timed out after ${t}s: raise GQF_STRESS_TIMEOUT or lower GQF_STRESS_REPEAT)"
+    [ "$rc" = 124 ] && note=" (timed out after ${t}s: raise GQAFORGE_STRESS_TIMEOUT or lower GQAFORGE_STRESS_REPEAT)"
     say "stress p$n: rc=$rc passed=$ok failed=$fail skipped=$skip$note"
     [ "$fail" = 0 ] && { [ "$rc" = 0 ] || [ "$rc" = 124 ]; } || status=1
   done
@@ -190,7 +192,7 @@ for d in ${CUDA_HOME:-} /usr/local/cuda /usr/local/cuda-13.0 /usr/local/cuda-12;
   [ -n "$d" ] && [ -x "$d/bin/compute-sanitizer" ] && sanitizer=$d/bin/compute-sanitizer
 done
 if [ "$sanitize" != 1 ]; then
-  say "== sanitizers: skipped (GQF_SANITIZE=$sanitize)"
+  say "== sanitizers: skipped (GQAFORGE_SANITIZE=$sanitize)"
 elif [ -z "$sanitizer" ]; then
   say "== sanitizers: compute-sanitizer not found (PATH, /usr/local/cuda/bin)"
   status=1
@@ -215,7 +217,7 @@ else
       errors=$(echo "$hazards" | grep -oE '[0-9]+ error' | grep -oE '[0-9]+' || true)
     fi
     if [ "$rc" = 124 ]; then
-      verdict="timed out after ${t}s (incomplete; raise GQF_SANITIZER_TIMEOUT)"
+      verdict="timed out after ${t}s (incomplete; raise GQAFORGE_SANITIZER_TIMEOUT)"
       status=1
     elif [ -z "$errors" ]; then
       verdict="no summary line (rc=$rc), see $log"

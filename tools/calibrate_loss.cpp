@@ -7,8 +7,9 @@
 //
 // `all` refines the parametric form (restarted Nelder-Mead); `table` / `table-e` climb free
 // per-H coefficients (shared / per-H E), a diagnostic of what any power-law table can reach.
-// Settings and penalty weights come from GQF_CAL_UNITS, GQF_CAL_EMBED, GQF_CAL_INTERP,
-// GQF_CAL_ANCHOR_WEIGHT, GQF_CAL_HEAD_WEIGHT, GQF_CAL_SEC54_WEIGHT, GQF_CAL_HEADLINE_WEIGHT.
+// Settings and penalty weights come from GQAFORGE_CAL_UNITS, GQAFORGE_CAL_EMBED,
+// GQAFORGE_CAL_INTERP, GQAFORGE_CAL_ANCHOR_WEIGHT, GQAFORGE_CAL_HEAD_WEIGHT,
+// GQAFORGE_CAL_SEC54_WEIGHT, GQAFORGE_CAL_HEADLINE_WEIGHT (the older GQF_ spelling still works).
 // Deterministic (fixed seed); prints progress and the final cell-by-cell comparison to stderr.
 #include <algorithm>
 #include <array>
@@ -19,6 +20,7 @@
 #include <random>
 #include <vector>
 
+#include "core/env.h"
 #include "core/fs.h"
 #include "costmodel/loss_model.h"
 #include "costmodel/table4.h"
@@ -291,22 +293,30 @@ int main(int argc, char** argv) {
   Scorer sc;
   sc.table = presets->aspect_table();
   // Conventions under study (environment variables keep the tool's interface small).
-  if (const char* u = std::getenv("GQF_CAL_UNITS")) {
-    auto units = parse_z_units(u);
+  if (auto u = env_setting("CAL_UNITS")) {
+    auto units = parse_z_units(*u);
     if (!units.ok()) {
-      std::fprintf(stderr, "GQF_CAL_UNITS: %s\n", units.status().message().c_str());
+      std::fprintf(stderr, "GQAFORGE_CAL_UNITS: %s\n", units.status().message().c_str());
       return 2;
     }
     sc.base.z.units = *units;
   }
-  if (const char* e = std::getenv("GQF_CAL_EMBED")) sc.base.cost.count_embedding = std::string(e) == "1";
-  if (const char* i = std::getenv("GQF_CAL_INTERP")) {
-    sc.base.shape.interpolation = std::string(i) == "params" ? RatioInterpolation::kParams : RatioInterpolation::kLogParams;
+  if (auto e = env_setting("CAL_EMBED")) sc.base.cost.count_embedding = *e == "1";
+  if (auto i = env_setting("CAL_INTERP")) {
+    sc.base.shape.interpolation = *i == "params" ? RatioInterpolation::kParams : RatioInterpolation::kLogParams;
   }
-  if (const char* w = std::getenv("GQF_CAL_ANCHOR_WEIGHT")) sc.anchor_weight = std::atof(w);
-  if (const char* w = std::getenv("GQF_CAL_HEAD_WEIGHT")) sc.head_law_weight = std::atof(w);
-  if (const char* w = std::getenv("GQF_CAL_SEC54_WEIGHT")) sc.sec54_weight = std::atof(w);
-  if (const char* w = std::getenv("GQF_CAL_HEADLINE_WEIGHT")) sc.headline_weight = std::atof(w);
+  const std::pair<const char*, double*> weights[] = {{"CAL_ANCHOR_WEIGHT", &sc.anchor_weight},
+                                                     {"CAL_HEAD_WEIGHT", &sc.head_law_weight},
+                                                     {"CAL_SEC54_WEIGHT", &sc.sec54_weight},
+                                                     {"CAL_HEADLINE_WEIGHT", &sc.headline_weight}};
+  for (const auto& [name, weight] : weights) {
+    auto value = env_number(name);
+    if (!value.ok()) {
+      std::fprintf(stderr, "%s\n", value.status().message().c_str());
+      return 2;
+    }
+    if (*value) *weight = **value;
+  }
   ParametricLaw start;
   if (argc > 1) {
     auto m = LossModel::load(argv[1]);

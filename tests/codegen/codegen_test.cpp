@@ -1,10 +1,11 @@
 // Codegen: emitted source against golden files (a change to emitted code must bump
-// kCodegenVersion and update the goldens: GQF_UPDATE_GOLDEN=1 rewrites them from the emitter),
+// kCodegenVersion and update the goldens: GQAFORGE_UPDATE_GOLDEN=1 rewrites them from the emitter),
 // problem validation and naming, work counts.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
+#include "core/env.h"
 #include "codegen/emit_families.h"
 #include "codegen/emitter.h"
 #include "codegen/source.h"
@@ -24,7 +25,7 @@ AttentionProblem prefill_problem() {
 
 void expect_golden(const std::string& name, const std::string& text) {
   std::string path = std::string(GQAFORGE_SOURCE_DIR) + "/tests/codegen/golden/" + name;
-  if (const char* update = std::getenv("GQF_UPDATE_GOLDEN"); update != nullptr && std::string(update) == "1") {
+  if (env_setting("UPDATE_GOLDEN") == "1") {
     ASSERT_TRUE(write_file_atomic(path, text).ok()) << path;
   }
   auto golden = read_file(path);
