@@ -66,8 +66,6 @@ struct ConfigField {
 struct FieldInfo {
   std::string name;
   std::vector<int> tuned;
-  std::string legal;  // describe_legal()
-  std::string help;
 };
 
 namespace fields {
@@ -160,7 +158,7 @@ Config from_values(std::span<const ConfigField<Config>> table, const std::vector
 template <class Config>
 std::vector<FieldInfo> info(std::span<const ConfigField<Config>> table) {
   std::vector<FieldInfo> out;
-  for (const ConfigField<Config>& f : table) out.push_back({f.name, f.tuned, f.describe_legal(), f.help});
+  for (const ConfigField<Config>& f : table) out.push_back({f.name, f.tuned});
   return out;
 }
 

@@ -26,10 +26,9 @@ class DecodeFamily final : public TypedFamily<DecodeConfig> {
 
   Result<KernelConfig> resolve(const AttentionProblem& problem, const KernelConfig& config,
                                const DeviceLimits& limits) const override {
-    GQF_RETURN_IF_ERROR(validate(problem, config, limits));
+    GQF_ASSIGN_OR_RETURN(LaunchPlan plan, launch_plan(problem, config, limits));
     DecodeConfig pinned = of(config);
-    GQF_ASSIGN_OR_RETURN(DecodeLaunch launch, decode_launch(problem, pinned, limits));
-    pinned.num_splits = launch.num_splits;
+    pinned.num_splits = plan.num_splits;
     return KernelConfig(pinned);
   }
 
