@@ -11,6 +11,7 @@
 
 #include "records/records.h"
 #include "codegen/device_limits.h"
+#include "codegen/family.h"
 #include "codegen/problem.h"
 #include "core/status.h"
 
@@ -19,9 +20,12 @@ namespace gqaforge::tune {
 /// One kernel variant to compile and measure.
 struct Candidate {
   AttentionProblem problem;
-  std::string family;      // "decode" | "prefill"
-  std::string config;      // canonical config text
+  const KernelFamily* family = nullptr;
+  KernelConfig config;
   std::string kernel_key;  // Backend::kernel_key of the three above
+
+  /// The config's canonical text: the form in rows, keys and messages.
+  std::string config_text() const { return family->canonical(config); }
 };
 
 /// What compiling one candidate gave.
@@ -72,8 +76,8 @@ class Backend {
   virtual Result<BackendInfo> info() = 0;
   /// The database key of a variant: sha256 over the canonical compile input (source, options,
   /// NVRTC and codegen versions, target) and the config (run-time fields included).
-  virtual Result<std::string> kernel_key(const AttentionProblem& problem, const std::string& family,
-                                         const std::string& config) = 0;
+  virtual Result<std::string> kernel_key(const AttentionProblem& problem, const KernelFamily& family,
+                                         const KernelConfig& config) = 0;
   /// Compiles a batch in parallel; the i-th result belongs to the i-th candidate.
   virtual std::vector<CompileResult> compile(const std::vector<Candidate>& candidates) = 0;
   /// Correctness gate on fresh seeded inputs, then timing. Never throws; every failure is a

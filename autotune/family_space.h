@@ -1,41 +1,65 @@
-// The search space of each kernel family, built from its config struct: one parameter per
-// config field with the legal values listed in codegen/decode_config.h and
-// codegen/prefill_config.h, named constraints for the rules between fields, and last the
-// device-limit check (config.validate) as the constraint "device_limits", so that only points
+// The tuner's side of the kernel families (codegen/family.h): per family, the values its
+// search space tries for each config field, the named rules between fields, and the
+// prediction the guided searcher ranks by. The space has one parameter per field of the
+// family's table (in table order, with the table's tuned values), the family's constraints,
+// and last the family's own validate() as the constraint "device_limits", so that only points
 // that would be accepted before compiling are ever proposed.
 #pragma once
 
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "autotune/predict.h"
 #include "autotune/search_space.h"
 #include "codegen/device_limits.h"
+#include "codegen/family.h"
 #include "codegen/problem.h"
 
 namespace gqaforge::tune {
 
+class TuningFamily {
+ public:
+  virtual ~TuningFamily() = default;
+  virtual const KernelFamily& kernel() const = 0;
+  /// The values the space tries for `field`: the table's tuned values unless the problem or
+  /// the device rules some out.
+  virtual std::vector<int> axis(const FieldInfo& field, const AttentionProblem& problem,
+                                const DeviceLimits& limits) const;
+  /// Named rules between fields (a point that breaks one is never proposed).
+  virtual void add_constraints(SearchSpace& space, const AttentionProblem& problem,
+                               const DeviceLimits& limits) const = 0;
+  /// Predicted microseconds per call; +infinity when the config cannot launch.
+  virtual double predict_us(const AttentionProblem& problem, const KernelConfig& config, const DeviceLimits& limits,
+                            const Roofline& roof) const = 0;
+};
+
+/// Every family the tuner can search, in registry order.
+std::span<const TuningFamily* const> tuning_families();
+/// The tuning side of `family`; fails for a family with nothing to tune (the reference).
+Result<const TuningFamily*> find_tuning(const KernelFamily& family);
+
 struct FamilySpace {
-  std::string family;          // "decode" | "prefill"
+  const KernelFamily* family = nullptr;
+  const TuningFamily* tuning = nullptr;
   AttentionProblem problem;
   DeviceLimits limits;
   SearchSpace space;
-  std::string default_config;  // canonical text of the family's heuristic default
+  KernelConfig default_config;  // the family's heuristic default
 
-  /// Canonical config text of a point (the config struct's canonical()).
-  std::string config_of(const Point& point) const;
-  /// Predicted microseconds per call (autotune/predict.h).
+  /// The config of a point.
+  KernelConfig config(const Point& point) const;
+  /// Its canonical text (the form in rows and kernel keys).
+  std::string config_text(const Point& point) const;
+  /// The point of a config, or nullopt when one of its values is not on the space's axes.
+  std::optional<Point> point_of(const KernelConfig& config) const;
+  /// Predicted microseconds per call (TuningFamily::predict_us).
   double predict_us(const Point& point) const;
 };
 
-/// The family of a problem: "decode" or "prefill" (its phase).
-std::string family_of(const AttentionProblem& problem);
-
 /// Builds the space of the problem's family.
 Result<FamilySpace> make_family_space(const AttentionProblem& problem, const DeviceLimits& limits);
-
-/// Parses `config_text` over the family's default and validates it against the problem and
-/// the device; returns the canonical text or the status that rejects it.
-Result<std::string> canonical_config(const AttentionProblem& problem, const std::string& family,
-                                     const std::string& config_text, const DeviceLimits& limits);
 
 /// The canonical text of a config as a database recorded it. Keys that rows from before a
 /// field existed lack take the config struct's own defaults (what those kernels ran with, e.g.

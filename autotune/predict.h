@@ -1,13 +1,13 @@
 // A cheap roofline/occupancy prediction of a kernel config's time per call, from the problem's
 // bytes and FLOPs, the CTAs of the launch against the SMs, the CTAs per SM that shared memory,
 // threads and registers allow, and the bytes the cp.async pipeline keeps in flight. The guided
-// searcher ranks configs by it; it only has to order configs roughly, never to be exact.
+// searcher ranks configs by it; it only has to order configs roughly, never to be exact. Each
+// family's model lives with its search space (autotune/<family>_tuning.cpp).
 #pragma once
 
-#include <string>
-
-#include "codegen/decode_config.h"
-#include "codegen/prefill_config.h"
+#include "codegen/device_limits.h"
+#include "codegen/family.h"
+#include "codegen/problem.h"
 
 namespace gqaforge::tune {
 
@@ -20,13 +20,9 @@ struct Roofline {
   double bytes_in_flight_per_sm = 40e3;  // Little's law: bandwidth x latency / SMs
 };
 
-/// Predicted microseconds per call; +infinity when the config cannot launch.
-double predict_decode_us(const AttentionProblem& problem, const DecodeConfig& config, const DeviceLimits& limits,
-                         const Roofline& roof = {});
-double predict_prefill_us(const AttentionProblem& problem, const PrefillConfig& config,
-                          const DeviceLimits& limits, const Roofline& roof = {});
-/// Dispatches on `family` ("decode" | "prefill"); `config_text` overrides the heuristic default.
-double predict_us(const AttentionProblem& problem, const std::string& family, const std::string& config_text,
+/// Predicted microseconds per call of `config` of `family`; +infinity when it cannot launch or
+/// the family has nothing to tune.
+double predict_us(const AttentionProblem& problem, const KernelFamily& family, const KernelConfig& config,
                   const DeviceLimits& limits, const Roofline& roof = {});
 
 }  // namespace gqaforge::tune

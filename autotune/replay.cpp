@@ -33,13 +33,14 @@ Result<Landscape> landscape_from_rows(const AttentionProblem& problem, const std
   for (const MeasurementRecord& row : rows) {
     if (row.problem.canonical() != want) continue;
     const double c = row.status == MeasureStatus::kOk && row.median_us > 0 ? row.median_us : kInf;
-    auto [it, inserted] = by_config.emplace(canonical_recorded_config(l.space.family, row.config), c);
+    auto [it, inserted] = by_config.emplace(canonical_recorded_config(l.space.family->name(), row.config), c);
     if (!inserted) it->second = std::min(it->second, c);
   }
   l.best_us = kInf;
   for (const Point& p : l.space.space.valid_points()) {
-    auto canonical = canonical_config(problem, l.space.family, l.space.config_of(p), limits);
-    auto it = canonical.ok() ? by_config.find(*canonical) : by_config.end();
+    const KernelConfig config = l.space.config(p);
+    auto it = l.space.family->validate(problem, config, limits).ok() ? by_config.find(l.space.family->canonical(config))
+                                                                     : by_config.end();
     if (it == by_config.end()) {
       ++l.unmeasured;
       continue;
@@ -53,9 +54,10 @@ Result<Landscape> landscape_from_rows(const AttentionProblem& problem, const std
   }
   if (!std::isfinite(l.best_us)) {
     return not_found("no passing measurement of '{}' matches a point of its {} space", problem.name(),
-                     l.space.family);
+                     l.space.family->name());
   }
-  auto d = by_config.find(l.space.default_config);
+  const std::string default_text = l.space.family->canonical(l.space.default_config);
+  auto d = by_config.find(default_text);
   l.default_us = d == by_config.end() ? kInf : d->second;
   return l;
 }
@@ -75,13 +77,13 @@ Result<ReplayRun> replay(const Landscape& l, const std::string& strategy, int64_
     run.best_us = std::min(run.best_us, cost);
     if (run.evals_to_target < 0 && run.best_us <= target * l.best_us) run.evals_to_target = run.evaluations;
   };
-  if (with_default) evaluate(l.space.default_config, l.default_us);
+  if (with_default) evaluate(l.space.family->canonical(l.space.default_config), l.default_us);
   while (budget <= 0 || run.evaluations < budget) {
     std::optional<Point> p = searcher->next();
     if (!p) break;
     auto it = l.cost.find(*p);
     const double cost = it == l.cost.end() ? kInf : it->second;
-    evaluate(l.space.config_of(*p), cost);
+    evaluate(l.space.config_text(*p), cost);
     searcher->report(*p, cost);
   }
   return run;

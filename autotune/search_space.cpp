@@ -13,6 +13,13 @@ namespace gqaforge::tune {
 
 int PointValues::operator[](std::string_view name) const { return space_.value(point_, name); }
 
+std::vector<int> PointValues::all() const {
+  std::vector<int> out;
+  out.reserve(point_.size());
+  for (size_t i = 0; i < point_.size(); ++i) out.push_back(space_.params()[i].values[static_cast<size_t>(point_[i])]);
+  return out;
+}
+
 void SearchSpace::add_param(std::string name, std::vector<int> values) {
   assert(!values.empty() && "a parameter needs at least one value");
   assert(param_index(name) < 0 && "parameter declared twice");
@@ -112,6 +119,18 @@ std::optional<Point> SearchSpace::point_from_text(const std::string& text, bool 
   }
   for (int idx : point) {
     if (idx < 0) return std::nullopt;
+  }
+  return point;
+}
+
+std::optional<Point> SearchSpace::point_from_values(const std::vector<int>& values) const {
+  if (values.size() != params_.size()) return std::nullopt;
+  Point point(params_.size(), 0);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const auto& list = params_[i].values;
+    auto it = std::find(list.begin(), list.end(), values[i]);
+    if (it == list.end()) return std::nullopt;
+    point[i] = static_cast<int>(it - list.begin());
   }
   return point;
 }

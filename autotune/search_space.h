@@ -27,6 +27,8 @@ class PointValues {
   PointValues(const SearchSpace& space, const Point& point) : space_(space), point_(point) {}
   /// Value of parameter `name`; asking for an undeclared name is a programmer error.
   int operator[](std::string_view name) const;
+  /// Every parameter's value, in declaration order.
+  std::vector<int> all() const;
 
  private:
   const SearchSpace& space_;
@@ -80,6 +82,9 @@ class SearchSpace {
   /// name is missing or unknown or a value is not in its list. Unknown keys are ignored when
   /// `ignore_unknown` is set.
   std::optional<Point> point_from_text(const std::string& text, bool ignore_unknown = false) const;
+  /// The point of one value per parameter (declaration order); nullopt when the count differs
+  /// or a value is not in its list.
+  std::optional<Point> point_from_values(const std::vector<int>& values) const;
 
  private:
   std::vector<Param> params_;

@@ -76,10 +76,10 @@ Result<BackendInfo> SyntheticBackend::info() {
   return info;
 }
 
-Result<std::string> SyntheticBackend::kernel_key(const AttentionProblem& problem, const std::string& family,
-                                                 const std::string& config) {
-  return sha256_hex(fmt::format("synthetic v1\nseed={}\nfamily={}\nproblem={}\nconfig={}\n", options_.seed, family,
-                                problem.static_key(), config));
+Result<std::string> SyntheticBackend::kernel_key(const AttentionProblem& problem, const KernelFamily& family,
+                                                 const KernelConfig& config) {
+  return sha256_hex(fmt::format("synthetic v1\nseed={}\nfamily={}\nproblem={}\nconfig={}\n", options_.seed,
+                                family.name(), problem.static_key(), family.canonical(config)));
 }
 
 MeasureStatus SyntheticBackend::fault_of(const AttentionProblem& problem, const std::string& config) const {
@@ -94,27 +94,28 @@ MeasureStatus SyntheticBackend::fault_of(const AttentionProblem& problem, const 
   return MeasureStatus::kOk;
 }
 
-double SyntheticBackend::true_cost_us(const AttentionProblem& problem, const std::string& family,
-                                      const std::string& config) const {
+double SyntheticBackend::true_cost_us(const AttentionProblem& problem, const KernelFamily& family,
+                                      const KernelConfig& config) const {
   const double base = predict_us(problem, family, config, options_.limits);
   // Only slower than the roofline, never faster: the prediction is a bound, as on hardware.
-  const double u = unit_hash(fmt::format("cost {} {} {}", options_.seed, problem.name(), config));
+  const double u = unit_hash(fmt::format("cost {} {} {}", options_.seed, problem.name(), family.canonical(config)));
   return base * (1.0 + options_.ruggedness * u);
 }
 
 std::vector<CompileResult> SyntheticBackend::compile(const std::vector<Candidate>& candidates) {
   std::vector<CompileResult> out;
   for (const Candidate& c : candidates) {
+    const std::string config = c.config_text();
     CompileResult r;
     r.compile_ms = 0;  // nothing is compiled: the report must not invent compile time
-    r.registers = 64 + static_cast<int>(unit_hash("regs " + c.config) * 128) / 8 * 8;
-    switch (fault_of(c.problem, c.config)) {
+    r.registers = 64 + static_cast<int>(unit_hash("regs " + config) * 128) / 8 * 8;
+    switch (fault_of(c.problem, config)) {
       case MeasureStatus::kRejected:
         r.spill_bytes = 96;  // the tune loop's resource check rejects it
         break;
       case MeasureStatus::kCompileFailed:
         r.status = MeasureStatus::kCompileFailed;
-        r.message = fmt::format("synthetic compile error for '{}'", c.config);
+        r.message = fmt::format("synthetic compile error for '{}'", config);
         break;
       default:
         break;
@@ -129,9 +130,10 @@ MeasureResult SyntheticBackend::measure(const Candidate& c, const MeasureOptions
   if (options_.measure_delay_ms > 0) {
     std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(options_.measure_delay_ms));
   }
+  const std::string config = c.config_text();
   MeasureResult r;
   r.error_bound = 4e-3;
-  switch (fault_of(c.problem, c.config)) {
+  switch (fault_of(c.problem, config)) {
     case MeasureStatus::kWrongResult:
       r.status = MeasureStatus::kWrongResult;
       r.max_error = 0.25;
@@ -152,10 +154,10 @@ MeasureResult SyntheticBackend::measure(const Candidate& c, const MeasureOptions
     default:
       break;
   }
-  const double cost = true_cost_us(c.problem, c.family, c.config);
+  const double cost = true_cost_us(c.problem, *c.family, c.config);
   double factor = 1.0;
   if (options_.jitter > 0) {
-    factor += options_.jitter * (2.0 * unit_hash(fmt::format("jitter {} {} {}", options.seed, c.config, measure_calls_)) - 1.0);
+    factor += options_.jitter * (2.0 * unit_hash(fmt::format("jitter {} {} {}", options.seed, config, measure_calls_)) - 1.0);
   }
   r.max_error = 1e-3;
   r.repetitions = options.repetitions > 0 ? options.repetitions : 15;

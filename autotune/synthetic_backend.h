@@ -37,13 +37,13 @@ class SyntheticBackend final : public Backend {
 
   std::string name() const override { return "synthetic"; }
   Result<BackendInfo> info() override;
-  Result<std::string> kernel_key(const AttentionProblem& problem, const std::string& family,
-                                 const std::string& config) override;
+  Result<std::string> kernel_key(const AttentionProblem& problem, const KernelFamily& family,
+                                 const KernelConfig& config) override;
   std::vector<CompileResult> compile(const std::vector<Candidate>& candidates) override;
   MeasureResult measure(const Candidate& candidate, const MeasureOptions& options) override;
 
   /// The exact cost (µs) the backend reports for a config (no jitter, no faults).
-  double true_cost_us(const AttentionProblem& problem, const std::string& family, const std::string& config) const;
+  double true_cost_us(const AttentionProblem& problem, const KernelFamily& family, const KernelConfig& config) const;
   /// The injected status of a config (ok when none).
   MeasureStatus fault_of(const AttentionProblem& problem, const std::string& config) const;
   /// Number of measure() calls so far.

@@ -30,6 +30,7 @@ using Clock = std::chrono::steady_clock;
 struct Pending {
   std::optional<Point> point;  // none for the heuristic default when it is outside the space
   Candidate candidate;
+  std::string text;  // the candidate's canonical config: rows, bookkeeping, messages
   bool is_default = false;
   std::optional<MeasurementRecord> stored;  // reused instead of compiled and measured
 };
@@ -64,7 +65,7 @@ class ProblemRun {
   /// sweep is stopping.
   bool claimed(const Pending& p);
   void account(const Pending& p, const MeasurementRecord& row, double cost);
-  MeasurementRecord base_row(const Candidate& c) const;
+  MeasurementRecord base_row(const Pending& p) const;
   void remeasure_winners();
   /// Re-reads what the sink holds for the problem (earlier runs, concurrent tuners).
   void refresh_stored();
@@ -113,13 +114,13 @@ class ProblemRun {
   bool default_pending_ = true;
 };
 
-MeasurementRecord ProblemRun::base_row(const Candidate& c) const {
+MeasurementRecord ProblemRun::base_row(const Pending& p) const {
   MeasurementRecord r;
   r.run_id = run_id_;
   r.env_key = info_.environment.key();
   r.problem = record_;
-  r.kernel_key = c.kernel_key;
-  r.config = c.config;
+  r.kernel_key = p.candidate.kernel_key;
+  r.config = p.text;
   return r;
 }
 
@@ -146,42 +147,43 @@ std::vector<Pending> ProblemRun::pull(size_t max_items) {
   while (batch.size() < max_items) {
     if (stopped_after(batch.size())) break;
     Pending p;
-    std::string text;
+    p.candidate.problem = out_.problem;
+    p.candidate.family = space_.family;
     if (default_pending_) {
       default_pending_ = false;
       p.is_default = true;
-      text = space_.default_config;
-      p.point = space_.space.point_from_text(text);
-      if (config_sharding_ && !options_.shard.owns(out_.problem.static_key() + "|" + out_.problem.name() + "|" + text)) {
+      p.candidate.config = space_.default_config;
+      p.point = space_.point_of(p.candidate.config);
+      p.text = p.candidate.config_text();
+      if (config_sharding_ &&
+          !options_.shard.owns(out_.problem.static_key() + "|" + out_.problem.name() + "|" + p.text)) {
         continue;
       }
     } else {
       std::optional<Point> point = searcher_->next();
       if (!point) break;
       p.point = point;
-      text = space_.config_of(*point);
+      p.candidate.config = space_.config(*point);
+      p.text = p.candidate.config_text();
     }
-    p.candidate.problem = out_.problem;
-    p.candidate.family = space_.family;
-    auto canonical = canonical_config(out_.problem, space_.family, text, info_.limits);
-    p.candidate.config = canonical.ok() ? *canonical : text;
+    const Status valid = space_.family->validate(out_.problem, p.candidate.config, info_.limits);
     // A config already tried in this run (the default proposed again) reports its cost; one
     // still in flight reports it when its try finishes.
-    if (auto it = cost_by_config_.find(p.candidate.config); it != cost_by_config_.end()) {
+    if (auto it = cost_by_config_.find(p.text); it != cost_by_config_.end()) {
       if (p.point && !p.is_default) searcher_->report(*p.point, it->second);
       continue;
     }
-    if (in_flight_.count(p.candidate.config) != 0) {
-      if (p.point && !p.is_default) deferred_[p.candidate.config].push_back(*p.point);
+    if (in_flight_.count(p.text) != 0) {
+      if (p.point && !p.is_default) deferred_[p.text].push_back(*p.point);
       continue;
     }
-    auto key = backend_.kernel_key(out_.problem, space_.family, p.candidate.config);
+    auto key = backend_.kernel_key(out_.problem, *space_.family, p.candidate.config);
     p.candidate.kernel_key = key.ok() ? *key : "";
-    if (!canonical.ok() || !key.ok()) {
-      MeasurementRecord row = base_row(p.candidate);
+    if (!valid.ok() || !key.ok()) {
+      MeasurementRecord row = base_row(p);
       row.status = MeasureStatus::kRejected;
-      row.message = !canonical.ok() ? canonical.status().message() : key.status().message();
-      if (row.kernel_key.empty()) row.kernel_key = "invalid:" + p.candidate.config;
+      row.message = !valid.ok() ? valid.message() : key.status().message();
+      if (row.kernel_key.empty()) row.kernel_key = "invalid:" + p.text;
       p.candidate.kernel_key = row.kernel_key;
       if (const MeasurementRecord* stored = reusable(row.kernel_key)) {
         p.stored = *stored;
@@ -194,7 +196,7 @@ std::vector<Pending> ProblemRun::pull(size_t max_items) {
     // A stored result takes the place of the try in the pipeline, so the searcher receives
     // it at the moment the measurement would have arrived.
     if (const MeasurementRecord* stored = reusable(p.candidate.kernel_key)) p.stored = *stored;
-    in_flight_.insert(p.candidate.config);
+    in_flight_.insert(p.text);
     batch.push_back(std::move(p));
   }
   return batch;
@@ -202,14 +204,14 @@ std::vector<Pending> ProblemRun::pull(size_t max_items) {
 
 void ProblemRun::account(const Pending& p, const MeasurementRecord& row, double cost) {
   ++out_.by_status[measure_status_name(row.status)];
-  cost_by_config_[p.candidate.config] = cost;
+  cost_by_config_[p.text] = cost;
   if (row.status == MeasureStatus::kOk) ok_rows_[row.kernel_key] = row;
   if (p.is_default) out_.default_row = row;
   tracker_.add(cost);
   tracker_.set_elapsed(std::chrono::duration<double>(Clock::now() - sweep_start_).count());
   if (p.point && !p.is_default) searcher_->report(*p.point, cost);
-  in_flight_.erase(p.candidate.config);
-  if (auto it = deferred_.find(p.candidate.config); it != deferred_.end()) {
+  in_flight_.erase(p.text);
+  if (auto it = deferred_.find(p.text); it != deferred_.end()) {
     for (const Point& q : it->second) searcher_->report(q, cost);
     deferred_.erase(it);
   }
@@ -220,14 +222,14 @@ void ProblemRun::finish_try(const Pending& p, MeasurementRecord& row, double cos
   sink_.record(row);
   ++out_.tried;
   account(p, row, cost);
-  progress_.advance(1, fmt::format("{} {}", measure_status_name(row.status), p.candidate.config));
+  progress_.advance(1, fmt::format("{} {}", measure_status_name(row.status), p.text));
 }
 
 void ProblemRun::reuse_try(const Pending& p) {
   const MeasurementRecord& row = *p.stored;
   ++out_.skipped;
   account(p, row, row.status == MeasureStatus::kOk ? row.median_us : kInf);
-  progress_.advance(1, fmt::format("reused {} {}", measure_status_name(row.status), p.candidate.config));
+  progress_.advance(1, fmt::format("reused {} {}", measure_status_name(row.status), p.text));
 }
 
 bool ProblemRun::claimed(const Pending& p) {
@@ -246,7 +248,7 @@ bool ProblemRun::claimed(const Pending& p) {
       return true;  // a failed row --retry-failed measures again
     }
     if (aborted()) {
-      in_flight_.erase(p.candidate.config);
+      in_flight_.erase(p.text);
       return false;
     }
     if (polls == 0) ++out_.waited;
@@ -259,7 +261,7 @@ void ProblemRun::process(const Pending& p, const CompileResult& compiled) {
     reuse_try(p);
     return;
   }
-  MeasurementRecord row = base_row(p.candidate);
+  MeasurementRecord row = base_row(p);
   row.compile_ms = compiled.compile_ms;
   if (compiled.status == MeasureStatus::kOk) {
     if (compiled.cache_hit) {
@@ -298,7 +300,7 @@ void ProblemRun::process(const Pending& p, const CompileResult& compiled) {
   mo.seed = measure_seed(options_.seed, "try", p.candidate.kernel_key);
   MeasureResult m = timed_measure(p.candidate, mo);
   if (m.interrupted) {  // abandoned: nothing to record, the resumed sweep measures it
-    in_flight_.erase(p.candidate.config);
+    in_flight_.erase(p.text);
     sink_.release_claims();
     return;
   }
@@ -364,11 +366,19 @@ void ProblemRun::remeasure_winners() {
     Candidate c;
     c.problem = out_.problem;
     c.family = space_.family;
-    c.config = row.config;
     c.kernel_key = row.kernel_key;
     MeasureOptions mo = options_.winner_measure;
     mo.seed = measure_seed(options_.seed, "winner", row.kernel_key);
-    MeasureResult m = timed_measure(c, mo);
+    // A stored row's text, over the heuristic default where it lacks a key.
+    auto config = space_.family->parse(row.config, space_.default_config);
+    MeasureResult m;
+    if (config.ok()) {
+      c.config = *config;
+      m = timed_measure(c, mo);
+    } else {
+      m.status = MeasureStatus::kRejected;
+      m.message = config.status().message();
+    }
     if (m.interrupted) return;
     row.status = m.status;
     row.message = m.status != MeasureStatus::kOk ? m.message
@@ -410,7 +420,7 @@ void ProblemRun::remeasure_winners() {
 
 ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budget_hit) {
   out_.problem = problem;
-  out_.family = family_of(problem);
+  out_.family = family_for(problem).name();
   record_ = to_problem_record(problem);
   auto space = make_family_space(problem, info_.limits);
   if (!space.ok()) {
@@ -432,7 +442,7 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
       config_sharding_ = true;
       std::vector<Point> mine;
       for (Point& p : valid) {
-        if (options_.shard.owns(problem.static_key() + "|" + problem.name() + "|" + space_.config_of(p))) {
+        if (options_.shard.owns(problem.static_key() + "|" + problem.name() + "|" + space_.config_text(p))) {
           mine.push_back(std::move(p));
         }
       }
@@ -524,7 +534,7 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
 
 ProblemRecord to_problem_record(const AttentionProblem& p) {
   ProblemRecord r;
-  r.family = phase_name(p.phase);
+  r.family = family_for(p).name();
   r.n_q_heads = p.n_q_heads;
   r.n_kv_heads = p.n_kv_heads;
   r.head_dim = p.head_dim;
@@ -540,7 +550,7 @@ void fill_throughput(const AttentionProblem& p, MeasurementRecord& row) {
   if (row.median_us <= 0) return;
   const double seconds = row.median_us * 1e-6;
   row.tflops = p.flops() / seconds / 1e12;
-  if (p.phase == Phase::kDecode) {
+  if (family_for(p).memory_bound()) {
     const double kv_bytes = 2.0 * p.batch * p.kv_len * p.n_kv_heads * p.head_dim * dtype_bytes(p.dtype);
     row.tbps = kv_bytes / seconds / 1e12;
   }

@@ -162,8 +162,8 @@ Result<BackendInfo> WorkerBackend::info() {
   return *info_;
 }
 
-Result<std::string> WorkerBackend::kernel_key(const AttentionProblem& problem, const std::string& family,
-                                              const std::string& config) {
+Result<std::string> WorkerBackend::kernel_key(const AttentionProblem& problem, const KernelFamily& family,
+                                              const KernelConfig& config) {
   GQF_RETURN_IF_ERROR(info().status());
   return local_->kernel_key(problem, family, config);
 }
@@ -216,7 +216,7 @@ MeasureResult WorkerBackend::measure(const Candidate& candidate, const MeasureOp
       result.status = MeasureStatus::kLaunchFailed;
       result.message = fmt::format("{} while measuring; restarted", line.status().message());
     }
-    log_warn("tune worker: {} ({})", result.message, candidate.config);
+    log_warn("tune worker: {} ({})", result.message, candidate.config_text());
     return result;
   }
   auto resp = parse_response(*line);

@@ -123,9 +123,9 @@ std::string encode_request(const WorkerRequest& r) {
   j.set("op", r.op);
   if (r.op == "measure") {
     j.set("id", r.id);
-    j.set("family", r.candidate.family);
+    j.set("family", std::string(r.candidate.family->name()));
     j.set("problem", problem_to_json(r.candidate.problem));
-    j.set("config", r.candidate.config);
+    j.set("config", r.candidate.config_text());
     j.set("kernel_key", r.candidate.kernel_key);
     // Seeds travel as decimal text: JSON numbers lose integers above 2^53.
     j.set("seed", std::to_string(r.options.seed));
@@ -143,10 +143,13 @@ Result<WorkerRequest> parse_request(std::string_view line) {
   if (r.op == "hello" || r.op == "quit") return r;
   if (r.op != "measure") return invalid_argument("unknown worker op '{}' (expected hello, measure or quit)", r.op);
   GQF_ASSIGN_OR_RETURN(r.id, j.int_at("id"));
-  GQF_ASSIGN_OR_RETURN(r.candidate.family, j.string_at("family"));
+  GQF_ASSIGN_OR_RETURN(std::string family, j.string_at("family"));
+  GQF_ASSIGN_OR_RETURN(r.candidate.family, find_family(family));
   GQF_ASSIGN_OR_RETURN(const Json* problem, j.object_at("problem"));
   GQF_ASSIGN_OR_RETURN(r.candidate.problem, problem_from_json(*problem));
-  GQF_ASSIGN_OR_RETURN(r.candidate.config, j.string_at("config"));
+  // The canonical text names every field: the struct's defaults are never used.
+  GQF_ASSIGN_OR_RETURN(std::string config, j.string_at("config"));
+  GQF_ASSIGN_OR_RETURN(r.candidate.config, r.candidate.family->parse(config, r.candidate.family->field_defaults()));
   GQF_ASSIGN_OR_RETURN(r.candidate.kernel_key, j.string_at("kernel_key"));
   GQF_ASSIGN_OR_RETURN(std::string seed, j.string_at("seed"));
   char* end = nullptr;

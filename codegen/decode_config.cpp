@@ -63,8 +63,6 @@ Geometry geometry(const AttentionProblem& pr, const DecodeConfig& c) {
   return g;
 }
 
-bool is_pow2_in(int v, int lo, int hi) { return v >= lo && v <= hi && (v & (v - 1)) == 0; }
-
 /// Resident CTAs per SM for a launch, from shared memory, threads and a conservative register
 /// estimate (the kernel is compiled with __launch_bounds__(threads, 1)).
 int ctas_per_sm(const DecodeConfig& c, const Geometry& g, const DeviceLimits& limits) {
@@ -131,18 +129,15 @@ Status DecodeConfig::validate(const AttentionProblem& pr, const DeviceLimits& li
     return invalid_argument("decode kernels need cp.async and bf16 mma (sm_80+), device is sm_{}{}",
                             limits.cc_major, limits.cc_minor);
   }
-  if (!is_pow2_in(block_n, 16, 256)) return invalid_argument("block_n={} must be 16, 32, 64, 128 or 256", block_n);
-  if (!is_pow2_in(warps, 1, 16)) return invalid_argument("warps={} must be 1, 2, 4, 8 or 16", warps);
+  GQF_RETURN_IF_ERROR(fields::check(fields(), *this));
   if (32 * warps > limits.max_threads_per_block) {
     return resource_exhausted("warps={} gives {} threads, above the device limit {}", warps, 32 * warps,
                               limits.max_threads_per_block);
   }
-  if (stages < 2 || stages > 8) return invalid_argument("stages={} must be in 2..8", stages);
   const int rows = pr.group() * static_cast<int>(pr.q_len);
   if (row_blocks < 1 || row_blocks > rows) {
     return invalid_argument("row_blocks={} must be in 1..{} (G*q_len)", row_blocks, rows);
   }
-  if (num_splits < 0 || num_splits > 65535) return invalid_argument("num_splits={} must be in 0..65535", num_splits);
   if (pr.n_kv_heads > 65535) return invalid_argument("n_kv_heads={} exceeds the grid limit 65535", pr.n_kv_heads);
   if (pr.batch > 65535) return invalid_argument("batch={} exceeds the grid limit 65535", pr.batch);
   if (pr.n_q_heads > 65535) {
@@ -196,55 +191,34 @@ Status DecodeConfig::validate(const AttentionProblem& pr, const DeviceLimits& li
   return ok_status();
 }
 
-std::string DecodeConfig::canonical() const {
-  return fmt::format("block_n={},warps={},warps_m={},stages={},use_mma={},row_blocks={},num_splits={},fused_combine={}",
-                     block_n, warps, warps_m, stages, use_mma ? 1 : 0, row_blocks, num_splits,
-                     fused_combine ? 1 : 0);
+std::span<const ConfigField<DecodeConfig>> DecodeConfig::fields() {
+  using F = ConfigField<DecodeConfig>;
+  using L = LegalValues;
+  static const F table[] = {
+      {"block_n", &DecodeConfig::block_n, L::one_of({16, 32, 64, 128, 256}), {16, 32, 64, 128, 256}, "kBlockN",
+       "keys per K/V tile (pipeline stage)"},
+      {"warps", &DecodeConfig::warps, L::one_of({1, 2, 4, 8, 16}), {1, 2, 4, 8, 16}, "kWarps", "warps per CTA"},
+      // Legal values depend on warps and the rows (validate()).
+      {"warps_m", &DecodeConfig::warps_m, L::any(), {1, 2, 4, 8}, "kWarpsM", "mma: warp groups along the query rows"},
+      {"stages", &DecodeConfig::stages, L::range(2, 8), {2, 3, 4, 6, 8}, "kStages", "cp.async pipeline stages"},
+      {"use_mma", &DecodeConfig::use_mma, L::any(), {0, 1}, "kUseMma",
+       "tensor-core (mma.sync) inner loop, else CUDA cores"},
+      // 1..G*q_len (validate()); the tuner drops the values above the rows.
+      {"row_blocks", &DecodeConfig::row_blocks, L::any(), {1, 2, 4}, "kRowBlocks",
+       "CTAs sharing the G*q_len rows of a KV head"},
+      // A run-time value in GqaParams: not in the traits, so it does not change the source.
+      {"num_splits", &DecodeConfig::num_splits, L::range(0, 65535), {0, 1, 2, 4, 8, 16, 32, 64, 128}, "",
+       "split-KV chunks per (sequence, KV head), 0 = chosen at launch"},
+      {"fused_combine", &DecodeConfig::fused_combine, L::any(), {0, 1}, "kFusedCombine",
+       "split-KV merge by the last CTA of a KV head"},
+  };
+  return table;
 }
 
+std::string DecodeConfig::canonical() const { return fields::canonical(fields(), *this); }
+
 Result<DecodeConfig> DecodeConfig::parse(const std::string& text, const DecodeConfig& base) {
-  DecodeConfig c = base;
-  const std::string all = trim(text);
-  if (all.empty()) return c;
-  for (const std::string& item : split(all, ',')) {
-    const std::string kv = trim(item);
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos) return invalid_argument("decode config item '{}' is not key=value", kv);
-    const std::string key = trim(kv.substr(0, eq)), value = trim(kv.substr(eq + 1));
-    auto parsed = parse_int(value);
-    if (!parsed.ok() || *parsed < INT32_MIN || *parsed > INT32_MAX) {
-      return invalid_argument("decode config {}='{}' is not an integer", key, value);
-    }
-    const int v = static_cast<int>(*parsed);
-    auto as_bool = [&](bool* field) -> Status {
-      if (v != 0 && v != 1) return invalid_argument("decode config {}={} must be 0 or 1", key, value);
-      *field = v == 1;
-      return ok_status();
-    };
-    if (key == "block_n") {
-      c.block_n = v;
-    } else if (key == "warps") {
-      c.warps = v;
-    } else if (key == "warps_m") {
-      c.warps_m = v;
-    } else if (key == "stages") {
-      c.stages = v;
-    } else if (key == "use_mma") {
-      GQF_RETURN_IF_ERROR(as_bool(&c.use_mma));
-    } else if (key == "row_blocks") {
-      c.row_blocks = v;
-    } else if (key == "num_splits") {
-      c.num_splits = v;
-    } else if (key == "fused_combine") {
-      GQF_RETURN_IF_ERROR(as_bool(&c.fused_combine));
-    } else {
-      return invalid_argument(
-          "unknown decode config key '{}' (expected block_n, warps, warps_m, stages, use_mma, row_blocks, "
-          "num_splits, fused_combine)",
-          key);
-    }
-  }
-  return c;
+  return fields::parse<DecodeConfig>(kFamily, fields(), text, base);
 }
 
 DecodeConfig default_decode_config(const AttentionProblem& pr, const DeviceLimits& limits) {
@@ -350,16 +324,6 @@ Result<DecodeLaunch> decode_launch(const AttentionProblem& pr, const DecodeConfi
     l.needs_combine_kernel = false;
   }
   return l;
-}
-
-void add_decode_traits(const AttentionProblem&, const DecodeConfig& c, TraitsBuilder& traits) {
-  traits.add_int("kBlockN", c.block_n, "keys per K/V tile (pipeline stage)");
-  traits.add_int("kWarps", c.warps, "warps per CTA");
-  traits.add_int("kWarpsM", c.warps_m, "mma: warp groups along the query rows");
-  traits.add_int("kStages", c.stages, "cp.async pipeline stages");
-  traits.add_bool("kUseMma", c.use_mma, "tensor-core (mma.sync) inner loop, else CUDA cores");
-  traits.add_int("kRowBlocks", c.row_blocks, "CTAs sharing the G*q_len rows of a KV head");
-  traits.add_bool("kFusedCombine", c.fused_combine, "split-KV merge by the last CTA of a KV head");
 }
 
 }  // namespace gqaforge

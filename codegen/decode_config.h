@@ -2,7 +2,8 @@
 // their validation against a problem and a device, the untuned heuristic, and the launch
 // geometry (grids, shared memory, split-KV workspace) the runtime needs.
 //
-// Legal values (validate() enforces them; the autotuner's search space should stay inside):
+// Legal values (the field table in decode_config.cpp holds each field's own legal values and
+// the autotuner's values; validate() adds the rules between fields):
 //   block_n       16, 32, 64, 128, 256. mma path: block_n / (warps / warps_m) must be a
 //                 multiple of 16; CUDA-core path: block_n / warps must be a multiple of
 //                 32 / lanes_per_key (lanes_per_key = 8 for head dim 64, 32 for 256, else 16).
@@ -27,8 +28,10 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 
+#include "codegen/config_fields.h"
 #include "codegen/device_limits.h"
 #include "codegen/problem.h"
 #include "codegen/source.h"
@@ -53,6 +56,14 @@ struct DecodeConfig {
   int num_splits = 0;          // split-KV chunks per (sequence, KV head); 0 = chosen at launch
   bool fused_combine = false;  // split-KV merge: by the last CTA of each (sequence, KV head)
                                // (true) or by the gqaforge_decode_combine kernel (false)
+
+  /// The family's name: the key in the database, the worker pipe and --family, the name of
+  /// its kernel template (codegen/kernels/decode.cuh).
+  static constexpr const char* kFamily = "decode";
+
+  /// The fields, once: canonical text, parsing, single-field legal values, traits and the
+  /// autotuner's axes all come from this table.
+  static std::span<const ConfigField<DecodeConfig>> fields();
 
   /// can_implement: every field legal for this problem and device; messages name the value.
   Status validate(const AttentionProblem& problem, const DeviceLimits& limits) const;
@@ -98,9 +109,5 @@ Result<DecodeLaunch> decode_launch(const AttentionProblem& problem, const Decode
 
 /// Dynamic shared memory of the main kernel (the same formula as decode.cuh's Geom).
 int decode_shared_bytes(const AttentionProblem& problem, const DecodeConfig& config);
-
-/// Writes the config's compile-time fields into the traits struct (not num_splits: it is a
-/// run-time value in GqaParams).
-void add_decode_traits(const AttentionProblem& problem, const DecodeConfig& config, TraitsBuilder& traits);
 
 }  // namespace gqaforge

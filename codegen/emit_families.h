@@ -1,5 +1,6 @@
-// Emitters of the tunable kernel families: problem traits + the family's config traits above
-// the family's kernel template.
+// Emitters of the tunable kernel families: problem traits + the family's config traits (from
+// its field table) above the family's kernel template. Defined in codegen/<family>_family.cpp;
+// code that does not know the family calls KernelFamily::emit (codegen/family.h).
 #pragma once
 
 #include "codegen/decode_config.h"

@@ -38,14 +38,6 @@ KernelSource assemble_source(const std::string& family, const AttentionProblem& 
   return s;
 }
 
-KernelSource emit_reference(const AttentionProblem& problem) {
-  AttentionProblem p = problem;
-  p.phase = Phase::kPrefill;  // the reference handles any q_len; q_len is not a static dim
-  TraitsBuilder traits;
-  add_problem_traits(p, traits);
-  return assemble_source("reference", p, "", traits, {"gqaforge_reference"});
-}
-
 KernelSource emit_fill(DType dtype) {
   AttentionProblem p;
   p.dtype = dtype;

@@ -20,7 +20,7 @@ KernelSource assemble_source(const std::string& family, const AttentionProblem& 
                              const std::string& config_canonical, const TraitsBuilder& traits,
                              const std::vector<std::string>& entry_points, const std::string& generated = "");
 
-/// The GPU reference kernel for a problem (no tunable config).
+/// The GPU reference kernel for a problem (no tunable config; codegen/reference_family.cpp).
 KernelSource emit_reference(const AttentionProblem& problem);
 
 /// Device-side random fill of 16-bit tensors (benchmark inputs): gqaforge_fill_random.

@@ -14,8 +14,6 @@ namespace {
 /// within about +-15 of ptxas near the cap (checked on the sm_90a sweep of head dims x tiles).
 constexpr int kRegisterHeadroom = 15;
 
-bool is_valid_warps(int w) { return w == 1 || w == 2 || w == 4 || w == 8 || w == 16; }
-
 int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// Registers per thread the hardware can give at `min_ctas` CTAs of `threads` per SM
@@ -56,7 +54,7 @@ Status PrefillConfig::validate(const AttentionProblem& pr, const DeviceLimits& l
   if (pr.head_dim % 16 != 0 || pr.head_dim < 16 || pr.head_dim > 256) {
     return invalid_argument("head dim {} is not a multiple of 16 in 16..256", pr.head_dim);
   }
-  if (!is_valid_warps(warps)) return invalid_argument("warps={} must be 1, 2, 4, 8 or 16", warps);
+  GQF_RETURN_IF_ERROR(fields::check(fields(), *this));
   const int threads = 32 * warps;
   if (threads > limits.max_threads_per_block) {
     return resource_exhausted("warps={} gives {} threads, over the device limit {}", warps, threads,
@@ -66,11 +64,6 @@ Status PrefillConfig::validate(const AttentionProblem& pr, const DeviceLimits& l
     return invalid_argument("block_m={} must be 16 * warps * k with k in {{1, 2}} (warps={}: {} or {})", block_m,
                             warps, 16 * warps, 32 * warps);
   }
-  if (block_n < 16 || block_n > 256 || block_n % 16 != 0) {
-    return invalid_argument("block_n={} must be a multiple of 16 in 16..256", block_n);
-  }
-  if (stages < 2 || stages > 4) return invalid_argument("stages={} must be 2, 3 or 4", stages);
-  if (min_ctas != 1 && min_ctas != 2) return invalid_argument("min_ctas={} must be 1 or 2", min_ctas);
   if (wgmma) {
     if (!limits.has_wgmma) {
       return invalid_argument(
@@ -115,54 +108,33 @@ Status PrefillConfig::validate(const AttentionProblem& pr, const DeviceLimits& l
   return ok_status();
 }
 
-std::string PrefillConfig::canonical() const {
-  return fmt::format("block_m={},block_n={},warps={},stages={},pack_gqa={},q_in_regs={},min_ctas={},wgmma={}",
-                     block_m, block_n, warps, stages, pack_gqa ? 1 : 0, q_in_regs ? 1 : 0, min_ctas, wgmma ? 1 : 0);
+std::span<const ConfigField<PrefillConfig>> PrefillConfig::fields() {
+  using F = ConfigField<PrefillConfig>;
+  using L = LegalValues;
+  static const F table[] = {
+      // 16 * warps * k with k in {1, 2} (validate()).
+      {"block_m", &PrefillConfig::block_m, L::any(), {32, 64, 128, 256}, "kBlockM",
+       "query rows per CTA (packed rows with kPackGqa)"},
+      {"block_n", &PrefillConfig::block_n, L::multiple_of(16, 16, 256), {32, 64, 128}, "kBlockN", "keys per K/V tile"},
+      {"warps", &PrefillConfig::warps, L::one_of({1, 2, 4, 8, 16}), {2, 4, 8}, "kWarps", "warps per CTA"},
+      {"stages", &PrefillConfig::stages, L::one_of({2, 3, 4}), {2, 3, 4}, "kStages",
+       "K/V tiles resident in the cp.async ring"},
+      {"pack_gqa", &PrefillConfig::pack_gqa, L::any(), {0, 1}, "kPackGqa",
+       "rows are (token, head-in-group) pairs of one KV head"},
+      {"q_in_regs", &PrefillConfig::q_in_regs, L::any(), {0, 1}, "kQInRegs", "Q fragments stay in registers"},
+      {"min_ctas", &PrefillConfig::min_ctas, L::one_of({1, 2}), {1, 2}, "kMinCtasPerSm",
+       "__launch_bounds__ occupancy target"},
+      // The tuner drops 1 where the device has no warpgroup mma.
+      {"wgmma", &PrefillConfig::wgmma, L::any(), {0, 1}, "kWgmma",
+       "Hopper generation: warpgroup mma from swizzled shared memory"},
+  };
+  return table;
 }
 
+std::string PrefillConfig::canonical() const { return fields::canonical(fields(), *this); }
+
 Result<PrefillConfig> PrefillConfig::parse(const std::string& text, const PrefillConfig& base) {
-  PrefillConfig c = base;
-  const std::string all = trim(text);
-  if (all.empty()) return c;
-  for (const std::string& item : split(all, ',')) {
-    const std::string kv = trim(item);
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos) return invalid_argument("prefill config item '{}' is not key=value", kv);
-    const std::string key = trim(kv.substr(0, eq)), value = trim(kv.substr(eq + 1));
-    auto parsed = parse_int(value);
-    if (!parsed.ok() || *parsed < INT32_MIN || *parsed > INT32_MAX) {
-      return invalid_argument("prefill config {}='{}' is not an integer", key, value);
-    }
-    const int v = static_cast<int>(*parsed);
-    auto as_bool = [&](bool* field) -> Status {
-      if (v != 0 && v != 1) return invalid_argument("prefill config {}={} must be 0 or 1", key, value);
-      *field = v == 1;
-      return ok_status();
-    };
-    if (key == "block_m") {
-      c.block_m = v;
-    } else if (key == "block_n") {
-      c.block_n = v;
-    } else if (key == "warps") {
-      c.warps = v;
-    } else if (key == "stages") {
-      c.stages = v;
-    } else if (key == "pack_gqa") {
-      GQF_RETURN_IF_ERROR(as_bool(&c.pack_gqa));
-    } else if (key == "q_in_regs") {
-      GQF_RETURN_IF_ERROR(as_bool(&c.q_in_regs));
-    } else if (key == "min_ctas") {
-      c.min_ctas = v;
-    } else if (key == "wgmma") {
-      GQF_RETURN_IF_ERROR(as_bool(&c.wgmma));
-    } else {
-      return invalid_argument(
-          "unknown prefill config key '{}' (expected block_m, block_n, warps, stages, pack_gqa, q_in_regs, "
-          "min_ctas, wgmma)",
-          key);
-    }
-  }
-  return c;
+  return fields::parse<PrefillConfig>(kFamily, fields(), text, base);
 }
 
 namespace {
@@ -289,18 +261,6 @@ Result<PrefillLaunch> prefill_launch(const AttentionProblem& pr, const PrefillCo
   l.block[2] = 1;
   l.shared_bytes = prefill_shared_bytes(pr, c);
   return l;
-}
-
-void add_prefill_traits(const AttentionProblem& pr, const PrefillConfig& c, TraitsBuilder& traits) {
-  traits.add_int("kBlockM", c.block_m, "query rows per CTA (packed rows with kPackGqa)");
-  traits.add_int("kBlockN", c.block_n, "keys per K/V tile");
-  traits.add_int("kWarps", c.warps, "warps per CTA");
-  traits.add_int("kStages", c.stages, "K/V tiles resident in the cp.async ring");
-  traits.add_bool("kPackGqa", c.pack_gqa, "rows are (token, head-in-group) pairs of one KV head");
-  traits.add_bool("kQInRegs", c.q_in_regs, "Q fragments stay in registers");
-  traits.add_int("kMinCtasPerSm", c.min_ctas, "__launch_bounds__ occupancy target");
-  traits.add_bool("kWgmma", c.wgmma, "Hopper generation: warpgroup mma from swizzled shared memory");
-  traits.add_int("kSharedBytes", prefill_shared_bytes(pr, c), "dynamic shared memory, checked by the kernel");
 }
 
 }  // namespace gqaforge

@@ -3,7 +3,8 @@
 // Hopper generation on warpgroup mma), their validation against a problem and a device, the
 // untuned heuristic, and the launch geometry.
 //
-// Legal values (validate() enforces them; the autotuner's search space should stay inside):
+// Legal values (the field table in prefill_config.cpp holds each field's own legal values and
+// the autotuner's values; validate() adds the rules between fields):
 //   block_m         16 * warps * k with k in {1, 2} (k = m16 row tiles per warp): with 4 warps
 //                   64 or 128, with 8 warps 128 or 256. Rows are packed (token, head) pairs when
 //                   pack_gqa is set.
@@ -38,8 +39,10 @@
 // q_len this grid was sized with; CTAs past a sequence's end exit at once.
 #pragma once
 
+#include <span>
 #include <string>
 
+#include "codegen/config_fields.h"
 #include "codegen/device_limits.h"
 #include "codegen/problem.h"
 #include "codegen/source.h"
@@ -63,6 +66,14 @@ struct PrefillConfig {
 
   /// The wgmma kernel's staggered loop (two warpgroups, >= 3 stages; prefill.cuh kStaggered).
   bool staggered() const { return wgmma && warps == 8 && stages >= 3; }
+
+  /// The family's name: the key in the database, the worker pipe and --family, the name of
+  /// its kernel template (codegen/kernels/prefill.cuh).
+  static constexpr const char* kFamily = "prefill";
+
+  /// The fields, once: canonical text, parsing, single-field legal values, traits and the
+  /// autotuner's axes all come from this table.
+  static std::span<const ConfigField<PrefillConfig>> fields();
 
   /// can_implement: every field legal for this problem and device; messages name the value.
   Status validate(const AttentionProblem& problem, const DeviceLimits& limits) const;
@@ -99,8 +110,5 @@ int prefill_shared_bytes(const AttentionProblem& problem, const PrefillConfig& c
 /// Estimated registers per thread (accumulators, fragments and ~50 of addresses and softmax
 /// state), calibrated against ptxas for sm_90a; validate() compares it with the budget.
 int prefill_register_estimate(const AttentionProblem& problem, const PrefillConfig& config);
-
-/// Writes the config's compile-time fields into the traits struct.
-void add_prefill_traits(const AttentionProblem& problem, const PrefillConfig& config, TraitsBuilder& traits);
 
 }  // namespace gqaforge

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "codegen/family.h"
 #include "costmodel/fit.h"
 
 namespace gqaforge::costmodel {
@@ -50,10 +51,12 @@ Result<MeasuredCosts> MeasuredCosts::build(const std::vector<MeasurementRecord>&
     double bytes, flops, us;
   };
   std::map<int64_t, std::vector<PooledRow>> pooled_rows;
+  // The decode latency model is fitted to the rows of the family that serves decode steps.
+  const std::string decode_family = family_for(Phase::kDecode).name();
   for (const MeasurementRecord& r : rows) {
     if (r.status != MeasureStatus::kOk || !(r.median_us > 0) || !std::isfinite(r.median_us)) continue;
     const ProblemRecord& p = r.problem;
-    if (p.family == "decode") {
+    if (p.family == decode_family) {
       if (p.n_q_heads <= 0 || p.n_kv_heads <= 0 || p.head_dim <= 0 || p.batch <= 0 || p.kv_len <= 0) continue;
       double bytes = mc.kv_bytes(p.n_kv_heads, p.head_dim, p.batch, p.kv_len);
       auto& slot = decode_raw[{p.n_q_heads, p.n_kv_heads, p.head_dim}];

@@ -1,80 +1,40 @@
-// AttentionOp dispatch.
+// AttentionOp, and the one launch path of every family.
 #include "runtime/attention_op.h"
 
-#include "codegen/emit_families.h"
-#include "codegen/emitter.h"
-
-#include <algorithm>
-
 namespace gqaforge::rt {
+
+Result<AttentionOp> AttentionOp::create(const AttentionProblem& problem, const KernelFamily& family,
+                                        const KernelConfig& config, const DeviceLimits& limits) {
+  GQF_RETURN_IF_ERROR(problem.validate());
+  if (family.phase() && *family.phase() != problem.phase) {
+    return invalid_argument("the {} family needs --phase {}", family.name(), phase_name(*family.phase()));
+  }
+  GQF_RETURN_IF_ERROR(family.validate(problem, config, limits));
+  AttentionOp op;
+  op.problem_ = problem;
+  op.limits_ = limits;
+  op.family_ = &family;
+  op.config_ = config;
+  return op;
+}
 
 Result<AttentionOp> AttentionOp::create(const AttentionProblem& problem, const std::string& family,
                                         const std::string& config_text, const DeviceLimits& limits) {
   GQF_RETURN_IF_ERROR(problem.validate());
-  AttentionOp op;
-  op.problem_ = problem;
-  op.limits_ = limits;
-  op.family_ = family.empty() ? phase_name(problem.phase) : family;
-  if (op.family_ == "reference") {
-    if (!config_text.empty()) return invalid_argument("the reference kernel takes no config ('{}')", config_text);
-    return op;
+  const KernelFamily* f = &family_for(problem);
+  if (!family.empty()) {
+    GQF_ASSIGN_OR_RETURN(f, find_family(family));
   }
-  if (op.family_ == "decode") {
-    if (problem.phase != Phase::kDecode) return invalid_argument("the decode family needs --phase decode");
-    GQF_ASSIGN_OR_RETURN(op.decode_, DecodeConfig::parse(config_text, default_decode_config(problem, limits)));
-    GQF_RETURN_IF_ERROR(op.decode_.validate(problem, limits));
-    return op;
+  if (f->phase() && *f->phase() != problem.phase) {
+    return invalid_argument("the {} family needs --phase {}", f->name(), phase_name(*f->phase()));
   }
-  if (op.family_ == "prefill") {
-    if (problem.phase != Phase::kPrefill) return invalid_argument("the prefill family needs --phase prefill");
-    GQF_ASSIGN_OR_RETURN(op.prefill_, PrefillConfig::parse(config_text, default_prefill_config(problem, limits)));
-    GQF_RETURN_IF_ERROR(op.prefill_.validate(problem, limits));
-    return op;
-  }
-  return invalid_argument("unknown kernel family '{}' (expected decode, prefill or reference)", family);
-}
-
-std::string AttentionOp::config() const {
-  if (family_ == "decode") return decode_.canonical();
-  if (family_ == "prefill") return prefill_.canonical();
-  return "";
-}
-
-KernelSource AttentionOp::source() const {
-  if (family_ == "decode") return emit_decode(problem_, decode_);
-  if (family_ == "prefill") return emit_prefill(problem_, prefill_);
-  return emit_reference(problem_);
+  GQF_ASSIGN_OR_RETURN(KernelConfig config, f->parse(config_text, f->default_config(problem, limits)));
+  return create(problem, *f, config, limits);
 }
 
 Result<std::vector<LaunchShape>> AttentionOp::launches() const {
-  std::vector<LaunchShape> out;
-  auto shape = [](const char* entry, const unsigned* grid, const unsigned* block, int shared) {
-    LaunchShape s;
-    s.entry = entry;
-    for (int i = 0; i < 3; ++i) {
-      s.grid[i] = grid[i];
-      s.block[i] = block[i];
-    }
-    s.dynamic_shared_bytes = shared;
-    return s;
-  };
-  if (family_ == "decode") {
-    GQF_ASSIGN_OR_RETURN(DecodeLaunch l, decode_launch(problem_, decode_, limits_));
-    out.push_back(shape("gqaforge_decode", l.grid, l.block, l.shared_bytes));
-    if (l.needs_combine_kernel) {
-      out.push_back(shape("gqaforge_decode_combine", l.combine_grid, l.combine_block, l.combine_shared_bytes));
-    }
-  } else if (family_ == "prefill") {
-    GQF_ASSIGN_OR_RETURN(PrefillLaunch l, prefill_launch(problem_, prefill_, limits_, false));
-    out.push_back(shape("gqaforge_prefill", l.grid, l.block, l.shared_bytes));
-  } else {
-    // As reference_attention launches it: one CTA of 128 threads per (query, head, sequence).
-    const unsigned grid[3] = {static_cast<unsigned>(std::max<int64_t>(problem_.q_len, 1)),
-                              static_cast<unsigned>(problem_.n_q_heads), static_cast<unsigned>(problem_.batch)};
-    const unsigned block[3] = {128, 1, 1};
-    out.push_back(shape("gqaforge_reference", grid, block, 0));
-  }
-  return out;
+  GQF_ASSIGN_OR_RETURN(LaunchPlan plan, family_->launch_plan(problem_, config_, limits_));
+  return plan.launches;
 }
 
 namespace {
@@ -95,11 +55,50 @@ Status check_vector_access(const GqaParams& p) {
 
 }  // namespace
 
+Status Workspace::ensure(const WorkspacePlan& plan, CUstream stream) {
+  if (plan.bytes == 0) return ok_status();
+  if (buffer_.size() >= plan.bytes && plan.layout == layout_) return ok_status();
+  if (buffer_.size() < plan.bytes) {
+    buffer_ = DeviceBuffer();
+    GQF_ASSIGN_OR_RETURN(buffer_, DeviceBuffer::alloc(plan.bytes));
+  }
+  // The fused combine's counters must start at zero; the kernel leaves them zero after every
+  // launch. Only they are zeroed: the partials are written before they are read (every split
+  // the combine reads holds keys), and leaving them alone lets initcheck prove it. The zeroing
+  // is enqueued on the launch stream: on the legacy stream it could still be running (or not
+  // yet started) when the split pass counts in, or, when it covered the whole workspace as
+  // it once did, after the split pass wrote its partials.
+  if (plan.zero_bytes > 0) GQF_RETURN_IF_ERROR(buffer_.fill_bytes(0, stream, plan.zero_offset, plan.zero_bytes));
+  layout_ = plan.layout;
+  return ok_status();
+}
+
 Status AttentionOp::run(Jit& jit, const GqaParams& params, CUstream stream) {
-  if (family_ != "reference") GQF_RETURN_IF_ERROR(check_vector_access(params));
-  if (family_ == "decode") return decode_attention(jit, problem_, decode_, limits_, params, workspace_, stream);
-  if (family_ == "prefill") return prefill_attention(jit, problem_, prefill_, limits_, params, stream);
-  return reference_attention(jit, problem_, params, stream);
+  if (family_->vector_access()) GQF_RETURN_IF_ERROR(check_vector_access(params));
+  return launch_family(jit, *family_, problem_, config_, limits_, params, workspace_, stream);
+}
+
+Status launch_family(Jit& jit, const KernelFamily& family, const AttentionProblem& problem, const KernelConfig& config,
+                     const DeviceLimits& limits, GqaParams params, Workspace& workspace, CUstream stream) {
+  GQF_RETURN_IF_ERROR(problem.validate());
+  GQF_ASSIGN_OR_RETURN(LaunchPlan plan, family.launch_plan(family.launch_problem(problem, params), config, limits));
+  GQF_ASSIGN_OR_RETURN(const LoadedKernel* kernel, jit.load(family.emit(problem, config)));
+  GQF_RETURN_IF_ERROR(workspace.ensure(plan.workspace, stream));
+  if (plan.num_splits > 0) {
+    params.num_splits = plan.num_splits;
+    params.split_len = plan.split_len;
+  }
+  if (plan.workspace.bytes > 0) {
+    params.o_partial = reinterpret_cast<float*>(workspace.ptr() + plan.workspace.o_partial_offset);
+    params.lse_partial = reinterpret_cast<float*>(workspace.ptr() + plan.workspace.lse_partial_offset);
+  }
+  for (const LaunchShape& l : plan.launches) {
+    GQF_ASSIGN_OR_RETURN(Function fn, kernel->function(l.entry));
+    // Above 48 KB a CTA's dynamic shared memory must be opted into.
+    if (l.dynamic_shared_bytes > 48 * 1024) GQF_RETURN_IF_ERROR(fn.set_max_dynamic_shared(l.dynamic_shared_bytes));
+    GQF_RETURN_IF_ERROR(fn.launch(l.grid, l.block, l.dynamic_shared_bytes, stream, &params));
+  }
+  return ok_status();
 }
 
 }  // namespace gqaforge::rt

@@ -67,7 +67,8 @@ std::vector<AttentionProblem> prefill_suite() {
 BenchRow bench_one(KernelBench& bench, const AttentionProblem& problem, const std::string& config_text) {
   BenchRow row;
   row.problem = problem;
-  auto out = bench.run(problem, "", config_text, gate_seed(problem));
+  auto op = rt::AttentionOp::create(problem, "", config_text, bench.info().limits());
+  auto out = op.ok() ? bench.run(*op, gate_seed(problem)) : Result<BenchOutcome>(op.status());
   if (!out.ok()) {
     row.error = out.status().message();
     return row;

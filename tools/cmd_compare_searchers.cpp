@@ -74,7 +74,8 @@ int run_compare(const Args& args) {
   // Rows per (environment, problem).
   std::map<std::pair<std::string, std::string>, std::vector<MeasurementRecord>> groups;
   for (MeasurementRecord& r : *rows) {
-    if (r.problem.family != "decode" && r.problem.family != "prefill") continue;
+    auto family = find_family(r.problem.family);
+    if (!family.ok() || !tune::find_tuning(**family).ok()) continue;  // nothing tuned: no landscape
     groups[{r.env_key, r.problem.canonical()}].push_back(std::move(r));
   }
   const double target = 1.0 + *target_pct / 100.0;

@@ -84,7 +84,7 @@ int run_compile(const Args& args) {
     doc.set("cubin_bytes", static_cast<int64_t>(compiled->cubin.size()));
     doc.set("output", out ? Json(*out) : Json());
     Json entries = Json::array();
-    for (const rt::LaunchShape& l : *launches) {
+    for (const LaunchShape& l : *launches) {
       Json e = Json::object();
       e.set("name", l.entry);
       e.set("grid", dims_json(l.grid));
@@ -134,7 +134,7 @@ int run_compile(const Args& args) {
   t.add_column("smem dynamic");
   t.add_column("CTAs/SM");
   t.add_column("limited by", TextTable::kLeft);
-  for (const rt::LaunchShape& l : *launches) {
+  for (const LaunchShape& l : *launches) {
     auto it = compiled->resources.find(l.entry);
     if (it == compiled->resources.end()) {
       t.add_row({l.entry, dims_text(l.grid), std::to_string(l.threads()), "?", "?", "?", "?",

@@ -12,6 +12,7 @@
 
 #include "core/fs.h"
 #include "core/strings.h"
+#include "codegen/family.h"
 #include "core/table.h"
 #include "core/units.h"
 #include "db/database.h"
@@ -24,7 +25,8 @@
 namespace gqaforge::cli {
 namespace {
 
-constexpr const char* kKnownFamilies[] = {"decode", "prefill", "reference", "linear"};
+// The families rows can have: the kernel families and the cuBLASLt GEMMs.
+bool known_family(const std::string& name) { return find_family(name).ok() || name == "linear"; }
 
 void add_db_flag(ArgParser& p) {
   p.add_flag("db", "FILE", "measurement database", "$GQAFORGE_DB or ./gqaforge.sqlite");
@@ -53,9 +55,10 @@ std::string problem_text(const ProblemRecord& p) {
                      format_count(p.kv_len));
 }
 
-// Decode is memory bound (TB/s), the rest compute bound (TFLOP/s); whichever was measured.
+// Memory-bound families (decode) in TB/s, the rest in TFLOP/s; whichever was measured.
 std::string rate_text(const MeasurementRecord& m) {
-  const bool prefer_bytes = m.problem.family == "decode";
+  auto family = find_family(m.problem.family);
+  const bool prefer_bytes = family.ok() && (*family)->memory_bound();
   if (prefer_bytes && m.tbps > 0) return fmt::format("{:.3f} TB/s", m.tbps);
   if (m.tflops > 0) return fmt::format("{:.1f} TFLOP/s", m.tflops);
   if (m.tbps > 0) return fmt::format("{:.3f} TB/s", m.tbps);
@@ -151,9 +154,7 @@ Result<MeasurementFilter> filter_from_flags(const ArgParser& p) {
   MeasurementFilter f;
   f.family = p.get("family");
   if (p.has("family")) {
-    bool known = false;
-    for (const char* name : kKnownFamilies) known = known || f.family == name;
-    if (!known)
+    if (!known_family(f.family))
       return invalid_argument("--family '{}' is not one of decode, prefill, reference, linear",
                               f.family);
   }

@@ -61,8 +61,8 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::compile_only(const BackendInfo
   return b;
 }
 
-Result<std::string> CudaBackend::kernel_key(const AttentionProblem& problem, const std::string& family,
-                                            const std::string& config) {
+Result<std::string> CudaBackend::kernel_key(const AttentionProblem& problem, const KernelFamily& family,
+                                            const KernelConfig& config) {
   GQF_ASSIGN_OR_RETURN(rt::AttentionOp op, rt::AttentionOp::create(problem, family, config, info_.limits));
   const std::string compile = rt::compile_key(op.source(), compile_options_);
   return sha256_hex(fmt::format("gqaforge-kernel v1\ncompile={}\nfamily={}\nconfig={}\n", compile, op.family(),
@@ -79,7 +79,7 @@ std::vector<CompileResult> CudaBackend::compile(const std::vector<Candidate>& ca
   std::vector<CompileResult> out(candidates.size());
   std::vector<Task> tasks(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) {
-    auto op = rt::AttentionOp::create(candidates[i].problem, candidates[i].family, candidates[i].config, info_.limits);
+    auto op = rt::AttentionOp::create(candidates[i].problem, *candidates[i].family, candidates[i].config, info_.limits);
     if (!op.ok()) {
       out[i].status = MeasureStatus::kRejected;
       out[i].message = op.status().message();
@@ -141,7 +141,8 @@ MeasureResult CudaBackend::measure(const Candidate& c, const MeasureOptions& opt
     r.message = "this CUDA backend only compiles";
     return r;
   }
-  auto out = bench_->run(c.problem, c.family, c.config, options.seed, timing_of(options));
+  auto op = rt::AttentionOp::create(c.problem, *c.family, c.config, info_.limits);
+  auto out = op.ok() ? bench_->run(*op, options.seed, timing_of(options)) : Result<BenchOutcome>(op.status());
   if (!out.ok()) {
     r.status = out.status().code() == StatusCode::kInvalidArgument ? MeasureStatus::kRejected
                                                                      : MeasureStatus::kLaunchFailed;

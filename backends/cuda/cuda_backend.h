@@ -36,8 +36,8 @@ class CudaBackend final : public Backend {
 
   std::string name() const override { return "cuda"; }
   Result<BackendInfo> info() override { return info_; }
-  Result<std::string> kernel_key(const AttentionProblem& problem, const std::string& family,
-                                 const std::string& config) override;
+  Result<std::string> kernel_key(const AttentionProblem& problem, const KernelFamily& family,
+                                 const KernelConfig& config) override;
   std::vector<CompileResult> compile(const std::vector<Candidate>& candidates) override;
   MeasureResult measure(const Candidate& candidate, const MeasureOptions& options) override;
   bool healthy() const override { return healthy_; }

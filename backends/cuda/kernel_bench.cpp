@@ -60,23 +60,16 @@ Result<std::vector<rt::DeviceAttention>*> KernelBench::inputs(const AttentionPro
   return &inputs_;
 }
 
-Result<BenchOutcome> KernelBench::run(const AttentionProblem& problem, const std::string& family,
-                                      const std::string& config_text, uint64_t seed, const TimingOptions& timing) {
+Result<BenchOutcome> KernelBench::run(rt::AttentionOp& op, uint64_t seed, const TimingOptions& timing) {
   BenchOutcome out;
+  const AttentionProblem& problem = op.problem();
   const DeviceLimits limits = info_.limits();
-  GQF_ASSIGN_OR_RETURN(rt::AttentionOp op, rt::AttentionOp::create(problem, family, config_text, limits));
-  out.config = op.config();
-  // Pin the split count the big shape resolves to, so the gate checks the same launch.
-  std::string gate_config = op.config();
-  if (op.family() == "decode") {
-    GQF_ASSIGN_OR_RETURN(DecodeConfig dc, DecodeConfig::parse(op.config(), DecodeConfig{}));
-    GQF_ASSIGN_OR_RETURN(DecodeLaunch launch, decode_launch(problem, dc, limits));
-    dc.num_splits = launch.num_splits;
-    gate_config = dc.canonical();
-    out.config = gate_config;
-  }
-  GQF_ASSIGN_OR_RETURN(rt::AttentionOp gate_op,
-                       rt::AttentionOp::create(gate_problem(problem), op.family(), gate_config, limits));
+  const KernelFamily& family = op.kernel_family();
+  // Pin the choices the big shape's launch makes (decode: the split count), so the gate checks
+  // the same launch.
+  GQF_ASSIGN_OR_RETURN(KernelConfig pinned, family.resolve(problem, op.kernel_config(), limits));
+  out.config = family.canonical(pinned);
+  GQF_ASSIGN_OR_RETURN(rt::AttentionOp gate_op, rt::AttentionOp::create(gate_problem(problem), family, pinned, limits));
   rt::CheckOptions co;
   co.seed = seed;
   co.kv_head_major = kv_head_major_;
@@ -95,7 +88,7 @@ Result<BenchOutcome> KernelBench::run(const AttentionProblem& problem, const std
   GQF_ASSIGN_OR_RETURN(out.timing, time_calls(enqueue, stream_, timing));
   const double seconds = out.timing.median_us * 1e-6;
   const double kv_bytes = 2.0 * problem.batch * problem.kv_len * problem.n_kv_heads * problem.head_dim * 2;
-  if (problem.phase == Phase::kDecode) out.tbps = kv_bytes / seconds / 1e12;
+  if (family.memory_bound()) out.tbps = kv_bytes / seconds / 1e12;
   out.tflops = problem.flops() / seconds / 1e12;
   return out;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backends/cuda/timing.h"
+#include "runtime/attention_op.h"
 #include "runtime/checker.h"
 #include "runtime/device_attention.h"
 #include "runtime/device_info.h"
@@ -40,10 +41,9 @@ class KernelBench {
   KernelBench(rt::DeviceInfo info, rt::Jit* jit, CUstream stream, bool kv_head_major = false)
       : info_(std::move(info)), jit_(jit), stream_(stream), kv_head_major_(kv_head_major) {}
 
-  /// Gate, then (only if it passed) timing. `family` "" = the problem's phase. Errors are
-  /// invalid configs, compile errors and driver failures (launch faults included).
-  Result<BenchOutcome> run(const AttentionProblem& problem, const std::string& family, const std::string& config_text,
-                           uint64_t seed, const TimingOptions& timing = {});
+  /// Gate, then (only if it passed) timing, of `op` on its problem. Errors are invalid
+  /// configs, compile errors and driver failures (launch faults included).
+  Result<BenchOutcome> run(rt::AttentionOp& op, uint64_t seed, const TimingOptions& timing = {});
 
   /// Fills a 16-bit device buffer with seeded random values (gqaforge_fill_random).
   Status fill(rt::DeviceBuffer& buf, uint64_t seed, DType dtype);

@@ -92,7 +92,7 @@ TEST(Replay, RowsRecordedBeforeTheWgmmaFieldMatchTheMmaSyncPoints) {
   ASSERT_TRUE(l.ok()) << l.status().to_string();
   EXPECT_EQ(l->valid.size() + static_cast<size_t>(l->unmeasured), make_family_space(problem, DeviceLimits{})->space.valid_points().size());
   for (const Point& p : l->valid) {
-    EXPECT_NE(l->space.config_of(p).find("wgmma=0"), std::string::npos);
+    EXPECT_NE(l->space.config_text(p).find("wgmma=0"), std::string::npos);
   }
   EXPECT_GT(l->valid.size(), 0u);
 }

@@ -167,7 +167,7 @@ class InterruptingBackend final : public Backend {
   InterruptingBackend(Backend& inner, int64_t after) : inner_(inner), after_(after) {}
   std::string name() const override { return "interrupting"; }
   Result<BackendInfo> info() override { return inner_.info(); }
-  Result<std::string> kernel_key(const AttentionProblem& p, const std::string& f, const std::string& c) override {
+  Result<std::string> kernel_key(const AttentionProblem& p, const KernelFamily& f, const KernelConfig& c) override {
     return inner_.kernel_key(p, f, c);
   }
   std::vector<CompileResult> compile(const std::vector<Candidate>& c) override { return inner_.compile(c); }

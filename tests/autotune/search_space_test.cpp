@@ -89,19 +89,21 @@ TEST(FamilySpace, DecodeSpaceHoldsOnlyConfigsTheValidatorAccepts) {
                                     testing::decode_problem(16, 2, 256, 4, 4096)}) {
     auto fs = make_family_space(p, limits);
     ASSERT_TRUE(fs.ok()) << fs.status().to_string();
-    EXPECT_EQ(fs->family, "decode");
+    EXPECT_STREQ(fs->family->name(), "decode");
     std::map<std::string, int64_t> rejections;
     std::vector<Point> valid = fs->space.valid_points(&rejections);
     ASSERT_GT(valid.size(), 20u) << p.name();
     EXPECT_GT(rejections["warps_m_divides_warps"], 0);
     EXPECT_GT(rejections["mma_keys_per_warp_multiple_of_16"], 0);
     for (const Point& pt : valid) {
-      auto c = DecodeConfig::parse(fs->config_of(pt), DecodeConfig{});
+      auto c = DecodeConfig::parse(fs->config_text(pt), DecodeConfig{});
       ASSERT_TRUE(c.ok());
-      EXPECT_TRUE(c->validate(p, limits).ok()) << fs->config_of(pt);
-      EXPECT_TRUE(std::isfinite(fs->predict_us(pt))) << fs->config_of(pt);
+      EXPECT_EQ(KernelConfig(*c), fs->config(pt)) << "the text round-trips the typed config";
+      EXPECT_EQ(fs->point_of(*c), pt);
+      EXPECT_TRUE(c->validate(p, limits).ok()) << fs->config_text(pt);
+      EXPECT_TRUE(std::isfinite(fs->predict_us(pt))) << fs->config_text(pt);
     }
-    EXPECT_EQ(fs->default_config, default_decode_config(p, limits).canonical());
+    EXPECT_EQ(fs->default_config, KernelConfig(default_decode_config(p, limits)));
   }
 }
 
@@ -116,9 +118,10 @@ TEST(FamilySpace, PrefillSpaceHoldsOnlyConfigsTheValidatorAccepts) {
     ASSERT_GT(valid.size(), 4u) << p.name();
     EXPECT_GT(rejections["block_m_is_16_warps_k"], 0);
     for (const Point& pt : valid) {
-      auto c = PrefillConfig::parse(fs->config_of(pt), PrefillConfig{});
+      auto c = PrefillConfig::parse(fs->config_text(pt), PrefillConfig{});
       ASSERT_TRUE(c.ok());
-      EXPECT_TRUE(c->validate(p, limits).ok()) << fs->config_of(pt);
+      EXPECT_EQ(KernelConfig(*c), fs->config(pt)) << "the text round-trips the typed config";
+      EXPECT_TRUE(c->validate(p, limits).ok()) << fs->config_text(pt);
       if (p.group() == 1) {
         EXPECT_FALSE(c->pack_gqa);
       }
@@ -131,15 +134,28 @@ TEST(FamilySpace, PrefillSpaceHoldsOnlyConfigsTheValidatorAccepts) {
   EXPECT_GT(rejections["device_limits"], 0);
 }
 
-TEST(FamilySpace, CanonicalConfigValidatesAndNamesTheValue) {
+TEST(FamilySpace, ConfigureValidatesAndNamesTheValue) {
   const DeviceLimits limits;
-  auto ok = canonical_config(testing::decode_problem(), "decode", "block_n=64,warps=4", limits);
+  auto decode = find_family("decode");
+  ASSERT_TRUE(decode.ok());
+  auto ok = (*decode)->configure(testing::decode_problem(), "block_n=64,warps=4", limits);
   ASSERT_TRUE(ok.ok());
-  EXPECT_NE(ok->find("block_n=64"), std::string::npos);
-  auto bad = canonical_config(testing::decode_problem(), "decode", "block_n=48", limits);
+  EXPECT_NE((*decode)->canonical(*ok).find("block_n=64"), std::string::npos);
+  auto bad = (*decode)->configure(testing::decode_problem(), "block_n=48", limits);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("48"), std::string::npos);
-  EXPECT_FALSE(canonical_config(testing::decode_problem(), "sideways", "", limits).ok());
+  EXPECT_EQ(bad.status().message(), "block_n=48 must be 16, 32, 64, 128 or 256");
+  auto unknown = find_family("sideways");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().message(), "unknown kernel family 'sideways' (expected decode, prefill or reference)");
+}
+
+TEST(FamilySpace, OnlyTheTunedFamiliesHaveASpace) {
+  for (const KernelFamily* f : kernel_families()) {
+    EXPECT_EQ(find_tuning(*f).ok(), f->phase().has_value()) << f->name();
+  }
+  auto reference = find_family("reference");
+  ASSERT_TRUE(reference.ok());
+  EXPECT_EQ(find_tuning(**reference).status().message(), "the reference family has nothing to tune");
 }
 
 }  // namespace

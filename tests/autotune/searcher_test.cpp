@@ -120,7 +120,7 @@ TEST(GuidedSearcher, NearOptimalWithFewEvaluationsOnKernelLandscapes) {
       so.seed = seed;
       SyntheticBackend backend(so);
       std::vector<Point> valid = fs->space.valid_points();
-      auto cost = [&](const Point& p) { return backend.true_cost_us(problem, fs->family, fs->config_of(p)); };
+      auto cost = [&](const Point& p) { return backend.true_cost_us(problem, *fs->family, fs->config(p)); };
       auto predict = [&](const Point& p) { return fs->predict_us(p); };
       expect_guided_good(fs->space, valid, cost, predict, fmt::format("{} seed {}", problem.name(), seed));
     }

@@ -27,7 +27,7 @@ TEST(Shard, PartitionIsDisjointAndComplete) {
   auto fs = make_family_space(testing::decode_problem(), DeviceLimits{});
   ASSERT_TRUE(fs.ok());
   std::vector<std::string> keys;
-  for (const Point& p : fs->space.valid_points()) keys.push_back(fs->problem.name() + "|" + fs->config_of(p));
+  for (const Point& p : fs->space.valid_points()) keys.push_back(fs->problem.name() + "|" + fs->config_text(p));
   for (int n : {1, 2, 3, 7}) {
     std::vector<int> owners(keys.size(), 0);
     for (int i = 0; i < n; ++i) {

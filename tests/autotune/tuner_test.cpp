@@ -91,7 +91,7 @@ TEST(Tuner, RecordsEveryStatusAndKeepsGoing) {
   EXPECT_TRUE(out.best->is_best);
   EXPECT_DOUBLE_EQ(out.best->median_us, fastest);
   ASSERT_TRUE(out.default_row.has_value());
-  EXPECT_EQ(out.default_row->config, fs->default_config);
+  EXPECT_EQ(out.default_row->config, fs->family->canonical(fs->default_config));
   EXPECT_EQ(sink.ended, std::vector<int64_t>{report->run_id});
 }
 

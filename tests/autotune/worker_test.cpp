@@ -19,8 +19,10 @@ const std::string kBinary = GQAFORGE_BINARY_DIR "/tools/gqaforge";
 Candidate sample_candidate() {
   Candidate c;
   c.problem = testing::decode_problem(16, 2, 64, 3, 1000);
-  c.family = "decode";
-  c.config = "block_n=64,warps=4,warps_m=1,stages=3,use_mma=1,row_blocks=1,num_splits=0,fused_combine=0";
+  c.family = &family_for(Phase::kDecode);
+  DecodeConfig config;
+  config.num_splits = 7;
+  c.config = config;
   c.kernel_key = "abc123";
   return c;
 }
@@ -40,6 +42,7 @@ TEST(WorkerProtocol, RequestsRoundTrip) {
   EXPECT_EQ(back->op, "measure");
   EXPECT_EQ(back->id, 42);
   EXPECT_EQ(back->candidate.problem.name(), r.candidate.problem.name());
+  EXPECT_EQ(back->candidate.family, r.candidate.family);
   EXPECT_EQ(back->candidate.config, r.candidate.config);
   EXPECT_EQ(back->candidate.kernel_key, "abc123");
   EXPECT_EQ(back->options.seed, r.options.seed);
@@ -85,6 +88,9 @@ TEST(WorkerProtocol, MalformedLinesGiveClearErrors) {
       {"[1,2]", "not a JSON object"},
       {R"({"op":"dance"})", "'dance'"},
       {R"({"op":"measure","id":1})", "family"},
+      {R"({"op":"measure","id":1,"family":"sideways"})", "unknown kernel family 'sideways'"},
+      {R"({"op":"measure","id":1,"family":"decode","problem":{"phase":"decode","n_q_heads":8,"n_kv_heads":1,"head_dim":128,"dtype":"bf16","causal":true,"batch":1,"q_len":1,"kv_len":64},"config":"warps=x","kernel_key":"","seed":"1","repetitions":0,"min_rep_ms":0})",
+       "decode config warps='x' is not an integer"},
       {R"({"op":"measure","id":1,"family":"decode","problem":{"phase":"decode"},"config":"","kernel_key":"","seed":"1","repetitions":0,"min_rep_ms":0})",
        "n_q_heads"},
   };

@@ -8,6 +8,7 @@
 #include "core/env.h"
 #include "codegen/emit_families.h"
 #include "codegen/emitter.h"
+#include "codegen/family.h"
 #include "codegen/source.h"
 #include "core/fs.h"
 #include "core/sha256.h"
@@ -148,6 +149,87 @@ TEST(Emit, Deterministic) {
   DecodeConfig split = c;
   split.num_splits = 17;
   EXPECT_EQ(emit_decode(decode_problem(), c).code, emit_decode(decode_problem(), split).code);
+}
+
+TEST(Registry, FindsEachFamilyByNameAndPhase) {
+  std::vector<std::string> names;
+  for (const KernelFamily* f : kernel_families()) {
+    names.push_back(f->name());
+    auto found = find_family(f->name());
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(*found, f);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"decode", "prefill", "reference"}));
+  EXPECT_STREQ(family_for(Phase::kDecode).name(), "decode");
+  EXPECT_STREQ(family_for(prefill_problem()).name(), "prefill");
+  EXPECT_TRUE(family_for(Phase::kDecode).memory_bound());
+  EXPECT_FALSE(family_for(Phase::kPrefill).memory_bound());
+  auto unknown = find_family("sideways");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().message(), "unknown kernel family 'sideways' (expected decode, prefill or reference)");
+}
+
+TEST(Registry, FamiliesEmitWhatTheirEmittersEmit) {
+  const DeviceLimits limits;
+  const KernelFamily& decode = family_for(Phase::kDecode);
+  const KernelConfig dc = decode.default_config(decode_problem(), limits);
+  EXPECT_EQ(decode.emit(decode_problem(), dc).code, emit_decode(decode_problem(), std::get<DecodeConfig>(dc)).code);
+  const KernelFamily& prefill = family_for(Phase::kPrefill);
+  const KernelConfig pc = prefill.default_config(prefill_problem(), limits);
+  EXPECT_EQ(prefill.emit(prefill_problem(), pc).code,
+            emit_prefill(prefill_problem(), std::get<PrefillConfig>(pc)).code);
+  const KernelFamily& reference = **find_family("reference");
+  EXPECT_EQ(reference.emit(prefill_problem(), ReferenceConfig{}).code, emit_reference(prefill_problem()).code);
+  EXPECT_EQ(reference.canonical(ReferenceConfig{}), "");
+  EXPECT_EQ(reference.parse("block_n=64", ReferenceConfig{}).status().message(),
+            "the reference kernel takes no config ('block_n=64')");
+  // Another family's config is refused, not misread.
+  EXPECT_FALSE(decode.validate(decode_problem(), pc, limits).ok());
+  EXPECT_FALSE(prefill.parse("block_n=64", dc).ok());
+}
+
+TEST(FieldTable, DrivesCanonicalTextParsingAndSingleFieldChecks) {
+  // The canonical text the database keys depend on.
+  EXPECT_EQ(DecodeConfig{}.canonical(),
+            "block_n=64,warps=4,warps_m=1,stages=3,use_mma=1,row_blocks=1,num_splits=0,fused_combine=0");
+  EXPECT_EQ(PrefillConfig{}.canonical(),
+            "block_m=128,block_n=32,warps=4,stages=2,pack_gqa=1,q_in_regs=0,min_ctas=1,wgmma=0");
+  auto c = DecodeConfig::parse(" warps = 8 , use_mma=0", DecodeConfig{});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->warps, 8);
+  EXPECT_FALSE(c->use_mma);
+  EXPECT_EQ(c->block_n, 64);
+  EXPECT_EQ(DecodeConfig::parse("warps", DecodeConfig{}).status().message(),
+            "decode config item 'warps' is not key=value");
+  EXPECT_EQ(DecodeConfig::parse("warps=many", DecodeConfig{}).status().message(),
+            "decode config warps='many' is not an integer");
+  EXPECT_EQ(DecodeConfig::parse("use_mma=2", DecodeConfig{}).status().message(),
+            "decode config use_mma=2 must be 0 or 1");
+  EXPECT_EQ(PrefillConfig::parse("nonsense=1", PrefillConfig{}).status().message(),
+            "unknown prefill config key 'nonsense' (expected block_m, block_n, warps, stages, pack_gqa, q_in_regs, "
+            "min_ctas, wgmma)");
+  const DeviceLimits limits;
+  DecodeConfig d;
+  d.stages = 9;
+  EXPECT_EQ(d.validate(decode_problem(), limits).message(), "stages=9 must be in 2..8");
+  PrefillConfig p;
+  p.block_n = 40;
+  EXPECT_EQ(p.validate(prefill_problem(), limits).message(), "block_n=40 must be a multiple of 16 in 16..256");
+  p = PrefillConfig{};
+  p.min_ctas = 3;
+  EXPECT_EQ(p.validate(prefill_problem(), limits).message(), "min_ctas=3 must be 1 or 2");
+  // The tuner's values of every field are legal on their own.
+  for (const ConfigField<DecodeConfig>& f : DecodeConfig::fields()) {
+    for (int v : f.tuned) EXPECT_TRUE(f.is_legal(v)) << f.name << "=" << v;
+  }
+  for (const ConfigField<PrefillConfig>& f : PrefillConfig::fields()) {
+    for (int v : f.tuned) EXPECT_TRUE(f.is_legal(v)) << f.name << "=" << v;
+  }
+  // Values in table order, and back.
+  const KernelFamily& decode = family_for(Phase::kDecode);
+  DecodeConfig split;
+  split.num_splits = 12;
+  EXPECT_EQ(decode.from_values(decode.values(split)), KernelConfig(split));
 }
 
 TEST(Problem, ValidationNamesTheValue) {

@@ -59,19 +59,18 @@ std::string describe_case(GpuEnv* env, const AttentionProblem& problem, const At
   if (!options.q_lens.empty()) s += "  q_lens: " + join_ints(options.q_lens);
   if (options.varlen) s += "  varlen";
   if (options.kv_head_major) s += "  K/V head-major";
-  if (op.family() == "decode") {
-    auto config = DecodeConfig::parse(op.config(), DecodeConfig{});
-    auto launch = config.ok() ? decode_launch(problem, *config, env->info.limits()) : Result<DecodeLaunch>(config.status());
-    if (launch.ok()) {
-      s += fmt::format("\nlaunch: num_splits={} split_len={} grid=({},{},{}) block={} smem={} B workspace={} B {}",
-                       launch->num_splits, launch->split_len, launch->grid[0], launch->grid[1], launch->grid[2],
-                       launch->block[0], launch->shared_bytes, launch->workspace_bytes,
-                       launch->num_splits <= 1            ? "no combine"
-                       : launch->needs_combine_kernel ? "combine kernel"
-                                                      : "fused combine");
+  auto plan = op.kernel_family().launch_plan(problem, op.kernel_config(), env->info.limits());
+  if (plan.ok()) {
+    s += fmt::format("\nlaunch: num_splits={} split_len={} workspace={} B", plan->num_splits, plan->split_len,
+                     plan->workspace.bytes);
+    for (const LaunchShape& l : plan->launches) {
+      s += fmt::format(" {} grid=({},{},{}) block={} smem={} B", l.entry, l.grid[0], l.grid[1], l.grid[2], l.block[0],
+                       l.dynamic_shared_bytes);
     }
   }
-  if (!options.varlen && !options.kv_head_major && options.q_lens.empty() && op.family() != "reference") {
+  // `gqaforge check` runs the phase's family.
+  if (!options.varlen && !options.kv_head_major && options.q_lens.empty() &&
+      &op.kernel_family() == &family_for(problem)) {
     s += fmt::format("\nreplay: gqaforge check --phase {} --heads {}:{} --head-dim {} --dtype {}{} --batch {} --q-len {} "
                      "--kv-len {}{} --config '{}' --seed {}",
                      phase_name(problem.phase), problem.n_q_heads, problem.n_kv_heads, problem.head_dim,

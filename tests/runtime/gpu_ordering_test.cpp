@@ -93,22 +93,23 @@ TEST(GpuOrdering, WorkspaceZeroingIsEnqueuedOnTheLaunchStream) {
   AttentionProblem p = make_problem(Phase::kDecode, 16, 2, 128, DType::kBF16, true, 4, 1, 5000);
   auto config = DecodeConfig::parse("num_splits=64,fused_combine=1", default_decode_config(p, env->info.limits()));
   ASSERT_TRUE(config.ok());
-  auto launch = decode_launch(p, *config, env->info.limits());
-  ASSERT_TRUE(launch.ok()) << launch.status().to_string();
-  ASSERT_GT(launch->counters_bytes, 0u);
+  auto plan = family_for(p).launch_plan(p, *config, env->info.limits());
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  const WorkspacePlan& w = plan->workspace;
+  ASSERT_GT(w.zero_bytes, 0u);
   auto api = driver();
   ASSERT_TRUE(api.ok());
   CUstream s = env->stream.get();
-  DecodeWorkspace ws;
+  Workspace ws;
   ASSERT_TRUE(hold_legacy_stream(env, kHoldNs).ok());
-  ASSERT_TRUE(ws.ensure(*launch, p.batch, p.n_kv_heads, s).ok());
+  ASSERT_TRUE(ws.ensure(w, s).ok());
   // Stands in for the split pass counting in: writes the counters after the zeroing, on the
   // same stream.
-  const CUdeviceptr counters = ws.ptr() + launch->counters_offset;
-  ASSERT_EQ((*api)->cuMemsetD8Async(counters, 0xab, launch->counters_bytes, s), CUDA_SUCCESS);
+  const CUdeviceptr counters = ws.ptr() + w.zero_offset;
+  ASSERT_EQ((*api)->cuMemsetD8Async(counters, 0xab, w.zero_bytes, s), CUDA_SUCCESS);
   ASSERT_EQ((*api)->cuStreamSynchronize(s), CUDA_SUCCESS);
   ASSERT_EQ((*api)->cuCtxSynchronize(), CUDA_SUCCESS);
-  std::vector<unsigned char> bytes(launch->counters_bytes);
+  std::vector<unsigned char> bytes(w.zero_bytes);
   ASSERT_EQ((*api)->cuMemcpyDtoH_v2(bytes.data(), counters, bytes.size()), CUDA_SUCCESS);
   int64_t zeroed = 0;
   for (unsigned char b : bytes) zeroed += b != 0xab;
