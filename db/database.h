@@ -287,7 +287,4 @@ class Database final : public MeasurementSink {
 /// Current UTC time as ISO-8601 with seconds ("2026-11-28T23:57:58Z").
 std::string utc_now_iso8601();
 
-/// Default database path: $GQAFORGE_DB, else "./gqaforge.sqlite".
-std::string default_database_path();
-
 }  // namespace gqaforge

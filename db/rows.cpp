@@ -328,9 +328,4 @@ std::string utc_now_iso8601() {
   return buf;
 }
 
-std::string default_database_path() {
-  std::string env = env_or_empty("GQAFORGE_DB");
-  return env.empty() ? std::string("gqaforge.sqlite") : env;
-}
-
 }  // namespace gqaforge

@@ -1,12 +1,11 @@
-// Command-line flag parsing shared by every subcommand: declared flags, generated --help,
-// strict values, and one clear error line (exit status 2) for anything unknown or malformed.
+// The project's thin layer over CLI11, shared by every subcommand: exit statuses, the error
+// line, the help layout, switches that may be given once, and the one place where CLI11's parse
+// errors become an exit status.
 #pragma once
 
-#include <cstdint>
-#include <map>
-#include <optional>
 #include <string>
-#include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "core/status.h"
 
@@ -23,61 +22,6 @@ inline constexpr int kFailure = 1;
 /// Exit status when a kernel's output disagrees with the reference.
 inline constexpr int kWrongResult = 3;
 
-/// Declares and parses the flags of one subcommand.
-///
-///   ArgParser p("gqaforge cost", "Prints the inference cost of a model.");
-///   p.add_flag("model", "NAME", "preset name");           // --model NAME
-///   p.add_switch("json", "print JSON");                   // --json
-///   p.add_positional("csv", "loss measurements");         // required positional
-///   if (int rc = p.parse(argc, argv); rc >= 0) return rc; // printed help or an error
-///   std::string m = p.get("model", "llama-3.2-1b");
-class ArgParser {
- public:
-  ArgParser(std::string program, std::string summary);
-
-  /// A flag taking a value: --name VALUE or --name=VALUE (a one-letter name also as -n VALUE).
-  /// `default_text` is shown in --help.
-  void add_flag(const std::string& name, const std::string& metavar, const std::string& help,
-                const std::string& default_text = "");
-  /// A boolean switch: --name.
-  void add_switch(const std::string& name, const std::string& help);
-  /// Another name for a declared flag: add_alias("o", "output") makes -o FILE and --o FILE mean
-  /// --output FILE (help shows "-o, --output FILE").
-  void add_alias(const std::string& alias, const std::string& name);
-  /// A positional argument; optional ones must come after required ones.
-  void add_positional(const std::string& name, const std::string& help, bool required = true);
-
-  /// Parses args (args[0] is the first argument after the subcommand name). A flag given twice
-  /// (under any of its names) is an error, not "the last wins".
-  /// Returns -1 on success, 0 after printing --help, kUsageError after printing the error.
-  int parse(const std::vector<std::string>& args);
-
-  bool has(const std::string& name) const;
-  std::string get(const std::string& name, const std::string& fallback = "") const;
-  std::optional<std::string> get_optional(const std::string& name) const;
-  bool get_switch(const std::string& name) const;
-  const std::vector<std::string>& positionals() const { return positional_values_; }
-
-  std::string help_text() const;
-  const std::string& program() const { return program_; }
-
- private:
-  struct Flag {
-    std::string name, metavar, help, default_text;
-    bool is_switch = false;
-    std::vector<std::string> aliases;
-  };
-  struct Positional {
-    std::string name, help;
-    bool required = true;
-  };
-  std::string program_, summary_;
-  std::vector<Flag> flags_;
-  std::vector<Positional> positionals_;
-  std::map<std::string, std::string> values_;
-  std::vector<std::string> positional_values_;
-};
-
 /// Prints "gqaforge: error: <message>" to stderr and returns kUsageError.
 int usage_error(const std::string& message);
 /// Prints "gqaforge: error: <status message>" and returns the exit status of its code:
@@ -86,5 +30,27 @@ int usage_error(const std::string& message);
 int report_failure(const Status& status);
 /// The exit status report_failure() returns for `status`.
 int exit_status_of(const Status& status);
+
+/// Sets up the root app: the help layout (usage first, wrapped descriptions, defaults and
+/// environment variables in the description), -h/--help on every subcommand, and option
+/// defaults (a flag given twice is an error, a switch takes no value). Subcommands added
+/// afterwards inherit all of it.
+void configure_root(CLI::App& app);
+
+/// Adds subcommand `name` to `parent` (the root or a command with subcommands): `summary` is its
+/// line in the parent's help; a declare function gives it its own description. A hidden one
+/// parses and runs but is not listed.
+CLI::App* add_command(CLI::App& parent, const std::string& name, const std::string& summary, bool hidden = false);
+
+/// The names of an output-file flag: -o FILE, --output FILE (and --o FILE, as -o with two dashes).
+inline constexpr const char* kOutputFlag = "-o,--output,--o";  // --output first: the name in messages
+
+/// A boolean switch `--name` (no value; given twice is an error, like every flag).
+CLI::Option* add_switch(CLI::App& app, const std::string& name, bool& value, const std::string& help);
+
+/// The one place where a failed parse becomes an exit status: --help and --version print and
+/// return 0; every other CLI11 error prints one "gqaforge: error: ..." line naming the flag (and
+/// its value where there is one) and returns kUsageError.
+int parse_error_status(const CLI::App& root, const CLI::Error& error);
 
 }  // namespace gqaforge::cli

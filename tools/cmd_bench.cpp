@@ -4,6 +4,7 @@
 // rotated through enough copies to exceed the L2 cache; each timing is the median of graph-
 // captured repetitions (autotune/timing.h).
 #include <cstdio>
+#include <optional>
 #include <fstream>
 
 #include "backends/cuda/kernel_bench.h"
@@ -16,6 +17,7 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "tools/problem_flags.h"
+#include "tools/validators.h"
 
 namespace gqaforge::cli {
 namespace {
@@ -116,35 +118,27 @@ void print_row(const BenchRow& r, bool wide) {
   std::fflush(stdout);
 }
 
-int run_bench(const Args& args) {
-  ArgParser p("gqaforge bench",
-              "Times a kernel (after the correctness gate) with CUDA graphs over rotated inputs, and\n"
-              "reports microseconds, TB/s of K+V read (decode) or TFLOP/s (prefill).");
-  add_problem_flags(p);
-  p.add_flag("suite", "decode|prefill", "run the benchmark grid of bench/RESULTS.md instead of one problem");
-  p.add_flag("csv", "FILE", "also write the rows as CSV");
-  p.add_flag("device", "N", "CUDA device ordinal", "0");
-  p.add_switch("wide", "also print each kernel's config (lines then exceed 120 columns)");
-  if (int rc = p.parse(args); rc >= 0) return rc;
+struct BenchFlags {
+  ProblemFlags problem;
+  KernelFlags kernel;
+  std::optional<std::string> suite;
+  std::optional<std::string> csv;
+  int device = 0;
+  bool wide = false;
+};
+
+int run_bench(const BenchFlags& f) {
   std::vector<AttentionProblem> problems;
-  if (auto suite = p.get_optional("suite")) {
-    if (*suite == "decode") {
-      problems = decode_suite();
-    } else if (*suite == "prefill") {
-      problems = prefill_suite();
-    } else {
-      return usage_error("--suite '" + *suite + "' is not decode or prefill");
-    }
+  if (f.suite) {
+    problems = *f.suite == "decode" ? decode_suite() : prefill_suite();
   } else {
-    auto problem = problem_from_flags(p);
+    auto problem = problem_from_flags(f.problem, f.kernel.causal);
     if (!problem.ok()) return report_failure(problem.status());
     problems.push_back(*problem);
   }
-  auto ordinal = parse_int(p.get("device", "0"));
-  if (!ordinal.ok()) return usage_error("--device: " + ordinal.status().message());
-  auto ctx = rt::Context::create(static_cast<int>(*ordinal));
+  auto ctx = rt::Context::create(f.device);
   if (!ctx.ok()) return report_failure(ctx.status());
-  auto info = rt::query_device(static_cast<int>(*ordinal));
+  auto info = rt::query_device(f.device);
   if (!info.ok()) return report_failure(info.status());
   auto stream = rt::Stream::create();
   if (!stream.ok()) return report_failure(stream.status());
@@ -153,7 +147,7 @@ int run_bench(const Args& args) {
   options.arch = info->default_arch();
   rt::Jit jit(&cache, options);
   std::ofstream csv;
-  if (auto path = p.get_optional("csv")) {
+  if (const std::optional<std::string>& path = f.csv) {
     csv.open(*path);
     if (!csv) return report_failure(unavailable("cannot write '{}'", *path));
     csv << "phase,hq,hkv,d,dtype,causal,batch,q_len,kv_len,config,gate,median_us,min_us,stddev_us,tbps,tflops,error\n";
@@ -163,16 +157,30 @@ int run_bench(const Args& args) {
   KernelBench bench(*info, &jit, stream->get(), kKvHeadMajor);
   int failures = 0, wrong = 0;
   for (const AttentionProblem& problem : problems) {
-    BenchRow row = bench_one(bench, problem, p.get("config", ""));
+    BenchRow row = bench_one(bench, problem, f.kernel.config);
     if (!row.error.empty()) ++failures;
     if (row.gate == "FAIL") ++wrong;
-    print_row(row, p.get_switch("wide"));
+    print_row(row, f.wide);
     if (csv) csv << csv_line(row) << std::flush;
   }
   // A kernel that failed the correctness gate (3) outranks one that could not be run (1).
   return wrong > 0 ? kWrongResult : failures > 0 ? kFailure : 0;
 }
 
+CommandAction declare_bench(CLI::App& app) {
+  app.description("Times a kernel (after the correctness gate) with CUDA graphs over rotated inputs, and reports "
+                  "microseconds, TB/s of K+V read (decode) or TFLOP/s (prefill).");
+  auto f = std::make_shared<BenchFlags>();
+  add_problem_flags(app, f->problem, ProblemForm::kOne);
+  add_kernel_flags(app, f->kernel, /*with_family=*/false);
+  app.add_option("--suite", f->suite, "run the benchmark grid of bench/RESULTS.md instead of one problem")
+      ->type_name("decode|prefill")->check(one_of({"decode", "prefill"}));
+  app.add_option("--csv", f->csv, "also write the rows as CSV")->type_name("FILE");
+  add_device_flag(app, f->device);
+  add_switch(app, "--wide", f->wide, "also print each kernel's config (lines then exceed 120 columns)");
+  return [f](const Args&) { return run_bench(*f); };
+}
+
 }  // namespace
-GQF_REGISTER_COMMAND("bench", "time kernels after the correctness gate", 31, run_bench);
+GQF_REGISTER_COMMAND("bench", "time kernels after the correctness gate", 31, declare_bench);
 }  // namespace gqaforge::cli

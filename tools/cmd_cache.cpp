@@ -1,20 +1,16 @@
 // `gqaforge cache info|clear`: the on-disk compile cache.
 #include <cstdio>
+#include <memory>
 
 #include "runtime/compile_cache.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/validators.h"
 
 namespace gqaforge::cli {
 namespace {
 
-int run_cache(const Args& args) {
-  ArgParser p("gqaforge cache",
-              "Shows or clears the compile cache ($GQAFORGE_CACHE_DIR, else $XDG_CACHE_HOME/gqaforge,\n"
-              "else ~/.cache/gqaforge).");
-  p.add_positional("action", "info or clear");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-  std::string action = p.positionals()[0];
+int run_cache(const std::string& action) {
   rt::CompileCache cache;
   if (action == "info") {
     auto info = cache.info();
@@ -29,9 +25,17 @@ int run_cache(const Args& args) {
     std::printf("removed %lld entries from %s\n", static_cast<long long>(*removed), cache.dir().c_str());
     return 0;
   }
-  return usage_error("gqaforge cache: unknown action '" + action + "' (expected info or clear)");
+  return report_failure(internal_error("cache action '{}' passed the parse", action));
+}
+
+CommandAction declare_cache(CLI::App& app) {
+  app.description("Shows or clears the compile cache ($GQAFORGE_CACHE_DIR, else $XDG_CACHE_HOME/gqaforge, "
+                  "else ~/.cache/gqaforge).");
+  auto action = std::make_shared<std::string>();
+  app.add_option("action", *action, "info or clear")->required()->check(one_of({"info", "clear"}));
+  return [action](const Args&) { return run_cache(*action); };
 }
 
 }  // namespace
-GQF_REGISTER_COMMAND("cache", "show or clear the compile cache", 40, run_cache);
+GQF_REGISTER_COMMAND("cache", "show or clear the compile cache", 40, declare_cache);
 }  // namespace gqaforge::cli

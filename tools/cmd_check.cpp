@@ -1,5 +1,6 @@
 // `gqaforge check`: runs a kernel on the GPU against the reference and prints the max error.
 #include <cstdio>
+#include <optional>
 
 #include "core/strings.h"
 #include "runtime/checker.h"
@@ -7,31 +8,27 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "tools/problem_flags.h"
+#include "tools/validators.h"
 
 namespace gqaforge::cli {
 namespace {
 
-int run_check(const Args& args) {
-  ArgParser p("gqaforge check",
-              "Runs the kernel for a problem on the GPU with fresh random inputs and compares it with\n"
-              "the fp64 CPU oracle (or the GPU reference kernel for large shapes).");
-  add_problem_flags(p);
-  p.add_flag("family", "NAME", "decode, prefill or reference", "the problem's phase");
-  p.add_flag("seed", "N", "random seed (printed, so a failure can be replayed)", "1");
-  p.add_flag("kv-lens", "N,N,...", "per-sequence key counts (decode), one per sequence");
-  p.add_flag("device", "N", "CUDA device ordinal", "0");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-  auto problem = problem_from_flags(p);
+struct CheckFlags {
+  ProblemFlags problem;
+  KernelFlags kernel;
+  uint64_t seed = 1;
+  std::optional<std::string> kv_lens;
+  int device = 0;
+};
+
+int run_check(const CheckFlags& f) {
+  auto problem = problem_from_flags(f.problem, f.kernel.causal);
   if (!problem.ok()) return report_failure(problem.status());
-  auto seed = parse_int(p.get("seed", "1"));
-  if (!seed.ok()) return usage_error("--seed: " + seed.status().message());
-  auto ordinal = parse_int(p.get("device", "0"));
-  if (!ordinal.ok()) return usage_error("--device: " + ordinal.status().message());
   rt::CheckOptions options;
-  options.seed = static_cast<uint64_t>(*seed);
-  if (auto lens = p.get_optional("kv-lens")) {
-    auto v = parse_count_list(*lens);
-    if (!v.ok()) return usage_error("--kv-lens: " + v.status().message());
+  options.seed = f.seed;
+  if (f.kv_lens) {
+    auto v = parse_count_list(*f.kv_lens);
+    if (!v.ok()) return report_failure(v.status());
     if (static_cast<int64_t>(v->size()) != problem->batch) {
       return usage_error(fmt::format("--kv-lens has {} values but --batch is {}", v->size(), problem->batch));
     }
@@ -40,11 +37,11 @@ int run_check(const Args& args) {
       options.kv_lens.push_back(static_cast<int>(x));
     }
   }
-  auto ctx = rt::Context::create(static_cast<int>(*ordinal));
+  auto ctx = rt::Context::create(f.device);
   if (!ctx.ok()) return report_failure(ctx.status());
-  auto info = rt::query_device(static_cast<int>(*ordinal));
+  auto info = rt::query_device(f.device);
   if (!info.ok()) return report_failure(info.status());
-  auto op = rt::AttentionOp::create(*problem, p.get("family", ""), p.get("config", ""), info->limits());
+  auto op = rt::AttentionOp::create(*problem, f.kernel.family, f.kernel.config, info->limits());
   if (!op.ok()) return report_failure(op.status());
   rt::CompileCache cache;
   rt::CompileOptions options_c;
@@ -60,6 +57,20 @@ int run_check(const Args& args) {
   return result->report.passed ? 0 : kWrongResult;  // exit status 3: the kernel is wrong
 }
 
+CommandAction declare_check(CLI::App& app) {
+  app.description("Runs the kernel for a problem on the GPU with fresh random inputs and compares it with the fp64 "
+                  "CPU oracle (or the GPU reference kernel for large shapes).");
+  auto f = std::make_shared<CheckFlags>();
+  add_problem_flags(app, f->problem, ProblemForm::kOne);
+  add_kernel_flags(app, f->kernel);
+  app.add_option("--seed", f->seed, "random seed (printed, so a failure can be replayed)")->type_name("N")
+      ->default_str("1")->transform(integer_in(0));
+  app.add_option("--kv-lens", f->kv_lens, "per-sequence key counts (decode), one per sequence")->type_name("N,N,...")
+      ->check(checked_by([](const std::string& s) { return parse_count_list(s).status(); }));
+  add_device_flag(app, f->device);
+  return [f](const Args&) { return run_check(*f); };
+}
+
 }  // namespace
-GQF_REGISTER_COMMAND("check", "run a kernel on the GPU against the reference", 30, run_check);
+GQF_REGISTER_COMMAND("check", "run a kernel on the GPU against the reference", 30, declare_check);
 }  // namespace gqaforge::cli

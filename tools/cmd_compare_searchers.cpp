@@ -18,6 +18,8 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "tools/json_output.h"
+#include "tools/problem_flags.h"
+#include "tools/validators.h"
 
 namespace gqaforge::cli {
 namespace {
@@ -33,40 +35,17 @@ std::string gap_text(double found, double best) {
   return fmt::format("{:.1f}%", 100.0 * (found / best - 1.0));
 }
 
-int run_compare(const Args& args) {
-  ArgParser p("gqaforge compare-searchers",
-              "Replays the exhaustive, random and guided strategies on the measured landscapes of\n"
-              "exhaustive tune runs in a database: for every problem whose space was measured in\n"
-              "full, how many evaluations each strategy spends and how close it gets to the best.");
-  p.add_flag("db", "FILE", "database holding exhaustive tune runs", "$GQAFORGE_DB or ./gqaforge.sqlite");
-  p.add_flag("arch", "SM", "target whose device limits define the spaces", "sm_90a");
-  p.add_flag("target", "PERCENT", "allowed distance from the exhaustive best", "3");
-  p.add_flag("random-fraction", "F", "random's sample size as a fraction of the valid points", "0.3");
-  p.add_flag("seeds", "N", "random samples per problem", "50");
-  p.add_switch("without-default", "do not measure the heuristic default first (the searchers alone)");
-  p.add_flag("min-coverage", "F", "smallest measured fraction of the valid points to count as exhaustive",
-             "0.95");
-  p.add_switch("json", "print the result as JSON (docs/json-output.md)");
-  p.add_switch("markdown", "print the table as Markdown (for a results document)");
-  p.add_switch("wide", "print every column, however wide (default: at most 120 columns)");
-  if (int rc = p.parse(args); rc >= 0) return rc;
+struct CompareFlags {
+  std::string db;
+  std::string arch = "sm_90a";
+  double target_pct = 3, fraction = 0.3, seeds = 50, coverage = 0.95;
+  bool without_default = false, json = false, markdown = false, wide = false;
+};
 
-  auto number = [&](const std::string& flag, const std::string& fallback, double lo, double hi) -> Result<double> {
-    const std::string text = p.get(flag, fallback);
-    auto v = parse_double(text);
-    if (!v.ok() || !(*v >= lo && *v <= hi)) return invalid_argument("--{} '{}' must be a number in [{}, {}]", flag, text, lo, hi);
-    return *v;
-  };
-  auto target_pct = number("target", "3", 0, 100);
-  auto fraction = number("random-fraction", "0.3", 0.001, 1);
-  auto seeds = number("seeds", "50", 1, 10000);
-  auto coverage = number("min-coverage", "0.95", 0, 1);
-  for (const auto* r : {&target_pct, &fraction, &seeds, &coverage}) {
-    if (!r->ok()) return report_failure(r->status());
-  }
-  auto limits = DeviceLimits::for_arch(p.get("arch", "sm_90a"));
+int run_compare(const CompareFlags& f) {
+  auto limits = DeviceLimits::for_arch(f.arch);
   if (!limits.ok()) return report_failure(limits.status());
-  auto db = Database::open(p.get("db", default_database_path()), OpenMode::kReadOnly);
+  auto db = Database::open(f.db, OpenMode::kReadOnly);
   if (!db.ok()) return report_failure(db.status());
   auto rows = (*db)->measurements(MeasurementFilter{});
   if (!rows.ok()) return report_failure(rows.status());
@@ -78,9 +57,9 @@ int run_compare(const Args& args) {
     if (!family.ok() || !tune::find_tuning(**family).ok()) continue;  // nothing tuned: no landscape
     groups[{r.env_key, r.problem.canonical()}].push_back(std::move(r));
   }
-  const double target = 1.0 + *target_pct / 100.0;
-  const bool with_default = !p.get_switch("without-default");
-  const std::string within = fmt::format("≤{}%", format_decimal(*target_pct));
+  const double target = 1.0 + f.target_pct / 100.0;
+  const bool with_default = !f.without_default;
+  const std::string within = fmt::format("≤{}%", format_decimal(f.target_pct));
 
   TextTable table;
   table.add_column("problem", TextTable::kLeft);
@@ -102,13 +81,13 @@ int run_compare(const Args& args) {
     auto l = tune::landscape_from_rows(*problem, group, *limits);
     if (!l.ok()) continue;
     const int64_t n = static_cast<int64_t>(l->valid.size());
-    if (n < static_cast<double>(n + l->unmeasured) * *coverage) continue;  // not an exhaustive run
+    if (n < static_cast<double>(n + l->unmeasured) * f.coverage) continue;  // not an exhaustive run
     auto guided = tune::replay(*l, "guided", 0, 1, target, with_default);
     if (!guided.ok()) return report_failure(guided.status());
-    const int64_t budget = std::max<int64_t>(1, static_cast<int64_t>(std::llround(*fraction * static_cast<double>(n))));
+    const int64_t budget = std::max<int64_t>(1, static_cast<int64_t>(std::llround(f.fraction * static_cast<double>(n))));
     std::vector<double> gaps;
     int hits = 0;
-    for (int s = 1; s <= static_cast<int>(*seeds); ++s) {
+    for (int s = 1; s <= static_cast<int>(f.seeds); ++s) {
       auto r = tune::replay(*l, "random", budget, static_cast<uint64_t>(s), target, with_default);
       if (!r.ok()) return report_failure(r.status());
       gaps.push_back(r->best_us / l->best_us - 1.0);
@@ -118,7 +97,7 @@ int run_compare(const Args& args) {
     table.add_row({problem->name(), std::to_string(n), format_time_us(l->best_us), gap_text(l->default_us, l->best_us),
                    std::to_string(guided->evaluations), format_percent(share), gap_text(guided->best_us, l->best_us),
                    guided->evals_to_target < 0 ? "never" : std::to_string(guided->evals_to_target),
-                   std::to_string(budget), format_percent(median(gaps)), fmt::format("{:.0f}%", 100.0 * hits / *seeds)});
+                   std::to_string(budget), format_percent(median(gaps)), fmt::format("{:.0f}%", 100.0 * hits / f.seeds)});
     Json j = Json::object();
     j.set("problem", problem->name());
     j.set("environment", key.first);
@@ -134,7 +113,7 @@ int run_compare(const Args& args) {
     Json r = Json::object();
     r.set("evaluations", budget);
     r.set("median_gap", median(gaps));
-    r.set("within_target", static_cast<double>(hits) / *seeds);
+    r.set("within_target", static_cast<double>(hits) / f.seeds);
     j.set("random", r);
     problems.push_back(j);
   }
@@ -143,29 +122,52 @@ int run_compare(const Args& args) {
     return report_failure(not_found("no problem in '{}' was tuned exhaustively (run `gqaforge tune --strategy exhaustive`)",
                                     (*db)->path()));
   }
-  if (p.get_switch("json")) {
+  if (f.json) {
     Json doc = json_document("compare-searchers");
     doc.set("database", (*db)->path());
-    doc.set("target_percent", *target_pct);
-    doc.set("random_fraction", *fraction);
-    doc.set("seeds", static_cast<int64_t>(*seeds));
+    doc.set("target_percent", f.target_pct);
+    doc.set("random_fraction", f.fraction);
+    doc.set("seeds", static_cast<int64_t>(f.seeds));
     doc.set("with_default", with_default);
     doc.set("problems", problems);
     print_json(doc);
     return 0;
   }
-  const std::string pct = format_decimal(*target_pct) + "%";
+  const std::string pct = format_decimal(f.target_pct) + "%";
   std::printf("best: the exhaustive optimum; guided, random: evaluations spent; gap: how far the best found is from it;\n"
               "to %s: guided evaluations until within %s; P(%s): share of %d random samples within %s\n\n",
-              within.c_str(), pct.c_str(), within.c_str(), static_cast<int>(*seeds), pct.c_str());
-  std::fputs(p.get_switch("markdown") ? table.render_markdown().c_str()
-                                      : table.render(p.get_switch("wide") ? 0 : kDefaultTableWidth).c_str(),
+              within.c_str(), pct.c_str(), within.c_str(), static_cast<int>(f.seeds), pct.c_str());
+  std::fputs(f.markdown ? table.render_markdown().c_str() : table.render(f.wide ? 0 : kDefaultTableWidth).c_str(),
              stdout);
   std::printf("\n%zu problem(s); default = the heuristic config's distance from the exhaustive best\n", table.rows());
   return 0;
 }
 
+CommandAction declare_compare(CLI::App& app) {
+  app.description("Replays the exhaustive, random and guided strategies on the measured landscapes of exhaustive "
+                  "tune runs in a database: for every problem whose space was measured in full, how many evaluations "
+                  "each strategy spends and how close it gets to the best.");
+  auto f = std::make_shared<CompareFlags>();
+  add_database_flag(app, f->db, "database holding exhaustive tune runs");
+  app.add_option("--arch", f->arch, "target whose device limits define the spaces")->type_name("SM")
+      ->default_str("sm_90a");
+  app.add_option("--target", f->target_pct, "allowed distance from the exhaustive best")->type_name("PERCENT")
+      ->default_str("3")->transform(number_in(0, 100));
+  app.add_option("--random-fraction", f->fraction, "random's sample size as a fraction of the valid points")
+      ->type_name("F")->default_str("0.3")->transform(number_in(0.001, 1));
+  app.add_option("--seeds", f->seeds, "random samples per problem")->type_name("N")->default_str("50")
+      ->transform(number_in(1, 10000));
+  add_switch(app, "--without-default", f->without_default,
+             "do not measure the heuristic default first (the searchers alone)");
+  app.add_option("--min-coverage", f->coverage, "smallest measured fraction of the valid points to count as exhaustive")
+      ->type_name("F")->default_str("0.95")->transform(number_in(0, 1));
+  add_switch(app, "--json", f->json, "print the result as JSON (docs/json-output.md)");
+  add_switch(app, "--markdown", f->markdown, "print the table as Markdown (for a results document)");
+  add_switch(app, "--wide", f->wide, "print every column, however wide (default: at most 120 columns)");
+  return [f](const Args&) { return run_compare(*f); };
+}
+
 }  // namespace
 GQF_REGISTER_COMMAND("compare-searchers", "replay tune strategies on exhaustively measured landscapes", 47,
-                     run_compare);
+                     declare_compare);
 }  // namespace gqaforge::cli

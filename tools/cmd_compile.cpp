@@ -3,6 +3,7 @@
 // static and dynamic shared memory, and the CTAs per SM those allow (occupancy); -o writes
 // the cubin, --json prints the same as a document.
 #include <cstdio>
+#include <optional>
 
 #include "codegen/occupancy.h"
 #include "core/fs.h"
@@ -15,6 +16,7 @@
 #include "tools/commands.h"
 #include "tools/json_output.h"
 #include "tools/problem_flags.h"
+#include "tools/validators.h"
 
 namespace gqaforge::cli {
 namespace {
@@ -30,47 +32,42 @@ Json dims_json(const unsigned* d) {
   return a;
 }
 
-int run_compile(const Args& args) {
-  ArgParser p("gqaforge compile",
-              "Compiles the kernel for a problem and config with NVRTC (no GPU needed) and prints, per\n"
-              "entry point, its launch (grid, threads, dynamic shared memory), registers, spills, static\n"
-              "shared memory and the CTAs per SM these allow on the target, and the compile time.");
-  add_problem_flags(p);
-  p.add_flag("family", "NAME", "decode, prefill or reference", "the problem's phase");
-  p.add_flag("arch", "sm_XY", "target, e.g. sm_90a, sm_80 (one this NVRTC supports)", "sm_90a");
-  p.add_flag("max-registers", "N", "per-thread register cap (0 = none)", "0");
-  p.add_flag("output", "FILE", "write the cubin to FILE");
-  p.add_alias("o", "output");
-  p.add_switch("no-cache", "compile even when the cache has the entry");
-  p.add_switch("json", "print the result as JSON (docs/json-output.md)");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-  auto problem = problem_from_flags(p);
+struct CompileFlags {
+  ProblemFlags problem;
+  KernelFlags kernel;
+  std::string arch = "sm_90a";
+  int max_registers = 0;
+  std::optional<std::string> output;
+  bool no_cache = false;
+  bool json = false;
+};
+
+int run_compile(const CompileFlags& f) {
+  auto problem = problem_from_flags(f.problem, f.kernel.causal);
   if (!problem.ok()) return report_failure(problem.status());
   rt::CompileOptions options;
-  auto arch = normalize_arch(p.get("arch", "sm_90a"));
+  auto arch = normalize_arch(f.arch);
   if (!arch.ok()) return report_failure(arch.status());
   options.arch = *arch;
-  auto regs = parse_int(p.get("max-registers", "0"));
-  if (!regs.ok()) return usage_error("--max-registers: " + regs.status().message());
-  options.max_registers = static_cast<int>(*regs);
+  options.max_registers = f.max_registers;
   if (Status s = options.validate(); !s.ok()) return report_failure(s);
   auto limits = DeviceLimits::for_arch(options.arch);
   if (!limits.ok()) return report_failure(limits.status());
-  auto op = rt::AttentionOp::create(*problem, p.get("family", ""), p.get("config", ""), *limits);
+  auto op = rt::AttentionOp::create(*problem, f.kernel.family, f.kernel.config, *limits);
   if (!op.ok()) return report_failure(op.status());
   auto launches = op->launches();
   if (!launches.ok()) return report_failure(launches.status());
   KernelSource source = op->source();
   rt::CompileCache cache;
   Result<rt::CompiledKernel> compiled =
-      p.get_switch("no-cache") ? rt::compile_nvrtc(source, options) : cache.get_or_compile(source, options);
+      f.no_cache ? rt::compile_nvrtc(source, options) : cache.get_or_compile(source, options);
   if (!compiled.ok()) return report_failure(compiled.status());
-  std::optional<std::string> out = p.get_optional("output");
+  const std::optional<std::string>& out = f.output;
   if (out) {
     if (Status s = write_file_atomic(*out, compiled->cubin); !s.ok()) return report_failure(s);
   }
 
-  if (p.get_switch("json")) {
+  if (f.json) {
     Json doc = json_document("compile");
     doc.set("kernel", source.name);
     doc.set("family", op->family());
@@ -156,6 +153,23 @@ int run_compile(const Args& args) {
   return 0;
 }
 
+CommandAction declare_compile(CLI::App& app) {
+  app.description("Compiles the kernel for a problem and config with NVRTC (no GPU needed) and prints, per entry "
+                  "point, its launch (grid, threads, dynamic shared memory), registers, spills, static shared memory "
+                  "and the CTAs per SM these allow on the target, and the compile time.");
+  auto f = std::make_shared<CompileFlags>();
+  add_problem_flags(app, f->problem, ProblemForm::kOne);
+  add_kernel_flags(app, f->kernel);
+  app.add_option("--arch", f->arch, "target, e.g. sm_90a, sm_80 (one this NVRTC supports)")->type_name("sm_XY")
+      ->default_str("sm_90a");
+  app.add_option("--max-registers", f->max_registers, "per-thread register cap (0 = none)")->type_name("N")
+      ->default_str("0")->transform(integer_in(0, std::numeric_limits<int>::max()));
+  app.add_option(kOutputFlag, f->output, "write the cubin to FILE")->type_name("FILE");
+  add_switch(app, "--no-cache", f->no_cache, "compile even when the cache has the entry");
+  add_switch(app, "--json", f->json, "print the result as JSON (docs/json-output.md)");
+  return [f](const Args&) { return run_compile(*f); };
+}
+
 }  // namespace
-GQF_REGISTER_COMMAND("compile", "compile a kernel with NVRTC (no GPU needed)", 21, run_compile);
+GQF_REGISTER_COMMAND("compile", "compile a kernel with NVRTC (no GPU needed)", 21, declare_compile);
 }  // namespace gqaforge::cli

@@ -1,6 +1,7 @@
 // `gqaforge cost`: the paper's inference cost (eqs. 3-4) of one model at a context length,
 // per token and per sequence, split into time-invariant and time-variant parts.
 #include <cstdio>
+#include <optional>
 
 #include "core/fs.h"
 #include "core/json.h"
@@ -13,112 +14,83 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "tools/json_output.h"
+#include "tools/validators.h"
 
 namespace gqaforge::cli {
 namespace {
 
 using namespace costmodel;
 
-Result<int64_t> positive_flag(const ArgParser& p, const std::string& name) {
-  auto v = parse_count(p.get(name));
-  if (!v.ok() || *v <= 0) return invalid_argument("--{} '{}' must be a positive integer", name, p.get(name));
-  return *v;
-}
+struct CostFlags {
+  std::optional<std::string> model;
+  int64_t context = 128 * 1024;
+  std::optional<int64_t> layers, hidden, head_dim, ffn, vocab, ffn_matrices;
+  std::optional<std::string> heads;
+  bool untied = false;
+  std::optional<double> bytes_per_value, train_tokens;
+  bool count_embedding = false;
+  std::optional<std::string> presets;
+  bool json = false;
+};
 
 // The model from --model or from explicit dimensions (which also override a preset's).
-Result<ModelShape> model_from_flags(const ArgParser& p) {
+Result<ModelShape> model_from_flags(const CostFlags& f) {
   Presets presets;
-  if (auto file = p.get_optional("presets")) {
-    GQF_ASSIGN_OR_RETURN(std::string text, read_file(*file));
-    GQF_RETURN_IF_ERROR(presets.add_document(text, *file));
+  if (f.presets) {
+    GQF_ASSIGN_OR_RETURN(std::string text, read_file(*f.presets));
+    GQF_RETURN_IF_ERROR(presets.add_document(text, *f.presets));
   } else {
     GQF_ASSIGN_OR_RETURN(presets, Presets::bundled());
   }
   ModelShape s;
-  bool have_model = p.has("model");
-  if (have_model) {
-    auto found = presets.find(p.get("model"));
+  if (f.model) {
+    auto found = presets.find(*f.model);
     if (!found.ok()) return invalid_argument("{}", found.status().message());
     s = *found;
   } else {
-    for (const char* required : {"layers", "hidden", "heads"}) {
-      if (!p.has(required)) {
+    for (const auto& [required, given] : {std::pair{"layers", f.layers.has_value()}, {"hidden", f.hidden.has_value()},
+                                          {"heads", f.heads.has_value()}}) {
+      if (!given) {
         return invalid_argument("give --model NAME or the dimensions --layers, --hidden and --heads QUERY:KV "
                                 "(missing --{})", required);
       }
     }
     s.name = "custom";
   }
-  if (p.has("layers")) { GQF_ASSIGN_OR_RETURN(s.layers, positive_flag(p, "layers")); }
-  if (p.has("hidden")) { GQF_ASSIGN_OR_RETURN(s.hidden, positive_flag(p, "hidden")); }
-  if (p.has("heads")) {
-    GQF_RETURN_IF_ERROR(parse_head_pair(p.get("heads"), s.n_heads, s.n_kv_heads));
+  if (f.layers) s.layers = *f.layers;
+  if (f.hidden) s.hidden = *f.hidden;
+  if (f.heads) {
+    GQF_RETURN_IF_ERROR(parse_head_pair(*f.heads, s.n_heads, s.n_kv_heads));
   }
-  if (p.has("head-dim")) { GQF_ASSIGN_OR_RETURN(s.head_dim, positive_flag(p, "head-dim")); }
-  if (p.has("ffn")) {
-    GQF_ASSIGN_OR_RETURN(s.ffn, positive_flag(p, "ffn"));
-  } else if (!have_model) {
+  if (f.head_dim) s.head_dim = *f.head_dim;
+  if (f.ffn) {
+    s.ffn = *f.ffn;
+  } else if (!f.model) {
     s.ffn = paper_ffn_size(s.hidden);
   }
-  if (p.has("vocab")) { GQF_ASSIGN_OR_RETURN(s.vocab, positive_flag(p, "vocab")); }
-  if (p.get_switch("untied")) s.tied_embeddings = false;
-  if (p.has("ffn-matrices")) {
-    GQF_ASSIGN_OR_RETURN(int64_t m, positive_flag(p, "ffn-matrices"));
-    s.ffn_matrices = static_cast<int>(m);
-  }
+  if (f.vocab) s.vocab = *f.vocab;
+  if (f.untied) s.tied_embeddings = false;
+  if (f.ffn_matrices) s.ffn_matrices = static_cast<int>(*f.ffn_matrices);
   GQF_RETURN_IF_ERROR(s.validate());
   return s;
 }
 
-int run_cost(const Args& args) {
-  ArgParser p("gqaforge cost",
-              "Prints the inference cost of a model at a context length (paper eqs. 3-4): FLOPs and memory\n"
-              "per decoded token and per sequence, split into weights (time-invariant) and KV cache /\n"
-              "attention (time-variant).");
-  p.add_flag("model", "NAME", "preset: llama-3.2-1b, llama-3.2-3b, llama-3.1-8b, llama-3.1-70b, qwen2.5-7b, "
-                              "mistral-7b, paper-3m ... paper-64b");
-  p.add_flag("context", "T", "context length, e.g. 8192 or 128k", "128k");
-  p.add_flag("layers", "L", "decoder layers (overrides the preset)");
-  p.add_flag("hidden", "D", "hidden size");
-  p.add_flag("heads", "Q:KV", "query heads : kv heads, e.g. 32:8");
-  p.add_flag("head-dim", "DH", "head size", "64");
-  p.add_flag("ffn", "DFF", "FFN inner size", "8d/3 rounded up to 32");
-  p.add_flag("vocab", "V", "vocabulary size", "50304");
-  p.add_switch("untied", "input and output embeddings are separate matrices");
-  p.add_flag("ffn-matrices", "M", "3 (SwiGLU) or 2", "3");
-  p.add_flag("bytes-per-value", "B", "bytes per weight / KV value", "2");
-  p.add_switch("count-embedding", "include embedding parameters in M and the output head in C");
-  p.add_flag("train-tokens", "D", "also print the training cost (App. C) for D tokens, e.g. 100e9");
-  p.add_flag("presets", "FILE", "read presets from a JSON file instead of the bundled ones");
-  p.add_switch("json", "print JSON instead of a table");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-
-  auto shape = model_from_flags(p);
+int run_cost(const CostFlags& f) {
+  auto shape = model_from_flags(f);
   if (!shape.ok()) return report_failure(shape.status());
-  auto context = parse_count(p.get("context", "128k"));
-  if (!context.ok() || *context <= 0) return usage_error(fmt::format("--context '{}' must be a positive count such as 8192 or 128k", p.get("context")));
   CostSettings settings;
-  settings.count_embedding = p.get_switch("count-embedding");
-  if (p.has("bytes-per-value")) {
-    auto b = parse_double(p.get("bytes-per-value"));
-    if (!b.ok() || !(*b > 0)) return usage_error(fmt::format("--bytes-per-value '{}' must be a positive number", p.get("bytes-per-value")));
-    settings.bytes_per_value = *b;
-  }
-  std::optional<double> train_tokens;
-  if (p.has("train-tokens")) {
-    auto d = parse_double(p.get("train-tokens"));
-    if (!d.ok() || !(*d > 0)) return usage_error(fmt::format("--train-tokens '{}' must be a positive number", p.get("train-tokens")));
-    train_tokens = *d;
-  }
+  settings.count_embedding = f.count_embedding;
+  if (f.bytes_per_value) settings.bytes_per_value = *f.bytes_per_value;
+  const std::optional<double>& train_tokens = f.train_tokens;
 
   const ModelShape& s = *shape;
-  const double T = static_cast<double>(*context);
+  const double T = static_cast<double>(f.context);
   CostShape cs = cost_shape_of(s);
   InferenceCost tok = inference_cost(cs, T, settings);
   InferenceCost mean = inference_cost(cs, T / 2, settings);  // affine in T: a sequence costs T x C(T/2)
   const double bpv = settings.bytes_per_value;
 
-  if (p.get_switch("json")) {
+  if (f.json) {
     Json doc = json_document("cost");
     doc.set("model", s.name);
     Json dims = Json::object();
@@ -172,7 +144,7 @@ int run_cost(const Args& args) {
               static_cast<long>(s.non_embedding_params()),
               format_scale(static_cast<double>(s.embedding_params())).c_str());
   std::printf("context     T = %s (%ld tokens); N in the formulas = %s%s\n\n", format_context(T).c_str(),
-              static_cast<long>(*context), format_scale(n_formula, "params").c_str(),
+              static_cast<long>(f.context), format_scale(n_formula, "params").c_str(),
               settings.count_embedding ? " (with embeddings)" : " (non-embedding)");
 
   TextTable tok_table;
@@ -207,6 +179,41 @@ int run_cost(const Args& args) {
   return 0;
 }
 
+CommandAction declare_cost(CLI::App& app) {
+  app.description("Prints the inference cost of a model at a context length (paper eqs. 3-4): FLOPs and memory per "
+                  "decoded token and per sequence, split into weights (time-invariant) and KV cache / attention "
+                  "(time-variant).");
+  auto f = std::make_shared<CostFlags>();
+  auto count = [&](const char* name, std::optional<int64_t>& value, const char* metavar, const char* help) {
+    return app.add_option(name, value, help)->type_name(metavar)->transform(positive_count());
+  };
+  app.add_option("--model", f->model, "preset: llama-3.2-1b, llama-3.2-3b, llama-3.1-8b, llama-3.1-70b, qwen2.5-7b, "
+                                      "mistral-7b, paper-3m ... paper-64b")->type_name("NAME");
+  app.add_option("--context", f->context, "context length, e.g. 8192 or 128k")->type_name("T")->default_str("128k")
+      ->transform(positive_count());
+  count("--layers", f->layers, "L", "decoder layers (overrides the preset)");
+  count("--hidden", f->hidden, "D", "hidden size");
+  app.add_option("--heads", f->heads, "query heads : kv heads, e.g. 32:8")->type_name("Q:KV")
+      ->check(checked_by([](const std::string& text) {
+        int64_t q = 0, kv = 0;
+        return parse_head_pair(text, q, kv);
+      }));
+  count("--head-dim", f->head_dim, "DH", "head size")->default_str("64");
+  count("--ffn", f->ffn, "DFF", "FFN inner size")->default_str("8d/3 rounded up to 32");
+  count("--vocab", f->vocab, "V", "vocabulary size")->default_str("50304");
+  add_switch(app, "--untied", f->untied, "input and output embeddings are separate matrices");
+  count("--ffn-matrices", f->ffn_matrices, "M", "3 (SwiGLU) or 2")->default_str("3");
+  app.add_option("--bytes-per-value", f->bytes_per_value, "bytes per weight / KV value")->type_name("B")
+      ->default_str("2")->transform(positive_number());
+  add_switch(app, "--count-embedding", f->count_embedding, "include embedding parameters in M and the output head in C");
+  app.add_option("--train-tokens", f->train_tokens, "also print the training cost (App. C) for D tokens, e.g. 100e9")
+      ->type_name("D")->transform(positive_number());
+  app.add_option("--presets", f->presets, "read presets from a JSON file instead of the bundled ones")
+      ->type_name("FILE");
+  add_switch(app, "--json", f->json, "print JSON instead of a table");
+  return [f](const Args&) { return run_cost(*f); };
+}
+
 }  // namespace
-GQF_REGISTER_COMMAND("cost", "inference cost of a model at a context length (paper eqs. 3-4)", 60, run_cost);
+GQF_REGISTER_COMMAND("cost", "inference cost of a model at a context length (paper eqs. 3-4)", 60, declare_cost);
 }  // namespace gqaforge::cli

@@ -21,19 +21,18 @@
 #include "tools/args.h"
 #include "tools/json_output.h"
 #include "tools/commands.h"
+#include "tools/problem_flags.h"
+#include "tools/validators.h"
 
 namespace gqaforge::cli {
 namespace {
 
 // The families rows can have: the kernel families and the cuBLASLt GEMMs.
-bool known_family(const std::string& name) { return find_family(name).ok() || name == "linear"; }
-
-void add_db_flag(ArgParser& p) {
-  p.add_flag("db", "FILE", "measurement database", "$GQAFORGE_DB or ./gqaforge.sqlite");
-}
-
-std::string db_path(const ArgParser& p) {
-  return p.get("db", default_database_path());
+std::vector<std::string> known_families() {
+  std::vector<std::string> names;
+  for (const KernelFamily* family : kernel_families()) names.emplace_back(family->name());
+  names.emplace_back("linear");
+  return names;
 }
 
 std::string join_counts(const std::map<std::string, int64_t>& counts) {
@@ -65,27 +64,25 @@ std::string rate_text(const MeasurementRecord& m) {
   return "-";
 }
 
-int run_info(const Args& args) {
-  ArgParser p("gqaforge db info",
-              "Summarizes a measurement database: schema version, environments, runs, and rows "
-              "per status and family.");
-  add_db_flag(p);
-  p.add_switch("check", "also run SQLite's integrity check (reads the whole file)");
-  p.add_switch("json", "print the summary as JSON (docs/json-output.md)");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-  auto db = Database::open(db_path(p), OpenMode::kReadOnly);
+struct InfoFlags {
+  std::string db;
+  bool check = false, json = false;
+};
+
+int run_info(const InfoFlags& f) {
+  auto db = Database::open(f.db, OpenMode::kReadOnly);
   if (!db.ok()) return report_failure(db.status());
   auto info = (*db)->info();
   if (!info.ok()) return report_failure(info.status());
   auto envs = (*db)->environments();
   if (!envs.ok()) return report_failure(envs.status());
   std::optional<std::string> check;
-  if (p.get_switch("check")) {
+  if (f.check) {
     auto c = (*db)->integrity_check();
     if (!c.ok()) return report_failure(c.status());
     check = *c;
   }
-  if (p.get_switch("json")) {
+  if (f.json) {
     Json doc = json_document("db info");
     doc.set("file", info->path);
     doc.set("database_schema_version", info->schema_version);  // not the document's schema_version
@@ -142,80 +139,46 @@ int run_info(const Args& args) {
   return 0;
 }
 
-// Parses a strictly positive integer flag value.
-Result<int64_t> positive_flag(const std::string& flag, const std::string& text, bool allow_suffix) {
-  auto v = allow_suffix ? parse_count(text) : parse_int(text);
-  if (!v.ok() || *v <= 0)
-    return invalid_argument("--{} '{}' is not a positive integer", flag, text);
-  return *v;
+struct BestFlags {
+  std::string db;
+  std::optional<std::string> family, heads, dtype, env;
+  std::optional<int> head_dim;
+  std::optional<int64_t> batch, kv_len;
+  bool wide = false, json = false;
+};
+
+Status check_heads(const std::string& text) {
+  const Status bad = invalid_argument("'{}' is not Q:KV with positive head counts (e.g. 32:8)", text);
+  std::vector<std::string> parts = split(text, ':');
+  if (parts.size() != 2) return bad;
+  auto q = parse_int(parts[0]);
+  auto kv = parse_int(parts[1]);
+  if (!q.ok() || !kv.ok() || *q <= 0 || *kv <= 0 || *q > (1 << 20) || *kv > (1 << 20)) return bad;
+  return ok_status();
 }
 
-Result<MeasurementFilter> filter_from_flags(const ArgParser& p) {
-  MeasurementFilter f;
-  f.family = p.get("family");
-  if (p.has("family")) {
-    if (!known_family(f.family))
-      return invalid_argument("--family '{}' is not one of decode, prefill, reference, linear",
-                              f.family);
+MeasurementFilter filter_from_flags(const BestFlags& f) {
+  MeasurementFilter filter;
+  filter.family = f.family.value_or("");
+  if (f.heads) {
+    std::vector<std::string> parts = split(*f.heads, ':');  // checked by the parse
+    filter.n_q_heads = static_cast<int>(*parse_int(parts[0]));
+    filter.n_kv_heads = static_cast<int>(*parse_int(parts[1]));
   }
-  if (auto heads = p.get_optional("heads")) {
-    const Status bad =
-        invalid_argument("--heads '{}' is not Q:KV with positive head counts (e.g. 32:8)", *heads);
-    std::vector<std::string> parts = split(*heads, ':');
-    if (parts.size() != 2) return bad;
-    auto q = parse_int(parts[0]);
-    auto kv = parse_int(parts[1]);
-    if (!q.ok() || !kv.ok() || *q <= 0 || *kv <= 0 || *q > (1 << 20) || *kv > (1 << 20)) return bad;
-    f.n_q_heads = static_cast<int>(*q);
-    f.n_kv_heads = static_cast<int>(*kv);
-  }
-  if (auto d = p.get_optional("head-dim")) {
-    GQF_ASSIGN_OR_RETURN(int64_t v, positive_flag("head-dim", *d, false));
-    if (v > (1 << 20)) return invalid_argument("--head-dim '{}' is out of range", *d);
-    f.head_dim = static_cast<int>(v);
-  }
-  if (auto t = p.get_optional("dtype")) {
-    if (*t != "bf16" && *t != "fp16")
-      return invalid_argument("--dtype '{}' is not bf16 or fp16", *t);
-    f.dtype = *t;
-  }
-  if (auto b = p.get_optional("batch")) {
-    GQF_ASSIGN_OR_RETURN(f.batch, positive_flag("batch", *b, true));
-  }
-  if (auto kv = p.get_optional("kv-len")) {
-    GQF_ASSIGN_OR_RETURN(f.kv_len, positive_flag("kv-len", *kv, true));
-  }
-  if (auto env = p.get_optional("env")) {
-    if (env->empty())
-      return invalid_argument("--env is empty (give an environment key, see `gqaforge db info`)");
-    f.env_key = *env;
-  }
-  return f;
+  if (f.head_dim) filter.head_dim = *f.head_dim;
+  if (f.dtype) filter.dtype = *f.dtype;
+  if (f.batch) filter.batch = *f.batch;
+  if (f.kv_len) filter.kv_len = *f.kv_len;
+  if (f.env) filter.env_key = *f.env;
+  return filter;
 }
 
-int run_best(const Args& args) {
-  ArgParser p("gqaforge db best",
-              "Lists the best ok measurement per problem (the re-measured winner if one was "
-              "marked, else the lowest median time).");
-  add_db_flag(p);
-  p.add_flag("family", "NAME", "decode, prefill, reference or linear");
-  p.add_flag("heads", "Q:KV", "query and key/value head counts, e.g. 32:8");
-  p.add_flag("head-dim", "D", "head dimension, e.g. 128");
-  p.add_flag("dtype", "T", "bf16 or fp16");
-  p.add_flag("batch", "N", "batch size");
-  p.add_flag("kv-len", "N", "keys per sequence, e.g. 4096 or 4k");
-  p.add_flag("env", "KEY", "environment key (default: all environments, listed separately)");
-  p.add_switch("wide", "every column, however wide (the config is hidden to fit 120 columns)");
-  p.add_switch("json", "print the rows as JSON (docs/json-output.md)");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-  auto filter = filter_from_flags(p);
-  if (!filter.ok())
-    return usage_error(fmt::format("{}: {}", p.program(), filter.status().message()));
-  auto db = Database::open(db_path(p), OpenMode::kReadOnly);
+int run_best(const BestFlags& f) {
+  auto db = Database::open(f.db, OpenMode::kReadOnly);
   if (!db.ok()) return report_failure(db.status());
-  auto rows = (*db)->best(*filter);
+  auto rows = (*db)->best(filter_from_flags(f));
   if (!rows.ok()) return report_failure(rows.status());
-  if (p.get_switch("json")) {
+  if (f.json) {
     Json doc = json_document("db best");
     doc.set("file", (*db)->path());
     Json list = Json::array();
@@ -253,21 +216,19 @@ int run_best(const Args& args) {
     t.add_row({problem_text(m.problem), format_time_us(m.median_us), rate_text(m), m.is_best ? "marked" : "fastest",
                m.env_key, m.config.empty() ? "-" : m.config});
   }
-  std::fputs(t.render(p.get_switch("wide") ? 0 : kDefaultTableWidth).c_str(), stdout);
+  std::fputs(t.render(f.wide ? 0 : kDefaultTableWidth).c_str(), stdout);
   return 0;
 }
 
-int run_export(const Args& args) {
-  ArgParser p("gqaforge db export",
-              "Writes the whole database as sorted, line-oriented text (for review and "
-              "version control; `db import` reads it back).");
-  add_db_flag(p);
-  p.add_flag("output", "FILE", "output file, written atomically; also -o FILE", "stdout");
-  p.add_alias("o", "output");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-  const std::string out = p.get("output", "-");
-  if (out.empty()) return usage_error(fmt::format("{}: --output is empty", p.program()));
-  auto db = Database::open(db_path(p), OpenMode::kReadOnly);
+struct ExportFlags {
+  std::string db;
+  std::string output = "-";
+};
+
+int run_export(const ExportFlags& f) {
+  const std::string& out = f.output;
+  if (out.empty()) return usage_error("db export: --output is empty");
+  auto db = Database::open(f.db, OpenMode::kReadOnly);
   if (!db.ok()) return report_failure(db.status());
   // Streamed a few kilobytes at a time, whatever the size of the database. A failure part-way
   // leaves stdout without the end line (import refuses it) and a file not written at all.
@@ -301,15 +262,13 @@ void print_stats(const char* verb, const std::string& target, const MergeStats& 
       static_cast<long long>(s.measurements_skipped));
 }
 
-int run_import(const Args& args) {
-  ArgParser p("gqaforge db import",
-              "Merges an export file into a database (created if missing), without "
-              "duplicates. The file is checked completely first (its end line, every value); "
-              "on any error the database is unchanged.");
-  add_db_flag(p);
-  p.add_positional("file", "export file written by `gqaforge db export`");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-  const std::string file = p.positionals()[0];
+struct ImportFlags {
+  std::string db;
+  std::string file;
+};
+
+int run_import(const ImportFlags& f) {
+  const std::string& file = f.file;
   auto text = read_file(file);
   if (!text.ok()) return report_failure(text.status());
   auto contents = parse_export(*text, file);
@@ -320,7 +279,7 @@ int run_import(const Args& args) {
                  "complete cannot be checked\n",
                  file.c_str());
   }
-  auto db = Database::open(db_path(p), OpenMode::kReadWrite);
+  auto db = Database::open(f.db, OpenMode::kReadWrite);
   if (!db.ok()) return report_failure(db.status());
   auto stats = (*db)->merge(std::span<const DbContents>(&*contents, 1));
   if (!stats.ok()) return report_failure(stats.status());
@@ -328,42 +287,23 @@ int run_import(const Args& args) {
   return 0;
 }
 
-int run_merge(const Args& args) {
-  ArgParser p("gqaforge db merge",
-              "Combines measurement databases (e.g. one per GPU or host) into OUT, which may "
-              "already exist. Rows are deduplicated; run ids are remapped. Every input is "
-              "checked before OUT is written; the rows then go in in short batches, so a tuner "
-              "writing OUT keeps going, and an interrupted merge is completed by running it "
-              "again.");
-  p.add_positional("out", "output database (created if missing)");
-  p.add_positional("input", "input database");
-  p.add_positional("input...", "more input databases", /*required=*/false);
-  if (std::find(args.begin(), args.end(), "--help") != args.end() ||
-      std::find(args.begin(), args.end(), "-h") != args.end()) {
-    return p.parse({"--help"});
+struct MergeFlags {
+  std::string out;
+  std::vector<std::string> inputs;
+};
+
+int run_merge(const MergeFlags& f) {
+  for (const std::string& input : f.inputs) {
+    if (input.empty()) return usage_error("db merge: an input path is empty");
   }
-  // Every argument after OUT is an input: declare one optional slot per extra argument.
-  for (size_t i = 3; i < args.size(); ++i)
-    p.add_positional("input...", "more input databases", false);
-  if (int rc = p.parse(args); rc >= 0) return rc;
-  const std::vector<std::string>& paths = p.positionals();
-  std::vector<std::string> inputs(paths.begin() + 1, paths.end());
-  for (const std::string& input : inputs) {
-    if (input.empty()) return usage_error(fmt::format("{}: an input path is empty", p.program()));
-  }
-  auto stats = merge_databases(paths[0], inputs);
+  auto stats = merge_databases(f.out, f.inputs);
   if (!stats.ok()) return report_failure(stats.status());
-  print_stats("merged", paths[0], *stats);
+  print_stats("merged", f.out, *stats);
   return 0;
 }
 
-int run_migrate(const Args& args) {
-  ArgParser p("gqaforge db migrate",
-              "Upgrades a database file to the schema version of this gqaforge (writers "
-              "do this on open; read-only commands refuse older files).");
-  add_db_flag(p);
-  if (int rc = p.parse(args); rc >= 0) return rc;
-  auto db = Database::open(db_path(p), OpenMode::kExisting);
+int run_migrate(const std::string& path) {
+  auto db = Database::open(path, OpenMode::kExisting);
   if (!db.ok()) return report_failure(db.status());
   auto info = (*db)->info();
   if (!info.ok()) return report_failure(info.status());
@@ -371,46 +311,120 @@ int run_migrate(const Args& args) {
   return 0;
 }
 
+template <typename Flags>
+CommandAction action(std::shared_ptr<Flags> flags, int (*run)(const Flags&)) {
+  return [flags, run](const Args&) { return run(*flags); };
+}
+
+CommandAction declare_info(CLI::App& app) {
+  app.description("Summarizes a measurement database: schema version, environments, runs, and rows per status and "
+                  "family.");
+  auto f = std::make_shared<InfoFlags>();
+  add_database_flag(app, f->db);
+  add_switch(app, "--check", f->check, "also run SQLite's integrity check (reads the whole file)");
+  add_switch(app, "--json", f->json, "print the summary as JSON (docs/json-output.md)");
+  return action(f, run_info);
+}
+
+CommandAction declare_best(CLI::App& app) {
+  app.description("Lists the best ok measurement per problem (the re-measured winner if one was marked, else the "
+                  "lowest median time).");
+  auto f = std::make_shared<BestFlags>();
+  add_database_flag(app, f->db);
+  app.add_option("--family", f->family, "decode, prefill, reference or linear")->type_name("NAME")
+      ->check(one_of(known_families()));
+  app.add_option("--heads", f->heads, "query and key/value head counts, e.g. 32:8")->type_name("Q:KV")
+      ->check(checked_by(check_heads));
+  app.add_option("--head-dim", f->head_dim, "head dimension, e.g. 128")->type_name("D")
+      ->transform(integer_in(1, 1 << 20));
+  app.add_option("--dtype", f->dtype, "bf16 or fp16")->type_name("T")->check(one_of({"bf16", "fp16"}));
+  app.add_option("--batch", f->batch, "batch size")->type_name("N")->transform(positive_count());
+  app.add_option("--kv-len", f->kv_len, "keys per sequence, e.g. 4096 or 4k")->type_name("N")
+      ->transform(positive_count());
+  app.add_option("--env", f->env, "environment key (default: all environments, listed separately)")->type_name("KEY")
+      ->check(checked_by([](const std::string& key) {
+        return key.empty() ? invalid_argument("the key is empty (give an environment key, see `gqaforge db info`)")
+                           : ok_status();
+      }));
+  add_switch(app, "--wide", f->wide, "every column, however wide (the config is hidden to fit 120 columns)");
+  add_switch(app, "--json", f->json, "print the rows as JSON (docs/json-output.md)");
+  return action(f, run_best);
+}
+
+CommandAction declare_export(CLI::App& app) {
+  app.description("Writes the whole database as sorted, line-oriented text (for review and version control; "
+                  "`db import` reads it back).");
+  auto f = std::make_shared<ExportFlags>();
+  add_database_flag(app, f->db);
+  app.add_option(kOutputFlag, f->output, "output file, written atomically")->type_name("FILE")
+      ->default_str("stdout");
+  return action(f, run_export);
+}
+
+CommandAction declare_import(CLI::App& app) {
+  app.description("Merges an export file into a database (created if missing), without duplicates. The file is "
+                  "checked completely first (its end line, every value); on any error the database is unchanged.");
+  auto f = std::make_shared<ImportFlags>();
+  add_database_flag(app, f->db);
+  app.add_option("file", f->file, "export file written by `gqaforge db export`")->required();
+  return action(f, run_import);
+}
+
+CommandAction declare_merge(CLI::App& app) {
+  app.description("Combines measurement databases (e.g. one per GPU or host) into OUT, which may already exist. Rows "
+                  "are deduplicated; run ids are remapped. Every input is checked before OUT is written; the rows "
+                  "then go in in short batches, so a tuner writing OUT keeps going, and an interrupted merge is "
+                  "completed by running it again.");
+  auto f = std::make_shared<MergeFlags>();
+  app.add_option("out", f->out, "output database (created if missing)")->required();
+  app.add_option("input", f->inputs, "input databases")->required();
+  return action(f, run_merge);
+}
+
+CommandAction declare_migrate(CLI::App& app) {
+  app.description("Upgrades a database file to the schema version of this gqaforge (writers do this on open; "
+                  "read-only commands refuse older files).");
+  auto path = std::make_shared<std::string>();
+  add_database_flag(app, *path);
+  return [path](const Args&) { return run_migrate(*path); };
+}
+
 struct Subcommand {
   const char* name;
   const char* summary;
-  int (*run)(const Args& args);
+  CommandAction (*declare)(CLI::App& app);
 };
 
 constexpr Subcommand kSubcommands[] = {
-    {"info", "summarize a database", run_info},
-    {"best", "list the best measurement per problem", run_best},
-    {"export", "write the database as sorted text", run_export},
-    {"import", "merge an export file into a database", run_import},
-    {"merge", "combine databases into one", run_merge},
-    {"migrate", "upgrade a database to the current schema", run_migrate},
+    {"info", "summarize a database", declare_info},
+    {"best", "list the best measurement per problem", declare_best},
+    {"export", "write the database as sorted text", declare_export},
+    {"import", "merge an export file into a database", declare_import},
+    {"merge", "combine databases into one", declare_merge},
+    {"migrate", "upgrade a database to the current schema", declare_migrate},
 };
 
-std::string db_help() {
-  std::string out =
-      "usage: gqaforge db <subcommand> [flags]\n\nMeasurement database tools.\n\nsubcommands:\n";
-  for (const Subcommand& s : kSubcommands) out += fmt::format("  {:<10} {}\n", s.name, s.summary);
-  out += "\n`gqaforge db <subcommand> --help` describes its flags.\n";
-  return out;
-}
-
-int run_db(const Args& args) {
-  if (args.empty()) {
-    return usage_error(
-        "gqaforge db: missing subcommand (info, best, export, import, merge, migrate; see "
-        "gqaforge db --help)");
-  }
-  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::fputs(db_help().c_str(), stdout);
-    return 0;
-  }
+CommandAction declare_db(CLI::App& app) {
+  app.description("Measurement database tools.");
+  std::vector<std::pair<CLI::App*, CommandAction>> subs;
   for (const Subcommand& s : kSubcommands) {
-    if (args[0] == s.name) return s.run(Args(args.begin() + 1, args.end()));
+    CLI::App* sub = add_command(app, s.name, s.summary);
+    subs.emplace_back(sub, s.declare(*sub));
   }
-  return usage_error(
-      fmt::format("gqaforge db: unknown subcommand '{}' (see gqaforge db --help)", args[0]));
+  CLI::App* help = add_command(app, "help", "the same as --help", /*hidden=*/true);
+  app.footer("`gqaforge db <subcommand> --help` describes its flags.");  // after the subcommands: not theirs
+  return [subs, help, &app](const Args& args) {
+    for (const auto& [sub, run] : subs) {
+      if (sub->parsed()) return run(args);
+    }
+    if (help->parsed()) {
+      std::fputs(app.get_formatter()->make_help(&app, "gqaforge db", CLI::AppFormatMode::Normal).c_str(), stdout);
+      return 0;
+    }
+    return usage_error("db: missing subcommand (info, best, export, import, merge, migrate; see gqaforge db --help)");
+  };
 }
 
 }  // namespace
-GQF_REGISTER_COMMAND("db", "inspect, export, import and merge measurement databases", 50, run_db);
+GQF_REGISTER_COMMAND("db", "inspect, export, import and merge measurement databases", 50, declare_db);
 }  // namespace gqaforge::cli

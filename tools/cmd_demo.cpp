@@ -18,13 +18,6 @@
 namespace gqaforge::cli {
 namespace {
 
-int run_command(const char* name, const Args& args) {
-  for (const Command& c : commands()) {
-    if (std::string(c.name) == name) return c.run(args);
-  }
-  return report_failure(internal_error("subcommand '{}' is not registered", name));
-}
-
 // The analytical winner, for choosing which kernels to compile.
 Result<costmodel::HeadConfig> analytical_winner(double target_loss, double context) {
   GQF_ASSIGN_OR_RETURN(costmodel::LossModel loss, costmodel::LossModel::bundled_default());
@@ -38,22 +31,17 @@ Result<costmodel::HeadConfig> analytical_winner(double target_loss, double conte
   return result.ranked.front().heads;
 }
 
-int run_demo(const Args& args) {
-  ArgParser p("gqaforge demo",
-              "Runs the cost-optimal GQA search for target loss 2.615 at 128K context with the bundled\n"
-              "loss model (analytical and measured-H200 objectives), then compiles the kernels the\n"
-              "winning configuration runs. Needs no GPU.");
-  if (int rc = p.parse(args); rc >= 0) return rc;
+int run_demo() {
   const std::string loss = "2.615", context = "128k";
 
   std::printf("== 1. cost-optimal search, the paper's objective Z (memory and FLOPs) ==\n");
   std::fflush(stdout);
-  if (int rc = run_command("search", {"--target-loss", loss, "--context", context, "--top", "8"}); rc != 0) return rc;
+  if (int rc = run_gqaforge({"search", "--target-loss", loss, "--context", context, "--top", "8"}); rc != 0) return rc;
 
   std::printf("\n== 2. the same search on measured H200 decode latency (batch 1) ==\n");
   std::fflush(stdout);
-  if (int rc = run_command("search", {"--target-loss", loss, "--context", context, "--objective", "latency",
-                                      "--top", "8"});
+  if (int rc = run_gqaforge({"search", "--target-loss", loss, "--context", context, "--objective", "latency",
+                             "--top", "8"});
       rc != 0) {
     std::printf("(measured objective unavailable in this build; the analytical result above stands)\n");
   }
@@ -106,6 +94,13 @@ int run_demo(const Args& args) {
   return failures == 0 ? 0 : kFailure;
 }
 
+CommandAction declare_demo(CLI::App& app) {
+  app.description("Runs the cost-optimal GQA search for target loss 2.615 at 128K context with the bundled loss "
+                  "model (analytical and measured-H200 objectives), then compiles the kernels the winning "
+                  "configuration runs. Needs no GPU.");
+  return [](const Args&) { return run_demo(); };
+}
+
 }  // namespace
-GQF_REGISTER_COMMAND("demo", "the main job on embedded defaults (what `make demo` runs)", 1, run_demo);
+GQF_REGISTER_COMMAND("demo", "the main job on embedded defaults (what `make demo` runs)", 1, declare_demo);
 }  // namespace gqaforge::cli

@@ -1,5 +1,6 @@
 // `gqaforge devices`: lists the visible GPUs and what gqaforge will target on each.
 #include <cstdio>
+#include <memory>
 
 #include "runtime/device_info.h"
 #include "runtime/nvrtc_compiler.h"
@@ -34,12 +35,9 @@ Json device_json(const rt::DeviceInfo& d) {
   return j;
 }
 
-int run_devices(const Args& args) {
-  ArgParser p("gqaforge devices", "Lists the CUDA devices, their limits, and the NVRTC and driver versions.");
-  p.add_switch("json", "print the result as JSON (docs/json-output.md)");
-  if (int rc = p.parse(args); rc >= 0) return rc;
+int run_devices(bool json) {
   auto devices = rt::query_devices();
-  if (p.get_switch("json")) {
+  if (json) {
     Json doc = json_document("devices");
     doc.set("nvrtc", rt::nvrtc_version_string());
     Json archs = Json::array();
@@ -75,6 +73,13 @@ int run_devices(const Args& args) {
   return 0;
 }
 
+CommandAction declare_devices(CLI::App& app) {
+  app.description("Lists the CUDA devices, their limits, and the NVRTC and driver versions.");
+  auto json = std::make_shared<bool>(false);
+  add_switch(app, "--json", *json, "print the result as JSON (docs/json-output.md)");
+  return [json](const Args&) { return run_devices(*json); };
+}
+
 }  // namespace
-GQF_REGISTER_COMMAND("devices", "list GPUs, limits, driver and NVRTC versions", 10, run_devices);
+GQF_REGISTER_COMMAND("devices", "list GPUs, limits, driver and NVRTC versions", 10, declare_devices);
 }  // namespace gqaforge::cli

@@ -9,27 +9,38 @@
 namespace gqaforge::cli {
 namespace {
 
-int run_emit(const Args& args) {
-  ArgParser p("gqaforge emit", "Prints the generated CUDA source of the kernel for a problem and config.");
-  add_problem_flags(p);
-  p.add_flag("family", "NAME", "decode, prefill or reference", "the problem's phase");
-  p.add_flag("arch", "sm_XY", "target whose limits validate the config", "sm_90a");
-  p.add_switch("with-headers", "also print the embedded kernel template headers");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-  auto problem = problem_from_flags(p);
+struct EmitFlags {
+  ProblemFlags problem;
+  KernelFlags kernel;
+  std::string arch = "sm_90a";
+  bool with_headers = false;
+};
+
+int run_emit(const EmitFlags& f) {
+  auto problem = problem_from_flags(f.problem, f.kernel.causal);
   if (!problem.ok()) return report_failure(problem.status());
-  auto limits = DeviceLimits::for_arch(p.get("arch", "sm_90a"));
+  auto limits = DeviceLimits::for_arch(f.arch);
   if (!limits.ok()) return report_failure(limits.status());
-  auto op = rt::AttentionOp::create(*problem, p.get("family", ""), p.get("config", ""), *limits);
+  auto op = rt::AttentionOp::create(*problem, f.kernel.family, f.kernel.config, *limits);
   if (!op.ok()) return report_failure(op.status());
   KernelSource s = op->source();
   std::fputs(s.code.c_str(), stdout);
-  if (p.get_switch("with-headers")) {
+  if (f.with_headers) {
     for (const EmbeddedHeader& h : embedded_headers()) std::printf("\n// ===== %s =====\n%s", h.name, h.text);
   }
   return 0;
 }
 
+CommandAction declare_emit(CLI::App& app) {
+  app.description("Prints the generated CUDA source of the kernel for a problem and config.");
+  auto f = std::make_shared<EmitFlags>();
+  add_problem_flags(app, f->problem, ProblemForm::kOne);
+  add_kernel_flags(app, f->kernel);
+  app.add_option("--arch", f->arch, "target whose limits validate the config")->type_name("sm_XY")->default_str("sm_90a");
+  add_switch(app, "--with-headers", f->with_headers, "also print the embedded kernel template headers");
+  return [f](const Args&) { return run_emit(*f); };
+}
+
 }  // namespace
-GQF_REGISTER_COMMAND("emit", "print the generated source of a kernel", 20, run_emit);
+GQF_REGISTER_COMMAND("emit", "print the generated source of a kernel", 20, declare_emit);
 }  // namespace gqaforge::cli

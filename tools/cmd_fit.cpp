@@ -3,6 +3,7 @@
 // writes the loss-model JSON that `gqaforge search --loss-model` reads. The App. I head-count
 // law L(n_h) = a n_h^b + c is available as an alternative form.
 #include <cmath>
+#include <optional>
 #include <cstdio>
 
 #include "core/fs.h"
@@ -12,6 +13,7 @@
 #include "costmodel/units.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/validators.h"
 
 namespace gqaforge::cli {
 namespace {
@@ -49,36 +51,18 @@ void print_power_report(const LossFitReport& r, const std::vector<LossPoint>& po
   }
 }
 
-int run_fit(const Args& args) {
-  ArgParser p("gqaforge fit",
-              "Fits the loss model to training runs. The CSV needs a header naming n_h,n_kv,N,loss (N =\n"
-              "non-embedding parameters). The power form L(N; H) = (a_H/N)^b_H + E is what the search uses;\n"
-              "the head-count form L(n_h) = a n_h^b + c (paper App. I) fits each group of equal N.");
-  p.add_positional("csv", "training runs: n_h,n_kv,N,loss");
-  p.add_flag("output", "FILE", "write the fitted model as JSON");
-  p.add_alias("o", "output");
-  p.add_flag("form", "FORM", "power, head-law, or both", "power");
-  p.add_switch("per-h-e", "fit one E per head configuration instead of a shared E");
-  p.add_flag("context", "T", "training context of the runs (recorded in the model)", "8192");
-  p.add_switch("residuals", "print every point's residual");
-  // -oFILE is -o FILE.
-  Args rewritten;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i].rfind("-o", 0) == 0 && args[i].size() > 2 && args[i][2] != '-') {
-      rewritten.push_back("--output=" + args[i].substr(2));
-    } else {
-      rewritten.push_back(args[i]);
-    }
-  }
-  if (int rc = p.parse(rewritten); rc >= 0) return rc;
-  std::string form = to_lower(p.get("form", "power"));
-  if (form != "power" && form != "head-law" && form != "both") {
-    return usage_error(fmt::format("--form '{}' must be power, head-law or both", p.get("form")));
-  }
-  auto context = parse_count(p.get("context", "8192"));
-  if (!context.ok() || *context <= 0) return usage_error(fmt::format("--context '{}' must be a positive count", p.get("context")));
+struct FitFlags {
+  std::string csv;
+  std::optional<std::string> output;
+  std::string form = "power";
+  bool per_h_e = false;
+  int64_t context = 8192;
+  bool residuals = false;
+};
 
-  const std::string csv = p.positionals()[0];
+int run_fit(const FitFlags& f) {
+  const std::string& form = f.form;
+  const std::string& csv = f.csv;
   auto text = read_file(csv);
   if (!text.ok()) return report_failure(text.status());
   auto points = parse_loss_csv(*text, csv);
@@ -88,12 +72,12 @@ int run_fit(const Args& args) {
   Json out;
   if (form == "power" || form == "both") {
     LossFitOptions options;
-    options.shared_e = !p.get_switch("per-h-e");
+    options.shared_e = !f.per_h_e;
     auto report = fit_power_laws(*points, options);
     if (!report.ok()) return report_failure(report.status().with_context(csv));
-    print_power_report(*report, *points, p.get_switch("residuals"));
+    print_power_report(*report, *points, f.residuals);
     LossModel model = report->model;
-    model.set_context(static_cast<double>(*context));
+    model.set_context(static_cast<double>(f.context));
     model.set_description(fmt::format("fitted by gqaforge fit from {} ({} runs)", csv, points->size()));
     Json notes = Json::object();
     notes.set("r2", report->r2);
@@ -102,13 +86,13 @@ int run_fit(const Args& args) {
     notes.set("converged", report->converged);
     model.set_notes(notes);
     if (form == "both") {
-      auto laws = fit_head_laws(*points, static_cast<double>(*context));
+      auto laws = fit_head_laws(*points, static_cast<double>(f.context));
       if (laws.ok()) model.set_head_laws(laws->laws);
     }
     out = model.to_json();
   }
   if (form == "head-law" || form == "both") {
-    auto laws = fit_head_laws(*points, static_cast<double>(*context));
+    auto laws = fit_head_laws(*points, static_cast<double>(f.context));
     if (!laws.ok()) return report_failure(laws.status().with_context(csv));
     std::printf("\nhead-count law L(n_h) = a n_h^b + c per model size:\n");
     std::printf("%-12s %-20s %-20s %-20s %8s\n", "N", "a", "b", "c", "R^2");
@@ -139,7 +123,7 @@ int run_fit(const Args& args) {
       out.set("head_laws", arr);
     }
   }
-  if (auto path = p.get_optional("output")) {
+  if (const std::optional<std::string>& path = f.output) {
     Status s = write_file_atomic(*path, out.dump());
     if (!s.ok()) return report_failure(s);
     std::printf("\nwrote %s\n", path->c_str());
@@ -147,6 +131,22 @@ int run_fit(const Args& args) {
   return 0;
 }
 
+CommandAction declare_fit(CLI::App& app) {
+  app.description("Fits the loss model to training runs. The CSV needs a header naming n_h,n_kv,N,loss (N = "
+                  "non-embedding parameters). The power form L(N; H) = (a_H/N)^b_H + E is what the search uses; the "
+                  "head-count form L(n_h) = a n_h^b + c (paper App. I) fits each group of equal N.");
+  auto f = std::make_shared<FitFlags>();
+  app.add_option("csv", f->csv, "training runs: n_h,n_kv,N,loss")->required();
+  app.add_option(kOutputFlag, f->output, "write the fitted model as JSON")->type_name("FILE");
+  app.add_option("--form", f->form, "power, head-law, or both")->type_name("FORM")->default_str("power")
+      ->transform(one_of({"power", "head-law", "both"}, /*ignore_case=*/true));
+  add_switch(app, "--per-h-e", f->per_h_e, "fit one E per head configuration instead of a shared E");
+  app.add_option("--context", f->context, "training context of the runs (recorded in the model)")->type_name("T")
+      ->default_str("8192")->transform(positive_count());
+  add_switch(app, "--residuals", f->residuals, "print every point's residual");
+  return [f](const Args&) { return run_fit(*f); };
+}
+
 }  // namespace
-GQF_REGISTER_COMMAND("fit", "fit the loss model L(N; H) to training runs (CSV)", 61, run_fit);
+GQF_REGISTER_COMMAND("fit", "fit the loss model L(N; H) to training runs (CSV)", 61, declare_fit);
 }  // namespace gqaforge::cli

@@ -3,6 +3,7 @@
 // memory, FLOPs, or measured latency / throughput from a tuning database), prints the table
 // and the reduction against Llama-3's GQA at the same loss, and can write an HTML report.
 #include <cstdio>
+#include <optional>
 #include <memory>
 
 #include "core/fs.h"
@@ -18,27 +19,12 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "tools/json_output.h"
+#include "tools/validators.h"
 
 namespace gqaforge::cli {
 namespace {
 
 using namespace costmodel;
-
-Result<double> number_flag(const ArgParser& p, const std::string& name, double lo, double hi) {
-  auto v = parse_double(p.get(name));
-  if (!v.ok() || !(*v >= lo && *v <= hi)) {
-    return invalid_argument("--{} '{}' must be a number in [{}, {}]", name, p.get(name), lo, hi);
-  }
-  return *v;
-}
-
-Result<int64_t> count_flag(const ArgParser& p, const std::string& name) {
-  auto v = parse_count(p.get(name));
-  if (!v.ok() || *v <= 0) {
-    return invalid_argument("--{} '{}' must be a positive count such as 8192, 128k or 1e6", name, p.get(name));
-  }
-  return *v;
-}
 
 Result<double> parse_fraction(const std::string& text) {
   // "1/3" or "0.333".
@@ -54,52 +40,55 @@ Result<double> parse_fraction(const std::string& text) {
   return invalid_argument("'{}' is not a number or a fraction like 1/3", text);
 }
 
-Status settings_from_flags(const ArgParser& p, SearchSettings& s, bool need_target) {
-  if (need_target && !p.has("target-loss")) return invalid_argument("--target-loss is required (e.g. --target-loss 2.615)");
-  if (p.has("target-loss")) { GQF_ASSIGN_OR_RETURN(s.target_loss, number_flag(p, "target-loss", 1e-9, 1e9)); }
-  if (p.has("context")) { GQF_ASSIGN_OR_RETURN(int64_t t, count_flag(p, "context")); s.context = static_cast<double>(t); }
-  if (p.has("objective")) {
-    auto o = parse_objective(p.get("objective"));
-    if (!o.ok()) return o.status();
-    s.objective = *o;
+Status check_fraction(const std::string& text) {
+  auto v = parse_fraction(text);
+  if (!v.ok() || !(*v > 0)) return invalid_argument("'{}' must be a positive number or fraction", text);
+  return ok_status();
+}
+
+struct SearchFlags {
+  std::optional<double> target_loss;
+  std::optional<int64_t> context;
+  std::optional<std::string> objective, loss_model, db, env, report;
+  std::optional<int64_t> batch, head_dim, max_heads;
+  int64_t top = 10;
+  std::optional<double> lambda;
+  std::optional<std::string> alpha, beta, z_units, embedding, interpolation, baseline;
+  std::optional<int64_t> ffn_matrices, vocab;
+  std::optional<double> bytes_per_value, gpu_memory;
+  bool table4 = false, json = false, wide = false;
+};
+
+Status settings_from_flags(const SearchFlags& f, SearchSettings& s, bool need_target) {
+  if (need_target && !f.target_loss) return invalid_argument("--target-loss is required (e.g. --target-loss 2.615)");
+  if (f.target_loss) s.target_loss = *f.target_loss;
+  if (f.context) s.context = static_cast<double>(*f.context);
+  if (f.objective) {
+    GQF_ASSIGN_OR_RETURN(s.objective, parse_objective(*f.objective));
   }
-  if (p.has("batch")) { GQF_ASSIGN_OR_RETURN(s.batch, count_flag(p, "batch")); }
-  if (p.has("head-dim")) { GQF_ASSIGN_OR_RETURN(s.head_dim, count_flag(p, "head-dim")); }
-  if (p.has("max-heads")) { GQF_ASSIGN_OR_RETURN(s.max_heads, count_flag(p, "max-heads")); }
-  if (p.has("lambda")) { GQF_ASSIGN_OR_RETURN(s.z.lambda, number_flag(p, "lambda", 0, 1)); }
-  for (const char* name : {"alpha", "beta"}) {
-    if (!p.has(name)) continue;
-    auto v = parse_fraction(p.get(name));
-    if (!v.ok() || !(*v > 0)) return invalid_argument("--{} '{}' must be a positive number or fraction", name, p.get(name));
-    (std::string(name) == "alpha" ? s.z.alpha : s.z.beta) = *v;
+  if (f.batch) s.batch = *f.batch;
+  if (f.head_dim) s.head_dim = *f.head_dim;
+  if (f.max_heads) s.max_heads = *f.max_heads;
+  if (f.lambda) s.z.lambda = *f.lambda;
+  if (f.alpha) {
+    GQF_ASSIGN_OR_RETURN(s.z.alpha, parse_fraction(*f.alpha));
   }
-  if (p.has("z-units")) {
-    auto u = parse_z_units(p.get("z-units"));
-    if (!u.ok()) return u.status();
-    s.z.units = *u;
+  if (f.beta) {
+    GQF_ASSIGN_OR_RETURN(s.z.beta, parse_fraction(*f.beta));
   }
-  if (p.has("interpolation")) {
-    std::string i = to_lower(p.get("interpolation"));
-    if (i == "log-params") s.shape.interpolation = RatioInterpolation::kLogParams;
-    else if (i == "params") s.shape.interpolation = RatioInterpolation::kParams;
-    else return invalid_argument("--interpolation '{}' must be log-params or params", p.get("interpolation"));
+  if (f.z_units) {
+    GQF_ASSIGN_OR_RETURN(s.z.units, parse_z_units(*f.z_units));
   }
-  if (p.has("ffn-matrices")) {
-    GQF_ASSIGN_OR_RETURN(int64_t m, count_flag(p, "ffn-matrices"));
-    if (m != 2 && m != 3) return invalid_argument("--ffn-matrices '{}' must be 2 or 3", p.get("ffn-matrices"));
-    s.shape.ffn_matrices = static_cast<int>(m);
+  if (f.interpolation) {
+    s.shape.interpolation = *f.interpolation == "params" ? RatioInterpolation::kParams : RatioInterpolation::kLogParams;
   }
-  if (p.has("embedding")) {
-    std::string e = to_lower(p.get("embedding"));
-    if (e == "count") s.cost.count_embedding = true;
-    else if (e == "exclude") s.cost.count_embedding = false;
-    else return invalid_argument("--embedding '{}' must be count or exclude", p.get("embedding"));
-  }
-  if (p.has("bytes-per-value")) { GQF_ASSIGN_OR_RETURN(s.cost.bytes_per_value, number_flag(p, "bytes-per-value", 0.125, 16)); }
-  if (p.has("vocab")) { GQF_ASSIGN_OR_RETURN(s.shape.vocab, count_flag(p, "vocab")); }
-  if (p.has("baseline")) {
+  if (f.ffn_matrices) s.shape.ffn_matrices = static_cast<int>(*f.ffn_matrices);
+  if (f.embedding) s.cost.count_embedding = *f.embedding == "count";
+  if (f.bytes_per_value) s.cost.bytes_per_value = *f.bytes_per_value;
+  if (f.vocab) s.shape.vocab = *f.vocab;
+  if (f.baseline) {
     HeadConfig b;
-    GQF_RETURN_IF_ERROR(parse_head_pair(p.get("baseline"), b.n_heads, b.n_kv_heads));
+    GQF_RETURN_IF_ERROR(parse_head_pair(*f.baseline, b.n_heads, b.n_kv_heads));
     s.baseline = b;
   }
   return ok_status();
@@ -311,75 +300,35 @@ int print_table4(const LossModel& loss, const Presets& presets, const SearchSett
   return 0;
 }
 
-int run_search_cmd(const Args& args) {
-  ArgParser p("gqaforge search",
-              "Finds the cost-optimal GQA configuration (n_h, n_kv, model size) that reaches a target loss at an\n"
-              "expected context length (Chen et al., EMNLP 2025, Sec. 4.1). Runs on the bundled default loss model\n"
-              "and presets; measured objectives use a tuning database.");
-  p.add_flag("target-loss", "L", "target loss L* (required unless --table4)");
-  p.add_flag("context", "T", "expected context length, e.g. 128k or 1e6", "128k");
-  p.add_flag("objective", "OBJ", "z, memory, flops, latency or throughput", "z");
-  p.add_flag("loss-model", "FILE", "loss model JSON from `gqaforge fit`", "bundled default");
-  p.add_flag("db", "FILE", "tuning database (SQLite) or its text export, for measured costs", "bundled H200 data if built in");
-  p.add_flag("env", "KEY", "environment key to use from the database", "every environment of the GPU with most rows");
-  p.add_flag("batch", "B", "batch for the latency objective", "1");
-  p.add_flag("head-dim", "DH", "head size d_h: 64, 96, 128 or 256", "64");
-  p.add_flag("max-heads", "N", "largest n_h / n_kv candidate, a power of two", "32");
-  p.add_flag("top", "K", "rows to print", "10");
-  p.add_flag("report", "FILE", "write a self-contained HTML report");
-  p.add_flag("lambda", "X", "Z weight of memory", "0.9");
-  p.add_flag("alpha", "X", "Z exponent of memory", "1/2");
-  p.add_flag("beta", "X", "Z exponent of compute", "1/3");
-  p.add_flag("z-units", "U", "sequence-bytes, sequence-half-values, token-values, sequence-mean-bytes", "sequence-bytes");
-  p.add_flag("embedding", "MODE", "count or exclude embedding parameters in the costs", "count");
-  p.add_flag("interpolation", "I", "aspect ratio interpolation: log-params or params", "log-params");
-  p.add_flag("ffn-matrices", "M", "FFN matrices: 3 (SwiGLU) or 2", "3");
-  p.add_flag("bytes-per-value", "B", "bytes per weight / KV value", "2");
-  p.add_flag("vocab", "V", "vocabulary size of the searched models", "50304");
-  p.add_flag("baseline", "Q:KV", "compare against this head configuration", "Llama-3: d/d_h heads, 8 kv heads");
-  p.add_flag("gpu-memory", "GB", "GPU memory for the throughput objective, decimal GB",
-             "the measured GPU's, else 141");
-  p.add_switch("table4", "print how many cells of the paper's Table 4 the loss model reproduces, and exit");
-  p.add_switch("json", "print the result as JSON (docs/json-output.md) instead of tables");
-  p.add_switch("wide", "print every column, however wide (default: at most 120 columns)");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-
+int run_search_cmd(const SearchFlags& f) {
   SearchSettings settings;
-  std::string top_text = p.get("top", "10");
-  auto top = parse_int(top_text);
-  if (!top.ok() || *top <= 0) return usage_error(fmt::format("--top '{}' must be a positive integer", top_text));
   // Table 4 sets the target loss and context of each cell itself.
-  if (Status st = settings_from_flags(p, settings, !p.get_switch("table4")); !st.ok()) return report_failure(st);
+  if (Status st = settings_from_flags(f, settings, !f.table4); !st.ok()) return report_failure(st);
 
   auto presets = Presets::bundled();
   if (!presets.ok()) return report_failure(presets.status());
-  Result<LossModel> loss = p.has("loss-model") ? LossModel::load(p.get("loss-model")) : LossModel::bundled_default();
+  Result<LossModel> loss = f.loss_model ? LossModel::load(*f.loss_model) : LossModel::bundled_default();
   if (!loss.ok()) return report_failure(loss.status());
-  if (p.get_switch("table4")) return print_table4(*loss, *presets, settings, p.get_switch("json"));
+  if (f.table4) return print_table4(*loss, *presets, settings, f.json);
 
   MeasuredSettings msettings;
   msettings.bytes_per_value = settings.cost.bytes_per_value;
-  if (p.has("gpu-memory")) {
-    auto gb = number_flag(p, "gpu-memory", 0.001, 1e6);
-    if (!gb.ok()) return report_failure(gb.status());
-    msettings.gpu_memory_bytes = *gb * 1e9;
-  }
+  if (f.gpu_memory) msettings.gpu_memory_bytes = *f.gpu_memory * 1e9;
   std::unique_ptr<MeasuredCosts> measured;
   {
-    Result<LoadedMeasurements> rows = p.has("db") ? load_measurements(p.get("db"), p.get("env"))
-                                                  : bundled_measurements();
+    Result<LoadedMeasurements> rows = f.db ? load_measurements(*f.db, f.env.value_or("")) : bundled_measurements();
     const bool needs = settings.objective == Objective::kLatency || settings.objective == Objective::kThroughput;
     if (rows.ok()) {
       for (const std::string& note : rows->notes) log_warn("{}", note);
       // The measured GPU's memory, unless --gpu-memory overrides it.
-      if (!p.has("gpu-memory") && rows->gpu_memory_bytes > 0) msettings.gpu_memory_bytes = rows->gpu_memory_bytes;
+      if (!f.gpu_memory && rows->gpu_memory_bytes > 0) msettings.gpu_memory_bytes = rows->gpu_memory_bytes;
       auto mc = MeasuredCosts::build(rows->rows, msettings);
       if (mc.ok()) {
         measured = std::make_unique<MeasuredCosts>(std::move(*mc));
-      } else if (needs || p.has("db")) {
+      } else if (needs || f.db) {
         return report_failure(mc.status());
       }
-    } else if (needs || p.has("db")) {
+    } else if (needs || f.db) {
       return report_failure(rows.status());
     }
   }
@@ -389,12 +338,12 @@ int run_search_cmd(const Args& args) {
   const SearchResult& r = *result;
   const bool measured_objective =
       settings.objective == Objective::kLatency || settings.objective == Objective::kThroughput;
-  if (p.get_switch("json")) {
-    if (auto path = p.get_optional("report")) {
+  if (f.json) {
+    if (const std::optional<std::string>& path = f.report) {
       Status s = write_file_atomic(*path, render_report_html(r, *loss, presets->aspect_table()));
       if (!s.ok()) return report_failure(s);
     }
-    return print_search_json(r, static_cast<size_t>(*top), measured != nullptr);
+    return print_search_json(r, static_cast<size_t>(f.top), measured != nullptr);
   }
   std::printf("target loss L* = %s at context T = %s; objective %s", format_decimal(settings.target_loss).c_str(),
               format_context(settings.context).c_str(), objective_name(settings.objective));
@@ -413,7 +362,7 @@ int run_search_cmd(const Args& args) {
                 static_cast<long long>(settings.batch));
   }
   std::printf("\n");
-  print_table(r, static_cast<size_t>(*top), measured != nullptr, p.get_switch("wide"));
+  print_table(r, static_cast<size_t>(f.top), measured != nullptr, f.wide);
   const CandidateResult& best = r.ranked.front();
   std::printf("\nbest: %s with %s non-embedding parameters (L=%ld, d=%ld after rounding)\n", best.heads.to_string().c_str(),
               format_scale(best.shape.params).c_str(), static_cast<long>(best.rounded.layers),
@@ -439,7 +388,7 @@ int run_search_cmd(const Args& args) {
   if (measured_objective && best.latency && best.latency->extrapolated) {
     for (const std::string& n : best.latency->notes) log_warn("extrapolated: {}", n);
   }
-  if (auto path = p.get_optional("report")) {
+  if (const std::optional<std::string>& path = f.report) {
     Status s = write_file_atomic(*path, render_report_html(r, *loss, presets->aspect_table()));
     if (!s.ok()) return report_failure(s);
     std::printf("wrote %s\n", path->c_str());
@@ -447,6 +396,63 @@ int run_search_cmd(const Args& args) {
   return 0;
 }
 
+CommandAction declare_search(CLI::App& app) {
+  app.description("Finds the cost-optimal GQA configuration (n_h, n_kv, model size) that reaches a target loss at "
+                  "an expected context length (Chen et al., EMNLP 2025, Sec. 4.1). Runs on the bundled default loss "
+                  "model and presets; measured objectives use a tuning database.");
+  auto f = std::make_shared<SearchFlags>();
+  auto count = [&](const char* name, std::optional<int64_t>& value, const char* metavar, const char* help,
+                   const char* fallback) {
+    return app.add_option(name, value, help)->type_name(metavar)->default_str(fallback)->transform(positive_count());
+  };
+  auto number = [&](const char* name, std::optional<double>& value, const char* metavar, const char* help, double lo,
+                    double hi) { return app.add_option(name, value, help)->type_name(metavar)->transform(number_in(lo, hi)); };
+  auto checked = [&](const char* name, std::optional<std::string>& value, const char* metavar, const char* help,
+                     const char* fallback, std::function<Status(const std::string&)> check) {
+    return app.add_option(name, value, help)->type_name(metavar)->default_str(fallback)->check(checked_by(check));
+  };
+  number("--target-loss", f->target_loss, "L", "target loss L* (required unless --table4)", 1e-9, 1e9);
+  count("--context", f->context, "T", "expected context length, e.g. 128k or 1e6", "128k");
+  checked("--objective", f->objective, "OBJ", "z, memory, flops, latency or throughput", "z",
+          [](const std::string& t) { return parse_objective(t).status(); });
+  app.add_option("--loss-model", f->loss_model, "loss model JSON from `gqaforge fit`")->type_name("FILE")
+      ->default_str("bundled default");
+  app.add_option("--db", f->db, "tuning database (SQLite) or its text export, for measured costs")->type_name("FILE")
+      ->default_str("bundled H200 data if built in");
+  app.add_option("--env", f->env, "environment key to use from the database")->type_name("KEY")
+      ->default_str("every environment of the GPU with most rows");
+  count("--batch", f->batch, "B", "batch for the latency objective", "1");
+  count("--head-dim", f->head_dim, "DH", "head size d_h: 64, 96, 128 or 256", "64");
+  count("--max-heads", f->max_heads, "N", "largest n_h / n_kv candidate, a power of two", "32");
+  app.add_option("--top", f->top, "rows to print")->type_name("K")->default_str("10")->transform(integer_in(1));
+  app.add_option("--report", f->report, "write a self-contained HTML report")->type_name("FILE");
+  number("--lambda", f->lambda, "X", "Z weight of memory", 0, 1)->default_str("0.9");
+  checked("--alpha", f->alpha, "X", "Z exponent of memory", "1/2", check_fraction);
+  checked("--beta", f->beta, "X", "Z exponent of compute", "1/3", check_fraction);
+  checked("--z-units", f->z_units, "U", "sequence-bytes, sequence-half-values, token-values, sequence-mean-bytes",
+          "sequence-bytes", [](const std::string& t) { return parse_z_units(t).status(); });
+  app.add_option("--embedding", f->embedding, "count or exclude embedding parameters in the costs")
+      ->type_name("MODE")->default_str("count")->transform(one_of({"count", "exclude"}, /*ignore_case=*/true));
+  app.add_option("--interpolation", f->interpolation, "aspect ratio interpolation: log-params or params")
+      ->type_name("I")->default_str("log-params")->transform(one_of({"log-params", "params"}, /*ignore_case=*/true));
+  app.add_option("--ffn-matrices", f->ffn_matrices, "FFN matrices: 3 (SwiGLU) or 2")->type_name("M")
+      ->default_str("3")->transform(integer_in(2, 3));
+  number("--bytes-per-value", f->bytes_per_value, "B", "bytes per weight / KV value", 0.125, 16)->default_str("2");
+  count("--vocab", f->vocab, "V", "vocabulary size of the searched models", "50304");
+  checked("--baseline", f->baseline, "Q:KV", "compare against this head configuration",
+          "Llama-3: d/d_h heads, 8 kv heads", [](const std::string& t) {
+            int64_t q = 0, kv = 0;
+            return parse_head_pair(t, q, kv);
+          });
+  number("--gpu-memory", f->gpu_memory, "GB", "GPU memory for the throughput objective, decimal GB", 0.001, 1e6)
+      ->default_str("the measured GPU's, else 141");
+  add_switch(app, "--table4", f->table4,
+             "print how many cells of the paper's Table 4 the loss model reproduces, and exit");
+  add_switch(app, "--json", f->json, "print the result as JSON (docs/json-output.md) instead of tables");
+  add_switch(app, "--wide", f->wide, "print every column, however wide (default: at most 120 columns)");
+  return [f](const Args&) { return run_search_cmd(*f); };
+}
+
 }  // namespace
-GQF_REGISTER_COMMAND("search", "cost-optimal GQA configuration for a target loss and context", 62, run_search_cmd);
+GQF_REGISTER_COMMAND("search", "cost-optimal GQA configuration for a target loss and context", 62, declare_search);
 }  // namespace gqaforge::cli

@@ -25,47 +25,40 @@
 #include "costmodel/presets.h"
 #include "db/database.h"
 #include "tools/args.h"
-#include "tools/json_output.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
+#include "tools/problem_flags.h"
+#include "tools/validators.h"
 
 namespace gqaforge::cli {
 namespace {
 
 
-/// "10m", "90s", "1h", "1.5h" or plain seconds.
-Result<double> parse_duration(const std::string& flag, const std::string& text) {
-  std::string number = text;
-  double scale = 1;
-  if (!text.empty()) {
-    const char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(text.back())));
-    if (unit == 's' || unit == 'm' || unit == 'h') {
-      number = text.substr(0, text.size() - 1);
-      scale = unit == 'h' ? 3600 : (unit == 'm' ? 60 : 1);
-    }
-  }
-  auto v = parse_double(number);
-  if (!v.ok() || *v <= 0) return invalid_argument("--{} '{}' is not a positive duration (e.g. 90s, 10m, 1h)", flag, text);
-  return *v * scale;
-}
-
-Result<int64_t> parse_non_negative(const ArgParser& p, const std::string& flag, int64_t fallback) {
-  auto text = p.get_optional(flag);
-  if (!text) return fallback;
-  auto v = parse_int(*text);
-  if (!v.ok() || *v < 0) return invalid_argument("--{} '{}' is not a non-negative integer", flag, *text);
-  return *v;
-}
-
-Result<std::vector<int64_t>> count_list(const ArgParser& p, const std::string& flag, const std::string& fallback) {
-  const std::string text = p.get(flag, fallback);
-  auto v = parse_count_list(text);
-  if (!v.ok()) return invalid_argument("--{} '{}': {}", flag, text, v.status().message());
-  for (int64_t x : *v) {
-    if (x <= 0) return invalid_argument("--{} '{}': {} is not positive", flag, text, x);
-  }
-  if (v->empty()) return invalid_argument("--{} is empty", flag);
-  return *v;
-}
+/// The flags as given (their syntax checked by the parse).
+struct TuneFlags {
+  ProblemFlags problem;
+  std::string causal = "yes";
+  bool buckets = false;
+  std::string strategy = "guided";
+  int64_t budget = 0;
+  std::optional<double> time_budget_s;
+  int64_t patience = 0;
+  uint64_t seed = 1;
+  int remeasure = 3;
+  std::optional<int> repetitions;
+  int compile_batch = 8;
+  std::string db;
+  std::optional<std::string> shard;
+  std::string backend = "cuda";
+  std::optional<std::string> isolation;
+  int device = 0;
+  double measure_timeout_s = 120, compile_timeout_s = 300;
+  std::optional<std::string> synthetic_faults;
+  bool real_faults = false, retry_failed = false, linear = false;
+  std::optional<std::string> model, gemm;
+  std::string tokens = "1,16,4k";
+  bool quiet = false, wide = false, json = false;
+};
 
 /// Everything the flags say, validated.
 struct TunePlan {
@@ -81,78 +74,59 @@ struct TunePlan {
   std::string db_path;
 };
 
-Result<TunePlan> plan_from_flags(const ArgParser& p, const Args& args) {
+Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
   TunePlan plan;
   tune::TuneOptions& o = plan.options;
-  o.strategy = p.get("strategy", "guided");
-  bool known = false;
-  for (const char* s : tune::kStrategies) known = known || o.strategy == s;
-  if (!known) return invalid_argument("--strategy '{}' is not exhaustive, random or guided", o.strategy);
-  GQF_ASSIGN_OR_RETURN(o.budget, parse_non_negative(p, "budget", 0));
-  if (auto t = p.get_optional("time-budget")) {
-    GQF_ASSIGN_OR_RETURN(o.time_budget_s, parse_duration("time-budget", *t));
-  }
-  GQF_ASSIGN_OR_RETURN(o.patience, parse_non_negative(p, "patience", 0));
-  GQF_ASSIGN_OR_RETURN(int64_t seed, parse_non_negative(p, "seed", 1));
-  o.seed = static_cast<uint64_t>(seed);
-  GQF_ASSIGN_OR_RETURN(int64_t batch_size, parse_non_negative(p, "compile-batch", 8));
-  if (batch_size < 1 || batch_size > 1024) return invalid_argument("--compile-batch {} must be in 1..1024", batch_size);
-  o.batch_size = static_cast<int>(batch_size);
-  GQF_ASSIGN_OR_RETURN(int64_t remeasure, parse_non_negative(p, "remeasure", 3));
-  if (remeasure < 1 || remeasure > 100) return invalid_argument("--remeasure {} must be in 1..100", remeasure);
-  o.remeasure_top = static_cast<int>(remeasure);
-  GQF_ASSIGN_OR_RETURN(int64_t reps, parse_non_negative(p, "repetitions", o.measure.repetitions));
-  if (reps < 1 || reps > 10000) return invalid_argument("--repetitions {} must be in 1..10000", reps);
-  o.measure.repetitions = static_cast<int>(reps);
-  if (auto s = p.get_optional("shard")) {
-    auto shard = tune::parse_shard(*s);
+  o.strategy = f.strategy;
+  o.budget = f.budget;
+  if (f.time_budget_s) o.time_budget_s = *f.time_budget_s;
+  o.patience = f.patience;
+  o.seed = f.seed;
+  o.batch_size = f.compile_batch;
+  o.remeasure_top = f.remeasure;
+  if (f.repetitions) o.measure.repetitions = *f.repetitions;
+  if (f.shard) {
+    auto shard = tune::parse_shard(*f.shard);
     if (!shard.ok()) return invalid_argument("--shard: {}", shard.status().message());
     o.shard = *shard;
   }
-  o.show_progress = !p.get_switch("quiet");
-  o.command_line = "gqaforge tune";
+  o.show_progress = !f.quiet;
+  o.command_line = "gqaforge";
   for (const std::string& a : args) o.command_line += " " + a;
 
-  plan.backend = p.get("backend", "cuda");
-  if (plan.backend != "cuda" && plan.backend != "synthetic") {
-    return invalid_argument("--backend '{}' is not cuda or synthetic", plan.backend);
-  }
-  const std::string isolation = p.get("isolation", plan.backend == "cuda" ? "worker" : "none");
-  if (isolation != "worker" && isolation != "none") {
-    return invalid_argument("--isolation '{}' is not worker or none", isolation);
-  }
+  plan.backend = f.backend;
+  const std::string isolation = f.isolation.value_or(plan.backend == "cuda" ? "worker" : "none");
   plan.worker = isolation == "worker";
-  GQF_ASSIGN_OR_RETURN(int64_t device, parse_non_negative(p, "device", 0));
-  plan.device = static_cast<int>(device);
-  GQF_ASSIGN_OR_RETURN(plan.measure_timeout_s, parse_duration("measure-timeout", p.get("measure-timeout", "120s")));
-  GQF_ASSIGN_OR_RETURN(plan.compile_timeout_s, parse_duration("compile-timeout", p.get("compile-timeout", "300s")));
-  if (auto f = p.get_optional("synthetic-faults")) {
-    auto rates = tune::parse_fault_rates(*f);
+  plan.device = f.device;
+  plan.measure_timeout_s = f.measure_timeout_s;
+  plan.compile_timeout_s = f.compile_timeout_s;
+  if (f.synthetic_faults) {
+    auto rates = tune::parse_fault_rates(*f.synthetic_faults);
     if (!rates.ok()) return invalid_argument("--synthetic-faults: {}", rates.status().message());
     plan.synthetic.fault_rates = *rates;
   }
   plan.synthetic.seed = o.seed;
-  plan.synthetic.real_faults = p.get_switch("real-faults");
+  plan.synthetic.real_faults = f.real_faults;
   if (plan.synthetic.real_faults && (plan.backend != "synthetic" || !plan.worker)) {
     // In-process, a real fault aborts or hangs the tuner itself.
     return invalid_argument("--real-faults needs --backend synthetic with --isolation worker (got --backend {}, "
                             "--isolation {})", plan.backend, isolation);
   }
-  o.retry_failed = p.get_switch("retry-failed");
-  plan.db_path = p.get("db", default_database_path());
+  o.retry_failed = f.retry_failed;
+  plan.db_path = f.db;
   if (plan.db_path.empty()) return invalid_argument("--db is empty");
 
-  if (p.get_switch("linear")) {
-    if (!p.has("model") && !p.has("gemm")) return invalid_argument("--linear needs --model NAME[,NAME] or --gemm MxNxK[,...]");
-    if (auto g = p.get_optional("gemm")) {
-      auto shapes = tune::parse_gemm_list(*g);
+  if (f.linear) {
+    if (!f.model && !f.gemm) return invalid_argument("--linear needs --model NAME[,NAME] or --gemm MxNxK[,...]");
+    if (f.gemm) {
+      auto shapes = tune::parse_gemm_list(*f.gemm);
       if (!shapes.ok()) return invalid_argument("--gemm: {}", shapes.status().message());
       plan.gemms = *shapes;
     }
-    if (auto m = p.get_optional("model")) {
-      GQF_ASSIGN_OR_RETURN(std::vector<int64_t> tokens, count_list(p, "tokens", "1,16,4k"));
+    if (f.model) {
+      GQF_ASSIGN_OR_RETURN(std::vector<int64_t> tokens, parse_count_list(f.tokens));
       GQF_ASSIGN_OR_RETURN(costmodel::Presets presets, costmodel::Presets::bundled());
-      for (const std::string& raw : split(*m, ',')) {
+      for (const std::string& raw : split(*f.model, ',')) {
         auto shape = presets.find(trim(raw));
         if (!shape.ok()) return invalid_argument("--model: {}", shape.status().message());
         tune::LinearDims d{shape->name, shape->hidden, shape->n_heads, shape->n_kv_heads, shape->head_dim, shape->ffn,
@@ -170,51 +144,24 @@ Result<TunePlan> plan_from_flags(const ArgParser& p, const Args& args) {
   }
 
   // Attention problems: the Cartesian product of the lists.
-  std::vector<Phase> phases;
-  for (const std::string& raw : split(p.get("phase", "decode"), ',')) {
-    auto ph = parse_phase(trim(raw));
-    if (!ph.ok()) return invalid_argument("--phase: {}", ph.status().message());
-    phases.push_back(*ph);
-  }
-  std::vector<std::pair<int, int>> heads;
-  for (const std::string& raw : split(p.get("heads", "32:8"), ',')) {
-    int q = 0, kv = 0;
-    Status s = parse_heads(trim(raw), &q, &kv);
-    if (!s.ok()) return invalid_argument("--heads '{}': {}", trim(raw), s.message());
-    heads.emplace_back(q, kv);
-  }
-  GQF_ASSIGN_OR_RETURN(std::vector<int64_t> head_dims, count_list(p, "head-dim", "128"));
-  auto dtype = parse_dtype(p.get("dtype", "bf16"));
-  if (!dtype.ok()) return invalid_argument("--dtype: {}", dtype.status().message());
-  const std::string causal_text = p.get("causal", "yes");
-  std::vector<bool> causal_values;
-  if (causal_text == "yes") {
-    causal_values = {true};
-  } else if (causal_text == "no") {
-    causal_values = {false};
-  } else if (causal_text == "both") {
-    causal_values = {true, false};
-  } else {
-    return invalid_argument("--causal '{}' is not yes, no or both", causal_text);
-  }
-  GQF_ASSIGN_OR_RETURN(std::vector<int64_t> batches, count_list(p, "batch", "1"));
-  GQF_ASSIGN_OR_RETURN(std::vector<int64_t> kv_lens, count_list(p, "kv-len", "4k"));
-  std::optional<std::vector<int64_t>> q_lens;
-  if (p.has("q-len")) {
-    GQF_ASSIGN_OR_RETURN(q_lens, count_list(p, "q-len", "1"));
-  }
-  const bool buckets = p.get_switch("buckets");
+  GQF_ASSIGN_OR_RETURN(ProblemLists lists, problem_lists_from_flags(f.problem));
+  const std::vector<bool> causal_values =
+      f.causal == "both" ? std::vector<bool>{true, false} : std::vector<bool>{f.causal == "yes"};
+  const std::vector<int64_t>& batches = lists.batches;
+  const std::vector<int64_t>& kv_lens = lists.kv_lens;
+  const std::optional<std::vector<int64_t>>& q_lens = lists.q_lens;
+  const bool buckets = f.buckets;
   std::set<std::string> seen;
-  for (Phase phase : phases) {
-    for (auto [q, kv] : heads) {
-      for (int64_t d : head_dims) {
+  for (Phase phase : lists.phases) {
+    for (auto [q, kv] : lists.heads) {
+      for (int64_t d : lists.head_dims) {
         for (bool causal : causal_values) {
           AttentionProblem base;
           base.phase = phase;
           base.n_q_heads = q;
           base.n_kv_heads = kv;
           base.head_dim = static_cast<int>(d);
-          base.dtype = *dtype;
+          base.dtype = lists.dtype;
           base.causal = phase == Phase::kDecode || causal;
           std::vector<AttentionProblem> grid;
           const std::vector<int64_t> qs =
@@ -510,50 +457,8 @@ int run_linear(const TunePlan& plan) {
   return failures == 0 ? 0 : kFailure;
 }
 
-int run_tune(const Args& args) {
-  ArgParser p("gqaforge tune",
-              "Autotunes attention kernels: for every problem of the grid, searches the kernel family's\n"
-              "config space, gates every variant for correctness, times it, and records every try (with\n"
-              "its status) in the measurement database; the winners are re-measured and marked best.\n"
-              "Running the same command again resumes (measured variants are skipped).\n"
-              "With --linear, times the bf16 GEMMs of model presets or explicit shapes with cuBLASLt.");
-  p.add_flag("phase", "LIST", "decode, prefill or decode,prefill", "decode");
-  p.add_flag("heads", "LIST", "query:KV head pairs, e.g. 32:8,8:1,16:2", "32:8");
-  p.add_flag("head-dim", "LIST", "head dims: 64, 96, 128, 256", "128");
-  p.add_flag("dtype", "bf16|fp16", "element type", "bf16");
-  p.add_flag("causal", "yes|no|both", "prefill mask (decode is always causal)", "yes");
-  p.add_flag("batch", "LIST", "batch sizes, e.g. 1,16", "1");
-  p.add_flag("kv-len", "LIST", "keys per sequence, e.g. 4k,32k,128k", "4k");
-  p.add_flag("q-len", "LIST", "query tokens per sequence", "1 for decode, = kv-len for prefill");
-  p.add_switch("buckets", "tune the representatives of the batch/kv-len buckets covering the lists");
-  p.add_flag("strategy", "NAME", "exhaustive, random or guided", "guided");
-  p.add_flag("budget", "N", "tries per problem (random: the sample size); 0 = no limit", "0");
-  p.add_flag("time-budget", "DURATION", "wall time of the whole sweep, e.g. 10m");
-  p.add_flag("patience", "K", "stop a problem after K tries without improvement; 0 = off", "0");
-  p.add_flag("seed", "N", "random sampling and correctness-gate inputs", "1");
-  p.add_flag("remeasure", "N", "winners re-measured before the best is marked", "3");
-  p.add_flag("repetitions", "N", "timed repetitions per try (winners get the full protocol)", "7");
-  p.add_flag("compile-batch", "N", "variants compiled while the previous batch is measured", "8");
-  p.add_flag("db", "FILE", "measurement database", "$GQAFORGE_DB or ./gqaforge.sqlite");
-  p.add_flag("shard", "I/N", "measure only slice I of N of the sweep (0-based)");
-  p.add_flag("backend", "cuda|synthetic", "where to measure (synthetic: a deterministic CPU model)", "cuda");
-  p.add_flag("isolation", "worker|none", "measure in a restartable child process", "worker for cuda");
-  p.add_flag("device", "N", "CUDA device ordinal", "0");
-  p.add_flag("measure-timeout", "DURATION", "per variant, in the worker", "120s");
-  p.add_flag("compile-timeout", "DURATION", "per variant", "300s");
-  p.add_flag("synthetic-faults", "S=F,...", "synthetic backend: fraction of variants per failure status");
-  p.add_switch("real-faults", "synthetic backend in a worker: crash and hang for real");
-  p.add_switch("retry-failed", "resume measures launch_failed and timeout rows again (default: reuse every stored row)");
-  p.add_switch("linear", "time linear-layer GEMMs with cuBLASLt instead of attention");
-  p.add_flag("model", "LIST", "--linear: model presets whose QKV, O, FFN and LM-head GEMMs to time");
-  p.add_flag("tokens", "LIST", "--linear with --model: token counts M", "1,16,4k");
-  p.add_flag("gemm", "LIST", "--linear: explicit MxNxK shapes");
-  p.add_switch("quiet", "no progress bar");
-  p.add_switch("wide", "every column of the summary, however wide");
-  p.add_switch("json", "print the summary as JSON (docs/json-output.md)");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-
-  auto plan = plan_from_flags(p, args);
+int run_tune(const TuneFlags& f, const Args& args) {
+  auto plan = plan_from_flags(f, args);
   if (!plan.ok()) return report_failure(plan.status());
   if (plan->gemms.empty() && plan->problems.empty()) return usage_error("nothing to tune");
 
@@ -571,7 +476,7 @@ int run_tune(const Args& args) {
   // Only a new or empty file becomes a database; say so, since a typo in --db would otherwise
   // go unnoticed (an existing file of anything else is refused above).
   if (fresh) std::fprintf(stderr, "gqaforge: created the measurement database '%s'\n", plan->db_path.c_str());
-  const bool json = p.get_switch("json");
+  const bool json = f.json;
   // With --json, stdout carries the document alone.
   std::fprintf(json ? stderr : stdout, "tuning %zu problem(s), strategy %s%s, database %s\n", plan->problems.size(),
                plan->options.strategy.c_str(),
@@ -586,13 +491,69 @@ int run_tune(const Args& args) {
   if (json) {
     print_json(tune_json(*plan, *report));
   } else {
-    print_table(*report, p.get_switch("wide"));
+    print_table(*report, f.wide);
   }
   if (!(*db)->sink_status().ok()) return report_failure((*db)->sink_status());
   if (report->interrupted) return 128 + (interrupt_signal() != 0 ? interrupt_signal() : SIGINT);
   return 0;
 }
 
+CommandAction declare_tune(CLI::App& app) {
+  app.description("Autotunes attention kernels: for every problem of the grid, searches the kernel family's config "
+                  "space, gates every variant for correctness, times it, and records every try (with its status) in "
+                  "the measurement database; the winners are re-measured and marked best. Running the same command "
+                  "again resumes (measured variants are skipped). With --linear, times the bf16 GEMMs of model "
+                  "presets or explicit shapes with cuBLASLt.");
+  auto f = std::make_shared<TuneFlags>();
+  add_problem_flags(app, f->problem, ProblemForm::kLists);
+  app.add_option("--causal", f->causal, "prefill mask (decode is always causal)")->type_name("yes|no|both")
+      ->default_str("yes")->check(one_of({"yes", "no", "both"}));
+  add_switch(app, "--buckets", f->buckets, "tune the representatives of the batch/kv-len buckets covering the lists");
+  app.add_option("--strategy", f->strategy, "exhaustive, random or guided")->type_name("NAME")->default_str("guided")
+      ->check(one_of(std::vector<std::string>(std::begin(tune::kStrategies), std::end(tune::kStrategies))));
+  app.add_option("--budget", f->budget, "tries per problem (random: the sample size); 0 = no limit")
+      ->type_name("N")->default_str("0")->transform(integer_in(0));
+  app.add_option("--time-budget", f->time_budget_s, "wall time of the whole sweep, e.g. 10m")->type_name("DURATION")
+      ->transform(duration());
+  app.add_option("--patience", f->patience, "stop a problem after K tries without improvement; 0 = off")
+      ->type_name("K")->default_str("0")->transform(integer_in(0));
+  app.add_option("--seed", f->seed, "random sampling and correctness-gate inputs")->type_name("N")->default_str("1")
+      ->transform(integer_in(0));
+  app.add_option("--remeasure", f->remeasure, "winners re-measured before the best is marked")->type_name("N")
+      ->default_str("3")->transform(integer_in(1, 100));
+  app.add_option("--repetitions", f->repetitions, "timed repetitions per try (winners get the full protocol)")
+      ->type_name("N")->default_str(std::to_string(tune::TuneOptions{}.measure.repetitions))
+      ->transform(integer_in(1, 10000));
+  app.add_option("--compile-batch", f->compile_batch, "variants compiled while the previous batch is measured")
+      ->type_name("N")->default_str("8")->transform(integer_in(1, 1024));
+  add_database_flag(app, f->db);
+  app.add_option("--shard", f->shard, "measure only slice I of N of the sweep (0-based)")->type_name("I/N");
+  app.add_option("--backend", f->backend, "where to measure (synthetic: a deterministic CPU model)")
+      ->type_name("cuda|synthetic")->default_str("cuda")->check(one_of({"cuda", "synthetic"}));
+  app.add_option("--isolation", f->isolation, "measure in a restartable child process")->type_name("worker|none")
+      ->default_str("worker for cuda")->check(one_of({"worker", "none"}));
+  add_device_flag(app, f->device);
+  app.add_option("--measure-timeout", f->measure_timeout_s, "per variant, in the worker")->type_name("DURATION")
+      ->default_str("120s")->transform(duration());
+  app.add_option("--compile-timeout", f->compile_timeout_s, "per variant")->type_name("DURATION")
+      ->default_str("300s")->transform(duration());
+  app.add_option("--synthetic-faults", f->synthetic_faults, "synthetic backend: fraction of variants per failure status")
+      ->type_name("S=F,...");
+  add_switch(app, "--real-faults", f->real_faults, "synthetic backend in a worker: crash and hang for real");
+  add_switch(app, "--retry-failed", f->retry_failed,
+             "resume measures launch_failed and timeout rows again (default: reuse every stored row)");
+  add_switch(app, "--linear", f->linear, "time linear-layer GEMMs with cuBLASLt instead of attention");
+  app.add_option("--model", f->model, "--linear: model presets whose QKV, O, FFN and LM-head GEMMs to time")
+      ->type_name("LIST");
+  app.add_option("--tokens", f->tokens, "--linear with --model: token counts M")->type_name("LIST")
+      ->default_str("1,16,4k")->check(positive_count_list());
+  app.add_option("--gemm", f->gemm, "--linear: explicit MxNxK shapes")->type_name("LIST");
+  add_switch(app, "--quiet", f->quiet, "no progress bar");
+  add_switch(app, "--wide", f->wide, "every column of the summary, however wide");
+  add_switch(app, "--json", f->json, "print the summary as JSON (docs/json-output.md)");
+  return [f](const Args& args) { return run_tune(*f, args); };
+}
+
 }  // namespace
-GQF_REGISTER_COMMAND("tune", "autotune kernels and record every try in the database", 45, run_tune);
+GQF_REGISTER_COMMAND("tune", "autotune kernels and record every try in the database", 45, declare_tune);
 }  // namespace gqaforge::cli

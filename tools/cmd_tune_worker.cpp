@@ -2,6 +2,7 @@
 // request per line on stdin and answers on stdout (autotune/worker_protocol.h); a kernel that
 // faults or hangs takes only this process down, and the parent starts a new one.
 #include <iostream>
+#include <optional>
 
 #include "backends/cuda/cuda_backend.h"
 #include "autotune/synthetic_backend.h"
@@ -9,38 +10,35 @@
 #include "core/strings.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/problem_flags.h"
+#include "tools/validators.h"
 
 namespace gqaforge::cli {
 namespace {
 
-int run_tune_worker(const Args& args) {
-  ArgParser p("gqaforge tune-worker",
-              "Internal: the measurement process of `gqaforge tune` (line-oriented JSON on stdin/stdout).");
-  p.add_flag("backend", "cuda|synthetic", "what to measure with", "cuda");
-  p.add_flag("device", "N", "CUDA device ordinal", "0");
-  p.add_flag("seed", "N", "synthetic landscape seed", "1");
-  p.add_flag("synthetic-faults", "S=F,...", "synthetic fault rates");
-  p.add_switch("real-faults", "synthetic: abort on launch_failed, hang on timeout");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-  auto device = parse_int(p.get("device", "0"));
-  if (!device.ok() || *device < 0) return usage_error("--device '" + p.get("device") + "' is not an ordinal");
-  auto seed = parse_int(p.get("seed", "1"));
-  if (!seed.ok() || *seed < 0) return usage_error("--seed '" + p.get("seed") + "' is not a non-negative integer");
+struct WorkerFlags {
+  std::string backend = "cuda";
+  int device = 0;
+  uint64_t seed = 1;
+  std::optional<std::string> synthetic_faults;
+  bool real_faults = false;
+};
+
+int run_tune_worker(const WorkerFlags& flags) {
   std::unique_ptr<tune::Backend> backend;
-  const std::string kind = p.get("backend", "cuda");
-  if (kind == "synthetic") {
+  if (flags.backend == "synthetic") {
     tune::SyntheticOptions so;
-    so.seed = static_cast<uint64_t>(*seed);
-    so.real_faults = p.get_switch("real-faults");
-    if (auto f = p.get_optional("synthetic-faults")) {
+    so.seed = flags.seed;
+    so.real_faults = flags.real_faults;
+    if (const std::optional<std::string>& f = flags.synthetic_faults) {
       auto rates = tune::parse_fault_rates(*f);
       if (!rates.ok()) return report_failure(rates.status());
       so.fault_rates = *rates;
     }
     backend = std::make_unique<tune::SyntheticBackend>(so);
-  } else if (kind == "cuda") {
+  } else {
     tune::CudaBackendOptions co;
-    co.device = static_cast<int>(*device);
+    co.device = flags.device;
     auto b = tune::CudaBackend::open(co);
     if (!b.ok()) {
       // Answer the parent's hello with the reason rather than vanishing.
@@ -54,12 +52,23 @@ int run_tune_worker(const Args& args) {
       return kFailure;
     }
     backend = std::move(*b);
-  } else {
-    return usage_error("--backend '" + kind + "' is not cuda or synthetic");
   }
   return tune::serve_worker(*backend, std::cin, std::cout);
 }
 
+CommandAction declare_tune_worker(CLI::App& app) {
+  app.description("Internal: the measurement process of `gqaforge tune` (line-oriented JSON on stdin/stdout).");
+  auto f = std::make_shared<WorkerFlags>();
+  app.add_option("--backend", f->backend, "what to measure with")->type_name("cuda|synthetic")->default_str("cuda")
+      ->check(one_of({"cuda", "synthetic"}));
+  add_device_flag(app, f->device);
+  app.add_option("--seed", f->seed, "synthetic landscape seed")->type_name("N")->default_str("1")
+      ->transform(integer_in(0));
+  app.add_option("--synthetic-faults", f->synthetic_faults, "synthetic fault rates")->type_name("S=F,...");
+  add_switch(app, "--real-faults", f->real_faults, "synthetic: abort on launch_failed, hang on timeout");
+  return [f](const Args&) { return run_tune_worker(*f); };
+}
+
 }  // namespace
-GQF_REGISTER_HIDDEN_COMMAND("tune-worker", "(internal) measurement process of gqaforge tune", 98, run_tune_worker);
+GQF_REGISTER_HIDDEN_COMMAND("tune-worker", "(internal) measurement process of gqaforge tune", 98, declare_tune_worker);
 }  // namespace gqaforge::cli

@@ -8,13 +8,14 @@
 namespace gqaforge::cli {
 namespace {
 
-int run_version(const Args& args) {
-  ArgParser p("gqaforge version", "Prints the gqaforge version and the git commit it was built from.");
-  if (int rc = p.parse(args); rc >= 0) return rc;
-  std::printf("gqaforge %s (%s)\n", gqaforge_version(), gqaforge_git_commit());
-  return 0;
+CommandAction declare_version(CLI::App& app) {
+  app.description("Prints the gqaforge version and the git commit it was built from.");
+  return [](const Args&) {
+    std::printf("gqaforge %s (%s)\n", gqaforge_version(), gqaforge_git_commit());
+    return 0;
+  };
 }
 
 }  // namespace
-GQF_REGISTER_COMMAND("version", "print the version and build commit", 99, run_version);
+GQF_REGISTER_COMMAND("version", "print the version and build commit", 99, declare_version);
 }  // namespace gqaforge::cli

@@ -1,13 +1,21 @@
 // The subcommand registry of the gqaforge CLI. Each subcommand lives in its own cmd_<name>.cpp
-// and registers itself with GQF_REGISTER_COMMAND; main.cpp dispatches by name.
+// and registers itself with GQF_REGISTER_COMMAND; main.cpp makes each one a CLI11 subcommand.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace gqaforge::cli {
 
+/// The whole command line after the program name ("tune", "--heads", "8:1", ...).
 using Args = std::vector<std::string>;
+/// Runs a command after a successful parse, given the command line, and returns the exit status.
+using CommandAction = std::function<int(const Args& args)>;
 
 // The ceilings throughputs are reported against (measured on the H200, docs/h200.md).
 inline constexpr double kDecodeCeilingTBps = 4.58;   // decode K/V read
@@ -17,12 +25,18 @@ struct Command {
   const char* name;
   const char* summary;
   int order;  // position in `gqaforge --help`
-  int (*run)(const Args& args);
+  /// Declares the command's flags on its subcommand `app` and returns what runs it; the flag
+  /// values live in the action's captures.
+  CommandAction (*declare)(CLI::App& app);
   bool hidden = false;  // internal: runs, but is not listed in `gqaforge --help`
 };
 
 /// All registered subcommands, sorted by `order` (hidden ones included).
 std::vector<Command> commands();
+
+/// Parses `args` (the command line after "gqaforge") and runs the command it names; returns
+/// the exit status. `demo` runs `search` through it.
+int run_gqaforge(const Args& args);
 
 struct CommandRegistrar {
   explicit CommandRegistrar(const Command& command);
@@ -30,10 +44,10 @@ struct CommandRegistrar {
 
 }  // namespace gqaforge::cli
 
-/// Registers `fn` as subcommand `name` (a string literal) of the CLI.
-#define GQF_REGISTER_COMMAND(name, summary, order, fn) \
-  static ::gqaforge::cli::CommandRegistrar gqf_registrar_##fn({name, summary, order, fn})
+/// Registers `declare` as subcommand `name` (a string literal) of the CLI.
+#define GQF_REGISTER_COMMAND(name, summary, order, declare) \
+  static ::gqaforge::cli::CommandRegistrar gqf_registrar_##declare({name, summary, order, declare})
 
 /// Registers an internal subcommand, not listed in `gqaforge --help` (e.g. tune's worker process).
-#define GQF_REGISTER_HIDDEN_COMMAND(name, summary, order, fn) \
-  static ::gqaforge::cli::CommandRegistrar gqf_registrar_##fn({name, summary, order, fn, true})
+#define GQF_REGISTER_HIDDEN_COMMAND(name, summary, order, declare) \
+  static ::gqaforge::cli::CommandRegistrar gqf_registrar_##declare({name, summary, order, declare, true})

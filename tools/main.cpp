@@ -1,8 +1,9 @@
-// gqaforge: entry point of the command-line tool. Dispatches to the registered subcommands.
+// gqaforge: entry point of the command-line tool. Every registered command is a CLI11
+// subcommand of one app; the parsed one runs.
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -19,21 +20,6 @@ std::vector<Command>& registry() {
   return list;
 }
 
-void print_help() {
-  std::printf("usage: gqaforge <command> [flags]\n\n"
-              "Generates, compiles, tunes and benchmarks grouped-query attention kernels, and\n"
-              "searches for cost-optimal attention configurations.\n\ncommands:\n");
-  size_t width = 0;
-  for (const Command& c : commands()) {
-    if (!c.hidden) width = std::max(width, std::strlen(c.name));
-  }
-  for (const Command& c : commands()) {
-    if (!c.hidden) std::printf("  %-*s  %s\n", static_cast<int>(width), c.name, c.summary);
-  }
-  std::printf("\n`gqaforge <command> --help` describes a command's flags. Exit status: 0 success, 1 failure\n"
-              "while working (I/O, device, compile), 2 bad usage or input, 3 a kernel gave a wrong result.\n");
-}
-
 }  // namespace
 
 CommandRegistrar::CommandRegistrar(const Command& command) { registry().push_back(command); }
@@ -44,27 +30,40 @@ std::vector<Command> commands() {
   return list;
 }
 
+int run_gqaforge(const Args& args) {
+  CLI::App app("Generates, compiles, tunes and benchmarks grouped-query attention kernels, and searches for "
+               "cost-optimal attention configurations.",
+               "gqaforge");
+  configure_root(app);
+  std::vector<std::pair<CLI::App*, CommandAction>> actions;
+  CLI::App* help = nullptr;
+  try {
+    app.set_version_flag("--version", fmt::format("gqaforge {} ({})", gqaforge_version(), gqaforge_git_commit()),
+                         "print the version and build commit");
+    for (const Command& c : commands()) {
+      CLI::App* sub = add_command(app, c.name, c.summary, c.hidden);
+      actions.emplace_back(sub, c.declare(*sub));
+    }
+    help = add_command(app, "help", "the same as --help", /*hidden=*/true);
+    // Set last: subcommands inherit the footer of their parent at creation.
+    app.footer("`gqaforge <command> --help` describes a command's flags. Exit status: 0 success, 1 failure "
+               "while working (I/O, device, compile), 2 bad usage or input, 3 a kernel gave a wrong result.");
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+    app.parse(reversed);
+  } catch (const CLI::Error& e) {
+    return parse_error_status(app, e);
+  }
+  for (const auto& [sub, run] : actions) {
+    if (sub->parsed()) return run(args);
+  }
+  // The root's own help (app.help() would describe the parsed `help` subcommand).
+  std::fputs(app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal).c_str(), stdout);
+  return help->parsed() ? 0 : kUsageError;  // without a command, the help is a usage error
+}
+
 }  // namespace gqaforge::cli
 
 int main(int argc, char** argv) {
-  using namespace gqaforge::cli;
   (void)gqaforge::log_threshold();  // reads GQAFORGE_LOG now, warning about a value it does not know
-  if (argc < 2) {
-    print_help();
-    return kUsageError;
-  }
-  std::string name = argv[1];
-  if (name == "--help" || name == "-h" || name == "help") {
-    print_help();
-    return 0;
-  }
-  if (name == "--version") {
-    std::printf("gqaforge %s (%s)\n", gqaforge::gqaforge_version(), gqaforge::gqaforge_git_commit());
-    return 0;
-  }
-  Args args(argv + 2, argv + argc);
-  for (const Command& c : commands()) {
-    if (name == c.name) return c.run(args);
-  }
-  return usage_error(fmt::format("unknown command '{}' (see gqaforge --help)", name));
+  return gqaforge::cli::run_gqaforge(gqaforge::cli::Args(argv + 1, argv + argc));
 }

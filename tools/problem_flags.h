@@ -1,14 +1,60 @@
-// The problem flags every kernel subcommand shares: --phase --heads --head-dim --dtype
-// --causal --batch --q-len --kv-len --config --arch.
+// The flags several commands share, declared once: the problem flags of the kernel subcommands
+// (--phase --heads --head-dim --dtype --batch --q-len --kv-len; `tune` takes comma lists of
+// them) and the measurement database (--db, default $GQAFORGE_DB).
 #pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "codegen/problem.h"
 #include "tools/args.h"
 
 namespace gqaforge::cli {
 
-void add_problem_flags(ArgParser& p);
-/// Builds and validates the problem; errors name the bad flag value.
-Result<AttentionProblem> problem_from_flags(const ArgParser& p);
+/// The values as given (validated by the parse); absent ones keep their defaults.
+struct ProblemFlags {
+  std::string phase = "decode";
+  std::string heads = "32:8";
+  std::string head_dim = "128";
+  std::string dtype = "bf16";
+  std::string batch = "1";
+  std::optional<std::string> q_len;  // default: 1 for decode; 4k (one problem) or = kv-len (tune)
+  std::string kv_len = "4k";
+};
+
+/// One problem (emit, compile, check, bench) or comma lists of each value (tune's grid).
+enum class ProblemForm { kOne, kLists };
+
+void add_problem_flags(CLI::App& app, ProblemFlags& flags, ProblemForm form);
+
+/// The problem of kOne flags, with `causal`, validated; errors name the bad value.
+Result<AttentionProblem> problem_from_flags(const ProblemFlags& flags, bool causal);
+
+/// The lists of kLists flags.
+struct ProblemLists {
+  std::vector<Phase> phases;
+  std::vector<std::pair<int, int>> heads;  // query, KV
+  std::vector<int64_t> head_dims;
+  DType dtype = DType::kBF16;
+  std::vector<int64_t> batches, kv_lens;
+  std::optional<std::vector<int64_t>> q_lens;
+};
+Result<ProblemLists> problem_lists_from_flags(const ProblemFlags& flags);
+
+/// --causal, --config and (`with_family`) --family of the kernel subcommands.
+struct KernelFlags {
+  bool causal = false;
+  std::string config;  // "" = the heuristic default
+  std::string family;  // "" = the problem's phase
+};
+void add_kernel_flags(CLI::App& app, KernelFlags& flags, bool with_family = true);
+
+/// --device N: a CUDA device ordinal (default 0).
+CLI::Option* add_device_flag(CLI::App& app, int& device);
+
+/// --db FILE: the measurement database, default $GQAFORGE_DB, else ./gqaforge.sqlite.
+CLI::Option* add_database_flag(CLI::App& app, std::string& path, const std::string& help = "measurement database");
 
 }  // namespace gqaforge::cli

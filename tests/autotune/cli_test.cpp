@@ -69,16 +69,16 @@ TEST(TuneCli, BadInputExitsTwoNamingTheValueAndWritesNothing) {
     std::string needle;
   };
   const std::vector<Case> cases = {
-      {"--strategy annealing", "'annealing'"},
+      {"--strategy annealing", "--strategy: annealing not in {exhaustive,random,guided}"},
       {"--shard 3/2", "'3/2'"},
       {"--budget -1", "'-1'"},
       {"--heads 32:5", "'32:5'"},
       {"--head-dim 80", "80"},
       {"--kv-len 4q", "'4q'"},
       {"--time-budget soon", "'soon'"},
-      {"--repetitions 0", "--repetitions 0"},
+      {"--repetitions 0", "--repetitions: '0'"},
       {"--phase sideways", "sideways"},
-      {"--backend tpu", "'tpu'"},
+      {"--backend tpu", "--backend: tpu not in {cuda,synthetic}"},
       {"--synthetic-faults crash=2", "crash"},
       {"--linear --gemm 16x4096", "'16x4096'"},
       {"--linear", "--model"},

@@ -68,7 +68,7 @@ TEST_F(Cli, CostOfAPresetAndOfExplicitDims) {
 TEST_F(Cli, CostBadInputExits2) {
   CliRun r = run("cost --model llama-3.2-1b --context abc");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("--context 'abc'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--context: 'abc'"), std::string::npos) << r.output;
   r = run("cost --model nosuch");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("unknown model preset 'nosuch'"), std::string::npos) << r.output;
