@@ -1,23 +1,311 @@
-// JSON value, strict recursive-descent parser and deterministic writer.
+// The project's layer over nlohmann-json: a non-throwing parse with line/column errors, the
+// stable writer, and typed member reads.
 #include "core/json.h"
 
-#include <cassert>
-#include <charconv>
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstddef>
+#include <iterator>
 #include <limits>
+#include <utility>
+#include <vector>
 
 namespace gqaforge {
+namespace {
 
-const char* json_type_name(Json::Type type) {
-  switch (type) {
-    case Json::Type::kNull: return "null";
-    case Json::Type::kBool: return "boolean";
-    case Json::Type::kNumber: return "number";
-    case Json::Type::kString: return "string";
-    case Json::Type::kArray: return "array";
-    case Json::Type::kObject: return "object";
+constexpr size_t kMaxDepth = 256;
+
+// A `const char*` that records how far nlohmann's lexer has read. The SAX callbacks get no
+// position, and the errors found there (a duplicate key, too deep a nesting) should still name
+// one; the lexer never reads ahead of the token it has just reported.
+class CountingIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  CountingIterator(const char* p, const char** reached) : p_(p), reached_(reached) {}
+  reference operator*() const { return *p_; }
+  CountingIterator& operator++() {
+    *reached_ = ++p_;
+    return *this;
   }
-  return "unknown";
+  CountingIterator operator++(int) {
+    CountingIterator old = *this;
+    ++*this;
+    return old;
+  }
+  bool operator==(const CountingIterator& other) const { return p_ == other.p_; }
+
+ private:
+  const char* p_;
+  const char** reached_;
+};
+
+// nlohmann words a syntax error "syntax error while parsing <context> - unexpected <token>;
+// expected <token>", and a malformed token "... - <what is wrong>; last read: '<text>'...". Say
+// what would have been accepted there instead, as someone editing the file needs it.
+std::string describe(std::string_view what, const std::string& last_key) {
+  constexpr std::string_view kSyntax = "syntax error while parsing ", kUnexpected = "unexpected ";
+  // Drop "[json.exception.parse_error.101] parse error at line 1, column 6: "; the caller
+  // names the position itself.
+  if (const size_t tag = what.find("] ");
+      what.starts_with("[json.exception.") && tag != std::string_view::npos) {
+    what.remove_prefix(tag + 2);
+  }
+  if (const size_t colon = what.find(": ");
+      what.starts_with("parse error") && colon != std::string_view::npos) {
+    what.remove_prefix(colon + 2);
+  }
+  if (!what.starts_with(kSyntax))
+    return std::string(what);  // e.g. "number overflow parsing '1e999'"
+  what.remove_prefix(kSyntax.size());
+  const size_t dash = what.find(" - ");
+  if (dash == std::string_view::npos) return std::string(what);
+  const std::string_view context = what.substr(0, dash), detail = what.substr(dash + 3);
+  // A malformed token: the lexer's words, without the text it quotes ("last read: '[tru'"),
+  // which can start before the token; the position names the spot.
+  if (!detail.starts_with(kUnexpected))
+    return std::string(detail.substr(0, detail.find("; last read: ")));
+  std::string_view found = detail.substr(kUnexpected.size());
+  found = found.substr(0, found.find("; expected "));
+  if (context == "value") {
+    if (detail.ends_with("; expected end of input"))
+      return fmt::format("unexpected {} after the JSON value", found);
+    return fmt::format("expected a value, found {}", found);
+  }
+  if (context == "array") return fmt::format("expected ',' or ']' in array, found {}", found);
+  if (context == "object")
+    return fmt::format("expected ',' or '}}' after object member, found {}", found);
+  if (context == "object key") return fmt::format("expected a quoted key, found {}", found);
+  if (context == "object separator")
+    return fmt::format("expected ':' after key '{}', found {}", last_key, found);
+  return std::string(detail);
+}
+
+// Builds the document from nlohmann's SAX events, refusing what RFC 8259 leaves open but the
+// project's files must not contain (duplicate keys) and nesting that no file of ours needs.
+class Builder : public Json::json_sax_t {
+ public:
+  Builder(std::string_view text, const char* const* reached) : text_(text), reached_(reached) {}
+
+  Result<Json> result() && {
+    if (!status_.ok()) return status_;
+    return std::move(root_);
+  }
+
+  bool null() override { return add(Json()) != nullptr; }
+  bool boolean(bool value) override { return add(value) != nullptr; }
+  bool number_integer(number_integer_t value) override { return add(value) != nullptr; }
+  bool number_unsigned(number_unsigned_t value) override { return add(value) != nullptr; }
+  bool number_float(number_float_t value, const string_t& /*text*/) override {
+    return add(value) != nullptr;
+  }
+  bool string(string_t& value) override { return add(std::move(value)) != nullptr; }
+  bool binary(binary_t& /*value*/) override {
+    return fail(offset() - 1, "binary values are not JSON");
+  }
+  bool start_object(std::size_t /*elements*/) override { return open(Json::object()); }
+  bool start_array(std::size_t /*elements*/) override { return open(Json::array()); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+
+  bool key(string_t& key) override {
+    if (open_.back()->contains(key))
+      return fail(string_start(offset() - 1), fmt::format("duplicate key '{}'", key));
+    key_ = std::move(key);
+    return true;
+  }
+
+  bool parse_error(std::size_t position, const std::string& /*last_token*/,
+                   const Json::exception& ex) override {
+    return fail(token_start(position), describe(ex.what(), key_));
+  }
+
+ private:
+  size_t offset() const { return static_cast<size_t>(*reached_ - text_.data()); }
+
+  // Where the token that the lexer has just finished starts. `position` counts the characters
+  // read, the end of input included; the lexer reads a number or a literal to its last
+  // character (or the one that is wrong) and a string to its closing quote.
+  size_t token_start(size_t position) const {
+    if (position == 0) return 0;
+    if (position > text_.size()) return text_.size();  // the end of input
+    size_t i = position - 1;
+    if (text_[i] == '"') return string_start(i);
+    auto word = [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+    };
+    while (i > 0 && word(text_[i]) && word(text_[i - 1])) --i;
+    return i;
+  }
+
+  // The opening quote of the string that closes at `closing`: an unescaped quote cannot occur
+  // inside a string.
+  size_t string_start(size_t closing) const {
+    size_t i = closing;
+    while (i > 0) {
+      --i;
+      size_t backslashes = 0;
+      while (backslashes < i && text_[i - 1 - backslashes] == '\\') ++backslashes;
+      if (text_[i] == '"' && backslashes % 2 == 0) break;
+    }
+    return i;
+  }
+
+  bool fail(size_t index, std::string_view what) {
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < index && i < text_.size(); ++i) {
+      if (text_[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    status_ = invalid_argument("line {}, column {}: {}", line, column, what);
+    return false;
+  }
+
+  // Places a value in the innermost open container (or as the document). Pointers to open
+  // containers stay valid: only the innermost one grows.
+  Json* add(Json value) {
+    if (open_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    Json& parent = *open_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(value));
+      return &parent.back();
+    }
+    return &(parent[key_] = std::move(value));
+  }
+
+  bool open(Json container) {
+    if (open_.size() == kMaxDepth)
+      return fail(offset() - 1, fmt::format("nesting deeper than {} levels", kMaxDepth));
+    open_.push_back(add(std::move(container)));
+    return true;
+  }
+
+  bool close() {
+    open_.pop_back();
+    return true;
+  }
+
+  std::string_view text_;
+  const char* const* reached_;
+  Json root_;
+  std::vector<Json*> open_;
+  std::string key_;
+  Status status_;
+};
+
+std::string quoted(const std::string& s) {
+  // nlohmann's escaping (control characters as \u00xx, UTF-8 kept); invalid UTF-8 becomes
+  // U+FFFD so that the output is always valid JSON.
+  return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+bool is_scalar(const Json& v) {
+  return !v.is_array() && !v.is_object();
+}
+
+void write_value(std::string& out, const Json& v, int indent, int level) {
+  auto newline = [&](int lvl) {
+    if (indent < 0) return;
+    out += '\n';
+    out.append(static_cast<size_t>(indent * lvl), ' ');
+  };
+  switch (v.type()) {
+    case Json::value_t::number_integer:
+      out += fmt::format("{}", v.get<int64_t>());
+      return;
+    case Json::value_t::number_unsigned:
+      out += fmt::format("{}", v.get<uint64_t>());
+      return;
+    case Json::value_t::number_float:
+      out += json_number_text(v.get<double>());
+      return;
+    case Json::value_t::string:
+      out += quoted(v.get_ref<const std::string&>());
+      return;
+    case Json::value_t::array: {
+      if (v.empty()) {
+        out += "[]";
+        return;
+      }
+      // Arrays of scalars stay on one line: coefficient lists and table rows read better.
+      const bool flat = std::all_of(v.begin(), v.end(), is_scalar);
+      out += '[';
+      bool first = true;
+      for (const Json& e : v) {
+        if (!first) out += flat && indent >= 0 ? ", " : ",";
+        first = false;
+        if (!flat) newline(level + 1);
+        write_value(out, e, indent, level + 1);
+      }
+      if (!flat) newline(level);
+      out += ']';
+      return;
+    }
+    case Json::value_t::object: {
+      if (v.empty()) {
+        out += "{}";
+        return;
+      }
+      out += '{';
+      bool first = true;
+      for (const auto& [key, member] : v.items()) {
+        if (!first) out += ',';
+        first = false;
+        newline(level + 1);
+        out += quoted(key);
+        out += indent < 0 ? ":" : ": ";
+        write_value(out, member, indent, level + 1);
+      }
+      newline(level);
+      out += '}';
+      return;
+    }
+    default:
+      out += v.dump();
+      return;  // null and booleans
+  }
+}
+
+Status type_error(std::string_view key, const Json& found, const char* expected) {
+  return invalid_argument("key '{}' is {} {}, expected {}", key, found.is_structured() ? "an" : "a",
+                          found.type_name(), expected);
+}
+
+Result<const Json*> member(const Json& object, std::string_view key) {
+  const Json* v = json_find(object, key);
+  if (v == nullptr) return invalid_argument("missing key '{}'", key);
+  return v;
+}
+
+}  // namespace
+
+Result<Json> parse_json(std::string_view text) {
+  const char* reached = text.data();
+  Builder builder(text, &reached);
+  // The builder's status says how it went (every failure passes through one of its callbacks).
+  static_cast<void>(Json::sax_parse(CountingIterator(text.data(), &reached),
+                                    CountingIterator(text.data() + text.size(), &reached),
+                                    &builder));
+  return std::move(builder).result();
+}
+
+std::string dump_json(const Json& value, int indent) {
+  std::string out;
+  write_value(out, value, indent, 0);
+  if (indent >= 0) out += '\n';
+  return out;
 }
 
 std::string json_number_text(double value) {
@@ -30,484 +318,59 @@ std::string json_number_text(double value) {
   return fmt::format("{}", value);
 }
 
-Json Json::object() {
-  Json j;
-  j.type_ = Type::kObject;
-  return j;
+const Json* json_find(const Json& object, std::string_view key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
 }
 
-Json Json::array() {
-  Json j;
-  j.type_ = Type::kArray;
-  return j;
-}
-
-bool Json::as_bool() const {
-  assert(is_bool());
-  return bool_;
-}
-double Json::as_number() const {
-  assert(is_number());
-  return number_;
-}
-const std::string& Json::as_string() const {
-  assert(is_string());
-  return string_;
-}
-const Json::Array& Json::as_array() const {
-  assert(is_array());
-  return array_;
-}
-Json::Array& Json::as_array() {
-  assert(is_array());
-  return array_;
-}
-const Json::Object& Json::as_object() const {
-  assert(is_object());
-  return object_;
-}
-
-const Json* Json::find(std::string_view key) const {
-  if (!is_object()) return nullptr;
-  for (const auto& [k, v] : object_) {
-    if (k == key) return &v;
-  }
-  return nullptr;
-}
-
-Json& Json::set(std::string_view key, Json value) {
-  assert(is_object());
-  for (auto& [k, v] : object_) {
-    if (k == key) {
-      v = std::move(value);
-      return v;
-    }
-  }
-  object_.emplace_back(std::string(key), std::move(value));
-  return object_.back().second;
-}
-
-void Json::push_back(Json value) {
-  assert(is_array());
-  array_.push_back(std::move(value));
-}
-
-size_t Json::size() const {
-  if (is_array()) return array_.size();
-  if (is_object()) return object_.size();
-  return 0;
-}
-
-namespace {
-
-Status type_error(std::string_view key, const Json& found, const char* expected) {
-  return invalid_argument("key '{}' is {} {}, expected {}", key,
-                          found.type() == Json::Type::kArray || found.type() == Json::Type::kObject
-                              ? "an"
-                              : "a",
-                          json_type_name(found.type()), expected);
-}
-
-}  // namespace
-
-Result<double> Json::number_at(std::string_view key) const {
-  const Json* v = find(key);
-  if (v == nullptr) return invalid_argument("missing key '{}'", key);
+Result<double> json_number_at(const Json& object, std::string_view key) {
+  GQF_ASSIGN_OR_RETURN(const Json* v, member(object, key));
   if (!v->is_number()) return type_error(key, *v, "a number");
-  return v->number_;
+  return v->get<double>();
 }
 
-Result<int64_t> Json::int_at(std::string_view key) const {
-  GQF_ASSIGN_OR_RETURN(double value, number_at(key));
+Result<int64_t> json_int_at(const Json& object, std::string_view key) {
+  GQF_ASSIGN_OR_RETURN(const Json* v, member(object, key));
+  if (!v->is_number()) return type_error(key, *v, "a number");
+  if (v->is_number_unsigned()) {
+    const uint64_t u = v->get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return invalid_argument("key '{}' is {}, expected an integer", key, u);
+    }
+    return static_cast<int64_t>(u);
+  }
+  if (v->is_number_integer()) return v->get<int64_t>();
+  // A number written with a fraction or exponent is fine when it is a whole, exact value.
+  const double value = v->get<double>();
   if (value != std::floor(value) || std::fabs(value) > 9007199254740992.0) {
     return invalid_argument("key '{}' is {}, expected an integer", key, json_number_text(value));
   }
   return static_cast<int64_t>(value);
 }
 
-Result<std::string> Json::string_at(std::string_view key) const {
-  const Json* v = find(key);
-  if (v == nullptr) return invalid_argument("missing key '{}'", key);
+Result<std::string> json_string_at(const Json& object, std::string_view key) {
+  GQF_ASSIGN_OR_RETURN(const Json* v, member(object, key));
   if (!v->is_string()) return type_error(key, *v, "a string");
-  return v->string_;
+  return v->get<std::string>();
 }
 
-Result<bool> Json::bool_at(std::string_view key) const {
-  const Json* v = find(key);
-  if (v == nullptr) return invalid_argument("missing key '{}'", key);
-  if (!v->is_bool()) return type_error(key, *v, "a boolean");
-  return v->bool_;
+Result<bool> json_bool_at(const Json& object, std::string_view key) {
+  GQF_ASSIGN_OR_RETURN(const Json* v, member(object, key));
+  if (!v->is_boolean()) return type_error(key, *v, "a boolean");
+  return v->get<bool>();
 }
 
-Result<const Json*> Json::array_at(std::string_view key) const {
-  const Json* v = find(key);
-  if (v == nullptr) return invalid_argument("missing key '{}'", key);
+Result<const Json*> json_array_at(const Json& object, std::string_view key) {
+  GQF_ASSIGN_OR_RETURN(const Json* v, member(object, key));
   if (!v->is_array()) return type_error(key, *v, "an array");
   return v;
 }
 
-Result<const Json*> Json::object_at(std::string_view key) const {
-  const Json* v = find(key);
-  if (v == nullptr) return invalid_argument("missing key '{}'", key);
+Result<const Json*> json_object_at(const Json& object, std::string_view key) {
+  GQF_ASSIGN_OR_RETURN(const Json* v, member(object, key));
   if (!v->is_object()) return type_error(key, *v, "an object");
   return v;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Parser
-
-namespace {
-
-constexpr int kMaxDepth = 256;
-
-class Parser {
- public:
-  explicit Parser(std::string_view text) : text_(text) {}
-
-  Result<Json> parse_document() {
-    skip_whitespace();
-    Json value;
-    GQF_RETURN_IF_ERROR(parse_value(value, 0));
-    skip_whitespace();
-    if (pos_ != text_.size()) return error("unexpected text after the JSON value");
-    return value;
-  }
-
- private:
-  Status error(std::string_view what) const {
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i < pos_ && i < text_.size(); ++i) {
-      if (text_[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    return invalid_argument("line {}, column {}: {}", line, column, what);
-  }
-
-  std::string describe_here() const {
-    if (pos_ >= text_.size()) return "end of input";
-    char c = text_[pos_];
-    if (static_cast<unsigned char>(c) < 0x20) return fmt::format("control character 0x{:02x}", static_cast<int>(c));
-    return fmt::format("'{}'", c);
-  }
-
-  void skip_whitespace() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r')) {
-      ++pos_;
-    }
-  }
-
-  bool consume_literal(std::string_view word) {
-    if (text_.substr(pos_, word.size()) == word) {
-      pos_ += word.size();
-      return true;
-    }
-    return false;
-  }
-
-  Status parse_value(Json& out, int depth) {
-    if (depth > kMaxDepth) return error("nesting deeper than 256 levels");
-    if (pos_ >= text_.size()) return error("expected a value, found end of input");
-    char c = text_[pos_];
-    switch (c) {
-      case '{': return parse_object(out, depth);
-      case '[': return parse_array(out, depth);
-      case '"': {
-        std::string s;
-        GQF_RETURN_IF_ERROR(parse_string(s));
-        out = Json(std::move(s));
-        return ok_status();
-      }
-      case 't':
-        if (consume_literal("true")) { out = Json(true); return ok_status(); }
-        break;
-      case 'f':
-        if (consume_literal("false")) { out = Json(false); return ok_status(); }
-        break;
-      case 'n':
-        if (consume_literal("null")) { out = Json(); return ok_status(); }
-        break;
-      default:
-        if (c == '-' || (c >= '0' && c <= '9')) return parse_number(out);
-    }
-    return error(fmt::format("expected a value, found {}", describe_here()));
-  }
-
-  Status parse_number(Json& out) {
-    size_t start = pos_;
-    auto digit = [&](size_t i) { return i < text_.size() && text_[i] >= '0' && text_[i] <= '9'; };
-    if (text_[pos_] == '-') ++pos_;
-    if (!digit(pos_)) return error("expected a digit in number");
-    if (text_[pos_] == '0') {
-      ++pos_;
-      if (digit(pos_)) return error("leading zeros are not allowed in numbers");
-    } else {
-      while (digit(pos_)) ++pos_;
-    }
-    if (pos_ < text_.size() && text_[pos_] == '.') {
-      ++pos_;
-      if (!digit(pos_)) return error("expected a digit after the decimal point");
-      while (digit(pos_)) ++pos_;
-    }
-    if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
-      ++pos_;
-      if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
-      if (!digit(pos_)) return error("expected a digit in the exponent");
-      while (digit(pos_)) ++pos_;
-    }
-    double value = 0;
-    auto [ptr, ec] = std::from_chars(text_.data() + start, text_.data() + pos_, value);
-    if (ec == std::errc::result_out_of_range || !std::isfinite(value)) {
-      size_t keep = pos_;
-      pos_ = start;
-      Status s = error(fmt::format("number '{}' is out of range", text_.substr(start, keep - start)));
-      pos_ = keep;
-      return s;
-    }
-    if (ec != std::errc() || ptr != text_.data() + pos_) return error("malformed number");
-    out = Json(value);
-    return ok_status();
-  }
-
-  Status parse_hex4(uint32_t& code) {
-    if (pos_ + 4 > text_.size()) return error("truncated \\u escape");
-    code = 0;
-    for (int i = 0; i < 4; ++i) {
-      char h = text_[pos_++];
-      code <<= 4;
-      if (h >= '0' && h <= '9') code |= static_cast<uint32_t>(h - '0');
-      else if (h >= 'a' && h <= 'f') code |= static_cast<uint32_t>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') code |= static_cast<uint32_t>(h - 'A' + 10);
-      else return error("invalid hex digit in \\u escape");
-    }
-    return ok_status();
-  }
-
-  static void append_utf8(std::string& s, uint32_t cp) {
-    if (cp < 0x80) {
-      s += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      s += static_cast<char>(0xC0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      s += static_cast<char>(0xE0 | (cp >> 12));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      s += static_cast<char>(0xF0 | (cp >> 18));
-      s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  Status parse_string(std::string& out) {
-    ++pos_;  // opening quote
-    while (true) {
-      if (pos_ >= text_.size()) return error("unterminated string");
-      char c = text_[pos_];
-      if (c == '"') {
-        ++pos_;
-        return ok_status();
-      }
-      if (static_cast<unsigned char>(c) < 0x20) {
-        return error(fmt::format("{} inside a string (escape it)", describe_here()));
-      }
-      if (c != '\\') {
-        out += c;
-        ++pos_;
-        continue;
-      }
-      ++pos_;
-      if (pos_ >= text_.size()) return error("unterminated escape sequence");
-      char e = text_[pos_++];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          uint32_t cp = 0;
-          GQF_RETURN_IF_ERROR(parse_hex4(cp));
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (!consume_literal("\\u")) return error("unpaired UTF-16 high surrogate");
-            uint32_t low = 0;
-            GQF_RETURN_IF_ERROR(parse_hex4(low));
-            if (low < 0xDC00 || low > 0xDFFF) return error("invalid UTF-16 low surrogate");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return error("unpaired UTF-16 low surrogate");
-          }
-          append_utf8(out, cp);
-          break;
-        }
-        default:
-          --pos_;
-          return error(fmt::format("invalid escape '\\{}'", e));
-      }
-    }
-  }
-
-  Status parse_array(Json& out, int depth) {
-    ++pos_;  // '['
-    out = Json::array();
-    skip_whitespace();
-    if (pos_ < text_.size() && text_[pos_] == ']') {
-      ++pos_;
-      return ok_status();
-    }
-    while (true) {
-      skip_whitespace();
-      Json element;
-      GQF_RETURN_IF_ERROR(parse_value(element, depth + 1));
-      out.push_back(std::move(element));
-      skip_whitespace();
-      if (pos_ < text_.size() && text_[pos_] == ',') {
-        ++pos_;
-        skip_whitespace();
-        if (pos_ < text_.size() && text_[pos_] == ']') return error("trailing comma in array");
-        continue;
-      }
-      if (pos_ < text_.size() && text_[pos_] == ']') {
-        ++pos_;
-        return ok_status();
-      }
-      return error(fmt::format("expected ',' or ']' in array, found {}", describe_here()));
-    }
-  }
-
-  Status parse_object(Json& out, int depth) {
-    ++pos_;  // '{'
-    out = Json::object();
-    skip_whitespace();
-    if (pos_ < text_.size() && text_[pos_] == '}') {
-      ++pos_;
-      return ok_status();
-    }
-    while (true) {
-      skip_whitespace();
-      if (pos_ >= text_.size() || text_[pos_] != '"') {
-        return error(fmt::format("expected a quoted key, found {}", describe_here()));
-      }
-      size_t key_pos = pos_;
-      std::string key;
-      GQF_RETURN_IF_ERROR(parse_string(key));
-      if (out.find(key) != nullptr) {
-        pos_ = key_pos;
-        return error(fmt::format("duplicate key '{}'", key));
-      }
-      skip_whitespace();
-      if (pos_ >= text_.size() || text_[pos_] != ':') {
-        return error(fmt::format("expected ':' after key '{}', found {}", key, describe_here()));
-      }
-      ++pos_;
-      skip_whitespace();
-      Json value;
-      GQF_RETURN_IF_ERROR(parse_value(value, depth + 1));
-      out.set(key, std::move(value));
-      skip_whitespace();
-      if (pos_ < text_.size() && text_[pos_] == ',') {
-        ++pos_;
-        skip_whitespace();
-        if (pos_ < text_.size() && text_[pos_] == '}') return error("trailing comma in object");
-        continue;
-      }
-      if (pos_ < text_.size() && text_[pos_] == '}') {
-        ++pos_;
-        return ok_status();
-      }
-      return error(fmt::format("expected ',' or '}}' after object member, found {}", describe_here()));
-    }
-  }
-
-  std::string_view text_;
-  size_t pos_ = 0;
-};
-
-void write_string(std::string& out, const std::string& s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-void write_value(std::string& out, const Json& v, int indent, int level) {
-  auto newline = [&](int lvl) {
-    if (indent < 0) return;
-    out += '\n';
-    out.append(static_cast<size_t>(indent * lvl), ' ');
-  };
-  switch (v.type()) {
-    case Json::Type::kNull: out += "null"; return;
-    case Json::Type::kBool: out += v.as_bool() ? "true" : "false"; return;
-    case Json::Type::kNumber: out += json_number_text(v.as_number()); return;
-    case Json::Type::kString: write_string(out, v.as_string()); return;
-    case Json::Type::kArray: {
-      const auto& a = v.as_array();
-      if (a.empty()) { out += "[]"; return; }
-      // Arrays of scalars stay on one line: coefficient lists and table rows read better.
-      bool flat = true;
-      for (const Json& e : a) flat = flat && !e.is_array() && !e.is_object();
-      out += '[';
-      for (size_t i = 0; i < a.size(); ++i) {
-        if (i > 0) out += flat || indent < 0 ? (indent < 0 ? "," : ", ") : ",";
-        if (!flat) newline(level + 1);
-        write_value(out, a[i], indent, level + 1);
-      }
-      if (!flat) newline(level);
-      out += ']';
-      return;
-    }
-    case Json::Type::kObject: {
-      const auto& o = v.as_object();
-      if (o.empty()) { out += "{}"; return; }
-      out += '{';
-      for (size_t i = 0; i < o.size(); ++i) {
-        if (i > 0) out += ',';
-        newline(level + 1);
-        write_string(out, o[i].first);
-        out += indent < 0 ? ":" : ": ";
-        write_value(out, o[i].second, indent, level + 1);
-      }
-      newline(level);
-      out += '}';
-      return;
-    }
-  }
-}
-
-}  // namespace
-
-Result<Json> Json::parse(std::string_view text) { return Parser(text).parse_document(); }
-
-std::string Json::dump(int indent) const {
-  std::string out;
-  write_value(out, *this, indent, 0);
-  if (indent >= 0) out += '\n';
-  return out;
 }
 
 }  // namespace gqaforge

@@ -1,5 +1,6 @@
-// Minimal leveled logging to stderr. GQAFORGE_LOG=debug|info|warn|error sets the threshold (any
-// other value is warned about once, on the first log call or log_threshold(), and means info).
+// Leveled logging to stderr, spdlog underneath (kept inside log.cpp). GQAFORGE_LOG=debug|info|
+// warn|error sets the threshold (any other value is warned about once, on the first log call or
+// log_threshold(), and means info).
 #pragma once
 
 #include <string>

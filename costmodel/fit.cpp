@@ -1,166 +1,133 @@
-// Levenberg-Marquardt and the small dense linear algebra it needs.
+// Levenberg-Marquardt and ordinary least squares on Eigen's dense matrices.
 #include "costmodel/fit.h"
 
+#include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 namespace gqaforge::costmodel {
 namespace {
 
-using Matrix = std::vector<std::vector<double>>;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
 
-bool cholesky(Matrix& a) {
-  size_t n = a.size();
-  for (size_t j = 0; j < n; ++j) {
-    double d = a[j][j];
-    for (size_t k = 0; k < j; ++k) d -= a[j][k] * a[j][k];
-    if (!(d > 0) || !std::isfinite(d)) return false;
-    a[j][j] = std::sqrt(d);
-    for (size_t i = j + 1; i < n; ++i) {
-      double s = a[i][j];
-      for (size_t k = 0; k < j; ++k) s -= a[i][k] * a[j][k];
-      a[i][j] = s / a[j][j];
-    }
+// The caller's residual function (std::vector at the interface) as a map of Eigen vectors.
+class Residuals {
+ public:
+  Residuals(const ResidualFn& f, size_t m) : f_(f), out_(m) {}
+
+  VectorXd operator()(const VectorXd& p) {
+    params_.assign(p.data(), p.data() + p.size());
+    f_(params_, out_);
+    return Eigen::Map<const VectorXd>(out_.data(), static_cast<Eigen::Index>(out_.size()));
   }
-  return true;
-}
 
-void cholesky_solve(const Matrix& l, std::vector<double>& b) {
-  size_t n = l.size();
-  for (size_t i = 0; i < n; ++i) {
-    double s = b[i];
-    for (size_t k = 0; k < i; ++k) s -= l[i][k] * b[k];
-    b[i] = s / l[i][i];
-  }
-  for (size_t i = n; i-- > 0;) {
-    double s = b[i];
-    for (size_t k = i + 1; k < n; ++k) s -= l[k][i] * b[k];
-    b[i] = s / l[i][i];
-  }
-}
+ private:
+  const ResidualFn& f_;
+  std::vector<double> params_;
+  std::vector<double> out_;
+};
 
-double sum_squares(const std::vector<double>& r) {
-  double s = 0;
-  for (double v : r) s += v * v;
-  return s;
-}
-
-bool all_finite(const std::vector<double>& r) {
-  for (double v : r) {
-    if (!std::isfinite(v)) return false;
-  }
-  return true;
-}
-
-Matrix jacobian(const ResidualFn& f, const std::vector<double>& p, size_t m, double rel_step) {
-  size_t n = p.size();
-  Matrix j(m, std::vector<double>(n, 0.0));
-  std::vector<double> plus(m), minus(m);
-  for (size_t c = 0; c < n; ++c) {
-    double h = rel_step * std::max(1.0, std::fabs(p[c]));
-    std::vector<double> q = p;
-    q[c] = p[c] + h;
-    f(q, plus);
-    q[c] = p[c] - h;
-    f(q, minus);
-    for (size_t r = 0; r < m; ++r) j[r][c] = (plus[r] - minus[r]) / (2 * h);
+// Central differences with a step relative to each parameter's magnitude.
+MatrixXd jacobian(Residuals& f, const VectorXd& p, Eigen::Index m, double rel_step) {
+  MatrixXd j(m, p.size());
+  VectorXd q = p;
+  for (Eigen::Index c = 0; c < p.size(); ++c) {
+    const double h = rel_step * std::max(1.0, std::fabs(p(c)));
+    q(c) = p(c) + h;
+    const VectorXd plus = f(q);
+    q(c) = p(c) - h;
+    const VectorXd minus = f(q);
+    q(c) = p(c);
+    j.col(c) = (plus - minus) / (2 * h);
   }
   return j;
 }
 
+double cost_of(const VectorXd& r) {
+  return r.allFinite() ? r.squaredNorm() : std::numeric_limits<double>::infinity();
+}
+
+std::vector<double> to_vector(const VectorXd& v) {
+  return {v.data(), v.data() + v.size()};
+}
+
 }  // namespace
 
-bool solve_spd(Matrix a, std::vector<double>& b) {
-  if (!cholesky(a)) return false;
-  cholesky_solve(a, b);
-  return true;
-}
-
-bool invert_spd(const Matrix& a, Matrix& inverse) {
-  Matrix l = a;
-  if (!cholesky(l)) return false;
-  size_t n = a.size();
-  inverse.assign(n, std::vector<double>(n, 0.0));
-  for (size_t c = 0; c < n; ++c) {
-    std::vector<double> e(n, 0.0);
-    e[c] = 1.0;
-    cholesky_solve(l, e);
-    for (size_t r = 0; r < n; ++r) inverse[r][c] = e[r];
-  }
-  return true;
-}
-
-bool linear_least_squares(const Matrix& x, const std::vector<double>& y, std::vector<double>& coefficients) {
-  if (x.empty()) return false;
-  size_t n = x.front().size();
-  Matrix ata(n, std::vector<double>(n, 0.0));
-  std::vector<double> aty(n, 0.0);
+bool linear_least_squares(const std::vector<std::vector<double>>& x, const std::vector<double>& y,
+                          std::vector<double>& coefficients) {
+  if (x.empty() || x.size() != y.size()) return false;
+  const size_t n = x.front().size();
+  MatrixXd design(static_cast<Eigen::Index>(x.size()), static_cast<Eigen::Index>(n));
   for (size_t r = 0; r < x.size(); ++r) {
-    for (size_t i = 0; i < n; ++i) {
-      aty[i] += x[r][i] * y[r];
-      for (size_t j = 0; j < n; ++j) ata[i][j] += x[r][i] * x[r][j];
-    }
+    if (x[r].size() != n) return false;
+    design.row(static_cast<Eigen::Index>(r)) =
+        Eigen::Map<const Eigen::RowVectorXd>(x[r].data(), static_cast<Eigen::Index>(n));
   }
-  // Tiny ridge relative to the diagonal keeps near-collinear designs solvable.
-  for (size_t i = 0; i < n; ++i) ata[i][i] *= 1.0 + 1e-12;
-  coefficients = aty;
-  return solve_spd(ata, coefficients);
+  const Eigen::Map<const VectorXd> target(y.data(), static_cast<Eigen::Index>(y.size()));
+  // The normal equations with a tiny ridge relative to the diagonal, which keeps near-collinear
+  // designs (bytes and FLOPs that grow together) solvable; Cholesky refuses the singular rest.
+  MatrixXd normal = design.transpose() * design;
+  normal.diagonal() *= 1.0 + 1e-12;
+  const Eigen::LLT<MatrixXd> llt(normal);
+  if (llt.info() != Eigen::Success) return false;
+  const VectorXd c = llt.solve(design.transpose() * target);
+  if (!c.allFinite()) return false;
+  coefficients = to_vector(c);
+  return true;
 }
 
-Result<LmResult> levenberg_marquardt(const ResidualFn& f, size_t m, std::vector<double> p, const LmOptions& o) {
-  size_t n = p.size();
+Result<LmResult> levenberg_marquardt(const ResidualFn& residuals, size_t num_residuals,
+                                     std::vector<double> initial, const LmOptions& o) {
+  const size_t n = initial.size();
   if (n == 0) return invalid_argument("nothing to fit: no parameters");
-  if (m < n) return invalid_argument("{} data points cannot determine {} parameters", m, n);
+  if (num_residuals < n) {
+    return invalid_argument("{} data points cannot determine {} parameters", num_residuals, n);
+  }
+  const auto m = static_cast<Eigen::Index>(num_residuals);
+  Residuals f(residuals, num_residuals);
+  VectorXd p = Eigen::Map<const VectorXd>(initial.data(), static_cast<Eigen::Index>(n));
+  VectorXd r = f(p);
+  if (!r.allFinite()) return invalid_argument("the model is not finite at the initial parameters");
   LmResult out;
-  std::vector<double> r(m);
-  f(p, r);
-  if (!all_finite(r)) return invalid_argument("the model is not finite at the initial parameters");
-  double cost = sum_squares(r);
+  double cost = r.squaredNorm();
   double lambda = o.initial_damping;
+  auto small_step = [&](const VectorXd& delta) {
+    return delta.norm() <= o.step_tolerance * (p.norm() + o.step_tolerance);
+  };
   for (int it = 0; it < o.max_iterations; ++it) {
     out.iterations = it + 1;
-    Matrix j = jacobian(f, p, m, o.jacobian_step);
-    Matrix jtj(n, std::vector<double>(n, 0.0));
-    std::vector<double> jtr(n, 0.0);
-    for (size_t row = 0; row < m; ++row) {
-      for (size_t a = 0; a < n; ++a) {
-        jtr[a] += j[row][a] * r[row];
-        for (size_t b = 0; b < n; ++b) jtj[a][b] += j[row][a] * j[row][b];
-      }
-    }
+    const MatrixXd j = jacobian(f, p, m, o.jacobian_step);
+    const MatrixXd jtj = j.transpose() * j;
+    const VectorXd jtr = j.transpose() * r;
     bool improved = false;
     for (int attempt = 0; attempt < 30 && !improved; ++attempt) {
-      Matrix damped = jtj;
-      for (size_t a = 0; a < n; ++a) damped[a][a] += lambda * std::max(jtj[a][a], 1e-30);
-      std::vector<double> delta(n);
-      for (size_t a = 0; a < n; ++a) delta[a] = -jtr[a];
-      if (!solve_spd(damped, delta)) {
+      // (J^T J + lambda diag(J^T J)) delta = -J^T r, the diagonal floored so that a parameter
+      // the residuals ignore still gets damped.
+      MatrixXd damped = jtj;
+      damped.diagonal() += lambda * jtj.diagonal().cwiseMax(1e-30);
+      const Eigen::LDLT<MatrixXd> ldlt(damped);
+      const VectorXd delta = ldlt.solve(-jtr);
+      if (ldlt.info() != Eigen::Success || !ldlt.isPositive() || !delta.allFinite()) {
         lambda *= 10;
         continue;
       }
-      std::vector<double> q(n);
-      double step = 0, scale = 0;
-      for (size_t a = 0; a < n; ++a) {
-        q[a] = p[a] + delta[a];
-        step += delta[a] * delta[a];
-        scale += p[a] * p[a];
-      }
-      std::vector<double> rq(m);
-      f(q, rq);
-      double cq = all_finite(rq) ? sum_squares(rq) : std::numeric_limits<double>::infinity();
+      const VectorXd q = p + delta;
+      const VectorXd rq = f(q);
+      const double cq = cost_of(rq);
       if (cq < cost) {
-        double rel = (cost - cq) / std::max(cost, 1e-300);
+        const double rel = (cost - cq) / std::max(cost, 1e-300);
+        const bool converged = small_step(delta) || rel < o.cost_tolerance;
         p = q;
         r = rq;
         cost = cq;
         lambda = std::max(lambda / 10, 1e-15);
         improved = true;
-        if (std::sqrt(step) <= o.step_tolerance * (std::sqrt(scale) + o.step_tolerance) || rel < o.cost_tolerance) {
-          out.converged = true;
-        }
+        out.converged = out.converged || converged;
       } else {
         lambda *= 10;
-        if (std::sqrt(step) <= o.step_tolerance * (std::sqrt(scale) + o.step_tolerance)) {
+        if (small_step(delta)) {
           out.converged = true;  // no further progress possible at this resolution
           break;
         }
@@ -171,25 +138,24 @@ Result<LmResult> levenberg_marquardt(const ResidualFn& f, size_t m, std::vector<
       break;
     }
   }
-  out.params = p;
-  out.residuals = r;
+  out.params = to_vector(p);
+  out.residuals = to_vector(r);
   out.rss = cost;
-  // Covariance at the solution: s^2 (J^T J)^-1.
-  Matrix j = jacobian(f, p, m, o.jacobian_step);
-  Matrix jtj(n, std::vector<double>(n, 0.0));
-  for (size_t row = 0; row < m; ++row)
-    for (size_t a = 0; a < n; ++a)
-      for (size_t b = 0; b < n; ++b) jtj[a][b] += j[row][a] * j[row][b];
-  double dof = static_cast<double>(m) - static_cast<double>(n);
-  double s2 = dof > 0 ? cost / dof : std::numeric_limits<double>::quiet_NaN();
+  // Covariance at the solution: s^2 (J^T J)^-1, none when J^T J is singular.
+  const MatrixXd j = jacobian(f, p, m, o.jacobian_step);
+  const Eigen::LLT<MatrixXd> llt(j.transpose() * j);
+  const double dof = static_cast<double>(num_residuals) - static_cast<double>(n);
+  const double s2 = dof > 0 ? cost / dof : std::numeric_limits<double>::quiet_NaN();
   out.std_errors.assign(n, std::numeric_limits<double>::quiet_NaN());
-  Matrix inv;
-  if (invert_spd(jtj, inv)) {
-    out.covariance = inv;
-    for (size_t a = 0; a < n; ++a) {
-      for (size_t b = 0; b < n; ++b) out.covariance[a][b] *= s2;
-      out.std_errors[a] = std::sqrt(std::max(0.0, out.covariance[a][a]));
-    }
+  if (llt.info() != Eigen::Success) return out;
+  const auto size = static_cast<Eigen::Index>(n);
+  const MatrixXd cov = s2 * llt.solve(MatrixXd::Identity(size, size));
+  if (!cov.allFinite()) return out;
+  out.covariance.assign(n, std::vector<double>(n));
+  for (size_t a = 0; a < n; ++a) {
+    const auto ia = static_cast<Eigen::Index>(a);
+    for (size_t b = 0; b < n; ++b) out.covariance[a][b] = cov(ia, static_cast<Eigen::Index>(b));
+    out.std_errors[a] = std::sqrt(std::max(0.0, cov(ia, ia)));
   }
   return out;
 }

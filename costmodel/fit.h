@@ -1,5 +1,7 @@
 // Levenberg-Marquardt nonlinear least squares with standard errors from the Jacobian at the
-// solution. Small dense problems only (tens of parameters, thousands of residuals).
+// solution, and ordinary least squares; Eigen does the linear algebra (inside fit.cpp: the
+// interface stays std::vector). Small dense problems only (tens of parameters, thousands of
+// residuals).
 #pragma once
 
 #include <functional>
@@ -35,12 +37,8 @@ struct LmResult {
 Result<LmResult> levenberg_marquardt(const ResidualFn& residuals, size_t num_residuals,
                                      std::vector<double> initial, const LmOptions& options = {});
 
-/// Solves A x = b for a symmetric positive definite A (Cholesky); false when not SPD.
-bool solve_spd(std::vector<std::vector<double>> a, std::vector<double>& b);
-/// Inverse of a symmetric positive definite matrix; false when not SPD.
-bool invert_spd(const std::vector<std::vector<double>>& a, std::vector<std::vector<double>>& inverse);
-
-/// Ordinary least squares y ~ X c (X rows are samples); false when rank deficient.
+/// Ordinary least squares y ~ X c (X rows are samples, all of one length); false when the
+/// design is rank deficient (or the rows disagree in length).
 bool linear_least_squares(const std::vector<std::vector<double>>& x, const std::vector<double>& y,
                           std::vector<double>& coefficients);
 

@@ -19,26 +19,26 @@ double quadratic(const std::array<double, 6>& c, double x, double y) {
 Json optional_number(const std::optional<double>& v) { return v ? Json(*v) : Json(); }
 
 Result<std::optional<double>> read_optional(const Json& obj, std::string_view key) {
-  const Json* v = obj.find(key);
+  const Json* v = json_find(obj, key);
   if (v == nullptr || v->is_null()) return std::optional<double>();
-  GQF_ASSIGN_OR_RETURN(double x, obj.number_at(key));
+  GQF_ASSIGN_OR_RETURN(double x, json_number_at(obj, key));
   return std::optional<double>(x);
 }
 
 Result<std::array<double, 6>> read_terms(const Json& obj, std::string_view key) {
-  GQF_ASSIGN_OR_RETURN(const Json* arr, obj.array_at(key));
+  GQF_ASSIGN_OR_RETURN(const Json* arr, json_array_at(obj, key));
   if (arr->size() != 6) {
     return invalid_argument("key '{}' must list 6 coefficients (terms 1, x, y, xx, xy, yy), got {}",
                             key, arr->size());
   }
   std::array<double, 6> out{};
   for (size_t i = 0; i < 6; ++i) {
-    const Json& v = arr->as_array()[i];
+    const Json& v = (*arr)[i];
     if (!v.is_number()) {
       return invalid_argument("key '{}' coefficient {} ('{}') is {}, expected a number", key, i,
-                              kTerms[i], json_type_name(v.type()));
+                              kTerms[i], v.type_name());
     }
-    out[i] = v.as_number();
+    out[i] = v.get<double>();
   }
   return out;
 }
@@ -133,87 +133,87 @@ Result<double> LossModel::required_params(double target_loss, const HeadConfig& 
 
 Json LossModel::to_json() const {
   Json doc = Json::object();
-  doc.set("format", kFormat);
-  doc.set("version", 1);
-  doc.set("description", description_);
-  doc.set("law", "L(N; H) = (a_H / N)^b_H + E_H, N = non-embedding parameters");
-  doc.set("context", context_);
-  doc.set("form", form_ == Form::kTable ? "table" : "parametric");
-  doc.set("shared_E", shared_e_);
+  doc["format"] = kFormat;
+  doc["version"] = 1;
+  doc["description"] = description_;
+  doc["law"] = "L(N; H) = (a_H / N)^b_H + E_H, N = non-embedding parameters";
+  doc["context"] = context_;
+  doc["form"] = form_ == Form::kTable ? "table" : "parametric";
+  doc["shared_E"] = shared_e_;
   if (form_ == Form::kParametric) {
-    doc.set("E", parametric_.e);
+    doc["E"] = parametric_.e;
     Json p = Json::object();
     Json terms = Json::array();
     for (const char* t : kTerms) terms.push_back(t);
-    p.set("variables", "x = log2(n_h), y = log2(n_kv)");
-    p.set("terms", terms);
+    p["variables"] = "x = log2(n_h), y = log2(n_kv)";
+    p["terms"] = terms;
     Json la = Json::array(), b = Json::array();
     for (double v : parametric_.log_a) la.push_back(v);
     for (double v : parametric_.b) b.push_back(v);
-    p.set("log_a", la);
-    p.set("b", b);
-    doc.set("parametric", p);
+    p["log_a"] = la;
+    p["b"] = b;
+    doc["parametric"] = p;
   } else {
-    if (shared_e_ && !table_.empty()) doc.set("E", table_.front().second.e);
+    if (shared_e_ && !table_.empty()) doc["E"] = table_.front().second.e;
     Json laws = Json::array();
     for (const auto& [h, law] : table_) {
       Json e = Json::object();
-      e.set("n_h", h.n_heads);
-      e.set("n_kv", h.n_kv_heads);
-      e.set("a", law.a);
-      e.set("b", law.b);
-      e.set("E", law.e);
+      e["n_h"] = h.n_heads;
+      e["n_kv"] = h.n_kv_heads;
+      e["a"] = law.a;
+      e["b"] = law.b;
+      e["E"] = law.e;
       if (law.se_a || law.se_b || law.se_e) {
-        e.set("se_a", optional_number(law.se_a));
-        e.set("se_b", optional_number(law.se_b));
-        e.set("se_E", optional_number(law.se_e));
+        e["se_a"] = optional_number(law.se_a);
+        e["se_b"] = optional_number(law.se_b);
+        e["se_E"] = optional_number(law.se_e);
       }
       laws.push_back(e);
     }
-    doc.set("laws", laws);
+    doc["laws"] = laws;
   }
   if (!head_laws_.empty()) {
     Json arr = Json::array();
     for (const HeadCountLaw& hl : head_laws_) {
       Json e = Json::object();
-      e.set("label", hl.label);
-      e.set("params", hl.params);
-      e.set("context", hl.context);
-      e.set("a", hl.a);
-      e.set("b", hl.b);
-      e.set("c", hl.c);
+      e["label"] = hl.label;
+      e["params"] = hl.params;
+      e["context"] = hl.context;
+      e["a"] = hl.a;
+      e["b"] = hl.b;
+      e["c"] = hl.c;
       if (hl.se_a || hl.se_b || hl.se_c) {
-        e.set("se_a", optional_number(hl.se_a));
-        e.set("se_b", optional_number(hl.se_b));
-        e.set("se_c", optional_number(hl.se_c));
+        e["se_a"] = optional_number(hl.se_a);
+        e["se_b"] = optional_number(hl.se_b);
+        e["se_c"] = optional_number(hl.se_c);
       }
-      if (hl.r2 != 0) e.set("r2", hl.r2);
+      if (hl.r2 != 0) e["r2"] = hl.r2;
       arr.push_back(e);
     }
-    doc.set("head_laws", arr);
+    doc["head_laws"] = arr;
   }
-  if (notes_.size() > 0) doc.set("notes", notes_);
+  if (notes_.is_structured() && !notes_.empty()) doc["notes"] = notes_;
   return doc;
 }
 
 Result<LossModel> LossModel::from_json(const Json& doc) {
   if (!doc.is_object()) return invalid_argument("a loss model must be a JSON object");
-  GQF_ASSIGN_OR_RETURN(std::string format, doc.string_at("format"));
+  GQF_ASSIGN_OR_RETURN(std::string format, json_string_at(doc, "format"));
   if (format != kFormat) return invalid_argument("format '{}' is not '{}'", format, kFormat);
-  GQF_ASSIGN_OR_RETURN(int64_t version, doc.int_at("version"));
+  GQF_ASSIGN_OR_RETURN(int64_t version, json_int_at(doc, "version"));
   if (version != 1) return invalid_argument("unsupported loss-model version {} (expected 1)", version);
-  GQF_ASSIGN_OR_RETURN(std::string form, doc.string_at("form"));
+  GQF_ASSIGN_OR_RETURN(std::string form, json_string_at(doc, "form"));
   LossModel m;
-  if (const Json* d = doc.find("description"); d && d->is_string()) m.description_ = d->as_string();
-  if (doc.find("context")) {
-    GQF_ASSIGN_OR_RETURN(m.context_, doc.number_at("context"));
+  if (const Json* d = json_find(doc, "description"); d && d->is_string()) m.description_ = d->get<std::string>();
+  if (json_find(doc, "context")) {
+    GQF_ASSIGN_OR_RETURN(m.context_, json_number_at(doc, "context"));
     if (!(m.context_ > 0)) return invalid_argument("context {} must be positive", m.context_);
   }
   if (form == "parametric") {
     m.form_ = Form::kParametric;
     m.shared_e_ = true;
-    GQF_ASSIGN_OR_RETURN(m.parametric_.e, doc.number_at("E"));
-    GQF_ASSIGN_OR_RETURN(const Json* p, doc.object_at("parametric"));
+    GQF_ASSIGN_OR_RETURN(m.parametric_.e, json_number_at(doc, "E"));
+    GQF_ASSIGN_OR_RETURN(const Json* p, json_object_at(doc, "parametric"));
     auto la = read_terms(*p, "log_a");
     if (!la.ok()) return la.status().with_context("parametric");
     auto b = read_terms(*p, "b");
@@ -223,21 +223,21 @@ Result<LossModel> LossModel::from_json(const Json& doc) {
     if (!std::isfinite(m.parametric_.e)) return invalid_argument("E = {} must be finite", m.parametric_.e);
   } else if (form == "table") {
     m.form_ = Form::kTable;
-    GQF_ASSIGN_OR_RETURN(m.shared_e_, doc.bool_at("shared_E"));
-    GQF_ASSIGN_OR_RETURN(const Json* laws, doc.array_at("laws"));
+    GQF_ASSIGN_OR_RETURN(m.shared_e_, json_bool_at(doc, "shared_E"));
+    GQF_ASSIGN_OR_RETURN(const Json* laws, json_array_at(doc, "laws"));
     if (laws->size() == 0) return invalid_argument("key 'laws' is empty: a table model needs at least one law");
     for (size_t i = 0; i < laws->size(); ++i) {
-      const Json& e = laws->as_array()[i];
+      const Json& e = (*laws)[i];
       std::string where = fmt::format("laws[{}]", i);
       if (!e.is_object()) return invalid_argument("{} must be an object", where);
       HeadConfig h;
       PowerLaw law;
       auto fill = [&]() -> Status {
-        GQF_ASSIGN_OR_RETURN(h.n_heads, e.int_at("n_h"));
-        GQF_ASSIGN_OR_RETURN(h.n_kv_heads, e.int_at("n_kv"));
-        GQF_ASSIGN_OR_RETURN(law.a, e.number_at("a"));
-        GQF_ASSIGN_OR_RETURN(law.b, e.number_at("b"));
-        GQF_ASSIGN_OR_RETURN(law.e, e.number_at("E"));
+        GQF_ASSIGN_OR_RETURN(h.n_heads, json_int_at(e, "n_h"));
+        GQF_ASSIGN_OR_RETURN(h.n_kv_heads, json_int_at(e, "n_kv"));
+        GQF_ASSIGN_OR_RETURN(law.a, json_number_at(e, "a"));
+        GQF_ASSIGN_OR_RETURN(law.b, json_number_at(e, "b"));
+        GQF_ASSIGN_OR_RETURN(law.e, json_number_at(e, "E"));
         GQF_ASSIGN_OR_RETURN(law.se_a, read_optional(e, "se_a"));
         GQF_ASSIGN_OR_RETURN(law.se_b, read_optional(e, "se_b"));
         GQF_ASSIGN_OR_RETURN(law.se_e, read_optional(e, "se_E"));
@@ -255,35 +255,35 @@ Result<LossModel> LossModel::from_json(const Json& doc) {
   } else {
     return invalid_argument("form '{}' is not 'table' or 'parametric'", form);
   }
-  if (const Json* hl = doc.find("head_laws")) {
+  if (const Json* hl = json_find(doc, "head_laws")) {
     if (!hl->is_array()) return invalid_argument("key 'head_laws' must be an array");
     for (size_t i = 0; i < hl->size(); ++i) {
-      const Json& e = hl->as_array()[i];
+      const Json& e = (*hl)[i];
       HeadCountLaw law;
       auto fill = [&]() -> Status {
         if (!e.is_object()) return invalid_argument("must be an object");
-        GQF_ASSIGN_OR_RETURN(law.label, e.string_at("label"));
-        GQF_ASSIGN_OR_RETURN(law.params, e.number_at("params"));
-        GQF_ASSIGN_OR_RETURN(law.context, e.number_at("context"));
-        GQF_ASSIGN_OR_RETURN(law.a, e.number_at("a"));
-        GQF_ASSIGN_OR_RETURN(law.b, e.number_at("b"));
-        GQF_ASSIGN_OR_RETURN(law.c, e.number_at("c"));
+        GQF_ASSIGN_OR_RETURN(law.label, json_string_at(e, "label"));
+        GQF_ASSIGN_OR_RETURN(law.params, json_number_at(e, "params"));
+        GQF_ASSIGN_OR_RETURN(law.context, json_number_at(e, "context"));
+        GQF_ASSIGN_OR_RETURN(law.a, json_number_at(e, "a"));
+        GQF_ASSIGN_OR_RETURN(law.b, json_number_at(e, "b"));
+        GQF_ASSIGN_OR_RETURN(law.c, json_number_at(e, "c"));
         GQF_ASSIGN_OR_RETURN(law.se_a, read_optional(e, "se_a"));
         GQF_ASSIGN_OR_RETURN(law.se_b, read_optional(e, "se_b"));
         GQF_ASSIGN_OR_RETURN(law.se_c, read_optional(e, "se_c"));
-        if (e.find("r2")) { GQF_ASSIGN_OR_RETURN(law.r2, e.number_at("r2")); }
+        if (json_find(e, "r2")) { GQF_ASSIGN_OR_RETURN(law.r2, json_number_at(e, "r2")); }
         return ok_status();
       };
       GQF_RETURN_IF_ERROR_CTX(fill(), fmt::format("head_laws[{}]", i));
       m.head_laws_.push_back(law);
     }
   }
-  if (const Json* notes = doc.find("notes")) m.notes_ = *notes;
+  if (const Json* notes = json_find(doc, "notes")) m.notes_ = *notes;
   return m;
 }
 
 Result<LossModel> LossModel::parse(std::string_view text, const std::string& source) {
-  auto doc = Json::parse(text);
+  auto doc = parse_json(text);
   if (!doc.ok()) return doc.status().with_context(source);
   auto model = from_json(*doc);
   if (!model.ok()) return model.status().with_context(source);

@@ -13,7 +13,7 @@ namespace {
 constexpr const char* kPresetFiles[] = {"presets/paper-shapes.json", "presets/models.json"};
 
 Result<int64_t> positive_int(const Json& obj, std::string_view key) {
-  GQF_ASSIGN_OR_RETURN(int64_t v, obj.int_at(key));
+  GQF_ASSIGN_OR_RETURN(int64_t v, json_int_at(obj, key));
   if (v <= 0) return invalid_argument("key '{}' must be positive, got {}", key, v);
   return v;
 }
@@ -21,7 +21,7 @@ Result<int64_t> positive_int(const Json& obj, std::string_view key) {
 // Optional member with a default.
 template <typename T, typename Getter>
 Result<T> optional_member(const Json& obj, std::string_view key, T fallback, Getter get) {
-  if (obj.find(key) == nullptr) return fallback;
+  if (json_find(obj, key) == nullptr) return fallback;
   return get(obj, key);
 }
 
@@ -39,7 +39,7 @@ Result<Presets> Presets::bundled() {
 
 Status Presets::add_model(const Json& e, const std::string& where) {
   ModelShape s;
-  GQF_ASSIGN_OR_RETURN(s.name, e.string_at("name"));
+  GQF_ASSIGN_OR_RETURN(s.name, json_string_at(e, "name"));
   std::string ctx = fmt::format("{} model '{}'", where, s.name);
   auto fill = [&]() -> Status {
     GQF_ASSIGN_OR_RETURN(s.layers, positive_int(e, "layers"));
@@ -49,9 +49,9 @@ Status Presets::add_model(const Json& e, const std::string& where) {
     GQF_ASSIGN_OR_RETURN(s.head_dim, positive_int(e, "head_dim"));
     GQF_ASSIGN_OR_RETURN(s.ffn, positive_int(e, "ffn"));
     GQF_ASSIGN_OR_RETURN(s.vocab, positive_int(e, "vocab"));
-    GQF_ASSIGN_OR_RETURN(s.tied_embeddings, e.bool_at("tied"));
-    auto get_bool = [](const Json& o, std::string_view k) { return o.bool_at(k); };
-    auto get_int = [](const Json& o, std::string_view k) { return o.int_at(k); };
+    GQF_ASSIGN_OR_RETURN(s.tied_embeddings, json_bool_at(e, "tied"));
+    auto get_bool = [](const Json& o, std::string_view k) { return json_bool_at(o, k); };
+    auto get_int = [](const Json& o, std::string_view k) { return json_int_at(o, k); };
     GQF_ASSIGN_OR_RETURN(s.qkv_bias, optional_member<bool>(e, "qkv_bias", false, get_bool));
     GQF_ASSIGN_OR_RETURN(int64_t m, optional_member<int64_t>(e, "ffn_matrices", 3, get_int));
     s.ffn_matrices = static_cast<int>(m);
@@ -68,39 +68,39 @@ Status Presets::add_model(const Json& e, const std::string& where) {
 }
 
 Status Presets::add_document(std::string_view text, const std::string& source) {
-  auto parsed = Json::parse(text);
+  auto parsed = parse_json(text);
   if (!parsed.ok()) return parsed.status().with_context(source);
   const Json& doc = *parsed;
   if (!doc.is_object()) return invalid_argument("{}: a presets file must be a JSON object", source);
   auto check = [&]() -> Status {
-    GQF_ASSIGN_OR_RETURN(std::string format, doc.string_at("format"));
+    GQF_ASSIGN_OR_RETURN(std::string format, json_string_at(doc, "format"));
     if (format != "gqaforge-presets") {
       return invalid_argument("format '{}' is not 'gqaforge-presets'", format);
     }
-    GQF_ASSIGN_OR_RETURN(int64_t version, doc.int_at("version"));
+    GQF_ASSIGN_OR_RETURN(int64_t version, json_int_at(doc, "version"));
     if (version != 1) return invalid_argument("unsupported presets version {} (expected 1)", version);
     return ok_status();
   };
   GQF_RETURN_IF_ERROR_CTX(check(), source);
 
-  if (const Json* table = doc.find("aspect_table")) {
+  if (const Json* table = json_find(doc, "aspect_table")) {
     if (!table->is_array() || table->size() < 2) {
       return invalid_argument("{}: 'aspect_table' must be an array of at least 2 shapes", source);
     }
     int64_t head_dim = 64, vocab = 50304;
-    if (const Json* d = doc.find("defaults")) {
-      if (d->find("head_dim")) { GQF_ASSIGN_OR_RETURN(head_dim, d->int_at("head_dim")); }
-      if (d->find("vocab")) { GQF_ASSIGN_OR_RETURN(vocab, d->int_at("vocab")); }
+    if (const Json* d = json_find(doc, "defaults")) {
+      if (json_find(*d, "head_dim")) { GQF_ASSIGN_OR_RETURN(head_dim, json_int_at(*d, "head_dim")); }
+      if (json_find(*d, "vocab")) { GQF_ASSIGN_OR_RETURN(vocab, json_int_at(*d, "vocab")); }
     }
     std::vector<AspectPoint> rows;
     for (size_t i = 0; i < table->size(); ++i) {
-      const Json& e = table->as_array()[i];
+      const Json& e = (*table)[i];
       std::string ctx = fmt::format("{}: aspect_table[{}]", source, i);
       if (!e.is_object()) return invalid_argument("{} must be an object", ctx);
       AspectPoint p;
       auto fill = [&]() -> Status {
-        GQF_ASSIGN_OR_RETURN(p.name, e.string_at("name"));
-        GQF_ASSIGN_OR_RETURN(p.label, e.string_at("label"));
+        GQF_ASSIGN_OR_RETURN(p.name, json_string_at(e, "name"));
+        GQF_ASSIGN_OR_RETURN(p.label, json_string_at(e, "label"));
         GQF_ASSIGN_OR_RETURN(int64_t layers, positive_int(e, "layers"));
         GQF_ASSIGN_OR_RETURN(int64_t hidden, positive_int(e, "hidden"));
         if (hidden % head_dim != 0) {
@@ -136,10 +136,10 @@ Status Presets::add_document(std::string_view text, const std::string& source) {
     }
     aspect_ = std::move(rows);
   }
-  if (const Json* models = doc.find("models")) {
+  if (const Json* models = json_find(doc, "models")) {
     if (!models->is_array()) return invalid_argument("{}: 'models' must be an array", source);
     for (size_t i = 0; i < models->size(); ++i) {
-      const Json& e = models->as_array()[i];
+      const Json& e = (*models)[i];
       std::string where = fmt::format("{}: models[{}]", source, i);
       if (!e.is_object()) return invalid_argument("{} must be an object", where);
       GQF_RETURN_IF_ERROR(add_model(e, where));

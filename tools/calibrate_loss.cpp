@@ -343,7 +343,7 @@ int main(int argc, char** argv) {
     LossModel t = table_climb(sc, LossModel::from_parametric(start), argc > 3 ? std::atoi(argv[3]) : 5000, rng,
                               which == "table-e");
     print_table4_check(t, sc);
-    std::fputs(t.to_json().dump().c_str(), stdout);
+    std::fputs(dump_json(t.to_json()).c_str(), stdout);
     return 0;
   }
   int matches = 0;
@@ -370,6 +370,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "anchor %s N=%.3g: %.4f (paper %.3f)\n", a.heads.to_string().c_str(), a.params,
                  p.at(a.heads).predict(a.params), a.loss);
   }
-  std::fputs(model.to_json().dump().c_str(), stdout);
+  std::fputs(dump_json(model.to_json()).c_str(), stdout);
   return 0;
 }

@@ -99,22 +99,22 @@ int run_compare(const CompareFlags& f) {
                    guided->evals_to_target < 0 ? "never" : std::to_string(guided->evals_to_target),
                    std::to_string(budget), format_percent(median(gaps)), fmt::format("{:.0f}%", 100.0 * hits / f.seeds)});
     Json j = Json::object();
-    j.set("problem", problem->name());
-    j.set("environment", key.first);
-    j.set("valid_points", n);
-    j.set("exhaustive_best_us", l->best_us);
-    j.set("default_gap", with_default ? gap_json(l->default_us, l->best_us) : Json());
+    j["problem"] = problem->name();
+    j["environment"] = key.first;
+    j["valid_points"] = n;
+    j["exhaustive_best_us"] = l->best_us;
+    j["default_gap"] = with_default ? gap_json(l->default_us, l->best_us) : Json();
     Json g = Json::object();
-    g.set("evaluations", guided->evaluations);
-    g.set("fraction_of_valid", share);
-    g.set("gap", gap_json(guided->best_us, l->best_us));
-    g.set("evaluations_to_target", guided->evals_to_target < 0 ? Json() : Json(guided->evals_to_target));
-    j.set("guided", g);
+    g["evaluations"] = guided->evaluations;
+    g["fraction_of_valid"] = share;
+    g["gap"] = gap_json(guided->best_us, l->best_us);
+    g["evaluations_to_target"] = guided->evals_to_target < 0 ? Json() : Json(guided->evals_to_target);
+    j["guided"] = g;
     Json r = Json::object();
-    r.set("evaluations", budget);
-    r.set("median_gap", median(gaps));
-    r.set("within_target", static_cast<double>(hits) / f.seeds);
-    j.set("random", r);
+    r["evaluations"] = budget;
+    r["median_gap"] = median(gaps);
+    r["within_target"] = static_cast<double>(hits) / f.seeds;
+    j["random"] = r;
     problems.push_back(j);
   }
   // Nothing is printed before this check: a database without exhaustive runs gets the error alone.
@@ -124,12 +124,12 @@ int run_compare(const CompareFlags& f) {
   }
   if (f.json) {
     Json doc = json_document("compare-searchers");
-    doc.set("database", (*db)->path());
-    doc.set("target_percent", f.target_pct);
-    doc.set("random_fraction", f.fraction);
-    doc.set("seeds", static_cast<int64_t>(f.seeds));
-    doc.set("with_default", with_default);
-    doc.set("problems", problems);
+    doc["database"] = (*db)->path();
+    doc["target_percent"] = f.target_pct;
+    doc["random_fraction"] = f.fraction;
+    doc["seeds"] = static_cast<int64_t>(f.seeds);
+    doc["with_default"] = with_default;
+    doc["problems"] = problems;
     print_json(doc);
     return 0;
   }

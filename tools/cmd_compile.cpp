@@ -69,47 +69,47 @@ int run_compile(const CompileFlags& f) {
 
   if (f.json) {
     Json doc = json_document("compile");
-    doc.set("kernel", source.name);
-    doc.set("family", op->family());
-    doc.set("problem", problem->name());
-    doc.set("config", op->config());
-    doc.set("arch", options.arch);
-    doc.set("nvrtc", rt::nvrtc_version_string());
-    doc.set("key", compiled->key);
-    doc.set("cache_hit", compiled->cache_hit);
-    doc.set("compile_ms", compiled->cache_hit ? Json() : Json(compiled->compile_ms));
-    doc.set("cubin_bytes", static_cast<int64_t>(compiled->cubin.size()));
-    doc.set("output", out ? Json(*out) : Json());
+    doc["kernel"] = source.name;
+    doc["family"] = op->family();
+    doc["problem"] = problem->name();
+    doc["config"] = op->config();
+    doc["arch"] = options.arch;
+    doc["nvrtc"] = rt::nvrtc_version_string();
+    doc["key"] = compiled->key;
+    doc["cache_hit"] = compiled->cache_hit;
+    doc["compile_ms"] = compiled->cache_hit ? Json() : Json(compiled->compile_ms);
+    doc["cubin_bytes"] = static_cast<int64_t>(compiled->cubin.size());
+    doc["output"] = out ? Json(*out) : Json();
     Json entries = Json::array();
     for (const LaunchShape& l : *launches) {
       Json e = Json::object();
-      e.set("name", l.entry);
-      e.set("grid", dims_json(l.grid));
-      e.set("block", dims_json(l.block));
-      e.set("threads", l.threads());
-      e.set("shared_dynamic_bytes", l.dynamic_shared_bytes);
+      e["name"] = l.entry;
+      e["grid"] = dims_json(l.grid);
+      e["block"] = dims_json(l.block);
+      e["threads"] = l.threads();
+      e["shared_dynamic_bytes"] = l.dynamic_shared_bytes;
       auto it = compiled->resources.find(l.entry);
-      e.set("resources_reported", it != compiled->resources.end());
+      e["resources_reported"] = it != compiled->resources.end();
       if (it != compiled->resources.end()) {
         const rt::KernelResources& r = it->second;
         const Occupancy occ =
             compute_occupancy(*limits, l.threads(), r.registers, r.shared_static_bytes + l.dynamic_shared_bytes);
-        e.set("registers", r.registers);
-        e.set("spill_store_bytes", r.spill_store_bytes);
-        e.set("spill_load_bytes", r.spill_load_bytes);
-        e.set("stack_bytes", r.stack_frame_bytes);
-        e.set("shared_static_bytes", r.shared_static_bytes);
-        e.set("ctas_per_sm", occ.ctas_per_sm);
-        e.set("occupancy_limiter", occ.limiter);
+        e["registers"] = r.registers;
+        e["spill_store_bytes"] = r.spill_store_bytes;
+        e["spill_load_bytes"] = r.spill_load_bytes;
+        e["stack_bytes"] = r.stack_frame_bytes;
+        e["shared_static_bytes"] = r.shared_static_bytes;
+        e["ctas_per_sm"] = occ.ctas_per_sm;
+        e["occupancy_limiter"] = occ.limiter;
       } else {
         for (const char* k : {"registers", "spill_store_bytes", "spill_load_bytes", "stack_bytes", "shared_static_bytes",
                               "ctas_per_sm", "occupancy_limiter"}) {
-          e.set(k, Json());
+          e[k] = Json();
         }
       }
       entries.push_back(e);
     }
-    doc.set("entry_points", entries);
+    doc["entry_points"] = entries;
     print_json(doc);
     return 0;
   }

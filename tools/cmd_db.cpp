@@ -84,35 +84,35 @@ int run_info(const InfoFlags& f) {
   }
   if (f.json) {
     Json doc = json_document("db info");
-    doc.set("file", info->path);
-    doc.set("database_schema_version", info->schema_version);  // not the document's schema_version
-    doc.set("journal_mode", info->journal_mode);
+    doc["file"] = info->path;
+    doc["database_schema_version"] = info->schema_version;  // not the document's schema_version
+    doc["journal_mode"] = info->journal_mode;
     Json list = Json::array();
     for (const Environment& e : *envs) {
       Json j = Json::object();
-      j.set("key", e.key());
-      j.set("gpu_name", e.gpu_name);
-      j.set("gpu_uuid", e.gpu_uuid);
-      j.set("sm_count", e.sm_count);
-      j.set("compute_capability", fmt::format("{}.{}", e.cc_major, e.cc_minor));
-      j.set("driver_version", e.driver_version);
-      j.set("nvrtc_version", e.nvrtc_version);
-      j.set("codegen_version", e.codegen_version);
-      j.set("codegen_hash", e.codegen_hash.empty() ? Json() : Json(e.codegen_hash));
-      j.set("host", e.host);
+      j["key"] = e.key();
+      j["gpu_name"] = e.gpu_name;
+      j["gpu_uuid"] = e.gpu_uuid;
+      j["sm_count"] = e.sm_count;
+      j["compute_capability"] = fmt::format("{}.{}", e.cc_major, e.cc_minor);
+      j["driver_version"] = e.driver_version;
+      j["nvrtc_version"] = e.nvrtc_version;
+      j["codegen_version"] = e.codegen_version;
+      j["codegen_hash"] = e.codegen_hash.empty() ? Json() : Json(e.codegen_hash);
+      j["host"] = e.host;
       list.push_back(std::move(j));
     }
-    doc.set("environments", std::move(list));
-    doc.set("runs", info->runs);
-    doc.set("unfinished_runs", info->unfinished_runs);
-    doc.set("measurements", info->measurements);
+    doc["environments"] = std::move(list);
+    doc["runs"] = info->runs;
+    doc["unfinished_runs"] = info->unfinished_runs;
+    doc["measurements"] = info->measurements;
     Json by_status = Json::object();
-    for (const auto& [name, n] : info->by_status) by_status.set(name, n);
-    doc.set("by_status", std::move(by_status));
+    for (const auto& [name, n] : info->by_status) by_status[name] = n;
+    doc["by_status"] = std::move(by_status);
     Json by_family = Json::object();
-    for (const auto& [name, n] : info->by_family) by_family.set(name, n);
-    doc.set("by_family", std::move(by_family));
-    doc.set("integrity", check ? Json(*check) : Json());
+    for (const auto& [name, n] : info->by_family) by_family[name] = n;
+    doc["by_family"] = std::move(by_family);
+    doc["integrity"] = check ? Json(*check) : Json();
     print_json(doc);
     return check && *check != "ok" ? kFailure : 0;
   }
@@ -180,24 +180,24 @@ int run_best(const BestFlags& f) {
   if (!rows.ok()) return report_failure(rows.status());
   if (f.json) {
     Json doc = json_document("db best");
-    doc.set("file", (*db)->path());
+    doc["file"] = (*db)->path();
     Json list = Json::array();
     for (const MeasurementRecord& m : *rows) {
       Json j = Json::object();
-      j.set("problem", problem_text(m.problem));
-      j.set("problem_key", m.problem.canonical());
-      j.set("family", m.problem.family);
-      j.set("env_key", m.env_key);
-      j.set("kernel_key", m.kernel_key);
-      j.set("config", m.config);
-      j.set("median_us", m.median_us);
-      j.set("tbps", m.tbps > 0 ? Json(m.tbps) : Json());
-      j.set("tflops", m.tflops > 0 ? Json(m.tflops) : Json());
-      j.set("marked_best", m.is_best);
-      j.set("measured_at", m.measured_at);
+      j["problem"] = problem_text(m.problem);
+      j["problem_key"] = m.problem.canonical();
+      j["family"] = m.problem.family;
+      j["env_key"] = m.env_key;
+      j["kernel_key"] = m.kernel_key;
+      j["config"] = m.config;
+      j["median_us"] = m.median_us;
+      j["tbps"] = m.tbps > 0 ? Json(m.tbps) : Json();
+      j["tflops"] = m.tflops > 0 ? Json(m.tflops) : Json();
+      j["marked_best"] = m.is_best;
+      j["measured_at"] = m.measured_at;
       list.push_back(std::move(j));
     }
-    doc.set("rows", std::move(list));
+    doc["rows"] = std::move(list);
     print_json(doc);
     return 0;
   }

@@ -13,25 +13,25 @@ namespace {
 
 Json device_json(const rt::DeviceInfo& d) {
   Json j = Json::object();
-  j.set("ordinal", d.ordinal);
-  j.set("name", d.name);
-  j.set("uuid", d.uuid);
-  j.set("compute_capability", fmt::format("{}.{}", d.cc_major, d.cc_minor));
-  j.set("target", d.default_arch());
-  j.set("sm_count", d.sm_count);
-  j.set("sm_clock_mhz", d.sm_clock_mhz);
-  j.set("memory_clock_mhz", d.mem_clock_mhz);
-  j.set("memory_bus_bits", d.mem_bus_bits);
-  j.set("memory_bytes", static_cast<double>(d.memory_bytes));
-  j.set("peak_dram_bytes_per_s", d.peak_dram_bytes_per_s());
-  j.set("l2_bytes", d.l2_bytes);
-  j.set("shared_per_block_optin_bytes", d.shared_per_block_optin);
-  j.set("shared_per_sm_bytes", d.shared_per_sm);
-  j.set("registers_per_block", d.registers_per_block);
-  j.set("registers_per_sm", d.registers_per_sm);
-  j.set("max_threads_per_block", d.max_threads_per_block);
-  j.set("max_threads_per_sm", d.max_threads_per_sm);
-  j.set("driver_version", fmt::format("{}.{}", d.driver_version / 1000, (d.driver_version % 1000) / 10));
+  j["ordinal"] = d.ordinal;
+  j["name"] = d.name;
+  j["uuid"] = d.uuid;
+  j["compute_capability"] = fmt::format("{}.{}", d.cc_major, d.cc_minor);
+  j["target"] = d.default_arch();
+  j["sm_count"] = d.sm_count;
+  j["sm_clock_mhz"] = d.sm_clock_mhz;
+  j["memory_clock_mhz"] = d.mem_clock_mhz;
+  j["memory_bus_bits"] = d.mem_bus_bits;
+  j["memory_bytes"] = static_cast<double>(d.memory_bytes);
+  j["peak_dram_bytes_per_s"] = d.peak_dram_bytes_per_s();
+  j["l2_bytes"] = d.l2_bytes;
+  j["shared_per_block_optin_bytes"] = d.shared_per_block_optin;
+  j["shared_per_sm_bytes"] = d.shared_per_sm;
+  j["registers_per_block"] = d.registers_per_block;
+  j["registers_per_sm"] = d.registers_per_sm;
+  j["max_threads_per_block"] = d.max_threads_per_block;
+  j["max_threads_per_sm"] = d.max_threads_per_sm;
+  j["driver_version"] = fmt::format("{}.{}", d.driver_version / 1000, (d.driver_version % 1000) / 10);
   return j;
 }
 
@@ -39,16 +39,16 @@ int run_devices(bool json) {
   auto devices = rt::query_devices();
   if (json) {
     Json doc = json_document("devices");
-    doc.set("nvrtc", rt::nvrtc_version_string());
+    doc["nvrtc"] = rt::nvrtc_version_string();
     Json archs = Json::array();
     for (int a : rt::nvrtc_supported_archs()) archs.push_back(fmt::format("sm_{}", a));
-    doc.set("nvrtc_targets", archs);
-    doc.set("driver_error", devices.ok() ? Json() : Json(devices.status().message()));
+    doc["nvrtc_targets"] = archs;
+    doc["driver_error"] = devices.ok() ? Json() : Json(devices.status().message());
     Json list = Json::array();
     if (devices.ok()) {
       for (const rt::DeviceInfo& d : *devices) list.push_back(device_json(d));
     }
-    doc.set("devices", list);
+    doc["devices"] = list;
     print_json(doc);
     return 0;
   }

@@ -80,10 +80,10 @@ int run_fit(const FitFlags& f) {
     model.set_context(static_cast<double>(f.context));
     model.set_description(fmt::format("fitted by gqaforge fit from {} ({} runs)", csv, points->size()));
     Json notes = Json::object();
-    notes.set("r2", report->r2);
-    notes.set("rmse", report->rmse);
-    notes.set("points", report->points);
-    notes.set("converged", report->converged);
+    notes["r2"] = report->r2;
+    notes["rmse"] = report->rmse;
+    notes["points"] = report->points;
+    notes["converged"] = report->converged;
     model.set_notes(notes);
     if (form == "both") {
       auto laws = fit_head_laws(*points, static_cast<double>(f.context));
@@ -103,28 +103,28 @@ int run_fit(const FitFlags& f) {
     for (const std::string& note : laws->notes) std::printf("  note: %s\n", note.c_str());
     if (form == "head-law") {
       out = Json::object();
-      out.set("format", "gqaforge-head-laws");
-      out.set("version", 1);
-      out.set("law", "L(n_h) = a * n_h^b + c at fixed N");
+      out["format"] = "gqaforge-head-laws";
+      out["version"] = 1;
+      out["law"] = "L(n_h) = a * n_h^b + c at fixed N";
       Json arr = Json::array();
       for (const HeadCountLaw& l : laws->laws) {
         Json e = Json::object();
-        e.set("params", l.params);
-        e.set("context", l.context);
-        e.set("a", l.a);
-        e.set("b", l.b);
-        e.set("c", l.c);
-        e.set("se_a", l.se_a ? Json(*l.se_a) : Json());
-        e.set("se_b", l.se_b ? Json(*l.se_b) : Json());
-        e.set("se_c", l.se_c ? Json(*l.se_c) : Json());
-        e.set("r2", l.r2);
+        e["params"] = l.params;
+        e["context"] = l.context;
+        e["a"] = l.a;
+        e["b"] = l.b;
+        e["c"] = l.c;
+        e["se_a"] = l.se_a ? Json(*l.se_a) : Json();
+        e["se_b"] = l.se_b ? Json(*l.se_b) : Json();
+        e["se_c"] = l.se_c ? Json(*l.se_c) : Json();
+        e["r2"] = l.r2;
         arr.push_back(e);
       }
-      out.set("head_laws", arr);
+      out["head_laws"] = arr;
     }
   }
   if (const std::optional<std::string>& path = f.output) {
-    Status s = write_file_atomic(*path, out.dump());
+    Status s = write_file_atomic(*path, dump_json(out));
     if (!s.ok()) return report_failure(s);
     std::printf("\nwrote %s\n", path->c_str());
   }

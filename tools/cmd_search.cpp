@@ -154,106 +154,106 @@ void print_table(const SearchResult& r, size_t top, bool measured, bool wide) {
 
 Json heads_json(const HeadConfig& h) {
   Json j = Json::object();
-  j.set("n_heads", h.n_heads);
-  j.set("n_kv_heads", h.n_kv_heads);
+  j["n_heads"] = h.n_heads;
+  j["n_kv_heads"] = h.n_kv_heads;
   return j;
 }
 
 Json latency_json(const LatencyBreakdown& l) {
   Json j = Json::object();
-  j.set("total_us", l.total_us());
-  j.set("attention_us", l.attention_us);
-  j.set("linear_us", l.linear_us);
-  j.set("elementwise_us", l.elementwise_us);
-  j.set("extrapolated", l.extrapolated);
+  j["total_us"] = l.total_us();
+  j["attention_us"] = l.attention_us;
+  j["linear_us"] = l.linear_us;
+  j["elementwise_us"] = l.elementwise_us;
+  j["extrapolated"] = l.extrapolated;
   return j;
 }
 
 Json candidate_json(const CandidateResult& c, std::optional<size_t> rank) {
   Json j = Json::object();
-  j.set("rank", rank ? Json(static_cast<int64_t>(*rank)) : Json());
-  j.set("n_heads", c.heads.n_heads);
-  j.set("n_kv_heads", c.heads.n_kv_heads);
-  j.set("params", c.shape.params);
-  j.set("layers", c.shape.layers);
-  j.set("hidden", c.shape.hidden);
+  j["rank"] = rank ? Json(static_cast<int64_t>(*rank)) : Json();
+  j["n_heads"] = c.heads.n_heads;
+  j["n_kv_heads"] = c.heads.n_kv_heads;
+  j["params"] = c.shape.params;
+  j["layers"] = c.shape.layers;
+  j["hidden"] = c.shape.hidden;
   Json rounded = Json::object();
-  rounded.set("layers", c.rounded.layers);
-  rounded.set("hidden", c.rounded.hidden);
-  rounded.set("params", c.rounded_params);
-  rounded.set("loss", c.rounded_loss);
-  j.set("rounded", rounded);
-  j.set("memory_bytes", c.memory_bytes);
-  j.set("flops_per_token", c.flops);
-  j.set("z", c.z);
-  j.set("latency", c.latency ? latency_json(*c.latency) : Json());
+  rounded["layers"] = c.rounded.layers;
+  rounded["hidden"] = c.rounded.hidden;
+  rounded["params"] = c.rounded_params;
+  rounded["loss"] = c.rounded_loss;
+  j["rounded"] = rounded;
+  j["memory_bytes"] = c.memory_bytes;
+  j["flops_per_token"] = c.flops;
+  j["z"] = c.z;
+  j["latency"] = c.latency ? latency_json(*c.latency) : Json();
   if (c.throughput) {
     Json t = Json::object();
-    t.set("tokens_per_s", c.throughput->tokens_per_s);
-    t.set("batch", c.throughput->batch);
-    t.set("extrapolated", c.throughput->step.extrapolated);
-    j.set("throughput", t);
+    t["tokens_per_s"] = c.throughput->tokens_per_s;
+    t["batch"] = c.throughput->batch;
+    t["extrapolated"] = c.throughput->step.extrapolated;
+    j["throughput"] = t;
   } else {
-    j.set("throughput", Json());
+    j["throughput"] = Json();
   }
-  j.set("pareto", c.pareto);
+  j["pareto"] = c.pareto;
   return j;
 }
 
 Json settings_json(const SearchSettings& s) {
   Json j = Json::object();
-  j.set("target_loss", s.target_loss);
-  j.set("context", s.context);
-  j.set("objective", objective_name(s.objective));
-  j.set("batch", s.batch);
-  j.set("head_dim", s.head_dim);
-  j.set("max_heads", s.max_heads);
+  j["target_loss"] = s.target_loss;
+  j["context"] = s.context;
+  j["objective"] = objective_name(s.objective);
+  j["batch"] = s.batch;
+  j["head_dim"] = s.head_dim;
+  j["max_heads"] = s.max_heads;
   Json z = Json::object();
-  z.set("lambda", s.z.lambda);
-  z.set("alpha", s.z.alpha);
-  z.set("beta", s.z.beta);
-  z.set("units", z_units_name(s.z.units));
-  z.set("terms", z_units_description(s.z.units));
-  j.set("z", z);
-  j.set("bytes_per_value", s.cost.bytes_per_value);
-  j.set("count_embedding", s.cost.count_embedding);
-  j.set("vocab", s.shape.vocab);
+  z["lambda"] = s.z.lambda;
+  z["alpha"] = s.z.alpha;
+  z["beta"] = s.z.beta;
+  z["units"] = z_units_name(s.z.units);
+  z["terms"] = z_units_description(s.z.units);
+  j["z"] = z;
+  j["bytes_per_value"] = s.cost.bytes_per_value;
+  j["count_embedding"] = s.cost.count_embedding;
+  j["vocab"] = s.shape.vocab;
   return j;
 }
 
 int print_search_json(const SearchResult& r, size_t top, bool measured) {
   Json doc = json_document("search");
-  doc.set("settings", settings_json(r.settings));
-  doc.set("measured", measured);
+  doc["settings"] = settings_json(r.settings);
+  doc["measured"] = measured;
   Json cands = Json::array();
   for (size_t i = 0; i < r.ranked.size() && i < top; ++i) cands.push_back(candidate_json(r.ranked[i], i + 1));
-  doc.set("candidates", cands);
-  doc.set("evaluated", static_cast<int64_t>(r.ranked.size()));
-  doc.set("best", heads_json(r.ranked.front().heads));
-  doc.set("baseline", r.baseline ? candidate_json(*r.baseline, std::nullopt) : Json());
+  doc["candidates"] = cands;
+  doc["evaluated"] = static_cast<int64_t>(r.ranked.size());
+  doc["best"] = heads_json(r.ranked.front().heads);
+  doc["baseline"] = r.baseline ? candidate_json(*r.baseline, std::nullopt) : Json();
   if (r.baseline) {
     const CandidateResult& best = r.ranked.front();
     const CandidateResult& b = *r.baseline;
     Json red = Json::object();
-    red.set("memory", reduction(best.memory_bytes, b.memory_bytes));
-    red.set("flops", reduction(best.flops, b.flops));
-    red.set("z", reduction(best.z, b.z));
-    red.set("latency", best.latency && b.latency ? Json(reduction(best.latency->total_us(), b.latency->total_us())) : Json());
-    doc.set("reduction_vs_baseline", red);
+    red["memory"] = reduction(best.memory_bytes, b.memory_bytes);
+    red["flops"] = reduction(best.flops, b.flops);
+    red["z"] = reduction(best.z, b.z);
+    red["latency"] = best.latency && b.latency ? Json(reduction(best.latency->total_us(), b.latency->total_us())) : Json();
+    doc["reduction_vs_baseline"] = red;
   } else {
-    doc.set("reduction_vs_baseline", Json());
+    doc["reduction_vs_baseline"] = Json();
   }
   Json skipped = Json::array();
   for (const SkippedCandidate& sk : r.skipped_candidates) {
     Json j = heads_json(sk.heads);
-    j.set("no_law", sk.no_law);
-    j.set("reason", sk.reason);
+    j["no_law"] = sk.no_law;
+    j["reason"] = sk.reason;
     skipped.push_back(j);
   }
-  doc.set("skipped", skipped);
+  doc["skipped"] = skipped;
   Json warnings = Json::array();
   for (const std::string& w : r.warnings) warnings.push_back(w);
-  doc.set("warnings", warnings);
+  doc["warnings"] = warnings;
   print_json(doc);
   return 0;
 }
@@ -263,22 +263,22 @@ int print_table4(const LossModel& loss, const Presets& presets, const SearchSett
   if (!check.ok()) return report_failure(check.status());
   if (json) {
     Json doc = json_document("search --table4");
-    doc.set("objective", objective_name(s.objective));
-    doc.set("z_units", z_units_name(s.z.units));
+    doc["objective"] = objective_name(s.objective);
+    doc["z_units"] = z_units_name(s.z.units);
     Json cells = Json::array();
     for (const Table4Outcome& o : check->cells) {
       Json c = Json::object();
-      c.set("target_loss", o.cell.target_loss);
-      c.set("context", o.cell.context);
-      c.set("got", heads_json(o.got));
-      c.set("expected", heads_json(o.cell.expected));
-      c.set("match", o.match);
-      c.set("gap", o.gap);
+      c["target_loss"] = o.cell.target_loss;
+      c["context"] = o.cell.context;
+      c["got"] = heads_json(o.got);
+      c["expected"] = heads_json(o.cell.expected);
+      c["match"] = o.match;
+      c["gap"] = o.gap;
       cells.push_back(c);
     }
-    doc.set("cells", cells);
-    doc.set("matches", check->matches);
-    doc.set("total", static_cast<int64_t>(check->cells.size()));
+    doc["cells"] = cells;
+    doc["matches"] = check->matches;
+    doc["total"] = static_cast<int64_t>(check->cells.size());
     print_json(doc);
     return 0;
   }

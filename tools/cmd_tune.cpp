@@ -335,13 +335,13 @@ void print_table(const tune::TuneReport& report, bool wide) {
 
 Json record_json(const MeasurementRecord& r) {
   Json j = Json::object();
-  j.set("config", r.config);
-  j.set("kernel_key", r.kernel_key);
-  j.set("status", measure_status_name(r.status));
-  j.set("median_us", r.status == MeasureStatus::kOk ? Json(r.median_us) : Json());
-  j.set("tbps", r.tbps > 0 ? Json(r.tbps) : Json());
-  j.set("tflops", r.tflops > 0 ? Json(r.tflops) : Json());
-  j.set("measured_at", r.measured_at);
+  j["config"] = r.config;
+  j["kernel_key"] = r.kernel_key;
+  j["status"] = measure_status_name(r.status);
+  j["median_us"] = r.status == MeasureStatus::kOk ? Json(r.median_us) : Json();
+  j["tbps"] = r.tbps > 0 ? Json(r.tbps) : Json();
+  j["tflops"] = r.tflops > 0 ? Json(r.tflops) : Json();
+  j["measured_at"] = r.measured_at;
   return j;
 }
 
@@ -349,48 +349,48 @@ Json record_json(const MeasurementRecord& r) {
 Json tune_json(const TunePlan& plan, const tune::TuneReport& report) {
   Json doc = json_document("tune");
   Json settings = Json::object();
-  settings.set("strategy", plan.options.strategy);
-  settings.set("budget", plan.options.budget);
-  settings.set("time_budget_s", plan.options.time_budget_s > 0 ? Json(plan.options.time_budget_s) : Json());
-  settings.set("shard", plan.options.shard.label());
-  settings.set("retry_failed", plan.options.retry_failed);
-  settings.set("backend", plan.backend);
-  settings.set("database", plan.db_path);
-  doc.set("settings", std::move(settings));
-  doc.set("env_key", report.env_key);
-  doc.set("run_id", report.run_id);
+  settings["strategy"] = plan.options.strategy;
+  settings["budget"] = plan.options.budget;
+  settings["time_budget_s"] = plan.options.time_budget_s > 0 ? Json(plan.options.time_budget_s) : Json();
+  settings["shard"] = plan.options.shard.label();
+  settings["retry_failed"] = plan.options.retry_failed;
+  settings["backend"] = plan.backend;
+  settings["database"] = plan.db_path;
+  doc["settings"] = std::move(settings);
+  doc["env_key"] = report.env_key;
+  doc["run_id"] = report.run_id;
   Json problems = Json::array();
   for (const tune::ProblemOutcome& o : report.problems) {
     Json p = Json::object();
-    p.set("problem", o.problem.name());
-    p.set("family", o.family);
-    p.set("another_shard", o.skipped_by_shard);
-    p.set("space_points", o.space_points);
-    p.set("valid_points", o.valid_points);
-    p.set("tries", o.tried + o.skipped);
-    p.set("measured", o.tried);
-    p.set("reused", o.skipped);
-    p.set("waited", o.waited);
+    p["problem"] = o.problem.name();
+    p["family"] = o.family;
+    p["another_shard"] = o.skipped_by_shard;
+    p["space_points"] = o.space_points;
+    p["valid_points"] = o.valid_points;
+    p["tries"] = o.tried + o.skipped;
+    p["measured"] = o.tried;
+    p["reused"] = o.skipped;
+    p["waited"] = o.waited;
     Json by_status = Json::object();
-    for (const auto& [status, n] : o.by_status) by_status.set(status, n);
-    p.set("by_status", std::move(by_status));
-    p.set("best", o.best ? record_json(*o.best) : Json());
-    p.set("default", o.default_row ? record_json(*o.default_row) : Json());
+    for (const auto& [status, n] : o.by_status) by_status[status] = n;
+    p["by_status"] = std::move(by_status);
+    p["best"] = o.best ? record_json(*o.best) : Json();
+    p["default"] = o.default_row ? record_json(*o.default_row) : Json();
     const std::optional<double> speedup = speedup_vs_default(o);
-    p.set("speedup_vs_default", speedup ? Json(*speedup) : Json());
-    p.set("stop_reason", o.stop_reason.empty() ? Json() : Json(o.stop_reason));
+    p["speedup_vs_default"] = speedup ? Json(*speedup) : Json();
+    p["stop_reason"] = o.stop_reason.empty() ? Json() : Json(o.stop_reason);
     problems.push_back(std::move(p));
   }
-  doc.set("problems", std::move(problems));
+  doc["problems"] = std::move(problems);
   Json time = Json::object();
-  time.set("wall_s", report.wall_s);
-  time.set("measure_s", report.measure_s);
-  time.set("compile_cpu_s", report.compile_cpu_s);
-  time.set("kernels_compiled", report.kernels_compiled);
-  time.set("compile_cache_hits", report.compile_cache_hits);
-  doc.set("time", std::move(time));
-  doc.set("time_budget_hit", report.time_budget_hit);
-  doc.set("interrupted", report.interrupted);
+  time["wall_s"] = report.wall_s;
+  time["measure_s"] = report.measure_s;
+  time["compile_cpu_s"] = report.compile_cpu_s;
+  time["kernels_compiled"] = report.kernels_compiled;
+  time["compile_cache_hits"] = report.compile_cache_hits;
+  doc["time"] = std::move(time);
+  doc["time_budget_hit"] = report.time_budget_hit;
+  doc["interrupted"] = report.interrupted;
   return doc;
 }
 

@@ -7,13 +7,13 @@ namespace gqaforge::cli {
 
 Json json_document(const char* command) {
   Json doc = Json::object();
-  doc.set("schema_version", kJsonSchemaVersion);
-  doc.set("command", command);
+  doc["schema_version"] = kJsonSchemaVersion;
+  doc["command"] = command;
   return doc;
 }
 
 void print_json(const Json& doc) {
-  std::string text = doc.dump(2);
+  std::string text = dump_json(doc);
   if (text.empty() || text.back() != '\n') text += '\n';
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);

@@ -396,44 +396,44 @@ TEST(TuneCli, JsonSummaryFollowsItsSchema) {
   CliResult r = run_cli(dir, "--backend synthetic --quiet --phase decode,prefill --heads 8:1 --kv-len 4k "
                              "--strategy guided --budget 6 --json --db " + db);
   ASSERT_EQ(r.rc, 0) << r.err;
-  auto doc = Json::parse(r.out);
+  auto doc = parse_json(r.out);
   ASSERT_TRUE(doc.ok()) << doc.status().to_string() << "\n" << r.out;
-  EXPECT_EQ(doc->find("schema_version")->as_number(), 1);
-  EXPECT_EQ(doc->find("command")->as_string(), "tune");
-  EXPECT_EQ(doc->find("settings")->find("strategy")->as_string(), "guided");
-  EXPECT_EQ(doc->find("settings")->find("budget")->as_number(), 6);
-  EXPECT_TRUE(doc->find("settings")->find("time_budget_s")->is_null());
-  EXPECT_FALSE(doc->find("interrupted")->as_bool());
-  EXPECT_TRUE(doc->find("env_key")->is_string());
-  EXPECT_GE(doc->find("time")->find("wall_s")->as_number(), 0);
-  const Json* problems = doc->find("problems");
-  ASSERT_TRUE(problems != nullptr && problems->is_array());
-  ASSERT_EQ(problems->as_array().size(), 2u);
-  for (const Json& p : problems->as_array()) {
-    EXPECT_TRUE(p.find("problem")->is_string());
-    EXPECT_EQ(p.find("tries")->as_number(), 6);
-    EXPECT_EQ(p.find("measured")->as_number(), 6);
-    EXPECT_EQ(p.find("reused")->as_number(), 0);
-    EXPECT_EQ(p.find("by_status")->find("ok")->as_number(), 6);
-    const Json* best = p.find("best");
-    ASSERT_TRUE(best != nullptr && best->is_object());
-    EXPECT_GT(best->find("median_us")->as_number(), 0);
-    EXPECT_TRUE(best->find("config")->is_string());
-    EXPECT_GT(p.find("speedup_vs_default")->as_number(), 0);
-    EXPECT_TRUE(p.find("stop_reason")->is_string());
+  EXPECT_EQ(doc->at("schema_version").get<double>(), 1);
+  EXPECT_EQ(doc->at("command").get<std::string>(), "tune");
+  EXPECT_EQ(doc->at("settings").at("strategy").get<std::string>(), "guided");
+  EXPECT_EQ(doc->at("settings").at("budget").get<double>(), 6);
+  EXPECT_TRUE(doc->at("settings").at("time_budget_s").is_null());
+  EXPECT_FALSE(doc->at("interrupted").get<bool>());
+  EXPECT_TRUE(doc->at("env_key").is_string());
+  EXPECT_GE(doc->at("time").at("wall_s").get<double>(), 0);
+  const Json* problems = &doc->at("problems");
+  ASSERT_TRUE(problems->is_array());
+  ASSERT_EQ(problems->size(), 2u);
+  for (const Json& p : *problems) {
+    EXPECT_TRUE(p.at("problem").is_string());
+    EXPECT_EQ(p.at("tries").get<double>(), 6);
+    EXPECT_EQ(p.at("measured").get<double>(), 6);
+    EXPECT_EQ(p.at("reused").get<double>(), 0);
+    EXPECT_EQ(p.at("by_status").at("ok").get<double>(), 6);
+    const Json* best = &p.at("best");
+    ASSERT_TRUE(best->is_object());
+    EXPECT_GT(best->at("median_us").get<double>(), 0);
+    EXPECT_TRUE(best->at("config").is_string());
+    EXPECT_GT(p.at("speedup_vs_default").get<double>(), 0);
+    EXPECT_TRUE(p.at("stop_reason").is_string());
   }
   // The same command again: everything reused, the same winners.
   CliResult again = run_cli(dir, "--backend synthetic --quiet --phase decode,prefill --heads 8:1 --kv-len 4k "
                                  "--strategy guided --budget 6 --json --db " + db);
   ASSERT_EQ(again.rc, 0) << again.err;
-  auto doc2 = Json::parse(again.out);
+  auto doc2 = parse_json(again.out);
   ASSERT_TRUE(doc2.ok());
   for (size_t i = 0; i < 2; ++i) {
-    const Json& a = doc->find("problems")->as_array()[i];
-    const Json& b = doc2->find("problems")->as_array()[i];
-    EXPECT_EQ(b.find("reused")->as_number(), 6);
-    EXPECT_EQ(b.find("measured")->as_number(), 0);
-    EXPECT_EQ(b.find("best")->find("kernel_key")->as_string(), a.find("best")->find("kernel_key")->as_string());
+    const Json& a = doc->at("problems")[i];
+    const Json& b = doc2->at("problems")[i];
+    EXPECT_EQ(b.at("reused").get<double>(), 6);
+    EXPECT_EQ(b.at("measured").get<double>(), 0);
+    EXPECT_EQ(b.at("best").at("kernel_key").get<std::string>(), a.at("best").at("kernel_key").get<std::string>());
   }
 }
 

@@ -140,58 +140,58 @@ Json json_of(const std::string& args, const std::string& command) {
   char buf[4096];
   while (size_t n = fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
   EXPECT_EQ(pclose(pipe), 0) << args;
-  auto doc = Json::parse(out);
+  auto doc = parse_json(out);
   EXPECT_TRUE(doc.ok()) << args << ": " << doc.status().message() << "\n" << out;
   if (!doc.ok()) return Json();
-  EXPECT_EQ(doc->dump(-1).rfind("{\"schema_version\":1,", 0), 0u) << "schema_version comes first";
-  EXPECT_EQ(*doc->int_at("schema_version"), 1);
-  EXPECT_EQ(*doc->string_at("command"), command);
+  EXPECT_EQ(dump_json(*doc, -1).rfind("{\"schema_version\":1,", 0), 0u) << "schema_version comes first";
+  EXPECT_EQ(*json_int_at(*doc, "schema_version"), 1);
+  EXPECT_EQ(*json_string_at(*doc, "command"), command);
   return *doc;
 }
 
-void expect_types(const Json& obj, const std::vector<std::pair<const char*, Json::Type>>& keys, const std::string& where) {
+// `keys` pairs a member with the name of its JSON type ("number", "string"); null is always fine.
+void expect_types(const Json& obj, const std::vector<std::pair<const char*, const char*>>& keys, const std::string& where) {
   ASSERT_TRUE(obj.is_object()) << where;
   for (const auto& [key, type] : keys) {
-    const Json* v = obj.find(key);
+    const Json* v = json_find(obj, key);
     ASSERT_NE(v, nullptr) << where << " lacks '" << key << "'";
-    EXPECT_TRUE(v->type() == type || v->is_null()) << where << "." << key << " is " << json_type_name(v->type());
+    EXPECT_TRUE(v->type_name() == std::string_view(type) || v->is_null()) << where << "." << key << " is " << v->type_name();
   }
 }
 
 TEST_F(Cli, SearchJsonFollowsTheDocumentedSchema) {
-  using T = Json::Type;
   Json doc = json_of("search --target-loss 2.615 --context 128k --top 3 --json", "search");
-  expect_types(doc, {{"settings", T::kObject}, {"measured", T::kBool}, {"candidates", T::kArray},
-                     {"evaluated", T::kNumber}, {"best", T::kObject}, {"baseline", T::kObject},
-                     {"reduction_vs_baseline", T::kObject}, {"skipped", T::kArray}, {"warnings", T::kArray}}, "search");
-  expect_types(*doc.find("settings"), {{"target_loss", T::kNumber}, {"context", T::kNumber}, {"objective", T::kString},
-                                       {"batch", T::kNumber}, {"head_dim", T::kNumber}, {"max_heads", T::kNumber},
-                                       {"z", T::kObject}, {"bytes_per_value", T::kNumber},
-                                       {"count_embedding", T::kBool}, {"vocab", T::kNumber}}, "settings");
-  expect_types(*doc.find("settings")->find("z"), {{"lambda", T::kNumber}, {"alpha", T::kNumber}, {"beta", T::kNumber},
-                                                  {"units", T::kString}, {"terms", T::kString}}, "settings.z");
-  EXPECT_EQ(*doc.find("settings")->number_at("context"), 131072);
-  const Json& cands = *doc.find("candidates");
+  expect_types(doc, {{"settings", "object"}, {"measured", "boolean"}, {"candidates", "array"},
+                     {"evaluated", "number"}, {"best", "object"}, {"baseline", "object"},
+                     {"reduction_vs_baseline", "object"}, {"skipped", "array"}, {"warnings", "array"}}, "search");
+  expect_types(doc.at("settings"), {{"target_loss", "number"}, {"context", "number"}, {"objective", "string"},
+                                    {"batch", "number"}, {"head_dim", "number"}, {"max_heads", "number"},
+                                    {"z", "object"}, {"bytes_per_value", "number"},
+                                    {"count_embedding", "boolean"}, {"vocab", "number"}}, "settings");
+  expect_types(doc.at("settings").at("z"), {{"lambda", "number"}, {"alpha", "number"}, {"beta", "number"},
+                                            {"units", "string"}, {"terms", "string"}}, "settings.z");
+  EXPECT_EQ(*json_number_at(doc.at("settings"), "context"), 131072);
+  const Json& cands = doc.at("candidates");
   ASSERT_EQ(cands.size(), 3u);
-  for (const Json& c : cands.as_array()) {
-    expect_types(c, {{"rank", T::kNumber}, {"n_heads", T::kNumber}, {"n_kv_heads", T::kNumber}, {"params", T::kNumber},
-                     {"layers", T::kNumber}, {"hidden", T::kNumber}, {"rounded", T::kObject},
-                     {"memory_bytes", T::kNumber}, {"flops_per_token", T::kNumber}, {"z", T::kNumber},
-                     {"latency", T::kObject}, {"throughput", T::kObject}, {"pareto", T::kBool}}, "candidate");
-    expect_types(*c.find("rounded"), {{"layers", T::kNumber}, {"hidden", T::kNumber}, {"params", T::kNumber},
-                                      {"loss", T::kNumber}}, "candidate.rounded");
+  for (const Json& c : cands) {
+    expect_types(c, {{"rank", "number"}, {"n_heads", "number"}, {"n_kv_heads", "number"}, {"params", "number"},
+                     {"layers", "number"}, {"hidden", "number"}, {"rounded", "object"},
+                     {"memory_bytes", "number"}, {"flops_per_token", "number"}, {"z", "number"},
+                     {"latency", "object"}, {"throughput", "object"}, {"pareto", "boolean"}}, "candidate");
+    expect_types(c.at("rounded"), {{"layers", "number"}, {"hidden", "number"}, {"params", "number"},
+                                   {"loss", "number"}}, "candidate.rounded");
   }
-  EXPECT_EQ(*cands.as_array()[0].int_at("rank"), 1);
-  EXPECT_EQ(*doc.find("best")->int_at("n_heads"), *cands.as_array()[0].int_at("n_heads"));
-  EXPECT_TRUE(doc.find("baseline")->find("rank")->is_null());
-  expect_types(*doc.find("reduction_vs_baseline"), {{"memory", T::kNumber}, {"flops", T::kNumber}, {"z", T::kNumber},
-                                                    {"latency", T::kNumber}}, "reduction");
+  EXPECT_EQ(*json_int_at(cands[0], "rank"), 1);
+  EXPECT_EQ(*json_int_at(doc.at("best"), "n_heads"), *json_int_at(cands[0], "n_heads"));
+  EXPECT_TRUE(doc.at("baseline").at("rank").is_null());
+  expect_types(doc.at("reduction_vs_baseline"), {{"memory", "number"}, {"flops", "number"}, {"z", "number"},
+                                                 {"latency", "number"}}, "reduction");
   Json t4 = json_of("search --table4 --json", "search --table4");
-  expect_types(t4, {{"cells", T::kArray}, {"matches", T::kNumber}, {"total", T::kNumber}}, "table4");
-  EXPECT_EQ(t4.find("cells")->size(), 40u);
-  expect_types(t4.find("cells")->as_array()[0], {{"target_loss", T::kNumber}, {"context", T::kNumber},
-                                                 {"got", T::kObject}, {"expected", T::kObject},
-                                                 {"match", T::kBool}, {"gap", T::kNumber}}, "table4 cell");
+  expect_types(t4, {{"cells", "array"}, {"matches", "number"}, {"total", "number"}}, "table4");
+  EXPECT_EQ(t4.at("cells").size(), 40u);
+  expect_types(t4.at("cells")[0], {{"target_loss", "number"}, {"context", "number"},
+                                   {"got", "object"}, {"expected", "object"},
+                                   {"match", "boolean"}, {"gap", "number"}}, "table4 cell");
 }
 
 TEST_F(Cli, SearchPrintsUnitsWithinTheWidth) {

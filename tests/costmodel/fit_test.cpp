@@ -1,5 +1,5 @@
-// The Levenberg-Marquardt solver and the loss fits recover known coefficients from noisy,
-// seeded synthetic data.
+// The Levenberg-Marquardt solver, its standard errors, ordinary least squares, and the loss
+// fits recovering known coefficients from noisy, seeded synthetic data.
 #include "costmodel/fit.h"
 
 #include <cmath>
@@ -38,17 +38,56 @@ TEST(LevenbergMarquardt, RefusesUnderdeterminedProblems) {
   EXPECT_EQ(r.status().message(), "1 data points cannot determine 2 parameters");
 }
 
-TEST(LinearAlgebra, SolvesAndInvertsSpdMatrices) {
-  std::vector<std::vector<double>> a = {{4, 2}, {2, 3}};
-  std::vector<double> b = {2, 1};
-  ASSERT_TRUE(solve_spd(a, b));
-  EXPECT_NEAR(b[0], 0.5, 1e-12);
-  EXPECT_NEAR(b[1], 0.0, 1e-12);
-  std::vector<std::vector<double>> inv;
-  ASSERT_TRUE(invert_spd(a, inv));
-  EXPECT_NEAR(inv[0][0], 3.0 / 8.0, 1e-12);
-  EXPECT_NEAR(inv[0][1], -2.0 / 8.0, 1e-12);
-  EXPECT_FALSE(solve_spd({{1, 2}, {2, 1}}, b));  // indefinite
+TEST(LevenbergMarquardt, StandardErrorsMatchOrdinaryLeastSquares) {
+  // A straight line with alternating noise: the covariance must be s^2 (X^T X)^-1.
+  std::vector<double> xs, ys;
+  for (int i = 0; i < 12; ++i) {
+    xs.push_back(i);
+    ys.push_back(1.0 + 2.0 * i + (i % 2 == 0 ? 0.1 : -0.1));
+  }
+  ResidualFn f = [&](const std::vector<double>& p, std::vector<double>& out) {
+    for (size_t i = 0; i < xs.size(); ++i) out[i] = p[0] + p[1] * xs[i] - ys[i];
+  };
+  auto r = levenberg_marquardt(f, xs.size(), {0.0, 0.0});
+  ASSERT_TRUE(r.ok());
+  const double m = static_cast<double>(xs.size()), mean = 5.5;
+  double sxx = 0;
+  for (double x : xs) sxx += (x - mean) * (x - mean);
+  const double s2 = r->rss / (m - 2);
+  EXPECT_NEAR(r->std_errors[1], std::sqrt(s2 / sxx), 1e-9);
+  EXPECT_NEAR(r->std_errors[0], std::sqrt(s2 * (1 / m + mean * mean / sxx)), 1e-9);
+  ASSERT_EQ(r->covariance.size(), 2u);
+  EXPECT_NEAR(r->covariance[0][1], -s2 * mean / sxx, 1e-9);
+  EXPECT_DOUBLE_EQ(r->covariance[0][1], r->covariance[1][0]);
+}
+
+TEST(LevenbergMarquardt, AParameterTheResidualsIgnoreHasNoStandardError) {
+  ResidualFn f = [](const std::vector<double>& p, std::vector<double>& out) {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = p[0] - static_cast<double>(i);
+  };
+  auto r = levenberg_marquardt(f, 5, {0.0, 7.0});
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->params[0], 2.0, 1e-9);
+  EXPECT_EQ(r->params[1], 7.0);
+  EXPECT_TRUE(std::isnan(r->std_errors[0]) && std::isnan(r->std_errors[1]));
+  EXPECT_TRUE(r->covariance.empty());
+}
+
+TEST(LinearLeastSquares, FitsALineAndRefusesRankDeficientDesigns) {
+  std::vector<std::vector<double>> x;
+  std::vector<double> y;
+  for (double v : {1e6, 2e6, 4e6, 8e6}) {
+    x.push_back({1.0, v});
+    y.push_back(3.5 + 2e-6 * v);
+  }
+  std::vector<double> c;
+  ASSERT_TRUE(linear_least_squares(x, y, c));
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_NEAR(c[0], 3.5, 1e-6);
+  EXPECT_NEAR(c[1], 2e-6, 1e-12);
+  EXPECT_FALSE(linear_least_squares({{1, 0}, {1, 0}, {1, 0}}, {1, 2, 3}, c));  // a zero column
+  EXPECT_FALSE(linear_least_squares({{1, 2}, {1}}, {1, 2}, c));              // ragged rows
+  EXPECT_FALSE(linear_least_squares({}, {}, c));
 }
 
 // Synthetic training runs: L = (a_H / N)^b_H + E plus Gaussian noise.

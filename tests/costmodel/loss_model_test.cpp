@@ -49,18 +49,18 @@ TEST(LossModel, JsonRoundTripOfBothForms) {
   LossModel m = LossModel::from_parametric(p);
   m.set_description("test");
   m.set_head_laws({{"470M", 4.7e8, 8192, 1.356, -0.044, 1.53, {}, {}, {}, 0}});
-  auto back = LossModel::parse(m.to_json().dump(), "mem");
+  auto back = LossModel::parse(dump_json(m.to_json()), "mem");
   ASSERT_TRUE(back.ok()) << back.status().to_string();
-  EXPECT_EQ(back->to_json().dump(), m.to_json().dump());
+  EXPECT_EQ(dump_json(back->to_json()), dump_json(m.to_json()));
   EXPECT_DOUBLE_EQ(*back->predict(1e9, {8, 1}), *m.predict(1e9, {8, 1}));
   ASSERT_EQ(back->head_laws().size(), 1u);
   EXPECT_DOUBLE_EQ(back->head_laws()[0].predict(32), 1.356 * std::pow(32.0, -0.044) + 1.53);
 
   PowerLaw law{2e8, 0.4, 2.0, 1e7, 0.01, 0.02};
   LossModel t = LossModel::from_table({{{8, 1}, law}}, true);
-  auto tb = LossModel::parse(t.to_json().dump(), "mem");
+  auto tb = LossModel::parse(dump_json(t.to_json()), "mem");
   ASSERT_TRUE(tb.ok()) << tb.status().to_string();
-  EXPECT_EQ(tb->to_json().dump(), t.to_json().dump());
+  EXPECT_EQ(dump_json(tb->to_json()), dump_json(t.to_json()));
   EXPECT_DOUBLE_EQ(*tb->law_for({8, 1})->se_b, 0.01);
 }
 

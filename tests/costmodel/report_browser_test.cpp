@@ -134,16 +134,16 @@ window.addEventListener('load', () => {
   const size_t at = dom.find("<pre id=\"layout\">");
   ASSERT_NE(at, std::string::npos) << dom.substr(0, 500);
   const size_t start = at + std::string("<pre id=\"layout\">").size();
-  auto layout = Json::parse(dom.substr(start, dom.find("</pre>", start) - start));
+  auto layout = parse_json(dom.substr(start, dom.find("</pre>", start) - start));
   ASSERT_TRUE(layout.ok()) << layout.status().message();
-  const double content = *layout->number_at("content");
-  EXPECT_GT(*layout->number_at("cells"), 100);
-  EXPECT_EQ(*layout->number_at("wrapped"), 0) << "table cells wrap";
-  EXPECT_LE(*layout->number_at("widest_table"), content + 1) << "a table is wider than the page";
-  auto svgs = layout->array_at("svgs");
+  const double content = *json_number_at(*layout, "content");
+  EXPECT_GT(*json_number_at(*layout, "cells"), 100);
+  EXPECT_EQ(*json_number_at(*layout, "wrapped"), 0) << "table cells wrap";
+  EXPECT_LE(*json_number_at(*layout, "widest_table"), content + 1) << "a table is wider than the page";
+  auto svgs = json_array_at(*layout, "svgs");
   ASSERT_TRUE(svgs.ok());
   EXPECT_EQ((*svgs)->size(), 4u);
-  for (const Json& w : (*svgs)->as_array()) EXPECT_GE(w.as_number(), 0.95 * content) << "a plot narrower than the page";
+  for (const Json& w : **svgs) EXPECT_GE(w.get<double>(), 0.95 * content) << "a plot narrower than the page";
 }
 
 }  // namespace

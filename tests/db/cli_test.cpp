@@ -476,32 +476,32 @@ TEST(CliTest, InfoAndBestSpeakJsonAndFitTheWidth) {
   make_db(dir.file("a.sqlite"));
   CliResult r = run_cli(dir, "db info --db a.sqlite --json --check");
   ASSERT_EQ(r.rc, 0) << r.err;
-  auto info = Json::parse(r.out);
+  auto info = parse_json(r.out);
   ASSERT_TRUE(info.ok()) << r.out;
-  EXPECT_EQ(info->find("schema_version")->as_number(), 1) << "the document's version, not the file's";
-  EXPECT_EQ(info->find("command")->as_string(), "db info");
-  EXPECT_EQ(info->find("database_schema_version")->as_number(), schema::schema_version());
-  EXPECT_EQ(info->find("measurements")->as_number(), 4);
-  EXPECT_EQ(info->find("by_status")->find("ok")->as_number(), 4);
-  EXPECT_EQ(info->find("integrity")->as_string(), "ok");
-  ASSERT_TRUE(info->find("environments")->is_array());
-  for (const Json& e : info->find("environments")->as_array()) {
-    EXPECT_TRUE(e.find("key")->is_string());
-    EXPECT_TRUE(e.find("gpu_name")->is_string());
+  EXPECT_EQ(info->at("schema_version").get<double>(), 1) << "the document's version, not the file's";
+  EXPECT_EQ(info->at("command").get<std::string>(), "db info");
+  EXPECT_EQ(info->at("database_schema_version").get<double>(), schema::schema_version());
+  EXPECT_EQ(info->at("measurements").get<double>(), 4);
+  EXPECT_EQ(info->at("by_status").at("ok").get<double>(), 4);
+  EXPECT_EQ(info->at("integrity").get<std::string>(), "ok");
+  ASSERT_TRUE(info->at("environments").is_array());
+  for (const Json& e : info->at("environments")) {
+    EXPECT_TRUE(e.at("key").is_string());
+    EXPECT_TRUE(e.at("gpu_name").is_string());
   }
 
   r = run_cli(dir, "db best --db a.sqlite --json");
   ASSERT_EQ(r.rc, 0) << r.err;
-  auto best = Json::parse(r.out);
+  auto best = parse_json(r.out);
   ASSERT_TRUE(best.ok()) << r.out;
-  EXPECT_EQ(best->find("command")->as_string(), "db best");
-  ASSERT_TRUE(best->find("rows")->is_array());
-  EXPECT_FALSE(best->find("rows")->as_array().empty());
-  for (const Json& row : best->find("rows")->as_array()) {
-    EXPECT_TRUE(row.find("problem")->is_string());
-    EXPECT_TRUE(row.find("config")->is_string());
-    EXPECT_GT(row.find("median_us")->as_number(), 0);
-    EXPECT_TRUE(row.find("marked_best")->is_bool());
+  EXPECT_EQ(best->at("command").get<std::string>(), "db best");
+  ASSERT_TRUE(best->at("rows").is_array());
+  EXPECT_FALSE(best->at("rows").empty());
+  for (const Json& row : best->at("rows")) {
+    EXPECT_TRUE(row.at("problem").is_string());
+    EXPECT_TRUE(row.at("config").is_string());
+    EXPECT_GT(row.at("median_us").get<double>(), 0);
+    EXPECT_TRUE(row.at("marked_best").is_boolean());
   }
 
   r = run_cli(dir, "db best --db a.sqlite");

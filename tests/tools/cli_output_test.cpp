@@ -67,11 +67,11 @@ class CliOutput : public ::testing::Test {
   Json json_of(const std::string& args, const std::string& command) {
     CliResult r = gqaforge(args);
     EXPECT_EQ(r.status, 0) << args << "\n" << r.err;
-    auto doc = Json::parse(r.out);
+    auto doc = parse_json(r.out);
     EXPECT_TRUE(doc.ok()) << args << ": " << doc.status().message() << "\n" << r.out;
     if (!doc.ok()) return Json();
-    EXPECT_EQ(doc->dump(-1).rfind("{\"schema_version\":1,\"command\":", 0), 0u) << r.out.substr(0, 80);
-    EXPECT_EQ(*doc->string_at("command"), command);
+    EXPECT_EQ(dump_json(*doc, -1).rfind("{\"schema_version\":1,\"command\":", 0), 0u) << r.out.substr(0, 80);
+    EXPECT_EQ(*json_string_at(*doc, "command"), command);
     return *doc;
   }
   std::string file(const std::string& name, const std::string& content) {
@@ -89,14 +89,13 @@ class CliOutput : public ::testing::Test {
   fs::path dir_;
 };
 
-using T = Json::Type;
-
-void expect_types(const Json& obj, const std::vector<std::pair<const char*, T>>& keys, const std::string& where) {
+// `keys` pairs a member with the name of its JSON type ("number", "string"); null is always fine.
+void expect_types(const Json& obj, const std::vector<std::pair<const char*, const char*>>& keys, const std::string& where) {
   ASSERT_TRUE(obj.is_object()) << where;
   for (const auto& [key, type] : keys) {
-    const Json* v = obj.find(key);
+    const Json* v = json_find(obj, key);
     ASSERT_NE(v, nullptr) << where << " lacks '" << key << "'";
-    EXPECT_TRUE(v->type() == type || v->is_null()) << where << "." << key << " is " << json_type_name(v->type());
+    EXPECT_TRUE(v->type_name() == std::string_view(type) || v->is_null()) << where << "." << key << " is " << v->type_name();
   }
 }
 
@@ -108,25 +107,25 @@ size_t widest_line(const std::string& text) {
 
 TEST_F(CliOutput, CompileJsonAndTextShowTheLaunchAndOccupancy) {
   Json doc = json_of("compile --phase decode --heads 8:1 --head-dim 128 --kv-len 128k --json", "compile");
-  expect_types(doc, {{"kernel", T::kString}, {"family", T::kString}, {"problem", T::kString}, {"config", T::kString},
-                     {"arch", T::kString}, {"nvrtc", T::kString}, {"key", T::kString}, {"cache_hit", T::kBool},
-                     {"compile_ms", T::kNumber}, {"cubin_bytes", T::kNumber}, {"output", T::kString},
-                     {"entry_points", T::kArray}}, "compile");
-  const Json& entries = *doc.find("entry_points");
+  expect_types(doc, {{"kernel", "string"}, {"family", "string"}, {"problem", "string"}, {"config", "string"},
+                     {"arch", "string"}, {"nvrtc", "string"}, {"key", "string"}, {"cache_hit", "boolean"},
+                     {"compile_ms", "number"}, {"cubin_bytes", "number"}, {"output", "string"},
+                     {"entry_points", "array"}}, "compile");
+  const Json& entries = doc.at("entry_points");
   ASSERT_EQ(entries.size(), 2u);  // the split-KV decode and its combine kernel
-  for (const Json& e : entries.as_array()) {
-    expect_types(e, {{"name", T::kString}, {"grid", T::kArray}, {"block", T::kArray}, {"threads", T::kNumber},
-                     {"shared_dynamic_bytes", T::kNumber}, {"resources_reported", T::kBool},
-                     {"registers", T::kNumber}, {"spill_store_bytes", T::kNumber}, {"spill_load_bytes", T::kNumber},
-                     {"stack_bytes", T::kNumber}, {"shared_static_bytes", T::kNumber}, {"ctas_per_sm", T::kNumber},
-                     {"occupancy_limiter", T::kString}}, "entry point");
-    EXPECT_EQ(e.find("grid")->size(), 3u);
+  for (const Json& e : entries) {
+    expect_types(e, {{"name", "string"}, {"grid", "array"}, {"block", "array"}, {"threads", "number"},
+                     {"shared_dynamic_bytes", "number"}, {"resources_reported", "boolean"},
+                     {"registers", "number"}, {"spill_store_bytes", "number"}, {"spill_load_bytes", "number"},
+                     {"stack_bytes", "number"}, {"shared_static_bytes", "number"}, {"ctas_per_sm", "number"},
+                     {"occupancy_limiter", "string"}}, "entry point");
+    EXPECT_EQ(e.at("grid").size(), 3u);
   }
-  const Json& decode = entries.as_array()[0];
-  EXPECT_EQ(*decode.string_at("name"), "gqaforge_decode");
-  EXPECT_GT(*decode.number_at("shared_dynamic_bytes"), 32 * 1024) << "the K/V stages live in dynamic shared memory";
-  EXPECT_GE(*decode.number_at("ctas_per_sm"), 1);
-  EXPECT_GT(*decode.number_at("registers"), 0);
+  const Json& decode = entries[0];
+  EXPECT_EQ(*json_string_at(decode, "name"), "gqaforge_decode");
+  EXPECT_GT(*json_number_at(decode, "shared_dynamic_bytes"), 32 * 1024) << "the K/V stages live in dynamic shared memory";
+  EXPECT_GE(*json_number_at(decode, "ctas_per_sm"), 1);
+  EXPECT_GT(*json_number_at(decode, "registers"), 0);
 
   CliResult text = gqaforge("compile --phase prefill --heads 32:8 --head-dim 128");
   ASSERT_EQ(text.status, 0) << text.err;
@@ -149,47 +148,47 @@ TEST_F(CliOutput, CompileJsonAndTextShowTheLaunchAndOccupancy) {
 
 TEST_F(CliOutput, DevicesJson) {
   Json doc = json_of("devices --json", "devices");
-  expect_types(doc, {{"nvrtc", T::kString}, {"nvrtc_targets", T::kArray}, {"driver_error", T::kString},
-                     {"devices", T::kArray}}, "devices");
-  ASSERT_GT(doc.find("nvrtc_targets")->size(), 0u);
-  EXPECT_TRUE(doc.find("nvrtc_targets")->as_array()[0].is_string());
-  if (doc.find("devices")->size() == 0) {
-    EXPECT_TRUE(doc.find("driver_error")->is_string() || doc.find("driver_error")->is_null());
+  expect_types(doc, {{"nvrtc", "string"}, {"nvrtc_targets", "array"}, {"driver_error", "string"},
+                     {"devices", "array"}}, "devices");
+  ASSERT_GT(doc.at("nvrtc_targets").size(), 0u);
+  EXPECT_TRUE(doc.at("nvrtc_targets")[0].is_string());
+  if (doc.at("devices").size() == 0) {
+    EXPECT_TRUE(doc.at("driver_error").is_string() || doc.at("driver_error").is_null());
     return;
   }
-  for (const Json& d : doc.find("devices")->as_array()) {
-    expect_types(d, {{"ordinal", T::kNumber}, {"name", T::kString}, {"uuid", T::kString},
-                     {"compute_capability", T::kString}, {"target", T::kString}, {"sm_count", T::kNumber},
-                     {"sm_clock_mhz", T::kNumber}, {"memory_clock_mhz", T::kNumber}, {"memory_bus_bits", T::kNumber},
-                     {"memory_bytes", T::kNumber}, {"peak_dram_bytes_per_s", T::kNumber}, {"l2_bytes", T::kNumber},
-                     {"shared_per_block_optin_bytes", T::kNumber}, {"shared_per_sm_bytes", T::kNumber},
-                     {"registers_per_block", T::kNumber}, {"registers_per_sm", T::kNumber},
-                     {"max_threads_per_block", T::kNumber}, {"max_threads_per_sm", T::kNumber},
-                     {"driver_version", T::kString}}, "device");
+  for (const Json& d : doc.at("devices")) {
+    expect_types(d, {{"ordinal", "number"}, {"name", "string"}, {"uuid", "string"},
+                     {"compute_capability", "string"}, {"target", "string"}, {"sm_count", "number"},
+                     {"sm_clock_mhz", "number"}, {"memory_clock_mhz", "number"}, {"memory_bus_bits", "number"},
+                     {"memory_bytes", "number"}, {"peak_dram_bytes_per_s", "number"}, {"l2_bytes", "number"},
+                     {"shared_per_block_optin_bytes", "number"}, {"shared_per_sm_bytes", "number"},
+                     {"registers_per_block", "number"}, {"registers_per_sm", "number"},
+                     {"max_threads_per_block", "number"}, {"max_threads_per_sm", "number"},
+                     {"driver_version", "string"}}, "device");
   }
 }
 
 TEST_F(CliOutput, CostJsonCarriesTheSchemaVersion) {
   Json doc = json_of("cost --model llama-3.2-1b --context 128k --train-tokens 1e11 --json", "cost");
-  expect_types(doc, {{"model", T::kString}, {"shape", T::kObject}, {"parameters", T::kObject}, {"context", T::kNumber},
-                     {"per_token", T::kObject}, {"per_sequence", T::kObject}, {"training", T::kObject}}, "cost");
-  EXPECT_EQ(*doc.number_at("context"), 131072);
+  expect_types(doc, {{"model", "string"}, {"shape", "object"}, {"parameters", "object"}, {"context", "number"},
+                     {"per_token", "object"}, {"per_sequence", "object"}, {"training", "object"}}, "cost");
+  EXPECT_EQ(*json_number_at(doc, "context"), 131072);
 }
 
 TEST_F(CliOutput, CompareSearchersTextJsonMarkdownAndTheErrorAlone) {
   const std::string db = tune_exhaustive();
   Json doc = json_of("compare-searchers --seeds 3 --json --db " + db, "compare-searchers");
-  expect_types(doc, {{"database", T::kString}, {"target_percent", T::kNumber}, {"random_fraction", T::kNumber},
-                     {"seeds", T::kNumber}, {"with_default", T::kBool}, {"problems", T::kArray}}, "compare-searchers");
-  ASSERT_EQ(doc.find("problems")->size(), 1u);
-  const Json& pr = doc.find("problems")->as_array()[0];
-  expect_types(pr, {{"problem", T::kString}, {"environment", T::kString}, {"valid_points", T::kNumber},
-                    {"exhaustive_best_us", T::kNumber}, {"default_gap", T::kNumber}, {"guided", T::kObject},
-                    {"random", T::kObject}}, "problem");
-  expect_types(*pr.find("guided"), {{"evaluations", T::kNumber}, {"fraction_of_valid", T::kNumber},
-                                    {"gap", T::kNumber}, {"evaluations_to_target", T::kNumber}}, "guided");
-  expect_types(*pr.find("random"), {{"evaluations", T::kNumber}, {"median_gap", T::kNumber},
-                                    {"within_target", T::kNumber}}, "random");
+  expect_types(doc, {{"database", "string"}, {"target_percent", "number"}, {"random_fraction", "number"},
+                     {"seeds", "number"}, {"with_default", "boolean"}, {"problems", "array"}}, "compare-searchers");
+  ASSERT_EQ(doc.at("problems").size(), 1u);
+  const Json& pr = doc.at("problems")[0];
+  expect_types(pr, {{"problem", "string"}, {"environment", "string"}, {"valid_points", "number"},
+                    {"exhaustive_best_us", "number"}, {"default_gap", "number"}, {"guided", "object"},
+                    {"random", "object"}}, "problem");
+  expect_types(pr.at("guided"), {{"evaluations", "number"}, {"fraction_of_valid", "number"},
+                                 {"gap", "number"}, {"evaluations_to_target", "number"}}, "guided");
+  expect_types(pr.at("random"), {{"evaluations", "number"}, {"median_gap", "number"},
+                                 {"within_target", "number"}}, "random");
 
   CliResult text = gqaforge("compare-searchers --seeds 3 --db " + db);
   ASSERT_EQ(text.status, 0) << text.err;
