@@ -24,6 +24,16 @@
 //   counters    u32 [batch][n_kv_heads], directly after lse_partial (fused combine only):
 //               zero before the first launch of a workspace layout; the last CTA of each
 //               (sequence, KV head) resets its counter, so replays need no memset.
+//
+// The pieces, one header each (vocabulary: docs/kernel-contract.md):
+//   decode_layout.cuh     Layout: compile-time shapes, warp split, shared-memory map
+//   decode_work.cuh       CtaWork: the (sequence, KV head, split, row block) of a CTA, its keys
+//   decode_kv_stream.cuh  KvStream / KvRing: the K/V tiles through the cp.async ring
+//   decode_mma.cuh        run_mma: the tensor-core inner loop
+//   decode_simt.cuh       run_simt: the CUDA-core inner loop
+//   decode_epilogue.cuh   Epilogue: merge of the per-warp softmax states, O/LSE or partials
+//   decode_combine.cuh    combine_row / combine_kernel: the split-KV combine
+// This header holds the main kernel and the entry points.
 #pragma once
 
 #include "common.cuh"
@@ -38,51 +48,41 @@
 namespace gqf {
 namespace decode {
 
-// ---------------------------------------------------------------------------------------------
-// Entry points.
-// ---------------------------------------------------------------------------------------------
-template <class T>
+/// The main kernel: one (split, row block) of one (sequence, KV head).
+template <typename Traits>
 __device__ __forceinline__ void main_kernel(const GqaParams& p) {
-  typedef Geom<T> C;
+  typedef Layout<Traits> L;
   extern __shared__ __align__(16) unsigned char smem[];
-  if (threadIdx.x == 0 && dynamic_smem_size() < static_cast<u32>(C::kSmemBytes)) __trap();
+  if (threadIdx.x == 0 && dynamic_smem_size() < static_cast<u32>(L::kSharedBytes)) __trap();
 
-  Cta cta;
-  cta.split = blockIdx.x / C::kRowBlocks;
-  cta.rb = blockIdx.x - cta.split * C::kRowBlocks;
-  cta.kvh = blockIdx.y;
-  cta.b = blockIdx.z;
-  cta.n = imax(0, p.kv_lens != nullptr ? p.kv_lens[cta.b] : p.kv_len);
-  cta.n_active = cta.n == 0 ? 0 : imin(p.num_splits, ceil_div(cta.n, p.split_len));
-  if (cta.split >= cta.n_active) {
+  CtaWork cta;
+  if (!cta.init<L>(p)) {
     // A sequence without keys: split 0 writes O = 0 and LSE = -inf; idle splits just leave.
-    if (cta.n_active == 0 && cta.split == 0) write_rows<C>(p, cta, nullptr, true, true);
+    if (cta.n_active == 0 && cta.split == 0) Epilogue<L>::store(p, cta, nullptr, true, true);
     return;
   }
-  cta.key_begin = cta.split * p.split_len;
-  cta.key_end = imin(cta.n, cta.key_begin + p.split_len);
 
-  if constexpr (C::kMma) {
-    run_mma<C>(p, cta, smem);
+  if constexpr (L::kUseMma) {
+    run_mma<L>(p, cta, smem);
   } else {
-    run_simt<C>(p, cta, smem);
+    run_simt<L>(p, cta, smem);
   }
-  const float* slab = reinterpret_cast<const float*>(smem + C::kQBytes);
+  const float* slab = reinterpret_cast<const float*>(smem + L::kQBytes);
   const bool final_out = cta.n_active == 1;
-  write_rows<C>(p, cta, slab, final_out, false);
+  Epilogue<L>::store(p, cta, slab, final_out, false);
   if (final_out) return;
 
-  if constexpr (C::kFused) {
+  if constexpr (L::kFusedCombine) {
     // Publish the partials, then count this CTA in; the last one of the (sequence, KV head)
     // merges every split and resets the counter for the next launch.
-    volatile int* flag = reinterpret_cast<volatile int*>(smem + C::kSmemBytes - 16);
+    volatile int* flag = reinterpret_cast<volatile int*>(smem + L::kSharedBytes - 16);
     __threadfence();
     __syncthreads();
     if (threadIdx.x == 0) {
       unsigned* counter = reinterpret_cast<unsigned*>(
-          p.lse_partial + static_cast<long long>(p.num_splits) * p.batch * C::kQL * p.n_q_heads) +
-          cta.b * p.n_kv_heads + cta.kvh;
-      const unsigned target = static_cast<unsigned>(cta.n_active * C::kRowBlocks);
+          p.lse_partial + static_cast<long long>(p.num_splits) * p.batch * L::kQLen * p.n_q_heads) +
+          cta.b * p.n_kv_heads + cta.kv_head;
+      const unsigned target = static_cast<unsigned>(cta.n_active * L::kRowBlocks);
       const unsigned old = atomicAdd(counter, 1u);
       const bool last = old + 1 == target;
       if (last) atomicExch(counter, 0u);
@@ -92,9 +92,9 @@ __device__ __forceinline__ void main_kernel(const GqaParams& p) {
     if (*flag == 0) return;
     __threadfence();
     const int warp = threadIdx.x >> 5;
-    for (int r = warp; r < C::kRows; r += C::kWarps) {
-      const int t = r / C::kG;
-      combine_row<C, 1>(p, cta.b, t, cta.kvh * C::kG + (r - t * C::kG), cta.n_active, 0, nullptr);
+    for (int r = warp; r < L::kRows; r += L::kWarps) {
+      const int t = r / L::kGroup;
+      combine_row<L, 1>(p, cta.b, t, cta.kv_head * L::kGroup + (r - t * L::kGroup), cta.n_active, 0, nullptr);
     }
   }
 }
@@ -106,11 +106,11 @@ __device__ __forceinline__ void main_kernel(const GqaParams& p) {
 /// gqaforge_decode (grid: splits*row_blocks, n_kv, batch) and gqaforge_decode_combine
 /// (grid: n_q_heads, q_len, batch; launched only for unfused split-KV).
 #define GQF_DECODE_ENTRY_POINTS(Traits)                                                              \
-  extern "C" __global__ void __launch_bounds__(gqf::decode::Geom<Traits>::kThreads, 1)             \
+  extern "C" __global__ void __launch_bounds__(gqf::decode::Layout<Traits>::kThreads, 1)             \
       gqaforge_decode(const GqaParams p) {                                                           \
     gqf::decode::main_kernel<Traits>(p);                                                             \
   }                                                                                                  \
-  extern "C" __global__ void __launch_bounds__(gqf::decode::Geom<Traits>::kCombineWarps * 32)      \
+  extern "C" __global__ void __launch_bounds__(gqf::decode::Layout<Traits>::kCombineWarps * 32)      \
       gqaforge_decode_combine(const GqaParams p) {                                                   \
     gqf::decode::combine_kernel<Traits>(p);                                                          \
   }

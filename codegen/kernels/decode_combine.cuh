@@ -7,19 +7,19 @@
 namespace gqf {
 namespace decode {
 
-// ---------------------------------------------------------------------------------------------
-// Split combine of one output row by a team of kTeam warps (fused: 1 warp; kernel: all warps).
-// ---------------------------------------------------------------------------------------------
-template <class C, int kTeam>
+/// Split combine of one output row by a team of kTeam warps (fused: 1 warp; kernel: all warps);
+/// `red` is kTeam * kHeadDim floats of shared memory when kTeam > 1.
+template <typename L, int kTeam>
 __device__ __forceinline__ void combine_row(const GqaParams& p, int b, int t, int head, int n_active,
                                             int team_warp, float* red) {
+  typedef typename L::Element Element;
   constexpr float kLog2e = 1.4426950408889634f;
-  constexpr int kLanes = C::kCombineLanes, kVec = C::kCombineVec, kSpw = C::kCombineSplitsPerWarp;
+  constexpr int kLanes = L::kCombineLanes, kVec = L::kCombineVec, kSpw = L::kCombineSplitsPerWarp;
   const int lane = threadIdx.x & 31;
-  const long long split_rows = static_cast<long long>(p.batch) * C::kQL * p.n_q_heads;
-  const long long row = (static_cast<long long>(b) * C::kQL + t) * p.n_q_heads + head;
+  const long long split_rows = static_cast<long long>(p.batch) * L::kQLen * p.n_q_heads;
+  const long long row = (static_cast<long long>(b) * L::kQLen + t) * p.n_q_heads + head;
   const float* lse_p = p.lse_partial + row;
-  const float* o_p = p.o_partial + row * C::kD;
+  const float* o_p = p.o_partial + row * L::kHeadDim;
 
   // Max and sum of the split weights in one online pass (independent loads, unrolled, so a
   // few hundred splits cost one L2 round trip rather than one per 32 splits); every warp of the
@@ -55,9 +55,9 @@ __device__ __forceinline__ void combine_row(const GqaParams& p, int b, int t, in
 #pragma unroll
     for (int v = 0; v < kVec; ++v) {
       const int c4 = sub + v * kLanes;  // float4 index in the row
-      if (c4 < C::kD / 4) {
+      if (c4 < L::kHeadDim / 4) {
         float x[4];
-        ld_cg_f32x4(o_p + s * split_rows * C::kD + c4 * 4, x);
+        ld_cg_f32x4(o_p + s * split_rows * L::kHeadDim + c4 * 4, x);
         // A split whose rows saw no key has weight 0 and O 0: no NaN can enter.
         acc[v][0] += w * x[0];
         acc[v][1] += w * x[1];
@@ -80,9 +80,9 @@ __device__ __forceinline__ void combine_row(const GqaParams& p, int b, int t, in
 #pragma unroll
       for (int v = 0; v < kVec; ++v) {
         const int c4 = sub + v * kLanes;
-        if (c4 < C::kD / 4) {
+        if (c4 < L::kHeadDim / 4) {
 #pragma unroll
-          for (int e = 0; e < 4; ++e) red[team_warp * C::kD + c4 * 4 + e] = acc[v][e];
+          for (int e = 0; e < 4; ++e) red[team_warp * L::kHeadDim + c4 * 4 + e] = acc[v][e];
         }
       }
     }
@@ -91,24 +91,24 @@ __device__ __forceinline__ void combine_row(const GqaParams& p, int b, int t, in
 #pragma unroll
     for (int v = 0; v < kVec; ++v) {
       const int c4 = sub + v * kLanes;
-      if (c4 < C::kD / 4 && slot == 0) {
+      if (c4 < L::kHeadDim / 4 && slot == 0) {
 #pragma unroll
         for (int w = 1; w < kTeam; ++w)
 #pragma unroll
-          for (int e = 0; e < 4; ++e) acc[v][e] += red[w * C::kD + c4 * 4 + e];
+          for (int e = 0; e < 4; ++e) acc[v][e] += red[w * L::kHeadDim + c4 * 4 + e];
       }
     }
   }
   const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
   if (slot == 0) {
-    typename C::E* o = static_cast<typename C::E*>(p.o) + b * p.o_stride_b + t * p.o_stride_s + head * p.o_stride_h;
+    Element* o = static_cast<Element*>(p.o) + b * p.o_stride_b + t * p.o_stride_s + head * p.o_stride_h;
 #pragma unroll
     for (int v = 0; v < kVec; ++v) {
       const int c4 = sub + v * kLanes;
-      if (c4 < C::kD / 4) {
+      if (c4 < L::kHeadDim / 4) {
         // 8-byte store of four elements.
-        const u32 lo = pack2<typename C::E>(acc[v][0] * inv, acc[v][1] * inv);
-        const u32 hi = pack2<typename C::E>(acc[v][2] * inv, acc[v][3] * inv);
+        const u32 lo = pack2<Element>(acc[v][0] * inv, acc[v][1] * inv);
+        const u32 hi = pack2<Element>(acc[v][2] * inv, acc[v][3] * inv);
         asm volatile("st.global.v2.b32 [%0], {%1,%2};\n" ::"l"(o + c4 * 4), "r"(lo), "r"(hi) : "memory");
       }
     }
@@ -118,15 +118,16 @@ __device__ __forceinline__ void combine_row(const GqaParams& p, int b, int t, in
   }
 }
 
-template <class T>
+/// The combine kernel: one CTA per output row (query head, token, sequence).
+template <typename Traits>
 __device__ __forceinline__ void combine_kernel(const GqaParams& p) {
-  typedef Geom<T> C;
+  typedef Layout<Traits> L;
   extern __shared__ __align__(16) unsigned char smem[];
   const int head = blockIdx.x, t = blockIdx.y, b = blockIdx.z;
   const int n = imax(0, p.kv_lens != nullptr ? p.kv_lens[b] : p.kv_len);
   const int n_active = n == 0 ? 0 : imin(p.num_splits, ceil_div(n, p.split_len));
   if (n_active <= 1) return;  // the main kernel wrote this row directly
-  combine_row<C, C::kCombineWarps>(p, b, t, head, n_active, threadIdx.x >> 5, reinterpret_cast<float*>(smem));
+  combine_row<L, L::kCombineWarps>(p, b, t, head, n_active, threadIdx.x >> 5, reinterpret_cast<float*>(smem));
 }
 
 }  // namespace decode

@@ -8,27 +8,24 @@
 namespace gqf {
 namespace decode {
 
-// ---------------------------------------------------------------------------------------------
-// CUDA-core inner loop.
-// ---------------------------------------------------------------------------------------------
-template <class C>
-__device__ __forceinline__ void run_simt(const GqaParams& p, const Cta& cta, unsigned char* smem) {
-  typedef typename C::E E;
-  constexpr int kR = C::kRowsCta, kSteps = C::kSteps, kLpk = C::kLanesPerKey;
+template <typename L>
+__device__ __forceinline__ void run_simt(const GqaParams& p, const CtaWork& cta, unsigned char* smem) {
+  typedef typename L::Element Element;
+  constexpr int kR = L::kRowsCta, kSteps = L::kSteps, kLpk = L::kLanesPerKey;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int grp = lane / kLpk, sub = lane % kLpk;
-  const bool active = sub < C::kChunks;  // head dim 96: 12 of 16 lanes hold data
+  const bool active = sub < L::kChunks;  // head dim 96: 12 of 16 lanes hold data
   const u32 pipe_smem = smem_addr(smem);
 
-  KvPipe<C> kv;
+  KvRing<L> kv;
   kv.init(p, cta, tid);
   const int n_tiles = kv.n_tiles;
 
 #pragma unroll
-  for (int s = 0; s < C::kStages - 1; ++s) kv.issue(pipe_smem, cta, tid);
+  for (int s = 0; s < L::kStages - 1; ++s) kv.issue(pipe_smem, cta, tid);
 
   // Q: this lane's 8 head-dim elements of every row, in fp32 registers.
-  const int row_base = cta.rb * C::kRowsCta;
+  const int row_base = cta.row_block * L::kRowsCta;
   float q[kR][8];
   int lim[kR];
 #pragma unroll
@@ -36,14 +33,14 @@ __device__ __forceinline__ void run_simt(const GqaParams& p, const Cta& cta, uns
     const int r = row_base + m;
 #pragma unroll
     for (int e = 0; e < 8; ++e) q[m][e] = 0.0f;
-    if (active && r < C::kRows) {
-      const u32x4 v = ld_global_nc_16(static_cast<const E*>(p.q) + q_offset<C>(p, cta.b, cta.kvh, r) + sub * 8);
-      unpack8<E>(v, q[m]);
+    if (active && r < L::kRows) {
+      const u32x4 v = ld_global_nc_16(static_cast<const Element*>(p.q) + q_offset<L>(p, cta.b, cta.kv_head, r) + sub * 8);
+      unpack8<Element>(v, q[m]);
     }
-    const int t = r / C::kG;
-    lim[m] = imin(C::kCausal ? t + cta.n - C::kQL : cta.n - 1, cta.key_end - 1);
+    const int t = r / L::kGroup;
+    lim[m] = imin(L::kCausal ? t + cta.kv_len - L::kQLen : cta.kv_len - 1, cta.key_end - 1);
   }
-  const int mask_free_end = C::kCausal ? imin(cta.key_end, cta.n - C::kQL + 1) : cta.key_end;
+  const int mask_free_end = L::kCausal ? imin(cta.key_end, cta.kv_len - L::kQLen + 1) : cta.key_end;
   const float scale = p.scale_log2;
 
   float o[kR][8], m_run[kR], l_run[kR];
@@ -55,23 +52,23 @@ __device__ __forceinline__ void run_simt(const GqaParams& p, const Cta& cta, uns
     l_run[m] = 0.0f;
   }
   // Byte offset of this lane's chunk of its first key row in a stage.
-  const u32 lane_off = ((warp * C::kKW + grp) * C::kSmemRow + sub * 8) * 2;
+  const u32 lane_off = ((warp * L::kKW + grp) * L::kRowElems + sub * 8) * 2;
 
   int stage = 0;
   for (int it = 0; it < n_tiles; ++it) {
-    cp_async_wait<C::kStages - 2>();
+    cp_async_wait<L::kStages - 2>();
     __syncthreads();
     kv.issue(pipe_smem, cta, tid);
 
-    const u32 st = pipe_smem + stage * C::kStageBytes + lane_off;
-    stage = stage + 1 == C::kStages ? 0 : stage + 1;
-    const int k0 = cta.key_begin + it * C::kBlockN;
+    const u32 st = pipe_smem + stage * L::kStageBytes + lane_off;
+    stage = stage + 1 == L::kStages ? 0 : stage + 1;
+    const int k0 = cta.key_begin + it * L::kBlockN;
 
     float s[kSteps][kR];
 #pragma unroll
     for (int i = 0; i < kSteps; ++i) {
       float kf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      if (active) unpack8<E>(ld_shared_16(st + i * C::kKeysPerStep * C::kSmemRowBytes), kf);
+      if (active) unpack8<Element>(ld_shared_16(st + i * L::kKeysPerStep * L::kRowBytes), kf);
 #pragma unroll
       for (int m = 0; m < kR; ++m) {
         float acc = 0.0f;
@@ -88,13 +85,13 @@ __device__ __forceinline__ void run_simt(const GqaParams& p, const Cta& cta, uns
 #pragma unroll
         for (int m = 0; m < kR; ++m) s[i][m] += __shfl_xor_sync(0xffffffffu, s[i][m], o2);
 
-    if (k0 + C::kBlockN > mask_free_end) {
-      const int key0 = k0 + warp * C::kKW + grp;
+    if (k0 + L::kBlockN > mask_free_end) {
+      const int key0 = k0 + warp * L::kKW + grp;
 #pragma unroll
       for (int i = 0; i < kSteps; ++i)
 #pragma unroll
         for (int m = 0; m < kR; ++m)
-          if (key0 + i * C::kKeysPerStep > lim[m]) s[i][m] = neg_inf();
+          if (key0 + i * L::kKeysPerStep > lim[m]) s[i][m] = neg_inf();
     }
 
 #pragma unroll
@@ -121,7 +118,7 @@ __device__ __forceinline__ void run_simt(const GqaParams& p, const Cta& cta, uns
 #pragma unroll
       for (int i = 0; i < kSteps; ++i) {
         float vf[8];
-        unpack8<E>(ld_shared_16(st + C::kTileBytes + i * C::kKeysPerStep * C::kSmemRowBytes), vf);
+        unpack8<Element>(ld_shared_16(st + L::kTileBytes + i * L::kKeysPerStep * L::kRowBytes), vf);
 #pragma unroll
         for (int m = 0; m < kR; ++m)
 #pragma unroll
@@ -133,18 +130,18 @@ __device__ __forceinline__ void run_simt(const GqaParams& p, const Cta& cta, uns
   cp_async_wait<0>();
   __syncthreads();
   float* slab = reinterpret_cast<float*>(smem);
-  float* slab_m = slab + C::kPartials * C::kSlabRows * C::kSlabStride;
-  float* slab_l = slab_m + C::kPartials * C::kSlabRows;
-  const int part = warp * C::kKeysPerStep + grp;
+  float* slab_m = slab + L::kPartials * L::kSlabRows * L::kSlabStride;
+  float* slab_l = slab_m + L::kPartials * L::kSlabRows;
+  const int part = warp * L::kKeysPerStep + grp;
   if (active) {
 #pragma unroll
     for (int m = 0; m < kR; ++m) {
-      float* orow = slab + (part * C::kSlabRows + m) * C::kSlabStride + sub * 8;
+      float* orow = slab + (part * L::kSlabRows + m) * L::kSlabStride + sub * 8;
 #pragma unroll
       for (int e = 0; e < 8; ++e) orow[e] = o[m][e];
       if (sub == 0) {
-        slab_m[part * C::kSlabRows + m] = m_run[m];
-        slab_l[part * C::kSlabRows + m] = l_run[m];
+        slab_m[part * L::kSlabRows + m] = m_run[m];
+        slab_l[part * L::kSlabRows + m] = l_run[m];
       }
     }
   }
