@@ -1,6 +1,6 @@
 // Prefill attention kernel template, two generations: a FlashAttention-2-class forward pass on
-// mma.sync (below), and the Hopper generation on warpgroup mma (kWgmma, at the end of the file),
-// which shares the CTA work decoding, masking, online softmax and epilogue.
+// mma.sync (prefill_mma.cuh), and the Hopper generation on warpgroup mma (kWgmma,
+// prefill_wgmma.cuh), which shares the CTA work decoding, masking, online softmax and epilogue.
 //
 // One CTA computes kBlockM query rows of one (sequence, head) against all keys it may see.
 // Rows are query tokens of one query head, or — with kPackGqa — (token, head-in-group) pairs of
@@ -16,22 +16,23 @@
 // cp.async buffers; one barrier per tile. Causal CTAs skip every tile above their diagonal and
 // CTAs are numbered heaviest first (row blocks reversed, heads fastest).
 //
-// The pieces (W: used by the wgmma generation too):
-//   Layout        compile-time shapes and the shared-memory map (must match the host's
-//                 prefill_launch; checked against Traits::kSharedBytes); WgLayout for wgmma
-//   SeqInfo/RowMap/CtaWork (W) which sequence (fixed or varlen), tokens and heads a CTA's rows
-//                 are, and which K/V tiles they see
-//   TileLoader    global -> shared copy of the Q rows (gathered per packed row)
-//   KVStream      the K/V tile stream through the cp.async ring
-//   WarpMma       the two warp-level matrix products (QK^T and PV) on mma.sync
-//   OnlineSoftmax (W) running max/sum, masking, rescaling, P packing
-//   Epilogue      (W) normalisation, O through shared memory with 16-byte stores, LSE
-//   SwizzledLoader, WgMma  the wgmma generation's loads into swizzled tiles and its products
-//
-// Shared memory rows are padded by 16 bytes: a row of D elements spans D/8+1 16-byte units, an
-// odd number, so the 8 row addresses of one ldmatrix phase hit 8 distinct bank groups (this also
-// covers head_dim 96, whose 12 units per row rule out the usual XOR-8 swizzle), and the padding
-// keeps every fragment address linear in the tile indices (immediate offsets in LDSM).
+// The pieces, one header each (vocabulary: docs/kernel-contract.md). Shared by both generations:
+//   prefill_work.cuh          SeqInfo / RowMap / CtaWork: which sequence (fixed or varlen),
+//                             tokens and heads a CTA's rows are, and which K/V tiles they see
+//   prefill_softmax.cuh       OnlineSoftmax: masking, running max/sum, rescaling, P packing
+//   prefill_epilogue.cuh      Epilogue: normalisation, O through shared memory with 16-byte
+//                             stores, LSE
+// mma.sync generation:
+//   prefill_mma_layout.cuh    MmaLayout: compile-time shapes and the shared-memory map (must
+//                             match the host's prefill_launch; checked against kSharedBytes)
+//   prefill_mma_loads.cuh     QLoader / KvStream: Q rows and the K/V tiles into padded rows
+//   prefill_mma.cuh           WarpMma (QK^T and PV on m16n8k16) and the body, forward_mma
+// wgmma generation:
+//   prefill_wgmma_layout.cuh  WgmmaLayout: the same for 128-byte-swizzled tiles
+//   prefill_wgmma_loads.cuh   SwizzledQLoader / SwizzledKvStream: the same into swizzled tiles
+//   prefill_wgmma.cuh         WarpgroupMma (the two products on wgmma) and the body,
+//                             forward_wgmma
+// This header picks the generation and defines the entry point.
 #pragma once
 
 #include "common.cuh"
@@ -43,11 +44,11 @@ namespace prefill {
 
 /// Picks the generation the traits ask for (a template, so only that body is instantiated).
 template <typename Traits>
-__device__ __forceinline__ void prefill_dispatch(const GqaParams& p) {
+__device__ __forceinline__ void forward(const GqaParams& p) {
   if constexpr (Traits::kWgmma) {
-    prefill_forward_wgmma<Traits>(p);
+    forward_wgmma<Traits>(p);
   } else {
-    prefill_forward<Traits>(p);
+    forward_mma<Traits>(p);
   }
 }
 
@@ -58,5 +59,5 @@ __device__ __forceinline__ void prefill_dispatch(const GqaParams& p) {
 #define GQF_PREFILL_ENTRY_POINTS(Traits)                                                          \
   extern "C" __global__ void __launch_bounds__(Traits::kWarps * 32, Traits::kMinCtasPerSm)       \
       gqaforge_prefill(const GqaParams p) {                                                        \
-    gqf::prefill::prefill_dispatch<Traits>(p);                                                     \
+    gqf::prefill::forward<Traits>(p);                                                     \
   }

@@ -8,9 +8,7 @@
 namespace gqf {
 namespace prefill {
 
-// ---------------------------------------------------------------------------------------------
-// Epilogue: O / sum through the warp's own rows of the Q buffer, then 16-byte global stores.
-// ---------------------------------------------------------------------------------------------
+/// Epilogue: O / sum through the warp's own rows of the Q buffer, then 16-byte global stores.
 template <typename L>
 struct Epilogue {
   typedef typename L::Element Element;

@@ -9,9 +9,7 @@
 namespace gqf {
 namespace prefill {
 
-// ---------------------------------------------------------------------------------------------
-// Warp-level inner products on mma.sync m16n8k16 (the part a wgmma variant replaces).
-// ---------------------------------------------------------------------------------------------
+/// Warp-level inner products on mma.sync m16n8k16 (the part a wgmma variant replaces).
 template <typename L>
 struct WarpMma {
   typedef typename L::Element Element;
@@ -99,12 +97,10 @@ struct WarpMma {
   }
 };
 
-// ---------------------------------------------------------------------------------------------
-// The kernel body.
-// ---------------------------------------------------------------------------------------------
+/// The kernel body of the mma.sync generation.
 template <typename Traits>
-__device__ __forceinline__ void prefill_forward(const GqaParams& p) {
-  typedef Layout<Traits> L;
+__device__ __forceinline__ void forward_mma(const GqaParams& p) {
+  typedef MmaLayout<Traits> L;
   typedef typename L::Element Element;
   alignas(16) extern __shared__ unsigned char smem[];
 
@@ -136,11 +132,11 @@ __device__ __forceinline__ void prefill_forward(const GqaParams& p) {
   softmax.init();
 
   if (n_tiles > 0) {
-    KVStream<L> kv;
+    KvStream<L> kv;
     kv.init(w.k_rows(p), w.v_rows(p), p, s.kv_len, tid);
 
     // Prologue: Q, then tiles 0 .. kStages-2, one commit group each.
-    TileLoader<L>::load_q(q_smem, static_cast<const Element*>(p.q), s, rows, p, tid);
+    QLoader<L>::load(q_smem, static_cast<const Element*>(p.q), s, rows, p, tid);
     cp_async_commit();
 #pragma unroll
     for (int st = 0; st < L::kStages - 1; ++st) {

@@ -1,5 +1,10 @@
 // Prefill family, mma.sync generation: the compile-time shapes and shared-memory map of one
 // kernel, derived from the traits (must match the host's prefill_launch).
+//
+// Shared memory rows are padded by 16 bytes: a row of D elements spans D/8+1 16-byte units, an
+// odd number, so the 8 row addresses of one ldmatrix phase hit 8 distinct bank groups (this also
+// covers head_dim 96, whose 12 units per row rule out the usual XOR-8 swizzle), and the padding
+// keeps every fragment address linear in the tile indices (immediate offsets in LDSM).
 #pragma once
 
 #include "common.cuh"
@@ -9,7 +14,7 @@ namespace prefill {
 
 /// Compile-time shapes of one generated prefill kernel.
 template <typename Traits>
-struct Layout {
+struct MmaLayout {
   typedef typename Traits::Element Element;
   static constexpr int kHeadDim = Traits::kHeadDim;
   static constexpr int kGroup = Traits::kGroup;

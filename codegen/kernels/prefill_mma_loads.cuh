@@ -1,5 +1,6 @@
-// Prefill family, mma.sync generation: global -> shared cp.async copies into padded rows, the
-// CTA's Q rows (gathered per packed row) and its stream of K/V tiles.
+// Prefill family, mma.sync generation: global -> shared cp.async copies into padded rows (16
+// bytes per thread and step, zero-fill past the end): QLoader, the CTA's Q rows (gathered per
+// packed row), and KvStream, its stream of K/V tiles.
 #pragma once
 
 #include "prefill_work.cuh"
@@ -7,16 +8,13 @@
 namespace gqf {
 namespace prefill {
 
-// ---------------------------------------------------------------------------------------------
-// Global -> shared tile loads (cp.async, 16 bytes per thread and step, zero-fill past the end).
-// ---------------------------------------------------------------------------------------------
+/// The Q rows of the CTA: each packed row has its own (token, head) address.
 template <typename L>
-struct TileLoader {
+struct QLoader {
   typedef typename L::Element Element;
 
-  /// Q rows of the CTA: each packed row has its own (token, head) address.
-  static __device__ __forceinline__ void load_q(u32 q_smem, const Element* q, const SeqInfo& s,
-                                                const RowMap<L>& rows, const GqaParams& p, int tid) {
+  static __device__ __forceinline__ void load(u32 q_smem, const Element* q, const SeqInfo& s,
+                                              const RowMap<L>& rows, const GqaParams& p, int tid) {
     constexpr int kTotal = L::kBlockM * L::kChunks;
     constexpr int kIters = (kTotal + L::kThreads - 1) / L::kThreads;
 #pragma unroll
@@ -35,22 +33,21 @@ struct TileLoader {
       }
     }
   }
-
-  /// K/V rows are padded to a power-of-two number of 16-byte chunks (head_dim 96: 12 of 16
-  /// active) so that each thread copies one fixed chunk of rows r0, r0 + kRowStep, ...
-  static constexpr int kLoadChunks = L::kChunks <= 8 ? 8 : L::kChunks <= 16 ? 16 : 32;
-  static constexpr int kRowStep = L::kThreads / kLoadChunks;
-  static constexpr int kTileIters = (L::kBlockN + kRowStep - 1) / kRowStep;
-  static_assert(L::kThreads % kLoadChunks == 0, "threads must cover whole padded rows");
 };
 
 /// The stream of K/V tiles of one CTA, from key 0 upwards. Keeps only what a thread needs for
 /// its own copies (two advancing global pointers, its row, a row budget), because this state
 /// is live through the whole main loop, next to the O and S accumulators.
 template <typename L>
-struct KVStream {
+struct KvStream {
   typedef typename L::Element Element;
-  typedef TileLoader<L> TL;
+  /// K/V rows are padded to a power-of-two number of 16-byte chunks (head_dim 96: 12 of 16
+  /// active) so that each thread copies one fixed chunk of rows r0, r0 + kRowStep, ...
+  static constexpr int kLoadChunks = L::kChunks <= 8 ? 8 : L::kChunks <= 16 ? 16 : 32;
+  static constexpr int kRowStep = L::kThreads / kLoadChunks;
+  static constexpr int kTileIters = (L::kBlockN + kRowStep - 1) / kRowStep;
+  static_assert(L::kThreads % kLoadChunks == 0, "threads must cover whole padded rows");
+
   const Element* k_src;  // this thread's first element in the next K tile
   const Element* v_src;
   int row;               // first tile row this thread copies (>= kBlockN: idle thread)
@@ -59,10 +56,10 @@ struct KVStream {
 
   __device__ __forceinline__ void init(const Element* k, const Element* v, const GqaParams& p, int kv_len,
                                        int tid) {
-    const int chunk = tid % TL::kLoadChunks;
-    row = tid / TL::kLoadChunks;
+    const int chunk = tid % kLoadChunks;
+    row = tid / kLoadChunks;
     // Idle lanes of padded rows never copy: park them past the tile.
-    if (TL::kLoadChunks != L::kChunks && chunk >= L::kChunks) row = L::kBlockN;
+    if (kLoadChunks != L::kChunks && chunk >= L::kChunks) row = L::kBlockN;
     k_src = k + row * p.k_stride_s + chunk * 8;
     v_src = v + row * p.v_stride_s + chunk * 8;
     rows_left = kv_len;
@@ -74,13 +71,13 @@ struct KVStream {
   /// masked P = 0 entries never meet NaN garbage in V.
   __device__ __forceinline__ void load_next(u32 dst, const GqaParams& p) {
 #pragma unroll
-    for (int it = 0; it < TL::kTileIters; ++it) {
-      const int r = row + it * TL::kRowStep;
+    for (int it = 0; it < kTileIters; ++it) {
+      const int r = row + it * kRowStep;
       if (r < L::kBlockN) {
         const bool valid = r < rows_left;
-        const u32 d = dst + smem_off + it * TL::kRowStep * L::kRowBytes;
-        cp_async_16(d, k_src + it * TL::kRowStep * p.k_stride_s, valid);
-        cp_async_16(d + L::kTileBytes, v_src + it * TL::kRowStep * p.v_stride_s, valid);
+        const u32 d = dst + smem_off + it * kRowStep * L::kRowBytes;
+        cp_async_16(d, k_src + it * kRowStep * p.k_stride_s, valid);
+        cp_async_16(d + L::kTileBytes, v_src + it * kRowStep * p.v_stride_s, valid);
       }
     }
     k_src += L::kBlockN * p.k_stride_s;

@@ -8,11 +8,9 @@
 namespace gqf {
 namespace prefill {
 
-// ---------------------------------------------------------------------------------------------
-// Online softmax over the m16n8 accumulator layout: a thread holds rows lane/4 and lane/4 + 8 of
-// each m-tile ("half" 0 and 1), columns 2*(lane%4) + {0,1} of each n8 tile; a row is spread over
-// the 4 lanes of a quad.
-// ---------------------------------------------------------------------------------------------
+/// Online softmax over the m16n8 accumulator layout: a thread holds rows lane/4 and lane/4 + 8 of
+/// each m-tile ("half" 0 and 1), columns 2*(lane%4) + {0,1} of each n8 tile; a row is spread over
+/// the 4 lanes of a quad.
 template <typename L>
 struct OnlineSoftmax {
   typedef typename L::Element Element;

@@ -22,7 +22,7 @@ namespace prefill {
 
 /// The two warpgroup products of one K/V tile, issued asynchronously (commit, no wait).
 template <typename L>
-struct WgMma {
+struct WarpgroupMma {
   typedef typename L::Element Element;
 
   /// s = Q K^T for this warpgroup's 64 rows (`q_wg`: its rows in panel 0) and the K tile.
@@ -51,10 +51,10 @@ struct WgMma {
 };
 
 template <typename Traits>
-__device__ __forceinline__ void prefill_forward_wgmma(const GqaParams& p) {
-  typedef WgLayout<Traits> L;
+__device__ __forceinline__ void forward_wgmma(const GqaParams& p) {
+  typedef WgmmaLayout<Traits> L;
   typedef typename L::Element Element;
-  typedef WgMma<L> Mma;
+  typedef WarpgroupMma<L> Mma;
   alignas(16) extern __shared__ unsigned char smem[];
 
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
@@ -83,9 +83,9 @@ __device__ __forceinline__ void prefill_forward_wgmma(const GqaParams& p) {
     // barrier, so tiles are prefetched kStages - 1 ahead; staggered, warpgroup 1 reads V of
     // tile j - 1 in iteration j, so a slot is free one barrier later: kStages - 2 ahead.
     constexpr int kAhead = L::kStaggered ? L::kStages - 2 : L::kStages - 1;
-    SwizzledLoader<L> kv;
+    SwizzledKvStream<L> kv;
     kv.init(w.k_rows(p), w.v_rows(p), p, s.kv_len, tid);
-    SwizzledLoader<L>::load_q(q_smem, static_cast<const Element*>(p.q), s, w.rows, p, tid);
+    SwizzledQLoader<L>::load(q_smem, static_cast<const Element*>(p.q), s, w.rows, p, tid);
     cp_async_commit();
 #pragma unroll
     for (int st = 0; st < kAhead; ++st) {

@@ -9,7 +9,7 @@ namespace prefill {
 
 /// Compile-time shapes of the wgmma kernel, with the names OnlineSoftmax and Epilogue use.
 template <typename Traits>
-struct WgLayout {
+struct WgmmaLayout {
   typedef typename Traits::Element Element;
   static constexpr int kHeadDim = Traits::kHeadDim;
   static constexpr int kGroup = Traits::kGroup;

@@ -1,5 +1,6 @@
 // Prefill family, wgmma generation: global -> shared cp.async copies into 128-byte-swizzled
-// tiles, the CTA's Q rows (gathered per packed row) and its stream of K/V tiles.
+// tiles (wgmma.cuh): SwizzledQLoader, the CTA's Q rows (gathered per packed row), and
+// SwizzledKvStream, its stream of K/V tiles.
 #pragma once
 
 #include "prefill_work.cuh"
@@ -8,15 +9,13 @@
 namespace gqf {
 namespace prefill {
 
-/// cp.async copies into swizzled tiles: Q rows gathered per packed row, K/V tiles streamed.
+/// The Q rows of the CTA into a swizzled tile of kBlockM rows.
 template <typename L>
-struct SwizzledLoader {
+struct SwizzledQLoader {
   typedef typename L::Element Element;
-  static constexpr int kRowStep = L::kThreads / L::kChunks;
-  static constexpr int kTileIters = (L::kBlockN + kRowStep - 1) / kRowStep;
 
-  static __device__ __forceinline__ void load_q(u32 q_smem, const Element* q, const SeqInfo& s,
-                                                const RowMap<L>& rows, const GqaParams& p, int tid) {
+  static __device__ __forceinline__ void load(u32 q_smem, const Element* q, const SeqInfo& s,
+                                              const RowMap<L>& rows, const GqaParams& p, int tid) {
     constexpr int kTotal = L::kBlockM * L::kChunks;
     static_assert(kTotal % L::kThreads == 0, "Q copies split evenly");
 #pragma unroll
@@ -33,8 +32,16 @@ struct SwizzledLoader {
       cp_async_16(q_smem + wgmma::swizzled_offset(r, c * 8, L::kBlockM), src, valid);
     }
   }
+};
 
-  // K/V stream state of one thread: it copies chunk `chunk` of rows row, row + kRowStep, ...
+/// The stream of K/V tiles of one CTA into swizzled tiles, from key 0 upwards: each thread
+/// copies chunk `chunk` of rows row, row + kRowStep, ...
+template <typename L>
+struct SwizzledKvStream {
+  typedef typename L::Element Element;
+  static constexpr int kRowStep = L::kThreads / L::kChunks;
+  static constexpr int kTileIters = (L::kBlockN + kRowStep - 1) / kRowStep;
+
   const Element* k_src;
   const Element* v_src;
   int row;

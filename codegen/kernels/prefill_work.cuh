@@ -62,10 +62,8 @@ struct RowMap {
   }
 };
 
-// ---------------------------------------------------------------------------------------------
-// The work of one CTA: which (sequence, head, row block) its index names, and which K/V tiles
-// its rows see.
-// ---------------------------------------------------------------------------------------------
+/// The work of one CTA: which (sequence, head, row block) its index names, and which K/V tiles
+/// its rows see.
 template <typename L>
 struct CtaWork {
   SeqInfo s;
