@@ -28,7 +28,8 @@ __device__ __forceinline__ void run_mma(const GqaParams& p, const CtaWork& cta, 
     const int lr = c / L::kChunks, col = c - lr * L::kChunks;
     const int r = row_base + lr;
     const bool valid = lr < L::kRowsCta && r < L::kRows;
-    const Element* src = static_cast<const Element*>(p.q) + (valid ? q_offset<L>(p, cta.b, cta.kv_head, r) : 0) + col * 8;
+    const Element* src =
+        static_cast<const Element*>(p.q) + (valid ? q_offset<L>(p, cta.b, cta.kv_head, r) : 0) + col * 8;
     cp_async_16(q_smem + lr * L::kRowBytes + col * 16, src, valid);
   }
   cp_async_commit();
@@ -54,13 +55,15 @@ __device__ __forceinline__ void run_mma(const GqaParams& p, const CtaWork& cta, 
   // Q fragments (A operand), once, when they fit in registers.
   cp_async_wait<L::kStages - 1>();
   __syncthreads();
-  const u32 q_lane = q_smem + ((wm * kMTiles * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * L::kRowElems + (lane >> 4) * 8) * 2;
+  const u32 q_lane =
+      q_smem + ((wm * kMTiles * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * L::kRowElems + (lane >> 4) * 8) * 2;
   u32 qf[L::kQInRegs ? kMTiles : 1][L::kQInRegs ? L::kHeadDim / 16 : 1][4];
   if constexpr (L::kQInRegs) {
 #pragma unroll
     for (int mt = 0; mt < kMTiles; ++mt)
 #pragma unroll
-      for (int kk = 0; kk < L::kHeadDim / 16; ++kk) ldmatrix_x4(qf[mt][kk], q_lane + (mt * 16 * L::kRowElems + kk * 16) * 2);
+      for (int kk = 0; kk < L::kHeadDim / 16; ++kk)
+        ldmatrix_x4(qf[mt][kk], q_lane + (mt * 16 * L::kRowElems + kk * 16) * 2);
   }
 
   float o[kMTiles][kDT][4];
@@ -75,7 +78,8 @@ __device__ __forceinline__ void run_mma(const GqaParams& p, const CtaWork& cta, 
   const float scale = p.scale_log2;
   // Lane offsets (bytes) inside a stage for the K (B of QK^T) and V (B of PV, transposed) loads.
   const u32 k_lane = ((wn * kKW + (lane & 7) + (lane >> 4) * 8) * L::kRowElems + ((lane >> 3) & 1) * 8) * 2;
-  const u32 v_lane = L::kTileBytes + ((wn * kKW + (lane & 7) + ((lane >> 3) & 1) * 8) * L::kRowElems + (lane >> 4) * 8) * 2;
+  const u32 v_lane =
+      L::kTileBytes + ((wn * kKW + (lane & 7) + ((lane >> 3) & 1) * 8) * L::kRowElems + (lane >> 4) * 8) * 2;
 
   int stage = 0;
   for (int it = 0; it < n_tiles; ++it) {

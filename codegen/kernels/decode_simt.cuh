@@ -34,7 +34,8 @@ __device__ __forceinline__ void run_simt(const GqaParams& p, const CtaWork& cta,
 #pragma unroll
     for (int e = 0; e < 8; ++e) q[m][e] = 0.0f;
     if (active && r < L::kRows) {
-      const u32x4 v = ld_global_nc_16(static_cast<const Element*>(p.q) + q_offset<L>(p, cta.b, cta.kv_head, r) + sub * 8);
+      const Element* q_row = static_cast<const Element*>(p.q) + q_offset<L>(p, cta.b, cta.kv_head, r);
+      const u32x4 v = ld_global_nc_16(q_row + sub * 8);
       unpack8<Element>(v, q[m]);
     }
     const int t = r / L::kGroup;

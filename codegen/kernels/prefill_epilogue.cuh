@@ -8,7 +8,8 @@
 namespace gqf {
 namespace prefill {
 
-/// Epilogue: O / sum through the warp's own rows of the Q buffer, then 16-byte global stores.
+/// O / sum staged in shared memory rows that only this warp uses (mma.sync: its rows of the Q
+/// buffer; wgmma: of the drained K/V ring), then 16-byte global stores.
 template <typename L>
 struct Epilogue {
   typedef typename L::Element Element;

@@ -1,15 +1,16 @@
-// The Hopper generation (kWgmma): the same CTA work, masking, online softmax and epilogue, with
-// both products on warpgroup mma (sm_90a). Each warpgroup of 4 warps owns 64 consecutive rows
-// (one m64 tile); S = Q K^T is one m64 x kBlockN product per k16 step with Q and K read by the
-// tensor cores straight from 128-byte-swizzled shared memory (no ldmatrix), and O += P V takes
-// P from the S accumulators in registers (the m64 accumulator layout of a warp's 16 rows is the
-// mma.sync layout, so OnlineSoftmax packs P unchanged) and V from shared memory, transposed by
-// the instruction. K/V tiles stream through the same kStages-deep cp.async ring.
-// With two warpgroups and three or more stages the warpgroups are staggered: warpgroup 1 runs
-// one tile behind (softmax of tile j - 1, then P V of j - 1 and S of j), so its softmax runs
-// while warpgroup 0's S = Q K^T is on the tensor cores and warpgroup 0's softmax while its own
-// products are. The products are issued and waited within each step: wgmma work in flight across
-// a branch or barrier makes ptxas serialize every wgmma of the kernel.
+// Prefill family, the Hopper generation (kWgmma): the same CTA work, masking, online softmax and
+// epilogue, with both products on warpgroup mma (sm_90a). Each warpgroup of 4 warps owns 64
+// consecutive rows (one m64 tile); S = Q K^T is one m64 x kBlockN product per k16 step with Q and
+// K read by the tensor cores straight from 128-byte-swizzled shared memory (no ldmatrix), and
+// O += P V takes P from the S accumulators in registers (the m64 accumulator layout of a warp's
+// 16 rows is the mma.sync layout, so OnlineSoftmax packs P unchanged) and V from shared memory,
+// transposed by the instruction. K/V tiles stream through the same kStages-deep cp.async ring.
+// With two warpgroups and three or more stages the warpgroups are staggered: warpgroup 1 runs one
+// tile behind (softmax of tile j - 1, then P V of j - 1 and S of j), so its softmax runs while
+// warpgroup 0's S = Q K^T is on the tensor cores and warpgroup 0's softmax while its own products
+// are. The products are issued and waited within each step: wgmma work in flight across a branch
+// or barrier makes ptxas serialize every wgmma of the kernel.
+// This header: the two products (WarpgroupMma) and the kernel body, forward_wgmma.
 #pragma once
 
 #include "prefill_epilogue.cuh"
