@@ -1,5 +1,5 @@
 // DecodeConfig validation, text form, heuristic and launch geometry. The geometry formulas
-// mirror decode.cuh's Geom<Traits>; the kernel traps if launched with less shared memory than
+// mirror decode_layout.cuh's Layout<Traits>; the kernel traps if launched with less shared memory than
 // it computes, so a drift between the two fails loudly.
 #include "codegen/decode_config.h"
 
@@ -12,11 +12,11 @@
 namespace gqaforge {
 namespace {
 
-constexpr int kCombineThreads = 256;  // decode.cuh: kCombineWarps * 32
+constexpr int kCombineThreads = 256;  // decode_combine.cuh: kCombineWarps * 32
 
 int ceil_div_i(int64_t a, int64_t b) { return static_cast<int>((a + b - 1) / b); }
 
-/// Derived geometry of one (problem, config), as decode.cuh computes it.
+/// Derived geometry of one (problem, config), as decode_layout.cuh computes it.
 struct Geometry {
   int rows = 0;          // G * q_len
   int rows_cta = 0;      // rows of one CTA

@@ -107,7 +107,7 @@ struct DecodeLaunch {
 Result<DecodeLaunch> decode_launch(const AttentionProblem& problem, const DecodeConfig& config,
                                    const DeviceLimits& limits);
 
-/// Dynamic shared memory of the main kernel (the same formula as decode.cuh's Geom).
+/// Dynamic shared memory of the main kernel (the same formula as decode_layout.cuh's Layout).
 int decode_shared_bytes(const AttentionProblem& problem, const DecodeConfig& config);
 
 }  // namespace gqaforge

@@ -64,7 +64,7 @@ struct PrefillConfig {
   int min_ctas = 1;        // CTAs per SM the register allocation must allow (__launch_bounds__)
   bool wgmma = false;      // Hopper generation: warpgroup mma instead of mma.sync (sm_90a)
 
-  /// The wgmma kernel's staggered loop (two warpgroups, >= 3 stages; prefill.cuh kStaggered).
+  /// The wgmma kernel's staggered loop (two warpgroups, >= 3 stages; WgmmaLayout::kStaggered in prefill_wgmma_layout.cuh).
   bool staggered() const { return wgmma && warps == 8 && stages >= 3; }
 
   /// The family's name: the key in the database, the worker pipe and --family, the name of
@@ -104,7 +104,7 @@ struct PrefillLaunch {
 Result<PrefillLaunch> prefill_launch(const AttentionProblem& problem, const PrefillConfig& config,
                                      const DeviceLimits& limits, bool varlen);
 
-/// Dynamic shared memory of the kernel (the formula of prefill.cuh's Layout).
+/// Dynamic shared memory of the kernel (the formula of MmaLayout and WgmmaLayout in prefill_*_layout.cuh).
 int prefill_shared_bytes(const AttentionProblem& problem, const PrefillConfig& config);
 
 /// Estimated registers per thread (accumulators, fragments and ~50 of addresses and softmax

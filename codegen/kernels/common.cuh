@@ -1,5 +1,6 @@
 // Device helpers shared by every generated kernel: element types without CUDA headers,
-// conversions, tensor-core mma, ldmatrix, cp.async and fast exp2, as thin inline PTX.
+// conversions, tensor-core mma, ldmatrix, cp.async, vector and cache-controlled loads and
+// stores, fast exp2 and warp reductions, as thin inline PTX.
 // Compiled by NVRTC from memory; depends on no toolkit header so that it compiles on any
 // machine with NVRTC alone.
 #pragma once
@@ -107,6 +108,74 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 template <int N>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
+// ---------------------------------------------------------------------------------------------
+// 16-byte vector loads and stores, and the other memory accesses the kernels spell in PTX.
+// ---------------------------------------------------------------------------------------------
+
+/// Sixteen bytes in registers (four 32-bit words), as moved by one vector load or store.
+struct alignas(16) u32x4 {
+  u32 x, y, z, w;
+};
+
+/// 16-byte shared-memory load; the memory clobber keeps ordinary stores to the same buffer
+/// (e.g. staging writes before a __syncwarp) from being moved past it.
+__device__ __forceinline__ u32x4 ld_shared_16(u32 addr) {
+  u32x4 v;
+  asm volatile("ld.shared.v4.b32 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "r"(addr)
+               : "memory");
+  return v;
+}
+
+/// 16-byte global store; `p` must be 16-byte aligned.
+__device__ __forceinline__ void st_global_16(void* p, const u32x4& v) {
+  asm volatile("st.global.v4.b32 [%0], {%1,%2,%3,%4};\n" ::"l"(p), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)
+               : "memory");
+}
+
+/// 16-byte read-only global load (data read once per CTA, such as decode's Q).
+__device__ __forceinline__ u32x4 ld_global_nc_16(const void* p) {
+  u32x4 v;
+  asm volatile("ld.global.nc.v4.b32 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
+
+/// L2-coherent loads, for data that other CTAs of the same launch write (decode's split
+/// workspace when the combine is fused), so L1 must not serve them.
+__device__ __forceinline__ void ld_cg_f32x4(const float* p, float (&v)[4]) {
+  asm volatile("ld.global.cg.v4.f32 {%0,%1,%2,%3}, [%4];\n"
+               : "=f"(v[0]), "=f"(v[1]), "=f"(v[2]), "=f"(v[3])
+               : "l"(p));
+}
+__device__ __forceinline__ float ld_cg_f32(const float* p) {
+  float v;
+  asm volatile("ld.global.cg.f32 %0, [%1];\n" : "=f"(v) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ void st_global_f32x4(float* p, float a, float b, float c, float d) {
+  asm volatile("st.global.v4.f32 [%0], {%1,%2,%3,%4};\n" ::"l"(p), "f"(a), "f"(b), "f"(c), "f"(d)
+               : "memory");
+}
+
+/// Eight 16-bit values (one 16-byte chunk) to floats.
+template <typename Element>
+__device__ __forceinline__ void unpack8(const u32x4& v, float (&f)[8]) {
+  unpack2(Element(), v.x, f[0], f[1]);
+  unpack2(Element(), v.y, f[2], f[3]);
+  unpack2(Element(), v.z, f[4], f[5]);
+  unpack2(Element(), v.w, f[6], f[7]);
+}
+
+/// The dynamic shared memory size the CTA was launched with (guards host/device drift).
+__device__ __forceinline__ u32 dynamic_smem_size() {
+  u32 r;
+  asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(r));
+  return r;
+}
+
 /// 2^x with the hardware approximation (rel. error ~2^-22), flushing denormals.
 __device__ __forceinline__ float fast_exp2(float x) {
   float y;
@@ -139,35 +208,5 @@ __device__ __forceinline__ float lse_from_log2(float max_log2, float sum) {
 __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 __device__ __forceinline__ int imax(int a, int b) { return a > b ? a : b; }
-
-}  // namespace gqf
-
-// =============================================================================================
-// Appended by the prefill family: 16-byte shared loads and global stores, for epilogues that
-// stage a tile through shared memory and write it back with full-width coalesced stores.
-// =============================================================================================
-namespace gqf {
-
-/// Sixteen bytes in registers (four 32-bit words), as moved by one vector load or store.
-struct alignas(16) u32x4 {
-  u32 x, y, z, w;
-};
-
-/// 16-byte shared-memory load; the memory clobber keeps ordinary stores to the same buffer
-/// (e.g. staging writes before a __syncwarp) from being moved past it.
-__device__ __forceinline__ u32x4 ld_shared_16(u32 addr) {
-  u32x4 v;
-  asm volatile("ld.shared.v4.b32 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-               : "r"(addr)
-               : "memory");
-  return v;
-}
-
-/// 16-byte global store; `p` must be 16-byte aligned.
-__device__ __forceinline__ void st_global_16(void* p, const u32x4& v) {
-  asm volatile("st.global.v4.b32 [%0], {%1,%2,%3,%4};\n" ::"l"(p), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)
-               : "memory");
-}
 
 }  // namespace gqf

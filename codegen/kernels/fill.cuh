@@ -2,6 +2,8 @@
 // approximately normal value (sum of uniforms), written as bf16 or fp16. Never zeros.
 #pragma once
 
+#include "common.cuh"
+
 namespace gqf {
 
 __device__ __forceinline__ u32 hash_u32(u64 x) {

@@ -5,6 +5,8 @@
 // per-sequence kv_lens and packed varlen sequences, and optional LSE.
 #pragma once
 
+#include "common.cuh"
+
 namespace gqf {
 
 constexpr int kRefThreads = 128;   // threads per CTA; one key per thread per chunk

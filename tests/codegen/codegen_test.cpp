@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
+#include <set>
+#include <sstream>
 
 #include "core/env.h"
 #include "codegen/emit_families.h"
@@ -76,6 +79,52 @@ TEST(Fingerprint, CoversTheCodegenVersionAndEveryEmbeddedTemplate) {
   std::string one_changed = text;
   one_changed.back() = 'x';
   EXPECT_NE(sha256_hex(one_changed).substr(0, 16), f);
+}
+
+/// The names in a text's `#include "..."` lines, in order.
+std::vector<std::string> quoted_includes(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  const std::string directive = "#include \"";
+  while (std::getline(in, line)) {
+    if (line.rfind(directive, 0) != 0) continue;
+    const size_t end = line.find('"', directive.size());
+    if (end != std::string::npos) out.push_back(line.substr(directive.size(), end - directive.size()));
+  }
+  return out;
+}
+
+// NVRTC sees only the embedded headers, so the list in codegen/CMakeLists.txt must hold every
+// header that an emitted kernel or another header includes, and nothing that none reaches.
+TEST(EmbeddedHeaders, AreExactlyTheIncludeClosureOfTheEmittedKernels) {
+  std::map<std::string, std::string> headers;
+  for (const EmbeddedHeader& h : embedded_headers()) headers[h.name] = h.text;
+  PrefillConfig wgmma;
+  wgmma.wgmma = true;
+  wgmma.warps = 8;
+  wgmma.block_m = 128;
+  wgmma.block_n = 64;
+  const AttentionProblem wp = make_problem(Phase::kPrefill, 10, 2, 128, DType::kFP16, true, 1, 8192, 8192);
+  const KernelSource sources[] = {emit_reference(prefill_problem()), emit_fill(DType::kBF16),
+                                  emit_decode(decode_problem(), DecodeConfig{}),
+                                  emit_prefill(prefill_problem(), PrefillConfig{}), emit_prefill(wp, wgmma)};
+  std::set<std::string> reached;
+  std::vector<std::string> pending;
+  for (const KernelSource& s : sources) {
+    for (const std::string& inc : quoted_includes(s.code)) pending.push_back(inc);
+  }
+  while (!pending.empty()) {
+    const std::string name = pending.back();
+    pending.pop_back();
+    if (!reached.insert(name).second) continue;
+    auto it = headers.find(name);
+    ASSERT_NE(it, headers.end()) << "\"" << name << "\" is included but not embedded (codegen/CMakeLists.txt)";
+    for (const std::string& inc : quoted_includes(it->second)) pending.push_back(inc);
+  }
+  for (const auto& [name, text] : headers) {
+    EXPECT_EQ(reached.count(name), 1u) << name << " is embedded but no emitted kernel includes it";
+  }
 }
 
 TEST(PrefillConfig, WgmmaRulesNameTheValue) {
