@@ -113,6 +113,14 @@ TEST_F(LibraryCli, SelectSaysWhy) {
   EXPECT_NE(r.output.find("JIT compilation is forbidden"), std::string::npos) << r.output;
 }
 
+TEST_F(LibraryCli, HelpForEverySubcommand) {
+  for (const char* sub : {"", " build", " info", " verify", " diff", " select"}) {
+    const CliRun r = gqaforge(fmt::format("library{} --help", sub));
+    EXPECT_EQ(r.status, 0) << sub << "\n" << r.output;
+    EXPECT_NE(r.output.find("usage: gqaforge"), std::string::npos) << sub << "\n" << r.output;
+  }
+}
+
 TEST_F(LibraryCli, BadInput) {
   const std::string out = (dir_ / "bad.gqalib").string();
   expect_usage_error("library", "missing subcommand");
