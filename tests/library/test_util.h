@@ -1,0 +1,62 @@
+// A small library built once per test binary from the bundled H200 measurements (heads 8:1,
+// head dim 64: five variants, a few seconds to compile cold, reused from the compile cache
+// afterwards), plus file helpers for damaging copies of it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "core/fs.h"
+#include "library/build.h"
+
+namespace gqaforge::lib::testing {
+
+inline std::string bundled_export() { return std::string(GQAFORGE_SOURCE_DIR) + "/data/h200-tuned.tsv"; }
+inline std::filesystem::path test_cache_dir() { return std::filesystem::path(GQAFORGE_BINARY_DIR) / "library-test-cache"; }
+
+inline BuildOptions small_options() {
+  BuildOptions o;
+  o.heads = {{8, 1}};
+  o.head_dims = {64};
+  o.cover = {*parse_class_spec("decode/12:4/d128")};
+  o.cache_dir = test_cache_dir();
+  o.show_progress = false;
+  o.threads = 2;
+  return o;
+}
+
+/// A fresh directory under the test's temporary directory.
+inline std::filesystem::path scratch_dir(const std::string& name) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("gqf-library-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+/// The small library's contents, built on first use.
+inline const LibraryContents& small_library() {
+  static const LibraryContents contents = [] {
+    auto db = open_measurement_source(bundled_export());
+    EXPECT_TRUE(db.ok()) << db.status().message();
+    BuildReport report;
+    auto c = build_library(**db, small_options(), &report);
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    return *c;
+  }();
+  return contents;
+}
+
+/// The small library written to `dir`/small.gqalib.
+inline std::string write_small_library(const std::filesystem::path& dir) {
+  const std::string path = (dir / "small.gqalib").string();
+  Status s = write_library(path, small_library());
+  EXPECT_TRUE(s.ok()) << s.message();
+  return path;
+}
+
+}  // namespace gqaforge::lib::testing

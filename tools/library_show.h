@@ -1,0 +1,29 @@
+// `gqaforge library info` and `library diff`: what a library holds and how two differ, as
+// tables or JSON (tools/cmd_library_show.cpp). Declared here for cmd_library.cpp's registry.
+#pragma once
+
+#include <string>
+
+#include "codegen/problem.h"
+#include "library/contents.h"
+
+namespace gqaforge::cli {
+
+struct InfoFlags {
+  std::string file;
+  bool wide = false, json = false;
+};
+int run_info(const InfoFlags& flags);
+
+struct DiffFlags {
+  std::string a, b;
+  bool wide = false, json = false;
+};
+int run_diff(const DiffFlags& flags);
+
+/// "batch 5-16, kv_len 16385-65536" (prefill adds q_len).
+std::string bucket_label(const lib::Entry& entry, Phase phase);
+/// Where the bucket was measured: "b16 kv32k" (prefill adds q).
+std::string tuned_point(const lib::Entry& entry, Phase phase);
+
+}  // namespace gqaforge::cli
