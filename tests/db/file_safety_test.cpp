@@ -183,13 +183,17 @@ TEST(FileSafetyTest, ReadersDuringCheckpointsAreNeverRefused) {
   const std::string path = dir.file("busy.sqlite");
   make_db(path, 5);
   // A writer that checkpoints every few commits (wal_autocheckpoint = 4 pages), as long as it
-  // takes the parent to open the file 300 times.
-  int stop[2];
+  // takes the parent to open the file 300 times. The parent starts reading once the writer has
+  // committed (and so holds the WAL open): a writer that *starts* while a reader reads the file
+  // without locks is the other, documented case ("run the command again"), not this test's.
+  int stop[2], ready[2];
   ASSERT_EQ(pipe(stop), 0);
+  ASSERT_EQ(pipe(ready), 0);
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
     close(stop[1]);
+    close(ready[0]);
     sqlite3* raw = nullptr;
     if (sqlite3_open(path.c_str(), &raw) != SQLITE_OK) _exit(10);
     sqlite3_busy_timeout(raw, 10000);
@@ -210,11 +214,16 @@ TEST(FileSafetyTest, ReadersDuringCheckpointsAreNeverRefused) {
           "measurements LIMIT 1",
           i);
       if (sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) _exit(11);
+      if (i == 0 && write(ready[1], "r", 1) != 1) _exit(12);
     }
     sqlite3_close(raw);
     _exit(0);
   }
   close(stop[0]);
+  close(ready[1]);
+  char started = 0;
+  ASSERT_EQ(read(ready[0], &started, 1), 1) << "the writer did not start";
+  close(ready[0]);
   int opened = 0;
   std::string failure;
   for (int i = 0; i < 300 && failure.empty(); ++i) {
