@@ -21,6 +21,7 @@
 #include "core/progress.h"
 #include "core/strings.h"
 #include "core/table.h"
+#include "core/time.h"
 #include "core/units.h"
 #include "costmodel/presets.h"
 #include "db/database.h"
@@ -438,7 +439,7 @@ int run_linear(const TunePlan& plan) {
     row.repetitions = m.repetitions;
     if (m.status == MeasureStatus::kOk && m.median_us > 0) row.tflops = tune::gemm_flops(g) / (m.median_us * 1e-6) / 1e12;
     row.is_best = m.status == MeasureStatus::kOk;  // one variant per shape
-    row.measured_at = tune::utc_timestamp();
+    row.measured_at = utc_timestamp();
     db.record(row);
     progress.advance(1, g.name);
     if (m.status != MeasureStatus::kOk) {
