@@ -23,10 +23,7 @@ void fill_throughput(const AttentionProblem& p, MeasurementRecord& row) {
   if (row.median_us <= 0) return;
   const double seconds = row.median_us * 1e-6;
   row.tflops = p.flops() / seconds / 1e12;
-  if (family_for(p).memory_bound()) {
-    const double kv_bytes = 2.0 * p.batch * p.kv_len * p.n_kv_heads * p.head_dim * dtype_bytes(p.dtype);
-    row.tbps = kv_bytes / seconds / 1e12;
-  }
+  if (family_for(p).memory_bound()) row.tbps = p.kv_bytes() / seconds / 1e12;
 }
 
 }  // namespace gqaforge::tune
