@@ -4,13 +4,12 @@
 #include <limits>
 
 #include "autotune/family_space.h"
+#include "core/int_math.h"
 
 namespace gqaforge::tune {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
 DecodeConfig decode_of(const PointValues& v) { return fields::from_values(DecodeConfig::fields(), v.all()); }
 
