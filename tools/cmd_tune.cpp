@@ -73,6 +73,11 @@ struct TunePlan {
   std::string db_path;
 };
 
+/// The linear layers' dims of a model: the one place a ModelShape becomes the tuner's input.
+tune::LinearDims linear_dims(const costmodel::ModelShape& s) {
+  return {s.hidden, s.n_heads * s.head_dim, s.n_kv_heads * s.head_dim, s.ffn, s.vocab};
+}
+
 Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
   TunePlan plan;
   tune::TuneOptions& o = plan.options;
@@ -128,10 +133,8 @@ Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
       for (const std::string& raw : split(*f.model, ',')) {
         auto shape = presets.find(trim(raw));
         if (!shape.ok()) return invalid_argument("--model: {}", shape.status().message());
-        tune::LinearDims d{shape->name, shape->hidden, shape->n_heads, shape->n_kv_heads, shape->head_dim, shape->ffn,
-                           shape->vocab};
         for (int64_t t : tokens) {
-          for (tune::GemmShape& g : tune::model_gemms(d, t)) {
+          for (tune::GemmShape& g : tune::model_gemms(linear_dims(*shape), t)) {
             g.name = shape->name + " " + g.name;
             plan.gemms.push_back(g);
           }
