@@ -13,11 +13,20 @@ std::vector<std::string> names(const std::vector<AttentionProblem>& problems) {
   return out;
 }
 
-TEST(Grid, CartesianProductInOrderEachOnce) {
+/// Decode 32:8 d128 at batch 1, kv 1k: one problem, for the tests to vary.
+ProblemGrid one_decode() {
   ProblemGrid g;
-  g.phases = {Phase::kDecode, Phase::kPrefill};
+  g.phases = {Phase::kDecode};
   g.heads = {{32, 8}};
   g.head_dims = {128};
+  g.batches = {1};
+  g.kv_lens = {1024};
+  return g;
+}
+
+TEST(Grid, CartesianProductInOrderEachOnce) {
+  ProblemGrid g = one_decode();
+  g.phases = {Phase::kDecode, Phase::kPrefill};
   g.batches = {1, 4};
   g.kv_lens = {1024, 4096};
   g.causal = {true, false};  // decode is causal either way: its problems come once
@@ -40,24 +49,18 @@ TEST(Grid, CartesianProductInOrderEachOnce) {
 }
 
 TEST(Grid, ExplicitQueryLengths) {
-  ProblemGrid g;
-  g.phases = {Phase::kDecode};
-  g.heads = {{8, 1}};
-  g.head_dims = {64};
+  ProblemGrid g = one_decode();
   g.batches = {2};
   g.kv_lens = {4096};
   g.q_lens = std::vector<int64_t>{1, 4};
   auto problems = grid_problems(g);
   ASSERT_TRUE(problems.ok());
-  EXPECT_EQ(names(*problems), (std::vector<std::string>{"decode 8:1 d64 bf16 causal b2 q1 kv4k",
-                                                        "decode 8:1 d64 bf16 causal b2 q4 kv4k"}));
+  EXPECT_EQ(names(*problems), (std::vector<std::string>{"decode 32:8 d128 bf16 causal b2 q1 kv4k",
+                                                        "decode 32:8 d128 bf16 causal b2 q4 kv4k"}));
 }
 
 TEST(Grid, BucketsTuneTheRepresentatives) {
-  ProblemGrid g;
-  g.phases = {Phase::kDecode};
-  g.heads = {{32, 8}};
-  g.head_dims = {128};
+  ProblemGrid g = one_decode();
   g.batches = {3};      // bucket 2-4
   g.kv_lens = {3000};   // its length bucket's upper edge is the representative
   g.buckets = true;
@@ -69,12 +72,8 @@ TEST(Grid, BucketsTuneTheRepresentatives) {
 }
 
 TEST(Grid, NamesTheFirstInvalidProblem) {
-  ProblemGrid g;
-  g.phases = {Phase::kDecode};
-  g.heads = {{32, 8}};
+  ProblemGrid g = one_decode();
   g.head_dims = {100};
-  g.batches = {1};
-  g.kv_lens = {1024};
   auto problems = grid_problems(g);
   ASSERT_FALSE(problems.ok());
   EXPECT_NE(problems.status().message().find("problem 'decode 32:8 d100 bf16 causal b1 q1 kv1k'"), std::string::npos)
