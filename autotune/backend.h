@@ -83,6 +83,15 @@ class Backend {
   /// Correctness gate on fresh seeded inputs, then timing. Never throws; every failure is a
   /// status.
   virtual MeasureResult measure(const Candidate& candidate, const MeasureOptions& options) = 0;
+  /// Times a bf16 GEMM Y[m, n] = X[m, k] W[n, k]^T, the linear layers' work (linear_tuner.h).
+  /// A backend without a GEMM library says so in a launch_failed result.
+  virtual MeasureResult measure_gemm(int64_t m, int64_t n, int64_t k, const MeasureOptions& options) {
+    (void)m, (void)n, (void)k, (void)options;
+    MeasureResult r;
+    r.status = MeasureStatus::kLaunchFailed;
+    r.message = fmt::format("the {} backend does not time GEMMs", name());
+    return r;
+  }
   /// False once the device context is unusable (after a fault); the worker then exits so
   /// that its parent starts a fresh one.
   virtual bool healthy() const { return true; }

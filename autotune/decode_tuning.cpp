@@ -4,13 +4,12 @@
 #include <limits>
 
 #include "autotune/family_space.h"
+#include "core/int_math.h"
 
 namespace gqaforge::tune {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
 DecodeConfig decode_of(const PointValues& v) { return fields::from_values(DecodeConfig::fields(), v.all()); }
 
@@ -34,8 +33,7 @@ double predict_decode_us(const AttentionProblem& p, const DecodeConfig& c, const
   const double in_flight = resident * std::max(1, c.stages - 1) * tile_bytes;
   const double mlp = std::min(1.0, in_flight / roof.bytes_in_flight_per_sm);
   const double wave_eff = ctas / (waves * std::min(slots, ctas));
-  const double kv_bytes = 2.0 * p.batch * p.kv_len * p.n_kv_heads * p.head_dim * dtype_bytes(p.dtype) *
-                          c.row_blocks;
+  const double kv_bytes = p.kv_bytes() * c.row_blocks;
   const double bandwidth = roof.dram_bytes_per_s * (busy_sms / sms) * mlp * wave_eff;
   const double t_mem = kv_bytes / bandwidth;
   // Compute: mma pads the rows of a CTA to m16 tiles; CUDA cores do not.

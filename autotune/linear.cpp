@@ -11,8 +11,8 @@ namespace gqaforge::tune {
 
 std::vector<GemmShape> model_gemms(const LinearDims& d, int64_t tokens) {
   return {
-      {"qkv", tokens, (d.n_heads + 2 * d.n_kv_heads) * d.head_dim, d.hidden},
-      {"o", tokens, d.hidden, d.n_heads * d.head_dim},
+      {"qkv", tokens, d.q_width + 2 * d.kv_width, d.hidden},
+      {"o", tokens, d.hidden, d.q_width},
       {"gate/up", tokens, d.ffn, d.hidden},
       {"down", tokens, d.hidden, d.ffn},
       {"lm_head", tokens, d.vocab, d.hidden},

@@ -20,14 +20,14 @@ struct GemmShape {
   int64_t k = 0;     // input features
 };
 
-/// The dims of a model that the linear layers need.
+/// What the linear layers of a model see: the widths of its projections. `tune --model` builds
+/// it from the cost model's ModelShape (linear_dims in tools/cmd_tune.cpp), so the tuner needs
+/// no cost model.
 struct LinearDims {
-  std::string model;
-  int64_t hidden = 0;
-  int64_t n_heads = 0;
-  int64_t n_kv_heads = 0;
-  int64_t head_dim = 0;
-  int64_t ffn = 0;
+  int64_t hidden = 0;    // residual width: the input of QKV, gate/up and the LM head
+  int64_t q_width = 0;   // query heads * head size: Q's output, O's input
+  int64_t kv_width = 0;  // KV heads * head size: K's output, and V's
+  int64_t ffn = 0;       // FFN inner size
   int64_t vocab = 0;
 };
 

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "autotune/searcher.h"
-#include "autotune/tuner.h"
+#include "autotune/tune_rows.h"
 
 namespace gqaforge::tune {
 namespace {

@@ -96,11 +96,4 @@ class Tuner {
   TuneOptions options_;
 };
 
-/// The database form of a problem (family = phase).
-ProblemRecord to_problem_record(const AttentionProblem& problem);
-/// Derived throughput of a time: TB/s of K+V read (decode) and TFLOP/s (both).
-void fill_throughput(const AttentionProblem& problem, MeasurementRecord& row);
-/// Current UTC time, ISO-8601 with seconds.
-std::string utc_timestamp();
-
 }  // namespace gqaforge::tune

@@ -7,14 +7,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/int_math.h"
 #include "core/strings.h"
 
 namespace gqaforge {
 namespace {
 
 constexpr int kCombineThreads = 256;  // decode_combine.cuh: kCombineWarps * 32
-
-int ceil_div_i(int64_t a, int64_t b) { return static_cast<int>((a + b - 1) / b); }
 
 /// Derived geometry of one (problem, config), as decode_layout.cuh computes it.
 struct Geometry {
@@ -33,14 +32,14 @@ Geometry geometry(const AttentionProblem& pr, const DecodeConfig& c) {
   Geometry g;
   const int d = pr.head_dim;
   g.rows = pr.group() * static_cast<int>(pr.q_len);
-  g.rows_cta = ceil_div_i(g.rows, std::max(1, c.row_blocks));
+  g.rows_cta = ceil_div(g.rows, std::max(1, c.row_blocks));
   const int smem_row_bytes = (d + 8) * 2;
   const int warps_m = std::max(1, c.warps_m);
   g.lanes_per_key = d == 64 ? 8 : (d == 256 ? 32 : 16);
   int q_rows = 0, partials = 0, slab_rows = 0;
   if (c.use_mma) {
-    g.m_tiles = ceil_div_i(g.rows_cta, 16);
-    g.mtw = ceil_div_i(g.m_tiles, warps_m);
+    g.m_tiles = ceil_div(g.rows_cta, 16);
+    g.mtw = ceil_div(g.m_tiles, warps_m);
     g.warps_n = std::max(1, c.warps / warps_m);
     g.kw = c.block_n / g.warps_n;
     q_rows = warps_m * g.mtw * 16;
@@ -78,8 +77,8 @@ int ctas_per_sm(const DecodeConfig& c, const Geometry& g, const DeviceLimits& li
 
 /// Split length for `splits` requested splits: a multiple of the tile.
 int split_len_for(int64_t kv_len, int splits, int block_n) {
-  const int64_t per = (kv_len + splits - 1) / splits;
-  return static_cast<int>((per + block_n - 1) / block_n * block_n);
+  const int64_t per = ceil_div(kv_len, splits);
+  return static_cast<int>(ceil_div(per, block_n) * block_n);
 }
 
 /// Split count that fills the machine: maximises wave efficiency (CTAs / (waves * slots)),
@@ -87,7 +86,7 @@ int split_len_for(int64_t kv_len, int splits, int block_n) {
 int choose_num_splits(const AttentionProblem& pr, const DecodeConfig& c, const DeviceLimits& limits) {
   const int64_t slots = int64_t{limits.sm_count} * ctas_per_sm(c, geometry(pr, c), limits);
   const int64_t base = pr.batch * pr.n_kv_heads * c.row_blocks;
-  const int64_t tiles = (pr.kv_len + c.block_n - 1) / c.block_n;
+  const int64_t tiles = ceil_div(pr.kv_len, c.block_n);
   // At least two tiles per split, so that the pipeline has something to overlap.
   const int max_splits = static_cast<int>(std::clamp<int64_t>(tiles / 2, 1, 1024));
   const double rows = static_cast<double>(pr.group() * pr.q_len);
@@ -96,11 +95,11 @@ int choose_num_splits(const AttentionProblem& pr, const DecodeConfig& c, const D
   int last_effective = 0;
   for (int s = 1; s <= max_splits; ++s) {
     const int len = split_len_for(pr.kv_len, s, c.block_n);
-    const int eff_splits = ceil_div_i(pr.kv_len, len);
+    const int eff_splits = static_cast<int>(ceil_div(pr.kv_len, len));
     if (eff_splits == last_effective) continue;
     last_effective = eff_splits;
     const int64_t total = base * eff_splits;
-    const int64_t waves = (total + slots - 1) / slots;
+    const int64_t waves = ceil_div(total, slots);
     const double efficiency = static_cast<double>(total) / static_cast<double>(waves * slots);
     // Partial O + LSE written and read back (~8 bytes per row element) against K+V (4 bytes
     // per key and element).
@@ -292,10 +291,10 @@ Result<DecodeLaunch> decode_launch(const AttentionProblem& pr, const DecodeConfi
   DecodeLaunch l{};
   const int requested = c.num_splits > 0 ? c.num_splits : choose_num_splits(pr, c, limits);
   // Clip to the tiles of the longest sequence, then drop splits that the rounding left empty.
-  const int64_t tiles = (pr.kv_len + c.block_n - 1) / c.block_n;
+  const int64_t tiles = ceil_div(pr.kv_len, c.block_n);
   const int splits = static_cast<int>(std::min<int64_t>(requested, std::max<int64_t>(tiles, 1)));
   l.split_len = split_len_for(pr.kv_len, splits, c.block_n);
-  l.num_splits = ceil_div_i(pr.kv_len, l.split_len);
+  l.num_splits = static_cast<int>(ceil_div(pr.kv_len, l.split_len));
   if (int64_t{l.num_splits} * c.row_blocks > INT32_MAX) {
     return invalid_argument("num_splits={} x row_blocks={} exceeds the grid limit", l.num_splits, c.row_blocks);
   }

@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "core/int_math.h"
 #include "core/strings.h"
 
 namespace gqaforge {
@@ -13,8 +14,6 @@ namespace {
 /// Register headroom below the per-thread cap that the estimate must leave: the estimate is
 /// within about +-15 of ptxas near the cap (checked on the sm_90a sweep of head dims x tiles).
 constexpr int kRegisterHeadroom = 15;
-
-int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// Registers per thread the hardware can give at `min_ctas` CTAs of `threads` per SM
 /// (allocation granularity 8, at most 255).
@@ -163,7 +162,7 @@ PrefillConfig default_wgmma_config(const AttentionProblem& pr, const DeviceLimit
   c.stages = pr.head_dim == 128 ? 3 : 2;
   const int64_t rows = pr.q_len * (c.pack_gqa ? pr.group() : 1);
   const int64_t heads = c.pack_gqa ? pr.n_kv_heads : pr.n_q_heads;
-  const int64_t ctas = ceil_div64(rows, c.block_m) * heads * pr.batch;
+  const int64_t ctas = ceil_div(rows, c.block_m) * heads * pr.batch;
   if (pr.head_dim == 64 && ctas <= 2 * limits.sm_count) {
     c.block_n = 128;
     c.stages = 3;
@@ -213,7 +212,7 @@ PrefillConfig default_prefill_config(const AttentionProblem& pr, const DeviceLim
   // registers where they fit; more CTAs beat the shared-memory savings of two tiles per warp.
   const int64_t rows = pr.q_len * (c.pack_gqa ? pr.group() : 1);
   const int64_t heads = c.pack_gqa ? pr.n_kv_heads : pr.n_q_heads;
-  const int64_t ctas = ceil_div64(rows, c.block_m) * heads * pr.batch;
+  const int64_t ctas = ceil_div(rows, c.block_m) * heads * pr.batch;
   // About one wave (two 4-warp CTAs per SM): the slowest CTA sets the time, so the same 128
   // rows over 8 warps (one tile each, Q in registers, wider K/V tiles) finish sooner. Tuned on
   // H200, causal b1 4K, 256 CTAs: 8:1 d128 116.5 us (block_n 64) against 166 us for the 4-warp
@@ -247,7 +246,7 @@ Result<PrefillLaunch> prefill_launch(const AttentionProblem& pr, const PrefillCo
   GQF_RETURN_IF_ERROR(c.validate(pr, limits));
   const int64_t rows = pr.q_len * (c.pack_gqa ? pr.group() : 1);
   const int64_t heads = c.pack_gqa ? pr.n_kv_heads : pr.n_q_heads;
-  const int64_t ctas = ceil_div64(rows, c.block_m) * heads * pr.batch;
+  const int64_t ctas = ceil_div(rows, c.block_m) * heads * pr.batch;
   if (ctas > INT32_MAX) {
     return invalid_argument("prefill grid of {} CTAs (q_len {}, batch {}, block_m={}) exceeds 2^31 - 1", ctas,
                             pr.q_len, pr.batch, c.block_m);

@@ -125,11 +125,15 @@ double AttentionProblem::flops() const {
   return 4.0 * static_cast<double>(batch) * n_q_heads * head_dim * visible_pairs();
 }
 
+double AttentionProblem::kv_bytes() const {
+  return 2.0 * static_cast<double>(batch) * static_cast<double>(kv_len) * n_kv_heads * head_dim *
+         dtype_bytes(dtype);
+}
+
 double AttentionProblem::min_bytes() const {
   double b = static_cast<double>(batch), e = dtype_bytes(dtype);
   double q_bytes = b * static_cast<double>(q_len) * n_q_heads * head_dim * e;
-  double kv_bytes = 2.0 * b * static_cast<double>(kv_len) * n_kv_heads * head_dim * e;
-  return 2.0 * q_bytes + kv_bytes;
+  return 2.0 * q_bytes + kv_bytes();
 }
 
 }  // namespace gqaforge

@@ -52,6 +52,8 @@ struct AttentionProblem {
 
   /// FLOPs of the two matmuls counting only visible (unmasked) scores: 4*B*Hq*D*visible.
   double flops() const;
+  /// Bytes of K and V: what a memory-bound (decode) kernel must read at least once.
+  double kv_bytes() const;
   /// Minimum bytes moved: Q, K, V read once, O written once.
   double min_bytes() const;
   /// Visible (query, key) pairs per head and sequence under the mask.

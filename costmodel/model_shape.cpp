@@ -1,6 +1,7 @@
 // ModelShape parameter counting and validation.
 #include "costmodel/model_shape.h"
 
+#include "core/int_math.h"
 #include "core/strings.h"
 
 namespace gqaforge::costmodel {
@@ -53,8 +54,8 @@ std::string ModelShape::describe() const {
 }
 
 int64_t paper_ffn_size(int64_t hidden, int64_t multiple) {
-  int64_t raw = (8 * hidden + 2) / 3;  // ceil(8d/3)
-  return (raw + multiple - 1) / multiple * multiple;
+  const int64_t raw = ceil_div(8 * hidden, 3);
+  return ceil_div(raw, multiple) * multiple;
 }
 
 Status parse_head_pair(const std::string& text, int64_t& n_heads, int64_t& n_kv_heads) {

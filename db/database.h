@@ -284,7 +284,4 @@ class Database final : public MeasurementSink {
   bool holds_claims_ = false;
 };
 
-/// Current UTC time as ISO-8601 with seconds ("2026-11-28T23:57:58Z").
-std::string utc_now_iso8601();
-
 }  // namespace gqaforge

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -317,15 +316,6 @@ Status check_entry(const MeasurementEntry& entry) {
         "column 'stddev_us': {} on an ok row, which needs a finite deviation >= 0", m.stddev_us);
   }
   return ok_status();
-}
-
-std::string utc_now_iso8601() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace gqaforge

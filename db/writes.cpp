@@ -19,6 +19,7 @@
 #include "core/build_info.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "db/reader.h"
 #include "db/rows.h"
 #include "db/schema.h"
@@ -39,7 +40,7 @@ Result<int64_t> Database::add_run(const Environment& env, const TuneRunRecord& r
   }
   TuneRunRecord row = run;
   row.env_key = key;
-  if (row.started_at.empty()) row.started_at = utc_now_iso8601();
+  if (row.started_at.empty()) row.started_at = utc_timestamp();
   std::lock_guard lock(write_mu_);
   GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
   GQF_RETURN_IF_ERROR(insert_environment(conn_, key, env));
@@ -52,7 +53,7 @@ Status Database::add_measurement(const MeasurementRecord& m) {
   GQF_RETURN_IF_ERROR(check_writable());
   GQF_RETURN_IF_ERROR(validate_measurement(m));
   MeasurementRecord row = m;
-  if (row.measured_at.empty()) row.measured_at = utc_now_iso8601();
+  if (row.measured_at.empty()) row.measured_at = utc_timestamp();
   std::lock_guard lock(write_mu_);
   GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
   std::optional<int64_t> run_id;
@@ -78,7 +79,7 @@ Status Database::finish_run(int64_t run_id) {
   GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
   GQF_ASSIGN_OR_RETURN(Statement st,
                        conn_.prepare("UPDATE tune_runs SET finished_at = ? WHERE id = ?"));
-  st.bind(1, utc_now_iso8601()).bind(2, run_id);
+  st.bind(1, utc_timestamp()).bind(2, run_id);
   GQF_RETURN_IF_ERROR(st.run());
   if (conn_.changes() == 0) return not_found("run id {} does not exist in '{}'", run_id, path());
   return tx.commit();

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "autotune/replay.h"
 #include "core/fs.h"
 #include "core/strings.h"
 #include "codegen/family.h"
@@ -42,16 +43,15 @@ std::string join_counts(const std::map<std::string, int64_t>& counts) {
   return out.empty() ? "-" : out;
 }
 
-// "decode 32:8 d128 bf16 b1 q1 kv4k", "prefill 32:8 d128 bf16 causal b2 q4k kv4k", "linear bf16 m..
-// n.. k..".
+// Attention rows by AttentionProblem::name() ("decode 32:8 d128 bf16 b1 q1 kv4k"), GEMM rows as
+// "linear bf16 m.. n.. k..", and a row that is no valid problem of this build by its key.
 std::string problem_text(const ProblemRecord& p) {
   if (p.family == "linear") {
     return fmt::format("linear {} m{} n{} k{}", p.dtype, format_count(p.gemm_m),
                        format_count(p.gemm_n), format_count(p.gemm_k));
   }
-  return fmt::format("{} {}:{} d{} {}{} b{} q{} kv{}", p.family, p.n_q_heads, p.n_kv_heads,
-                     p.head_dim, p.dtype, p.causal ? " causal" : "", p.batch, format_count(p.q_len),
-                     format_count(p.kv_len));
+  auto problem = tune::problem_from_record(p);
+  return problem.ok() ? problem->name() : p.canonical();
 }
 
 // Memory-bound families (decode) in TB/s, the rest in TFLOP/s; whichever was measured.

@@ -8,17 +8,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
-#include <set>
 
-#include "autotune/buckets.h"
 #include "backends/cuda/cuda_backend.h"
+#include "autotune/grid.h"
 #include "autotune/linear.h"
+#include "autotune/linear_tuner.h"
 #include "autotune/searcher.h"
 #include "autotune/synthetic_backend.h"
 #include "autotune/tuner.h"
 #include "autotune/worker_backend.h"
 #include "core/interrupt.h"
-#include "core/progress.h"
 #include "core/strings.h"
 #include "core/table.h"
 #include "core/units.h"
@@ -73,6 +72,11 @@ struct TunePlan {
   tune::SyntheticOptions synthetic;
   std::string db_path;
 };
+
+/// The linear layers' dims of a model: the one place a ModelShape becomes the tuner's input.
+tune::LinearDims linear_dims(const costmodel::ModelShape& s) {
+  return {s.hidden, s.n_heads * s.head_dim, s.n_kv_heads * s.head_dim, s.ffn, s.vocab};
+}
 
 Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
   TunePlan plan;
@@ -129,10 +133,8 @@ Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
       for (const std::string& raw : split(*f.model, ',')) {
         auto shape = presets.find(trim(raw));
         if (!shape.ok()) return invalid_argument("--model: {}", shape.status().message());
-        tune::LinearDims d{shape->name, shape->hidden, shape->n_heads, shape->n_kv_heads, shape->head_dim, shape->ffn,
-                           shape->vocab};
         for (int64_t t : tokens) {
-          for (tune::GemmShape& g : tune::model_gemms(d, t)) {
+          for (tune::GemmShape& g : tune::model_gemms(linear_dims(*shape), t)) {
             g.name = shape->name + " " + g.name;
             plan.gemms.push_back(g);
           }
@@ -143,65 +145,11 @@ Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
     return plan;
   }
 
-  // Attention problems: the Cartesian product of the lists.
-  GQF_ASSIGN_OR_RETURN(ProblemLists lists, problem_lists_from_flags(f.problem));
-  const std::vector<bool> causal_values =
-      f.causal == "both" ? std::vector<bool>{true, false} : std::vector<bool>{f.causal == "yes"};
-  const std::vector<int64_t>& batches = lists.batches;
-  const std::vector<int64_t>& kv_lens = lists.kv_lens;
-  const std::optional<std::vector<int64_t>>& q_lens = lists.q_lens;
-  const bool buckets = f.buckets;
-  std::set<std::string> seen;
-  for (Phase phase : lists.phases) {
-    for (auto [q, kv] : lists.heads) {
-      for (int64_t d : lists.head_dims) {
-        for (bool causal : causal_values) {
-          AttentionProblem base;
-          base.phase = phase;
-          base.n_q_heads = q;
-          base.n_kv_heads = kv;
-          base.head_dim = static_cast<int>(d);
-          base.dtype = lists.dtype;
-          base.causal = phase == Phase::kDecode || causal;
-          std::vector<AttentionProblem> grid;
-          const std::vector<int64_t> qs =
-              q_lens ? *q_lens : std::vector<int64_t>{phase == Phase::kDecode ? 1 : 0};  // 0: q_len = kv_len
-          if (buckets) {
-            const int64_t max_b = *std::max_element(batches.begin(), batches.end());
-            const int64_t min_kv = *std::min_element(kv_lens.begin(), kv_lens.end());
-            const int64_t max_kv = *std::max_element(kv_lens.begin(), kv_lens.end());
-            tune::BucketTable table(tune::buckets_covering(tune::batch_buckets(max_b), batches), {},
-                                    tune::buckets_covering(tune::length_buckets(min_kv, max_kv, 4), kv_lens));
-            for (int64_t ql : qs) {
-              AttentionProblem b = base;
-              b.q_len = ql == 0 ? 1 : ql;
-              for (AttentionProblem r : table.representatives(b)) {
-                if (ql == 0) r.q_len = r.kv_len;
-                grid.push_back(r);
-              }
-            }
-          } else {
-            for (int64_t b : batches) {
-              for (int64_t ql : qs) {
-                for (int64_t kvl : kv_lens) {
-                  AttentionProblem r = base;
-                  r.batch = b;
-                  r.kv_len = kvl;
-                  r.q_len = ql == 0 ? kvl : ql;
-                  grid.push_back(r);
-                }
-              }
-            }
-          }
-          for (const AttentionProblem& r : grid) {
-            Status s = r.validate();
-            if (!s.ok()) return invalid_argument("problem '{}': {}", r.name(), s.message());
-            if (seen.insert(r.name()).second) plan.problems.push_back(r);
-          }
-        }
-      }
-    }
-  }
+  // Attention problems: the grid of the lists.
+  GQF_ASSIGN_OR_RETURN(tune::ProblemGrid grid, problem_lists_from_flags(f.problem));
+  grid.causal = f.causal == "both" ? std::vector<bool>{true, false} : std::vector<bool>{f.causal == "yes"};
+  grid.buckets = f.buckets;
+  GQF_ASSIGN_OR_RETURN(plan.problems, tune::grid_problems(grid));
   return plan;
 }
 
@@ -400,61 +348,27 @@ int run_linear(const TunePlan& plan) {
   cuda.device = plan.device;
   auto backend = tune::CudaBackend::open(cuda);
   if (!backend.ok()) return report_failure(backend.status());
-  auto opened = Database::open(plan.db_path);
-  if (!opened.ok()) return report_failure(opened.status());
-  Database& db = **opened;
-  auto info = (*backend)->info();
-  if (!info.ok()) return report_failure(info.status());
-  const std::string env_key = info->environment.key();
-  TuneRunRecord run;
-  run.env_key = env_key;
-  run.command_line = plan.options.command_line;
-  run.strategy = "linear";
-  const int64_t run_id = db.begin_run(info->environment, run);
-  Progress progress("timing gemms", static_cast<int64_t>(plan.gemms.size()), plan.options.show_progress);
+  auto db = Database::open(plan.db_path);
+  if (!db.ok()) return report_failure(db.status());
+  tune::LinearTuneOptions options;
+  options.measure = plan.options.winner_measure;
+  options.show_progress = plan.options.show_progress;
+  options.command_line = plan.options.command_line;
   std::printf("%-28s %8s %8s %8s %10s %12s %8s\n", "gemm", "M", "N", "K", "us", "TFLOP/s", "ceiling");
-  int failures = 0;
   install_interrupt_handlers();
-  for (const tune::GemmShape& g : plan.gemms) {
-    if (interrupted() || !db.sink_status().ok()) break;
-    MeasurementRecord row;
-    row.run_id = run_id;
-    row.env_key = env_key;
-    row.problem = tune::linear_problem_record(g);
-    row.kernel_key = tune::linear_kernel_key(g, env_key);
-    row.config = "cublaslt bf16 tn heuristic-0";
-    const auto known = db.measured_keys(env_key, row.problem);
-    if (std::find(known.begin(), known.end(), row.kernel_key) != known.end()) {
-      progress.advance(1, "skipped (measured before)");
-      continue;
-    }
-    // One variant per shape, recorded as its best: the full timing protocol.
-    tune::MeasureResult m = (*backend)->measure_gemm(g.m, g.n, g.k, plan.options.winner_measure);
-    row.status = m.status;
-    row.message = m.message;
-    row.median_us = m.median_us;
-    row.min_us = m.min_us;
-    row.stddev_us = m.stddev_us;
-    row.repetitions = m.repetitions;
-    if (m.status == MeasureStatus::kOk && m.median_us > 0) row.tflops = tune::gemm_flops(g) / (m.median_us * 1e-6) / 1e12;
-    row.is_best = m.status == MeasureStatus::kOk;  // one variant per shape
-    row.measured_at = tune::utc_timestamp();
-    db.record(row);
-    progress.advance(1, g.name);
-    if (m.status != MeasureStatus::kOk) {
-      ++failures;
+  auto print_row = [](const tune::GemmShape& g, const MeasurementRecord& row) {
+    if (row.status != MeasureStatus::kOk) {
       std::printf("%-28s %8ld %8ld %8ld  %s: %s\n", g.name.c_str(), long(g.m), long(g.n), long(g.k),
-                  measure_status_name(m.status), m.message.c_str());
-      if (m.message.find("libcublasLt") != std::string::npos) break;  // absent: every shape would fail
-      continue;
+                  measure_status_name(row.status), row.message.c_str());
+      return row.message.find("libcublasLt") == std::string::npos;  // absent: every shape would fail
     }
     std::printf("%-28s %8ld %8ld %8ld %10.2f %12.1f %7.1f%%\n", g.name.c_str(), long(g.m), long(g.n), long(g.k),
-                m.median_us, row.tflops, 100 * row.tflops / kGemmCeilingTflops);
-  }
-  progress.finish();
-  db.end_run(run_id);
-  if (!db.sink_status().ok()) return report_failure(db.sink_status());
-  return failures == 0 ? 0 : kFailure;
+                row.median_us, row.tflops, 100 * row.tflops / kGemmCeilingTflops);
+    return true;
+  };
+  auto report = tune::tune_linear(**backend, **db, plan.gemms, options, print_row);
+  if (!report.ok()) return report_failure(report.status());
+  return report->failures == 0 ? 0 : kFailure;
 }
 
 int run_tune(const TuneFlags& f, const Args& args) {

@@ -65,8 +65,8 @@ Result<AttentionProblem> problem_from_flags(const ProblemFlags& f, bool causal) 
   return pr;
 }
 
-Result<ProblemLists> problem_lists_from_flags(const ProblemFlags& f) {
-  ProblemLists out;
+Result<tune::ProblemGrid> problem_lists_from_flags(const ProblemFlags& f) {
+  tune::ProblemGrid out;
   for (const std::string& raw : split(f.phase, ',')) {
     GQF_ASSIGN_OR_RETURN(Phase phase, parse_phase(trim(raw)));
     out.phases.push_back(phase);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "autotune/grid.h"
 #include "codegen/problem.h"
 #include "tools/args.h"
 
@@ -32,16 +33,8 @@ void add_problem_flags(CLI::App& app, ProblemFlags& flags, ProblemForm form);
 /// The problem of kOne flags, with `causal`, validated; errors name the bad value.
 Result<AttentionProblem> problem_from_flags(const ProblemFlags& flags, bool causal);
 
-/// The lists of kLists flags.
-struct ProblemLists {
-  std::vector<Phase> phases;
-  std::vector<std::pair<int, int>> heads;  // query, KV
-  std::vector<int64_t> head_dims;
-  DType dtype = DType::kBF16;
-  std::vector<int64_t> batches, kv_lens;
-  std::optional<std::vector<int64_t>> q_lens;
-};
-Result<ProblemLists> problem_lists_from_flags(const ProblemFlags& flags);
+/// The lists of kLists flags, as tune's grid (its masks and buckets left at their defaults).
+Result<tune::ProblemGrid> problem_lists_from_flags(const ProblemFlags& flags);
 
 /// --causal, --config and (`with_family`) --family of the kernel subcommands.
 struct KernelFlags {

@@ -42,8 +42,8 @@ class CudaBackend final : public Backend {
   MeasureResult measure(const Candidate& candidate, const MeasureOptions& options) override;
   bool healthy() const override { return healthy_; }
 
-  /// Times a bf16 GEMM Y[m, n] = X[m, k] W[n, k]^T with cuBLASLt (loaded on first use).
-  MeasureResult measure_gemm(int64_t m, int64_t n, int64_t k, const MeasureOptions& options);
+  /// With cuBLASLt (loaded on first use).
+  MeasureResult measure_gemm(int64_t m, int64_t n, int64_t k, const MeasureOptions& options) override;
 
  private:
   explicit CudaBackend(const CudaBackendOptions& options);

@@ -8,7 +8,7 @@ namespace gqaforge::tune {
 namespace {
 
 TEST(Linear, ModelGemmsFollowTheBlock) {
-  LinearDims d{"m", 4096, 32, 8, 128, 14336, 128256};
+  LinearDims d{4096, 32 * 128, 8 * 128, 14336, 128256};
   std::vector<GemmShape> g = model_gemms(d, 16);
   ASSERT_EQ(g.size(), 5u);
   EXPECT_EQ(g[0].name, "qkv");

@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "autotune/synthetic_backend.h"
+#include "autotune/tune_rows.h"
 #include "autotune/tuner.h"
 #include "core/interrupt.h"
 #include "tests/autotune/test_util.h"

@@ -316,6 +316,13 @@ TEST(Problem, VisiblePairsBottomRightCausal) {
   EXPECT_DOUBLE_EQ(p.flops(), 4.0 * 10 * 96 * 24);
 }
 
+TEST(Problem, KvBytesAndMinBytes) {
+  AttentionProblem p = make_problem(Phase::kDecode, 32, 8, 128, DType::kBF16, true, 3, 1, 4096);
+  EXPECT_DOUBLE_EQ(p.kv_bytes(), 2.0 * 3 * 4096 * 8 * 128 * 2);  // K and V, 2 bytes a value
+  // Q read and O written once, plus K and V.
+  EXPECT_DOUBLE_EQ(p.min_bytes(), 2.0 * 3 * 1 * 32 * 128 * 2 + p.kv_bytes());
+}
+
 TEST(Arch, Normalisation) {
   EXPECT_EQ(*normalize_arch("SM_90A"), "sm_90a");
   EXPECT_FALSE(normalize_arch("sm_70").ok());

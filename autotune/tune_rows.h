@@ -1,0 +1,15 @@
+// The database form of what the tuner measures: a problem as a ProblemRecord, and the
+// throughput a row derives from its time.
+#pragma once
+
+#include "codegen/problem.h"
+#include "records/records.h"
+
+namespace gqaforge::tune {
+
+/// The database form of a problem (family = phase).
+ProblemRecord to_problem_record(const AttentionProblem& problem);
+/// Derived throughput of a time: TB/s of K+V read (decode) and TFLOP/s (both).
+void fill_throughput(const AttentionProblem& problem, MeasurementRecord& row);
+
+}  // namespace gqaforge::tune
