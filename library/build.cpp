@@ -10,6 +10,7 @@
 
 #include "codegen/family.h"
 #include "codegen/source.h"
+#include "core/time.h"
 #include "core/build_info.h"
 #include "core/fs.h"
 #include "db/export.h"
@@ -349,7 +350,7 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
   m.measured_codegen_versions.assign(codegens.begin(), codegens.end());
   m.env_keys.assign(used_envs.begin(), used_envs.end());
   m.source = o.source.empty() ? db.path() : o.source;
-  m.created_at = utc_now_iso8601();
+  m.created_at = utc_timestamp();
   if (report_out != nullptr) *report_out = std::move(report);
   return out;
 }
