@@ -3,7 +3,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build demo test gpu-test clean
+.PHONY: setup build demo test gpu-test format format-check clean
 
 setup:
 	@bash tools/setup.sh
@@ -25,6 +25,13 @@ test: build
 # Only the tests that need a GPU (run on a machine with one).
 gpu-test: build
 	@ctest --test-dir $(BUILD) -L gpu --output-on-failure
+
+# Formatting: apply .clang-format to every C++/CUDA source, or check it (CI does).
+format:
+	@bash tools/check_format.sh --fix
+
+format-check:
+	@bash tools/check_format.sh
 
 clean:
 	@rm -rf $(BUILD)
