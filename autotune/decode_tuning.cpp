@@ -34,22 +34,23 @@ double predict_decode_us(const AttentionProblem& p, const DecodeConfig& c, const
   const double in_flight = resident * std::max(1, c.stages - 1) * tile_bytes;
   const double mlp = std::min(1.0, in_flight / roof.bytes_in_flight_per_sm);
   const double wave_eff = ctas / (waves * std::min(slots, ctas));
-  const double kv_bytes = 2.0 * p.batch * p.kv_len * p.n_kv_heads * p.head_dim * dtype_bytes(p.dtype) *
-                          c.row_blocks;
+  const double kv_bytes =
+      2.0 * double(p.batch) * double(p.kv_len) * p.n_kv_heads * p.head_dim * dtype_bytes(p.dtype) * c.row_blocks;
   const double bandwidth = roof.dram_bytes_per_s * (busy_sms / sms) * mlp * wave_eff;
   const double t_mem = kv_bytes / bandwidth;
   // Compute: mma pads the rows of a CTA to m16 tiles; CUDA cores do not.
   const int rows = p.group() * static_cast<int>(p.q_len);
   const double rows_cta = std::ceil(double(rows) / c.row_blocks);
   const double padded_rows = c.use_mma ? std::ceil(rows_cta / 16) * 16 * c.row_blocks : rows;
-  const double flops = 4.0 * p.batch * p.n_kv_heads * padded_rows * p.kv_len * p.head_dim;
+  const double flops = 4.0 * double(p.batch) * p.n_kv_heads * padded_rows * double(p.kv_len) * p.head_dim;
   const double rate = (c.use_mma ? roof.mma_flops_per_s : roof.fma_flops_per_s) * (busy_sms / sms);
   const double t_compute = flops / rate;
   double seconds = std::max(t_mem, t_compute) + 0.15 * std::min(t_mem, t_compute);
   double us = seconds * 1e6 + roof.launch_us;
   if (launch->num_splits > 1) {
     // Partial outputs written and read back, plus the combine (a kernel or the last CTA).
-    const double partial_bytes = 2.0 * 4.0 * launch->num_splits * p.batch * p.q_len * p.n_q_heads * (p.head_dim + 1);
+    const double partial_bytes = 2.0 * 4.0 * launch->num_splits * double(p.batch) * double(p.q_len) * p.n_q_heads *
+                                 (p.head_dim + 1);
     us += partial_bytes / roof.dram_bytes_per_s * 1e6 + (launch->needs_combine_kernel ? 2.0 : 0.8);
     us += 0.004 * launch->num_splits;
   }

@@ -551,7 +551,8 @@ void fill_throughput(const AttentionProblem& p, MeasurementRecord& row) {
   const double seconds = row.median_us * 1e-6;
   row.tflops = p.flops() / seconds / 1e12;
   if (family_for(p).memory_bound()) {
-    const double kv_bytes = 2.0 * p.batch * p.kv_len * p.n_kv_heads * p.head_dim * dtype_bytes(p.dtype);
+    const double kv_bytes =
+        2.0 * double(p.batch) * double(p.kv_len) * p.n_kv_heads * p.head_dim * dtype_bytes(p.dtype);
     row.tbps = kv_bytes / seconds / 1e12;
   }
 }

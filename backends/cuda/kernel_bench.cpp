@@ -47,13 +47,15 @@ Result<std::vector<rt::DeviceAttention>*> KernelBench::inputs(const AttentionPro
   inputs_.clear();
   inputs_key_.clear();
   // Enough copies that K+V exceed twice the L2 cache.
-  const double kv_bytes = 2.0 * problem.batch * problem.kv_len * problem.n_kv_heads * problem.head_dim * 2;
+  const double kv_bytes =
+      2.0 * double(problem.batch) * double(problem.kv_len) * problem.n_kv_heads * problem.head_dim * 2;
   const int copies = static_cast<int>(std::clamp(std::ceil(2.0 * info_.l2_bytes / kv_bytes) + 1, 2.0, 64.0));
   for (int c = 0; c < copies; ++c) {
     GQF_ASSIGN_OR_RETURN(rt::DeviceAttention d, rt::DeviceAttention::allocate(problem, true, kv_head_major_));
-    GQF_RETURN_IF_ERROR(fill(d.q, 3 * c + 1, problem.dtype));
-    GQF_RETURN_IF_ERROR(fill(d.k, 3 * c + 2, problem.dtype));
-    GQF_RETURN_IF_ERROR(fill(d.v, 3 * c + 3, problem.dtype));
+    const auto seed = static_cast<uint64_t>(3 * c);
+    GQF_RETURN_IF_ERROR(fill(d.q, seed + 1, problem.dtype));
+    GQF_RETURN_IF_ERROR(fill(d.k, seed + 2, problem.dtype));
+    GQF_RETURN_IF_ERROR(fill(d.v, seed + 3, problem.dtype));
     inputs_.push_back(std::move(d));
   }
   inputs_key_ = key;
@@ -87,7 +89,8 @@ Result<BenchOutcome> KernelBench::run(rt::AttentionOp& op, uint64_t seed, const 
   GQF_CU_CHECK(api, cuStreamSynchronize(stream_));
   GQF_ASSIGN_OR_RETURN(out.timing, time_calls(enqueue, stream_, timing));
   const double seconds = out.timing.median_us * 1e-6;
-  const double kv_bytes = 2.0 * problem.batch * problem.kv_len * problem.n_kv_heads * problem.head_dim * 2;
+  const double kv_bytes =
+      2.0 * double(problem.batch) * double(problem.kv_len) * problem.n_kv_heads * problem.head_dim * 2;
   if (family.memory_bound()) out.tbps = kv_bytes / seconds / 1e12;
   out.tflops = problem.flops() / seconds / 1e12;
   return out;
