@@ -1,6 +1,8 @@
 # The two quick-start commands: `make demo` and `make test`. Each sets up, builds, then runs.
 BUILD ?= build
 CMAKE_FLAGS ?=
+# WERROR=ON makes warnings in gqaforge's own code errors (CI sets it; see README).
+WERROR ?= OFF
 JOBS ?= $(shell nproc)
 
 .PHONY: setup build demo test gpu-test format format-check clean
@@ -9,7 +11,7 @@ setup:
 	@bash tools/setup.sh
 
 build: setup
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DGQAFORGE_WERROR=$(WERROR) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # The main job on the embedded defaults: the cost-optimal GQA search at 128K context with the

@@ -40,14 +40,15 @@ double predict_decode_us(const AttentionProblem& p, const DecodeConfig& c, const
   const int rows = p.group() * static_cast<int>(p.q_len);
   const double rows_cta = std::ceil(double(rows) / c.row_blocks);
   const double padded_rows = c.use_mma ? std::ceil(rows_cta / 16) * 16 * c.row_blocks : rows;
-  const double flops = 4.0 * p.batch * p.n_kv_heads * padded_rows * p.kv_len * p.head_dim;
+  const double flops = 4.0 * static_cast<double>(p.batch) * p.n_kv_heads * padded_rows * static_cast<double>(p.kv_len) * p.head_dim;
   const double rate = (c.use_mma ? roof.mma_flops_per_s : roof.fma_flops_per_s) * (busy_sms / sms);
   const double t_compute = flops / rate;
   double seconds = std::max(t_mem, t_compute) + 0.15 * std::min(t_mem, t_compute);
   double us = seconds * 1e6 + roof.launch_us;
   if (launch->num_splits > 1) {
     // Partial outputs written and read back, plus the combine (a kernel or the last CTA).
-    const double partial_bytes = 2.0 * 4.0 * launch->num_splits * p.batch * p.q_len * p.n_q_heads * (p.head_dim + 1);
+    const double partial_bytes = 2.0 * 4.0 * launch->num_splits * static_cast<double>(p.batch) *
+                                 static_cast<double>(p.q_len) * p.n_q_heads * (p.head_dim + 1);
     us += partial_bytes / roof.dram_bytes_per_s * 1e6 + (launch->needs_combine_kernel ? 2.0 : 0.8);
     us += 0.004 * launch->num_splits;
   }

@@ -39,7 +39,9 @@ double predict_prefill_us(const AttentionProblem& p, const PrefillConfig& c, con
   const double engine = !c.wgmma ? 1.0 : (c.staggered() ? 1.6 : 1.45);
   // Causal: the diagonal tiles compute masked scores too.
   double waste = 1.0;
-  if (p.causal && p.q_len > 0) waste += 0.5 * (double(c.block_m) / (c.pack_gqa ? p.group() : 1) + c.block_n) / p.q_len;
+  if (p.causal && p.q_len > 0) {
+    waste += 0.5 * (double(c.block_m) / (c.pack_gqa ? p.group() : 1) + c.block_n) / double(p.q_len);
+  }
   const double rate =
       roof.mma_flops_per_s * 0.8 * tile_eff * wave_eff * std::min(1.0, hide) * packing * q_regs * engine;
   return p.flops() * waste / rate * 1e6 + roof.launch_us;

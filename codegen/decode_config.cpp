@@ -311,11 +311,12 @@ Result<DecodeLaunch> decode_launch(const AttentionProblem& pr, const DecodeConfi
   l.combine_block[1] = l.combine_block[2] = 1;
   l.combine_shared_bytes = (kCombineThreads / 32) * pr.head_dim * 4;
   if (l.num_splits > 1) {
-    const size_t rows_total = static_cast<size_t>(l.num_splits) * pr.batch * pr.q_len * pr.n_q_heads;
+    // Sizes of a validated problem: positive, so the products convert to size_t unchanged.
+    const auto rows_total = static_cast<size_t>(l.num_splits * pr.batch * pr.q_len * pr.n_q_heads);
     l.o_partial_offset = 0;
-    l.lse_partial_offset = rows_total * pr.head_dim * sizeof(float);
+    l.lse_partial_offset = rows_total * static_cast<size_t>(pr.head_dim) * sizeof(float);
     l.counters_offset = l.lse_partial_offset + rows_total * sizeof(float);
-    l.counters_bytes = c.fused_combine ? static_cast<size_t>(pr.batch) * pr.n_kv_heads * sizeof(uint32_t) : 0;
+    l.counters_bytes = c.fused_combine ? static_cast<size_t>(pr.batch * pr.n_kv_heads) * sizeof(uint32_t) : 0;
     l.workspace_bytes = l.counters_offset + l.counters_bytes;
     l.needs_combine_kernel = !c.fused_combine;
   } else {

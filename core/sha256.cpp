@@ -76,7 +76,7 @@ std::array<uint8_t, 32> Sha256::digest() {
   for (int i = 0; i < 8; ++i) length_be[i] = static_cast<uint8_t>(bit_length >> (56 - 8 * i));
   update(length_be, 8);
   std::array<uint8_t, 32> out{};
-  for (int i = 0; i < 8; ++i) {
+  for (size_t i = 0; i < 8; ++i) {
     out[4 * i] = static_cast<uint8_t>(state_[i] >> 24);
     out[4 * i + 1] = static_cast<uint8_t>(state_[i] >> 16);
     out[4 * i + 2] = static_cast<uint8_t>(state_[i] >> 8);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "core/strings.h"
@@ -72,7 +73,7 @@ double init_for_e(const std::vector<const LossPoint*>& pts, double e, double& th
 Result<std::vector<LossPoint>> parse_loss_csv(std::string_view text, const std::string& source) {
   std::vector<LossPoint> out;
   std::vector<std::string> header;
-  int col_h = -1, col_kv = -1, col_n = -1, col_loss = -1;
+  std::optional<size_t> col_h, col_kv, col_n, col_loss;  // field indices, once the header named them
   auto lines = split(text, '\n');
   for (size_t li = 0; li < lines.size(); ++li) {
     const int line_no = static_cast<int>(li) + 1;
@@ -84,17 +85,17 @@ Result<std::vector<LossPoint>> parse_loss_csv(std::string_view text, const std::
       header = fields;
       for (size_t i = 0; i < fields.size(); ++i) {
         std::string name = to_lower(fields[i]);
-        int* slot = name == "n_h" ? &col_h : name == "n_kv" ? &col_kv : name == "n" ? &col_n
-                  : name == "loss" ? &col_loss : nullptr;
+        std::optional<size_t>* slot = name == "n_h" ? &col_h : name == "n_kv" ? &col_kv : name == "n" ? &col_n
+                                    : name == "loss" ? &col_loss : nullptr;
         if (slot == nullptr) continue;
-        if (*slot >= 0) return invalid_argument("{}:{}: column '{}' appears twice in the header", source, line_no, fields[i]);
-        *slot = static_cast<int>(i);
+        if (slot->has_value()) return invalid_argument("{}:{}: column '{}' appears twice in the header", source, line_no, fields[i]);
+        *slot = i;
       }
       std::vector<std::string> missing;
-      if (col_h < 0) missing.push_back("n_h");
-      if (col_kv < 0) missing.push_back("n_kv");
-      if (col_n < 0) missing.push_back("N");
-      if (col_loss < 0) missing.push_back("loss");
+      if (!col_h) missing.push_back("n_h");
+      if (!col_kv) missing.push_back("n_kv");
+      if (!col_n) missing.push_back("N");
+      if (!col_loss) missing.push_back("loss");
       if (!missing.empty()) {
         std::string m;
         for (const auto& s : missing) {
@@ -112,20 +113,20 @@ Result<std::vector<LossPoint>> parse_loss_csv(std::string_view text, const std::
     }
     LossPoint p;
     p.line = line_no;
-    auto h = parse_int(fields[col_h]);
-    if (!h.ok() || *h <= 0) return invalid_argument("{}:{}: n_h '{}' is not a positive integer", source, line_no, fields[col_h]);
-    auto kv = parse_int(fields[col_kv]);
-    if (!kv.ok() || *kv <= 0) return invalid_argument("{}:{}: n_kv '{}' is not a positive integer", source, line_no, fields[col_kv]);
+    auto h = parse_int(fields[*col_h]);
+    if (!h.ok() || *h <= 0) return invalid_argument("{}:{}: n_h '{}' is not a positive integer", source, line_no, fields[*col_h]);
+    auto kv = parse_int(fields[*col_kv]);
+    if (!kv.ok() || *kv <= 0) return invalid_argument("{}:{}: n_kv '{}' is not a positive integer", source, line_no, fields[*col_kv]);
     if (*kv > *h || *h % *kv != 0) {
       return invalid_argument("{}:{}: n_kv {} must divide n_h {}", source, line_no, *kv, *h);
     }
-    auto n = parse_double(fields[col_n]);
+    auto n = parse_double(fields[*col_n]);
     if (!n.ok() || !std::isfinite(*n) || *n <= 0) {
-      return invalid_argument("{}:{}: N '{}' is not a positive number of parameters", source, line_no, fields[col_n]);
+      return invalid_argument("{}:{}: N '{}' is not a positive number of parameters", source, line_no, fields[*col_n]);
     }
-    auto loss = parse_double(fields[col_loss]);
+    auto loss = parse_double(fields[*col_loss]);
     if (!loss.ok() || !std::isfinite(*loss) || *loss <= 0) {
-      return invalid_argument("{}:{}: loss '{}' is not a positive number", source, line_no, fields[col_loss]);
+      return invalid_argument("{}:{}: loss '{}' is not a positive number", source, line_no, fields[*col_loss]);
     }
     p.heads = {*h, *kv};
     p.params = *n;

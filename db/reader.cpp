@@ -126,7 +126,8 @@ Status read_header(sql::Connection& conn, std::string& header, uint64_t& size) {
 
 std::string file_uri(const std::string& path, const std::string& query) {
   std::string out = path.empty() || path[0] != '/' ? "file:" : "file://";
-  for (unsigned char c : path) {
+  for (char ch : path) {
+    const auto c = static_cast<unsigned char>(ch);  // the byte, so %XX never sees a negative char
     const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                        c == '-' || c == '_' || c == '.' || c == '~' || c == '/';
     if (plain) {

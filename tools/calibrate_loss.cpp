@@ -59,16 +59,16 @@ const HeadLawAnchor kHeadLaws[] = {
 
 std::vector<double> pack(const ParametricLaw& p) {
   std::vector<double> v(13);
-  for (int i = 0; i < 6; ++i) v[i] = p.log_a[i];
-  for (int i = 0; i < 6; ++i) v[6 + i] = p.b[i];
+  for (size_t i = 0; i < 6; ++i) v[i] = p.log_a[i];
+  for (size_t i = 0; i < 6; ++i) v[6 + i] = p.b[i];
   v[12] = p.e;
   return v;
 }
 
 ParametricLaw unpack(const std::vector<double>& v) {
   ParametricLaw p;
-  for (int i = 0; i < 6; ++i) p.log_a[i] = v[i];
-  for (int i = 0; i < 6; ++i) p.b[i] = v[6 + i];
+  for (size_t i = 0; i < 6; ++i) p.log_a[i] = v[i];
+  for (size_t i = 0; i < 6; ++i) p.b[i] = v[6 + i];
   p.e = v[12];
   return p;
 }
@@ -157,7 +157,7 @@ struct Scorer {
 };
 
 // Nelder-Mead on the free coordinates.
-std::vector<double> nelder_mead(const Scorer& sc, std::vector<double> x0, const std::vector<int>& free,
+std::vector<double> nelder_mead(const Scorer& sc, std::vector<double> x0, const std::vector<size_t>& free,
                                 const std::vector<double>& step, int iterations) {
   size_t n = free.size();
   auto eval = [&](const std::vector<double>& z) {
@@ -330,10 +330,10 @@ int main(int argc, char** argv) {
     start.b = {0.3, 0.0, 0.0, 0, 0, 0};
     start.e = 1.9;
   }
-  std::vector<int> free;
+  std::vector<size_t> free;
   std::vector<double> steps;
   const std::string which = argc > 2 ? argv[2] : "all";
-  for (int i = 0; i < 13; ++i) {
+  for (size_t i = 0; i < 13; ++i) {
     free.push_back(i);
     steps.push_back(i < 6 ? 0.3 : (i < 12 ? 0.02 : 0.05));
   }

@@ -81,7 +81,8 @@ int run_compare(const CompareFlags& f) {
     auto l = tune::landscape_from_rows(*problem, group, *limits);
     if (!l.ok()) continue;
     const int64_t n = static_cast<int64_t>(l->valid.size());
-    if (n < static_cast<double>(n + l->unmeasured) * f.coverage) continue;  // not an exhaustive run
+    // Only landscapes of an exhaustive run.
+    if (static_cast<double>(n) < static_cast<double>(n + l->unmeasured) * f.coverage) continue;
     auto guided = tune::replay(*l, "guided", 0, 1, target, with_default);
     if (!guided.ok()) return report_failure(guided.status());
     const int64_t budget = std::max<int64_t>(1, static_cast<int64_t>(std::llround(f.fraction * static_cast<double>(n))));

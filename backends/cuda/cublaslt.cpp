@@ -117,14 +117,15 @@ Result<TimingStats> CublasLt::time_gemm(int64_t m, int64_t n, int64_t k, int64_t
   if (found == 0) return unavailable("cuBLASLt has no algorithm for bf16 gemm {}x{}x{}", m, n, k);
 
   // Operand copies: enough that the weights and activations exceed twice the L2 cache.
-  const double operand_bytes = 2.0 * (double(m) * k + double(n) * k);
+  const double operand_bytes = 2.0 * (double(m) * double(k) + double(n) * double(k));
   const int copies = static_cast<int>(std::clamp(std::ceil(2.0 * double(l2_bytes) / operand_bytes) + 1, 2.0, 16.0));
   std::vector<rt::DeviceBuffer> xs, ws;
   for (int c = 0; c < copies; ++c) {
     GQF_ASSIGN_OR_RETURN(rt::DeviceBuffer x, rt::DeviceBuffer::alloc(static_cast<size_t>(m * k * 2)));
     GQF_ASSIGN_OR_RETURN(rt::DeviceBuffer w, rt::DeviceBuffer::alloc(static_cast<size_t>(n * k * 2)));
-    GQF_RETURN_IF_ERROR(fill(x, 2 * c + 11));
-    GQF_RETURN_IF_ERROR(fill(w, 2 * c + 12));
+    const auto seed = static_cast<uint64_t>(2 * c);
+    GQF_RETURN_IF_ERROR(fill(x, seed + 11));
+    GQF_RETURN_IF_ERROR(fill(w, seed + 12));
     xs.push_back(std::move(x));
     ws.push_back(std::move(w));
   }

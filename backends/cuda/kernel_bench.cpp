@@ -51,9 +51,10 @@ Result<std::vector<rt::DeviceAttention>*> KernelBench::inputs(const AttentionPro
       static_cast<int>(std::clamp(std::ceil(2.0 * info_.l2_bytes / problem.kv_bytes()) + 1, 2.0, 64.0));
   for (int c = 0; c < copies; ++c) {
     GQF_ASSIGN_OR_RETURN(rt::DeviceAttention d, rt::DeviceAttention::allocate(problem, true, kv_head_major_));
-    GQF_RETURN_IF_ERROR(fill(d.q, 3 * c + 1, problem.dtype));
-    GQF_RETURN_IF_ERROR(fill(d.k, 3 * c + 2, problem.dtype));
-    GQF_RETURN_IF_ERROR(fill(d.v, 3 * c + 3, problem.dtype));
+    const auto seed = static_cast<uint64_t>(3 * c);
+    GQF_RETURN_IF_ERROR(fill(d.q, seed + 1, problem.dtype));
+    GQF_RETURN_IF_ERROR(fill(d.k, seed + 2, problem.dtype));
+    GQF_RETURN_IF_ERROR(fill(d.v, seed + 3, problem.dtype));
     inputs_.push_back(std::move(d));
   }
   inputs_key_ = key;

@@ -99,7 +99,7 @@ void expect_guided_good(const SearchSpace& space, const std::vector<Point>& vali
 TEST(GuidedSearcher, NearOptimalWithFewEvaluationsOnAnAbstractLandscape) {
   Bowl bowl;
   std::vector<Point> valid = bowl.space.valid_points();
-  for (uint64_t seed : {1, 2, 3}) {
+  for (uint64_t seed : {1u, 2u, 3u}) {
     expect_guided_good(
         bowl.space, valid, [&](const Point& p) { return bowl.cost(p, seed); },
         [&](const Point& p) { return bowl.predict(p); }, fmt::format("bowl seed {}", seed));
@@ -113,7 +113,7 @@ TEST(GuidedSearcher, NearOptimalWithFewEvaluationsOnKernelLandscapes) {
       testing::decode_problem(32, 8, 128, 16, 4096), testing::decode_problem(16, 2, 64, 4, 16384),
       testing::prefill_problem(32, 8, 128, 1, 8192), testing::prefill_problem(8, 1, 64, 1, 32768)};
   for (const AttentionProblem& problem : problems) {
-    for (uint64_t seed : {1, 2}) {
+    for (uint64_t seed : {1u, 2u}) {
       auto fs = make_family_space(problem, limits);
       ASSERT_TRUE(fs.ok());
       SyntheticOptions so;

@@ -11,7 +11,7 @@ namespace {
 
 // Synthetic H200-like timings: decode = 4 us + bytes / 4 TB/s; GEMM = 3 us + max(flops/600T, bytes/3.5T).
 double decode_truth(int64_t n_kv, int64_t d_h, int64_t batch, int64_t kv) {
-  return 4.0 + 2.0 * batch * kv * n_kv * d_h * 2 / 4.0e6;
+  return 4.0 + 2.0 * static_cast<double>(batch * kv * n_kv * d_h) * 2 / 4.0e6;
 }
 double gemm_truth(double m, double n, double k) {
   return 3.0 + std::max(2 * m * n * k / 6.0e8, 2 * (m * k + k * n + m * n) / 3.5e6);
@@ -157,7 +157,7 @@ TEST(MeasuredCosts, ComposesLatencyAndThroughput) {
   double weights = static_cast<double>(s.total_params()) * 2;
   double kv = 2.0 * 131072 * 16 * 8 * 64 * 2;
   EXPECT_EQ(thr->batch, static_cast<int64_t>((141e9 * 0.9 - weights) / kv));
-  EXPECT_NEAR(thr->tokens_per_s, thr->batch / (thr->step.total_us() * 1e-6), 1e-6);
+  EXPECT_NEAR(thr->tokens_per_s, static_cast<double>(thr->batch) / (thr->step.total_us() * 1e-6), 1e-6);
   EXPECT_TRUE(thr->step.extrapolated);  // batch > 1 at 128K is beyond the tuned bytes
 
   MeasuredSettings tiny;
