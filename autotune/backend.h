@@ -41,9 +41,9 @@ struct CompileResult {
 
 /// How to measure.
 struct MeasureOptions {
-  uint64_t seed = 1;        // correctness-gate inputs
-  int repetitions = 0;      // timed repetitions; 0 = the timing protocol's default
-  double min_rep_ms = 0;    // minimum repetition length; 0 = default
+  uint64_t seed = 1;      // correctness-gate inputs
+  int repetitions = 0;    // timed repetitions; 0 = the timing protocol's default
+  double min_rep_ms = 0;  // minimum repetition length; 0 = default
 };
 
 /// What measuring one candidate gave: the gate first, timing only when it passed.

@@ -29,7 +29,9 @@ size_t locate(const std::vector<Bucket>& buckets, int64_t v, bool* outside) {
 
 }  // namespace
 
-std::string Bucket::label() const { return lo == hi ? fmt::format("{}", lo) : fmt::format("{}-{}", lo, hi); }
+std::string Bucket::label() const {
+  return lo == hi ? fmt::format("{}", lo) : fmt::format("{}-{}", lo, hi);
+}
 
 std::vector<Bucket> batch_buckets(int64_t max_batch) {
   std::vector<Bucket> out{{1, 1, 1}};

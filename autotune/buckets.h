@@ -34,11 +34,11 @@ std::vector<Bucket> buckets_covering(const std::vector<Bucket>& all, const std::
 /// Which tuned bucket serves a shape.
 struct BucketMatch {
   size_t batch_index = 0;
-  size_t q_index = 0;          // prefill only (0 for decode)
+  size_t q_index = 0;  // prefill only (0 for decode)
   size_t kv_index = 0;
   AttentionProblem representative;  // the tuned point that serves the shape
-  bool extrapolating = false;  // some dim lies outside the tuned ranges
-  std::string note;            // which dim, e.g. "kv_len 300000 above the tuned 65537-262144"
+  bool extrapolating = false;       // some dim lies outside the tuned ranges
+  std::string note;                 // which dim, e.g. "kv_len 300000 above the tuned 65537-262144"
 };
 
 /// The tuned buckets of one static problem (heads, head dim, dtype, phase, causal).

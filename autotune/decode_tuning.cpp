@@ -11,7 +11,9 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-DecodeConfig decode_of(const PointValues& v) { return fields::from_values(DecodeConfig::fields(), v.all()); }
+DecodeConfig decode_of(const PointValues& v) {
+  return fields::from_values(DecodeConfig::fields(), v.all());
+}
 
 double predict_decode_us(const AttentionProblem& p, const DecodeConfig& c, const DeviceLimits& limits,
                          const Roofline& roof) {
@@ -40,7 +42,8 @@ double predict_decode_us(const AttentionProblem& p, const DecodeConfig& c, const
   const int rows = p.group() * static_cast<int>(p.q_len);
   const double rows_cta = std::ceil(double(rows) / c.row_blocks);
   const double padded_rows = c.use_mma ? std::ceil(rows_cta / 16) * 16 * c.row_blocks : rows;
-  const double flops = 4.0 * static_cast<double>(p.batch) * p.n_kv_heads * padded_rows * static_cast<double>(p.kv_len) * p.head_dim;
+  const double flops =
+      4.0 * static_cast<double>(p.batch) * p.n_kv_heads * padded_rows * static_cast<double>(p.kv_len) * p.head_dim;
   const double rate = (c.use_mma ? roof.mma_flops_per_s : roof.fma_flops_per_s) * (busy_sms / sms);
   const double t_compute = flops / rate;
   double seconds = std::max(t_mem, t_compute) + 0.15 * std::min(t_mem, t_compute);

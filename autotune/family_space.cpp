@@ -31,9 +31,13 @@ double predict_us(const AttentionProblem& problem, const KernelFamily& family, c
   return tuning.ok() ? (*tuning)->predict_us(problem, config, limits, roof) : std::numeric_limits<double>::infinity();
 }
 
-KernelConfig FamilySpace::config(const Point& point) const { return family->from_values(PointValues(space, point).all()); }
+KernelConfig FamilySpace::config(const Point& point) const {
+  return family->from_values(PointValues(space, point).all());
+}
 
-std::string FamilySpace::config_text(const Point& point) const { return family->canonical(config(point)); }
+std::string FamilySpace::config_text(const Point& point) const {
+  return family->canonical(config(point));
+}
 
 std::optional<Point> FamilySpace::point_of(const KernelConfig& c) const {
   return space.point_from_values(family->values(c));

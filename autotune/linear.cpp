@@ -29,7 +29,8 @@ Result<std::vector<GemmShape>> parse_gemm_list(const std::string& text) {
     int64_t dims[3];
     for (int i = 0; i < 3; ++i) {
       auto v = parse_count(parts[static_cast<size_t>(i)]);
-      if (!v.ok() || *v <= 0) return invalid_argument("gemm '{}': '{}' is not a positive count", item, parts[static_cast<size_t>(i)]);
+      if (!v.ok() || *v <= 0)
+        return invalid_argument("gemm '{}': '{}' is not a positive count", item, parts[static_cast<size_t>(i)]);
       dims[i] = *v;
     }
     out.push_back({"", dims[0], dims[1], dims[2]});
@@ -70,6 +71,8 @@ std::string linear_kernel_key(const GemmShape& s, const std::string& env_key) {
   return sha256_hex(fmt::format("cublaslt bf16 tn v1\nenv={}\nm={}\nn={}\nk={}\n", env_key, s.m, s.n, s.k));
 }
 
-double gemm_flops(const GemmShape& s) { return 2.0 * double(s.m) * double(s.n) * double(s.k); }
+double gemm_flops(const GemmShape& s) {
+  return 2.0 * double(s.m) * double(s.n) * double(s.k);
+}
 
 }  // namespace gqaforge::tune

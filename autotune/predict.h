@@ -13,10 +13,10 @@ namespace gqaforge::tune {
 
 /// Roofline numbers of the target (H200 by default, docs/h200.md).
 struct Roofline {
-  double dram_bytes_per_s = 4.58e12;  // best decode K/V read seen
-  double mma_flops_per_s = 790e12;    // bf16 tensor cores, dense GEMM
-  double fma_flops_per_s = 60e12;     // fp32 CUDA cores (2 FLOPs per FMA)
-  double launch_us = 2.5;             // launch + tail of a kernel
+  double dram_bytes_per_s = 4.58e12;     // best decode K/V read seen
+  double mma_flops_per_s = 790e12;       // bf16 tensor cores, dense GEMM
+  double fma_flops_per_s = 60e12;        // fp32 CUDA cores (2 FLOPs per FMA)
+  double launch_us = 2.5;                // launch + tail of a kernel
   double bytes_in_flight_per_sm = 40e3;  // Little's law: bandwidth x latency / SMs
 };
 

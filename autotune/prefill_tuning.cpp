@@ -10,7 +10,9 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-PrefillConfig prefill_of(const PointValues& v) { return fields::from_values(PrefillConfig::fields(), v.all()); }
+PrefillConfig prefill_of(const PointValues& v) {
+  return fields::from_values(PrefillConfig::fields(), v.all());
+}
 
 double predict_prefill_us(const AttentionProblem& p, const PrefillConfig& c, const DeviceLimits& limits,
                           const Roofline& roof) {

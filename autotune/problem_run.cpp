@@ -137,8 +137,8 @@ void ProblemRun::process(const Pending& p, const CompileResult& compiled) {
   }
   if (compiled.registers > options_.max_registers) {
     row.status = MeasureStatus::kRejected;
-    row.message = fmt::format("uses {} registers per thread, over the limit {}", compiled.registers,
-                              options_.max_registers);
+    row.message =
+        fmt::format("uses {} registers per thread, over the limit {}", compiled.registers, options_.max_registers);
     finish_try(p, row, kInf);
     return;
   }
@@ -205,8 +205,9 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
   refresh_stored();
 
   const FamilySpace* fs = &space_;
-  auto made = make_searcher(options_.strategy, space_.space, std::move(valid),
-                            [fs](const Point& p) { return fs->predict_us(p); }, options_.budget, options_.seed);
+  auto made = make_searcher(
+      options_.strategy, space_.space, std::move(valid), [fs](const Point& p) { return fs->predict_us(p); },
+      options_.budget, options_.seed);
   if (!made.ok()) {
     out_.stop_reason = made.status().message();
     return out_;
@@ -234,8 +235,9 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
       if (candidates.empty()) return out;
       std::vector<CompileResult> compiled = backend_.compile(candidates);
       for (size_t j = 0; j < index.size(); ++j) {
-        out[index[j]] = j < compiled.size() ? compiled[j]
-                                            : CompileResult{MeasureStatus::kCompileFailed, "the backend returned no result"};
+        out[index[j]] = j < compiled.size()
+                            ? compiled[j]
+                            : CompileResult{MeasureStatus::kCompileFailed, "the backend returned no result"};
       }
       return out;
     });

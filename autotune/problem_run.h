@@ -49,8 +49,14 @@ class ProblemRun {
  public:
   ProblemRun(Backend& backend, MeasurementSink& sink, const TuneOptions& options, const BackendInfo& info,
              int64_t run_id, Progress& progress, Clock::time_point sweep_start, TuneReport& report)
-      : backend_(backend), sink_(sink), options_(options), info_(info), run_id_(run_id), progress_(progress),
-        sweep_start_(sweep_start), report_(report) {}
+      : backend_(backend),
+        sink_(sink),
+        options_(options),
+        info_(info),
+        run_id_(run_id),
+        progress_(progress),
+        sweep_start_(sweep_start),
+        report_(report) {}
 
   ProblemOutcome run(const AttentionProblem& problem, bool* time_budget_hit);
 
@@ -106,10 +112,10 @@ class ProblemRun {
   std::unique_ptr<Searcher> searcher_;
   SearchTracker tracker_;
   AnyStop stop_;
-  std::map<std::string, MeasurementRecord> stored_;   // by kernel key: what the sink holds
-  std::map<std::string, double> cost_by_config_;      // this run
-  std::map<std::string, MeasurementRecord> ok_rows_;  // this run (measured or reused), by kernel key
-  std::set<std::string> in_flight_;                   // configs pulled, not finished
+  std::map<std::string, MeasurementRecord> stored_;     // by kernel key: what the sink holds
+  std::map<std::string, double> cost_by_config_;        // this run
+  std::map<std::string, MeasurementRecord> ok_rows_;    // this run (measured or reused), by kernel key
+  std::set<std::string> in_flight_;                     // configs pulled, not finished
   std::map<std::string, std::vector<Point>> deferred_;  // proposals waiting for an in-flight twin
   bool config_sharding_ = false;
   bool default_pending_ = true;

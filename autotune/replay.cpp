@@ -18,8 +18,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 Result<AttentionProblem> problem_from_record(const ProblemRecord& r) {
   GQF_ASSIGN_OR_RETURN(Phase phase, parse_phase(r.family));
   GQF_ASSIGN_OR_RETURN(DType dtype, parse_dtype(r.dtype));
-  AttentionProblem p = make_problem(phase, r.n_q_heads, r.n_kv_heads, r.head_dim, dtype, r.causal, r.batch, r.q_len,
-                                    r.kv_len);
+  AttentionProblem p =
+      make_problem(phase, r.n_q_heads, r.n_kv_heads, r.head_dim, dtype, r.causal, r.batch, r.q_len, r.kv_len);
   GQF_RETURN_IF_ERROR(p.validate());
   return p;
 }
@@ -62,12 +62,13 @@ Result<Landscape> landscape_from_rows(const AttentionProblem& problem, const std
   return l;
 }
 
-Result<ReplayRun> replay(const Landscape& l, const std::string& strategy, int64_t budget, uint64_t seed,
-                         double target, bool with_default) {
+Result<ReplayRun> replay(const Landscape& l, const std::string& strategy, int64_t budget, uint64_t seed, double target,
+                         bool with_default) {
   const FamilySpace* fs = &l.space;
-  GQF_ASSIGN_OR_RETURN(std::unique_ptr<Searcher> searcher,
-                       make_searcher(strategy, l.space.space, l.valid, [fs](const Point& p) { return fs->predict_us(p); },
-                                     budget, seed));
+  GQF_ASSIGN_OR_RETURN(
+      std::unique_ptr<Searcher> searcher,
+      make_searcher(
+          strategy, l.space.space, l.valid, [fs](const Point& p) { return fs->predict_us(p); }, budget, seed));
   ReplayRun run;
   run.best_us = kInf;
   std::set<std::string> measured;

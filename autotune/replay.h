@@ -18,12 +18,12 @@ namespace gqaforge::tune {
 /// The measured cost of every valid point of one problem's space.
 struct Landscape {
   FamilySpace space;
-  std::vector<Point> valid;        // valid points that have a measurement
-  std::map<Point, double> cost;    // median microseconds; +inf for a failed variant
-  int64_t unmeasured = 0;          // valid points without a row (a partial exhaustive run)
-  double best_us = 0;              // exhaustive optimum
+  std::vector<Point> valid;      // valid points that have a measurement
+  std::map<Point, double> cost;  // median microseconds; +inf for a failed variant
+  int64_t unmeasured = 0;        // valid points without a row (a partial exhaustive run)
+  double best_us = 0;            // exhaustive optimum
   std::string best_config;
-  double default_us = 0;           // the heuristic default's cost (+inf when it failed or is missing)
+  double default_us = 0;  // the heuristic default's cost (+inf when it failed or is missing)
 };
 
 /// Builds the landscape of `problem` from its measurement rows (any status; rows of other
@@ -33,9 +33,9 @@ Result<Landscape> landscape_from_rows(const AttentionProblem& problem, const std
 
 /// One replayed search.
 struct ReplayRun {
-  int64_t evaluations = 0;      // distinct configs measured (the default included)
-  double best_us = 0;           // best cost found
-  int64_t evals_to_target = -1; // evaluations until within the target of the optimum; -1 = never
+  int64_t evaluations = 0;       // distinct configs measured (the default included)
+  double best_us = 0;            // best cost found
+  int64_t evals_to_target = -1;  // evaluations until within the target of the optimum; -1 = never
 };
 
 /// Replays `strategy` ("exhaustive", "random" or "guided") on the landscape: evaluation 1 is

@@ -11,7 +11,9 @@
 
 namespace gqaforge::tune {
 
-int PointValues::operator[](std::string_view name) const { return space_.value(point_, name); }
+int PointValues::operator[](std::string_view name) const {
+  return space_.value(point_, name);
+}
 
 std::vector<int> PointValues::all() const {
   std::vector<int> out;

@@ -138,7 +138,8 @@ Result<std::unique_ptr<Searcher>> make_searcher(const std::string& strategy, con
     // the climb around the best of them gets the other half.
     GuidedOptions options;
     if (budget > 0) {
-      const int64_t default_seeds = std::max<int64_t>(6, static_cast<int64_t>(std::ceil(0.03 * static_cast<double>(valid.size()))));
+      const int64_t default_seeds =
+          std::max<int64_t>(6, static_cast<int64_t>(std::ceil(0.03 * static_cast<double>(valid.size()))));
       options.seeds = static_cast<int>(std::clamp<int64_t>(budget / 2, 1, default_seeds));
     }
     return std::unique_ptr<Searcher>(new GuidedSearcher(space, std::move(valid), std::move(predict), options));

@@ -58,8 +58,8 @@ class RandomSearcher final : public Searcher {
 };
 
 struct GuidedOptions {
-  int seeds = 0;           // top-predicted points measured first; 0 = max(6, 3% of the valid points)
-  int max_restarts = 3;    // hill climbs started from the next-best measured points after the first
+  int seeds = 0;                 // top-predicted points measured first; 0 = max(6, 3% of the valid points)
+  int max_restarts = 3;          // hill climbs started from the next-best measured points after the first
   bool exhaust_if_small = true;  // spaces of at most 12 points are simply measured in full
 };
 
@@ -81,12 +81,12 @@ class GuidedSearcher final : public Searcher {
   const SearchSpace& space_;
   std::vector<Point> valid_;
   std::map<Point, double> predicted_;
-  std::vector<Point> queue_;       // proposals not yet handed out (front = next)
-  std::set<Point> proposed_;       // handed out or queued
-  std::map<Point, double> cost_;   // reported
+  std::vector<Point> queue_;      // proposals not yet handed out (front = next)
+  std::set<Point> proposed_;      // handed out or queued
+  std::map<Point, double> cost_;  // reported
   std::set<Point> expanded_;
-  size_t outstanding_ = 0;         // handed out, not reported
-  std::optional<Point> center_;    // current climb centre
+  size_t outstanding_ = 0;       // handed out, not reported
+  std::optional<Point> center_;  // current climb centre
   double center_cost_ = 0;
   int restarts_left_ = 0;
   bool seeding_ = true;

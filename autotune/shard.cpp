@@ -19,7 +19,9 @@ bool Shard::owns(const std::string& key) const {
   return count <= 1 || shard_hash(key) % static_cast<uint64_t>(count) == static_cast<uint64_t>(index);
 }
 
-std::string Shard::label() const { return std::to_string(index) + "/" + std::to_string(count); }
+std::string Shard::label() const {
+  return std::to_string(index) + "/" + std::to_string(count);
+}
 
 Result<Shard> parse_shard(const std::string& text) {
   const auto slash = text.find('/');

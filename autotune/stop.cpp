@@ -19,9 +19,15 @@ bool SearchTracker::add(double cost) {
   return false;
 }
 
-std::string EvaluationBudget::reason() const { return fmt::format("evaluation budget {} reached", max_); }
-std::string TimeBudget::reason() const { return fmt::format("time budget {:g} s reached", seconds_); }
-std::string Patience::reason() const { return fmt::format("no improvement in {} tries", k_); }
+std::string EvaluationBudget::reason() const {
+  return fmt::format("evaluation budget {} reached", max_);
+}
+std::string TimeBudget::reason() const {
+  return fmt::format("time budget {:g} s reached", seconds_);
+}
+std::string Patience::reason() const {
+  return fmt::format("no improvement in {} tries", k_);
+}
 
 bool AnyStop::done(const SearchProgress& p) const {
   for (const auto& c : conditions_) {

@@ -12,9 +12,9 @@ namespace gqaforge::tune {
 
 /// Where a search stands; SearchTracker keeps it up to date.
 struct SearchProgress {
-  int64_t evaluations = 0;          // costs reported (failures included)
-  double elapsed_s = 0;             // wall time since the search started
-  int64_t since_improvement = 0;    // evaluations since the best cost last improved
+  int64_t evaluations = 0;        // costs reported (failures included)
+  double elapsed_s = 0;           // wall time since the search started
+  int64_t since_improvement = 0;  // evaluations since the best cost last improved
   double best_cost = std::numeric_limits<double>::infinity();
 };
 

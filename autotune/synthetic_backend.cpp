@@ -1,7 +1,6 @@
 // Synthetic backend.
 #include "autotune/synthetic_backend.h"
 
-
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -18,15 +17,19 @@ namespace gqaforge::tune {
 namespace {
 
 /// Uniform in [0, 1) from a key.
-double unit_hash(const std::string& key) { return double(shard_hash(key) >> 11) * 0x1.0p-53; }
+double unit_hash(const std::string& key) {
+  return double(shard_hash(key) >> 11) * 0x1.0p-53;
+}
 
 }  // namespace
 
 Result<MeasureStatus> status_from_name(const std::string& name) {
   auto s = parse_measure_status(name);
   if (!s) {
-    return invalid_argument("unknown status '{}' (expected ok, rejected, compile_failed, launch_failed, "
-                            "wrong_result or timeout)", name);
+    return invalid_argument(
+        "unknown status '{}' (expected ok, rejected, compile_failed, launch_failed, "
+        "wrong_result or timeout)",
+        name);
   }
   return *s;
 }
@@ -157,7 +160,8 @@ MeasureResult SyntheticBackend::measure(const Candidate& c, const MeasureOptions
   const double cost = true_cost_us(c.problem, *c.family, c.config);
   double factor = 1.0;
   if (options_.jitter > 0) {
-    factor += options_.jitter * (2.0 * unit_hash(fmt::format("jitter {} {} {}", options.seed, config, measure_calls_)) - 1.0);
+    factor +=
+        options_.jitter * (2.0 * unit_hash(fmt::format("jitter {} {} {}", options.seed, config, measure_calls_)) - 1.0);
   }
   r.max_error = 1e-3;
   r.repetitions = options.repetitions > 0 ? options.repetitions : 15;

@@ -14,16 +14,16 @@
 namespace gqaforge::tune {
 
 struct SyntheticOptions {
-  uint64_t seed = 1;           // landscape and fault selection
-  double ruggedness = 0.3;     // true cost = prediction * (1 + ruggedness * u), u in [0, 1)
-  double jitter = 0.0;         // relative spread of repeated measurements (0 = exact)
+  uint64_t seed = 1;        // landscape and fault selection
+  double ruggedness = 0.3;  // true cost = prediction * (1 + ruggedness * u), u in [0, 1)
+  double jitter = 0.0;      // relative spread of repeated measurements (0 = exact)
   // Fraction of configs (chosen by hash) that end in each failure status.
   std::map<MeasureStatus, double> fault_rates;
   // Exact configs (canonical text) that end in a given status; overrides the rates.
   std::map<std::string, MeasureStatus> inject;
-  bool real_faults = false;    // abort on launch_failed, hang on timeout (worker processes only)
-  double measure_delay_ms = 0; // wall time one measurement takes (concurrency tests)
-  DeviceLimits limits;         // H200 by default
+  bool real_faults = false;     // abort on launch_failed, hang on timeout (worker processes only)
+  double measure_delay_ms = 0;  // wall time one measurement takes (concurrency tests)
+  DeviceLimits limits;          // H200 by default
 };
 
 /// Parses "wrong_result=0.05,launch_failed=0.02" into fault rates; errors name the item.

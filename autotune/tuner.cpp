@@ -23,7 +23,8 @@ Tuner::Tuner(Backend& backend, MeasurementSink& sink, TuneOptions options)
 Result<TuneReport> Tuner::run(const std::vector<AttentionProblem>& problems) {
   bool known = false;
   for (const char* s : kStrategies) known = known || options_.strategy == s;
-  if (!known) return invalid_argument("unknown strategy '{}' (expected exhaustive, random or guided)", options_.strategy);
+  if (!known)
+    return invalid_argument("unknown strategy '{}' (expected exhaustive, random or guided)", options_.strategy);
   GQF_ASSIGN_OR_RETURN(BackendInfo info, backend_.info());
   TuneReport report;
   report.env_key = info.environment.key();
@@ -60,7 +61,8 @@ Result<TuneReport> Tuner::run(const std::vector<AttentionProblem>& problems) {
     if (Status s = sink_.sink_status(); !s.ok()) {
       progress.finish();
       return Status(s.code(), fmt::format("stopped the sweep: {} (the rows stored before it are kept; run the "
-                                          "same command again to resume)", s.message()));
+                                          "same command again to resume)",
+                                          s.message()));
     }
   }
   progress.finish();

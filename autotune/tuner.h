@@ -6,12 +6,11 @@
 //
 // Resuming is replaying: a proposal whose kernel the sink already holds (from an interrupted
 // run, read when the problem starts, or from another tuner writing the same database, found
-// when the variant is claimed) is not measured again, but its stored result travels through the loop exactly where a measurement
-// would have, so the searcher, the stop conditions and the winners see what an uninterrupted
-// run sees. The winner is chosen among all ok rows stored for the problem; a problem that
-// measured nothing new and already has a best is left as it is. Gate seeds derive from the
-// kernel, not from the order of tries. A sink error stops the sweep at once; SIGINT/SIGTERM
-// (core/interrupt.h) stop it between tries, leaving the run unfinished for a later resume.
+// when the variant is claimed) is not measured again, but its stored result travels through the loop exactly where a
+// measurement would have, so the searcher, the stop conditions and the winners see what an uninterrupted run sees. The
+// winner is chosen among all ok rows stored for the problem; a problem that measured nothing new and already has a best
+// is left as it is. Gate seeds derive from the kernel, not from the order of tries. A sink error stops the sweep at
+// once; SIGINT/SIGTERM (core/interrupt.h) stop it between tries, leaving the run unfinished for a later resume.
 #pragma once
 
 #include <cstdint>
@@ -39,31 +38,31 @@ struct TuneOptions {
   // Tries are timed briefly (enough to rank them); the winners again with the full protocol
   // before one is marked best. The seed is set per measurement.
   MeasureOptions measure{.seed = 1, .repetitions = 7, .min_rep_ms = 1.0};
-  MeasureOptions winner_measure;    // 0 = the timing protocol's defaults
+  MeasureOptions winner_measure;  // 0 = the timing protocol's defaults
   // Resuming measures launch_failed and timeout rows again instead of reusing them: those can
   // come from outside the kernel (a worker killed by the OOM killer, a GPU shared with another
   // job). Compile failures, rejections and wrong results are properties of the kernel and are
   // always reused.
   bool retry_failed = false;
   bool show_progress = true;
-  std::string command_line;         // recorded with the run
+  std::string command_line;  // recorded with the run
 };
 
 /// What happened for one problem.
 struct ProblemOutcome {
   AttentionProblem problem;
   std::string family;
-  int64_t space_points = 0;       // Cartesian size of the family's space
-  int64_t valid_points = 0;       // after the named constraints (and the shard)
+  int64_t space_points = 0;                              // Cartesian size of the family's space
+  int64_t valid_points = 0;                              // after the named constraints (and the shard)
   std::map<std::string, int64_t> constraint_rejections;  // constraint name -> points it removed
-  int64_t tried = 0;              // tries measured and recorded this run
-  int64_t skipped = 0;            // tries whose stored result was reused (resume)
-  int64_t waited = 0;             // tries another tuner was measuring: waited for, then reused
-  std::map<std::string, int64_t> by_status;  // status name -> tries of the search, reused included
-  std::optional<MeasurementRecord> best;     // the winner: re-measured now, or stored
-  std::optional<MeasurementRecord> default_row;  // the heuristic default's (latest) row
-  std::string stop_reason;        // "" when the searcher finished
-  bool skipped_by_shard = false;  // the whole problem belongs to another shard
+  int64_t tried = 0;                                     // tries measured and recorded this run
+  int64_t skipped = 0;                                   // tries whose stored result was reused (resume)
+  int64_t waited = 0;                                    // tries another tuner was measuring: waited for, then reused
+  std::map<std::string, int64_t> by_status;              // status name -> tries of the search, reused included
+  std::optional<MeasurementRecord> best;                 // the winner: re-measured now, or stored
+  std::optional<MeasurementRecord> default_row;          // the heuristic default's (latest) row
+  std::string stop_reason;                               // "" when the searcher finished
+  bool skipped_by_shard = false;                         // the whole problem belongs to another shard
 };
 
 struct TuneReport {
@@ -71,11 +70,11 @@ struct TuneReport {
   std::string env_key;
   std::vector<ProblemOutcome> problems;
   bool time_budget_hit = false;
-  bool interrupted = false;     // SIGINT/SIGTERM stopped the sweep; the run stays unfinished
+  bool interrupted = false;  // SIGINT/SIGTERM stopped the sweep; the run stays unfinished
   // Where the sweep's time went (compiles overlap measurement, so the parts exceed the wall).
   double wall_s = 0;
-  double measure_s = 0;         // inside the backend's measure (gate + timing), winners included
-  double compile_cpu_s = 0;     // summed NVRTC time of the kernels compiled (cache misses)
+  double measure_s = 0;      // inside the backend's measure (gate + timing), winners included
+  double compile_cpu_s = 0;  // summed NVRTC time of the kernels compiled (cache misses)
   int64_t kernels_compiled = 0;
   int64_t compile_cache_hits = 0;
 };

@@ -114,13 +114,16 @@ std::string WorkerBackend::exit_description() {
     to_child_ = from_child_ = -1;
   }
   status = last_wait_status_;
-  if (WIFSIGNALED(status)) return fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  if (WIFSIGNALED(status))
+    return fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
   if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
   return "ended";
 }
 
 namespace {
-Status cancelled_status() { return unavailable("interrupted"); }
+Status cancelled_status() {
+  return unavailable("interrupted");
+}
 }  // namespace
 
 Result<std::string> WorkerBackend::exchange(const std::string& line, double timeout_s) {
@@ -139,7 +142,8 @@ Result<std::string> WorkerBackend::exchange(const std::string& line, double time
       buffer_.erase(0, nl + 1);
       return reply;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return resource_exhausted("no answer from the worker within {:g} s", timeout_s);
     pollfd pfd{from_child_, POLLIN, 0};
     const int r = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));

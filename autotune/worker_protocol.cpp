@@ -154,7 +154,8 @@ Result<WorkerRequest> parse_request(std::string_view line) {
   GQF_ASSIGN_OR_RETURN(std::string seed, json_string_at(j, "seed"));
   char* end = nullptr;
   r.options.seed = std::strtoull(seed.c_str(), &end, 10);
-  if (seed.empty() || end == nullptr || *end != '\0') return invalid_argument("seed '{}' is not a decimal integer", seed);
+  if (seed.empty() || end == nullptr || *end != '\0')
+    return invalid_argument("seed '{}' is not a decimal integer", seed);
   GQF_ASSIGN_OR_RETURN(r.options.repetitions, int_field(j, "repetitions"));
   GQF_ASSIGN_OR_RETURN(r.options.min_rep_ms, json_number_at(j, "min_rep_ms"));
   return r;

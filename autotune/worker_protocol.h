@@ -38,11 +38,11 @@ struct WorkerRequest {
 struct WorkerResponse {
   std::string op;
   int64_t id = 0;
-  bool ok = true;          // false: the request was malformed (see error)
+  bool ok = true;  // false: the request was malformed (see error)
   std::string error;
-  MeasureResult result;    // measure
-  BackendInfo info;        // hello
-  bool restart = false;    // the worker exits after this answer
+  MeasureResult result;  // measure
+  BackendInfo info;      // hello
+  bool restart = false;  // the worker exits after this answer
 };
 
 std::string encode_request(const WorkerRequest& request);

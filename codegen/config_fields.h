@@ -39,12 +39,12 @@ struct LegalValues {
 /// One field of the config struct `Config` (an int or a 0/1 bool member).
 template <class Config>
 struct ConfigField {
-  const char* name;                                   // key in the canonical text
+  const char* name;  // key in the canonical text
   std::variant<int Config::*, bool Config::*> member;
-  LegalValues legal;                                  // bools: 0 or 1, whatever this says
-  std::vector<int> tuned;                             // the autotuner's values, inside `legal`
-  const char* trait;                                  // traits-struct member; "" = a launch-time value
-  const char* help;                                   // meaning, also the traits comment
+  LegalValues legal;       // bools: 0 or 1, whatever this says
+  std::vector<int> tuned;  // the autotuner's values, inside `legal`
+  const char* trait;       // traits-struct member; "" = a launch-time value
+  const char* help;        // meaning, also the traits comment
 
   bool is_bool() const { return std::holds_alternative<bool Config::*>(member); }
   int get(const Config& c) const {
@@ -53,7 +53,7 @@ struct ConfigField {
   }
   void set(Config& c, int v) const {
     if (const auto* b = std::get_if<bool Config::*>(&member)) {
-      c.**b = v != 0;
+      c.** b = v != 0;
     } else {
       c.*std::get<int Config::*>(member) = v;
     }

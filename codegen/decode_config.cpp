@@ -17,14 +17,14 @@ constexpr int kCombineThreads = 256;  // decode_combine.cuh: kCombineWarps * 32
 
 /// Derived geometry of one (problem, config), as decode_layout.cuh computes it.
 struct Geometry {
-  int rows = 0;          // G * q_len
-  int rows_cta = 0;      // rows of one CTA
-  int m_tiles = 0;       // mma: m16 tiles of a CTA
-  int mtw = 0;           // mma: m16 tiles per warp
-  int warps_n = 0;       // mma: warps splitting the keys of a tile
-  int kw = 0;            // keys of a tile per warp
-  int lanes_per_key = 0; // CUDA cores
-  int acc_regs = 0;      // fp32 accumulator registers per thread (O + S)
+  int rows = 0;           // G * q_len
+  int rows_cta = 0;       // rows of one CTA
+  int m_tiles = 0;        // mma: m16 tiles of a CTA
+  int mtw = 0;            // mma: m16 tiles per warp
+  int warps_n = 0;        // mma: warps splitting the keys of a tile
+  int kw = 0;             // keys of a tile per warp
+  int lanes_per_key = 0;  // CUDA cores
+  int acc_regs = 0;       // fp32 accumulator registers per thread (O + S)
   int shared_bytes = 0;
 };
 
@@ -125,8 +125,8 @@ Status DecodeConfig::validate(const AttentionProblem& pr, const DeviceLimits& li
   GQF_RETURN_IF_ERROR(pr.validate());
   if (pr.phase != Phase::kDecode) return invalid_argument("decode config used for a {} problem", phase_name(pr.phase));
   if (limits.cc_major < 8) {
-    return invalid_argument("decode kernels need cp.async and bf16 mma (sm_80+), device is sm_{}{}",
-                            limits.cc_major, limits.cc_minor);
+    return invalid_argument("decode kernels need cp.async and bf16 mma (sm_80+), device is sm_{}{}", limits.cc_major,
+                            limits.cc_minor);
   }
   GQF_RETURN_IF_ERROR(fields::check(fields(), *this));
   if (32 * warps > limits.max_threads_per_block) {
@@ -149,8 +149,7 @@ Status DecodeConfig::validate(const AttentionProblem& pr, const DeviceLimits& li
       return invalid_argument("warps_m={} must divide warps={}", warps_m, warps);
     }
     if (warps_m > g.m_tiles) {
-      return invalid_argument("warps_m={} exceeds the {} m16 tiles of {} rows per CTA", warps_m, g.m_tiles,
-                              g.rows_cta);
+      return invalid_argument("warps_m={} exceeds the {} m16 tiles of {} rows per CTA", warps_m, g.m_tiles, g.rows_cta);
     }
     if (g.kw < 16 || g.kw % 16 != 0) {
       return invalid_argument("block_n={} over {} key-splitting warps gives {} keys per warp, not a multiple of 16",
@@ -180,8 +179,9 @@ Status DecodeConfig::validate(const AttentionProblem& pr, const DeviceLimits& li
   // ptxas adds ~80-95 registers to the accumulators (addresses, softmax state, loop control).
   const int est_regs = std::min(255, g.acc_regs + 96);
   if (int64_t{est_regs} * 32 * warps > limits.max_registers_per_block) {
-    return resource_exhausted("warps={} with ~{} registers per thread exceeds the {} registers of a CTA; use fewer warps",
-                              warps, est_regs, limits.max_registers_per_block);
+    return resource_exhausted(
+        "warps={} with ~{} registers per thread exceeds the {} registers of a CTA; use fewer warps", warps, est_regs,
+        limits.max_registers_per_block);
   }
   if (g.shared_bytes > limits.max_shared_per_block_optin) {
     return resource_exhausted("shared memory {} bytes (block_n={}, stages={}, head dim {}) exceeds the device limit {}",
@@ -194,27 +194,49 @@ std::span<const ConfigField<DecodeConfig>> DecodeConfig::fields() {
   using F = ConfigField<DecodeConfig>;
   using L = LegalValues;
   static const F table[] = {
-      {"block_n", &DecodeConfig::block_n, L::one_of({16, 32, 64, 128, 256}), {16, 32, 64, 128, 256}, "kBlockN",
+      {"block_n",
+       &DecodeConfig::block_n,
+       L::one_of({16, 32, 64, 128, 256}),
+       {16, 32, 64, 128, 256},
+       "kBlockN",
        "keys per K/V tile (pipeline stage)"},
       {"warps", &DecodeConfig::warps, L::one_of({1, 2, 4, 8, 16}), {1, 2, 4, 8, 16}, "kWarps", "warps per CTA"},
       // Legal values depend on warps and the rows (validate()).
       {"warps_m", &DecodeConfig::warps_m, L::any(), {1, 2, 4, 8}, "kWarpsM", "mma: warp groups along the query rows"},
       {"stages", &DecodeConfig::stages, L::range(2, 8), {2, 3, 4, 6, 8}, "kStages", "cp.async pipeline stages"},
-      {"use_mma", &DecodeConfig::use_mma, L::any(), {0, 1}, "kUseMma",
+      {"use_mma",
+       &DecodeConfig::use_mma,
+       L::any(),
+       {0, 1},
+       "kUseMma",
        "tensor-core (mma.sync) inner loop, else CUDA cores"},
       // 1..G*q_len (validate()); the tuner drops the values above the rows.
-      {"row_blocks", &DecodeConfig::row_blocks, L::any(), {1, 2, 4}, "kRowBlocks",
+      {"row_blocks",
+       &DecodeConfig::row_blocks,
+       L::any(),
+       {1, 2, 4},
+       "kRowBlocks",
        "CTAs sharing the G*q_len rows of a KV head"},
       // A run-time value in GqaParams: not in the traits, so it does not change the source.
-      {"num_splits", &DecodeConfig::num_splits, L::range(0, 65535), {0, 1, 2, 4, 8, 16, 32, 64, 128}, "",
+      {"num_splits",
+       &DecodeConfig::num_splits,
+       L::range(0, 65535),
+       {0, 1, 2, 4, 8, 16, 32, 64, 128},
+       "",
        "split-KV chunks per (sequence, KV head), 0 = chosen at launch"},
-      {"fused_combine", &DecodeConfig::fused_combine, L::any(), {0, 1}, "kFusedCombine",
+      {"fused_combine",
+       &DecodeConfig::fused_combine,
+       L::any(),
+       {0, 1},
+       "kFusedCombine",
        "split-KV merge by the last CTA of a KV head"},
   };
   return table;
 }
 
-std::string DecodeConfig::canonical() const { return fields::canonical(fields(), *this); }
+std::string DecodeConfig::canonical() const {
+  return fields::canonical(fields(), *this);
+}
 
 Result<DecodeConfig> DecodeConfig::parse(const std::string& text, const DecodeConfig& base) {
   return fields::parse<DecodeConfig>(kFamily, fields(), text, base);

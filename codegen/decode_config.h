@@ -85,21 +85,21 @@ DecodeConfig default_decode_config(const AttentionProblem& problem, const Device
 
 /// Everything the runtime needs to allocate the workspace and launch.
 struct DecodeLaunch {
-  unsigned grid[3];            // gqaforge_decode grid: (num_splits * row_blocks, n_kv_heads, batch)
-  unsigned block[3];           // gqaforge_decode block: (32 * warps, 1, 1)
-  int shared_bytes;            // gqaforge_decode dynamic shared memory, bytes
-  unsigned combine_grid[3];    // gqaforge_decode_combine grid: (n_q_heads, q_len, batch)
-  unsigned combine_block[3];   // gqaforge_decode_combine block: (256, 1, 1)
-  int combine_shared_bytes;    // gqaforge_decode_combine dynamic shared memory, bytes
-  int num_splits;              // GqaParams::num_splits (every split holds keys of the longest
-                               // sequence; shorter sequences leave trailing splits idle)
-  int split_len;               // GqaParams::split_len, keys per split, a multiple of block_n
-  size_t workspace_bytes;      // split-KV workspace, 0 when num_splits == 1
-  size_t o_partial_offset;     // byte offset of GqaParams::o_partial in the workspace
-  size_t lse_partial_offset;   // byte offset of GqaParams::lse_partial in the workspace
-  size_t counters_offset;      // byte offset of the fused-combine counters
-  size_t counters_bytes;       // bytes of counters to zero once per workspace layout (0 if none)
-  bool needs_combine_kernel;   // launch gqaforge_decode_combine after gqaforge_decode
+  unsigned grid[3];           // gqaforge_decode grid: (num_splits * row_blocks, n_kv_heads, batch)
+  unsigned block[3];          // gqaforge_decode block: (32 * warps, 1, 1)
+  int shared_bytes;           // gqaforge_decode dynamic shared memory, bytes
+  unsigned combine_grid[3];   // gqaforge_decode_combine grid: (n_q_heads, q_len, batch)
+  unsigned combine_block[3];  // gqaforge_decode_combine block: (256, 1, 1)
+  int combine_shared_bytes;   // gqaforge_decode_combine dynamic shared memory, bytes
+  int num_splits;             // GqaParams::num_splits (every split holds keys of the longest
+                              // sequence; shorter sequences leave trailing splits idle)
+  int split_len;              // GqaParams::split_len, keys per split, a multiple of block_n
+  size_t workspace_bytes;     // split-KV workspace, 0 when num_splits == 1
+  size_t o_partial_offset;    // byte offset of GqaParams::o_partial in the workspace
+  size_t lse_partial_offset;  // byte offset of GqaParams::lse_partial in the workspace
+  size_t counters_offset;     // byte offset of the fused-combine counters
+  size_t counters_bytes;      // bytes of counters to zero once per workspace layout (0 if none)
+  bool needs_combine_kernel;  // launch gqaforge_decode_combine after gqaforge_decode
 };
 
 /// Launch geometry for `config` (num_splits 0 resolved here) on `problem` (kv_len = the

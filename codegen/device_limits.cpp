@@ -32,11 +32,18 @@ Result<DeviceLimits> DeviceLimits::for_arch(const std::string& arch) {
   l.has_wgmma = cc == 90 && a.back() == 'a';
   switch (cc) {
     case 80:
-      l.sm_count = 108; l.max_shared_per_block_optin = 166912; l.max_shared_per_sm = 167936;
-      l.l2_bytes = 40 << 20; break;
-    case 86: case 89:
-      l.sm_count = cc == 86 ? 84 : 128; l.max_shared_per_block_optin = 101376;
-      l.max_shared_per_sm = 102400; l.max_threads_per_sm = 1536; l.l2_bytes = cc == 86 ? 6 << 20 : 72 << 20;
+      l.sm_count = 108;
+      l.max_shared_per_block_optin = 166912;
+      l.max_shared_per_sm = 167936;
+      l.l2_bytes = 40 << 20;
+      break;
+    case 86:
+    case 89:
+      l.sm_count = cc == 86 ? 84 : 128;
+      l.max_shared_per_block_optin = 101376;
+      l.max_shared_per_sm = 102400;
+      l.max_threads_per_sm = 1536;
+      l.l2_bytes = cc == 86 ? 6 << 20 : 72 << 20;
       break;
     default:  // Hopper and newer data-centre parts.
       break;

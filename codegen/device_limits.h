@@ -9,17 +9,17 @@
 namespace gqaforge {
 
 struct DeviceLimits {
-  int cc_major = 9;                      // compute capability
+  int cc_major = 9;  // compute capability
   int cc_minor = 0;
-  int sm_count = 132;                    // streaming multiprocessors
+  int sm_count = 132;  // streaming multiprocessors
   int max_threads_per_block = 1024;
   int max_shared_per_block_optin = 232448;  // bytes of dynamic shared memory a CTA may opt into
-  int max_shared_per_sm = 233472;        // bytes
+  int max_shared_per_sm = 233472;           // bytes
   int max_registers_per_block = 65536;
   int max_registers_per_sm = 65536;
   int max_threads_per_sm = 2048;
   int l2_bytes = 60 * 1024 * 1024;
-  bool has_wgmma = true;                 // Hopper warpgroup mma (compute capability 9.0, built for sm_90a)
+  bool has_wgmma = true;  // Hopper warpgroup mma (compute capability 9.0, built for sm_90a)
 
   /// Limits of a target without a device: "sm_90a", "sm_90", "sm_80", "sm_86", "sm_89".
   static Result<DeviceLimits> for_arch(const std::string& arch);

@@ -123,7 +123,9 @@ std::span<const KernelFamily* const> kernel_families();
 Result<const KernelFamily*> find_family(std::string_view name);
 /// The family that serves a phase by default (decode or prefill).
 const KernelFamily& family_for(Phase phase);
-inline const KernelFamily& family_for(const AttentionProblem& problem) { return family_for(problem.phase); }
+inline const KernelFamily& family_for(const AttentionProblem& problem) {
+  return family_for(problem.phase);
+}
 
 /// The common part of a family over its config struct `Config` (kFamily, fields(), validate()).
 template <class Config>

@@ -37,10 +37,14 @@ Occupancy compute_occupancy(const DeviceLimits& l, int threads, int registers, i
   const int reserved = l.cc_major >= 8 ? 1024 : 0;
   o.by_shared = l.max_shared_per_sm / (shared_bytes + reserved);
   o.ctas_per_sm = std::min({o.by_threads, o.by_registers, o.by_shared, o.by_slots});
-  if (o.ctas_per_sm == o.by_registers) o.limiter = "registers";
-  else if (o.ctas_per_sm == o.by_shared) o.limiter = "shared memory";
-  else if (o.ctas_per_sm == o.by_threads) o.limiter = "threads";
-  else o.limiter = "CTA slots";
+  if (o.ctas_per_sm == o.by_registers)
+    o.limiter = "registers";
+  else if (o.ctas_per_sm == o.by_shared)
+    o.limiter = "shared memory";
+  else if (o.ctas_per_sm == o.by_threads)
+    o.limiter = "threads";
+  else
+    o.limiter = "CTA slots";
   return o;
 }
 

@@ -39,10 +39,10 @@ int prefill_register_estimate(const AttentionProblem& pr, const PrefillConfig& c
   }
   const int m_tiles = std::max(1, c.block_m / (16 * std::max(1, c.warps)));
   const int d = pr.head_dim;
-  const int o_acc = m_tiles * d / 2;            // O: m_tiles * (d / 8) n8 tiles * 4 floats
+  const int o_acc = m_tiles * d / 2;              // O: m_tiles * (d / 8) n8 tiles * 4 floats
   const int s_acc = m_tiles * c.block_n * 3 / 4;  // S (m_tiles * block_n / 2) + its P copy in flight
   const int q_frag = c.q_in_regs ? m_tiles * d / 4 : 0;
-  const int fixed = 48 + 4 * m_tiles;            // fragments in flight, addresses, softmax state
+  const int fixed = 48 + 4 * m_tiles;  // fragments in flight, addresses, softmax state
   return o_acc + s_acc + q_frag + fixed;
 }
 
@@ -60,8 +60,8 @@ Status PrefillConfig::validate(const AttentionProblem& pr, const DeviceLimits& l
                               limits.max_threads_per_block);
   }
   if (block_m <= 0 || block_m % (16 * warps) != 0 || block_m / (16 * warps) > 2) {
-    return invalid_argument("block_m={} must be 16 * warps * k with k in {{1, 2}} (warps={}: {} or {})", block_m,
-                            warps, 16 * warps, 32 * warps);
+    return invalid_argument("block_m={} must be 16 * warps * k with k in {{1, 2}} (warps={}: {} or {})", block_m, warps,
+                            16 * warps, 32 * warps);
   }
   if (wgmma) {
     if (!limits.has_wgmma) {
@@ -81,15 +81,15 @@ Status PrefillConfig::validate(const AttentionProblem& pr, const DeviceLimits& l
     if (q_in_regs) return invalid_argument("wgmma=1 reads Q from shared memory: q_in_regs must be 0");
   }
   if (pack_gqa && pr.q_len * pr.group() > INT32_MAX) {
-    return invalid_argument("pack_gqa=1 with q_len {} and G={} gives more than 2^31 rows per sequence",
-                            pr.q_len, pr.group());
+    return invalid_argument("pack_gqa=1 with q_len {} and G={} gives more than 2^31 rows per sequence", pr.q_len,
+                            pr.group());
   }
 
   const int shared = prefill_shared_bytes(pr, *this);
   if (shared > limits.max_shared_per_block_optin) {
     return resource_exhausted(
-        "shared memory {} bytes (block_m={}, block_n={}, stages={}, head dim {}) exceeds the device limit {}",
-        shared, block_m, block_n, stages, pr.head_dim, limits.max_shared_per_block_optin);
+        "shared memory {} bytes (block_m={}, block_n={}, stages={}, head dim {}) exceeds the device limit {}", shared,
+        block_m, block_n, stages, pr.head_dim, limits.max_shared_per_block_optin);
   }
   // The driver reserves 1 KB of shared memory per resident CTA.
   if (min_ctas * (shared + 1024) > limits.max_shared_per_sm) {
@@ -112,25 +112,47 @@ std::span<const ConfigField<PrefillConfig>> PrefillConfig::fields() {
   using L = LegalValues;
   static const F table[] = {
       // 16 * warps * k with k in {1, 2} (validate()).
-      {"block_m", &PrefillConfig::block_m, L::any(), {32, 64, 128, 256}, "kBlockM",
+      {"block_m",
+       &PrefillConfig::block_m,
+       L::any(),
+       {32, 64, 128, 256},
+       "kBlockM",
        "query rows per CTA (packed rows with kPackGqa)"},
       {"block_n", &PrefillConfig::block_n, L::multiple_of(16, 16, 256), {32, 64, 128}, "kBlockN", "keys per K/V tile"},
       {"warps", &PrefillConfig::warps, L::one_of({1, 2, 4, 8, 16}), {2, 4, 8}, "kWarps", "warps per CTA"},
-      {"stages", &PrefillConfig::stages, L::one_of({2, 3, 4}), {2, 3, 4}, "kStages",
+      {"stages",
+       &PrefillConfig::stages,
+       L::one_of({2, 3, 4}),
+       {2, 3, 4},
+       "kStages",
        "K/V tiles resident in the cp.async ring"},
-      {"pack_gqa", &PrefillConfig::pack_gqa, L::any(), {0, 1}, "kPackGqa",
+      {"pack_gqa",
+       &PrefillConfig::pack_gqa,
+       L::any(),
+       {0, 1},
+       "kPackGqa",
        "rows are (token, head-in-group) pairs of one KV head"},
       {"q_in_regs", &PrefillConfig::q_in_regs, L::any(), {0, 1}, "kQInRegs", "Q fragments stay in registers"},
-      {"min_ctas", &PrefillConfig::min_ctas, L::one_of({1, 2}), {1, 2}, "kMinCtasPerSm",
+      {"min_ctas",
+       &PrefillConfig::min_ctas,
+       L::one_of({1, 2}),
+       {1, 2},
+       "kMinCtasPerSm",
        "__launch_bounds__ occupancy target"},
       // The tuner drops 1 where the device has no warpgroup mma.
-      {"wgmma", &PrefillConfig::wgmma, L::any(), {0, 1}, "kWgmma",
+      {"wgmma",
+       &PrefillConfig::wgmma,
+       L::any(),
+       {0, 1},
+       "kWgmma",
        "Hopper generation: warpgroup mma from swizzled shared memory"},
   };
   return table;
 }
 
-std::string PrefillConfig::canonical() const { return fields::canonical(fields(), *this); }
+std::string PrefillConfig::canonical() const {
+  return fields::canonical(fields(), *this);
+}
 
 Result<PrefillConfig> PrefillConfig::parse(const std::string& text, const PrefillConfig& base) {
   return fields::parse<PrefillConfig>(kFamily, fields(), text, base);
@@ -196,16 +218,28 @@ PrefillConfig default_prefill_config(const AttentionProblem& pr, const DeviceLim
   // A third stage cost 6 % (d128: 353) and not packing GQA 6 % (353).
   switch (pr.head_dim) {
     case 64:
-      c.warps = 4; c.block_m = 128; c.block_n = 64; c.q_in_regs = false;
+      c.warps = 4;
+      c.block_m = 128;
+      c.block_n = 64;
+      c.q_in_regs = false;
       break;
     case 96:
-      c.warps = 4; c.block_m = 128; c.block_n = 32; c.q_in_regs = false;
+      c.warps = 4;
+      c.block_m = 128;
+      c.block_n = 32;
+      c.q_in_regs = false;
       break;
     case 128:
-      c.warps = 4; c.block_m = 128; c.block_n = 32; c.q_in_regs = false;
+      c.warps = 4;
+      c.block_m = 128;
+      c.block_n = 32;
+      c.q_in_regs = false;
       break;
     default:  // 256 (and any other): O alone takes 128 registers.
-      c.warps = 8; c.block_m = 128; c.block_n = 64; c.q_in_regs = false;
+      c.warps = 8;
+      c.block_m = 128;
+      c.block_n = 64;
+      c.q_in_regs = false;
       break;
   }
   // Too few CTAs to fill the GPU: one m16 tile per warp and 4 warps (64 rows), with Q in
@@ -248,8 +282,8 @@ Result<PrefillLaunch> prefill_launch(const AttentionProblem& pr, const PrefillCo
   const int64_t heads = c.pack_gqa ? pr.n_kv_heads : pr.n_q_heads;
   const int64_t ctas = ceil_div(rows, c.block_m) * heads * pr.batch;
   if (ctas > INT32_MAX) {
-    return invalid_argument("prefill grid of {} CTAs (q_len {}, batch {}, block_m={}) exceeds 2^31 - 1", ctas,
-                            pr.q_len, pr.batch, c.block_m);
+    return invalid_argument("prefill grid of {} CTAs (q_len {}, batch {}, block_m={}) exceeds 2^31 - 1", ctas, pr.q_len,
+                            pr.batch, c.block_m);
   }
   PrefillLaunch l;
   l.grid[0] = static_cast<unsigned>(ctas);

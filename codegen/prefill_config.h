@@ -64,7 +64,8 @@ struct PrefillConfig {
   int min_ctas = 1;        // CTAs per SM the register allocation must allow (__launch_bounds__)
   bool wgmma = false;      // Hopper generation: warpgroup mma instead of mma.sync (sm_90a)
 
-  /// The wgmma kernel's staggered loop (two warpgroups, >= 3 stages; WgmmaLayout::kStaggered in prefill_wgmma_layout.cuh).
+  /// The wgmma kernel's staggered loop (two warpgroups, >= 3 stages; WgmmaLayout::kStaggered in
+  /// prefill_wgmma_layout.cuh).
   bool staggered() const { return wgmma && warps == 8 && stages >= 3; }
 
   /// The family's name: the key in the database, the worker pipe and --family, the name of

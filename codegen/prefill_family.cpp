@@ -17,8 +17,7 @@ KernelSource emit_prefill(const AttentionProblem& problem, const PrefillConfig& 
   // The Hopper generation's two products: S = Q K^T (N = block_n), O += P V (N = head dim).
   const std::string generated =
       config.wgmma ? emit_wgmma_ops(problem.dtype, {config.block_n}, {problem.head_dim}) : std::string();
-  return assemble_source(PrefillConfig::kFamily, problem, config.canonical(), traits, {"gqaforge_prefill"},
-                         generated);
+  return assemble_source(PrefillConfig::kFamily, problem, config.canonical(), traits, {"gqaforge_prefill"}, generated);
 }
 
 namespace {

@@ -7,8 +7,12 @@
 
 namespace gqaforge {
 
-const char* phase_name(Phase p) { return p == Phase::kPrefill ? "prefill" : "decode"; }
-const char* dtype_name(DType d) { return d == DType::kBF16 ? "bf16" : "fp16"; }
+const char* phase_name(Phase p) {
+  return p == Phase::kPrefill ? "prefill" : "decode";
+}
+const char* dtype_name(DType d) {
+  return d == DType::kBF16 ? "bf16" : "fp16";
+}
 
 Result<Phase> parse_phase(const std::string& text) {
   if (text == "prefill") return Phase::kPrefill;
@@ -86,8 +90,8 @@ Status AttentionProblem::validate() const {
 }
 
 std::string AttentionProblem::static_key() const {
-  std::string key = fmt::format("phase={};hq={};hkv={};d={};dtype={};causal={}", phase_name(phase),
-                                n_q_heads, n_kv_heads, head_dim, dtype_name(dtype), causal ? 1 : 0);
+  std::string key = fmt::format("phase={};hq={};hkv={};d={};dtype={};causal={}", phase_name(phase), n_q_heads,
+                                n_kv_heads, head_dim, dtype_name(dtype), causal ? 1 : 0);
   if (phase == Phase::kDecode) key += fmt::format(";q={}", q_len);
   return key;
 }
@@ -101,8 +105,7 @@ std::string AttentionProblem::kernel_class() const {
 
 std::string AttentionProblem::name() const {
   return fmt::format("{} {}:{} d{} {}{} b{} q{} kv{}", phase_name(phase), n_q_heads, n_kv_heads, head_dim,
-                     dtype_name(dtype), causal ? " causal" : "", batch, format_count(q_len),
-                     format_count(kv_len));
+                     dtype_name(dtype), causal ? " causal" : "", batch, format_count(q_len), format_count(kv_len));
 }
 
 double AttentionProblem::visible_pairs() const {
@@ -126,8 +129,7 @@ double AttentionProblem::flops() const {
 }
 
 double AttentionProblem::kv_bytes() const {
-  return 2.0 * static_cast<double>(batch) * static_cast<double>(kv_len) * n_kv_heads * head_dim *
-         dtype_bytes(dtype);
+  return 2.0 * static_cast<double>(batch) * static_cast<double>(kv_len) * n_kv_heads * head_dim * dtype_bytes(dtype);
 }
 
 double AttentionProblem::min_bytes() const {

@@ -17,7 +17,9 @@ const char* phase_name(Phase p);
 const char* dtype_name(DType d);
 Result<Phase> parse_phase(const std::string& text);
 Result<DType> parse_dtype(const std::string& text);
-inline int dtype_bytes(DType) { return 2; }
+inline int dtype_bytes(DType) {
+  return 2;
+}
 
 /// Head dims the generator supports.
 inline constexpr int kSupportedHeadDims[] = {64, 96, 128, 256};
@@ -26,15 +28,15 @@ inline constexpr int kMaxDecodeQLen = 16;
 
 struct AttentionProblem {
   Phase phase = Phase::kPrefill;
-  int n_q_heads = 32;        // query heads
-  int n_kv_heads = 8;        // key/value heads; n_q_heads % n_kv_heads == 0
-  int head_dim = 128;        // head size of Q, K and V
+  int n_q_heads = 32;  // query heads
+  int n_kv_heads = 8;  // key/value heads; n_q_heads % n_kv_heads == 0
+  int head_dim = 128;  // head size of Q, K and V
   DType dtype = DType::kBF16;
-  bool causal = true;        // bottom-right aligned when q_len != kv_len
+  bool causal = true;  // bottom-right aligned when q_len != kv_len
   // Dynamic dims.
-  int64_t batch = 1;         // sequences
-  int64_t q_len = 1;         // query tokens per sequence
-  int64_t kv_len = 4096;     // keys per sequence (the maximum when lengths vary)
+  int64_t batch = 1;      // sequences
+  int64_t q_len = 1;      // query tokens per sequence
+  int64_t kv_len = 4096;  // keys per sequence (the maximum when lengths vary)
 
   int group() const { return n_q_heads / n_kv_heads; }
 

@@ -40,8 +40,7 @@ class ReferenceFamily final : public TypedFamily<ReferenceConfig> {
   KernelSource emit_source(const AttentionProblem& problem, const ReferenceConfig&) const override {
     return emit_reference(problem);
   }
-  Result<LaunchPlan> plan(const AttentionProblem& problem, const ReferenceConfig&,
-                          const DeviceLimits&) const override {
+  Result<LaunchPlan> plan(const AttentionProblem& problem, const ReferenceConfig&, const DeviceLimits&) const override {
     const unsigned grid[3] = {static_cast<unsigned>(std::max<int64_t>(problem.q_len, 1)),
                               static_cast<unsigned>(problem.n_q_heads), static_cast<unsigned>(problem.batch)};
     const unsigned block[3] = {128, 1, 1};

@@ -44,7 +44,9 @@ class TraitsBuilder {
   std::string render(const std::string& struct_name) const;
 
  private:
-  struct Line { std::string decl, comment; };
+  struct Line {
+    std::string decl, comment;
+  };
   std::vector<Line> lines_;
 };
 

@@ -38,8 +38,8 @@ std::string one_product(DType dtype, int n, bool a_in_registers) {
     inputs = "\"r\"(a[0]), \"r\"(a[1]), \"r\"(a[2]), \"r\"(a[3]), \"l\"(desc_b), \"r\"(accumulate)";
   } else {
     // d, desc_a, desc_b, scale-d, scale-a, scale-b, transpose-a, transpose-b (both K-major).
-    signature = fmt::format("mma_ss<{}, {}>(float (&d)[{}][4], u64 desc_a, u64 desc_b, int accumulate)", n, element,
-                            n / 8);
+    signature =
+        fmt::format("mma_ss<{}, {}>(float (&d)[{}][4], u64 desc_a, u64 desc_b, int accumulate)", n, element, n / 8);
     operands = fmt::format("{}, %{}, %{}, p, 1, 1, 0, 0", operand_list(0, acc), acc, acc + 1);
     inputs = "\"l\"(desc_a), \"l\"(desc_b), \"r\"(accumulate)";
   }

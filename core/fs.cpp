@@ -75,8 +75,7 @@ Status AtomicFileWriter::commit() {
   if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp_.c_str());
-    return unavailable("cannot rename '{}' to '{}': {}", tmp_.string(), path_.string(),
-                       std::strerror(err));
+    return unavailable("cannot rename '{}' to '{}': {}", tmp_.string(), path_.string(), std::strerror(err));
   }
   return ok_status();
 }
@@ -92,9 +91,7 @@ AtomicFileWriter::~AtomicFileWriter() {
 }
 
 AtomicFileWriter::AtomicFileWriter(AtomicFileWriter&& other) noexcept
-    : path_(std::move(other.path_)),
-      tmp_(std::move(other.tmp_)),
-      fd_(std::exchange(other.fd_, -1)) {}
+    : path_(std::move(other.path_)), tmp_(std::move(other.tmp_)), fd_(std::exchange(other.fd_, -1)) {}
 
 Status ensure_directory(const std::filesystem::path& dir) {
   std::error_code ec;

@@ -32,12 +32,12 @@ uint16_t float_to_fp16(float f) {
   std::memcpy(&u, &f, 4);
   uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
   uint32_t abs = u & 0x7fffffffu;
-  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);  // NaN
+  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);   // NaN
   if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to inf
   if (abs < 0x38800000u) {  // below the smallest normal 2^-14: subnormal or zero
     float a;
     std::memcpy(&a, &abs, 4);
-    float scaled = a * 16777216.0f;  // 2^24: units of the smallest subnormal
+    float scaled = a * 16777216.0f;    // 2^24: units of the smallest subnormal
     float r = std::nearbyint(scaled);  // default rounding mode is nearest-even
     return static_cast<uint16_t>(sign | static_cast<uint16_t>(r));
   }

@@ -33,11 +33,17 @@ void install_interrupt_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-bool interrupted() { return g_interrupted.load(); }
+bool interrupted() {
+  return g_interrupted.load();
+}
 
-int interrupt_signal() { return g_signal.load(); }
+int interrupt_signal() {
+  return g_signal.load();
+}
 
-void request_interrupt() { g_interrupted.store(true); }
+void request_interrupt() {
+  g_interrupted.store(true);
+}
 
 void clear_interrupt() {
   g_interrupted.store(false);

@@ -52,37 +52,30 @@ std::string describe(std::string_view what, const std::string& last_key) {
   constexpr std::string_view kSyntax = "syntax error while parsing ", kUnexpected = "unexpected ";
   // Drop "[json.exception.parse_error.101] parse error at line 1, column 6: "; the caller
   // names the position itself.
-  if (const size_t tag = what.find("] ");
-      what.starts_with("[json.exception.") && tag != std::string_view::npos) {
+  if (const size_t tag = what.find("] "); what.starts_with("[json.exception.") && tag != std::string_view::npos) {
     what.remove_prefix(tag + 2);
   }
-  if (const size_t colon = what.find(": ");
-      what.starts_with("parse error") && colon != std::string_view::npos) {
+  if (const size_t colon = what.find(": "); what.starts_with("parse error") && colon != std::string_view::npos) {
     what.remove_prefix(colon + 2);
   }
-  if (!what.starts_with(kSyntax))
-    return std::string(what);  // e.g. "number overflow parsing '1e999'"
+  if (!what.starts_with(kSyntax)) return std::string(what);  // e.g. "number overflow parsing '1e999'"
   what.remove_prefix(kSyntax.size());
   const size_t dash = what.find(" - ");
   if (dash == std::string_view::npos) return std::string(what);
   const std::string_view context = what.substr(0, dash), detail = what.substr(dash + 3);
   // A malformed token: the lexer's words, without the text it quotes ("last read: '[tru'"),
   // which can start before the token; the position names the spot.
-  if (!detail.starts_with(kUnexpected))
-    return std::string(detail.substr(0, detail.find("; last read: ")));
+  if (!detail.starts_with(kUnexpected)) return std::string(detail.substr(0, detail.find("; last read: ")));
   std::string_view found = detail.substr(kUnexpected.size());
   found = found.substr(0, found.find("; expected "));
   if (context == "value") {
-    if (detail.ends_with("; expected end of input"))
-      return fmt::format("unexpected {} after the JSON value", found);
+    if (detail.ends_with("; expected end of input")) return fmt::format("unexpected {} after the JSON value", found);
     return fmt::format("expected a value, found {}", found);
   }
   if (context == "array") return fmt::format("expected ',' or ']' in array, found {}", found);
-  if (context == "object")
-    return fmt::format("expected ',' or '}}' after object member, found {}", found);
+  if (context == "object") return fmt::format("expected ',' or '}}' after object member, found {}", found);
   if (context == "object key") return fmt::format("expected a quoted key, found {}", found);
-  if (context == "object separator")
-    return fmt::format("expected ':' after key '{}', found {}", last_key, found);
+  if (context == "object separator") return fmt::format("expected ':' after key '{}', found {}", last_key, found);
   return std::string(detail);
 }
 
@@ -101,27 +94,21 @@ class Builder : public Json::json_sax_t {
   bool boolean(bool value) override { return add(value) != nullptr; }
   bool number_integer(number_integer_t value) override { return add(value) != nullptr; }
   bool number_unsigned(number_unsigned_t value) override { return add(value) != nullptr; }
-  bool number_float(number_float_t value, const string_t& /*text*/) override {
-    return add(value) != nullptr;
-  }
+  bool number_float(number_float_t value, const string_t& /*text*/) override { return add(value) != nullptr; }
   bool string(string_t& value) override { return add(std::move(value)) != nullptr; }
-  bool binary(binary_t& /*value*/) override {
-    return fail(offset() - 1, "binary values are not JSON");
-  }
+  bool binary(binary_t& /*value*/) override { return fail(offset() - 1, "binary values are not JSON"); }
   bool start_object(std::size_t /*elements*/) override { return open(Json::object()); }
   bool start_array(std::size_t /*elements*/) override { return open(Json::array()); }
   bool end_object() override { return close(); }
   bool end_array() override { return close(); }
 
   bool key(string_t& key) override {
-    if (open_.back()->contains(key))
-      return fail(string_start(offset() - 1), fmt::format("duplicate key '{}'", key));
+    if (open_.back()->contains(key)) return fail(string_start(offset() - 1), fmt::format("duplicate key '{}'", key));
     key_ = std::move(key);
     return true;
   }
 
-  bool parse_error(std::size_t position, const std::string& /*last_token*/,
-                   const Json::exception& ex) override {
+  bool parse_error(std::size_t position, const std::string& /*last_token*/, const Json::exception& ex) override {
     return fail(token_start(position), describe(ex.what(), key_));
   }
 
@@ -136,9 +123,7 @@ class Builder : public Json::json_sax_t {
     if (position > text_.size()) return text_.size();  // the end of input
     size_t i = position - 1;
     if (text_[i] == '"') return string_start(i);
-    auto word = [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
-    };
+    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.'; };
     while (i > 0 && word(text_[i]) && word(text_[i - 1])) --i;
     return i;
   }
@@ -186,8 +171,7 @@ class Builder : public Json::json_sax_t {
   }
 
   bool open(Json container) {
-    if (open_.size() == kMaxDepth)
-      return fail(offset() - 1, fmt::format("nesting deeper than {} levels", kMaxDepth));
+    if (open_.size() == kMaxDepth) return fail(offset() - 1, fmt::format("nesting deeper than {} levels", kMaxDepth));
     open_.push_back(add(std::move(container)));
     return true;
   }
@@ -279,8 +263,8 @@ void write_value(std::string& out, const Json& v, int indent, int level) {
 }
 
 Status type_error(std::string_view key, const Json& found, const char* expected) {
-  return invalid_argument("key '{}' is {} {}, expected {}", key, found.is_structured() ? "an" : "a",
-                          found.type_name(), expected);
+  return invalid_argument("key '{}' is {} {}, expected {}", key, found.is_structured() ? "an" : "a", found.type_name(),
+                          expected);
 }
 
 Result<const Json*> member(const Json& object, std::string_view key) {
@@ -296,8 +280,7 @@ Result<Json> parse_json(std::string_view text) {
   Builder builder(text, &reached);
   // The builder's status says how it went (every failure passes through one of its callbacks).
   static_cast<void>(Json::sax_parse(CountingIterator(text.data(), &reached),
-                                    CountingIterator(text.data() + text.size(), &reached),
-                                    &builder));
+                                    CountingIterator(text.data() + text.size(), &reached), &builder));
   return std::move(builder).result();
 }
 

@@ -36,8 +36,7 @@ spdlog::level::level_enum to_spdlog(LogLevel level) {
 // as they are the command's own narration.
 class LevelPrefix : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/,
-              spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/, spdlog::memory_buf_t& dest) override {
     std::string_view prefix;
     switch (msg.level) {
       case spdlog::level::trace:
@@ -56,9 +55,7 @@ class LevelPrefix : public spdlog::custom_flag_formatter {
     }
     dest.append(prefix.data(), prefix.data() + prefix.size());
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<LevelPrefix>();
-  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<LevelPrefix>(); }
 };
 
 class StderrBesideProgress : public spdlog::sinks::base_sink<std::mutex> {

@@ -45,7 +45,8 @@ int terminal_columns(int fd) {
   return 80;
 }
 
-Progress::Progress(std::string label, int64_t total, bool enabled) : Progress(std::move(label), total, enabled, Style{}) {}
+Progress::Progress(std::string label, int64_t total, bool enabled)
+    : Progress(std::move(label), total, enabled, Style{}) {}
 
 Progress::Progress(std::string label, int64_t total, bool enabled, const Style& style)
     : label_(std::move(label)),
@@ -161,8 +162,8 @@ std::string Progress::render_line(size_t columns, bool final_line) const {
     const size_t room = limit > fixed + 2 ? limit - fixed - 2 : 0;
     const size_t cells = std::min<size_t>(24, room);
     if (cells >= 10) {
-      const auto filled = static_cast<size_t>(static_cast<double>(cells) * static_cast<double>(done_) /
-                                              static_cast<double>(total_));
+      const auto filled =
+          static_cast<size_t>(static_cast<double>(cells) * static_cast<double>(done_) / static_cast<double>(total_));
       const size_t f = std::min(filled, cells);
       bar = fmt::format("[{}{}]", std::string(f, '#'), std::string(cells - f, '.'));
     }
@@ -176,8 +177,8 @@ void Progress::draw(bool final_line) {
   if (!enabled_) return;
   if (tty_) {
     const int columns = style_.columns > 0 ? style_.columns : terminal_columns(style_.fd);
-    std::string out = fmt::format("\r\033[K{}{}", render_line(static_cast<size_t>(columns), final_line),
-                                  final_line ? "\n" : "");
+    std::string out =
+        fmt::format("\r\033[K{}{}", render_line(static_cast<size_t>(columns), final_line), final_line ? "\n" : "");
     write_all(style_.fd, out);
     drawn_ = !final_line;
   } else {

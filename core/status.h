@@ -52,11 +52,13 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status ok_status() { return Status(); }
+inline Status ok_status() {
+  return Status();
+}
 
-#define GQF_DEFINE_STATUS_FACTORY(fn, code)                                           \
-  template <typename... Args>                                                         \
-  Status fn(fmt::format_string<Args...> format, Args&&... args) {                    \
+#define GQF_DEFINE_STATUS_FACTORY(fn, code)                                            \
+  template <typename... Args>                                                          \
+  Status fn(fmt::format_string<Args...> format, Args&&... args) {                      \
     return Status(StatusCode::code, fmt::format(format, std::forward<Args>(args)...)); \
   }
 GQF_DEFINE_STATUS_FACTORY(invalid_argument, kInvalidArgument)
@@ -72,7 +74,7 @@ GQF_DEFINE_STATUS_FACTORY(internal_error, kInternal)
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT(implicit)
+  Result(T value) : data_(std::move(value)) {}        // NOLINT(implicit)
   Result(Status status) : data_(std::move(status)) {  // NOLINT(implicit)
     assert(!std::get<Status>(data_).ok() && "a Result cannot hold an ok Status");
   }
@@ -80,9 +82,18 @@ class [[nodiscard]] Result {
   bool ok() const { return std::holds_alternative<T>(data_); }
   Status status() const { return ok() ? Status() : std::get<Status>(data_); }
 
-  T& value() & { assert(ok()); return std::get<T>(data_); }
-  const T& value() const& { assert(ok()); return std::get<T>(data_); }
-  T&& value() && { assert(ok()); return std::get<T>(std::move(data_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<T>(data_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<T>(data_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<T>(std::move(data_));
+  }
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
@@ -94,9 +105,13 @@ class [[nodiscard]] Result {
 };
 
 namespace detail {
-inline Status to_status(const Status& s) { return s; }
+inline Status to_status(const Status& s) {
+  return s;
+}
 template <typename T>
-Status to_status(const Result<T>& r) { return r.status(); }
+Status to_status(const Result<T>& r) {
+  return r.status();
+}
 }  // namespace detail
 
 }  // namespace gqaforge
@@ -105,22 +120,21 @@ Status to_status(const Result<T>& r) { return r.status(); }
 #define GQF_CONCAT(a, b) GQF_CONCAT_INNER(a, b)
 
 /// Returns the status of `expr` from the enclosing function if it is not ok.
-#define GQF_RETURN_IF_ERROR(expr)                                       \
-  do {                                                                  \
+#define GQF_RETURN_IF_ERROR(expr)                                         \
+  do {                                                                    \
     ::gqaforge::Status gqf_status_ = ::gqaforge::detail::to_status(expr); \
-    if (!gqf_status_.ok()) return gqf_status_;                          \
+    if (!gqf_status_.ok()) return gqf_status_;                            \
   } while (0)
 
 /// Like GQF_RETURN_IF_ERROR, prefixing the message with `context` (a std::string).
-#define GQF_RETURN_IF_ERROR_CTX(expr, context)                          \
-  do {                                                                  \
+#define GQF_RETURN_IF_ERROR_CTX(expr, context)                            \
+  do {                                                                    \
     ::gqaforge::Status gqf_status_ = ::gqaforge::detail::to_status(expr); \
-    if (!gqf_status_.ok()) return gqf_status_.with_context(context);    \
+    if (!gqf_status_.ok()) return gqf_status_.with_context(context);      \
   } while (0)
 
 /// Evaluates `expr` (a Result<T>); on error returns its status, else moves the value into `lhs`.
-#define GQF_ASSIGN_OR_RETURN(lhs, expr) \
-  GQF_ASSIGN_OR_RETURN_IMPL(GQF_CONCAT(gqf_result_, __LINE__), lhs, expr)
+#define GQF_ASSIGN_OR_RETURN(lhs, expr) GQF_ASSIGN_OR_RETURN_IMPL(GQF_CONCAT(gqf_result_, __LINE__), lhs, expr)
 #define GQF_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                              \
   if (!tmp.ok()) return tmp.status();             \

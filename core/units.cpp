@@ -43,9 +43,13 @@ std::string format_si(double value, std::string_view unit) {
   return join(whole ? fmt::format("{:.0f}", v) : three_digits(v), fmt::format("{}{}", kPrefixes[p], unit));
 }
 
-std::string format_bytes(double bytes) { return format_si(bytes, "B"); }
+std::string format_bytes(double bytes) {
+  return format_si(bytes, "B");
+}
 
-std::string format_flops(double flops) { return format_si(flops, "FLOP"); }
+std::string format_flops(double flops) {
+  return format_si(flops, "FLOP");
+}
 
 std::string format_scale(double value, std::string_view noun) {
   static const char* kWords[] = {"", "K", "M", "B", "T"};
@@ -67,7 +71,9 @@ std::string format_time_us(double us) {
   return join(three_digits(us / 1e6), "s");
 }
 
-std::string format_seconds(double seconds) { return format_time_us(seconds * 1e6); }
+std::string format_seconds(double seconds) {
+  return format_time_us(seconds * 1e6);
+}
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds)) return "n/a";

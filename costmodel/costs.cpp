@@ -19,8 +19,7 @@ CostShape cost_shape_of(const ModelShape& shape) {
 InferenceCost inference_cost(const CostShape& s, double context, const CostSettings& settings) {
   InferenceCost c;
   double n = s.non_embedding_params + (settings.count_embedding ? s.embedding_params : 0.0);
-  c.flops_invariant = 2.0 * s.non_embedding_params +
-                      (settings.count_embedding ? 2.0 * s.hidden * s.vocab : 0.0);
+  c.flops_invariant = 2.0 * s.non_embedding_params + (settings.count_embedding ? 2.0 * s.hidden * s.vocab : 0.0);
   c.flops_variant = 4.0 * context * s.layers * s.head_dim * s.n_heads;
   c.memory_invariant = n;
   c.memory_variant = 2.0 * context * s.layers * s.head_dim * s.n_kv_heads;
@@ -34,8 +33,8 @@ TrainingCost training_cost(const CostShape& s, double tokens, double context) {
   return t;
 }
 
-double formula_params(double layers, double hidden, double n_heads, double n_kv_heads,
-                      double head_dim, int ffn_matrices, double ffn_ratio) {
+double formula_params(double layers, double hidden, double n_heads, double n_kv_heads, double head_dim,
+                      int ffn_matrices, double ffn_ratio) {
   double attention = 2.0 * hidden * head_dim * (n_heads + n_kv_heads);
   double ffn = static_cast<double>(ffn_matrices) * hidden * (ffn_ratio * hidden);
   return layers * (attention + ffn);

@@ -27,8 +27,8 @@ CostShape cost_shape_of(const ModelShape& shape);
 
 /// Conventions the paper leaves open.
 struct CostSettings {
-  double bytes_per_value = 2;       // bf16 weights and KV cache
-  bool count_embedding = false;     // add embedding params to M and the output head (2dV) to C
+  double bytes_per_value = 2;    // bf16 weights and KV cache
+  bool count_embedding = false;  // add embedding params to M and the output head (2dV) to C
 };
 
 /// One decoded token at context T (eqs. 3-4), split by time dependence.
@@ -55,7 +55,7 @@ TrainingCost training_cost(const CostShape& shape, double tokens, double context
 
 /// Real-valued non-embedding parameter count of the paper's formula (Table 2, no norms):
 /// L (2 d d_h (n_h + n_kv) + m d d_ff) with d_ff = ffn_ratio * d and m FFN matrices.
-double formula_params(double layers, double hidden, double n_heads, double n_kv_heads,
-                      double head_dim, int ffn_matrices = 3, double ffn_ratio = 8.0 / 3.0);
+double formula_params(double layers, double hidden, double n_heads, double n_kv_heads, double head_dim,
+                      int ffn_matrices = 3, double ffn_ratio = 8.0 / 3.0);
 
 }  // namespace gqaforge::costmodel

@@ -78,8 +78,8 @@ bool linear_least_squares(const std::vector<std::vector<double>>& x, const std::
   return true;
 }
 
-Result<LmResult> levenberg_marquardt(const ResidualFn& residuals, size_t num_residuals,
-                                     std::vector<double> initial, const LmOptions& o) {
+Result<LmResult> levenberg_marquardt(const ResidualFn& residuals, size_t num_residuals, std::vector<double> initial,
+                                     const LmOptions& o) {
   const size_t n = initial.size();
   if (n == 0) return invalid_argument("nothing to fit: no parameters");
   if (num_residuals < n) {

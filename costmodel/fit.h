@@ -16,10 +16,10 @@ using ResidualFn = std::function<void(const std::vector<double>& params, std::ve
 
 struct LmOptions {
   int max_iterations = 500;
-  double initial_damping = 1e-3;   // lambda of the first step (relative to diag(J^T J))
-  double step_tolerance = 1e-12;   // stop when |delta| <= tol * (|params| + tol)
-  double cost_tolerance = 1e-15;   // stop when the relative decrease of the RSS is below this
-  double jacobian_step = 1e-7;     // relative central-difference step
+  double initial_damping = 1e-3;  // lambda of the first step (relative to diag(J^T J))
+  double step_tolerance = 1e-12;  // stop when |delta| <= tol * (|params| + tol)
+  double cost_tolerance = 1e-15;  // stop when the relative decrease of the RSS is below this
+  double jacobian_step = 1e-7;    // relative central-difference step
 };
 
 struct LmResult {
@@ -34,8 +34,8 @@ struct LmResult {
 
 /// Minimises sum(residuals^2) from `initial`. The Jacobian is taken by central differences.
 /// Fails on non-finite residuals at the start, or when m < n.
-Result<LmResult> levenberg_marquardt(const ResidualFn& residuals, size_t num_residuals,
-                                     std::vector<double> initial, const LmOptions& options = {});
+Result<LmResult> levenberg_marquardt(const ResidualFn& residuals, size_t num_residuals, std::vector<double> initial,
+                                     const LmOptions& options = {});
 
 /// Ordinary least squares y ~ X c (X rows are samples, all of one length); false when the
 /// design is rank deficient (or the rows disagree in length).

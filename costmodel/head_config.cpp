@@ -5,7 +5,9 @@
 
 namespace gqaforge::costmodel {
 
-std::string HeadConfig::to_string() const { return fmt::format("({},{})", n_heads, n_kv_heads); }
+std::string HeadConfig::to_string() const {
+  return fmt::format("({},{})", n_heads, n_kv_heads);
+}
 
 std::vector<HeadConfig> candidate_heads(int64_t max_heads) {
   int64_t top = 1;

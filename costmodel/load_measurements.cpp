@@ -22,8 +22,9 @@ std::string gpu_of(const Environment& e) {
 
 // Keeps the ok rows of one environment (`env_key`) or of every environment of the GPU model
 // with the most ok rows. `envs` maps environment keys to their records.
-Result<LoadedMeasurements> select_rows(std::vector<MeasurementRecord> rows, const std::map<std::string, Environment>& envs,
-                                       const std::string& env_key, const std::string& source) {
+Result<LoadedMeasurements> select_rows(std::vector<MeasurementRecord> rows,
+                                       const std::map<std::string, Environment>& envs, const std::string& env_key,
+                                       const std::string& source) {
   auto gpu_of_key = [&](const std::string& key) {
     auto it = envs.find(key);
     return it == envs.end() ? fmt::format("environment {}", key) : gpu_of(it->second);
@@ -56,7 +57,8 @@ Result<LoadedMeasurements> select_rows(std::vector<MeasurementRecord> rows, cons
       if (gpu_of_key(k) == out.gpu) out.env_keys.push_back(k);
     }
     for (const auto& [gpu, n] : by_gpu) {
-      if (gpu != out.gpu) out.notes.push_back(fmt::format("{}: ignoring {} rows measured on {} (using {})", source, n, gpu, out.gpu));
+      if (gpu != out.gpu)
+        out.notes.push_back(fmt::format("{}: ignoring {} rows measured on {} (using {})", source, n, gpu, out.gpu));
     }
   }
   for (const std::string& k : out.env_keys) {

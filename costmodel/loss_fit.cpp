@@ -85,10 +85,14 @@ Result<std::vector<LossPoint>> parse_loss_csv(std::string_view text, const std::
       header = fields;
       for (size_t i = 0; i < fields.size(); ++i) {
         std::string name = to_lower(fields[i]);
-        std::optional<size_t>* slot = name == "n_h" ? &col_h : name == "n_kv" ? &col_kv : name == "n" ? &col_n
-                                    : name == "loss" ? &col_loss : nullptr;
+        std::optional<size_t>* slot = name == "n_h"    ? &col_h
+                                      : name == "n_kv" ? &col_kv
+                                      : name == "n"    ? &col_n
+                                      : name == "loss" ? &col_loss
+                                                       : nullptr;
         if (slot == nullptr) continue;
-        if (slot->has_value()) return invalid_argument("{}:{}: column '{}' appears twice in the header", source, line_no, fields[i]);
+        if (slot->has_value())
+          return invalid_argument("{}:{}: column '{}' appears twice in the header", source, line_no, fields[i]);
         *slot = i;
       }
       std::vector<std::string> missing;
@@ -114,9 +118,11 @@ Result<std::vector<LossPoint>> parse_loss_csv(std::string_view text, const std::
     LossPoint p;
     p.line = line_no;
     auto h = parse_int(fields[*col_h]);
-    if (!h.ok() || *h <= 0) return invalid_argument("{}:{}: n_h '{}' is not a positive integer", source, line_no, fields[*col_h]);
+    if (!h.ok() || *h <= 0)
+      return invalid_argument("{}:{}: n_h '{}' is not a positive integer", source, line_no, fields[*col_h]);
     auto kv = parse_int(fields[*col_kv]);
-    if (!kv.ok() || *kv <= 0) return invalid_argument("{}:{}: n_kv '{}' is not a positive integer", source, line_no, fields[*col_kv]);
+    if (!kv.ok() || *kv <= 0)
+      return invalid_argument("{}:{}: n_kv '{}' is not a positive integer", source, line_no, fields[*col_kv]);
     if (*kv > *h || *h % *kv != 0) {
       return invalid_argument("{}:{}: n_kv {} must divide n_h {}", source, line_no, *kv, *h);
     }
@@ -133,7 +139,8 @@ Result<std::vector<LossPoint>> parse_loss_csv(std::string_view text, const std::
     p.loss = *loss;
     out.push_back(p);
   }
-  if (header.empty()) return invalid_argument("{}: empty file (expected a header n_h,n_kv,N,loss and data rows)", source);
+  if (header.empty())
+    return invalid_argument("{}: empty file (expected a header n_h,n_kv,N,loss and data rows)", source);
   if (out.empty()) return invalid_argument("{}: no data rows after the header", source);
   return out;
 }
@@ -158,8 +165,10 @@ Result<LossFitReport> fit_power_laws(const std::vector<LossPoint>& points, const
   const size_t per_group = options.shared_e ? 2 : 3;
   const size_t num_params = groups.size() * per_group + (options.shared_e ? 1 : 0);
   if (points.size() <= num_params) {
-    return invalid_argument("{} points cannot determine {} parameters with any residual degrees of freedom; "
-                            "add training runs", points.size(), num_params);
+    return invalid_argument(
+        "{} points cannot determine {} parameters with any residual degrees of freedom; "
+        "add training runs",
+        points.size(), num_params);
   }
   // Initial values: scan the asymptote and fit log(L - E) linearly in log N.
   std::vector<double> init(num_params, 0.0);
@@ -197,7 +206,8 @@ Result<LossFitReport> fit_power_laws(const std::vector<LossPoint>& points, const
       }
     }
     if (!std::isfinite(best)) {
-      return invalid_argument("cannot find starting values: the losses do not decrease with N for every head configuration");
+      return invalid_argument(
+          "cannot find starting values: the losses do not decrease with N for every head configuration");
     }
   } else {
     size_t g = 0;
@@ -206,7 +216,8 @@ Result<LossFitReport> fit_power_laws(const std::vector<LossPoint>& points, const
       for (const LossPoint* p : pts) lo = std::min(lo, p->loss);
       double e = 0, t = 0, b = 0;
       if (!std::isfinite(scan(pts, lo, e, t, b))) {
-        return invalid_argument("cannot find starting values for heads {}: its losses do not decrease with N", h.to_string());
+        return invalid_argument("cannot find starting values for heads {}: its losses do not decrease with N",
+                                h.to_string());
       }
       init[g * 3] = t;
       init[g * 3 + 1] = b;
@@ -291,8 +302,10 @@ Result<HeadLawFitReport> fit_head_laws(const std::vector<LossPoint>& points, dou
     std::set<int64_t> distinct;
     for (const LossPoint* p : pts) distinct.insert(p->heads.n_heads);
     if (distinct.size() < 3 || pts.size() < 4) {
-      report.notes.push_back(fmt::format("N = {:.4g}: {} point(s) with {} distinct n_h; the head-count law needs "
-                                         "at least 4 points and 3 distinct n_h", n, pts.size(), distinct.size()));
+      report.notes.push_back(
+          fmt::format("N = {:.4g}: {} point(s) with {} distinct n_h; the head-count law needs "
+                      "at least 4 points and 3 distinct n_h",
+                      n, pts.size(), distinct.size()));
       continue;
     }
     double lo = std::numeric_limits<double>::infinity(), hi = 0;

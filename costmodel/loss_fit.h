@@ -17,7 +17,7 @@ struct LossPoint {
   HeadConfig heads;
   double params = 0;  // non-embedding N
   double loss = 0;
-  int line = 0;       // line in the source file (1-based), for messages
+  int line = 0;  // line in the source file (1-based), for messages
 };
 
 /// Parses CSV text with a header naming the columns n_h, n_kv, N, loss (any order, extra
@@ -40,7 +40,7 @@ struct HeadFitStats {
 
 struct LossFitReport {
   LossModel model;
-  double r2 = 0;       // over all points
+  double r2 = 0;  // over all points
   double rmse = 0;
   int points = 0;
   int parameters = 0;

@@ -16,7 +16,9 @@ double quadratic(const std::array<double, 6>& c, double x, double y) {
   return c[0] + c[1] * x + c[2] * y + c[3] * x * x + c[4] * x * y + c[5] * y * y;
 }
 
-Json optional_number(const std::optional<double>& v) { return v ? Json(*v) : Json(); }
+Json optional_number(const std::optional<double>& v) {
+  return v ? Json(*v) : Json();
+}
 
 Result<std::optional<double>> read_optional(const Json& obj, std::string_view key) {
   const Json* v = json_find(obj, key);
@@ -28,15 +30,14 @@ Result<std::optional<double>> read_optional(const Json& obj, std::string_view ke
 Result<std::array<double, 6>> read_terms(const Json& obj, std::string_view key) {
   GQF_ASSIGN_OR_RETURN(const Json* arr, json_array_at(obj, key));
   if (arr->size() != 6) {
-    return invalid_argument("key '{}' must list 6 coefficients (terms 1, x, y, xx, xy, yy), got {}",
-                            key, arr->size());
+    return invalid_argument("key '{}' must list 6 coefficients (terms 1, x, y, xx, xy, yy), got {}", key, arr->size());
   }
   std::array<double, 6> out{};
   for (size_t i = 0; i < 6; ++i) {
     const Json& v = (*arr)[i];
     if (!v.is_number()) {
-      return invalid_argument("key '{}' coefficient {} ('{}') is {}, expected a number", key, i,
-                              kTerms[i], v.type_name());
+      return invalid_argument("key '{}' coefficient {} ('{}') is {}, expected a number", key, i, kTerms[i],
+                              v.type_name());
     }
     out[i] = v.get<double>();
   }
@@ -52,7 +53,9 @@ Status check_law(const PowerLaw& law, const std::string& where) {
 
 }  // namespace
 
-double PowerLaw::predict(double params) const { return std::pow(a / params, b) + e; }
+double PowerLaw::predict(double params) const {
+  return std::pow(a / params, b) + e;
+}
 
 Result<double> PowerLaw::required_params(double target_loss) const {
   if (!(target_loss > e)) {
@@ -74,7 +77,9 @@ PowerLaw ParametricLaw::at(const HeadConfig& h) const {
   return law;
 }
 
-double HeadCountLaw::predict(double n_heads) const { return a * std::pow(n_heads, b) + c; }
+double HeadCountLaw::predict(double n_heads) const {
+  return a * std::pow(n_heads, b) + c;
+}
 
 LossModel LossModel::from_table(std::vector<std::pair<HeadConfig, PowerLaw>> laws, bool shared_e) {
   LossModel m;
@@ -99,8 +104,10 @@ Result<PowerLaw> LossModel::law_for(const HeadConfig& h) const {
   if (form_ == Form::kParametric) {
     PowerLaw law = parametric_.at(h);
     if (!(law.b > 0)) {
-      return invalid_argument("the parametric loss model gives exponent b = {} <= 0 at {}: "
-                              "outside its range", law.b, h.to_string());
+      return invalid_argument(
+          "the parametric loss model gives exponent b = {} <= 0 at {}: "
+          "outside its range",
+          law.b, h.to_string());
     }
     return law;
   }
@@ -112,11 +119,12 @@ Result<PowerLaw> LossModel::law_for(const HeadConfig& h) const {
     if (!have.empty()) have += " ";
     have += entry.first.to_string();
   }
-  return not_found("the loss model has no law for heads {} (it has {})", h.to_string(),
-                   have.empty() ? "none" : have);
+  return not_found("the loss model has no law for heads {} (it has {})", h.to_string(), have.empty() ? "none" : have);
 }
 
-bool LossModel::covers(const HeadConfig& h) const { return law_for(h).ok(); }
+bool LossModel::covers(const HeadConfig& h) const {
+  return law_for(h).ok();
+}
 
 Result<double> LossModel::predict(double params, const HeadConfig& h) const {
   if (!(params > 0)) return invalid_argument("parameter count {} must be positive", params);
@@ -271,7 +279,9 @@ Result<LossModel> LossModel::from_json(const Json& doc) {
         GQF_ASSIGN_OR_RETURN(law.se_a, read_optional(e, "se_a"));
         GQF_ASSIGN_OR_RETURN(law.se_b, read_optional(e, "se_b"));
         GQF_ASSIGN_OR_RETURN(law.se_c, read_optional(e, "se_c"));
-        if (json_find(e, "r2")) { GQF_ASSIGN_OR_RETURN(law.r2, json_number_at(e, "r2")); }
+        if (json_find(e, "r2")) {
+          GQF_ASSIGN_OR_RETURN(law.r2, json_number_at(e, "r2"));
+        }
         return ok_status();
       };
       GQF_RETURN_IF_ERROR_CTX(fill(), fmt::format("head_laws[{}]", i));

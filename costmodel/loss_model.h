@@ -19,9 +19,9 @@ namespace gqaforge::costmodel {
 
 /// L(N) = (a / N)^b + e, with optional standard errors from the fit.
 struct PowerLaw {
-  double a = 0;  // parameters at which the reducible loss is 1
-  double b = 0;  // exponent
-  double e = 0;  // irreducible loss E
+  double a = 0;                            // parameters at which the reducible loss is 1
+  double b = 0;                            // exponent
+  double e = 0;                            // irreducible loss E
   std::optional<double> se_a, se_b, se_e;  // standard errors (fits only)
 
   double predict(double params) const;
@@ -41,12 +41,12 @@ struct ParametricLaw {
 
 /// App. I: L(n_h) = a n_h^b + c at a fixed model size and context.
 struct HeadCountLaw {
-  std::string label;    // "470M"
-  double params = 0;    // model size the law was fitted at (0 = unknown)
-  double context = 0;   // training context length
+  std::string label;   // "470M"
+  double params = 0;   // model size the law was fitted at (0 = unknown)
+  double context = 0;  // training context length
   double a = 0, b = 0, c = 0;
   std::optional<double> se_a, se_b, se_c;
-  double r2 = 0;        // of the fit, 0 when not fitted here
+  double r2 = 0;  // of the fit, 0 when not fitted here
 
   double predict(double n_heads) const;
 };

@@ -18,8 +18,12 @@ double log_interp(double x, double x0, double y0, double x1, double y1) {
   return std::exp(std::log(y0) + t * (std::log(y1) - std::log(y0)));
 }
 
-double gemm_flops(double m, double n, double k) { return 2.0 * m * n * k; }
-double gemm_bytes(double m, double n, double k, double bpv) { return bpv * (m * k + k * n + m * n); }
+double gemm_flops(double m, double n, double k) {
+  return 2.0 * m * n * k;
+}
+double gemm_bytes(double m, double n, double k, double bpv) {
+  return bpv * (m * k + k * n + m * n);
+}
 
 }  // namespace
 
@@ -72,8 +76,10 @@ Result<MeasuredCosts> MeasuredCosts::build(const std::vector<MeasurementRecord>&
     }
   }
   if (decode_raw.empty() && gemm_raw.empty()) {
-    return failed_precondition("no usable measurements: need ok rows of family 'decode' or 'linear' "
-                               "({} rows given)", rows.size());
+    return failed_precondition(
+        "no usable measurements: need ok rows of family 'decode' or 'linear' "
+        "({} rows given)",
+        rows.size());
   }
   for (auto& [key, pts] : decode_raw) {
     DecodeGroup g;
@@ -134,8 +140,8 @@ Result<MeasuredCosts> MeasuredCosts::build(const std::vector<MeasurementRecord>&
 Result<Estimate> MeasuredCosts::decode_us(int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t batch,
                                           int64_t kv_len) const {
   if (n_heads <= 0 || n_kv_heads <= 0 || head_dim <= 0 || batch <= 0 || kv_len <= 0) {
-    return invalid_argument("decode problem ({},{}) d_h {} batch {} kv_len {} has a non-positive dimension",
-                            n_heads, n_kv_heads, head_dim, batch, kv_len);
+    return invalid_argument("decode problem ({},{}) d_h {} batch {} kv_len {} has a non-positive dimension", n_heads,
+                            n_kv_heads, head_dim, batch, kv_len);
   }
   double bytes = kv_bytes(n_kv_heads, head_dim, batch, kv_len);
   auto pooled = pooled_.find(head_dim);
@@ -161,9 +167,9 @@ Result<Estimate> MeasuredCosts::decode_us(int64_t n_heads, int64_t n_kv_heads, i
                         fmt::format("decode ({},{}) d_h {} has one tuned point; pooled fit scaled through it", n_heads,
                                     n_kv_heads, head_dim)};
       }
-      return Estimate{pts[0].us * bytes / pts[0].bytes, true,
-                      fmt::format("decode ({},{}) d_h {} has one tuned point; scaled by bytes", n_heads,
-                                  n_kv_heads, head_dim)};
+      return Estimate{
+          pts[0].us * bytes / pts[0].bytes, true,
+          fmt::format("decode ({},{}) d_h {} has one tuned point; scaled by bytes", n_heads, n_kv_heads, head_dim)};
     }
     if (bytes >= pts.front().bytes && bytes <= pts.back().bytes) {
       for (size_t i = 0; i + 1 < pts.size(); ++i) {
@@ -178,11 +184,12 @@ Result<Estimate> MeasuredCosts::decode_us(int64_t n_heads, int64_t n_kv_heads, i
     if (bytes < pts.front().bytes) us = std::min(pts.front().us, std::max(us, g.a));
     return Estimate{us, true,
                     fmt::format("decode ({},{}) d_h {} at batch {} kv_len {} is outside the tuned range; "
-                                "affine fit in bytes", n_heads, n_kv_heads, head_dim, batch, kv_len)};
+                                "affine fit in bytes",
+                                n_heads, n_kv_heads, head_dim, batch, kv_len)};
   }
   if (!have_pooled) {
-    return failed_precondition("no decode measurements for head dim {} (needed for heads ({},{}))", head_dim,
-                               n_heads, n_kv_heads);
+    return failed_precondition("no decode measurements for head dim {} (needed for heads ({},{}))", head_dim, n_heads,
+                               n_kv_heads);
   }
   const double us = pooled_us(bytes, static_cast<double>(batch) * static_cast<double>(kv_len));
   return Estimate{us, true,
@@ -211,7 +218,8 @@ Result<Estimate> MeasuredCosts::gemm_us(int64_t m, int64_t n, int64_t k) const {
     return failed_precondition("no GEMM measurement near {}x{}x{} and too few (< 3) for a roofline fit", m, n, k);
   }
   double fm = static_cast<double>(m), fn = static_cast<double>(n), fk = static_cast<double>(k);
-  double us = roof_a_ + std::max(gemm_flops(fm, fn, fk) / roof_flops_, gemm_bytes(fm, fn, fk, settings_.bytes_per_value) / roof_bw_);
+  double us = roof_a_ + std::max(gemm_flops(fm, fn, fk) / roof_flops_,
+                                 gemm_bytes(fm, fn, fk, settings_.bytes_per_value) / roof_bw_);
   double lo = std::numeric_limits<double>::infinity(), hi = 0;
   for (const GemmPoint& g : gemm_) {
     double fl = gemm_flops(static_cast<double>(g.m), static_cast<double>(g.n), static_cast<double>(g.k));
@@ -242,7 +250,8 @@ Result<LatencyBreakdown> MeasuredCosts::token_latency(const ModelShape& s, int64
   const int64_t q_width = s.n_heads * s.head_dim;
   const int64_t kv_width = s.n_kv_heads * s.head_dim;
   const int64_t up_width = s.ffn_matrices == 3 ? 2 * s.ffn : s.ffn;
-  const int64_t gemms[4][2] = {{q_width + 2 * kv_width, s.hidden}, {s.hidden, q_width}, {up_width, s.hidden}, {s.hidden, s.ffn}};
+  const int64_t gemms[4][2] = {
+      {q_width + 2 * kv_width, s.hidden}, {s.hidden, q_width}, {up_width, s.hidden}, {s.hidden, s.ffn}};
   for (const auto& g : gemms) {
     GQF_ASSIGN_OR_RETURN(Estimate e, gemm_us(batch, g[0], g[1]));
     add(e, layers, out.linear_us);
@@ -255,7 +264,8 @@ Result<LatencyBreakdown> MeasuredCosts::token_latency(const ModelShape& s, int64
   const double b = static_cast<double>(batch);
   const double d = static_cast<double>(s.hidden);
   double values = 2 * 2 * b * d + 2 * 3 * b * d + 2 * b * static_cast<double>(q_width + kv_width) +
-                  (s.ffn_matrices == 3 ? 3.0 : 2.0) * b * static_cast<double>(s.ffn) + 2 * b * static_cast<double>(kv_width);
+                  (s.ffn_matrices == 3 ? 3.0 : 2.0) * b * static_cast<double>(s.ffn) +
+                  2 * b * static_cast<double>(kv_width);
   double total_values = values * layers + 2 * b * d /* final norm */ + b * d /* embedding lookup */;
   out.elementwise_us = total_values * settings_.bytes_per_value / settings_.elementwise_bandwidth * 1e6;
   return out;
@@ -269,9 +279,11 @@ Result<ThroughputEstimate> MeasuredCosts::throughput(const ModelShape& s, int64_
                       static_cast<double>(s.n_kv_heads) * static_cast<double>(s.head_dim) * bpv;
   double budget = settings_.gpu_memory_bytes * settings_.memory_headroom - weights;
   if (budget < kv_per_seq) {
-    return resource_exhausted("{} does not fit one sequence of {} tokens: weights {:.1f} GB + KV cache {:.1f} GB "
-                              "exceed {:.1f} GB usable", s.describe(), context, weights / 1e9, kv_per_seq / 1e9,
-                              settings_.gpu_memory_bytes * settings_.memory_headroom / 1e9);
+    return resource_exhausted(
+        "{} does not fit one sequence of {} tokens: weights {:.1f} GB + KV cache {:.1f} GB "
+        "exceed {:.1f} GB usable",
+        s.describe(), context, weights / 1e9, kv_per_seq / 1e9,
+        settings_.gpu_memory_bytes * settings_.memory_headroom / 1e9);
   }
   auto batch = static_cast<int64_t>(std::floor(budget / kv_per_seq));
   batch = std::min(batch, settings_.max_batch);

@@ -57,8 +57,7 @@ class MeasuredCosts {
  public:
   /// Builds the models from measurement rows; rows that are not ok, or not decode/linear,
   /// are ignored. Fails when no usable row remains.
-  static Result<MeasuredCosts> build(const std::vector<MeasurementRecord>& rows,
-                                     const MeasuredSettings& settings = {});
+  static Result<MeasuredCosts> build(const std::vector<MeasurementRecord>& rows, const MeasuredSettings& settings = {});
 
   /// Decode attention time (microseconds) for one call at (batch, kv_len).
   Result<Estimate> decode_us(int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t batch,
@@ -90,7 +89,7 @@ class MeasuredCosts {
     int64_t m = 0, n = 0, k = 0;
     double us = 0;
   };
-  struct PooledDecode {             // us = c0 + c1 * bytes + c2 * flops, per head_dim
+  struct PooledDecode {  // us = c0 + c1 * bytes + c2 * flops, per head_dim
     double c0 = 0, c1 = 0, c2 = 0;
     bool valid = false;
   };

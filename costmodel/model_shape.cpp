@@ -45,12 +45,13 @@ int64_t ModelShape::embedding_params() const {
   return (tied_embeddings ? 1 : 2) * vocab * hidden;
 }
 
-int64_t ModelShape::total_params() const { return non_embedding_params() + embedding_params(); }
+int64_t ModelShape::total_params() const {
+  return non_embedding_params() + embedding_params();
+}
 
 std::string ModelShape::describe() const {
-  return fmt::format("L={} d={} H=({},{}) d_h={} d_ff={} V={} {}{}", layers, hidden, n_heads,
-                     n_kv_heads, head_dim, ffn, vocab, tied_embeddings ? "tied" : "untied",
-                     ffn_matrices == 3 ? "" : " 2-matrix-ffn");
+  return fmt::format("L={} d={} H=({},{}) d_h={} d_ff={} V={} {}{}", layers, hidden, n_heads, n_kv_heads, head_dim, ffn,
+                     vocab, tied_embeddings ? "tied" : "untied", ffn_matrices == 3 ? "" : " 2-matrix-ffn");
 }
 
 int64_t paper_ffn_size(int64_t hidden, int64_t multiple) {

@@ -12,18 +12,18 @@ namespace gqaforge::costmodel {
 
 /// A transformer's dimensions. n_heads * head_dim need not equal hidden (the paper's Change 1).
 struct ModelShape {
-  std::string name;            // preset name or "" for ad-hoc shapes
-  int64_t layers = 0;          // L, decoder blocks
-  int64_t hidden = 0;          // d, residual width
-  int64_t n_heads = 0;         // n_h, query heads
-  int64_t n_kv_heads = 0;      // n_kv, key/value heads (divides n_heads)
-  int64_t head_dim = 64;       // d_h, per-head size of q, k and v
-  int64_t ffn = 0;             // d_ff, FFN inner size
-  int64_t vocab = 50304;       // V, vocabulary size
-  bool tied_embeddings = true; // output head shares the input embedding matrix
-  int ffn_matrices = 3;        // 3 = SwiGLU (gate, up, down), 2 = classic two-matrix MLP
-  bool qkv_bias = false;       // biases on the Q, K, V projections (Qwen2.5)
-  bool count_norms = true;     // count RMSNorm weights (2 per layer + final) in the exact count
+  std::string name;             // preset name or "" for ad-hoc shapes
+  int64_t layers = 0;           // L, decoder blocks
+  int64_t hidden = 0;           // d, residual width
+  int64_t n_heads = 0;          // n_h, query heads
+  int64_t n_kv_heads = 0;       // n_kv, key/value heads (divides n_heads)
+  int64_t head_dim = 64;        // d_h, per-head size of q, k and v
+  int64_t ffn = 0;              // d_ff, FFN inner size
+  int64_t vocab = 50304;        // V, vocabulary size
+  bool tied_embeddings = true;  // output head shares the input embedding matrix
+  int ffn_matrices = 3;         // 3 = SwiGLU (gate, up, down), 2 = classic two-matrix MLP
+  bool qkv_bias = false;        // biases on the Q, K, V projections (Qwen2.5)
+  bool count_norms = true;      // count RMSNorm weights (2 per layer + final) in the exact count
 
   /// Checks positivity, n_kv_heads | n_heads, ffn_matrices in {2, 3}; errors name the field.
   Status validate() const;

@@ -37,9 +37,9 @@ const char* z_units_description(ZUnits u);
 Result<ZUnits> parse_z_units(const std::string& text);
 
 struct ZSettings {
-  double lambda = 0.9;        // weight of memory
-  double alpha = 0.5;         // exponent of memory
-  double beta = 1.0 / 3.0;    // exponent of compute
+  double lambda = 0.9;      // weight of memory
+  double alpha = 0.5;       // exponent of memory
+  double beta = 1.0 / 3.0;  // exponent of compute
   ZUnits units = ZUnits::kSequenceBytes;
 };
 

@@ -89,8 +89,12 @@ Status Presets::add_document(std::string_view text, const std::string& source) {
     }
     int64_t head_dim = 64, vocab = 50304;
     if (const Json* d = json_find(doc, "defaults")) {
-      if (json_find(*d, "head_dim")) { GQF_ASSIGN_OR_RETURN(head_dim, json_int_at(*d, "head_dim")); }
-      if (json_find(*d, "vocab")) { GQF_ASSIGN_OR_RETURN(vocab, json_int_at(*d, "vocab")); }
+      if (json_find(*d, "head_dim")) {
+        GQF_ASSIGN_OR_RETURN(head_dim, json_int_at(*d, "head_dim"));
+      }
+      if (json_find(*d, "vocab")) {
+        GQF_ASSIGN_OR_RETURN(vocab, json_int_at(*d, "vocab"));
+      }
     }
     std::vector<AspectPoint> rows;
     for (size_t i = 0; i < table->size(); ++i) {
@@ -126,12 +130,11 @@ Status Presets::add_document(std::string_view text, const std::string& source) {
       s.tied_embeddings = true;
       models_.push_back(s);
     }
-    std::sort(rows.begin(), rows.end(),
-              [](const AspectPoint& a, const AspectPoint& b) { return a.params < b.params; });
+    std::sort(rows.begin(), rows.end(), [](const AspectPoint& a, const AspectPoint& b) { return a.params < b.params; });
     for (size_t i = 1; i < rows.size(); ++i) {
       if (rows[i].params == rows[i - 1].params) {
-        return invalid_argument("{}: aspect table shapes '{}' and '{}' have the same size", source,
-                                rows[i - 1].name, rows[i].name);
+        return invalid_argument("{}: aspect table shapes '{}' and '{}' have the same size", source, rows[i - 1].name,
+                                rows[i].name);
       }
     }
     aspect_ = std::move(rows);

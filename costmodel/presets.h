@@ -13,11 +13,11 @@ namespace gqaforge::costmodel {
 
 /// One row of the paper's aspect-ratio table (App. B.1).
 struct AspectPoint {
-  std::string name;    // "paper-1.8b"
-  std::string label;   // "1.8B"
-  double layers = 0;   // L
-  double hidden = 0;   // d
-  double params = 0;   // non-embedding N of the MHA SwiGLU model, 12 L d^2
+  std::string name;   // "paper-1.8b"
+  std::string label;  // "1.8B"
+  double layers = 0;  // L
+  double hidden = 0;  // d
+  double params = 0;  // non-embedding N of the MHA SwiGLU model, 12 L d^2
 
   double ratio() const { return hidden / layers; }
 };

@@ -38,7 +38,9 @@ figcaption { color: #555; font-size: 0.85em; }
 constexpr int kPlotWidth = 1060;
 constexpr int kPlotHeight = 480;
 
-std::string heads_label(const HeadConfig& h) { return fmt::format("H=({},{})", h.n_heads, h.n_kv_heads); }
+std::string heads_label(const HeadConfig& h) {
+  return fmt::format("H=({},{})", h.n_heads, h.n_kv_heads);
+}
 
 std::string row_html(const CandidateResult& c, size_t rank, const char* cls) {
   std::string measured;
@@ -54,27 +56,29 @@ std::string row_html(const CandidateResult& c, size_t rank, const char* cls) {
     measured += "<td>–</td>";
   }
   return fmt::format(
-      "<tr class=\"{}\"><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{:.1f}</td><td>{:.0f}</td><td class=\"l\">{}</td>"
+      "<tr class=\"{}\"><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{:.1f}</td><td>{:.0f}</td><td "
+      "class=\"l\">{}</td>"
       "<td>{:.4f}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td></tr>\n",
       cls, rank == 0 ? std::string("–") : std::to_string(rank), c.heads.to_string(), format_scale(c.shape.params),
-      c.shape.layers, c.shape.hidden, xml_escape(fmt::format("L={} d={} ({})", c.rounded.layers, c.rounded.hidden,
-                                                             format_scale(c.rounded_params))),
+      c.shape.layers, c.shape.hidden,
+      xml_escape(fmt::format("L={} d={} ({})", c.rounded.layers, c.rounded.hidden, format_scale(c.rounded_params))),
       c.rounded_loss, format_bytes(c.memory_bytes), format_flops(c.flops), format_decimal(c.z, 4), measured,
       c.pareto ? "yes" : "");
 }
 
 }  // namespace
 
-std::string render_report_html(const SearchResult& result, const LossModel& loss,
-                               const std::vector<AspectPoint>& table, size_t top) {
+std::string render_report_html(const SearchResult& result, const LossModel& loss, const std::vector<AspectPoint>& table,
+                               size_t top) {
   const SearchSettings& s = result.settings;
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   html += fmt::format("<title>gqaforge search: L* = {} at T = {}</title>\n<style>{}</style>\n</head>\n<body>\n",
                       format_decimal(s.target_loss), format_context(s.context), kStyle);
-  html += fmt::format("<h1>Cost-optimal GQA configurations</h1>\n<p class=\"note\">Target loss L* = {} at expected context "
-                      "T = {} ({:.0f} tokens); objective <b>{}</b>. Recipe of Chen et al., \"Cost-Optimal Grouped-Query "
-                      "Attention for Long-Context Modeling\" (EMNLP 2025), Sec. 4.1.</p>\n",
-                      format_decimal(s.target_loss), format_context(s.context), s.context, objective_name(s.objective));
+  html += fmt::format(
+      "<h1>Cost-optimal GQA configurations</h1>\n<p class=\"note\">Target loss L* = {} at expected context "
+      "T = {} ({:.0f} tokens); objective <b>{}</b>. Recipe of Chen et al., \"Cost-Optimal Grouped-Query "
+      "Attention for Long-Context Modeling\" (EMNLP 2025), Sec. 4.1.</p>\n",
+      format_decimal(s.target_loss), format_context(s.context), s.context, objective_name(s.objective));
 
   html += "<h2>Settings</h2>\n<table class=\"kv\">\n";
   auto kv = [&html](const std::string& k, const std::string& v) {
@@ -86,44 +90,50 @@ std::string render_report_html(const SearchResult& result, const LossModel& loss
   kv("cost", fmt::format("{} bytes/value, embeddings {} in N for cost", format_decimal(s.cost.bytes_per_value),
                          s.cost.count_embedding ? "counted" : "not counted"));
   kv("shapes", fmt::format("aspect ratio interpolated in {}, FFN {} matrices of {} d, d_h = {}, V = {}",
-                           ratio_interpolation_name(s.shape.interpolation), s.shape.ffn_matrices, format_decimal(s.shape.ffn_ratio),
-                           s.head_dim, s.shape.vocab));
+                           ratio_interpolation_name(s.shape.interpolation), s.shape.ffn_matrices,
+                           format_decimal(s.shape.ffn_ratio), s.head_dim, s.shape.vocab));
   kv("loss model", loss.description().empty() ? "(no description)" : loss.description());
-  kv("candidates", fmt::format("n_h, n_kv in powers of two up to {}, n_kv <= n_h; {} evaluated, {} skipped", s.max_heads,
-                               result.ranked.size(), result.skipped.size()));
+  kv("candidates", fmt::format("n_h, n_kv in powers of two up to {}, n_kv <= n_h; {} evaluated, {} skipped",
+                               s.max_heads, result.ranked.size(), result.skipped.size()));
   if (s.objective == Objective::kLatency || s.objective == Objective::kThroughput || !result.ranked.empty()) {
     kv("batch (latency)", std::to_string(s.batch));
   }
   html += "</table>\n";
-  for (const std::string& w : result.warnings) html += fmt::format("<p class=\"warn\">warning: {}</p>\n", xml_escape(w));
+  for (const std::string& w : result.warnings)
+    html += fmt::format("<p class=\"warn\">warning: {}</p>\n", xml_escape(w));
 
   const CandidateResult& best = result.ranked.front();
   html += "<h2>Result</h2>\n";
-  html += fmt::format("<p>Best: <b>{}</b> with N = {} non-embedding parameters (L = {:.1f}, d = {:.0f}; rounded to L = {}, "
-                      "d = {}), memory {} and {} per token at T.</p>\n",
-                      best.heads.to_string(), format_scale(best.shape.params), best.shape.layers, best.shape.hidden,
-                      best.rounded.layers, best.rounded.hidden, format_bytes(best.memory_bytes), format_flops(best.flops));
+  html += fmt::format(
+      "<p>Best: <b>{}</b> with N = {} non-embedding parameters (L = {:.1f}, d = {:.0f}; rounded to L = {}, "
+      "d = {}), memory {} and {} per token at T.</p>\n",
+      best.heads.to_string(), format_scale(best.shape.params), best.shape.layers, best.shape.hidden,
+      best.rounded.layers, best.rounded.hidden, format_bytes(best.memory_bytes), format_flops(best.flops));
   if (result.baseline) {
     const CandidateResult& b = *result.baseline;
-    auto change = [](double r) {
-      return r >= 0 ? format_percent(r) + " lower" : format_percent(-r) + " higher";
-    };
-    html += fmt::format("<p>Against the {} configuration {} at the same loss (N = {}): memory <b>{}</b>, "
-                        "FLOPs <b>{}</b>, Z {}.</p>\n",
-                        s.baseline ? "baseline" : "Llama-3 GQA", b.heads.to_string(), format_scale(b.shape.params),
-                        change(reduction(best.memory_bytes, b.memory_bytes)), change(reduction(best.flops, b.flops)),
-                        change(reduction(best.z, b.z)));
+    auto change = [](double r) { return r >= 0 ? format_percent(r) + " lower" : format_percent(-r) + " higher"; };
+    html += fmt::format(
+        "<p>Against the {} configuration {} at the same loss (N = {}): memory <b>{}</b>, "
+        "FLOPs <b>{}</b>, Z {}.</p>\n",
+        s.baseline ? "baseline" : "Llama-3 GQA", b.heads.to_string(), format_scale(b.shape.params),
+        change(reduction(best.memory_bytes, b.memory_bytes)), change(reduction(best.flops, b.flops)),
+        change(reduction(best.z, b.z)));
   }
-  html += "<div class=\"scroll\"><table>\n<tr><th>rank</th><th class=\"l\">H</th><th>N</th><th>L</th><th>d</th><th class=\"l\">rounded model</th>"
-          "<th>loss</th><th>memory</th><th>FLOPs/token</th><th>Z</th><th>latency</th><th>tokens/s</th><th>Pareto</th></tr>\n";
+  html +=
+      "<div class=\"scroll\"><table>\n<tr><th>rank</th><th class=\"l\">H</th><th>N</th><th>L</th><th>d</th><th "
+      "class=\"l\">rounded model</th>"
+      "<th>loss</th><th>memory</th><th>FLOPs/token</th><th>Z</th><th>latency</th><th>tokens/s</th><th>Pareto</th></"
+      "tr>\n";
   for (size_t i = 0; i < result.ranked.size(); ++i) {
     html += row_html(result.ranked[i], i + 1, i == 0 ? "best" : "");
   }
   if (result.baseline) html += row_html(*result.baseline, 0, "base");
-  html += "</table></div>\n<p class=\"note\">Memory and FLOPs per decoded token at context T for the real-valued shape "
-          "(eqs. 3-4); N in parameters; loss predicted for the rounded model; latency of one decoded token, tokens/s per GPU at the largest batch B that fits "
-          "(measured); * marks measured costs extrapolated beyond the tuned points. The shaded last row is the Llama-3 "
-          "baseline.</p>\n";
+  html +=
+      "</table></div>\n<p class=\"note\">Memory and FLOPs per decoded token at context T for the real-valued shape "
+      "(eqs. 3-4); N in parameters; loss predicted for the rounded model; latency of one decoded token, tokens/s per "
+      "GPU at the largest batch B that fits "
+      "(measured); * marks measured costs extrapolated beyond the tuned points. The shaded last row is the Llama-3 "
+      "baseline.</p>\n";
   for (const std::string& line : summarize_skipped(result, loss)) {
     html += fmt::format("<p class=\"note\">Skipped: {}.</p>\n", xml_escape(line));
   }
@@ -180,10 +190,12 @@ std::string render_report_html(const SearchResult& result, const LossModel& loss
       marker.points = {{s.context, lo}, {s.context, hi}};
       spec->series.push_back(marker);
     }
-    html += "<h2>Cost vs context length</h2>\n<figure>" + render_svg(mem) + "<figcaption>Memory (weights + KV cache) of one "
+    html += "<h2>Cost vs context length</h2>\n<figure>" + render_svg(mem) +
+            "<figcaption>Memory (weights + KV cache) of one "
             "sequence at context T for the top configurations, each with the model size that reaches L*. The "
             "time-variant KV term dominates at long contexts.</figcaption></figure>\n";
-    html += "<figure>" + render_svg(flops) + "<figcaption>FLOPs of one decoded token at context T.</figcaption></figure>\n";
+    html +=
+        "<figure>" + render_svg(flops) + "<figcaption>FLOPs of one decoded token at context T.</figcaption></figure>\n";
   }
   // 2. Loss vs cost per head configuration: vary N along each configuration's law.
   {

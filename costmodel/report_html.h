@@ -13,7 +13,7 @@
 namespace gqaforge::costmodel {
 
 /// Renders the report. `top` limits the configurations drawn in the per-configuration plots.
-std::string render_report_html(const SearchResult& result, const LossModel& loss,
-                               const std::vector<AspectPoint>& table, size_t top = 5);
+std::string render_report_html(const SearchResult& result, const LossModel& loss, const std::vector<AspectPoint>& table,
+                               size_t top = 5);
 
 }  // namespace gqaforge::costmodel

@@ -26,8 +26,8 @@ std::vector<std::string> summarize_skipped(const SearchResult& result, const Los
       if (!have.empty()) have += " ";
       have += entry.first.to_string();
     }
-    lines.push_back(fmt::format("{} of {} head configurations have no law in the loss model (it has {})", n_no_law,
-                                total, have));
+    lines.push_back(
+        fmt::format("{} of {} head configurations have no law in the loss model (it has {})", n_no_law, total, have));
   }
   if (n_unreachable > 0) {
     lines.push_back(fmt::format("{} of {} head configurations cannot reach L* = {} (it is not above their E): {}",
@@ -36,7 +36,9 @@ std::vector<std::string> summarize_skipped(const SearchResult& result, const Los
   return lines;
 }
 
-double reduction(double value, double baseline) { return baseline != 0 ? 1.0 - value / baseline : 0.0; }
+double reduction(double value, double baseline) {
+  return baseline != 0 ? 1.0 - value / baseline : 0.0;
+}
 
 Result<CandidateResult> evaluate_candidate(const LossModel& loss, const std::vector<AspectPoint>& table,
                                            const HeadConfig& heads, const SearchSettings& settings,
@@ -46,9 +48,8 @@ Result<CandidateResult> evaluate_candidate(const LossModel& loss, const std::vec
   GQF_ASSIGN_OR_RETURN(c.law, loss.law_for(heads));
   auto n_star = c.law.required_params(settings.target_loss);
   if (!n_star.ok()) return n_star.status().with_context(fmt::format("heads {}", heads.to_string()));
-  auto shape = solve_shape(table, *n_star, static_cast<double>(heads.n_heads),
-                           static_cast<double>(heads.n_kv_heads), static_cast<double>(settings.head_dim),
-                           settings.shape);
+  auto shape = solve_shape(table, *n_star, static_cast<double>(heads.n_heads), static_cast<double>(heads.n_kv_heads),
+                           static_cast<double>(settings.head_dim), settings.shape);
   if (!shape.ok()) return shape.status().with_context(fmt::format("heads {}", heads.to_string()));
   c.shape = *shape;
   c.rounded = round_shape(c.shape, settings.shape);
@@ -78,11 +79,21 @@ Result<CandidateResult> evaluate_candidate(const LossModel& loss, const std::vec
     }
   }
   switch (settings.objective) {
-    case Objective::kZ: c.objective = c.z; break;
-    case Objective::kMemory: c.objective = c.memory_bytes; break;
-    case Objective::kFlops: c.objective = c.flops; break;
-    case Objective::kLatency: c.objective = c.latency->total_us(); break;
-    case Objective::kThroughput: c.objective = -c.throughput->tokens_per_s; break;
+    case Objective::kZ:
+      c.objective = c.z;
+      break;
+    case Objective::kMemory:
+      c.objective = c.memory_bytes;
+      break;
+    case Objective::kFlops:
+      c.objective = c.flops;
+      break;
+    case Objective::kLatency:
+      c.objective = c.latency->total_us();
+      break;
+    case Objective::kThroughput:
+      c.objective = -c.throughput->tokens_per_s;
+      break;
   }
   return c;
 }
@@ -94,12 +105,16 @@ Status check_settings(const SearchSettings& s, const MeasuredCosts* measured) {
     return invalid_argument("context length {} must be positive", s.context);
   }
   if (s.head_dim != 64 && s.head_dim != 96 && s.head_dim != 128 && s.head_dim != 256) {
-    return invalid_argument("head dim {} has no kernel: gqaforge generates (and measures) head dims 64, 96, 128 "
-                            "and 256", s.head_dim);
+    return invalid_argument(
+        "head dim {} has no kernel: gqaforge generates (and measures) head dims 64, 96, 128 "
+        "and 256",
+        s.head_dim);
   }
   if (s.max_heads <= 0 || s.max_heads > 1024 || (s.max_heads & (s.max_heads - 1)) != 0) {
-    return invalid_argument("max heads {} must be a power of two from 1 to 1024 (the candidates n_h and n_kv are "
-                            "1, 2, 4, ... up to it)", s.max_heads);
+    return invalid_argument(
+        "max heads {} must be a power of two from 1 to 1024 (the candidates n_h and n_kv are "
+        "1, 2, 4, ... up to it)",
+        s.max_heads);
   }
   if (s.batch <= 0) return invalid_argument("batch {} must be positive", s.batch);
   if (!(s.z.lambda >= 0 && s.z.lambda <= 1)) return invalid_argument("lambda {} must be in [0, 1]", s.z.lambda);
@@ -216,11 +231,14 @@ Result<SearchResult> run_search(const LossModel& loss, const std::vector<AspectP
     // measured columns are shown for information (marked *) and nothing needs a warning.
     const bool measured_objective =
         settings.objective == Objective::kLatency || settings.objective == Objective::kThroughput;
-    bool extrapolated = (settings.objective == Objective::kLatency && c.latency && c.latency->extrapolated) ||
-                        (settings.objective == Objective::kThroughput && c.throughput && c.throughput->step.extrapolated);
+    bool extrapolated =
+        (settings.objective == Objective::kLatency && c.latency && c.latency->extrapolated) ||
+        (settings.objective == Objective::kThroughput && c.throughput && c.throughput->step.extrapolated);
     if (measured_objective && extrapolated && c.heads == result.ranked.front().heads) {
-      result.warnings.push_back(fmt::format("measured costs of the best configuration {} are extrapolated beyond "
-                                            "the tuned points", c.heads.to_string()));
+      result.warnings.push_back(
+          fmt::format("measured costs of the best configuration {} are extrapolated beyond "
+                      "the tuned points",
+                      c.heads.to_string()));
     }
   }
   if (settings.baseline) {

@@ -19,17 +19,17 @@
 namespace gqaforge::costmodel {
 
 struct SearchSettings {
-  double target_loss = 0;             // L*
-  double context = 131072;            // expected context length T (costs are affine in T)
-  int64_t head_dim = 64;              // d_h
-  int64_t max_heads = 32;             // candidates n_h, n_kv in {1, 2, 4, ..., max_heads}
+  double target_loss = 0;   // L*
+  double context = 131072;  // expected context length T (costs are affine in T)
+  int64_t head_dim = 64;    // d_h
+  int64_t max_heads = 32;   // candidates n_h, n_kv in {1, 2, 4, ..., max_heads}
   Objective objective = Objective::kZ;
   ZSettings z;
   /// Embeddings are counted in the search's costs by default: with them the recipe reproduces
   /// more of the paper's Table 4 (docs/costmodel.md).
   CostSettings cost = {2.0, true};
   ShapeSettings shape;
-  int64_t batch = 1;                  // for the latency objective and measured columns
+  int64_t batch = 1;  // for the latency objective and measured columns
   /// Baseline to compare against; unset = Llama-3 GQA: n_kv = 8 and n_h = d / d_h (found by
   /// a fixed point on the solved shape, n_h rounded to a multiple of 8).
   std::optional<HeadConfig> baseline;
@@ -47,10 +47,10 @@ struct CandidateResult {
   double memory_bytes = 0;    // M_infer(T) * bytes_per_value
   double flops = 0;           // C_infer(T)
   double z = 0;
-  std::optional<LatencyBreakdown> latency;      // measured, at (batch, T), rounded model
-  std::optional<ThroughputEstimate> throughput; // measured, at T, rounded model
-  double objective = 0;       // the value minimised (negated tokens/s for throughput)
-  bool pareto = false;        // on the memory-vs-FLOPs Pareto front of the candidates
+  std::optional<LatencyBreakdown> latency;       // measured, at (batch, T), rounded model
+  std::optional<ThroughputEstimate> throughput;  // measured, at T, rounded model
+  double objective = 0;                          // the value minimised (negated tokens/s for throughput)
+  bool pareto = false;                           // on the memory-vs-FLOPs Pareto front of the candidates
 };
 
 /// A candidate the search could not evaluate.
@@ -62,11 +62,11 @@ struct SkippedCandidate {
 
 struct SearchResult {
   SearchSettings settings;
-  std::vector<CandidateResult> ranked;      // best first
-  std::vector<std::string> skipped;         // candidates that could not be evaluated, and why
+  std::vector<CandidateResult> ranked;               // best first
+  std::vector<std::string> skipped;                  // candidates that could not be evaluated, and why
   std::vector<SkippedCandidate> skipped_candidates;  // the same, by head configuration
-  std::optional<CandidateResult> baseline;  // Llama-3 GQA (or the requested baseline)
-  std::vector<std::string> warnings;        // e.g. measured costs extrapolated under a measured objective
+  std::optional<CandidateResult> baseline;           // Llama-3 GQA (or the requested baseline)
+  std::vector<std::string> warnings;                 // e.g. measured costs extrapolated under a measured objective
 };
 
 /// Evaluates one head configuration at the settings' target loss and context.

@@ -23,8 +23,7 @@ CostShape RealShape::cost_shape() const {
   return c;
 }
 
-double interpolate_ratio(const std::vector<AspectPoint>& table, double params,
-                         RatioInterpolation interpolation) {
+double interpolate_ratio(const std::vector<AspectPoint>& table, double params, RatioInterpolation interpolation) {
   if (table.empty()) return 0;
   if (params <= table.front().params) return table.front().ratio();
   if (params >= table.back().params) return table.back().ratio();
@@ -40,16 +39,16 @@ double interpolate_ratio(const std::vector<AspectPoint>& table, double params,
   return table.back().ratio();
 }
 
-Result<RealShape> solve_shape(const std::vector<AspectPoint>& table, double params, double n_heads,
-                              double n_kv_heads, double head_dim, const ShapeSettings& settings) {
+Result<RealShape> solve_shape(const std::vector<AspectPoint>& table, double params, double n_heads, double n_kv_heads,
+                              double head_dim, const ShapeSettings& settings) {
   if (!(params > 0) || !std::isfinite(params)) {
     return invalid_argument("parameter budget {} must be positive and finite", params);
   }
   if (table.size() < 2) return invalid_argument("the aspect table needs at least 2 shapes");
   double ratio = interpolate_ratio(table, params, settings.interpolation);
   auto count = [&](double layers) {
-    return formula_params(layers, ratio * layers, n_heads, n_kv_heads, head_dim,
-                          settings.ffn_matrices, settings.ffn_ratio);
+    return formula_params(layers, ratio * layers, n_heads, n_kv_heads, head_dim, settings.ffn_matrices,
+                          settings.ffn_ratio);
   };
   // count() is strictly increasing in L (cubic with positive coefficients): bracket, then bisect.
   double lo = 0, hi = 1;

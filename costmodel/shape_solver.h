@@ -23,11 +23,11 @@ const char* ratio_interpolation_name(RatioInterpolation r);
 /// Settings of the solver and of the architecture family being solved for.
 struct ShapeSettings {
   RatioInterpolation interpolation = RatioInterpolation::kLogParams;
-  int ffn_matrices = 3;            // SwiGLU
-  double ffn_ratio = 8.0 / 3.0;    // d_ff / d
-  int64_t vocab = 50304;           // for embedding counts and rounding
-  int64_t hidden_multiple = 64;    // rounding: d is a multiple of this
-  int64_t ffn_multiple = 32;       // rounding: d_ff is a multiple of this
+  int ffn_matrices = 3;          // SwiGLU
+  double ffn_ratio = 8.0 / 3.0;  // d_ff / d
+  int64_t vocab = 50304;         // for embedding counts and rounding
+  int64_t hidden_multiple = 64;  // rounding: d is a multiple of this
+  int64_t ffn_multiple = 32;     // rounding: d_ff is a multiple of this
 };
 
 /// A continuous shape: what the search costs.
@@ -46,13 +46,12 @@ struct RealShape {
 
 /// Aspect ratio d/L for a budget of `params` non-embedding parameters; clamped to the end
 /// rows outside the table.
-double interpolate_ratio(const std::vector<AspectPoint>& table, double params,
-                         RatioInterpolation interpolation);
+double interpolate_ratio(const std::vector<AspectPoint>& table, double params, RatioInterpolation interpolation);
 
 /// Solves L (and d = ratio * L) so that formula_params(L, d, H) = params. Errors: params not
 /// positive/finite, or a table with fewer than 2 rows.
-Result<RealShape> solve_shape(const std::vector<AspectPoint>& table, double params, double n_heads,
-                              double n_kv_heads, double head_dim, const ShapeSettings& settings);
+Result<RealShape> solve_shape(const std::vector<AspectPoint>& table, double params, double n_heads, double n_kv_heads,
+                              double head_dim, const ShapeSettings& settings);
 
 /// Rounds a solved shape to an integer model: L to the nearest integer (>= 1), d to the
 /// nearest multiple of hidden_multiple, d_ff = ffn_ratio d rounded up to ffn_multiple.

@@ -8,7 +8,6 @@
 
 #include <fmt/format.h>
 
-
 namespace gqaforge::costmodel {
 
 const char* palette_color(size_t index) {
@@ -21,11 +20,20 @@ std::string xml_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -140,8 +148,10 @@ std::string render_svg(const PlotSpec& spec) {
         u += m;
         const int inside = static_cast<int>(std::floor(u) - std::ceil(l)) + 1;
         if (inside == 1) {
-          if (l - std::floor(l) < std::ceil(u) - u) l = std::floor(l) - 0.02;
-          else u = std::ceil(u) + 0.02;
+          if (l - std::floor(l) < std::ceil(u) - u)
+            l = std::floor(l) - 0.02;
+          else
+            u = std::ceil(u) + 0.02;
         } else if (inside <= 0) {
           l = std::floor(l) - 0.02;
           u = std::ceil(u) + 0.02;
@@ -178,43 +188,54 @@ std::string render_svg(const PlotSpec& spec) {
   const std::vector<double> x_ticks = nice_ticks(x0, x1, spec.log_x);
   const std::vector<double> y_ticks = nice_ticks(y0, y1, spec.log_y);
   auto decade_ticks = [](bool log_scale, const std::vector<double>& t) {
-    return log_scale && t.size() >= 2 && std::fabs(std::log10(t[1] / t[0]) - std::round(std::log10(t[1] / t[0]))) < 1e-9;
+    return log_scale && t.size() >= 2 &&
+           std::fabs(std::log10(t[1] / t[0]) - std::round(std::log10(t[1] / t[0]))) < 1e-9;
   };
   if (decade_ticks(spec.log_x, x_ticks)) {
     for (double t : minor_log_ticks(x0, x1)) {
-      svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#f2f2f2\"/>\n", sx(t), top, top + ph);
+      svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#f2f2f2\"/>\n",
+                         sx(t), top, top + ph);
     }
   }
   if (decade_ticks(spec.log_y, y_ticks)) {
     for (double t : minor_log_ticks(y0, y1)) {
-      svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"#f2f2f2\"/>\n", left, sy(t), left + pw);
+      svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"#f2f2f2\"/>\n",
+                         left, sy(t), left + pw);
     }
   }
   for (double t : x_ticks) {
     double px = sx(t);
-    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#e0e0e0\"/>\n", px, top, top + ph);
-    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#333\"/>\n", px, top + ph, top + ph + 5);
+    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#e0e0e0\"/>\n", px,
+                       top, top + ph);
+    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#333\"/>\n", px,
+                       top + ph, top + ph + 5);
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", px, top + ph + 18,
                        xml_escape(tick_label(t, spec.x_unit)));
   }
   for (double t : y_ticks) {
     double py = sy(t);
-    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"#e0e0e0\"/>\n", left, py, left + pw);
-    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"#333\"/>\n", left - 5, py, left);
+    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"#e0e0e0\"/>\n", left,
+                       py, left + pw);
+    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"#333\"/>\n",
+                       left - 5, py, left);
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 8, py + 4,
                        xml_escape(tick_label(t, spec.y_unit)));
   }
-  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top, pw, ph);
-  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"13\">{}{}</text>\n", left + pw / 2,
-                     h - 14, xml_escape(spec.x_label), spec.log_x ? " (log scale)" : "");
-  svg += fmt::format("<text transform=\"translate(18 {:.1f}) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">{}{}</text>\n",
-                     top + ph / 2, xml_escape(spec.y_label), spec.log_y ? " (log scale)" : "");
+  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top,
+                     pw, ph);
+  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"13\">{}{}</text>\n",
+                     left + pw / 2, h - 14, xml_escape(spec.x_label), spec.log_x ? " (log scale)" : "");
+  svg += fmt::format(
+      "<text transform=\"translate(18 {:.1f}) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">{}{}</text>\n",
+      top + ph / 2, xml_escape(spec.y_label), spec.log_y ? " (log scale)" : "");
   // Series, clipped to the plot area.
   // Clip ids must be unique within an HTML page: derive one from the title (deterministic).
   std::string clip_id = "clip";
   for (char c : spec.title) clip_id += std::isalnum(static_cast<unsigned char>(c)) ? c : '-';
-  svg += fmt::format("<clipPath id=\"{0}\"><rect x=\"{1}\" y=\"{2}\" width=\"{3}\" height=\"{4}\"/></clipPath>\n"
-                     "<g clip-path=\"url(#{0})\">\n", clip_id, left, top, pw, ph);
+  svg += fmt::format(
+      "<clipPath id=\"{0}\"><rect x=\"{1}\" y=\"{2}\" width=\"{3}\" height=\"{4}\"/></clipPath>\n"
+      "<g clip-path=\"url(#{0})\">\n",
+      clip_id, left, top, pw, ph);
   for (size_t i = 0; i < spec.series.size(); ++i) {
     const PlotSeries& s = spec.series[i];
     std::string color = s.color.empty() ? palette_color(i) : s.color;
@@ -254,10 +275,12 @@ std::string render_svg(const PlotSpec& spec) {
     std::string color = s.color.empty() ? palette_color(i) : s.color;
     double lx = left + pw + 14;
     if (s.line) {
-      svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2\"{}/>\n",
-                         lx, ly, lx + 22, ly, color, s.dashed ? " stroke-dasharray=\"6 4\"" : "");
+      svg += fmt::format(
+          "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2\"{}/>\n", lx,
+          ly, lx + 22, ly, color, s.dashed ? " stroke-dasharray=\"6 4\"" : "");
     }
-    if (s.markers) svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"/>\n", lx + 11, ly, color);
+    if (s.markers)
+      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"/>\n", lx + 11, ly, color);
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", lx + 28, ly + 4, xml_escape(s.name));
     ly += 18;
   }

@@ -46,8 +46,7 @@ Status prepare_writer(sql::Connection& conn, bool memory) {
     // (without its busy handler) when another process is opening the same file: retry
     // within the busy timeout.
     Result<std::string> journal_result = conn.query_text("PRAGMA journal_mode = WAL");
-    for (int waited_ms = 0; !journal_result.ok() && waited_ms < Database::kBusyTimeoutMs;
-         waited_ms += 20) {
+    for (int waited_ms = 0; !journal_result.ok() && waited_ms < Database::kBusyTimeoutMs; waited_ms += 20) {
       const std::string& m = journal_result.status().message();
       if (m.find("locked") == std::string::npos && m.find("busy") == std::string::npos) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -55,8 +54,7 @@ Status prepare_writer(sql::Connection& conn, bool memory) {
     }
     GQF_ASSIGN_OR_RETURN(std::string journal, journal_result);
     if (journal != "wal") {
-      return unavailable("cannot switch '{}' to WAL mode (journal_mode is '{}')", conn.path(),
-                         journal);
+      return unavailable("cannot switch '{}' to WAL mode (journal_mode is '{}')", conn.path(), journal);
     }
   }
   GQF_RETURN_IF_ERROR(schema::migrate(conn));
@@ -118,8 +116,7 @@ Database::~Database() {
 Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMode mode) {
   if (path.empty()) return invalid_argument("database path is empty");
   if (path == ":memory:") {
-    const int flags = mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
-                                                  : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    const int flags = mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     GQF_ASSIGN_OR_RETURN(sql::Connection conn, sql::Connection::open(path, flags));
     GQF_ASSIGN_OR_RETURN(int version, schema::inspect(conn));
     if (mode == OpenMode::kReadOnly && version < schema::schema_version()) {
@@ -139,16 +136,14 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
       return not_found("database '{}' does not exist: {}", path, std::strerror(err));
     }
     // Always a URI of the path as given: a name such as "file:x" or "a?b" means that file.
-    GQF_ASSIGN_OR_RETURN(
-        sql::Connection conn,
-        sql::Connection::open(dbfile::file_uri(path, "mode=rwc"),
-                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, path));
+    GQF_ASSIGN_OR_RETURN(sql::Connection conn,
+                         sql::Connection::open(dbfile::file_uri(path, "mode=rwc"),
+                                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, path));
     conn.set_busy_timeout(kBusyTimeoutMs);
     GQF_RETURN_IF_ERROR(prepare_writer(conn, /*memory=*/false));
     return std::unique_ptr<Database>(new Database(std::move(conn), mode, nullptr));
   }
-  if (S_ISDIR(st.st_mode))
-    return invalid_argument("database '{}' is a directory, not a file", path);
+  if (S_ISDIR(st.st_mode)) return invalid_argument("database '{}' is a directory, not a file", path);
 
   if (mode != OpenMode::kReadOnly) {
     // Said first, before the integrity check reads the whole file. SQLite keeps the -wal next
@@ -181,10 +176,9 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
       version = inspect_existing(*reader, mode != OpenMode::kReadOnly);
     }
     if (!version.ok()) {
-      const bool changed = !(dbfile::side_files(path) == sides) ||
-                           (reader.ok() && !reader->conn.check_unchanged().ok());
-      if (attempt < kAttempts && version.status().code() == StatusCode::kUnavailable && changed)
-        continue;
+      const bool changed =
+          !(dbfile::side_files(path) == sides) || (reader.ok() && !reader->conn.check_unchanged().ok());
+      if (attempt < kAttempts && version.status().code() == StatusCode::kUnavailable && changed) continue;
       // A -shm left stale by a process killed while writing: the read-only wal-index cannot be
       // rebuilt in place, so the file and its WAL are read from a private copy instead.
       if (!force_copy && version.status().message().find("locking protocol") != std::string::npos) {
@@ -207,24 +201,21 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
     }
     GQF_RETURN_IF_ERROR(reader->conn.exec("PRAGMA query_only = 1"));
     const bool wal_header = reader->header.size() > 18 && reader->header[18] == 2;
-    auto db = std::unique_ptr<Database>(
-        new Database(std::move(reader->conn), mode, std::move(reader->copy)));
+    auto db = std::unique_ptr<Database>(new Database(std::move(reader->conn), mode, std::move(reader->copy)));
     // A file read without locks reports its own journal mode, not the connection's.
     if (reader->kind == dbfile::ReadKind::kImmutable && wal_header) db->journal_mode_ = "wal";
     return db;
   }
   // A writer: the file passed, so reopen it read-write (never creating it).
-  GQF_ASSIGN_OR_RETURN(sql::Connection conn,
-                       sql::Connection::open(dbfile::file_uri(path, "mode=rw"),
-                                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, path));
+  GQF_ASSIGN_OR_RETURN(sql::Connection conn, sql::Connection::open(dbfile::file_uri(path, "mode=rw"),
+                                                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, path));
   conn.set_busy_timeout(kBusyTimeoutMs);
   GQF_RETURN_IF_ERROR(prepare_writer(conn, /*memory=*/false));
   return std::unique_ptr<Database>(new Database(std::move(conn), mode, nullptr));
 }
 
 Status Database::check_writable() const {
-  if (mode_ == OpenMode::kReadOnly)
-    return failed_precondition("database '{}' was opened read-only", path());
+  if (mode_ == OpenMode::kReadOnly) return failed_precondition("database '{}' was opened read-only", path());
   return ok_status();
 }
 

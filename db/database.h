@@ -140,8 +140,7 @@ class Database final : public MeasurementSink {
   /// or corrupt (for writers: fails SQLite's integrity check, whose first complaint is
   /// quoted), or comes from a newer schema is refused with the path and the reason, and it and
   /// its -wal and -shm are left byte-identical.
-  static Result<std::unique_ptr<Database>> open(const std::string& path,
-                                                OpenMode mode = OpenMode::kReadWrite);
+  static Result<std::unique_ptr<Database>> open(const std::string& path, OpenMode mode = OpenMode::kReadWrite);
 
   /// Releases this connection's claims (best effort).
   ~Database() override;
@@ -162,8 +161,7 @@ class Database final : public MeasurementSink {
   /// Sets the run's finished_at to now.
   Status finish_run(int64_t run_id);
   /// Marks the ok row (env_key, problem, kernel_key) as the best of its problem.
-  Status mark_best(const std::string& env_key, const ProblemRecord& problem,
-                   const std::string& kernel_key);
+  Status mark_best(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key);
   /// Merges `parts` into this database: environments by key, runs by uid (finished_at filled
   /// in if it was empty), measurements by the uniqueness rule; a row stored already (or
   /// superseded by a later one) is only looked at, without taking the write lock. Every row is
@@ -190,8 +188,7 @@ class Database final : public MeasurementSink {
   void record(const MeasurementRecord& m) override;
   void end_run(int64_t run_id) override;
   /// Empty on error, which sink_status() then reports (the tune loop stops).
-  std::vector<MeasurementRecord> stored_rows(const std::string& env_key,
-                                             const ProblemRecord& problem) override;
+  std::vector<MeasurementRecord> stored_rows(const std::string& env_key, const ProblemRecord& problem) override;
   /// The first error a sink method hit, ok if none.
   Status sink_status() const override;
   /// Claims (env_key, problem, kernel_key) for this connection. Taken: another connection's
@@ -211,16 +208,14 @@ class Database final : public MeasurementSink {
 
   /// Kernel keys with a row for `problem` in `env_key`, any status (a failed variant would
   /// fail again), sorted.
-  Result<std::vector<std::string>> find_measured_keys(const std::string& env_key,
-                                                      const ProblemRecord& problem);
+  Result<std::vector<std::string>> find_measured_keys(const std::string& env_key, const ProblemRecord& problem);
   /// Best ok row per (env_key, problem) among the rows matching `filter`: the is_best row if
   /// any, else the lowest median_us (ties: smallest kernel_key). Sorted by env, then problem.
   Result<std::vector<MeasurementRecord>> best(const MeasurementFilter& filter);
   /// best() restricted to `env_key` ("" = all environments).
   Result<std::vector<MeasurementRecord>> best(const std::string& env_key, MeasurementFilter filter);
   /// Every row of `problem` in `env_key`, any status, sorted by kernel_key.
-  Result<std::vector<MeasurementRecord>> problem_rows(const std::string& env_key,
-                                                      const ProblemRecord& problem);
+  Result<std::vector<MeasurementRecord>> problem_rows(const std::string& env_key, const ProblemRecord& problem);
   /// Rows matching `filter`, sorted by (env_key, problem, kernel_key).
   Result<std::vector<MeasurementRecord>> measurements(const MeasurementFilter& filter);
   /// Environments sorted by key.
@@ -258,8 +253,7 @@ class Database final : public MeasurementSink {
                           MeasurementRecord* row);
   Status check_writable() const;
   // Stores `m` by the uniqueness rule; with `dry_run` only says what storing would do (a read).
-  Result<Upsert> upsert_measurement(const MeasurementRecord& m, std::optional<int64_t> run_id,
-                                    bool dry_run = false);
+  Result<Upsert> upsert_measurement(const MeasurementRecord& m, std::optional<int64_t> run_id, bool dry_run = false);
   Result<int64_t> run_id_for_uid(const std::string& uid);
   // Write one row of a merge (the caller holds the batch's transaction).
   Status merge_environment(const EnvironmentEntry& e, MergeStats& stats);
@@ -280,7 +274,7 @@ class Database final : public MeasurementSink {
   std::mutex write_mu_;         // serializes writers sharing this connection
   mutable std::mutex sink_mu_;  // guards sink_status_
   Status sink_status_;
-  std::string claim_owner_;     // host:pid:random, unique to this connection
+  std::string claim_owner_;  // host:pid:random, unique to this connection
   bool holds_claims_ = false;
 };
 

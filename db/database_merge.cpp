@@ -106,24 +106,21 @@ Status Database::merge_run(const RunEntry& r, MergeStats& stats) {
     GQF_RETURN_IF_ERROR(insert_run(conn_, r.uid, r.run));
     ++stats.runs_added;
   } else if (!r.run.finished_at.empty()) {
-    GQF_ASSIGN_OR_RETURN(
-        Statement st,
-        conn_.prepare("UPDATE tune_runs SET finished_at = ? WHERE id = ? AND finished_at = ''"));
+    GQF_ASSIGN_OR_RETURN(Statement st,
+                         conn_.prepare("UPDATE tune_runs SET finished_at = ? WHERE id = ? AND finished_at = ''"));
     st.bind(1, r.run.finished_at).bind(2, id);
     GQF_RETURN_IF_ERROR(st.run());
   }
   return ok_status();
 }
 
-Status Database::merge_measurement(const MeasurementEntry& me, MergeStats& stats,
-                                   MergeBatch& batch) {
+Status Database::merge_measurement(const MeasurementEntry& me, MergeStats& stats, MergeBatch& batch) {
   std::optional<int64_t> run_id;
   if (!me.run_uid.empty()) {
     GQF_ASSIGN_OR_RETURN(int64_t id, batch.read([&] { return run_id_for_uid(me.run_uid); }));
     if (id == 0) {
-      return invalid_argument(
-          "{} refers to run uid '{}', which is in neither the merged data nor '{}'",
-          describe(me.record), shown(me.run_uid), path());
+      return invalid_argument("{} refers to run uid '{}', which is in neither the merged data nor '{}'",
+                              describe(me.record), shown(me.run_uid), path());
     }
     run_id = id;
   }
@@ -135,9 +132,8 @@ Status Database::merge_measurement(const MeasurementEntry& me, MergeStats& stats
   };
   // A row the database holds already, or holds a later measurement of, needs no write lock:
   // merging the same data again then keeps out of other writers' way entirely.
-  GQF_ASSIGN_OR_RETURN(Upsert planned, batch.read([&] {
-    return upsert_measurement(me.record, run_id, /*dry_run=*/true);
-  }));
+  GQF_ASSIGN_OR_RETURN(Upsert planned,
+                       batch.read([&] { return upsert_measurement(me.record, run_id, /*dry_run=*/true); }));
   if (planned == Upsert::kUnchanged || planned == Upsert::kSkipped) {
     count(planned);
     return ok_status();
@@ -174,9 +170,8 @@ Result<MergeStats> Database::merge(std::span<const DbContents> parts) {
       GQF_RETURN_IF_ERROR_CTX(check_entry(e), fmt::format("environment '{}'", shown(e.key)));
     }
     for (const RunEntry& r : part.runs) {
-      GQF_RETURN_IF_ERROR_CTX(check_entry(r),
-                              fmt::format("run '{}' started at {}", shown(r.run.command_line),
-                                          shown(r.run.started_at)));
+      GQF_RETURN_IF_ERROR_CTX(
+          check_entry(r), fmt::format("run '{}' started at {}", shown(r.run.command_line), shown(r.run.started_at)));
       uids.insert(r.uid);
     }
   }
@@ -186,9 +181,8 @@ Result<MergeStats> Database::merge(std::span<const DbContents> parts) {
       if (me.run_uid.empty() || uids.count(me.run_uid) != 0) continue;
       GQF_ASSIGN_OR_RETURN(int64_t id, run_id_for_uid(me.run_uid));
       if (id == 0) {
-        return invalid_argument(
-            "{} refers to run uid '{}', which is in neither the merged data nor '{}'",
-            describe(me.record), shown(me.run_uid), path());
+        return invalid_argument("{} refers to run uid '{}', which is in neither the merged data nor '{}'",
+                                describe(me.record), shown(me.run_uid), path());
       }
       uids.insert(me.run_uid);
     }
@@ -200,12 +194,10 @@ Result<MergeStats> Database::merge(std::span<const DbContents> parts) {
     for (const DbContents& part : parts) {
       for (const EnvironmentEntry& e : part.environments)
         GQF_RETURN_IF_ERROR(batch.write([&] { return merge_environment(e, stats); }));
-      for (const RunEntry& r : part.runs)
-        GQF_RETURN_IF_ERROR(batch.write([&] { return merge_run(r, stats); }));
+      for (const RunEntry& r : part.runs) GQF_RETURN_IF_ERROR(batch.write([&] { return merge_run(r, stats); }));
     }
     for (const DbContents& part : parts) {
-      for (const MeasurementEntry& me : part.measurements)
-        GQF_RETURN_IF_ERROR(merge_measurement(me, stats, batch));
+      for (const MeasurementEntry& me : part.measurements) GQF_RETURN_IF_ERROR(merge_measurement(me, stats, batch));
     }
     return batch.finish();
   };

@@ -134,8 +134,7 @@ template <typename Int>
 requires std::is_integral_v<Int> Status parse_value(std::string_view text, Int& out) {
   Int v{};
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec == std::errc::result_out_of_range)
-    return invalid_argument("integer '{}' is out of range", text);
+  if (ec == std::errc::result_out_of_range) return invalid_argument("integer '{}' is out of range", text);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
     return invalid_argument("'{}' is not an integer", text);
   }
@@ -278,10 +277,9 @@ std::string format_row(const Row& row, const std::vector<Column<Row>>& cols) {
 constexpr std::string_view kEndPrefix = "# end ";
 
 // The end line: the row count of each section and the checksum of the lines above it.
-std::string end_line(int64_t environments, int64_t runs, int64_t measurements,
-                     const std::string& sha256) {
-  return fmt::format("{}{}={} {}={} {}={} sha256={}", kEndPrefix, kEnvironmentsSection,
-                     environments, kRunsSection, runs, kMeasurementsSection, measurements, sha256);
+std::string end_line(int64_t environments, int64_t runs, int64_t measurements, const std::string& sha256) {
+  return fmt::format("{}{}={} {}={} {}={} sha256={}", kEndPrefix, kEnvironmentsSection, environments, kRunsSection,
+                     runs, kMeasurementsSection, measurements, sha256);
 }
 
 // Writes the export line by line: the header, the sections in order (each header once, also
@@ -320,11 +318,9 @@ class ExportWriter {
   Status enter(int n) {
     while (section_ < n) {
       ++section_;
-      if (section_ == 1)
-        GQF_RETURN_IF_ERROR(line(section_header(kEnvironmentsSection, environment_columns())));
+      if (section_ == 1) GQF_RETURN_IF_ERROR(line(section_header(kEnvironmentsSection, environment_columns())));
       if (section_ == 2) GQF_RETURN_IF_ERROR(line(section_header(kRunsSection, run_columns())));
-      if (section_ == 3)
-        GQF_RETURN_IF_ERROR(line(section_header(kMeasurementsSection, measurement_columns())));
+      if (section_ == 3) GQF_RETURN_IF_ERROR(line(section_header(kMeasurementsSection, measurement_columns())));
     }
     return ok_status();
   }
@@ -351,12 +347,12 @@ class ExportWriter {
 
 // Parses one data line into a row; errors name the line and the column.
 template <typename Row>
-Result<Row> parse_row(std::string_view line, std::string_view section,
-                      const std::vector<Column<Row>>& cols, const std::string& where) {
+Result<Row> parse_row(std::string_view line, std::string_view section, const std::vector<Column<Row>>& cols,
+                      const std::string& where) {
   std::vector<std::string> fields = split(line, '\t');
   if (fields.size() != cols.size()) {
-    return invalid_argument("{}: a {} row needs {} tab-separated fields, this line has {}", where,
-                            section, cols.size(), fields.size());
+    return invalid_argument("{}: a {} row needs {} tab-separated fields, this line has {}", where, section, cols.size(),
+                            fields.size());
   }
   Row row;
   for (size_t i = 0; i < cols.size(); ++i) {
@@ -378,10 +374,9 @@ std::string format_export(const DbContents& contents) {
   auto measurement_key = [](const MeasurementEntry& e) {
     return std::make_tuple(e.record.env_key, e.record.problem.canonical(), e.record.kernel_key);
   };
-  std::sort(sorted.measurements.begin(), sorted.measurements.end(),
-            [&](const MeasurementEntry& a, const MeasurementEntry& b) {
-              return measurement_key(a) < measurement_key(b);
-            });
+  std::sort(
+      sorted.measurements.begin(), sorted.measurements.end(),
+      [&](const MeasurementEntry& a, const MeasurementEntry& b) { return measurement_key(a) < measurement_key(b); });
 
   std::string out;
   const ExportSink sink = [&out](std::string_view piece) {
@@ -418,22 +413,18 @@ std::optional<EndLine> parse_end_line(std::string_view line) {
   if (words.size() != 4) return std::nullopt;
   EndLine end;
   auto count = [](const std::string& word, std::string_view name, int64_t& out) {
-    if (!starts_with(word, name) || word.size() <= name.size() + 1 || word[name.size()] != '=')
-      return false;
+    if (!starts_with(word, name) || word.size() <= name.size() + 1 || word[name.size()] != '=') return false;
     auto v = parse_int(std::string_view(word).substr(name.size() + 1));
     if (!v.ok() || *v < 0) return false;
     out = *v;
     return true;
   };
-  if (!count(words[0], kEnvironmentsSection, end.environments) ||
-      !count(words[1], kRunsSection, end.runs) ||
-      !count(words[2], kMeasurementsSection, end.measurements) ||
-      !starts_with(words[3], "sha256=")) {
+  if (!count(words[0], kEnvironmentsSection, end.environments) || !count(words[1], kRunsSection, end.runs) ||
+      !count(words[2], kMeasurementsSection, end.measurements) || !starts_with(words[3], "sha256=")) {
     return std::nullopt;
   }
   end.sha256 = words[3].substr(7);
-  if (end.sha256.size() != 64 ||
-      end.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+  if (end.sha256.size() != 64 || end.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return std::nullopt;
   }
   return end;
@@ -447,18 +438,16 @@ Result<DbContents> parse_export(std::string_view text, const std::string& source
   for (std::string& line : lines) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
   }
-  if (lines.empty())
-    return invalid_argument("{}: empty file, expected '{}' on line 1", source, kExportHeader);
+  if (lines.empty()) return invalid_argument("{}: empty file, expected '{}' on line 1", source, kExportHeader);
   const bool v1 = lines[0] == kExportHeaderV1;
   if (lines[0] != kExportHeader && !v1) {
     if (starts_with(lines[0], "# gqaforge-db-export ")) {
-      return invalid_argument(
-          "{}:1: export format '{}' is not supported (this gqaforge reads '{}' and '{}')", source,
-          lines[0].substr(2), kExportHeader.substr(2), kExportHeaderV1.substr(2));
+      return invalid_argument("{}:1: export format '{}' is not supported (this gqaforge reads '{}' and '{}')", source,
+                              lines[0].substr(2), kExportHeader.substr(2), kExportHeaderV1.substr(2));
     }
     constexpr size_t kShown = 60;
-    return invalid_argument("{}:1: not a gqaforge database export: expected '{}', got '{}'", source,
-                            kExportHeader, escape(lines[0].substr(0, kShown)));
+    return invalid_argument("{}:1: not a gqaforge database export: expected '{}', got '{}'", source, kExportHeader,
+                            escape(lines[0].substr(0, kShown)));
   }
 
   // v2: the last non-blank line must be the end line; without it the file is incomplete.
@@ -475,8 +464,8 @@ Result<DbContents> parse_export(std::string_view text, const std::string& source
     }
     end = parse_end_line(lines[last]);
     if (!end) {
-      return data_loss("{}:{}: the end line '{}' is malformed or cut short (nothing was imported)",
-                       source, last + 1, escape(lines[last].substr(0, 200)));
+      return data_loss("{}:{}: the end line '{}' is malformed or cut short (nothing was imported)", source, last + 1,
+                       escape(lines[last].substr(0, 200)));
     }
     end_index = last;
   }
@@ -502,35 +491,28 @@ Result<DbContents> parse_export(std::string_view text, const std::string& source
     }
     if (line[0] == '@') {
       const size_t tab = line.find('\t');
-      const std::string name =
-          line.substr(1, tab == std::string::npos ? std::string::npos : tab - 1);
+      const std::string name = line.substr(1, tab == std::string::npos ? std::string::npos : tab - 1);
       std::string expected;
-      if (name == kEnvironmentsSection)
-        expected = section_header(kEnvironmentsSection, environment_columns(!v1));
+      if (name == kEnvironmentsSection) expected = section_header(kEnvironmentsSection, environment_columns(!v1));
       if (name == kRunsSection) expected = section_header(kRunsSection, run_columns());
-      if (name == kMeasurementsSection)
-        expected = section_header(kMeasurementsSection, measurement_columns());
+      if (name == kMeasurementsSection) expected = section_header(kMeasurementsSection, measurement_columns());
       if (expected.empty()) {
-        return invalid_argument(
-            "{}: unknown section '{}' (expected environments, tune_runs or measurements)", where,
-            escape(name));
+        return invalid_argument("{}: unknown section '{}' (expected environments, tune_runs or measurements)", where,
+                                escape(name));
       }
       if (line != expected) {
-        return invalid_argument("{}: the columns of section '{}' are '{}', expected '{}'", where,
-                                name, escape(line), escape(expected));
+        return invalid_argument("{}: the columns of section '{}' are '{}', expected '{}'", where, name, escape(line),
+                                escape(expected));
       }
-      if (!seen_sections.insert(name).second)
-        return invalid_argument("{}: section '{}' appears twice", where, name);
+      if (!seen_sections.insert(name).second) return invalid_argument("{}: section '{}' appears twice", where, name);
       section = name;
       continue;
     }
     if (section.empty()) {
-      return invalid_argument("{}: data before the first section header: '{}'", where,
-                              escape(line.substr(0, 60)));
+      return invalid_argument("{}: data before the first section header: '{}'", where, escape(line.substr(0, 60)));
     }
     if (section == kEnvironmentsSection) {
-      GQF_ASSIGN_OR_RETURN(EnvironmentEntry e,
-                           parse_row(line, section, environment_columns(!v1), where));
+      GQF_ASSIGN_OR_RETURN(EnvironmentEntry e, parse_row(line, section, environment_columns(!v1), where));
       GQF_RETURN_IF_ERROR_CTX(check_entry(e), where);
       contents.environments.push_back(std::move(e));
     } else if (section == kRunsSection) {
@@ -538,8 +520,7 @@ Result<DbContents> parse_export(std::string_view text, const std::string& source
       GQF_RETURN_IF_ERROR_CTX(check_entry(r), where);
       contents.runs.push_back(std::move(r));
     } else {
-      GQF_ASSIGN_OR_RETURN(MeasurementEntry m,
-                           parse_row(line, section, measurement_columns(), where));
+      GQF_ASSIGN_OR_RETURN(MeasurementEntry m, parse_row(line, section, measurement_columns(), where));
       GQF_RETURN_IF_ERROR_CTX(check_entry(m), where);
       if (!m.run_uid.empty()) run_refs.emplace_back(i + 1, m.run_uid);
       contents.measurements.push_back(std::move(m));
@@ -549,8 +530,8 @@ Result<DbContents> parse_export(std::string_view text, const std::string& source
   for (const RunEntry& r : contents.runs) uids.insert(r.uid);
   for (const auto& [line, uid] : run_refs) {
     if (uids.count(uid) == 0) {
-      return invalid_argument("{}:{}: column 'run_uid': run '{}' is not in the tune_runs section",
-                              source, line, escape(uid));
+      return invalid_argument("{}:{}: column 'run_uid': run '{}' is not in the tune_runs section", source, line,
+                              escape(uid));
     }
   }
   if (end) {

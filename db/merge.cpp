@@ -16,8 +16,7 @@ bool same_file(const std::string& a, const std::string& b) {
 }  // namespace
 
 Result<MergeStats> merge_databases(const std::string& out, const std::vector<std::string>& inputs) {
-  if (inputs.empty())
-    return invalid_argument("nothing to merge into '{}': no input databases", out);
+  if (inputs.empty()) return invalid_argument("nothing to merge into '{}': no input databases", out);
   std::vector<std::unique_ptr<Database>> sources;
   sources.reserve(inputs.size());
   for (const std::string& input : inputs) {

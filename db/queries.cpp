@@ -32,9 +32,8 @@ using sql::Transaction;
 
 Result<std::vector<std::string>> Database::find_measured_keys(const std::string& env_key,
                                                               const ProblemRecord& problem) {
-  GQF_ASSIGN_OR_RETURN(Statement st,
-                       conn_.prepare("SELECT kernel_key FROM measurements WHERE env_key = ? AND "
-                                     "problem = ? ORDER BY kernel_key"));
+  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare("SELECT kernel_key FROM measurements WHERE env_key = ? AND "
+                                                   "problem = ? ORDER BY kernel_key"));
   st.bind(1, env_key).bind(2, problem.canonical());
   std::vector<std::string> keys;
   while (true) {
@@ -46,48 +45,44 @@ Result<std::vector<std::string>> Database::find_measured_keys(const std::string&
 
 Result<std::vector<MeasurementRecord>> Database::best(const MeasurementFilter& filter) {
   WhereClause w = where_for(filter, /*with_status=*/false);
-  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare(fmt::format(
-                                         "SELECT {} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION "
-                                         "BY env_key, problem ORDER BY is_best DESC, "
-                                         "median_us IS NULL, median_us, kernel_key) AS "
-                                         "rank_in_problem FROM measurements WHERE status = 'ok'{}) "
-                                         "WHERE rank_in_problem = 1 ORDER BY {}",
-                                         measurement_columns(""), w.sql, kProblemOrder)));
+  GQF_ASSIGN_OR_RETURN(Statement st,
+                       conn_.prepare(fmt::format("SELECT {} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION "
+                                                 "BY env_key, problem ORDER BY is_best DESC, "
+                                                 "median_us IS NULL, median_us, kernel_key) AS "
+                                                 "rank_in_problem FROM measurements WHERE status = 'ok'{}) "
+                                                 "WHERE rank_in_problem = 1 ORDER BY {}",
+                                                 measurement_columns(""), w.sql, kProblemOrder)));
   w.bind(st, 1);
   return read_measurements(st, path());
 }
 
-Result<std::vector<MeasurementRecord>> Database::best(const std::string& env_key,
-                                                      MeasurementFilter filter) {
+Result<std::vector<MeasurementRecord>> Database::best(const std::string& env_key, MeasurementFilter filter) {
   filter.env_key = env_key;
   return best(filter);
 }
 
 Result<std::vector<MeasurementRecord>> Database::problem_rows(const std::string& env_key,
                                                               const ProblemRecord& problem) {
-  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare(fmt::format(
-                                         "SELECT {} FROM measurements WHERE env_key = ? AND "
-                                         "problem = ? ORDER BY kernel_key",
-                                         measurement_columns(""))));
+  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare(fmt::format("SELECT {} FROM measurements WHERE env_key = ? AND "
+                                                               "problem = ? ORDER BY kernel_key",
+                                                               measurement_columns(""))));
   st.bind(1, env_key).bind(2, problem.canonical());
   return read_measurements(st, path());
 }
 
 Result<std::vector<MeasurementRecord>> Database::measurements(const MeasurementFilter& filter) {
   WhereClause w = where_for(filter, /*with_status=*/true);
-  GQF_ASSIGN_OR_RETURN(
-      Statement st,
-      conn_.prepare(fmt::format("SELECT {} FROM measurements WHERE 1{} ORDER BY env_key, problem, "
-                                "kernel_key",
-                                measurement_columns(""), w.sql)));
+  GQF_ASSIGN_OR_RETURN(Statement st,
+                       conn_.prepare(fmt::format("SELECT {} FROM measurements WHERE 1{} ORDER BY env_key, problem, "
+                                                 "kernel_key",
+                                                 measurement_columns(""), w.sql)));
   w.bind(st, 1);
   return read_measurements(st, path());
 }
 
 Result<std::vector<Environment>> Database::environments() {
-  GQF_ASSIGN_OR_RETURN(
-      Statement st,
-      conn_.prepare(fmt::format("SELECT {} FROM environments ORDER BY key", kEnvironmentColumns)));
+  GQF_ASSIGN_OR_RETURN(Statement st,
+                       conn_.prepare(fmt::format("SELECT {} FROM environments ORDER BY key", kEnvironmentColumns)));
   std::vector<Environment> envs;
   while (true) {
     GQF_ASSIGN_OR_RETURN(bool row, st.step());
@@ -97,25 +92,22 @@ Result<std::vector<Environment>> Database::environments() {
 }
 
 Result<std::vector<TuneRunRecord>> Database::runs() {
-  GQF_ASSIGN_OR_RETURN(Statement st,
-                       conn_.prepare("SELECT id, env_key, command_line, strategy, started_at, "
-                                     "finished_at FROM tune_runs ORDER BY id"));
+  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare("SELECT id, env_key, command_line, strategy, started_at, "
+                                                   "finished_at FROM tune_runs ORDER BY id"));
   std::vector<TuneRunRecord> runs;
   while (true) {
     GQF_ASSIGN_OR_RETURN(bool row, st.step());
     if (!row) return runs;
-    runs.push_back({st.column_int(0), st.column_text(1), st.column_text(2), st.column_text(3),
-                    st.column_text(4), st.column_text(5)});
+    runs.push_back({st.column_int(0), st.column_text(1), st.column_text(2), st.column_text(3), st.column_text(4),
+                    st.column_text(5)});
   }
 }
 
 Result<std::map<std::string, int64_t>> Database::count_by_status(const MeasurementFilter& filter) {
   WhereClause w = where_for(filter, /*with_status=*/true);
   GQF_ASSIGN_OR_RETURN(
-      Statement st,
-      conn_.prepare(fmt::format(
-          "SELECT status, count(*) FROM measurements WHERE 1{} GROUP BY status ORDER BY status",
-          w.sql)));
+      Statement st, conn_.prepare(fmt::format(
+                        "SELECT status, count(*) FROM measurements WHERE 1{} GROUP BY status ORDER BY status", w.sql)));
   w.bind(st, 1);
   std::map<std::string, int64_t> counts;
   while (true) {
@@ -135,13 +127,11 @@ Result<DbInfo> Database::info() {
   if (!journal_mode_.empty()) info.journal_mode = journal_mode_;
   GQF_ASSIGN_OR_RETURN(info.environments, conn_.query_int("SELECT count(*) FROM environments"));
   GQF_ASSIGN_OR_RETURN(info.runs, conn_.query_int("SELECT count(*) FROM tune_runs"));
-  GQF_ASSIGN_OR_RETURN(info.unfinished_runs,
-                       conn_.query_int("SELECT count(*) FROM tune_runs WHERE finished_at = ''"));
+  GQF_ASSIGN_OR_RETURN(info.unfinished_runs, conn_.query_int("SELECT count(*) FROM tune_runs WHERE finished_at = ''"));
   GQF_ASSIGN_OR_RETURN(info.measurements, conn_.query_int("SELECT count(*) FROM measurements"));
   GQF_ASSIGN_OR_RETURN(info.by_status, count_by_status(MeasurementFilter{}));
-  GQF_ASSIGN_OR_RETURN(Statement st,
-                       conn_.prepare("SELECT family, count(*) FROM measurements GROUP BY family "
-                                     "ORDER BY family"));
+  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare("SELECT family, count(*) FROM measurements GROUP BY family "
+                                                   "ORDER BY family"));
   while (true) {
     GQF_ASSIGN_OR_RETURN(bool row, st.step());
     if (!row) break;
@@ -177,8 +167,7 @@ Status Database::scan(const ContentVisitor& visitor) {
   GQF_ASSIGN_OR_RETURN(std::optional<Transaction> tx, read_transaction());
   if (visitor.environment) {
     GQF_ASSIGN_OR_RETURN(Statement st,
-                         conn_.prepare(fmt::format("SELECT {} FROM environments ORDER BY key",
-                                                   kEnvironmentColumns)));
+                         conn_.prepare(fmt::format("SELECT {} FROM environments ORDER BY key", kEnvironmentColumns)));
     while (true) {
       GQF_ASSIGN_OR_RETURN(bool row, st.step());
       if (!row) break;
@@ -186,29 +175,26 @@ Status Database::scan(const ContentVisitor& visitor) {
     }
   }
   if (visitor.run) {
-    GQF_ASSIGN_OR_RETURN(
-        Statement st, conn_.prepare("SELECT uid, id, env_key, command_line, strategy, started_at, "
-                                    "finished_at FROM tune_runs ORDER BY started_at, uid"));
+    GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare("SELECT uid, id, env_key, command_line, strategy, started_at, "
+                                                     "finished_at FROM tune_runs ORDER BY started_at, uid"));
     while (true) {
       GQF_ASSIGN_OR_RETURN(bool row, st.step());
       if (!row) break;
       GQF_RETURN_IF_ERROR(visitor.run({st.column_text(0),
-                                       {st.column_int(1), st.column_text(2), st.column_text(3),
-                                        st.column_text(4), st.column_text(5), st.column_text(6)}}));
+                                       {st.column_int(1), st.column_text(2), st.column_text(3), st.column_text(4),
+                                        st.column_text(5), st.column_text(6)}}));
     }
   }
   if (visitor.measurement) {
-    GQF_ASSIGN_OR_RETURN(
-        Statement st, conn_.prepare(fmt::format("SELECT {}, COALESCE(r.uid, '') FROM measurements "
-                                                "m LEFT JOIN tune_runs r ON r.id = m.run_id "
-                                                "ORDER BY m.env_key, m.problem, m.kernel_key",
-                                                measurement_columns("m."))));
+    GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare(fmt::format("SELECT {}, COALESCE(r.uid, '') FROM measurements "
+                                                                 "m LEFT JOIN tune_runs r ON r.id = m.run_id "
+                                                                 "ORDER BY m.env_key, m.problem, m.kernel_key",
+                                                                 measurement_columns("m."))));
     while (true) {
       GQF_ASSIGN_OR_RETURN(bool row, st.step());
       if (!row) break;
       GQF_ASSIGN_OR_RETURN(MeasurementRecord m, read_measurement(st, path()));
-      GQF_RETURN_IF_ERROR(
-          visitor.measurement({st.column_text(kMeasurementColumnCount), std::move(m)}));
+      GQF_RETURN_IF_ERROR(visitor.measurement({st.column_text(kMeasurementColumnCount), std::move(m)}));
     }
   }
   if (tx) GQF_RETURN_IF_ERROR(tx->commit());
@@ -244,8 +230,8 @@ Status Database::check_contents() {
   check.run = [&](const RunEntry& r) {
     Status s = check_entry(r);
     if (s.ok()) return s;
-    return s.with_context(fmt::format("'{}': run '{}' started at {}", path(),
-                                      shown(r.run.command_line), shown(r.run.started_at)));
+    return s.with_context(
+        fmt::format("'{}': run '{}' started at {}", path(), shown(r.run.command_line), shown(r.run.started_at)));
   };
   check.measurement = [&](const MeasurementEntry& m) {
     Status s = check_entry(m);

@@ -57,8 +57,7 @@ struct Stamp {
   off_t size = 0;
   timespec mtime{};
   bool operator==(const Stamp& o) const {
-    return present == o.present && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
-           mtime.tv_nsec == o.mtime.tv_nsec;
+    return present == o.present && size == o.size && mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec;
   }
 };
 
@@ -82,8 +81,7 @@ Result<std::shared_ptr<PrivateCopy>> copy_with_wal(const std::string& path, cons
         path, wal, std::strerror(errno));
   }
   auto copy = std::make_shared<PrivateCopy>(pattern);
-  const std::filesystem::path target =
-      copy->dir() / std::filesystem::path(path).filename().string();
+  const std::filesystem::path target = copy->dir() / std::filesystem::path(path).filename().string();
   std::error_code ec;
   std::filesystem::copy_file(path, target, ec);
   if (!ec) std::filesystem::copy_file(wal, target.string() + "-wal", ec);
@@ -94,8 +92,7 @@ Result<std::shared_ptr<PrivateCopy>> copy_with_wal(const std::string& path, cons
         path, wal, copy->dir().string(), ec.message());
   }
   const bool shm_changed = shm_present ? !(stamp(path + "-shm") == shm_before) : exists(path + "-shm");
-  if (!(stamp(path) == db_before) || !(stamp(wal) == wal_before) || shm_changed)
-    return std::shared_ptr<PrivateCopy>();
+  if (!(stamp(path) == db_before) || !(stamp(wal) == wal_before) || shm_changed) return std::shared_ptr<PrivateCopy>();
   copied_db = target.string();
   return copy;
 }
@@ -110,8 +107,7 @@ Status read_header(sql::Connection& conn, std::string& header, uint64_t& size) {
   sqlite3_int64 file_size = 0;
   rc = file->pMethods->xFileSize(file, &file_size);
   if (rc != SQLITE_OK) {
-    return unavailable("cannot read the size of database '{}': {}", conn.path(),
-                       sqlite3_errstr(rc));
+    return unavailable("cannot read the size of database '{}': {}", conn.path(), sqlite3_errstr(rc));
   }
   size = static_cast<uint64_t>(file_size);
   header.assign(static_cast<size_t>(std::min<sqlite3_int64>(file_size, 100)), '\0');
@@ -128,8 +124,8 @@ std::string file_uri(const std::string& path, const std::string& query) {
   std::string out = path.empty() || path[0] != '/' ? "file:" : "file://";
   for (char ch : path) {
     const auto c = static_cast<unsigned char>(ch);  // the byte, so %XX never sees a negative char
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       c == '-' || c == '_' || c == '.' || c == '~' || c == '/';
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                       c == '_' || c == '.' || c == '~' || c == '/';
     if (plain) {
       out += static_cast<char>(c);
     } else {
@@ -158,8 +154,7 @@ bool shm_in_use(const std::string& shm_file) {
       unsigned int major_id = 0, minor_id = 0;
       unsigned long long inode = 0;
       char tail = 0;
-      if (std::sscanf(f[i].c_str(), "%x:%x:%llu%c", &major_id, &minor_id, &inode, &tail) != 3)
-        continue;
+      if (std::sscanf(f[i].c_str(), "%x:%x:%llu%c", &major_id, &minor_id, &inode, &tail) != 3) continue;
       if (major_id != major(st.st_dev) || minor_id != minor(st.st_dev) || inode != st.st_ino) break;
       const unsigned long long start = std::strtoull(f[i + 1].c_str(), nullptr, 10);
       const bool to_end = f[i + 2] == "EOF";
@@ -207,8 +202,7 @@ Result<Reader> open_reader(const std::string& path, bool force_copy) {
       r.wal_file = r.db_file + "-wal";
       uri = file_uri(r.db_file, "mode=ro");
     }
-    GQF_ASSIGN_OR_RETURN(r.conn,
-                         sql::Connection::open(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path));
+    GQF_ASSIGN_OR_RETURN(r.conn, sql::Connection::open(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path));
     if (r.kind == ReadKind::kImmutable) {
       r.conn.guard_unchanged(real);
       // A process that opened it between the look above and the guard has made a -wal by now;
@@ -219,8 +213,7 @@ Result<Reader> open_reader(const std::string& path, bool force_copy) {
     GQF_RETURN_IF_ERROR(schema::check_header(path, r.header, r.size));
     return r;
   }
-  return unavailable("cannot open '{}': other processes kept opening and closing it; try again",
-                     path);
+  return unavailable("cannot open '{}': other processes kept opening and closing it; try again", path);
 }
 
 Status check_reader_size(Reader& reader) {
@@ -228,19 +221,17 @@ Status check_reader_size(Reader& reader) {
   if (reader.wal_file.empty()) {
     // No WAL, so no process writes the file (the guard tells if one starts): its header, read
     // at open, describes it. SQLite would only call a short file "malformed".
-    GQF_RETURN_IF_ERROR(schema::check_size(reader.conn.path(), reader.size,
-                                           schema::header_page_size(reader.header),
+    GQF_RETURN_IF_ERROR(schema::check_size(reader.conn.path(), reader.size, schema::header_page_size(reader.header),
                                            schema::header_page_count(reader.header), ""));
   }
   GQF_ASSIGN_OR_RETURN(int64_t pages, reader.conn.query_int("PRAGMA page_count"));
   GQF_ASSIGN_OR_RETURN(int64_t page_size, reader.conn.query_int("PRAGMA page_size"));
   struct stat st {};
   if (::stat(reader.db_file.c_str(), &st) != 0) {
-    return unavailable("cannot read the size of database '{}': {}", reader.conn.path(),
-                       std::strerror(errno));
+    return unavailable("cannot read the size of database '{}': {}", reader.conn.path(), std::strerror(errno));
   }
-  return schema::check_size(reader.conn.path(), static_cast<uint64_t>(st.st_size),
-                            static_cast<uint32_t>(page_size), pages, reader.wal_file);
+  return schema::check_size(reader.conn.path(), static_cast<uint64_t>(st.st_size), static_cast<uint32_t>(page_size),
+                            pages, reader.wal_file);
 }
 
 }  // namespace gqaforge::dbfile

@@ -59,8 +59,7 @@ Result<MeasurementRecord> read_measurement(const Statement& st, const std::strin
   std::string status = st.column_text(15);
   auto parsed = parse_measure_status(status);
   if (!parsed) {
-    return data_loss("'{}' holds a measurement of kernel '{}' with unknown status '{}'", path,
-                     m.kernel_key, status);
+    return data_loss("'{}' holds a measurement of kernel '{}' with unknown status '{}'", path, m.kernel_key, status);
   }
   m.status = *parsed;
   m.message = st.column_text(16);
@@ -129,11 +128,9 @@ WhereClause where_for(const MeasurementFilter& f, bool with_status) {
 }
 
 Status validate_measurement(const MeasurementRecord& m) {
-  if (m.env_key.empty())
-    return invalid_argument("measurement of kernel '{}' has an empty env_key", m.kernel_key);
+  if (m.env_key.empty()) return invalid_argument("measurement of kernel '{}' has an empty env_key", m.kernel_key);
   if (m.kernel_key.empty()) {
-    return invalid_argument("measurement for problem '{}' has an empty kernel_key",
-                            m.problem.canonical());
+    return invalid_argument("measurement for problem '{}' has an empty kernel_key", m.problem.canonical());
   }
   if (m.problem.family.empty()) {
     return invalid_argument("measurement of kernel '{}' has an empty problem family", m.kernel_key);
@@ -163,8 +160,8 @@ Status no_nul(const char* column, const std::string& value) {
 
 // "measurement of kernel 'k' for problem 'p' in environment 'e'", for merge messages.
 std::string describe(const MeasurementRecord& m) {
-  return fmt::format("measurement of kernel '{}' for problem '{}' in environment '{}'",
-                     shown(m.kernel_key), shown(m.problem.canonical()), shown(m.env_key));
+  return fmt::format("measurement of kernel '{}' for problem '{}' in environment '{}'", shown(m.kernel_key),
+                     shown(m.problem.canonical()), shown(m.env_key));
 }
 
 // Doubles as stored: NaN (stored as NULL) equals NaN.
@@ -179,18 +176,17 @@ bool same_row(const MeasurementRecord& stored, const MeasurementRecord& m, bool 
   const ProblemRecord& a = stored.problem;
   const ProblemRecord& b = m.problem;
   return a.family == b.family && a.n_q_heads == b.n_q_heads && a.n_kv_heads == b.n_kv_heads &&
-         a.head_dim == b.head_dim && a.dtype == b.dtype && a.causal == b.causal &&
-         a.batch == b.batch && a.q_len == b.q_len && a.kv_len == b.kv_len && a.gemm_m == b.gemm_m &&
-         a.gemm_n == b.gemm_n && a.gemm_k == b.gemm_k && stored.config == m.config &&
-         stored.status == m.status && stored.message == m.message &&
-         same_double(stored.median_us, m.median_us) && same_double(stored.min_us, m.min_us) &&
-         same_double(stored.stddev_us, m.stddev_us) && stored.repetitions == m.repetitions &&
-         same_double(stored.max_error, m.max_error) &&
+         a.head_dim == b.head_dim && a.dtype == b.dtype && a.causal == b.causal && a.batch == b.batch &&
+         a.q_len == b.q_len && a.kv_len == b.kv_len && a.gemm_m == b.gemm_m && a.gemm_n == b.gemm_n &&
+         a.gemm_k == b.gemm_k && stored.config == m.config && stored.status == m.status &&
+         stored.message == m.message && same_double(stored.median_us, m.median_us) &&
+         same_double(stored.min_us, m.min_us) && same_double(stored.stddev_us, m.stddev_us) &&
+         stored.repetitions == m.repetitions && same_double(stored.max_error, m.max_error) &&
          same_double(stored.error_bound, m.error_bound) && same_double(stored.tflops, m.tflops) &&
          same_double(stored.tbps, m.tbps) && same_double(stored.compile_ms, m.compile_ms) &&
          stored.registers == m.registers && stored.shared_bytes == m.shared_bytes &&
-         stored.spill_bytes == m.spill_bytes && stored.is_best == is_best &&
-         stored.measured_at == m.measured_at && stored.run_id == run_id.value_or(0);
+         stored.spill_bytes == m.spill_bytes && stored.is_best == is_best && stored.measured_at == m.measured_at &&
+         stored.run_id == run_id.value_or(0);
 }
 
 std::string new_run_uid() {
@@ -200,14 +196,12 @@ std::string new_run_uid() {
 }
 
 // Inserts the environment unless its key is present; true when a row was added.
-Result<bool> insert_environment(sql::Connection& conn, const std::string& key,
-                                const Environment& e) {
+Result<bool> insert_environment(sql::Connection& conn, const std::string& key, const Environment& e) {
   if (key.empty()) return invalid_argument("environment of GPU '{}' has an empty key", e.gpu_name);
-  GQF_ASSIGN_OR_RETURN(
-      Statement st,
-      conn.prepare(fmt::format("INSERT INTO environments ({}) VALUES "
-                               "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING",
-                               kEnvironmentColumns)));
+  GQF_ASSIGN_OR_RETURN(Statement st,
+                       conn.prepare(fmt::format("INSERT INTO environments ({}) VALUES "
+                                                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING",
+                                                kEnvironmentColumns)));
   st.bind(1, key).bind(2, e.gpu_name).bind(3, e.gpu_uuid).bind(4, e.sm_count).bind(5, e.cc_major);
   st.bind(6, e.cc_minor).bind(7, e.sm_clock_mhz).bind(8, e.mem_clock_mhz).bind(9, e.memory_bytes);
   st.bind(10, e.driver_version).bind(11, e.nvrtc_version).bind(12, e.codegen_version);
@@ -216,11 +210,9 @@ Result<bool> insert_environment(sql::Connection& conn, const std::string& key,
   return conn.changes() > 0;
 }
 
-Result<int64_t> insert_run(sql::Connection& conn, const std::string& uid,
-                           const TuneRunRecord& run) {
-  GQF_ASSIGN_OR_RETURN(Statement st,
-                       conn.prepare("INSERT INTO tune_runs (uid, env_key, command_line, strategy, "
-                                    "started_at, finished_at) VALUES (?,?,?,?,?,?)"));
+Result<int64_t> insert_run(sql::Connection& conn, const std::string& uid, const TuneRunRecord& run) {
+  GQF_ASSIGN_OR_RETURN(Statement st, conn.prepare("INSERT INTO tune_runs (uid, env_key, command_line, strategy, "
+                                                  "started_at, finished_at) VALUES (?,?,?,?,?,?)"));
   st.bind(1, uid).bind(2, run.env_key).bind(3, run.command_line).bind(4, run.strategy);
   st.bind(5, run.started_at).bind(6, run.finished_at);
   GQF_RETURN_IF_ERROR(st.run());
@@ -277,19 +269,17 @@ Status check_entry(const MeasurementEntry& entry) {
   if (m.kernel_key.empty()) return invalid_argument("column 'kernel_key' is empty");
   if (m.problem.family.empty()) return invalid_argument("column 'family' is empty");
   if (m.measured_at.empty()) return invalid_argument("column 'measured_at' is empty");
-  for (const auto& [column, value] :
-       {std::pair<const char*, const std::string*>{"env_key", &m.env_key},
-        {"family", &m.problem.family},
-        {"dtype", &m.problem.dtype},
-        {"kernel_key", &m.kernel_key},
-        {"config", &m.config},
-        {"message", &m.message},
-        {"measured_at", &m.measured_at},
-        {"run_uid", &entry.run_uid}}) {
+  for (const auto& [column, value] : {std::pair<const char*, const std::string*>{"env_key", &m.env_key},
+                                      {"family", &m.problem.family},
+                                      {"dtype", &m.problem.dtype},
+                                      {"kernel_key", &m.kernel_key},
+                                      {"config", &m.config},
+                                      {"message", &m.message},
+                                      {"measured_at", &m.measured_at},
+                                      {"run_uid", &entry.run_uid}}) {
     GQF_RETURN_IF_ERROR(no_nul(column, *value));
   }
-  if (m.repetitions < 0)
-    return invalid_argument("column 'repetitions': {} is negative", m.repetitions);
+  if (m.repetitions < 0) return invalid_argument("column 'repetitions': {} is negative", m.repetitions);
   if (m.status != MeasureStatus::kOk) {
     if (m.is_best) {
       return invalid_argument("column 'is_best': set on a '{}' row; only an ok row can be best",
@@ -302,18 +292,15 @@ Status check_entry(const MeasurementEntry& entry) {
     return invalid_argument("column 'repetitions': 0 on an ok row, which needs timed repetitions");
   auto positive = [](const char* column, double v) {
     if (std::isfinite(v) && v > 0) return ok_status();
-    return invalid_argument("column '{}': {} on an ok row, which needs a finite time > 0", column,
-                            v);
+    return invalid_argument("column '{}': {} on an ok row, which needs a finite time > 0", column, v);
   };
   GQF_RETURN_IF_ERROR(positive("median_us", m.median_us));
   GQF_RETURN_IF_ERROR(positive("min_us", m.min_us));
   if (m.min_us > m.median_us) {
-    return invalid_argument("column 'min_us': {} is larger than median_us {}", m.min_us,
-                            m.median_us);
+    return invalid_argument("column 'min_us': {} is larger than median_us {}", m.min_us, m.median_us);
   }
   if (!std::isfinite(m.stddev_us) || m.stddev_us < 0) {
-    return invalid_argument(
-        "column 'stddev_us': {} on an ok row, which needs a finite deviation >= 0", m.stddev_us);
+    return invalid_argument("column 'stddev_us': {} on an ok row, which needs a finite deviation >= 0", m.stddev_us);
   }
   return ok_status();
 }

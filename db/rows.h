@@ -18,12 +18,10 @@ namespace gqaforge::db_internal {
 
 // Measurement columns in the order read_measurement() expects them.
 inline constexpr const char* kMeasurementColumns[] = {
-    "env_key",     "family",     "n_q_heads",   "n_kv_heads",   "head_dim",    "dtype",
-    "causal",      "batch",      "q_len",       "kv_len",       "gemm_m",      "gemm_n",
-    "gemm_k",      "kernel_key", "config",      "status",       "message",     "median_us",
-    "min_us",      "stddev_us",  "repetitions", "max_error",    "error_bound", "tflops",
-    "tbps",        "compile_ms", "registers",   "shared_bytes", "spill_bytes", "is_best",
-    "measured_at", "run_id"};
+    "env_key", "family",     "n_q_heads", "n_kv_heads",   "head_dim",    "dtype",      "causal",      "batch",
+    "q_len",   "kv_len",     "gemm_m",    "gemm_n",       "gemm_k",      "kernel_key", "config",      "status",
+    "message", "median_us",  "min_us",    "stddev_us",    "repetitions", "max_error",  "error_bound", "tflops",
+    "tbps",    "compile_ms", "registers", "shared_bytes", "spill_bytes", "is_best",    "measured_at", "run_id"};
 inline constexpr int kMeasurementColumnCount = static_cast<int>(std::size(kMeasurementColumns));
 
 inline constexpr const char* kEnvironmentColumns =
@@ -87,8 +85,7 @@ std::string describe(const MeasurementRecord& m);
 /// Equal, NaN equal to NaN.
 bool same_double(double a, double b);
 /// Whether `stored` already is `m` (with that best mark and run): a merge then rewrites nothing.
-bool same_row(const MeasurementRecord& stored, const MeasurementRecord& m, bool is_best,
-              std::optional<int64_t> run_id);
+bool same_row(const MeasurementRecord& stored, const MeasurementRecord& m, bool is_best, std::optional<int64_t> run_id);
 /// A random run uid (32 hex digits).
 std::string new_run_uid();
 /// Inserts the environment unless its key is present; true when a row was added.
@@ -97,8 +94,7 @@ Result<bool> insert_environment(sql::Connection& conn, const std::string& key, c
 Result<int64_t> insert_run(sql::Connection& conn, const std::string& uid, const TuneRunRecord& run);
 
 /// The statement in `slot`, prepared on first use and reset for the next one.
-Result<sql::Statement*> prepared(sql::Connection& conn, std::optional<sql::Statement>& slot,
-                                 std::string_view sql);
+Result<sql::Statement*> prepared(sql::Connection& conn, std::optional<sql::Statement>& slot, std::string_view sql);
 
 }  // namespace gqaforge::db_internal
 

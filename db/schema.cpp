@@ -128,8 +128,7 @@ Status migrate_to_v4(sql::Connection& conn) {
 
 using MigrationStep = Status (*)(sql::Connection&);
 // kMigrations[i] upgrades a database from version i to version i + 1.
-constexpr std::array<MigrationStep, 4> kMigrations = {migrate_to_v1, migrate_to_v2, migrate_to_v3,
-                                                      migrate_to_v4};
+constexpr std::array<MigrationStep, 4> kMigrations = {migrate_to_v1, migrate_to_v2, migrate_to_v3, migrate_to_v4};
 
 constexpr const char* kRequiredTables[] = {"environments", "tune_runs", "measurements"};
 
@@ -143,8 +142,7 @@ uint32_t read_be(const unsigned char* p, int bytes) {
 
 // The running checksum of the WAL format over `data` (a multiple of 8 bytes), in the byte
 // order the WAL's magic number names.
-void wal_checksum(const unsigned char* data, size_t size, bool big_endian, uint32_t& s0,
-                  uint32_t& s1) {
+void wal_checksum(const unsigned char* data, size_t size, bool big_endian, uint32_t& s0, uint32_t& s1) {
   for (size_t i = 0; i + 8 <= size; i += 8) {
     uint32_t x0, x1;
     if (big_endian) {
@@ -174,8 +172,7 @@ std::set<uint32_t> committed_wal_pages(const std::string& wal_file, uint32_t pag
   if (s0 != read_be(&header[24], 4) || s1 != read_be(&header[28], 4)) return {};
   std::set<uint32_t> committed, pending;
   std::vector<unsigned char> frame(24 + size_t{page_size});
-  while (
-      in.read(reinterpret_cast<char*>(frame.data()), static_cast<std::streamsize>(frame.size()))) {
+  while (in.read(reinterpret_cast<char*>(frame.data()), static_cast<std::streamsize>(frame.size()))) {
     if (std::memcmp(&frame[8], &header[16], 8) != 0) break;  // salts of an older WAL generation
     wal_checksum(frame.data(), 8, big_endian, s0, s1);
     wal_checksum(frame.data() + 24, page_size, big_endian, s0, s1);
@@ -205,14 +202,11 @@ Status check_header(const std::string& path, std::string_view header, uint64_t s
         path);
   }
   if (size < kHeaderSize || header.size() < kHeaderSize) {
-    return data_loss(
-        "database '{}' is truncated: {} bytes, shorter than the 100-byte SQLite header", path,
-        size);
+    return data_loss("database '{}' is truncated: {} bytes, shorter than the 100-byte SQLite header", path, size);
   }
   const uint32_t page_size = header_page_size(header);
   if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)) != 0) {
-    return data_loss("database '{}' is corrupt: page size {} in its header is invalid", path,
-                     page_size);
+    return data_loss("database '{}' is corrupt: page size {} in its header is invalid", path, page_size);
   }
   return ok_status();
 }
@@ -237,15 +231,14 @@ Status check_size(const std::string& path, uint64_t file_size, uint32_t page_siz
                   const std::string& wal_file) {
   if (page_size == 0 || db_pages <= 0) return ok_status();
   if (wal_file.empty() && file_size % page_size != 0) {
-    return data_loss("database '{}' is truncated: {} bytes is not a whole number of {}-byte pages",
-                     path, file_size, page_size);
+    return data_loss("database '{}' is truncated: {} bytes is not a whole number of {}-byte pages", path, file_size,
+                     page_size);
   }
   const uint64_t file_pages = file_size / page_size;
   if (file_pages >= static_cast<uint64_t>(db_pages)) return ok_status();
   if (wal_file.empty()) {
-    return data_loss(
-        "database '{}' is truncated: {} bytes, but its header says {} pages of {} bytes", path,
-        file_size, db_pages, page_size);
+    return data_loss("database '{}' is truncated: {} bytes, but its header says {} pages of {} bytes", path, file_size,
+                     db_pages, page_size);
   }
   // The pages past the end of the file are healthy if the WAL holds them: a checkpoint copies
   // them into the file later (one in progress, or one a full disk stopped).
@@ -266,8 +259,8 @@ Result<int> inspect(sql::Connection& conn) {
   // The first read of page 1: a damaged or foreign file fails here.
   auto tables = conn.query_int("SELECT count(*) FROM sqlite_master");
   if (!tables.ok()) {
-    return Status(tables.status().code(), fmt::format("'{}' is not a usable gqaforge database: {}",
-                                                      path, tables.status().message()));
+    return Status(tables.status().code(),
+                  fmt::format("'{}' is not a usable gqaforge database: {}", path, tables.status().message()));
   }
   GQF_ASSIGN_OR_RETURN(int64_t app_id, conn.query_int("PRAGMA application_id"));
   GQF_ASSIGN_OR_RETURN(int64_t version, conn.query_int("PRAGMA user_version"));
@@ -287,9 +280,8 @@ Result<int> inspect(sql::Connection& conn) {
     return 0;
   }
   if (app_id != kApplicationId) {
-    return invalid_argument(
-        "'{}' is not a gqaforge database (user_version {} but application_id {:#x})", path, version,
-        app_id);
+    return invalid_argument("'{}' is not a gqaforge database (user_version {} but application_id {:#x})", path, version,
+                            app_id);
   }
   if (version > schema_version()) {
     return failed_precondition(
@@ -299,14 +291,12 @@ Result<int> inspect(sql::Connection& conn) {
   }
   if (version < 0) return data_loss("'{}' has an invalid schema version {}", path, version);
   for (const char* table : kRequiredTables) {
-    GQF_ASSIGN_OR_RETURN(
-        sql::Statement st,
-        conn.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"));
+    GQF_ASSIGN_OR_RETURN(sql::Statement st,
+                         conn.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"));
     st.bind(1, table);
     GQF_ASSIGN_OR_RETURN(bool row, st.step());
     if (!row || st.column_int(0) != 1) {
-      return data_loss("'{}' claims gqaforge schema version {} but has no '{}' table", path,
-                       version, table);
+      return data_loss("'{}' claims gqaforge schema version {} but has no '{}' table", path, version, table);
     }
   }
   return static_cast<int>(version);
@@ -317,23 +307,20 @@ Status migrate(sql::Connection& conn) {
   {
     // inspect() reads in several statements: one snapshot for all of them, or a migration
     // committed by another process in between reads as half a schema.
-    GQF_ASSIGN_OR_RETURN(sql::Transaction read,
-                         sql::Transaction::begin(conn, sql::Transaction::Kind::kDeferred));
+    GQF_ASSIGN_OR_RETURN(sql::Transaction read, sql::Transaction::begin(conn, sql::Transaction::Kind::kDeferred));
     GQF_ASSIGN_OR_RETURN(before, inspect(conn));
     GQF_RETURN_IF_ERROR(read.commit());
   }
   if (before == schema_version()) return ok_status();
-  GQF_ASSIGN_OR_RETURN(sql::Transaction tx,
-                       sql::Transaction::begin(conn, sql::Transaction::Kind::kImmediate));
+  GQF_ASSIGN_OR_RETURN(sql::Transaction tx, sql::Transaction::begin(conn, sql::Transaction::Kind::kImmediate));
   // Another process may have migrated between the check above and taking the write lock.
   GQF_ASSIGN_OR_RETURN(int version, inspect(conn));
   if (version == 0) {
     GQF_RETURN_IF_ERROR(conn.exec(fmt::format("PRAGMA application_id = {}", kApplicationId)));
   }
   for (int v = version; v < schema_version(); ++v) {
-    GQF_RETURN_IF_ERROR_CTX(
-        kMigrations[static_cast<size_t>(v)](conn),
-        fmt::format("migrating '{}' from schema version {} to {}", conn.path(), v, v + 1));
+    GQF_RETURN_IF_ERROR_CTX(kMigrations[static_cast<size_t>(v)](conn),
+                            fmt::format("migrating '{}' from schema version {} to {}", conn.path(), v, v + 1));
   }
   GQF_RETURN_IF_ERROR(conn.exec(fmt::format("PRAGMA user_version = {}", schema_version())));
   return tx.commit();

@@ -117,8 +117,7 @@ void Connection::guard_unchanged(const std::string& file) {
     guard_ = stamp_of(file);
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
-    if (!guard_ || waited == 100 || (before(guard_->mtime, now) && before(guard_->ctime, now)))
-      return;
+    if (!guard_ || waited == 100 || (before(guard_->mtime, now) && before(guard_->ctime, now))) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }
@@ -126,12 +125,9 @@ void Connection::guard_unchanged(const std::string& file) {
 Status Connection::check_unchanged() const {
   if (guarded_file_.empty()) return ok_status();
   std::optional<FileStamp> now = stamp_of(guarded_file_);
-  auto same_time = [](const timespec& a, const timespec& b) {
-    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-  };
-  if (guard_ && now && now->dev == guard_->dev && now->ino == guard_->ino &&
-      now->size == guard_->size && same_time(now->mtime, guard_->mtime) &&
-      same_time(now->ctime, guard_->ctime)) {
+  auto same_time = [](const timespec& a, const timespec& b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; };
+  if (guard_ && now && now->dev == guard_->dev && now->ino == guard_->ino && now->size == guard_->size &&
+      same_time(now->mtime, guard_->mtime) && same_time(now->ctime, guard_->ctime)) {
     return ok_status();
   }
   return unavailable(
@@ -172,8 +168,8 @@ Status Connection::error(int rc, std::string_view sql) const {
         "copy or an export",
         path_, why, sql_for_message(sql));
   }
-  return Status(status_code_for(rc), fmt::format("sqlite error on '{}': {} (while running `{}`)",
-                                                 path_, why, sql_for_message(sql)));
+  return Status(status_code_for(rc),
+                fmt::format("sqlite error on '{}': {} (while running `{}`)", path_, why, sql_for_message(sql)));
 }
 
 Status Connection::exec(std::string_view sql) {
@@ -225,9 +221,7 @@ Statement::~Statement() {
 }
 
 Statement::Statement(Statement&& other) noexcept
-    : conn_(other.conn_),
-      stmt_(std::exchange(other.stmt_, nullptr)),
-      bind_status_(std::move(other.bind_status_)) {}
+    : conn_(other.conn_), stmt_(std::exchange(other.stmt_, nullptr)), bind_status_(std::move(other.bind_status_)) {}
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
@@ -246,15 +240,13 @@ Statement& Statement::bind(int index, int64_t value) {
 }
 
 Statement& Statement::bind(int index, double value) {
-  int rc = std::isnan(value) ? sqlite3_bind_null(stmt_, index)
-                             : sqlite3_bind_double(stmt_, index, value);
+  int rc = std::isnan(value) ? sqlite3_bind_null(stmt_, index) : sqlite3_bind_double(stmt_, index, value);
   if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = conn_->error(rc, sql());
   return *this;
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
-  int rc =
-      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = conn_->error(rc, sql());
   return *this;
 }
@@ -302,8 +294,7 @@ double Statement::column_double(int index) const {
 std::string Statement::column_text(int index) const {
   const unsigned char* text = sqlite3_column_text(stmt_, index);
   if (text == nullptr) return std::string();
-  return std::string(reinterpret_cast<const char*>(text),
-                     static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
+  return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
 }
 
 bool Statement::column_is_null(int index) const {
@@ -324,8 +315,7 @@ Transaction::~Transaction() {
   }
 }
 
-Transaction::Transaction(Transaction&& other) noexcept
-    : conn_(std::exchange(other.conn_, nullptr)) {}
+Transaction::Transaction(Transaction&& other) noexcept : conn_(std::exchange(other.conn_, nullptr)) {}
 
 Transaction& Transaction::operator=(Transaction&& other) noexcept {
   if (this != &other) {

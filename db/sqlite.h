@@ -104,14 +104,10 @@ class Statement {
   /// Binds parameter `index` (1-based). NaN doubles are stored as NULL (SQLite's own rule).
   Statement& bind(int index, int64_t value);
   Statement& bind(int index, int value) { return bind(index, static_cast<int64_t>(value)); }
-  Statement& bind(int index, bool value) {
-    return bind(index, static_cast<int64_t>(value ? 1 : 0));
-  }
+  Statement& bind(int index, bool value) { return bind(index, static_cast<int64_t>(value ? 1 : 0)); }
   Statement& bind(int index, double value);
   Statement& bind(int index, std::string_view value);
-  Statement& bind(int index, const std::string& value) {
-    return bind(index, std::string_view(value));
-  }
+  Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   Statement& bind_null(int index);
 

@@ -35,8 +35,7 @@ Result<int64_t> Database::add_run(const Environment& env, const TuneRunRecord& r
   GQF_RETURN_IF_ERROR(check_writable());
   const std::string key = env.key();
   if (!run.env_key.empty() && run.env_key != key) {
-    return invalid_argument("run env_key '{}' does not match its environment's key '{}'",
-                            run.env_key, key);
+    return invalid_argument("run env_key '{}' does not match its environment's key '{}'", run.env_key, key);
   }
   TuneRunRecord row = run;
   row.env_key = key;
@@ -77,43 +76,37 @@ Status Database::finish_run(int64_t run_id) {
   GQF_RETURN_IF_ERROR(check_writable());
   std::lock_guard lock(write_mu_);
   GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
-  GQF_ASSIGN_OR_RETURN(Statement st,
-                       conn_.prepare("UPDATE tune_runs SET finished_at = ? WHERE id = ?"));
+  GQF_ASSIGN_OR_RETURN(Statement st, conn_.prepare("UPDATE tune_runs SET finished_at = ? WHERE id = ?"));
   st.bind(1, utc_timestamp()).bind(2, run_id);
   GQF_RETURN_IF_ERROR(st.run());
   if (conn_.changes() == 0) return not_found("run id {} does not exist in '{}'", run_id, path());
   return tx.commit();
 }
 
-Status Database::mark_best(const std::string& env_key, const ProblemRecord& problem,
-                           const std::string& kernel_key) {
+Status Database::mark_best(const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key) {
   GQF_RETURN_IF_ERROR(check_writable());
   const std::string canonical = problem.canonical();
   std::lock_guard lock(write_mu_);
   GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
-  GQF_ASSIGN_OR_RETURN(Statement find,
-                       conn_.prepare("SELECT id, status FROM measurements "
-                                     "WHERE env_key = ? AND problem = ? AND kernel_key = ?"));
+  GQF_ASSIGN_OR_RETURN(Statement find, conn_.prepare("SELECT id, status FROM measurements "
+                                                     "WHERE env_key = ? AND problem = ? AND kernel_key = ?"));
   find.bind(1, env_key).bind(2, canonical).bind(3, kernel_key);
   GQF_ASSIGN_OR_RETURN(bool found, find.step());
   if (!found) {
-    return not_found("no measurement of kernel '{}' for problem '{}' in environment '{}'",
-                     kernel_key, canonical, env_key);
+    return not_found("no measurement of kernel '{}' for problem '{}' in environment '{}'", kernel_key, canonical,
+                     env_key);
   }
   const int64_t id = find.column_int(0);
   const std::string status = find.column_text(1);
   if (status != measure_status_name(MeasureStatus::kOk)) {
-    return failed_precondition(
-        "cannot mark kernel '{}' best for problem '{}': its status is '{}', not 'ok'", kernel_key,
-        canonical, status);
+    return failed_precondition("cannot mark kernel '{}' best for problem '{}': its status is '{}', not 'ok'",
+                               kernel_key, canonical, status);
   }
-  GQF_ASSIGN_OR_RETURN(Statement clear,
-                       conn_.prepare("UPDATE measurements SET is_best = 0 "
-                                     "WHERE env_key = ? AND problem = ? AND is_best = 1"));
+  GQF_ASSIGN_OR_RETURN(Statement clear, conn_.prepare("UPDATE measurements SET is_best = 0 "
+                                                      "WHERE env_key = ? AND problem = ? AND is_best = 1"));
   clear.bind(1, env_key).bind(2, canonical);
   GQF_RETURN_IF_ERROR(clear.run());
-  GQF_ASSIGN_OR_RETURN(Statement set,
-                       conn_.prepare("UPDATE measurements SET is_best = 1 WHERE id = ?"));
+  GQF_ASSIGN_OR_RETURN(Statement set, conn_.prepare("UPDATE measurements SET is_best = 1 WHERE id = ?"));
   set.bind(1, id);
   GQF_RETURN_IF_ERROR(set.run());
   return tx.commit();
@@ -141,12 +134,11 @@ const std::string& upsert_sql() {
 
 }  // namespace
 
-Result<Database::Upsert> Database::upsert_measurement(const MeasurementRecord& m,
-                                                      std::optional<int64_t> run_id, bool dry_run) {
+Result<Database::Upsert> Database::upsert_measurement(const MeasurementRecord& m, std::optional<int64_t> run_id,
+                                                      bool dry_run) {
   const std::string problem = m.problem.canonical();
   static const std::string kFindSql = fmt::format(
-      "SELECT {} FROM measurements WHERE env_key = ? AND problem = ? AND kernel_key = ?",
-      measurement_columns(""));
+      "SELECT {} FROM measurements WHERE env_key = ? AND problem = ? AND kernel_key = ?", measurement_columns(""));
   GQF_ASSIGN_OR_RETURN(Statement * find, prepared(conn_, statements_->find, kFindSql));
   find->bind(1, m.env_key).bind(2, problem).bind(3, m.kernel_key);
   GQF_ASSIGN_OR_RETURN(bool exists, find->step());
@@ -162,11 +154,10 @@ Result<Database::Upsert> Database::upsert_measurement(const MeasurementRecord& m
   std::optional<int64_t> clear_id;
   if (m.is_best && !existing_best) {
     // Another row of the problem may hold the mark; the one measured latest keeps it.
-    GQF_ASSIGN_OR_RETURN(
-        Statement * other,
-        prepared(conn_, statements_->other_best,
-                 "SELECT id, measured_at FROM measurements WHERE env_key = ? AND problem = ? AND "
-                 "is_best = 1 AND kernel_key <> ?"));
+    GQF_ASSIGN_OR_RETURN(Statement * other,
+                         prepared(conn_, statements_->other_best,
+                                  "SELECT id, measured_at FROM measurements WHERE env_key = ? AND problem = ? AND "
+                                  "is_best = 1 AND kernel_key <> ?"));
     other->bind(1, m.env_key).bind(2, problem).bind(3, m.kernel_key);
     GQF_ASSIGN_OR_RETURN(bool has_other, other->step());
     if (has_other) {
@@ -183,35 +174,19 @@ Result<Database::Upsert> Database::upsert_measurement(const MeasurementRecord& m
   if (dry_run) return exists ? Upsert::kUpdated : Upsert::kAdded;
   if (clear_id) {
     GQF_ASSIGN_OR_RETURN(Statement * clear,
-                         prepared(conn_, statements_->clear_best,
-                                  "UPDATE measurements SET is_best = 0 WHERE id = ?"));
+                         prepared(conn_, statements_->clear_best, "UPDATE measurements SET is_best = 0 WHERE id = ?"));
     clear->bind(1, *clear_id);
     GQF_RETURN_IF_ERROR(clear->run());
   }
 
   GQF_ASSIGN_OR_RETURN(Statement * st, prepared(conn_, statements_->upsert, upsert_sql()));
   const ProblemRecord& p = m.problem;
-  st->bind(1, problem)
-      .bind(2, m.env_key)
-      .bind(3, p.family)
-      .bind(4, p.n_q_heads)
-      .bind(5, p.n_kv_heads);
+  st->bind(1, problem).bind(2, m.env_key).bind(3, p.family).bind(4, p.n_q_heads).bind(5, p.n_kv_heads);
   st->bind(6, p.head_dim).bind(7, p.dtype).bind(8, p.causal).bind(9, p.batch).bind(10, p.q_len);
-  st->bind(11, p.kv_len)
-      .bind(12, p.gemm_m)
-      .bind(13, p.gemm_n)
-      .bind(14, p.gemm_k)
-      .bind(15, m.kernel_key);
-  st->bind(16, m.config)
-      .bind(17, measure_status_name(m.status))
-      .bind(18, m.message)
-      .bind(19, m.median_us);
+  st->bind(11, p.kv_len).bind(12, p.gemm_m).bind(13, p.gemm_n).bind(14, p.gemm_k).bind(15, m.kernel_key);
+  st->bind(16, m.config).bind(17, measure_status_name(m.status)).bind(18, m.message).bind(19, m.median_us);
   st->bind(20, m.min_us).bind(21, m.stddev_us).bind(22, m.repetitions).bind(23, m.max_error);
-  st->bind(24, m.error_bound)
-      .bind(25, m.tflops)
-      .bind(26, m.tbps)
-      .bind(27, m.compile_ms)
-      .bind(28, m.registers);
+  st->bind(24, m.error_bound).bind(25, m.tflops).bind(26, m.tbps).bind(27, m.compile_ms).bind(28, m.registers);
   st->bind(29, m.shared_bytes).bind(30, m.spill_bytes).bind(31, is_best).bind(32, m.measured_at);
   if (run_id) {
     st->bind(33, *run_id);
@@ -223,8 +198,8 @@ Result<Database::Upsert> Database::upsert_measurement(const MeasurementRecord& m
 }
 
 Result<int64_t> Database::run_id_for_uid(const std::string& uid) {
-  GQF_ASSIGN_OR_RETURN(Statement * st, prepared(conn_, statements_->run_by_uid,
-                                                "SELECT id FROM tune_runs WHERE uid = ?"));
+  GQF_ASSIGN_OR_RETURN(Statement * st,
+                       prepared(conn_, statements_->run_by_uid, "SELECT id FROM tune_runs WHERE uid = ?"));
   st->bind(1, uid);
   GQF_ASSIGN_OR_RETURN(bool found, st->step());
   const int64_t id = found ? st->column_int(0) : 0;
@@ -264,8 +239,7 @@ void Database::end_run(int64_t run_id) {
   if (!s.ok()) note_sink_error(s, "end_run");
 }
 
-std::vector<MeasurementRecord> Database::stored_rows(const std::string& env_key,
-                                                     const ProblemRecord& problem) {
+std::vector<MeasurementRecord> Database::stored_rows(const std::string& env_key, const ProblemRecord& problem) {
   auto rows = problem_rows(env_key, problem);
   if (!rows.ok()) {
     note_sink_error(rows.status(), "stored_rows");
@@ -295,10 +269,9 @@ Result<Claim> Database::try_claim(const std::string& env_key, const ProblemRecor
   const std::string canonical = problem.canonical();
   std::lock_guard lock(write_mu_);
   GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn_, Transaction::Kind::kImmediate));
-  GQF_ASSIGN_OR_RETURN(Statement done,
-                       conn_.prepare(fmt::format("SELECT {} FROM measurements WHERE env_key = ? AND "
-                                                 "problem = ? AND kernel_key = ?",
-                                                 measurement_columns(""))));
+  GQF_ASSIGN_OR_RETURN(Statement done, conn_.prepare(fmt::format("SELECT {} FROM measurements WHERE env_key = ? AND "
+                                                                 "problem = ? AND kernel_key = ?",
+                                                                 measurement_columns(""))));
   done.bind(1, env_key).bind(2, canonical).bind(3, kernel_key);
   GQF_ASSIGN_OR_RETURN(bool has_row, done.step());
   if (has_row) {
@@ -348,8 +321,7 @@ void Database::release_claims() {
   holds_claims_ = false;
 }
 
-std::vector<std::string> Database::measured_keys(const std::string& env_key,
-                                                 const ProblemRecord& problem) {
+std::vector<std::string> Database::measured_keys(const std::string& env_key, const ProblemRecord& problem) {
   auto keys = find_measured_keys(env_key, problem);
   if (!keys.ok()) {
     note_sink_error(keys.status(), "measured_keys");

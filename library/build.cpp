@@ -110,8 +110,8 @@ Result<std::unique_ptr<Database>> open_measurement_source(const std::string& pat
 Result<KernelClass> parse_class_spec(const std::string& text) {
   const std::vector<std::string> parts = split(text, '/');
   const auto bad = [&](const std::string& why) {
-    return invalid_argument("'{}' is not a kernel class ({}; e.g. decode/32:8/d128, prefill/8:1/d64/noncausal)",
-                            text, why);
+    return invalid_argument("'{}' is not a kernel class ({}; e.g. decode/32:8/d128, prefill/8:1/d64/noncausal)", text,
+                            why);
   };
   if (parts.size() < 3) return bad("PHASE/Q:KV/dD at least");
   KernelClass c;
@@ -206,8 +206,8 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
       continue;
     }
     c.problem = make_problem(*c.family->phase(), m.problem.n_q_heads, m.problem.n_kv_heads, m.problem.head_dim,
-                             m.problem.dtype == "fp16" ? DType::kFP16 : DType::kBF16, m.problem.causal,
-                             m.problem.batch, m.problem.q_len, m.problem.kv_len);
+                             m.problem.dtype == "fp16" ? DType::kFP16 : DType::kBF16, m.problem.causal, m.problem.batch,
+                             m.problem.q_len, m.problem.kv_len);
     if (!passes_filters(o, c.problem)) continue;
     if (Status s = c.problem.validate(); !s.ok()) {
       notes.add("with an invalid problem left out", fmt::format("{}: {}", c.problem.name(), s.message()));
@@ -231,10 +231,10 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
     }
     if (!legal) continue;
     c.row = std::move(m);
-    const Range q = c.problem.phase == Phase::kDecode ? Range{c.problem.q_len, c.problem.q_len}
-                                                      : bucket_of(c.problem.q_len);
-    auto key = std::make_tuple(c.problem.static_key(), bucket_of(c.problem.batch).lo, q.lo,
-                               bucket_of(c.problem.kv_len).lo);
+    const Range q =
+        c.problem.phase == Phase::kDecode ? Range{c.problem.q_len, c.problem.q_len} : bucket_of(c.problem.q_len);
+    auto key =
+        std::make_tuple(c.problem.static_key(), bucket_of(c.problem.batch).lo, q.lo, bucket_of(c.problem.kv_len).lo);
     auto [it, inserted] = cells.try_emplace(key, c);
     if (!inserted) {
       Candidate& loser = better(c, it->second) ? it->second : c;
@@ -327,8 +327,9 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
                             std::move(compiled[i]->cubin)});
     }
   }
-  std::sort(out.cubins.begin(), out.cubins.end(),
-            [](const Cubin& a, const Cubin& b) { return std::tie(a.variant_id, a.arch) < std::tie(b.variant_id, b.arch); });
+  std::sort(out.cubins.begin(), out.cubins.end(), [](const Cubin& a, const Cubin& b) {
+    return std::tie(a.variant_id, a.arch) < std::tie(b.variant_id, b.arch);
+  });
 
   Manifest& m = out.manifest;
   m.gqaforge_version = gqaforge_version();

@@ -28,25 +28,25 @@ Result<std::unique_ptr<Database>> measurements_from_export(std::string_view text
 Result<KernelClass> parse_class_spec(const std::string& text);
 
 struct BuildOptions {
-  std::vector<std::string> archs;       // targets; empty = the measured GPU's (sm_90a for cc 9.0)
-  std::string env_key;                  // "" = every environment of the GPU model with the most rows
-  std::vector<Phase> phases;            // filters on the rows; empty = all
+  std::vector<std::string> archs;  // targets; empty = the measured GPU's (sm_90a for cc 9.0)
+  std::string env_key;             // "" = every environment of the GPU model with the most rows
+  std::vector<Phase> phases;       // filters on the rows; empty = all
   std::vector<std::pair<int, int>> heads;
   std::vector<int> head_dims;
-  std::vector<KernelClass> cover;       // classes that get the heuristic default when untuned
-  bool current_codegen_only = false;    // drop rows timed with other kernel templates
-  std::string source;                   // the database as the user named it (manifest.source)
-  std::filesystem::path cache_dir;      // compile cache; empty = the default
-  unsigned threads = 0;                 // compile threads; 0 = all cores
+  std::vector<KernelClass> cover;     // classes that get the heuristic default when untuned
+  bool current_codegen_only = false;  // drop rows timed with other kernel templates
+  std::string source;                 // the database as the user named it (manifest.source)
+  std::filesystem::path cache_dir;    // compile cache; empty = the default
+  unsigned threads = 0;               // compile threads; 0 = all cores
   bool show_progress = true;
 };
 
 /// What the build did with the rows, for the command's summary.
 struct BuildReport {
-  int64_t best_rows = 0;    // best ok row per (environment, problem) in the database
-  int64_t used_rows = 0;    // rows that became entries
-  int64_t compiled = 0;     // cubins compiled now
-  int64_t cache_hits = 0;   // cubins taken from the compile cache
+  int64_t best_rows = 0;           // best ok row per (environment, problem) in the database
+  int64_t used_rows = 0;           // rows that became entries
+  int64_t compiled = 0;            // cubins compiled now
+  int64_t cache_hits = 0;          // cubins taken from the compile cache
   std::vector<std::string> notes;  // rows left out and why, one line per reason
 };
 

@@ -97,10 +97,20 @@ Status write_contents(Connection& conn, const LibraryContents& c) {
   }
   GQF_ASSIGN_OR_RETURN(Statement cls, conn.prepare("INSERT INTO classes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
   for (const ClassRow& r : c.classes) {
-    cls.bind(1, r.cls.key()).bind(2, r.family).bind(3, phase_name(r.cls.phase)).bind(4, r.cls.n_q_heads)
-        .bind(5, r.cls.n_kv_heads).bind(6, r.cls.head_dim).bind(7, dtype_name(r.cls.dtype)).bind(8, r.cls.causal)
-        .bind(9, r.cls.q_len).bind(10, class_source_name(r.source)).bind(11, r.default_config)
-        .bind(12, r.default_batch).bind(13, r.default_q_len).bind(14, r.default_kv_len);
+    cls.bind(1, r.cls.key())
+        .bind(2, r.family)
+        .bind(3, phase_name(r.cls.phase))
+        .bind(4, r.cls.n_q_heads)
+        .bind(5, r.cls.n_kv_heads)
+        .bind(6, r.cls.head_dim)
+        .bind(7, dtype_name(r.cls.dtype))
+        .bind(8, r.cls.causal)
+        .bind(9, r.cls.q_len)
+        .bind(10, class_source_name(r.source))
+        .bind(11, r.default_config)
+        .bind(12, r.default_batch)
+        .bind(13, r.default_q_len)
+        .bind(14, r.default_kv_len);
     GQF_RETURN_IF_ERROR(cls.run());
     cls.reset();
   }
@@ -119,17 +129,32 @@ Status write_contents(Connection& conn, const LibraryContents& c) {
     img.bind(1, b.sha256).bind(2, static_cast<int64_t>(b.image.size())).bind(3, b.image);
     GQF_RETURN_IF_ERROR(img.run());
     img.reset();
-    cub.bind(1, b.variant_id).bind(2, b.arch).bind(3, b.sha256).bind(4, join(b.entry_points, ","))
+    cub.bind(1, b.variant_id)
+        .bind(2, b.arch)
+        .bind(3, b.sha256)
+        .bind(4, join(b.entry_points, ","))
         .bind(5, b.compile_key);
     GQF_RETURN_IF_ERROR(cub.run());
     cub.reset();
   }
   GQF_ASSIGN_OR_RETURN(Statement ent, conn.prepare("INSERT INTO entries VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
   for (const Entry& e : c.entries) {
-    ent.bind(1, e.class_key).bind(2, e.batch.lo).bind(3, e.batch.hi).bind(4, e.q_len.lo).bind(5, e.q_len.hi)
-        .bind(6, e.kv_len.lo).bind(7, e.kv_len.hi).bind(8, e.tuned_batch).bind(9, e.tuned_q_len)
-        .bind(10, e.tuned_kv_len).bind(11, e.variant_id).bind(12, e.median_us).bind(13, e.env_key)
-        .bind(14, e.source_problem).bind(15, e.kernel_key).bind(16, e.measured_at)
+    ent.bind(1, e.class_key)
+        .bind(2, e.batch.lo)
+        .bind(3, e.batch.hi)
+        .bind(4, e.q_len.lo)
+        .bind(5, e.q_len.hi)
+        .bind(6, e.kv_len.lo)
+        .bind(7, e.kv_len.hi)
+        .bind(8, e.tuned_batch)
+        .bind(9, e.tuned_q_len)
+        .bind(10, e.tuned_kv_len)
+        .bind(11, e.variant_id)
+        .bind(12, e.median_us)
+        .bind(13, e.env_key)
+        .bind(14, e.source_problem)
+        .bind(15, e.kernel_key)
+        .bind(16, e.measured_at)
         .bind(17, e.measured_codegen_version);
     GQF_RETURN_IF_ERROR(ent.run());
     ent.reset();
@@ -228,10 +253,10 @@ Status read_rows(Connection& conn, const std::string& path, LibraryContents& c) 
     if (!row) break;
     c.variants.push_back({var.column_int(0), var.column_text(1), var.column_text(2), var.column_text(3)});
   }
-  GQF_ASSIGN_OR_RETURN(Statement cub, conn.prepare(
-                                           "SELECT c.variant_id, c.arch, c.sha256, i.bytes, c.entry_points, "
-                                           "c.compile_key, i.image FROM cubins c LEFT JOIN images i USING (sha256) "
-                                           "ORDER BY c.variant_id, c.arch"));
+  GQF_ASSIGN_OR_RETURN(Statement cub,
+                       conn.prepare("SELECT c.variant_id, c.arch, c.sha256, i.bytes, c.entry_points, "
+                                    "c.compile_key, i.image FROM cubins c LEFT JOIN images i USING (sha256) "
+                                    "ORDER BY c.variant_id, c.arch"));
   while (true) {
     GQF_ASSIGN_OR_RETURN(bool row, cub.step());
     if (!row) break;
@@ -246,13 +271,12 @@ Status read_rows(Connection& conn, const std::string& path, LibraryContents& c) 
     }
     b.image = cub.column_text(6);
     if (static_cast<int64_t>(b.image.size()) != cub.column_int(3)) {
-      return data_loss("'{}': the cubin of variant {} for {} has {} bytes, its row says {}", path, b.variant_id,
-                       b.arch, b.image.size(), cub.column_int(3));
+      return data_loss("'{}': the cubin of variant {} for {} has {} bytes, its row says {}", path, b.variant_id, b.arch,
+                       b.image.size(), cub.column_int(3));
     }
     c.cubins.push_back(std::move(b));
   }
-  GQF_ASSIGN_OR_RETURN(Statement ent,
-                       conn.prepare("SELECT * FROM entries ORDER BY class_key, batch_lo, q_lo, kv_lo"));
+  GQF_ASSIGN_OR_RETURN(Statement ent, conn.prepare("SELECT * FROM entries ORDER BY class_key, batch_lo, q_lo, kv_lo"));
   while (true) {
     GQF_ASSIGN_OR_RETURN(bool row, ent.step());
     if (!row) break;
@@ -321,18 +345,22 @@ Status check_header(const std::string& path, FileFacts& facts) {
 
 }  // namespace
 
-const char* class_source_name(ClassSource source) { return source == ClassSource::kTuned ? "tuned" : "default"; }
+const char* class_source_name(ClassSource source) {
+  return source == ClassSource::kTuned ? "tuned" : "default";
+}
 
 KernelClass KernelClass::of(const AttentionProblem& p) {
   return {p.phase, p.n_q_heads, p.n_kv_heads, p.head_dim, p.dtype, p.causal, p.phase == Phase::kDecode ? p.q_len : 0};
 }
 
 AttentionProblem KernelClass::problem(int64_t batch, int64_t q, int64_t kv) const {
-  return make_problem(phase, n_q_heads, n_kv_heads, head_dim, dtype, causal, batch,
-                      phase == Phase::kDecode ? q_len : q, kv);
+  return make_problem(phase, n_q_heads, n_kv_heads, head_dim, dtype, causal, batch, phase == Phase::kDecode ? q_len : q,
+                      kv);
 }
 
-std::string KernelClass::key() const { return problem(1, 1, 1).static_key(); }
+std::string KernelClass::key() const {
+  return problem(1, 1, 1).static_key();
+}
 
 std::string KernelClass::name() const {
   std::string out = fmt::format("{} {}:{} d{} {}{}", phase_name(phase), n_q_heads, n_kv_heads, head_dim,
@@ -341,7 +369,9 @@ std::string KernelClass::name() const {
   return out;
 }
 
-std::string Range::label() const { return lo == hi ? fmt::format("{}", lo) : fmt::format("{}-{}", lo, hi); }
+std::string Range::label() const {
+  return lo == hi ? fmt::format("{}", lo) : fmt::format("{}-{}", lo, hi);
+}
 
 Range bucket_of(int64_t v) {
   const tune::Bucket b = tune::length_buckets(1, std::max<int64_t>(v, 1), 4).back();
@@ -375,15 +405,15 @@ Status write_library(const std::string& path, const LibraryContents& contents) {
   if (fs::is_directory(path, ec)) return invalid_argument("'{}' is a directory: give a library file name", path);
   const fs::path target(path);
   std::random_device rd;
-  const fs::path tmp = target.parent_path() / fmt::format(".{}.tmp-{}-{:08x}", target.filename().string(), getpid(),
-                                                          rd());
+  const fs::path tmp =
+      target.parent_path() / fmt::format(".{}.tmp-{}-{:08x}", target.filename().string(), getpid(), rd());
   auto remove_tmp = [&] {
     fs::remove(tmp, ec);
     fs::remove(tmp.string() + "-journal", ec);
   };
   Status s = [&]() -> Status {
-    GQF_ASSIGN_OR_RETURN(Connection conn, Connection::open(tmp.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                                           path));
+    GQF_ASSIGN_OR_RETURN(Connection conn,
+                         Connection::open(tmp.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path));
     // A private file until the rename: no journal to keep, one transaction for every row.
     GQF_RETURN_IF_ERROR(conn.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF"));
     GQF_RETURN_IF_ERROR(conn.exec("BEGIN"));
@@ -412,16 +442,16 @@ Result<LibraryContents> read_library(const std::string& path, FileFacts* facts_o
   GQF_ASSIGN_OR_RETURN(Connection conn, Connection::open(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path));
   GQF_ASSIGN_OR_RETURN(int64_t app_id, conn.query_int("PRAGMA application_id"));
   if (app_id != kApplicationId) {
-    return invalid_argument("'{}' is not a gqaforge library (an SQLite file with application_id {:#x})", path,
-                            app_id);
+    return invalid_argument("'{}' is not a gqaforge library (an SQLite file with application_id {:#x})", path, app_id);
   }
   GQF_ASSIGN_OR_RETURN(int64_t version, conn.query_int("PRAGMA user_version"));
   facts.format_version = static_cast<int>(version);
   if (facts_out != nullptr) *facts_out = facts;
   if (version > kFormatVersion) {
-    return failed_precondition("'{}' has library format {}, newer than the format {} this gqaforge reads; use a "
-                               "newer gqaforge",
-                               path, version, kFormatVersion);
+    return failed_precondition(
+        "'{}' has library format {}, newer than the format {} this gqaforge reads; use a "
+        "newer gqaforge",
+        path, version, kFormatVersion);
   }
   if (version < 1) return data_loss("'{}' is corrupt: library format {}", path, version);
   GQF_ASSIGN_OR_RETURN(std::string check, conn.query_text("PRAGMA integrity_check(1)"));

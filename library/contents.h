@@ -4,8 +4,8 @@
 // The file is an SQLite database (application_id 'GQFL', user_version = format version) with
 // six tables: manifest (key/value), classes (one row per kernel class the library serves),
 // variants (a family's config for a kernel class: one compiled kernel), cubins (per variant and
-// target arch: the sha256 of its image), images (each distinct cubin once, by sha256) and entries (the dispatch table: per class the tuned shape
-// buckets, each naming a variant, its measured time and the measurement row it came from).
+// target arch: the sha256 of its image), images (each distinct cubin once, by sha256) and entries (the dispatch table:
+// per class the tuned shape buckets, each naming a variant, its measured time and the measurement row it came from).
 // write_library() builds it in a temporary file next to the destination and renames it into
 // place, so a reader sees the old file or the whole new one.
 #pragma once
@@ -27,20 +27,20 @@ inline constexpr int32_t kApplicationId = 0x4751464C;
 /// Where and from what a library was built.
 struct Manifest {
   int format_version = kFormatVersion;
-  std::string gqaforge_version;    // "0.1.0"
-  std::string gqaforge_commit;     // git commit of the building binary
-  int codegen_version = 0;         // kCodegenVersion of the templates the cubins were emitted from
-  std::string codegen_fingerprint; // codegen_fingerprint() of those templates
-  std::string nvrtc_version;       // NVRTC that compiled the cubins ("13.0")
-  std::vector<std::string> archs;  // targets the cubins are compiled for ("sm_90a")
-  std::string gpu_name;            // the GPU the rows were measured on ("NVIDIA H200")
+  std::string gqaforge_version;     // "0.1.0"
+  std::string gqaforge_commit;      // git commit of the building binary
+  int codegen_version = 0;          // kCodegenVersion of the templates the cubins were emitted from
+  std::string codegen_fingerprint;  // codegen_fingerprint() of those templates
+  std::string nvrtc_version;        // NVRTC that compiled the cubins ("13.0")
+  std::vector<std::string> archs;   // targets the cubins are compiled for ("sm_90a")
+  std::string gpu_name;             // the GPU the rows were measured on ("NVIDIA H200")
   int gpu_sm_count = 0;
   int gpu_cc_major = 0, gpu_cc_minor = 0;
-  std::vector<int> driver_versions;             // of the measuring environments (13000)
-  std::vector<std::string> env_keys;            // the measurement environments used
-  std::vector<int> measured_codegen_versions;   // codegen versions those rows were timed with
-  std::string source;                           // the database it was built from (as given)
-  std::string created_at;                       // ISO-8601 UTC
+  std::vector<int> driver_versions;            // of the measuring environments (13000)
+  std::vector<std::string> env_keys;           // the measurement environments used
+  std::vector<int> measured_codegen_versions;  // codegen versions those rows were timed with
+  std::string source;                          // the database it was built from (as given)
+  std::string created_at;                      // ISO-8601 UTC
 };
 
 /// The static dims of a problem: what selects the generated kernel, plus the head counts
@@ -103,10 +103,10 @@ struct Range {
 /// A tuned bucket of a class: any shape inside the three ranges runs `variant_id`.
 struct Entry {
   std::string class_key;
-  Range batch, q_len, kv_len;  // decode: q_len is the class's [q, q]
+  Range batch, q_len, kv_len;                                  // decode: q_len is the class's [q, q]
   int64_t tuned_batch = 0, tuned_q_len = 0, tuned_kv_len = 0;  // the measured point
   int64_t variant_id = 0;
-  double median_us = 0;        // measured at the tuned point
+  double median_us = 0;  // measured at the tuned point
   // The measurement row it came from.
   std::string env_key;
   std::string source_problem;  // ProblemRecord::canonical()

@@ -51,10 +51,14 @@ std::string bucket_label(const Entry& e, bool prefill) {
 
 const char* entry_change_name(EntryChange::Kind kind) {
   switch (kind) {
-    case EntryChange::kOnlyA: return "only in A";
-    case EntryChange::kOnlyB: return "only in B";
-    case EntryChange::kConfig: return "config";
-    case EntryChange::kTime: return "time";
+    case EntryChange::kOnlyA:
+      return "only in A";
+    case EntryChange::kOnlyB:
+      return "only in B";
+    case EntryChange::kConfig:
+      return "config";
+    case EntryChange::kTime:
+      return "time";
   }
   return "?";
 }

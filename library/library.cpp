@@ -64,8 +64,7 @@ Status check_references(const LibraryContents& c, const std::string& path) {
   for (const Entry& e : c.entries) {
     const ClassRow* cls = c.find_class(e.class_key);
     if (cls == nullptr || cls->source != ClassSource::kTuned) {
-      return data_loss("'{}': an entry names class '{}', which is not a tuned class of the library", path,
-                       e.class_key);
+      return data_loss("'{}': an entry names class '{}', which is not a tuned class of the library", path, e.class_key);
     }
     const Variant* v = c.variant(e.variant_id);
     if (v == nullptr || v->family != cls->family) {
@@ -80,9 +79,12 @@ Status check_references(const LibraryContents& c, const std::string& path) {
 
 const char* decision_name(Decision d) {
   switch (d) {
-    case Decision::kExact: return "exact";
-    case Decision::kNearest: return "nearest";
-    case Decision::kDefault: return "default";
+    case Decision::kExact:
+      return "exact";
+    case Decision::kNearest:
+      return "nearest";
+    case Decision::kDefault:
+      return "default";
   }
   return "?";
 }
@@ -96,8 +98,8 @@ double bucket_distance(const AttentionProblem& p, const Entry& e) {
 std::vector<Check> verify_contents(const LibraryContents& c, const std::string& path, const OpenOptions& options) {
   std::vector<Check> checks;
   const Manifest& m = c.manifest;
-  checks.push_back({"format version", ok_status(), fmt::format("{} (this gqaforge reads up to {})", m.format_version,
-                                                               kFormatVersion)});
+  checks.push_back({"format version", ok_status(),
+                    fmt::format("{} (this gqaforge reads up to {})", m.format_version, kFormatVersion)});
   {
     Check k{"kernel templates", ok_status(),
             fmt::format("codegen v{} {} (this gqaforge: v{} {})", m.codegen_version, m.codegen_fingerprint,
@@ -120,30 +122,31 @@ std::vector<Check> verify_contents(const LibraryContents& c, const std::string& 
       if (!arch.ok()) {
         k.status = arch.status();
       } else if (std::find(m.archs.begin(), m.archs.end(), *arch) == m.archs.end()) {
-        k.status = failed_precondition("'{}' is built for {}, not for this device's {}", path,
-                                       fmt::join(m.archs, ", "), *arch);
+        k.status = failed_precondition("'{}' is built for {}, not for this device's {}", path, fmt::join(m.archs, ", "),
+                                       *arch);
       } else {
         k.detail += fmt::format("; the device is {}", *arch);
       }
     }
     checks.push_back(std::move(k));
   }
-  checks.push_back({"nvrtc", ok_status(),
-                    fmt::format("cubins by NVRTC {}; run-time compiles by NVRTC {}", m.nvrtc_version,
-                                rt::nvrtc_version_string())});
-  checks.push_back({"references", check_references(c, path),
-                    fmt::format("{} classes, {} entries, {} variants", c.classes.size(), c.entries.size(),
-                                c.variants.size())});
+  checks.push_back(
+      {"nvrtc", ok_status(),
+       fmt::format("cubins by NVRTC {}; run-time compiles by NVRTC {}", m.nvrtc_version, rt::nvrtc_version_string())});
+  checks.push_back(
+      {"references", check_references(c, path),
+       fmt::format("{} classes, {} entries, {} variants", c.classes.size(), c.entries.size(), c.variants.size())});
   for (const Cubin& b : c.cubins) {
     Check k{fmt::format("cubin {} {}", b.variant_id, b.arch), ok_status(),
             fmt::format("{} bytes, sha256 {}", b.image.size(), b.sha256)};
     const std::string actual = sha256_hex(b.image);
     if (actual != b.sha256) {
       const Variant* v = c.variant(b.variant_id);
-      k.status = data_loss("'{}': the cubin of variant {} ({}) for {} is damaged: its sha256 is {}, the library "
-                           "recorded {}",
-                           path, b.variant_id, v == nullptr ? "?" : fmt::format("{} [{}]", v->family, v->config),
-                           b.arch, actual, b.sha256);
+      k.status = data_loss(
+          "'{}': the cubin of variant {} ({}) for {} is damaged: its sha256 is {}, the library "
+          "recorded {}",
+          path, b.variant_id, v == nullptr ? "?" : fmt::format("{} [{}]", v->family, v->config), b.arch, actual,
+          b.sha256);
     }
     checks.push_back(std::move(k));
   }
@@ -202,16 +205,16 @@ Result<Selection> Library::select(const AttentionProblem& asked) const {
     s.config_text = s.family->canonical(config);
     s.measured_us = e->median_us;
     s.cubin = contents_->cubin(e->variant_id, arch_);
-    s.reason = s.decision == Decision::kExact
-                   ? fmt::format("tuned bucket {} holds the shape", bucket_text(*e, problem.phase))
-                   : fmt::format("nearest tuned bucket {} (log2 distance {:.2f})", bucket_text(*e, problem.phase),
-                                 s.distance);
+    s.reason =
+        s.decision == Decision::kExact
+            ? fmt::format("tuned bucket {} holds the shape", bucket_text(*e, problem.phase))
+            : fmt::format("nearest tuned bucket {} (log2 distance {:.2f})", bucket_text(*e, problem.phase), s.distance);
     s.reason += passed_over;
     return s;
   }
 
   const ClassRow* cls = contents_->find_class(s.class_key);
-  std::string why = cls == nullptr                        ? "the library has no such class"
+  std::string why = cls == nullptr                         ? "the library has no such class"
                     : cls->source == ClassSource::kDefault ? "the class is covered by its heuristic default only"
                                                            : "no tuned bucket of the class is legal for the shape";
   if (!options_.allow_jit) {

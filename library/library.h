@@ -59,15 +59,15 @@ double bucket_distance(const AttentionProblem& problem, const Entry& entry);
 struct Selection {
   Decision decision = Decision::kDefault;
   std::string class_key;
-  std::string class_name;         // "decode 32:8 d128 bf16 causal q1"
+  std::string class_name;  // "decode 32:8 d128 bf16 causal q1"
   const KernelFamily* family = nullptr;
   KernelConfig config;
-  std::string config_text;        // canonical
-  const Entry* entry = nullptr;   // the tuned bucket (exact, nearest); nullptr for the default
-  double distance = 0;            // bucket_distance to it
-  double measured_us = 0;         // its measured time (at entry->tuned_*); 0 for the default
-  const Cubin* cubin = nullptr;   // for the device's arch; nullptr: compile through NVRTC
-  std::string reason;             // one line: why this kernel
+  std::string config_text;       // canonical
+  const Entry* entry = nullptr;  // the tuned bucket (exact, nearest); nullptr for the default
+  double distance = 0;           // bucket_distance to it
+  double measured_us = 0;        // its measured time (at entry->tuned_*); 0 for the default
+  const Cubin* cubin = nullptr;  // for the device's arch; nullptr: compile through NVRTC
+  std::string reason;            // one line: why this kernel
 };
 
 class Library {
@@ -92,9 +92,9 @@ class Library {
   OpenOptions options_;
   std::string arch_;
   DeviceLimits limits_;
-  std::unique_ptr<const LibraryContents> contents_;          // entries and cubins stay put
+  std::unique_ptr<const LibraryContents> contents_;            // entries and cubins stay put
   std::map<std::string, std::vector<const Entry*>> by_class_;  // in contents() order
-  std::map<int64_t, KernelConfig> configs_;                  // variant id -> typed config
+  std::map<int64_t, KernelConfig> configs_;                    // variant id -> typed config
 };
 
 }  // namespace gqaforge::lib

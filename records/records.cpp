@@ -9,12 +9,18 @@ namespace gqaforge {
 
 const char* measure_status_name(MeasureStatus s) {
   switch (s) {
-    case MeasureStatus::kOk: return "ok";
-    case MeasureStatus::kRejected: return "rejected";
-    case MeasureStatus::kCompileFailed: return "compile_failed";
-    case MeasureStatus::kLaunchFailed: return "launch_failed";
-    case MeasureStatus::kWrongResult: return "wrong_result";
-    case MeasureStatus::kTimeout: return "timeout";
+    case MeasureStatus::kOk:
+      return "ok";
+    case MeasureStatus::kRejected:
+      return "rejected";
+    case MeasureStatus::kCompileFailed:
+      return "compile_failed";
+    case MeasureStatus::kLaunchFailed:
+      return "launch_failed";
+    case MeasureStatus::kWrongResult:
+      return "wrong_result";
+    case MeasureStatus::kTimeout:
+      return "timeout";
   }
   return "unknown";
 }
@@ -28,9 +34,8 @@ std::optional<MeasureStatus> parse_measure_status(const std::string& name) {
 }
 
 std::string Environment::key() const {
-  std::string canonical = fmt::format("gpu={};sms={};cc={}.{};driver={};nvrtc={};codegen={}", gpu_name,
-                                      sm_count, cc_major, cc_minor, driver_version, nvrtc_version,
-                                      codegen_version);
+  std::string canonical = fmt::format("gpu={};sms={};cc={}.{};driver={};nvrtc={};codegen={}", gpu_name, sm_count,
+                                      cc_major, cc_minor, driver_version, nvrtc_version, codegen_version);
   if (!codegen_hash.empty()) canonical += ";templates=" + codegen_hash;
   return sha256_hex(canonical).substr(0, 16);
 }
@@ -39,8 +44,8 @@ std::string ProblemRecord::canonical() const {
   if (family == "linear") {
     return fmt::format("linear;dtype={};m={};n={};k={}", dtype, gemm_m, gemm_n, gemm_k);
   }
-  return fmt::format("{};hq={};hkv={};d={};dtype={};causal={};b={};q={};kv={}", family, n_q_heads,
-                     n_kv_heads, head_dim, dtype, causal ? 1 : 0, batch, q_len, kv_len);
+  return fmt::format("{};hq={};hkv={};d={};dtype={};causal={};b={};q={};kv={}", family, n_q_heads, n_kv_heads, head_dim,
+                     dtype, causal ? 1 : 0, batch, q_len, kv_len);
 }
 
 }  // namespace gqaforge

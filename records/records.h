@@ -55,18 +55,18 @@ std::optional<MeasureStatus> parse_measure_status(const std::string& name);
 /// The problem a measurement belongs to: the static dims that select the kernel plus the
 /// dynamic dims it was measured at. For `family == "linear"` only the gemm_* fields matter.
 struct ProblemRecord {
-  std::string family;   // "decode" | "prefill" | "reference" | "linear"
+  std::string family;  // "decode" | "prefill" | "reference" | "linear"
   int n_q_heads = 0;
   int n_kv_heads = 0;
   int head_dim = 0;
-  std::string dtype;    // "bf16" | "fp16"
+  std::string dtype;  // "bf16" | "fp16"
   bool causal = false;
   int64_t batch = 0;
-  int64_t q_len = 0;    // query tokens per sequence
-  int64_t kv_len = 0;   // keys per sequence
-  int64_t gemm_m = 0;   // linear layers: rows (tokens)
-  int64_t gemm_n = 0;   // linear layers: output features
-  int64_t gemm_k = 0;   // linear layers: input features
+  int64_t q_len = 0;   // query tokens per sequence
+  int64_t kv_len = 0;  // keys per sequence
+  int64_t gemm_m = 0;  // linear layers: rows (tokens)
+  int64_t gemm_n = 0;  // linear layers: output features
+  int64_t gemm_k = 0;  // linear layers: input features
 
   /// Canonical text, fixed field order, used as a uniqueness key.
   std::string canonical() const;
@@ -74,27 +74,27 @@ struct ProblemRecord {
 
 /// One tried variant of one problem.
 struct MeasurementRecord {
-  int64_t run_id = 0;            // tuning run this row belongs to (0 = none)
-  std::string env_key;           // Environment::key() of where it ran
+  int64_t run_id = 0;   // tuning run this row belongs to (0 = none)
+  std::string env_key;  // Environment::key() of where it ran
   ProblemRecord problem;
-  std::string kernel_key;        // sha256 of the canonical KernelKey
-  std::string config;            // canonical "key=value,..." of the kernel config
+  std::string kernel_key;  // sha256 of the canonical KernelKey
+  std::string config;      // canonical "key=value,..." of the kernel config
   MeasureStatus status = MeasureStatus::kOk;
-  std::string message;           // why it is not ok, or notes
-  double median_us = 0;          // median time per call, microseconds
+  std::string message;   // why it is not ok, or notes
+  double median_us = 0;  // median time per call, microseconds
   double min_us = 0;
   double stddev_us = 0;
-  int repetitions = 0;           // timed repetitions behind the statistics
-  double max_error = 0;          // max abs error against the reference
-  double error_bound = 0;        // bound the gate applied
-  double tflops = 0;             // derived, 0 when not meaningful
-  double tbps = 0;               // derived bytes/s / 1e12, 0 when not meaningful
+  int repetitions = 0;     // timed repetitions behind the statistics
+  double max_error = 0;    // max abs error against the reference
+  double error_bound = 0;  // bound the gate applied
+  double tflops = 0;       // derived, 0 when not meaningful
+  double tbps = 0;         // derived bytes/s / 1e12, 0 when not meaningful
   double compile_ms = 0;
-  int registers = 0;             // per thread
-  int shared_bytes = 0;          // static + dynamic per CTA
-  int spill_bytes = 0;           // local-memory spill stores+loads
-  bool is_best = false;          // re-measured winner for its problem in this environment
-  std::string measured_at;       // ISO-8601 UTC
+  int registers = 0;        // per thread
+  int shared_bytes = 0;     // static + dynamic per CTA
+  int spill_bytes = 0;      // local-memory spill stores+loads
+  bool is_best = false;     // re-measured winner for its problem in this environment
+  std::string measured_at;  // ISO-8601 UTC
 };
 
 /// One invocation of `gqaforge tune`.
@@ -103,8 +103,8 @@ struct TuneRunRecord {
   std::string env_key;
   std::string command_line;
   std::string strategy;
-  std::string started_at;        // ISO-8601 UTC
-  std::string finished_at;       // empty while running or if interrupted
+  std::string started_at;   // ISO-8601 UTC
+  std::string finished_at;  // empty while running or if interrupted
 };
 
 /// What a claim on a variant found (MeasurementSink::claim).
@@ -124,8 +124,7 @@ class MeasurementSink {
   /// Every row stored for `problem` in environment `env_key`, any status, sorted by kernel
   /// key: what earlier (or concurrent) runs measured. Resuming reuses them instead of measuring
   /// again, and the winner of a problem is chosen among all of them.
-  virtual std::vector<MeasurementRecord> stored_rows(const std::string& env_key,
-                                                     const ProblemRecord& problem) = 0;
+  virtual std::vector<MeasurementRecord> stored_rows(const std::string& env_key, const ProblemRecord& problem) = 0;
   /// Ok, or the first error a sink method hit. The tune loop stops at the first error: a
   /// measurement that cannot be stored is GPU time thrown away.
   virtual Status sink_status() const { return ok_status(); }

@@ -28,9 +28,15 @@ CheckReport compare_with_gpu_reference(const HostAttention& h, const std::vector
   double ulp = bf16 ? std::ldexp(1.0, -7) : std::ldexp(1.0, -10);
   r.bound = ulp * std::max(max_ref, 1e-3) * 1.0 + 1e-6;
   for (size_t i = 0; i < ref_o.size(); ++i) {
-    if (kernel_o[i] == kPoison16) { ++r.unwritten; continue; }
+    if (kernel_o[i] == kPoison16) {
+      ++r.unwritten;
+      continue;
+    }
     double k = half_to_float(kernel_o[i], bf16), ref = half_to_float(ref_o[i], bf16);
-    if (!std::isfinite(k)) { ++r.non_finite; continue; }
+    if (!std::isfinite(k)) {
+      ++r.non_finite;
+      continue;
+    }
     r.max_error = std::max(r.max_error, std::fabs(k - ref));
   }
   if (kernel_lse != nullptr && ref_lse != nullptr) {
@@ -38,7 +44,8 @@ CheckReport compare_with_gpu_reference(const HostAttention& h, const std::vector
   }
   r.decide();
   r.reference = "gpu reference";
-  locate_mismatches(h, kernel_o, [&](size_t i) { return double(half_to_float(ref_o[i], bf16)); }, ref_o.size(), r);
+  locate_mismatches(
+      h, kernel_o, [&](size_t i) { return double(half_to_float(ref_o[i], bf16)); }, ref_o.size(), r);
   return r;
 }
 

@@ -14,10 +14,10 @@ namespace gqaforge::rt {
 struct CheckOptions {
   uint64_t seed = 1;
   bool with_lse = true;
-  std::vector<int> kv_lens;  // per sequence; empty = problem.kv_len for all
-  std::vector<int> q_lens;   // per sequence (varlen prefill); empty = problem.q_len for all
-  bool varlen = false;       // packed prefill layout with cu_seqlens
-  bool kv_head_major = false;  // K/V stored [batch, n_kv, kv_len, head_dim]
+  std::vector<int> kv_lens;     // per sequence; empty = problem.kv_len for all
+  std::vector<int> q_lens;      // per sequence (varlen prefill); empty = problem.q_len for all
+  bool varlen = false;          // packed prefill layout with cu_seqlens
+  bool kv_head_major = false;   // K/V stored [batch, n_kv, kv_len, head_dim]
   double cpu_work_limit = 3e9;  // multiply-adds above which the GPU reference is the oracle
 };
 

@@ -20,11 +20,11 @@ LoadedDriver load() {
     out.status = unavailable("no CUDA driver: cannot load libcuda.so.1 ({})", dlerror());
     return out;
   }
-#define GQF_DRIVER_FN(name, ...)                                                     \
-  out.api.name = reinterpret_cast<decltype(out.api.name)>(dlsym(handle, #name));     \
-  if (out.api.name == nullptr) {                                                     \
+#define GQF_DRIVER_FN(name, ...)                                                            \
+  out.api.name = reinterpret_cast<decltype(out.api.name)>(dlsym(handle, #name));            \
+  if (out.api.name == nullptr) {                                                            \
     out.status = unavailable("the CUDA driver lacks the entry point {} (too old?)", #name); \
-    return out;                                                                      \
+    return out;                                                                             \
   }
 #include "runtime/cuda_driver_fns.inc"
 #undef GQF_DRIVER_FN
@@ -69,8 +69,7 @@ std::string cu_error_text(CUresult result) {
 }
 
 Status cu_status(CUresult result, const char* call, const char* file, int line) {
-  StatusCode code = result == CUDA_ERROR_OUT_OF_MEMORY ? StatusCode::kResourceExhausted
-                                                       : StatusCode::kUnavailable;
+  StatusCode code = result == CUDA_ERROR_OUT_OF_MEMORY ? StatusCode::kResourceExhausted : StatusCode::kUnavailable;
   return Status(code, fmt::format("{} failed with {} ({}:{})", call, cu_error_text(result), file, line));
 }
 

@@ -32,9 +32,8 @@ Status cu_status(CUresult result, const char* call, const char* file, int line);
 }  // namespace gqaforge::rt
 
 /// Evaluates a driver call through the loaded table: GQF_CU_CHECK(api, cuMemAlloc(&p, n)).
-#define GQF_CU_CHECK(api, call)                                                    \
-  do {                                                                             \
-    CUresult gqf_cu_result_ = (api)->call;                                         \
-    if (gqf_cu_result_ != CUDA_SUCCESS)                                            \
-      return ::gqaforge::rt::cu_status(gqf_cu_result_, #call, __FILE__, __LINE__); \
+#define GQF_CU_CHECK(api, call)                                                                                      \
+  do {                                                                                                               \
+    CUresult gqf_cu_result_ = (api)->call;                                                                           \
+    if (gqf_cu_result_ != CUDA_SUCCESS) return ::gqaforge::rt::cu_status(gqf_cu_result_, #call, __FILE__, __LINE__); \
   } while (0)

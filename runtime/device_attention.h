@@ -19,8 +19,7 @@ struct DeviceAttention {
   /// the layout of many KV caches, instead of [batch, kv_len, n_kv, head_dim].
   static Result<DeviceAttention> upload(const HostAttention& host, bool with_lse, bool kv_head_major = false);
   /// Allocates uninitialised tensors of the fixed layout (benchmarks fill them on the device).
-  static Result<DeviceAttention> allocate(const AttentionProblem& problem, bool with_lse,
-                                          bool kv_head_major = false);
+  static Result<DeviceAttention> allocate(const AttentionProblem& problem, bool with_lse, bool kv_head_major = false);
 
   /// Writes the poison pattern over O and LSE, enqueued on `stream` (the stream the kernel
   /// under test is launched on, so the poison lands before the kernel writes).

@@ -1,7 +1,6 @@
 // Device queries through the driver API.
 #include "runtime/device_info.h"
 
-
 #include "codegen/source.h"
 #include "core/build_info.h"
 #include "core/sha256.h"
@@ -69,8 +68,8 @@ Result<DeviceInfo> query_device(int ordinal) {
   CUuuid uuid;
   GQF_CU_CHECK(api, cuDeviceGetUuid(&uuid, dev));
   std::string hex = to_hex(reinterpret_cast<const uint8_t*>(uuid.bytes), 16);
-  d.uuid = fmt::format("GPU-{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4),
-                       hex.substr(16, 4), hex.substr(20));
+  d.uuid = fmt::format("GPU-{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4), hex.substr(16, 4),
+                       hex.substr(20));
   auto attr = [&](CUdevice_attribute a, int* out) -> Status {
     GQF_CU_CHECK(api, cuDeviceGetAttribute(out, a, dev));
     return ok_status();

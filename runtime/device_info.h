@@ -12,8 +12,8 @@ namespace gqaforge::rt {
 
 struct DeviceInfo {
   int ordinal = 0;
-  std::string name;             // "NVIDIA H200"
-  std::string uuid;             // "GPU-xxxxxxxx-..."
+  std::string name;  // "NVIDIA H200"
+  std::string uuid;  // "GPU-xxxxxxxx-..."
   int cc_major = 0, cc_minor = 0;
   int sm_count = 0;
   int max_threads_per_block = 0;
@@ -24,11 +24,11 @@ struct DeviceInfo {
   int registers_per_sm = 0;
   int l2_bytes = 0;
   size_t memory_bytes = 0;
-  int sm_clock_mhz = 0;            // max
-  int mem_clock_mhz = 0;           // max
+  int sm_clock_mhz = 0;   // max
+  int mem_clock_mhz = 0;  // max
   int mem_bus_bits = 0;
-  int driver_version = 0;          // e.g. 13000
-  std::string nvrtc_version;       // "13.0"
+  int driver_version = 0;     // e.g. 13000
+  std::string nvrtc_version;  // "13.0"
 
   /// "sm_90a" on Hopper (arch-specific features), "sm_XY" elsewhere.
   std::string default_arch() const;

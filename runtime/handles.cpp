@@ -178,16 +178,16 @@ Result<int> Function::attribute(CUfunction_attribute attr) const {
   return v;
 }
 
-Status Function::launch(const unsigned (&grid)[3], const unsigned (&block)[3], int shared_bytes,
-                        CUstream stream, const void* params) const {
+Status Function::launch(const unsigned (&grid)[3], const unsigned (&block)[3], int shared_bytes, CUstream stream,
+                        const void* params) const {
   GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
   void* args[] = {const_cast<void*>(params)};
   CUresult r = api->cuLaunchKernel(f_, grid[0], grid[1], grid[2], block[0], block[1], block[2],
                                    static_cast<unsigned>(shared_bytes), stream, args, nullptr);
   if (r != CUDA_SUCCESS) {
     return cu_status(r, "cuLaunchKernel", __FILE__, __LINE__)
-        .with_context(fmt::format("launching {} grid ({},{},{}) block ({},{},{}) shared {} B", name_, grid[0],
-                                  grid[1], grid[2], block[0], block[1], block[2], shared_bytes));
+        .with_context(fmt::format("launching {} grid ({},{},{}) block ({},{},{}) shared {} B", name_, grid[0], grid[1],
+                                  grid[2], block[0], block[1], block[2], shared_bytes));
   }
   return ok_status();
 }

@@ -17,7 +17,11 @@ class Context {
   static Result<Context> create(int ordinal = 0);
   Context() = default;
   Context(Context&& o) noexcept { swap(o); }
-  Context& operator=(Context&& o) noexcept { Context t(std::move(o)); swap(t); return *this; }
+  Context& operator=(Context&& o) noexcept {
+    Context t(std::move(o));
+    swap(t);
+    return *this;
+  }
   ~Context();
   /// Makes the context current on the calling thread (worker threads need this).
   Status make_current() const;
@@ -26,7 +30,10 @@ class Context {
   Status synchronize() const;
 
  private:
-  void swap(Context& o) noexcept { std::swap(device_, o.device_); std::swap(ctx_, o.ctx_); }
+  void swap(Context& o) noexcept {
+    std::swap(device_, o.device_);
+    std::swap(ctx_, o.ctx_);
+  }
   CUdevice device_ = -1;
   CUcontext ctx_ = nullptr;
 };
@@ -44,7 +51,11 @@ class DeviceBuffer {
   static Result<DeviceBuffer> alloc(size_t bytes);
   DeviceBuffer() = default;
   DeviceBuffer(DeviceBuffer&& o) noexcept { swap(o); }
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept { DeviceBuffer t(std::move(o)); swap(t); return *this; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    DeviceBuffer t(std::move(o));
+    swap(t);
+    return *this;
+  }
   ~DeviceBuffer();
 
   CUdeviceptr ptr() const { return ptr_; }
@@ -58,7 +69,10 @@ class DeviceBuffer {
   Status fill_u32(unsigned value, CUstream stream);
 
  private:
-  void swap(DeviceBuffer& o) noexcept { std::swap(ptr_, o.ptr_); std::swap(size_, o.size_); }
+  void swap(DeviceBuffer& o) noexcept {
+    std::swap(ptr_, o.ptr_);
+    std::swap(size_, o.size_);
+  }
   CUdeviceptr ptr_ = 0;
   size_t size_ = 0;
 };
@@ -68,7 +82,11 @@ class Stream {
   static Result<Stream> create();
   Stream() = default;
   Stream(Stream&& o) noexcept { std::swap(s_, o.s_); }
-  Stream& operator=(Stream&& o) noexcept { Stream t(std::move(o)); std::swap(s_, t.s_); return *this; }
+  Stream& operator=(Stream&& o) noexcept {
+    Stream t(std::move(o));
+    std::swap(s_, t.s_);
+    return *this;
+  }
   ~Stream();
   CUstream get() const { return s_; }
   Status synchronize() const;
@@ -82,7 +100,11 @@ class Event {
   static Result<Event> create();
   Event() = default;
   Event(Event&& o) noexcept { std::swap(e_, o.e_); }
-  Event& operator=(Event&& o) noexcept { Event t(std::move(o)); std::swap(e_, t.e_); return *this; }
+  Event& operator=(Event&& o) noexcept {
+    Event t(std::move(o));
+    std::swap(e_, t.e_);
+    return *this;
+  }
   ~Event();
   CUevent get() const { return e_; }
   Status record(CUstream stream) const;
@@ -105,8 +127,8 @@ class Function {
   Status set_max_dynamic_shared(int bytes) const;
   Result<int> attribute(CUfunction_attribute attr) const;
   /// Launches with a single by-value argument `params` of `size` bytes.
-  Status launch(const unsigned (&grid)[3], const unsigned (&block)[3], int shared_bytes,
-                CUstream stream, const void* params) const;
+  Status launch(const unsigned (&grid)[3], const unsigned (&block)[3], int shared_bytes, CUstream stream,
+                const void* params) const;
 
  private:
   CUfunction f_ = nullptr;
@@ -119,7 +141,11 @@ class Module {
   static Result<Module> load(const std::string& cubin);
   Module() = default;
   Module(Module&& o) noexcept { std::swap(m_, o.m_); }
-  Module& operator=(Module&& o) noexcept { Module t(std::move(o)); std::swap(m_, t.m_); return *this; }
+  Module& operator=(Module&& o) noexcept {
+    Module t(std::move(o));
+    std::swap(m_, t.m_);
+    return *this;
+  }
   ~Module();
   Result<Function> function(const std::string& name) const;
   bool loaded() const { return m_ != nullptr; }
@@ -133,7 +159,11 @@ class GraphExec {
  public:
   GraphExec() = default;
   GraphExec(GraphExec&& o) noexcept { std::swap(g_, o.g_); }
-  GraphExec& operator=(GraphExec&& o) noexcept { GraphExec t(std::move(o)); std::swap(g_, t.g_); return *this; }
+  GraphExec& operator=(GraphExec&& o) noexcept {
+    GraphExec t(std::move(o));
+    std::swap(g_, t.g_);
+    return *this;
+  }
   ~GraphExec();
   /// Captures what `body` enqueues on `stream` and instantiates it.
   template <typename F>

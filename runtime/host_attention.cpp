@@ -49,10 +49,12 @@ AttentionResult attention(const HostAttention& in) {
         double dot = 0;
         if (kLowPrecision) {
           float f = 0;
-          for (int i = 0; i < d; ++i) f += static_cast<float>(q[static_cast<size_t>(i)]) * half_to_float(in.k[static_cast<size_t>(ko + i)], bf16);
+          for (int i = 0; i < d; ++i)
+            f += static_cast<float>(q[static_cast<size_t>(i)]) * half_to_float(in.k[static_cast<size_t>(ko + i)], bf16);
           dot = f;
         } else {
-          for (int i = 0; i < d; ++i) dot += q[static_cast<size_t>(i)] * half_to_float(in.k[static_cast<size_t>(ko + i)], bf16);
+          for (int i = 0; i < d; ++i)
+            dot += q[static_cast<size_t>(i)] * half_to_float(in.k[static_cast<size_t>(ko + i)], bf16);
         }
         s[static_cast<size_t>(j)] = dot * scale;
         mx = std::max(mx, s[static_cast<size_t>(j)]);
@@ -65,7 +67,8 @@ AttentionResult attention(const HostAttention& in) {
         // The kernels round probabilities to 16 bits before the P.V product.
         double pv = kLowPrecision ? half_to_float(float_to_half(static_cast<float>(e), bf16), bf16) : e;
         int64_t vo = in.kv_offset(b, j, hk);
-        for (int i = 0; i < d; ++i) acc[static_cast<size_t>(i)] += pv * half_to_float(in.v[static_cast<size_t>(vo + i)], bf16);
+        for (int i = 0; i < d; ++i)
+          acc[static_cast<size_t>(i)] += pv * half_to_float(in.v[static_cast<size_t>(vo + i)], bf16);
       }
       for (int i = 0; i < d; ++i) {
         double o = acc[static_cast<size_t>(i)] / sum;
@@ -140,8 +143,12 @@ HostAttention make_host_attention(const AttentionProblem& problem, uint64_t seed
   return in;
 }
 
-AttentionResult cpu_attention_fp64(const HostAttention& in) { return attention<false>(in); }
-AttentionResult cpu_attention_lowp(const HostAttention& in) { return attention<true>(in); }
+AttentionResult cpu_attention_fp64(const HostAttention& in) {
+  return attention<false>(in);
+}
+AttentionResult cpu_attention_lowp(const HostAttention& in) {
+  return attention<true>(in);
+}
 
 CheckReport check_attention(const HostAttention& in, const std::vector<uint16_t>& kernel_o,
                             const std::vector<float>* kernel_lse, const AttentionResult& oracle,
@@ -173,7 +180,8 @@ CheckReport check_attention(const HostAttention& in, const std::vector<uint16_t>
   r.bound = 2.0 * r.lowp_error + ulp / 16.0 * std::max(max_ref, 1e-3);
   if (kernel_lse != nullptr) compare_lse(*kernel_lse, oracle.lse, r);
   r.decide();
-  locate_mismatches(in, kernel_o, [&](size_t i) { return oracle.o[i]; }, oracle.o.size(), r);
+  locate_mismatches(
+      in, kernel_o, [&](size_t i) { return oracle.o[i]; }, oracle.o.size(), r);
   return r;
 }
 
@@ -347,8 +355,8 @@ void CheckReport::decide() {
 }
 
 std::string CheckReport::summary() const {
-  std::string s = fmt::format("{} max_err={:.3g} bound={:.3g} (lowp_err={:.3g})", passed ? "PASS" : "FAIL",
-                              max_error, bound, lowp_error);
+  std::string s = fmt::format("{} max_err={:.3g} bound={:.3g} (lowp_err={:.3g})", passed ? "PASS" : "FAIL", max_error,
+                              bound, lowp_error);
   if (lse_bound > 0 || lse_mismatch > 0) s += fmt::format(" lse_err={:.3g}", lse_max_error);
   if (non_finite > 0) s += fmt::format(" non_finite={}", non_finite);
   if (unwritten > 0) s += fmt::format(" unwritten={}", unwritten);

@@ -26,8 +26,8 @@ struct HostAttention {
   std::vector<uint16_t> q, k, v;  // 16-bit storage; fixed: [B, S, H, D]; varlen: [tokens, H, D]
   uint64_t seed = 0;
 
-  int64_t q_rows() const;         // Q tokens stored (B*q_len or total)
-  int64_t kv_rows() const;        // K/V tokens stored (B*kv_len or total)
+  int64_t q_rows() const;   // Q tokens stored (B*q_len or total)
+  int64_t kv_rows() const;  // K/V tokens stored (B*kv_len or total)
   /// Element offset of (sequence, token, head) in Q/O and in K/V.
   int64_t q_offset(int b, int t, int h) const;
   int64_t kv_offset(int b, int t, int h) const;
@@ -38,9 +38,8 @@ struct HostAttention {
 /// Fresh random inputs (normal distribution, never zeros) for `problem`. `kv_lens` empty =
 /// every sequence has problem.kv_len keys; `q_lens` empty = problem.q_len queries. When
 /// `varlen` is set the tensors are packed and lengths may differ per sequence (zero allowed).
-HostAttention make_host_attention(const AttentionProblem& problem, uint64_t seed,
-                                  std::vector<int> kv_lens = {}, std::vector<int> q_lens = {},
-                                  bool varlen = false);
+HostAttention make_host_attention(const AttentionProblem& problem, uint64_t seed, std::vector<int> kv_lens = {},
+                                  std::vector<int> q_lens = {}, bool varlen = false);
 
 struct AttentionResult {
   std::vector<double> o;    // layout of Q
@@ -55,41 +54,42 @@ AttentionResult cpu_attention_lowp(const HostAttention& in);
 /// One element of O or LSE that a check singles out (the first failing one, the worst one),
 /// with its flat index decoded into the problem's coordinates.
 struct ElementReport {
-  bool valid = false;     // false: no such element
-  bool lse = false;       // an LSE element (then dim is -1), else an O element
-  int64_t index = 0;      // flat index into O (layout of Q) or into LSE ([q_rows, n_q_heads])
-  int batch = 0;          // sequence
-  int row = 0;            // query token inside its sequence
-  int head = 0;           // query head
-  int kv_head = 0;        // its KV head
-  int dim = -1;           // head-dim element (O only)
-  double expected = 0;    // the reference (oracle) value
-  double actual = 0;      // the kernel's value
+  bool valid = false;        // false: no such element
+  bool lse = false;          // an LSE element (then dim is -1), else an O element
+  int64_t index = 0;         // flat index into O (layout of Q) or into LSE ([q_rows, n_q_heads])
+  int batch = 0;             // sequence
+  int row = 0;               // query token inside its sequence
+  int head = 0;              // query head
+  int kv_head = 0;           // its KV head
+  int dim = -1;              // head-dim element (O only)
+  double expected = 0;       // the reference (oracle) value
+  double actual = 0;         // the kernel's value
   uint32_t actual_bits = 0;  // the kernel's raw bits (16-bit O, 32-bit LSE)
-  double error = 0;       // |actual - expected| (inf when not comparable)
-  double bound = 0;       // the bound it was held to
-  std::string reason;     // "above bound", "unwritten (poison)", "non-finite", "-inf mismatch"
-  /// "b=3 t=0 h=9 (kv 1) d=17 [index 6289]: expected 0.0123, got 0.345 (bits 0x3eb1), |err| 0.333 > bound 0.0041 (above bound)"
+  double error = 0;          // |actual - expected| (inf when not comparable)
+  double bound = 0;          // the bound it was held to
+  std::string reason;        // "above bound", "unwritten (poison)", "non-finite", "-inf mismatch"
+  /// "b=3 t=0 h=9 (kv 1) d=17 [index 6289]: expected 0.0123, got 0.345 (bits 0x3eb1), |err| 0.333 > bound 0.0041 (above
+  /// bound)"
   std::string describe() const;
 };
 
 struct CheckReport {
-  double max_error = 0;       // max |kernel - oracle| over O
-  double lowp_error = 0;      // max |lowp - oracle| over O
-  double bound = 0;           // 2 * lowp_error + absolute allowance
-  double lse_max_error = 0;   // max |kernel lse - oracle lse| (finite rows)
+  double max_error = 0;      // max |kernel - oracle| over O
+  double lowp_error = 0;     // max |lowp - oracle| over O
+  double bound = 0;          // 2 * lowp_error + absolute allowance
+  double lse_max_error = 0;  // max |kernel lse - oracle lse| (finite rows)
   double lse_bound = 0;
-  int64_t non_finite = 0;     // NaN/Inf in O
-  int64_t unwritten = 0;      // elements still holding the poison pattern
-  int64_t lse_mismatch = 0;   // -inf where finite expected or vice versa
+  int64_t non_finite = 0;    // NaN/Inf in O
+  int64_t unwritten = 0;     // elements still holding the poison pattern
+  int64_t lse_mismatch = 0;  // -inf where finite expected or vice versa
   bool passed = false;
 
   // Diagnostics of a failed check (filled by locate_mismatches; they do not change `passed`).
-  int64_t o_mismatch = 0;       // O elements unwritten, non-finite or above the bound
-  int64_t o_mismatch_rows = 0;  // distinct (sequence, token, head) rows among them
-  ElementReport first_o;        // first failing O element in index order
-  ElementReport worst_o;        // O element with the largest finite error
-  ElementReport first_lse;      // first failing LSE element
+  int64_t o_mismatch = 0;            // O elements unwritten, non-finite or above the bound
+  int64_t o_mismatch_rows = 0;       // distinct (sequence, token, head) rows among them
+  ElementReport first_o;             // first failing O element in index order
+  ElementReport worst_o;             // O element with the largest finite error
+  ElementReport first_lse;           // first failing LSE element
   std::string reference = "oracle";  // what `expected` is: "oracle" (CPU fp64) or "gpu reference"
 
   /// One line: PASS/FAIL, errors and bounds, counts; on failure also the first failing O and

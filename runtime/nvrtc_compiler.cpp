@@ -41,12 +41,12 @@ std::string program_log(nvrtcProgram p) {
 
 }  // namespace
 
-#define GQF_NVRTC_CHECK(call)                                                                  \
-  do {                                                                                         \
-    nvrtcResult gqf_nvrtc_result_ = (call);                                                    \
-    if (gqf_nvrtc_result_ != NVRTC_SUCCESS)                                                    \
-      return internal_error("{} failed with {} ({}:{})", #call,                                \
-                            nvrtcGetErrorString(gqf_nvrtc_result_), __FILE__, __LINE__);       \
+#define GQF_NVRTC_CHECK(call)                                                                                     \
+  do {                                                                                                            \
+    nvrtcResult gqf_nvrtc_result_ = (call);                                                                       \
+    if (gqf_nvrtc_result_ != NVRTC_SUCCESS)                                                                       \
+      return internal_error("{} failed with {} ({}:{})", #call, nvrtcGetErrorString(gqf_nvrtc_result_), __FILE__, \
+                            __LINE__);                                                                            \
   } while (0)
 
 std::vector<std::string> CompileOptions::render() const {
@@ -169,9 +169,8 @@ Result<CompiledKernel> compile_once(const KernelSource& source, const CompileOpt
   }
   std::string file_name = source.family + ".cu";
   nvrtcProgram raw = nullptr;
-  GQF_NVRTC_CHECK(nvrtcCreateProgram(&raw, source.code.c_str(), file_name.c_str(),
-                                     static_cast<int>(headers.size()), header_texts.data(),
-                                     header_names.data()));
+  GQF_NVRTC_CHECK(nvrtcCreateProgram(&raw, source.code.c_str(), file_name.c_str(), static_cast<int>(headers.size()),
+                                     header_texts.data(), header_names.data()));
   Program program(raw);
   CompiledKernel out;
   out.options = options.render();

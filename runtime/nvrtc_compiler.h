@@ -15,9 +15,9 @@ namespace gqaforge::rt {
 struct CompileOptions {
   std::string arch = "sm_90a";  // target: sm_90a on Hopper (wgmma, setmaxnreg), sm_XY elsewhere
   std::string cpp_std = "c++17";
-  bool lineinfo = true;         // source line info for profilers
-  int max_registers = 0;        // per-thread register cap; 0 = none
-  bool fast_math = false;       // --use_fast_math (off: kernels use explicit fast paths)
+  bool lineinfo = true;            // source line info for profilers
+  int max_registers = 0;           // per-thread register cap; 0 = none
+  bool fast_math = false;          // --use_fast_math (off: kernels use explicit fast paths)
   std::vector<std::string> extra;  // appended verbatim, after the typed options
 
   /// NVRTC option strings in a fixed order (part of the cache key).
@@ -27,7 +27,7 @@ struct CompileOptions {
 
 /// What ptxas reports for one entry point.
 struct KernelResources {
-  int registers = 0;          // per thread
+  int registers = 0;  // per thread
   int shared_static_bytes = 0;
   int constant_bytes = 0;
   int stack_frame_bytes = 0;
@@ -36,10 +36,10 @@ struct KernelResources {
 };
 
 struct CompiledKernel {
-  std::string key;             // sha256 of the canonical compile input
+  std::string key;  // sha256 of the canonical compile input
   std::string cubin;
-  std::string log;             // NVRTC log including ptxas info lines
-  double compile_ms = 0;       // NVRTC time (0 for a cache hit's compile)
+  std::string log;        // NVRTC log including ptxas info lines
+  double compile_ms = 0;  // NVRTC time (0 for a cache hit's compile)
   bool cache_hit = false;
   std::vector<std::string> options;
   std::map<std::string, KernelResources> resources;  // per entry point; an entry is absent

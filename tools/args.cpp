@@ -12,8 +12,8 @@
 namespace gqaforge::cli {
 namespace {
 
-constexpr size_t kHelpWidth = 100;   // help lines wrap here
-constexpr size_t kNameColumn = 28;   // flag descriptions start here
+constexpr size_t kHelpWidth = 100;  // help lines wrap here
+constexpr size_t kNameColumn = 28;  // flag descriptions start here
 
 // Re-flows `text` to `width` columns: lines of one paragraph are joined, blank lines kept.
 std::string wrap(const std::string& text, size_t width) {
@@ -40,7 +40,9 @@ std::string wrap(const std::string& text, size_t width) {
 }
 
 // A flag followed by a value (not a switch).
-bool takes_value(const CLI::Option* opt) { return opt->get_expected_min() > 0; }
+bool takes_value(const CLI::Option* opt) {
+  return opt->get_expected_min() > 0;
+}
 
 // Help in the project's layout: the usage line first, descriptions wrapped, each flag's
 // default and environment variable in its description, subcommands aligned by name.
@@ -113,7 +115,8 @@ class HelpFormatter : public CLI::Formatter {
     std::string out = "\n" + subs.front()->get_group() + ":\n";
     for (const CLI::App* s : subs) {
       auto it = summaries_.find(s);
-      out += fmt::format("  {:<{}}  {}\n", s->get_name(), width, it != summaries_.end() ? it->second : s->get_description());
+      out += fmt::format("  {:<{}}  {}\n", s->get_name(), width,
+                         it != summaries_.end() ? it->second : s->get_description());
     }
     return out;
   }
@@ -129,7 +132,7 @@ class HelpFormatter : public CLI::Formatter {
 // The subcommand the parse reached: "gqaforge db info" ends at info.
 const CLI::App& deepest_selected(const CLI::App& root) {
   const CLI::App* app = &root;
-  for (std::vector<const CLI::App*> next = app->get_subcommands({}); ; next = app->get_subcommands({})) {
+  for (std::vector<const CLI::App*> next = app->get_subcommands({});; next = app->get_subcommands({})) {
     auto it = std::find_if(next.begin(), next.end(), [](const CLI::App* s) { return s->parsed(); });
     if (it == next.end()) return *app;
     app = *it;

@@ -198,7 +198,13 @@ std::vector<double> nelder_mead(const Scorer& sc, std::vector<double> x0, const 
     if (fr < f[0]) {
       auto xe = lerp(-2.0);
       double fe = eval(xe);
-      if (fe < fr) { pts[n] = xe; f[n] = fe; } else { pts[n] = xr; f[n] = fr; }
+      if (fe < fr) {
+        pts[n] = xe;
+        f[n] = fe;
+      } else {
+        pts[n] = xr;
+        f[n] = fr;
+      }
     } else if (fr < f[n - 1]) {
       pts[n] = xr;
       f[n] = fr;
@@ -224,8 +230,7 @@ std::vector<double> nelder_mead(const Scorer& sc, std::vector<double> x0, const 
 
 // Free per-H coefficients (a diagnostic: how many cells any power-law table can reproduce
 // under the cost conventions). Random coordinate hill climbing from `start`.
-LossModel table_climb(const Scorer& sc, const LossModel& start, int iterations, std::mt19937_64& rng,
-                      bool per_h_e) {
+LossModel table_climb(const Scorer& sc, const LossModel& start, int iterations, std::mt19937_64& rng, bool per_h_e) {
   std::vector<HeadConfig> heads = candidate_heads(32);
   const size_t stride = per_h_e ? 3 : 2;
   std::vector<double> x;

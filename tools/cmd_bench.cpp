@@ -89,10 +89,10 @@ BenchRow bench_one(KernelBench& bench, const AttentionProblem& problem, const st
 
 std::string csv_line(const BenchRow& r) {
   const AttentionProblem& p = r.problem;
-  return fmt::format("{},{},{},{},{},{},{},{},{},\"{}\",{},{:.3f},{:.3f},{:.3f},{:.4f},{:.2f},\"{}\"\n", phase_name(p.phase),
-                     p.n_q_heads, p.n_kv_heads, p.head_dim, dtype_name(p.dtype), p.causal ? 1 : 0, p.batch, p.q_len,
-                     p.kv_len, r.config, r.gate, r.timing.median_us, r.timing.min_us, r.timing.stddev_us, r.tbps,
-                     r.tflops, r.error);
+  return fmt::format("{},{},{},{},{},{},{},{},{},\"{}\",{},{:.3f},{:.3f},{:.3f},{:.4f},{:.2f},\"{}\"\n",
+                     phase_name(p.phase), p.n_q_heads, p.n_kv_heads, p.head_dim, dtype_name(p.dtype), p.causal ? 1 : 0,
+                     p.batch, p.q_len, p.kv_len, r.config, r.gate, r.timing.median_us, r.timing.min_us,
+                     r.timing.stddev_us, r.tbps, r.tflops, r.error);
 }
 
 // One line per problem as it finishes (a suite takes minutes): fixed columns within 120, the
@@ -111,8 +111,8 @@ void print_row(const BenchRow& r, bool wide) {
     rate = fmt::format("{:.0f} TFLOP/s", r.tflops);
     share = format_percent(r.tflops / kGemmCeilingTflops);
   }
-  std::string line = fmt::format("{}  {:>10}  {:>12}  {:>6} of ceiling  gate {}", name, format_time_us(r.timing.median_us),
-                                 rate, share, r.gate);
+  std::string line = fmt::format("{}  {:>10}  {:>12}  {:>6} of ceiling  gate {}", name,
+                                 format_time_us(r.timing.median_us), rate, share, r.gate);
   if (wide) line += fmt::format("  [{}]", r.config);
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
@@ -168,13 +168,15 @@ int run_bench(const BenchFlags& f) {
 }
 
 CommandAction declare_bench(CLI::App& app) {
-  app.description("Times a kernel (after the correctness gate) with CUDA graphs over rotated inputs, and reports "
-                  "microseconds, TB/s of K+V read (decode) or TFLOP/s (prefill).");
+  app.description(
+      "Times a kernel (after the correctness gate) with CUDA graphs over rotated inputs, and reports "
+      "microseconds, TB/s of K+V read (decode) or TFLOP/s (prefill).");
   auto f = std::make_shared<BenchFlags>();
   add_problem_flags(app, f->problem, ProblemForm::kOne);
   add_kernel_flags(app, f->kernel, /*with_family=*/false);
   app.add_option("--suite", f->suite, "run the benchmark grid of bench/RESULTS.md instead of one problem")
-      ->type_name("decode|prefill")->check(one_of({"decode", "prefill"}));
+      ->type_name("decode|prefill")
+      ->check(one_of({"decode", "prefill"}));
   app.add_option("--csv", f->csv, "also write the rows as CSV")->type_name("FILE");
   add_device_flag(app, f->device);
   add_switch(app, "--wide", f->wide, "also print each kernel's config (lines then exceed 120 columns)");

@@ -29,8 +29,9 @@ int run_cache(const std::string& action) {
 }
 
 CommandAction declare_cache(CLI::App& app) {
-  app.description("Shows or clears the compile cache ($GQAFORGE_CACHE_DIR, else $XDG_CACHE_HOME/gqaforge, "
-                  "else ~/.cache/gqaforge).");
+  app.description(
+      "Shows or clears the compile cache ($GQAFORGE_CACHE_DIR, else $XDG_CACHE_HOME/gqaforge, "
+      "else ~/.cache/gqaforge).");
   auto action = std::make_shared<std::string>();
   app.add_option("action", *action, "info or clear")->required()->check(one_of({"info", "clear"}));
   return [action](const Args&) { return run_cache(*action); };

@@ -33,7 +33,8 @@ int run_check(const CheckFlags& f) {
       return usage_error(fmt::format("--kv-lens has {} values but --batch is {}", v->size(), problem->batch));
     }
     for (int64_t x : *v) {
-      if (x > problem->kv_len) return usage_error(fmt::format("--kv-lens value {} exceeds --kv-len {}", x, problem->kv_len));
+      if (x > problem->kv_len)
+        return usage_error(fmt::format("--kv-lens value {} exceeds --kv-len {}", x, problem->kv_len));
       options.kv_lens.push_back(static_cast<int>(x));
     }
   }
@@ -58,14 +59,18 @@ int run_check(const CheckFlags& f) {
 }
 
 CommandAction declare_check(CLI::App& app) {
-  app.description("Runs the kernel for a problem on the GPU with fresh random inputs and compares it with the fp64 "
-                  "CPU oracle (or the GPU reference kernel for large shapes).");
+  app.description(
+      "Runs the kernel for a problem on the GPU with fresh random inputs and compares it with the fp64 "
+      "CPU oracle (or the GPU reference kernel for large shapes).");
   auto f = std::make_shared<CheckFlags>();
   add_problem_flags(app, f->problem, ProblemForm::kOne);
   add_kernel_flags(app, f->kernel);
-  app.add_option("--seed", f->seed, "random seed (printed, so a failure can be replayed)")->type_name("N")
-      ->default_str("1")->transform(integer_in(0));
-  app.add_option("--kv-lens", f->kv_lens, "per-sequence key counts (decode), one per sequence")->type_name("N,N,...")
+  app.add_option("--seed", f->seed, "random seed (printed, so a failure can be replayed)")
+      ->type_name("N")
+      ->default_str("1")
+      ->transform(integer_in(0));
+  app.add_option("--kv-lens", f->kv_lens, "per-sequence key counts (decode), one per sequence")
+      ->type_name("N,N,...")
       ->check(checked_by([](const std::string& s) { return parse_count_list(s).status(); }));
   add_device_flag(app, f->device);
   return [f](const Args&) { return run_check(*f); };

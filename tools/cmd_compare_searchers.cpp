@@ -85,7 +85,8 @@ int run_compare(const CompareFlags& f) {
     if (static_cast<double>(n) < static_cast<double>(n + l->unmeasured) * f.coverage) continue;
     auto guided = tune::replay(*l, "guided", 0, 1, target, with_default);
     if (!guided.ok()) return report_failure(guided.status());
-    const int64_t budget = std::max<int64_t>(1, static_cast<int64_t>(std::llround(f.fraction * static_cast<double>(n))));
+    const int64_t budget =
+        std::max<int64_t>(1, static_cast<int64_t>(std::llround(f.fraction * static_cast<double>(n))));
     std::vector<double> gaps;
     int hits = 0;
     for (int s = 1; s <= static_cast<int>(f.seeds); ++s) {
@@ -98,7 +99,8 @@ int run_compare(const CompareFlags& f) {
     table.add_row({problem->name(), std::to_string(n), format_time_us(l->best_us), gap_text(l->default_us, l->best_us),
                    std::to_string(guided->evaluations), format_percent(share), gap_text(guided->best_us, l->best_us),
                    guided->evals_to_target < 0 ? "never" : std::to_string(guided->evals_to_target),
-                   std::to_string(budget), format_percent(median(gaps)), fmt::format("{:.0f}%", 100.0 * hits / f.seeds)});
+                   std::to_string(budget), format_percent(median(gaps)),
+                   fmt::format("{:.0f}%", 100.0 * hits / f.seeds)});
     Json j = Json::object();
     j["problem"] = problem->name();
     j["environment"] = key.first;
@@ -120,8 +122,8 @@ int run_compare(const CompareFlags& f) {
   }
   // Nothing is printed before this check: a database without exhaustive runs gets the error alone.
   if (table.rows() == 0) {
-    return report_failure(not_found("no problem in '{}' was tuned exhaustively (run `gqaforge tune --strategy exhaustive`)",
-                                    (*db)->path()));
+    return report_failure(not_found(
+        "no problem in '{}' was tuned exhaustively (run `gqaforge tune --strategy exhaustive`)", (*db)->path()));
   }
   if (f.json) {
     Json doc = json_document("compare-searchers");
@@ -135,9 +137,10 @@ int run_compare(const CompareFlags& f) {
     return 0;
   }
   const std::string pct = format_decimal(f.target_pct) + "%";
-  std::printf("best: the exhaustive optimum; guided, random: evaluations spent; gap: how far the best found is from it;\n"
-              "to %s: guided evaluations until within %s; P(%s): share of %d random samples within %s\n\n",
-              within.c_str(), pct.c_str(), within.c_str(), static_cast<int>(f.seeds), pct.c_str());
+  std::printf(
+      "best: the exhaustive optimum; guided, random: evaluations spent; gap: how far the best found is from it;\n"
+      "to %s: guided evaluations until within %s; P(%s): share of %d random samples within %s\n\n",
+      within.c_str(), pct.c_str(), within.c_str(), static_cast<int>(f.seeds), pct.c_str());
   std::fputs(f.markdown ? table.render_markdown().c_str() : table.render(f.wide ? 0 : kDefaultTableWidth).c_str(),
              stdout);
   std::printf("\n%zu problem(s); default = the heuristic config's distance from the exhaustive best\n", table.rows());
@@ -145,23 +148,33 @@ int run_compare(const CompareFlags& f) {
 }
 
 CommandAction declare_compare(CLI::App& app) {
-  app.description("Replays the exhaustive, random and guided strategies on the measured landscapes of exhaustive "
-                  "tune runs in a database: for every problem whose space was measured in full, how many evaluations "
-                  "each strategy spends and how close it gets to the best.");
+  app.description(
+      "Replays the exhaustive, random and guided strategies on the measured landscapes of exhaustive "
+      "tune runs in a database: for every problem whose space was measured in full, how many evaluations "
+      "each strategy spends and how close it gets to the best.");
   auto f = std::make_shared<CompareFlags>();
   add_database_flag(app, f->db, "database holding exhaustive tune runs");
-  app.add_option("--arch", f->arch, "target whose device limits define the spaces")->type_name("SM")
+  app.add_option("--arch", f->arch, "target whose device limits define the spaces")
+      ->type_name("SM")
       ->default_str("sm_90a");
-  app.add_option("--target", f->target_pct, "allowed distance from the exhaustive best")->type_name("PERCENT")
-      ->default_str("3")->transform(number_in(0, 100));
+  app.add_option("--target", f->target_pct, "allowed distance from the exhaustive best")
+      ->type_name("PERCENT")
+      ->default_str("3")
+      ->transform(number_in(0, 100));
   app.add_option("--random-fraction", f->fraction, "random's sample size as a fraction of the valid points")
-      ->type_name("F")->default_str("0.3")->transform(number_in(0.001, 1));
-  app.add_option("--seeds", f->seeds, "random samples per problem")->type_name("N")->default_str("50")
+      ->type_name("F")
+      ->default_str("0.3")
+      ->transform(number_in(0.001, 1));
+  app.add_option("--seeds", f->seeds, "random samples per problem")
+      ->type_name("N")
+      ->default_str("50")
       ->transform(number_in(1, 10000));
   add_switch(app, "--without-default", f->without_default,
              "do not measure the heuristic default first (the searchers alone)");
   app.add_option("--min-coverage", f->coverage, "smallest measured fraction of the valid points to count as exhaustive")
-      ->type_name("F")->default_str("0.95")->transform(number_in(0, 1));
+      ->type_name("F")
+      ->default_str("0.95")
+      ->transform(number_in(0, 1));
   add_switch(app, "--json", f->json, "print the result as JSON (docs/json-output.md)");
   add_switch(app, "--markdown", f->markdown, "print the table as Markdown (for a results document)");
   add_switch(app, "--wide", f->wide, "print every column, however wide (default: at most 120 columns)");

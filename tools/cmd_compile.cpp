@@ -102,8 +102,8 @@ int run_compile(const CompileFlags& f) {
         e["ctas_per_sm"] = occ.ctas_per_sm;
         e["occupancy_limiter"] = occ.limiter;
       } else {
-        for (const char* k : {"registers", "spill_store_bytes", "spill_load_bytes", "stack_bytes", "shared_static_bytes",
-                              "ctas_per_sm", "occupancy_limiter"}) {
+        for (const char* k : {"registers", "spill_store_bytes", "spill_load_bytes", "stack_bytes",
+                              "shared_static_bytes", "ctas_per_sm", "occupancy_limiter"}) {
           e[k] = Json();
         }
       }
@@ -154,16 +154,20 @@ int run_compile(const CompileFlags& f) {
 }
 
 CommandAction declare_compile(CLI::App& app) {
-  app.description("Compiles the kernel for a problem and config with NVRTC (no GPU needed) and prints, per entry "
-                  "point, its launch (grid, threads, dynamic shared memory), registers, spills, static shared memory "
-                  "and the CTAs per SM these allow on the target, and the compile time.");
+  app.description(
+      "Compiles the kernel for a problem and config with NVRTC (no GPU needed) and prints, per entry "
+      "point, its launch (grid, threads, dynamic shared memory), registers, spills, static shared memory "
+      "and the CTAs per SM these allow on the target, and the compile time.");
   auto f = std::make_shared<CompileFlags>();
   add_problem_flags(app, f->problem, ProblemForm::kOne);
   add_kernel_flags(app, f->kernel);
-  app.add_option("--arch", f->arch, "target, e.g. sm_90a, sm_80 (one this NVRTC supports)")->type_name("sm_XY")
+  app.add_option("--arch", f->arch, "target, e.g. sm_90a, sm_80 (one this NVRTC supports)")
+      ->type_name("sm_XY")
       ->default_str("sm_90a");
-  app.add_option("--max-registers", f->max_registers, "per-thread register cap (0 = none)")->type_name("N")
-      ->default_str("0")->transform(integer_in(0, std::numeric_limits<int>::max()));
+  app.add_option("--max-registers", f->max_registers, "per-thread register cap (0 = none)")
+      ->type_name("N")
+      ->default_str("0")
+      ->transform(integer_in(0, std::numeric_limits<int>::max()));
   app.add_option(kOutputFlag, f->output, "write the cubin to FILE")->type_name("FILE");
   add_switch(app, "--no-cache", f->no_cache, "compile even when the cache has the entry");
   add_switch(app, "--json", f->json, "print the result as JSON (docs/json-output.md)");

@@ -48,11 +48,14 @@ Result<ModelShape> model_from_flags(const CostFlags& f) {
     if (!found.ok()) return invalid_argument("{}", found.status().message());
     s = *found;
   } else {
-    for (const auto& [required, given] : {std::pair{"layers", f.layers.has_value()}, {"hidden", f.hidden.has_value()},
+    for (const auto& [required, given] : {std::pair{"layers", f.layers.has_value()},
+                                          {"hidden", f.hidden.has_value()},
                                           {"heads", f.heads.has_value()}}) {
       if (!given) {
-        return invalid_argument("give --model NAME or the dimensions --layers, --hidden and --heads QUERY:KV "
-                                "(missing --{})", required);
+        return invalid_argument(
+            "give --model NAME or the dimensions --layers, --hidden and --heads QUERY:KV "
+            "(missing --{})",
+            required);
       }
     }
     s.name = "custom";
@@ -180,20 +183,26 @@ int run_cost(const CostFlags& f) {
 }
 
 CommandAction declare_cost(CLI::App& app) {
-  app.description("Prints the inference cost of a model at a context length (paper eqs. 3-4): FLOPs and memory per "
-                  "decoded token and per sequence, split into weights (time-invariant) and KV cache / attention "
-                  "(time-variant).");
+  app.description(
+      "Prints the inference cost of a model at a context length (paper eqs. 3-4): FLOPs and memory per "
+      "decoded token and per sequence, split into weights (time-invariant) and KV cache / attention "
+      "(time-variant).");
   auto f = std::make_shared<CostFlags>();
   auto count = [&](const char* name, std::optional<int64_t>& value, const char* metavar, const char* help) {
     return app.add_option(name, value, help)->type_name(metavar)->transform(positive_count());
   };
-  app.add_option("--model", f->model, "preset: llama-3.2-1b, llama-3.2-3b, llama-3.1-8b, llama-3.1-70b, qwen2.5-7b, "
-                                      "mistral-7b, paper-3m ... paper-64b")->type_name("NAME");
-  app.add_option("--context", f->context, "context length, e.g. 8192 or 128k")->type_name("T")->default_str("128k")
+  app.add_option("--model", f->model,
+                 "preset: llama-3.2-1b, llama-3.2-3b, llama-3.1-8b, llama-3.1-70b, qwen2.5-7b, "
+                 "mistral-7b, paper-3m ... paper-64b")
+      ->type_name("NAME");
+  app.add_option("--context", f->context, "context length, e.g. 8192 or 128k")
+      ->type_name("T")
+      ->default_str("128k")
       ->transform(positive_count());
   count("--layers", f->layers, "L", "decoder layers (overrides the preset)");
   count("--hidden", f->hidden, "D", "hidden size");
-  app.add_option("--heads", f->heads, "query heads : kv heads, e.g. 32:8")->type_name("Q:KV")
+  app.add_option("--heads", f->heads, "query heads : kv heads, e.g. 32:8")
+      ->type_name("Q:KV")
       ->check(checked_by([](const std::string& text) {
         int64_t q = 0, kv = 0;
         return parse_head_pair(text, q, kv);
@@ -203,11 +212,15 @@ CommandAction declare_cost(CLI::App& app) {
   count("--vocab", f->vocab, "V", "vocabulary size")->default_str("50304");
   add_switch(app, "--untied", f->untied, "input and output embeddings are separate matrices");
   count("--ffn-matrices", f->ffn_matrices, "M", "3 (SwiGLU) or 2")->default_str("3");
-  app.add_option("--bytes-per-value", f->bytes_per_value, "bytes per weight / KV value")->type_name("B")
-      ->default_str("2")->transform(positive_number());
-  add_switch(app, "--count-embedding", f->count_embedding, "include embedding parameters in M and the output head in C");
+  app.add_option("--bytes-per-value", f->bytes_per_value, "bytes per weight / KV value")
+      ->type_name("B")
+      ->default_str("2")
+      ->transform(positive_number());
+  add_switch(app, "--count-embedding", f->count_embedding,
+             "include embedding parameters in M and the output head in C");
   app.add_option("--train-tokens", f->train_tokens, "also print the training cost (App. C) for D tokens, e.g. 100e9")
-      ->type_name("D")->transform(positive_number());
+      ->type_name("D")
+      ->transform(positive_number());
   app.add_option("--presets", f->presets, "read presets from a JSON file instead of the bundled ones")
       ->type_name("FILE");
   add_switch(app, "--json", f->json, "print JSON instead of a table");

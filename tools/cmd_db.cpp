@@ -38,8 +38,7 @@ std::vector<std::string> known_families() {
 
 std::string join_counts(const std::map<std::string, int64_t>& counts) {
   std::string out;
-  for (const auto& [name, n] : counts)
-    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", name, n);
+  for (const auto& [name, n] : counts) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", name, n);
   return out.empty() ? "-" : out;
 }
 
@@ -47,8 +46,8 @@ std::string join_counts(const std::map<std::string, int64_t>& counts) {
 // "linear bf16 m.. n.. k..", and a row that is no valid problem of this build by its key.
 std::string problem_text(const ProblemRecord& p) {
   if (p.family == "linear") {
-    return fmt::format("linear {} m{} n{} k{}", p.dtype, format_count(p.gemm_m),
-                       format_count(p.gemm_n), format_count(p.gemm_k));
+    return fmt::format("linear {} m{} n{} k{}", p.dtype, format_count(p.gemm_m), format_count(p.gemm_n),
+                       format_count(p.gemm_k));
   }
   auto problem = tune::problem_from_record(p);
   return problem.ok() ? problem->name() : p.canonical();
@@ -121,10 +120,9 @@ int run_info(const InfoFlags& f) {
   std::printf("journal mode    %s\n", info->journal_mode.c_str());
   std::printf("environments    %lld\n", static_cast<long long>(info->environments));
   for (const Environment& e : *envs) {
-    std::printf("  %s  %s, %d SMs, cc %d.%d, driver %d, nvrtc %s, codegen %d%s, host %s\n",
-                e.key().c_str(), e.gpu_name.c_str(), e.sm_count, e.cc_major, e.cc_minor,
-                e.driver_version, e.nvrtc_version.c_str(), e.codegen_version,
-                e.codegen_hash.empty() ? "" : (" templates " + e.codegen_hash).c_str(),
+    std::printf("  %s  %s, %d SMs, cc %d.%d, driver %d, nvrtc %s, codegen %d%s, host %s\n", e.key().c_str(),
+                e.gpu_name.c_str(), e.sm_count, e.cc_major, e.cc_minor, e.driver_version, e.nvrtc_version.c_str(),
+                e.codegen_version, e.codegen_hash.empty() ? "" : (" templates " + e.codegen_hash).c_str(),
                 e.host.empty() ? "-" : e.host.c_str());
   }
   std::printf("tune runs       %lld (%lld unfinished)\n", static_cast<long long>(info->runs),
@@ -255,11 +253,9 @@ void print_stats(const char* verb, const std::string& target, const MergeStats& 
   std::printf(
       "%s into %s: %lld environments, %lld runs, %lld measurements added; %lld measurements "
       "updated, %lld unchanged, %lld skipped (the database held a later measurement)\n",
-      verb, target.c_str(), static_cast<long long>(s.environments_added),
-      static_cast<long long>(s.runs_added), static_cast<long long>(s.measurements_added),
-      static_cast<long long>(s.measurements_updated),
-      static_cast<long long>(s.measurements_unchanged),
-      static_cast<long long>(s.measurements_skipped));
+      verb, target.c_str(), static_cast<long long>(s.environments_added), static_cast<long long>(s.runs_added),
+      static_cast<long long>(s.measurements_added), static_cast<long long>(s.measurements_updated),
+      static_cast<long long>(s.measurements_unchanged), static_cast<long long>(s.measurements_skipped));
 }
 
 struct ImportFlags {
@@ -317,8 +313,9 @@ CommandAction action(std::shared_ptr<Flags> flags, int (*run)(const Flags&)) {
 }
 
 CommandAction declare_info(CLI::App& app) {
-  app.description("Summarizes a measurement database: schema version, environments, runs, and rows per status and "
-                  "family.");
+  app.description(
+      "Summarizes a measurement database: schema version, environments, runs, and rows per status and "
+      "family.");
   auto f = std::make_shared<InfoFlags>();
   add_database_flag(app, f->db);
   add_switch(app, "--check", f->check, "also run SQLite's integrity check (reads the whole file)");
@@ -327,21 +324,27 @@ CommandAction declare_info(CLI::App& app) {
 }
 
 CommandAction declare_best(CLI::App& app) {
-  app.description("Lists the best ok measurement per problem (the re-measured winner if one was marked, else the "
-                  "lowest median time).");
+  app.description(
+      "Lists the best ok measurement per problem (the re-measured winner if one was marked, else the "
+      "lowest median time).");
   auto f = std::make_shared<BestFlags>();
   add_database_flag(app, f->db);
-  app.add_option("--family", f->family, "decode, prefill, reference or linear")->type_name("NAME")
+  app.add_option("--family", f->family, "decode, prefill, reference or linear")
+      ->type_name("NAME")
       ->check(one_of(known_families()));
-  app.add_option("--heads", f->heads, "query and key/value head counts, e.g. 32:8")->type_name("Q:KV")
+  app.add_option("--heads", f->heads, "query and key/value head counts, e.g. 32:8")
+      ->type_name("Q:KV")
       ->check(checked_by(check_heads));
-  app.add_option("--head-dim", f->head_dim, "head dimension, e.g. 128")->type_name("D")
+  app.add_option("--head-dim", f->head_dim, "head dimension, e.g. 128")
+      ->type_name("D")
       ->transform(integer_in(1, 1 << 20));
   app.add_option("--dtype", f->dtype, "bf16 or fp16")->type_name("T")->check(one_of({"bf16", "fp16"}));
   app.add_option("--batch", f->batch, "batch size")->type_name("N")->transform(positive_count());
-  app.add_option("--kv-len", f->kv_len, "keys per sequence, e.g. 4096 or 4k")->type_name("N")
+  app.add_option("--kv-len", f->kv_len, "keys per sequence, e.g. 4096 or 4k")
+      ->type_name("N")
       ->transform(positive_count());
-  app.add_option("--env", f->env, "environment key (default: all environments, listed separately)")->type_name("KEY")
+  app.add_option("--env", f->env, "environment key (default: all environments, listed separately)")
+      ->type_name("KEY")
       ->check(checked_by([](const std::string& key) {
         return key.empty() ? invalid_argument("the key is empty (give an environment key, see `gqaforge db info`)")
                            : ok_status();
@@ -352,18 +355,19 @@ CommandAction declare_best(CLI::App& app) {
 }
 
 CommandAction declare_export(CLI::App& app) {
-  app.description("Writes the whole database as sorted, line-oriented text (for review and version control; "
-                  "`db import` reads it back).");
+  app.description(
+      "Writes the whole database as sorted, line-oriented text (for review and version control; "
+      "`db import` reads it back).");
   auto f = std::make_shared<ExportFlags>();
   add_database_flag(app, f->db);
-  app.add_option(kOutputFlag, f->output, "output file, written atomically")->type_name("FILE")
-      ->default_str("stdout");
+  app.add_option(kOutputFlag, f->output, "output file, written atomically")->type_name("FILE")->default_str("stdout");
   return action(f, run_export);
 }
 
 CommandAction declare_import(CLI::App& app) {
-  app.description("Merges an export file into a database (created if missing), without duplicates. The file is "
-                  "checked completely first (its end line, every value); on any error the database is unchanged.");
+  app.description(
+      "Merges an export file into a database (created if missing), without duplicates. The file is "
+      "checked completely first (its end line, every value); on any error the database is unchanged.");
   auto f = std::make_shared<ImportFlags>();
   add_database_flag(app, f->db);
   app.add_option("file", f->file, "export file written by `gqaforge db export`")->required();
@@ -371,10 +375,11 @@ CommandAction declare_import(CLI::App& app) {
 }
 
 CommandAction declare_merge(CLI::App& app) {
-  app.description("Combines measurement databases (e.g. one per GPU or host) into OUT, which may already exist. Rows "
-                  "are deduplicated; run ids are remapped. Every input is checked before OUT is written; the rows "
-                  "then go in in short batches, so a tuner writing OUT keeps going, and an interrupted merge is "
-                  "completed by running it again.");
+  app.description(
+      "Combines measurement databases (e.g. one per GPU or host) into OUT, which may already exist. Rows "
+      "are deduplicated; run ids are remapped. Every input is checked before OUT is written; the rows "
+      "then go in in short batches, so a tuner writing OUT keeps going, and an interrupted merge is "
+      "completed by running it again.");
   auto f = std::make_shared<MergeFlags>();
   app.add_option("out", f->out, "output database (created if missing)")->required();
   app.add_option("input", f->inputs, "input databases")->required();
@@ -382,8 +387,9 @@ CommandAction declare_merge(CLI::App& app) {
 }
 
 CommandAction declare_migrate(CLI::App& app) {
-  app.description("Upgrades a database file to the schema version of this gqaforge (writers do this on open; "
-                  "read-only commands refuse older files).");
+  app.description(
+      "Upgrades a database file to the schema version of this gqaforge (writers do this on open; "
+      "read-only commands refuse older files).");
   auto path = std::make_shared<std::string>();
   add_database_flag(app, *path);
   return [path](const Args&) { return run_migrate(*path); };

@@ -81,8 +81,8 @@ int run_demo() {
 
   std::printf("\n== 2. the same search on measured H200 decode latency (batch 1) ==\n");
   std::fflush(stdout);
-  if (int rc = run_gqaforge({"search", "--target-loss", loss, "--context", context, "--objective", "latency",
-                             "--top", "8"});
+  if (int rc =
+          run_gqaforge({"search", "--target-loss", loss, "--context", context, "--objective", "latency", "--top", "8"});
       rc != 0) {
     std::printf("(measured objective unavailable in this build; the analytical result above stands)\n");
   }
@@ -137,10 +137,11 @@ int run_demo() {
 }
 
 CommandAction declare_demo(CLI::App& app) {
-  app.description("Runs the cost-optimal GQA search for target loss 2.615 at 128K context with the bundled loss "
-                  "model (analytical and measured-H200 objectives), then compiles the kernels the winning "
-                  "configuration runs and builds a tuned kernel library for it from the bundled H200 measurements. "
-                  "Needs no GPU.");
+  app.description(
+      "Runs the cost-optimal GQA search for target loss 2.615 at 128K context with the bundled loss "
+      "model (analytical and measured-H200 objectives), then compiles the kernels the winning "
+      "configuration runs and builds a tuned kernel library for it from the bundled H200 measurements. "
+      "Needs no GPU.");
   return [](const Args&) { return run_demo(); };
 }
 

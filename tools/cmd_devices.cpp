@@ -60,9 +60,8 @@ int run_devices(bool json) {
   if (devices->empty()) std::printf("no CUDA devices\n");
   for (const rt::DeviceInfo& d : *devices) {
     std::printf("device %d: %s (%s)\n", d.ordinal, d.name.c_str(), d.uuid.c_str());
-    std::printf("  compute capability %d.%d, target %s, %d SMs, %d MHz SM / %d MHz memory, %d-bit bus\n",
-                d.cc_major, d.cc_minor, d.default_arch().c_str(), d.sm_count, d.sm_clock_mhz, d.mem_clock_mhz,
-                d.mem_bus_bits);
+    std::printf("  compute capability %d.%d, target %s, %d SMs, %d MHz SM / %d MHz memory, %d-bit bus\n", d.cc_major,
+                d.cc_minor, d.default_arch().c_str(), d.sm_count, d.sm_clock_mhz, d.mem_clock_mhz, d.mem_bus_bits);
     std::printf("  memory %.1f GiB, L2 %d MiB, shared memory %d KiB/CTA (opt-in), %d KiB/SM\n",
                 static_cast<double>(d.memory_bytes) / (1 << 30), d.l2_bytes >> 20, d.shared_per_block_optin >> 10,
                 d.shared_per_sm >> 10);

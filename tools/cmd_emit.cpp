@@ -36,7 +36,9 @@ CommandAction declare_emit(CLI::App& app) {
   auto f = std::make_shared<EmitFlags>();
   add_problem_flags(app, f->problem, ProblemForm::kOne);
   add_kernel_flags(app, f->kernel);
-  app.add_option("--arch", f->arch, "target whose limits validate the config")->type_name("sm_XY")->default_str("sm_90a");
+  app.add_option("--arch", f->arch, "target whose limits validate the config")
+      ->type_name("sm_XY")
+      ->default_str("sm_90a");
   add_switch(app, "--with-headers", f->with_headers, "also print the embedded kernel template headers");
   return [f](const Args&) { return run_emit(*f); };
 }

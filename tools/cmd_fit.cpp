@@ -132,17 +132,22 @@ int run_fit(const FitFlags& f) {
 }
 
 CommandAction declare_fit(CLI::App& app) {
-  app.description("Fits the loss model to training runs. The CSV needs a header naming n_h,n_kv,N,loss (N = "
-                  "non-embedding parameters). The power form L(N; H) = (a_H/N)^b_H + E is what the search uses; the "
-                  "head-count form L(n_h) = a n_h^b + c (paper App. I) fits each group of equal N.");
+  app.description(
+      "Fits the loss model to training runs. The CSV needs a header naming n_h,n_kv,N,loss (N = "
+      "non-embedding parameters). The power form L(N; H) = (a_H/N)^b_H + E is what the search uses; the "
+      "head-count form L(n_h) = a n_h^b + c (paper App. I) fits each group of equal N.");
   auto f = std::make_shared<FitFlags>();
   app.add_option("csv", f->csv, "training runs: n_h,n_kv,N,loss")->required();
   app.add_option(kOutputFlag, f->output, "write the fitted model as JSON")->type_name("FILE");
-  app.add_option("--form", f->form, "power, head-law, or both")->type_name("FORM")->default_str("power")
+  app.add_option("--form", f->form, "power, head-law, or both")
+      ->type_name("FORM")
+      ->default_str("power")
       ->transform(one_of({"power", "head-law", "both"}, /*ignore_case=*/true));
   add_switch(app, "--per-h-e", f->per_h_e, "fit one E per head configuration instead of a shared E");
-  app.add_option("--context", f->context, "training context of the runs (recorded in the model)")->type_name("T")
-      ->default_str("8192")->transform(positive_count());
+  app.add_option("--context", f->context, "training context of the runs (recorded in the model)")
+      ->type_name("T")
+      ->default_str("8192")
+      ->transform(positive_count());
   add_switch(app, "--residuals", f->residuals, "print every point's residual");
   return [f](const Args&) { return run_fit(*f); };
 }

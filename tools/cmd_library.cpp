@@ -23,8 +23,12 @@
 namespace gqaforge::cli {
 namespace {
 
-Status check_arch(const std::string& text) { return normalize_arch(text).status(); }
-Status check_class(const std::string& text) { return lib::parse_class_spec(text).status(); }
+Status check_arch(const std::string& text) {
+  return normalize_arch(text).status();
+}
+Status check_class(const std::string& text) {
+  return lib::parse_class_spec(text).status();
+}
 Status check_heads(const std::string& text) {
   int q = 0, kv = 0;
   return parse_heads(text, &q, &kv);
@@ -107,14 +111,15 @@ int run_build(const BuildFlags& f) {
     return 0;
   }
   for (const std::string& n : report.notes) std::fprintf(stderr, "gqaforge: note: %s\n", n.c_str());
-  std::printf("built %s: %zu classes (%lld tuned, %lld heuristic default), %zu buckets, %zu variants, %zu cubins "
-              "for %s (%s; %lld compiled, %lld from the compile cache)\n",
-              f.output.c_str(), contents->classes.size(), static_cast<long long>(tuned),
-              static_cast<long long>(static_cast<int64_t>(contents->classes.size()) - tuned),
-              contents->entries.size(), contents->variants.size(), contents->cubins.size(),
-              fmt::format("{}", fmt::join(contents->manifest.archs, ", ")).c_str(),
-              format_bytes(static_cast<double>(cubin_bytes)).c_str(), static_cast<long long>(report.compiled),
-              static_cast<long long>(report.cache_hits));
+  std::printf(
+      "built %s: %zu classes (%lld tuned, %lld heuristic default), %zu buckets, %zu variants, %zu cubins "
+      "for %s (%s; %lld compiled, %lld from the compile cache)\n",
+      f.output.c_str(), contents->classes.size(), static_cast<long long>(tuned),
+      static_cast<long long>(static_cast<int64_t>(contents->classes.size()) - tuned), contents->entries.size(),
+      contents->variants.size(), contents->cubins.size(),
+      fmt::format("{}", fmt::join(contents->manifest.archs, ", ")).c_str(),
+      format_bytes(static_cast<double>(cubin_bytes)).c_str(), static_cast<long long>(report.compiled),
+      static_cast<long long>(report.cache_hits));
   return 0;
 }
 
@@ -236,25 +241,32 @@ CommandAction action(std::shared_ptr<Flags> flags, int (*run)(const Flags&)) {
 }
 
 CommandAction declare_build(CLI::App& app) {
-  app.description("Builds a tuned kernel library from a measurement database (or its text export): the best "
-                  "measured config per shape bucket of every kernel class, compiled for the target archs with "
-                  "NVRTC (no GPU needed), plus the heuristic default of each --cover class nothing tuned. Written "
-                  "atomically: on any error no file is left.");
+  app.description(
+      "Builds a tuned kernel library from a measurement database (or its text export): the best "
+      "measured config per shape bucket of every kernel class, compiled for the target archs with "
+      "NVRTC (no GPU needed), plus the heuristic default of each --cover class nothing tuned. Written "
+      "atomically: on any error no file is left.");
   auto f = std::make_shared<BuildFlags>();
   add_database_flag(app, f->db, "measurement database or its `db export` text (e.g. data/h200-tuned.tsv)");
   app.add_option(kOutputFlag, f->output, "library file to write (e.g. h200.gqalib)")->type_name("FILE")->required();
-  app.add_option("--arch", f->arch, "targets to compile for, e.g. sm_90a")->type_name("LIST")
-      ->default_str("the measured GPU's")->check(each_item(check_arch));
-  app.add_option("--env", f->env, "use only this environment's rows (see `gqaforge db info`)")->type_name("KEY")
+  app.add_option("--arch", f->arch, "targets to compile for, e.g. sm_90a")
+      ->type_name("LIST")
+      ->default_str("the measured GPU's")
+      ->check(each_item(check_arch));
+  app.add_option("--env", f->env, "use only this environment's rows (see `gqaforge db info`)")
+      ->type_name("KEY")
       ->default_str("every environment of the GPU model with the most rows");
-  app.add_option("--phase", f->phase, "only these phases: decode, prefill")->type_name("LIST")
+  app.add_option("--phase", f->phase, "only these phases: decode, prefill")
+      ->type_name("LIST")
       ->check(each_item([](const std::string& t) { return parse_phase(t).status(); }));
-  app.add_option("--heads", f->heads, "only these query:KV head pairs, e.g. 32:8,8:1")->type_name("LIST")
+  app.add_option("--heads", f->heads, "only these query:KV head pairs, e.g. 32:8,8:1")
+      ->type_name("LIST")
       ->check(each_item(check_heads));
   app.add_option("--head-dim", f->head_dim, "only these head dims")->type_name("LIST")->check(positive_count_list());
   app.add_option("--cover", f->cover,
                  "classes to serve even untuned (heuristic default), e.g. decode/32:8/d128,prefill/8:1/d64/noncausal")
-      ->type_name("LIST")->check(each_item(check_class));
+      ->type_name("LIST")
+      ->check(each_item(check_class));
   add_switch(app, "--current-codegen-only", f->current_codegen_only,
              "leave out rows timed with other kernel templates than this build's");
   add_switch(app, "--json", f->json, "print the summary as JSON (docs/json-output.md)");
@@ -262,8 +274,9 @@ CommandAction declare_build(CLI::App& app) {
 }
 
 CommandAction declare_info(CLI::App& app) {
-  app.description("Shows what a library holds: its manifest and its dispatch table (per class the tuned buckets "
-                  "with config, measured time and cubin, and the heuristic defaults).");
+  app.description(
+      "Shows what a library holds: its manifest and its dispatch table (per class the tuned buckets "
+      "with config, measured time and cubin, and the heuristic defaults).");
   auto f = std::make_shared<InfoFlags>();
   app.add_option("file", f->file, "library file")->required();
   add_switch(app, "--wide", f->wide, "every column, however wide");
@@ -272,20 +285,23 @@ CommandAction declare_info(CLI::App& app) {
 }
 
 CommandAction declare_verify(CLI::App& app) {
-  app.description("Checks a library: the file (header, size, SQLite integrity), its format version, its kernel "
-                  "templates against this gqaforge, the target arch (--arch), the references between its tables "
-                  "and every cubin's sha256. Exits non-zero on the first failure (each is listed).");
+  app.description(
+      "Checks a library: the file (header, size, SQLite integrity), its format version, its kernel "
+      "templates against this gqaforge, the target arch (--arch), the references between its tables "
+      "and every cubin's sha256. Exits non-zero on the first failure (each is listed).");
   auto f = std::make_shared<VerifyFlags>();
   app.add_option("file", f->file, "library file")->required();
   app.add_option("--arch", f->arch, "the device's target, which the library must hold, e.g. sm_90a")
-      ->type_name("ARCH")->check(checked_by(check_arch));
+      ->type_name("ARCH")
+      ->check(checked_by(check_arch));
   add_switch(app, "--json", f->json, "print the checks as JSON (docs/json-output.md)");
   return action(f, run_verify);
 }
 
 CommandAction declare_diff(CLI::App& app) {
-  app.description("Compares two libraries: build provenance, classes, and per bucket the configs and measured "
-                  "times.");
+  app.description(
+      "Compares two libraries: build provenance, classes, and per bucket the configs and measured "
+      "times.");
   auto f = std::make_shared<DiffFlags>();
   app.add_option("a", f->a, "first library")->required();
   app.add_option("b", f->b, "second library")->required();
@@ -295,15 +311,18 @@ CommandAction declare_diff(CLI::App& app) {
 }
 
 CommandAction declare_select(CLI::App& app) {
-  app.description("Shows the kernel a library dispatches a problem to, and why: the exact tuned bucket, the "
-                  "nearest tuned bucket of its class, or the heuristic default compiled through NVRTC.");
+  app.description(
+      "Shows the kernel a library dispatches a problem to, and why: the exact tuned bucket, the "
+      "nearest tuned bucket of its class, or the heuristic default compiled through NVRTC.");
   auto f = std::make_shared<SelectFlags>();
   app.add_option("file", f->file, "library file")->required();
   add_problem_flags(app, f->problem, ProblemForm::kOne);
   add_switch(app, "--causal", f->causal, "causal mask, bottom-right aligned (decode is always causal)");
   add_switch(app, "--no-jit", f->no_jit, "forbid the run-time compile: a shape no tuned bucket serves is an error");
-  app.add_option("--arch", f->arch, "the device's target, e.g. sm_90a")->type_name("ARCH")
-      ->default_str("the library's first")->check(checked_by(check_arch));
+  app.add_option("--arch", f->arch, "the device's target, e.g. sm_90a")
+      ->type_name("ARCH")
+      ->default_str("the library's first")
+      ->check(checked_by(check_arch));
   add_switch(app, "--json", f->json, "print the decision as JSON (docs/json-output.md)");
   return action(f, run_select);
 }

@@ -159,15 +159,17 @@ int run_info(const InfoFlags& f) {
   std::printf("built        %s by gqaforge %s (commit %s) from %s\n", m.created_at.c_str(), m.gqaforge_version.c_str(),
               m.gqaforge_commit.c_str(), m.source.c_str());
   std::printf("kernels      codegen v%d templates %s, NVRTC %s, cubins for %s\n", m.codegen_version,
-              m.codegen_fingerprint.c_str(), m.nvrtc_version.c_str(), fmt::format("{}", fmt::join(m.archs, ", ")).c_str());
+              m.codegen_fingerprint.c_str(), m.nvrtc_version.c_str(),
+              fmt::format("{}", fmt::join(m.archs, ", ")).c_str());
   std::printf("measured on  %s (%d SMs, cc %d.%d), driver %s; environments %s (codegen v%s)\n", m.gpu_name.c_str(),
               m.gpu_sm_count, m.gpu_cc_major, m.gpu_cc_minor, ints_text(m.driver_versions).c_str(),
               fmt::format("{}", fmt::join(m.env_keys, ", ")).c_str(), ints_text(m.measured_codegen_versions).c_str());
-  std::printf("contents     %zu classes (%lld tuned, %lld heuristic default), %zu buckets, %zu variants, %zu cubins "
-              "(%s)\n\n",
-              c->classes.size(), static_cast<long long>(tuned),
-              static_cast<long long>(static_cast<int64_t>(c->classes.size()) - tuned), c->entries.size(),
-              c->variants.size(), c->cubins.size(), format_bytes(static_cast<double>(cubin_bytes)).c_str());
+  std::printf(
+      "contents     %zu classes (%lld tuned, %lld heuristic default), %zu buckets, %zu variants, %zu cubins "
+      "(%s)\n\n",
+      c->classes.size(), static_cast<long long>(tuned),
+      static_cast<long long>(static_cast<int64_t>(c->classes.size()) - tuned), c->entries.size(), c->variants.size(),
+      c->cubins.size(), format_bytes(static_cast<double>(cubin_bytes)).c_str());
   std::fputs(dispatch_table(*c, f.wide).c_str(), stdout);
   return 0;
 }
@@ -189,7 +191,8 @@ int run_diff(const DiffFlags& f) {
     doc["manifest"] = std::move(manifest);
     Json classes = Json::array();
     for (const lib::ClassChange& c : d.classes) {
-      classes.push_back({{"class", c.key}, {"a", c.a.empty() ? Json() : Json(c.a)}, {"b", c.b.empty() ? Json() : Json(c.b)}});
+      classes.push_back(
+          {{"class", c.key}, {"a", c.a.empty() ? Json() : Json(c.a)}, {"b", c.b.empty() ? Json() : Json(c.b)}});
     }
     doc["classes"] = std::move(classes);
     Json entries = Json::array();
@@ -217,7 +220,8 @@ int run_diff(const DiffFlags& f) {
                 c.b.empty() ? "absent" : c.b.c_str());
   }
   if (d.same_dispatch()) {
-    std::printf("same dispatch: %lld buckets with the same configs and times\n", static_cast<long long>(d.same_entries));
+    std::printf("same dispatch: %lld buckets with the same configs and times\n",
+                static_cast<long long>(d.same_entries));
     return 0;
   }
   std::printf("%zu buckets differ, %lld the same\n\n", d.entries.size(), static_cast<long long>(d.same_entries));
@@ -233,9 +237,10 @@ int run_diff(const DiffFlags& f) {
   t.add_column("config B", TextTable::kLeft, 1);
   for (const lib::EntryChange& e : d.entries) {
     const bool both = !e.config_a.empty() && !e.config_b.empty();
-    t.add_row({e.class_name, e.bucket, lib::entry_change_name(e.kind), e.config_a.empty() ? "-" : format_time_us(e.us_a),
-               e.config_b.empty() ? "-" : format_time_us(e.us_b), both ? fmt::format("{:.2f}", e.us_b / e.us_a) : "-",
-               e.config_a.empty() ? "-" : e.config_a, e.config_b.empty() ? "-" : e.config_b});
+    t.add_row({e.class_name, e.bucket, lib::entry_change_name(e.kind),
+               e.config_a.empty() ? "-" : format_time_us(e.us_a), e.config_b.empty() ? "-" : format_time_us(e.us_b),
+               both ? fmt::format("{:.2f}", e.us_b / e.us_a) : "-", e.config_a.empty() ? "-" : e.config_a,
+               e.config_b.empty() ? "-" : e.config_b});
   }
   std::fputs(t.render(f.wide ? 0 : kDefaultTableWidth).c_str(), stdout);
   return 0;

@@ -107,8 +107,8 @@ std::string latency_text(const CandidateResult& c) {
 
 std::string throughput_text(const CandidateResult& c) {
   if (!c.throughput) return "-";
-  return fmt::format("{}{} (B={})", format_scale(c.throughput->tokens_per_s), c.throughput->step.extrapolated ? "*" : "",
-                     c.throughput->batch);
+  return fmt::format("{}{} (B={})", format_scale(c.throughput->tokens_per_s),
+                     c.throughput->step.extrapolated ? "*" : "", c.throughput->batch);
 }
 
 void print_table(const SearchResult& r, size_t top, bool measured, bool wide) {
@@ -238,7 +238,8 @@ int print_search_json(const SearchResult& r, size_t top, bool measured) {
     red["memory"] = reduction(best.memory_bytes, b.memory_bytes);
     red["flops"] = reduction(best.flops, b.flops);
     red["z"] = reduction(best.z, b.z);
-    red["latency"] = best.latency && b.latency ? Json(reduction(best.latency->total_us(), b.latency->total_us())) : Json();
+    red["latency"] =
+        best.latency && b.latency ? Json(reduction(best.latency->total_us(), b.latency->total_us())) : Json();
     doc["reduction_vs_baseline"] = red;
   } else {
     doc["reduction_vs_baseline"] = Json();
@@ -296,7 +297,8 @@ int print_table4(const LossModel& loss, const Presets& presets, const SearchSett
     if (i % 5 == 4) t.add_row(row);
   }
   std::fputs(t.render(0).c_str(), stdout);
-  std::printf("%d of %zu cells reproduced (a≠b: this model picks a, the paper b)\n", check->matches, check->cells.size());
+  std::printf("%d of %zu cells reproduced (a≠b: this model picks a, the paper b)\n", check->matches,
+              check->cells.size());
   return 0;
 }
 
@@ -357,16 +359,17 @@ int run_search_cmd(const SearchFlags& f) {
               format_decimal(1 - settings.z.lambda).c_str(), format_decimal(settings.z.beta).c_str(),
               z_units_description(settings.z.units), z_units_name(settings.z.units));
   if (measured) {
-    std::printf("latency: one decoded token at batch %lld, measured; tokens/s: per GPU at the largest batch B that "
-                "fits; * = extrapolated beyond the tuned points\n",
-                static_cast<long long>(settings.batch));
+    std::printf(
+        "latency: one decoded token at batch %lld, measured; tokens/s: per GPU at the largest batch B that "
+        "fits; * = extrapolated beyond the tuned points\n",
+        static_cast<long long>(settings.batch));
   }
   std::printf("\n");
   print_table(r, static_cast<size_t>(f.top), measured != nullptr, f.wide);
   const CandidateResult& best = r.ranked.front();
-  std::printf("\nbest: %s with %s non-embedding parameters (L=%ld, d=%ld after rounding)\n", best.heads.to_string().c_str(),
-              format_scale(best.shape.params).c_str(), static_cast<long>(best.rounded.layers),
-              static_cast<long>(best.rounded.hidden));
+  std::printf("\nbest: %s with %s non-embedding parameters (L=%ld, d=%ld after rounding)\n",
+              best.heads.to_string().c_str(), format_scale(best.shape.params).c_str(),
+              static_cast<long>(best.rounded.layers), static_cast<long>(best.rounded.hidden));
   if (r.baseline) {
     const CandidateResult& b = *r.baseline;
     std::printf("vs %s %s at the same loss (%s parameters): memory %s, FLOPs %s, Z %s",
@@ -397,16 +400,19 @@ int run_search_cmd(const SearchFlags& f) {
 }
 
 CommandAction declare_search(CLI::App& app) {
-  app.description("Finds the cost-optimal GQA configuration (n_h, n_kv, model size) that reaches a target loss at "
-                  "an expected context length (Chen et al., EMNLP 2025, Sec. 4.1). Runs on the bundled default loss "
-                  "model and presets; measured objectives use a tuning database.");
+  app.description(
+      "Finds the cost-optimal GQA configuration (n_h, n_kv, model size) that reaches a target loss at "
+      "an expected context length (Chen et al., EMNLP 2025, Sec. 4.1). Runs on the bundled default loss "
+      "model and presets; measured objectives use a tuning database.");
   auto f = std::make_shared<SearchFlags>();
   auto count = [&](const char* name, std::optional<int64_t>& value, const char* metavar, const char* help,
                    const char* fallback) {
     return app.add_option(name, value, help)->type_name(metavar)->default_str(fallback)->transform(positive_count());
   };
   auto number = [&](const char* name, std::optional<double>& value, const char* metavar, const char* help, double lo,
-                    double hi) { return app.add_option(name, value, help)->type_name(metavar)->transform(number_in(lo, hi)); };
+                    double hi) {
+    return app.add_option(name, value, help)->type_name(metavar)->transform(number_in(lo, hi));
+  };
   auto checked = [&](const char* name, std::optional<std::string>& value, const char* metavar, const char* help,
                      const char* fallback, std::function<Status(const std::string&)> check) {
     return app.add_option(name, value, help)->type_name(metavar)->default_str(fallback)->check(checked_by(check));
@@ -415,11 +421,14 @@ CommandAction declare_search(CLI::App& app) {
   count("--context", f->context, "T", "expected context length, e.g. 128k or 1e6", "128k");
   checked("--objective", f->objective, "OBJ", "z, memory, flops, latency or throughput", "z",
           [](const std::string& t) { return parse_objective(t).status(); });
-  app.add_option("--loss-model", f->loss_model, "loss model JSON from `gqaforge fit`")->type_name("FILE")
+  app.add_option("--loss-model", f->loss_model, "loss model JSON from `gqaforge fit`")
+      ->type_name("FILE")
       ->default_str("bundled default");
-  app.add_option("--db", f->db, "tuning database (SQLite) or its text export, for measured costs")->type_name("FILE")
+  app.add_option("--db", f->db, "tuning database (SQLite) or its text export, for measured costs")
+      ->type_name("FILE")
       ->default_str("bundled H200 data if built in");
-  app.add_option("--env", f->env, "environment key to use from the database")->type_name("KEY")
+  app.add_option("--env", f->env, "environment key to use from the database")
+      ->type_name("KEY")
       ->default_str("every environment of the GPU with most rows");
   count("--batch", f->batch, "B", "batch for the latency objective", "1");
   count("--head-dim", f->head_dim, "DH", "head size d_h: 64, 96, 128 or 256", "64");
@@ -432,11 +441,17 @@ CommandAction declare_search(CLI::App& app) {
   checked("--z-units", f->z_units, "U", "sequence-bytes, sequence-half-values, token-values, sequence-mean-bytes",
           "sequence-bytes", [](const std::string& t) { return parse_z_units(t).status(); });
   app.add_option("--embedding", f->embedding, "count or exclude embedding parameters in the costs")
-      ->type_name("MODE")->default_str("count")->transform(one_of({"count", "exclude"}, /*ignore_case=*/true));
+      ->type_name("MODE")
+      ->default_str("count")
+      ->transform(one_of({"count", "exclude"}, /*ignore_case=*/true));
   app.add_option("--interpolation", f->interpolation, "aspect ratio interpolation: log-params or params")
-      ->type_name("I")->default_str("log-params")->transform(one_of({"log-params", "params"}, /*ignore_case=*/true));
-  app.add_option("--ffn-matrices", f->ffn_matrices, "FFN matrices: 3 (SwiGLU) or 2")->type_name("M")
-      ->default_str("3")->transform(integer_in(2, 3));
+      ->type_name("I")
+      ->default_str("log-params")
+      ->transform(one_of({"log-params", "params"}, /*ignore_case=*/true));
+  app.add_option("--ffn-matrices", f->ffn_matrices, "FFN matrices: 3 (SwiGLU) or 2")
+      ->type_name("M")
+      ->default_str("3")
+      ->transform(integer_in(2, 3));
   number("--bytes-per-value", f->bytes_per_value, "B", "bytes per weight / KV value", 0.125, 16)->default_str("2");
   count("--vocab", f->vocab, "V", "vocabulary size of the searched models", "50304");
   checked("--baseline", f->baseline, "Q:KV", "compare against this head configuration",

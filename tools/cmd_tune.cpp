@@ -32,7 +32,6 @@
 namespace gqaforge::cli {
 namespace {
 
-
 /// The flags as given (their syntax checked by the parse).
 struct TuneFlags {
   ProblemFlags problem;
@@ -113,8 +112,10 @@ Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
   plan.synthetic.real_faults = f.real_faults;
   if (plan.synthetic.real_faults && (plan.backend != "synthetic" || !plan.worker)) {
     // In-process, a real fault aborts or hangs the tuner itself.
-    return invalid_argument("--real-faults needs --backend synthetic with --isolation worker (got --backend {}, "
-                            "--isolation {})", plan.backend, isolation);
+    return invalid_argument(
+        "--real-faults needs --backend synthetic with --isolation worker (got --backend {}, "
+        "--isolation {})",
+        plan.backend, isolation);
   }
   o.retry_failed = f.retry_failed;
   plan.db_path = f.db;
@@ -169,8 +170,10 @@ Result<std::unique_ptr<tune::Backend>> make_backend(const TunePlan& plan) {
     return std::unique_ptr<tune::Backend>(std::move(b));
   }
   tune::WorkerOptions w;
-  w.command = {self_executable(), "tune-worker", "--backend", plan.backend, "--device", std::to_string(plan.device),
-               "--seed", std::to_string(plan.synthetic.seed)};
+  w.command = {self_executable(), "tune-worker",
+               "--backend",       plan.backend,
+               "--device",        std::to_string(plan.device),
+               "--seed",          std::to_string(plan.synthetic.seed)};
   if (plan.backend == "synthetic") {
     if (!plan.synthetic.fault_rates.empty()) {
       w.command.push_back("--synthetic-faults");
@@ -219,7 +222,7 @@ void print_table(const tune::TuneReport& report, bool wide) {
     // Every try of the search, the ones whose stored result a resume reused included.
     const std::string tries = fmt::format("{}", o.tried + o.skipped);
     if (!o.best) {
-      const char* why = o.stop_reason == "interrupted"                         ? "(interrupted: resume)"
+      const char* why = o.stop_reason == "interrupted"                           ? "(interrupted: resume)"
                         : o.stop_reason.find("time budget") != std::string::npos ? "(time budget: resume)"
                                                                                  : "(no passing variant)";
       t.add_row({name, tries, "-", "-", "-", "-", why});
@@ -252,14 +255,15 @@ void print_table(const tune::TuneReport& report, bool wide) {
   std::printf("\ntries by status: %s\n", line.empty() ? "none" : line.c_str());
   if (report.compile_cpu_s == 0 && report.compile_cache_hits == 0) {
     // The synthetic backend compiles nothing; say so instead of a kernel count.
-    std::printf("time: %s wall, %s measuring (gate + timing), nothing compiled\n", format_duration(report.wall_s).c_str(),
-                format_duration(report.measure_s).c_str());
+    std::printf("time: %s wall, %s measuring (gate + timing), nothing compiled\n",
+                format_duration(report.wall_s).c_str(), format_duration(report.measure_s).c_str());
   } else {
-    std::printf("time: %s wall, %s measuring (gate + timing), %s CPU compiling %lld kernel(s) (%lld compile cache "
-                "hit(s))\n",
-                format_duration(report.wall_s).c_str(), format_duration(report.measure_s).c_str(),
-                format_duration(report.compile_cpu_s).c_str(), static_cast<long long>(report.kernels_compiled),
-                static_cast<long long>(report.compile_cache_hits));
+    std::printf(
+        "time: %s wall, %s measuring (gate + timing), %s CPU compiling %lld kernel(s) (%lld compile cache "
+        "hit(s))\n",
+        format_duration(report.wall_s).c_str(), format_duration(report.measure_s).c_str(),
+        format_duration(report.compile_cpu_s).c_str(), static_cast<long long>(report.kernels_compiled),
+        static_cast<long long>(report.compile_cache_hits));
   }
   int64_t reused = 0;
   std::map<std::string, std::vector<std::string>> stopped;  // reason -> problems
@@ -268,7 +272,8 @@ void print_table(const tune::TuneReport& report, bool wide) {
     if (!o.stop_reason.empty()) stopped[o.stop_reason].push_back(o.problem.name());
   }
   if (reused > 0) {
-    std::printf("resumed: %lld tries came from earlier runs' rows (not measured again)\n", static_cast<long long>(reused));
+    std::printf("resumed: %lld tries came from earlier runs' rows (not measured again)\n",
+                static_cast<long long>(reused));
   }
   for (const auto& [reason, names] : stopped) {
     if (names.size() == 1) {
@@ -278,7 +283,8 @@ void print_table(const tune::TuneReport& report, bool wide) {
     }
   }
   if (report.time_budget_hit) std::printf("the time budget ended the sweep; run the same command again to resume\n");
-  if (report.interrupted) std::printf("interrupted: every finished try is stored; run the same command again to resume\n");
+  if (report.interrupted)
+    std::printf("interrupted: every finished try is stored; run the same command again to resume\n");
 }
 
 Json record_json(const MeasurementRecord& r) {
@@ -384,7 +390,8 @@ int run_tune(const TuneFlags& f, const Args& args) {
   if (!backend.ok()) return report_failure(backend.status());
   if (auto info = (*backend)->info(); !info.ok()) return report_failure(info.status());
   std::error_code size_error;
-  const bool fresh = !std::filesystem::exists(plan->db_path) || std::filesystem::file_size(plan->db_path, size_error) == 0;
+  const bool fresh =
+      !std::filesystem::exists(plan->db_path) || std::filesystem::file_size(plan->db_path, size_error) == 0;
   auto db = Database::open(plan->db_path);
   if (!db.ok()) return report_failure(db.status());
   // Only a new or empty file becomes a database; say so, since a typo in --db would otherwise
@@ -413,45 +420,71 @@ int run_tune(const TuneFlags& f, const Args& args) {
 }
 
 CommandAction declare_tune(CLI::App& app) {
-  app.description("Autotunes attention kernels: for every problem of the grid, searches the kernel family's config "
-                  "space, gates every variant for correctness, times it, and records every try (with its status) in "
-                  "the measurement database; the winners are re-measured and marked best. Running the same command "
-                  "again resumes (measured variants are skipped). With --linear, times the bf16 GEMMs of model "
-                  "presets or explicit shapes with cuBLASLt.");
+  app.description(
+      "Autotunes attention kernels: for every problem of the grid, searches the kernel family's config "
+      "space, gates every variant for correctness, times it, and records every try (with its status) in "
+      "the measurement database; the winners are re-measured and marked best. Running the same command "
+      "again resumes (measured variants are skipped). With --linear, times the bf16 GEMMs of model "
+      "presets or explicit shapes with cuBLASLt.");
   auto f = std::make_shared<TuneFlags>();
   add_problem_flags(app, f->problem, ProblemForm::kLists);
-  app.add_option("--causal", f->causal, "prefill mask (decode is always causal)")->type_name("yes|no|both")
-      ->default_str("yes")->check(one_of({"yes", "no", "both"}));
+  app.add_option("--causal", f->causal, "prefill mask (decode is always causal)")
+      ->type_name("yes|no|both")
+      ->default_str("yes")
+      ->check(one_of({"yes", "no", "both"}));
   add_switch(app, "--buckets", f->buckets, "tune the representatives of the batch/kv-len buckets covering the lists");
-  app.add_option("--strategy", f->strategy, "exhaustive, random or guided")->type_name("NAME")->default_str("guided")
+  app.add_option("--strategy", f->strategy, "exhaustive, random or guided")
+      ->type_name("NAME")
+      ->default_str("guided")
       ->check(one_of(std::vector<std::string>(std::begin(tune::kStrategies), std::end(tune::kStrategies))));
   app.add_option("--budget", f->budget, "tries per problem (random: the sample size); 0 = no limit")
-      ->type_name("N")->default_str("0")->transform(integer_in(0));
-  app.add_option("--time-budget", f->time_budget_s, "wall time of the whole sweep, e.g. 10m")->type_name("DURATION")
+      ->type_name("N")
+      ->default_str("0")
+      ->transform(integer_in(0));
+  app.add_option("--time-budget", f->time_budget_s, "wall time of the whole sweep, e.g. 10m")
+      ->type_name("DURATION")
       ->transform(duration());
   app.add_option("--patience", f->patience, "stop a problem after K tries without improvement; 0 = off")
-      ->type_name("K")->default_str("0")->transform(integer_in(0));
-  app.add_option("--seed", f->seed, "random sampling and correctness-gate inputs")->type_name("N")->default_str("1")
+      ->type_name("K")
+      ->default_str("0")
       ->transform(integer_in(0));
-  app.add_option("--remeasure", f->remeasure, "winners re-measured before the best is marked")->type_name("N")
-      ->default_str("3")->transform(integer_in(1, 100));
+  app.add_option("--seed", f->seed, "random sampling and correctness-gate inputs")
+      ->type_name("N")
+      ->default_str("1")
+      ->transform(integer_in(0));
+  app.add_option("--remeasure", f->remeasure, "winners re-measured before the best is marked")
+      ->type_name("N")
+      ->default_str("3")
+      ->transform(integer_in(1, 100));
   app.add_option("--repetitions", f->repetitions, "timed repetitions per try (winners get the full protocol)")
-      ->type_name("N")->default_str(std::to_string(tune::TuneOptions{}.measure.repetitions))
+      ->type_name("N")
+      ->default_str(std::to_string(tune::TuneOptions{}.measure.repetitions))
       ->transform(integer_in(1, 10000));
   app.add_option("--compile-batch", f->compile_batch, "variants compiled while the previous batch is measured")
-      ->type_name("N")->default_str("8")->transform(integer_in(1, 1024));
+      ->type_name("N")
+      ->default_str("8")
+      ->transform(integer_in(1, 1024));
   add_database_flag(app, f->db);
   app.add_option("--shard", f->shard, "measure only slice I of N of the sweep (0-based)")->type_name("I/N");
   app.add_option("--backend", f->backend, "where to measure (synthetic: a deterministic CPU model)")
-      ->type_name("cuda|synthetic")->default_str("cuda")->check(one_of({"cuda", "synthetic"}));
-  app.add_option("--isolation", f->isolation, "measure in a restartable child process")->type_name("worker|none")
-      ->default_str("worker for cuda")->check(one_of({"worker", "none"}));
+      ->type_name("cuda|synthetic")
+      ->default_str("cuda")
+      ->check(one_of({"cuda", "synthetic"}));
+  app.add_option("--isolation", f->isolation, "measure in a restartable child process")
+      ->type_name("worker|none")
+      ->default_str("worker for cuda")
+      ->check(one_of({"worker", "none"}));
   add_device_flag(app, f->device);
-  app.add_option("--measure-timeout", f->measure_timeout_s, "per variant, in the worker")->type_name("DURATION")
-      ->default_str("120s")->transform(duration());
-  app.add_option("--compile-timeout", f->compile_timeout_s, "per variant")->type_name("DURATION")
-      ->default_str("300s")->transform(duration());
-  app.add_option("--synthetic-faults", f->synthetic_faults, "synthetic backend: fraction of variants per failure status")
+  app.add_option("--measure-timeout", f->measure_timeout_s, "per variant, in the worker")
+      ->type_name("DURATION")
+      ->default_str("120s")
+      ->transform(duration());
+  app.add_option("--compile-timeout", f->compile_timeout_s, "per variant")
+      ->type_name("DURATION")
+      ->default_str("300s")
+      ->transform(duration());
+  app.add_option("--synthetic-faults", f->synthetic_faults,
+                 "synthetic backend: fraction of variants per failure status")
       ->type_name("S=F,...");
   add_switch(app, "--real-faults", f->real_faults, "synthetic backend in a worker: crash and hang for real");
   add_switch(app, "--retry-failed", f->retry_failed,
@@ -459,8 +492,10 @@ CommandAction declare_tune(CLI::App& app) {
   add_switch(app, "--linear", f->linear, "time linear-layer GEMMs with cuBLASLt instead of attention");
   app.add_option("--model", f->model, "--linear: model presets whose QKV, O, FFN and LM-head GEMMs to time")
       ->type_name("LIST");
-  app.add_option("--tokens", f->tokens, "--linear with --model: token counts M")->type_name("LIST")
-      ->default_str("1,16,4k")->check(positive_count_list());
+  app.add_option("--tokens", f->tokens, "--linear with --model: token counts M")
+      ->type_name("LIST")
+      ->default_str("1,16,4k")
+      ->check(positive_count_list());
   app.add_option("--gemm", f->gemm, "--linear: explicit MxNxK shapes")->type_name("LIST");
   add_switch(app, "--quiet", f->quiet, "no progress bar");
   add_switch(app, "--wide", f->wide, "every column of the summary, however wide");

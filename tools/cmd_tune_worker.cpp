@@ -59,10 +59,14 @@ int run_tune_worker(const WorkerFlags& flags) {
 CommandAction declare_tune_worker(CLI::App& app) {
   app.description("Internal: the measurement process of `gqaforge tune` (line-oriented JSON on stdin/stdout).");
   auto f = std::make_shared<WorkerFlags>();
-  app.add_option("--backend", f->backend, "what to measure with")->type_name("cuda|synthetic")->default_str("cuda")
+  app.add_option("--backend", f->backend, "what to measure with")
+      ->type_name("cuda|synthetic")
+      ->default_str("cuda")
       ->check(one_of({"cuda", "synthetic"}));
   add_device_flag(app, f->device);
-  app.add_option("--seed", f->seed, "synthetic landscape seed")->type_name("N")->default_str("1")
+  app.add_option("--seed", f->seed, "synthetic landscape seed")
+      ->type_name("N")
+      ->default_str("1")
       ->transform(integer_in(0));
   app.add_option("--synthetic-faults", f->synthetic_faults, "synthetic fault rates")->type_name("S=F,...");
   add_switch(app, "--real-faults", f->real_faults, "synthetic: abort on launch_failed, hang on timeout");

@@ -22,7 +22,9 @@ std::vector<Command>& registry() {
 
 }  // namespace
 
-CommandRegistrar::CommandRegistrar(const Command& command) { registry().push_back(command); }
+CommandRegistrar::CommandRegistrar(const Command& command) {
+  registry().push_back(command);
+}
 
 std::vector<Command> commands() {
   std::vector<Command> list = registry();
@@ -31,9 +33,10 @@ std::vector<Command> commands() {
 }
 
 int run_gqaforge(const Args& args) {
-  CLI::App app("Generates, compiles, tunes and benchmarks grouped-query attention kernels, and searches for "
-               "cost-optimal attention configurations.",
-               "gqaforge");
+  CLI::App app(
+      "Generates, compiles, tunes and benchmarks grouped-query attention kernels, and searches for "
+      "cost-optimal attention configurations.",
+      "gqaforge");
   configure_root(app);
   std::vector<std::pair<CLI::App*, CommandAction>> actions;
   CLI::App* help = nullptr;
@@ -46,8 +49,9 @@ int run_gqaforge(const Args& args) {
     }
     help = add_command(app, "help", "the same as --help", /*hidden=*/true);
     // Set last: subcommands inherit the footer of their parent at creation.
-    app.footer("`gqaforge <command> --help` describes a command's flags. Exit status: 0 success, 1 failure "
-               "while working (I/O, device, compile), 2 bad usage or input, 3 a kernel gave a wrong result.");
+    app.footer(
+        "`gqaforge <command> --help` describes a command's flags. Exit status: 0 success, 1 failure "
+        "while working (I/O, device, compile), 2 bad usage or input, 3 a kernel gave a wrong result.");
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
     app.parse(reversed);
   } catch (const CLI::Error& e) {

@@ -7,7 +7,9 @@
 namespace gqaforge::cli {
 namespace {
 
-Status check_phase(const std::string& text) { return parse_phase(text).status(); }
+Status check_phase(const std::string& text) {
+  return parse_phase(text).status();
+}
 
 Status check_heads(const std::string& text) {
   int q = 0, kv = 0;
@@ -18,35 +20,59 @@ Status check_heads(const std::string& text) {
 
 void add_problem_flags(CLI::App& app, ProblemFlags& f, ProblemForm form) {
   if (form == ProblemForm::kOne) {
-    app.add_option("--phase", f.phase, "attention phase")->type_name("prefill|decode")->default_str("decode")
+    app.add_option("--phase", f.phase, "attention phase")
+        ->type_name("prefill|decode")
+        ->default_str("decode")
         ->check(checked_by(check_phase));
-    app.add_option("--heads", f.heads, "query and KV heads")->type_name("Q:KV")->default_str("32:8")
+    app.add_option("--heads", f.heads, "query and KV heads")
+        ->type_name("Q:KV")
+        ->default_str("32:8")
         ->check(checked_by(check_heads));
-    app.add_option("--head-dim", f.head_dim, "head size: 64, 96, 128 or 256")->type_name("D")->default_str("128")
+    app.add_option("--head-dim", f.head_dim, "head size: 64, 96, 128 or 256")
+        ->type_name("D")
+        ->default_str("128")
         ->transform(integer_in(1));
   } else {
-    app.add_option("--phase", f.phase, "decode, prefill or decode,prefill")->type_name("LIST")->default_str("decode")
+    app.add_option("--phase", f.phase, "decode, prefill or decode,prefill")
+        ->type_name("LIST")
+        ->default_str("decode")
         ->check(each_item(check_phase));
-    app.add_option("--heads", f.heads, "query:KV head pairs, e.g. 32:8,8:1,16:2")->type_name("LIST")
-        ->default_str("32:8")->check(each_item(check_heads));
-    app.add_option("--head-dim", f.head_dim, "head dims: 64, 96, 128, 256")->type_name("LIST")->default_str("128")
+    app.add_option("--heads", f.heads, "query:KV head pairs, e.g. 32:8,8:1,16:2")
+        ->type_name("LIST")
+        ->default_str("32:8")
+        ->check(each_item(check_heads));
+    app.add_option("--head-dim", f.head_dim, "head dims: 64, 96, 128, 256")
+        ->type_name("LIST")
+        ->default_str("128")
         ->check(positive_count_list());
   }
-  app.add_option("--dtype", f.dtype, "element type")->type_name("bf16|fp16")->default_str("bf16")
+  app.add_option("--dtype", f.dtype, "element type")
+      ->type_name("bf16|fp16")
+      ->default_str("bf16")
       ->check(one_of({"bf16", "fp16"}));
   if (form == ProblemForm::kOne) {
     app.add_option("--batch", f.batch, "sequences")->type_name("B")->default_str("1")->transform(positive_count());
-    app.add_option("--q-len", f.q_len, "query tokens per sequence (e.g. 1, 4k)")->type_name("N")
-        ->default_str("1 for decode, 4k for prefill")->transform(positive_count());
-    app.add_option("--kv-len", f.kv_len, "keys per sequence (e.g. 4k, 128k)")->type_name("N")->default_str("4k")
+    app.add_option("--q-len", f.q_len, "query tokens per sequence (e.g. 1, 4k)")
+        ->type_name("N")
+        ->default_str("1 for decode, 4k for prefill")
+        ->transform(positive_count());
+    app.add_option("--kv-len", f.kv_len, "keys per sequence (e.g. 4k, 128k)")
+        ->type_name("N")
+        ->default_str("4k")
         ->transform(positive_count());
   } else {
-    app.add_option("--batch", f.batch, "batch sizes, e.g. 1,16")->type_name("LIST")->default_str("1")
+    app.add_option("--batch", f.batch, "batch sizes, e.g. 1,16")
+        ->type_name("LIST")
+        ->default_str("1")
         ->check(positive_count_list());
-    app.add_option("--kv-len", f.kv_len, "keys per sequence, e.g. 4k,32k,128k")->type_name("LIST")->default_str("4k")
+    app.add_option("--kv-len", f.kv_len, "keys per sequence, e.g. 4k,32k,128k")
+        ->type_name("LIST")
+        ->default_str("4k")
         ->check(positive_count_list());
-    app.add_option("--q-len", f.q_len, "query tokens per sequence")->type_name("LIST")
-        ->default_str("1 for decode, = kv-len for prefill")->check(positive_count_list());
+    app.add_option("--q-len", f.q_len, "query tokens per sequence")
+        ->type_name("LIST")
+        ->default_str("1 for decode, = kv-len for prefill")
+        ->check(positive_count_list());
   }
 }
 
@@ -90,19 +116,25 @@ void add_kernel_flags(CLI::App& app, KernelFlags& f, bool with_family) {
   add_switch(app, "--causal", f.causal, "causal mask, bottom-right aligned (decode is always causal)");
   app.add_option("--config", f.config, "kernel config overrides, e.g. block_n=64,warps=4")->type_name("K=V,...");
   if (with_family) {
-    app.add_option("--family", f.family, "decode, prefill or reference")->type_name("NAME")
+    app.add_option("--family", f.family, "decode, prefill or reference")
+        ->type_name("NAME")
         ->default_str("the problem's phase");
   }
 }
 
 CLI::Option* add_device_flag(CLI::App& app, int& device) {
-  return app.add_option("--device", device, "CUDA device ordinal")->type_name("N")->default_str("0")
+  return app.add_option("--device", device, "CUDA device ordinal")
+      ->type_name("N")
+      ->default_str("0")
       ->transform(integer_in(0, std::numeric_limits<int>::max()));
 }
 
 CLI::Option* add_database_flag(CLI::App& app, std::string& path, const std::string& help) {
   path = "gqaforge.sqlite";
-  return app.add_option("--db", path, help)->type_name("FILE")->envname("GQAFORGE_DB")->default_str("./gqaforge.sqlite");
+  return app.add_option("--db", path, help)
+      ->type_name("FILE")
+      ->envname("GQAFORGE_DB")
+      ->default_str("./gqaforge.sqlite");
 }
 
 }  // namespace gqaforge::cli

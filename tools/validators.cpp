@@ -11,10 +11,14 @@ namespace gqaforge::cli {
 namespace {
 
 // A validator without a description: the metavar alone stands in the help.
-CLI::Validator make(std::function<std::string(std::string&)> fn) { return CLI::Validator(std::move(fn), "", ""); }
+CLI::Validator make(std::function<std::string(std::string&)> fn) {
+  return CLI::Validator(std::move(fn), "", "");
+}
 
 // Plain decimal text CLI11 converts exactly: integers as such, other numbers with every digit.
-std::string plain(double v) { return fmt::format("{}", v); }
+std::string plain(double v) {
+  return fmt::format("{}", v);
+}
 
 }  // namespace
 

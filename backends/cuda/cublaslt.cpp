@@ -30,10 +30,10 @@ namespace {
 
 constexpr const char* kLibrary = "libcublasLt.so.13";
 
-#define GQF_LT_CHECK(call)                                                                          \
-  do {                                                                                              \
-    cublasStatus_t gqf_lt_status_ = (call);                                                         \
-    if (gqf_lt_status_ != CUBLAS_STATUS_SUCCESS)                                                    \
+#define GQF_LT_CHECK(call)                                                                         \
+  do {                                                                                             \
+    cublasStatus_t gqf_lt_status_ = (call);                                                        \
+    if (gqf_lt_status_ != CUBLAS_STATUS_SUCCESS)                                                   \
       return internal_error("cuBLASLt call {} failed with status {}", #call, int(gqf_lt_status_)); \
   } while (0)
 
@@ -135,8 +135,8 @@ Result<TimingStats> CublasLt::time_gemm(int64_t m, int64_t n, int64_t k, int64_t
   auto enqueue = [&](int i) -> Status {
     const size_t c = static_cast<size_t>(i % copies);
     GQF_LT_CHECK(a.matmul(handle, d.op, &alpha, reinterpret_cast<const void*>(ws[c].ptr()), d.a,
-                          reinterpret_cast<const void*>(xs[c].ptr()), d.b, &beta, reinterpret_cast<void*>(y.ptr()),
-                          d.c, reinterpret_cast<void*>(y.ptr()), d.c, &heuristic.algo,
+                          reinterpret_cast<const void*>(xs[c].ptr()), d.b, &beta, reinterpret_cast<void*>(y.ptr()), d.c,
+                          reinterpret_cast<void*>(y.ptr()), d.c, &heuristic.algo,
                           reinterpret_cast<void*>(workspace.ptr()), workspace_bytes, stream));
     return ok_status();
   };

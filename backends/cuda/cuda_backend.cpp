@@ -30,7 +30,8 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) 
 CudaBackend::~CudaBackend() {
   // A compile that never returned cannot be cancelled; joining its thread would hang, so the
   // pool is left to the end of the process.
-  if (hung_compile_) [[maybe_unused]] ThreadPool* leaked = pool_.release();
+  if (hung_compile_) [[maybe_unused]]
+    ThreadPool* leaked = pool_.release();
   bench_.reset();
   jit_.reset();
   stream_.reset();
@@ -65,8 +66,8 @@ Result<std::string> CudaBackend::kernel_key(const AttentionProblem& problem, con
                                             const KernelConfig& config) {
   GQF_ASSIGN_OR_RETURN(rt::AttentionOp op, rt::AttentionOp::create(problem, family, config, info_.limits));
   const std::string compile = rt::compile_key(op.source(), compile_options_);
-  return sha256_hex(fmt::format("gqaforge-kernel v1\ncompile={}\nfamily={}\nconfig={}\n", compile, op.family(),
-                                op.config()));
+  return sha256_hex(
+      fmt::format("gqaforge-kernel v1\ncompile={}\nfamily={}\nconfig={}\n", compile, op.family(), op.config()));
 }
 
 std::vector<CompileResult> CudaBackend::compile(const std::vector<Candidate>& candidates) {
@@ -95,7 +96,8 @@ std::vector<CompileResult> CudaBackend::compile(const std::vector<Candidate>& ca
       return cache->get_or_compile(source, options);
     });
   }
-  const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.compile_timeout_s));
+  const auto timeout =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.compile_timeout_s));
   for (size_t i = 0; i < candidates.size(); ++i) {
     Task& t = tasks[i];
     if (!t.result.valid()) continue;
@@ -144,8 +146,8 @@ MeasureResult CudaBackend::measure(const Candidate& c, const MeasureOptions& opt
   auto op = rt::AttentionOp::create(c.problem, *c.family, c.config, info_.limits);
   auto out = op.ok() ? bench_->run(*op, options.seed, timing_of(options)) : Result<BenchOutcome>(op.status());
   if (!out.ok()) {
-    r.status = out.status().code() == StatusCode::kInvalidArgument ? MeasureStatus::kRejected
-                                                                     : MeasureStatus::kLaunchFailed;
+    r.status =
+        out.status().code() == StatusCode::kInvalidArgument ? MeasureStatus::kRejected : MeasureStatus::kLaunchFailed;
     r.message = out.status().message();
     check_context();
     return r;

@@ -26,7 +26,9 @@ AttentionProblem gate_problem(const AttentionProblem& p) {
   return g;
 }
 
-uint64_t gate_seed(const AttentionProblem& problem) { return std::hash<std::string>()(problem.name()) & 0xffffff; }
+uint64_t gate_seed(const AttentionProblem& problem) {
+  return std::hash<std::string>()(problem.name()) & 0xffffff;
+}
 
 Status KernelBench::fill(rt::DeviceBuffer& buf, uint64_t seed, DType dtype) {
   GQF_ASSIGN_OR_RETURN(const rt::LoadedKernel* k, jit_->load(emit_fill(dtype)));
@@ -47,8 +49,7 @@ Result<std::vector<rt::DeviceAttention>*> KernelBench::inputs(const AttentionPro
   inputs_.clear();
   inputs_key_.clear();
   // Enough copies that K+V exceed twice the L2 cache.
-  const int copies =
-      static_cast<int>(std::clamp(std::ceil(2.0 * info_.l2_bytes / problem.kv_bytes()) + 1, 2.0, 64.0));
+  const int copies = static_cast<int>(std::clamp(std::ceil(2.0 * info_.l2_bytes / problem.kv_bytes()) + 1, 2.0, 64.0));
   for (int c = 0; c < copies; ++c) {
     GQF_ASSIGN_OR_RETURN(rt::DeviceAttention d, rt::DeviceAttention::allocate(problem, true, kv_head_major_));
     const auto seed = static_cast<uint64_t>(3 * c);
@@ -80,7 +81,7 @@ Result<BenchOutcome> KernelBench::run(rt::AttentionOp& op, uint64_t seed, const 
   out.gate_passed = check.report.passed;
   if (!out.gate_passed) return out;
 
-  GQF_ASSIGN_OR_RETURN(std::vector<rt::DeviceAttention>* sets, inputs(problem));
+  GQF_ASSIGN_OR_RETURN(std::vector<rt::DeviceAttention> * sets, inputs(problem));
   const auto copies = sets->size();
   auto enqueue = [&](int i) { return op.run(*jit_, (*sets)[static_cast<size_t>(i) % copies].params, stream_); };
   GQF_RETURN_IF_ERROR(enqueue(0));  // compile, load and size the workspace outside capture

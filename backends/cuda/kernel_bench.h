@@ -28,9 +28,9 @@ struct BenchOutcome {
   std::string config;        // canonical config launched (decode: split count pinned)
   bool gate_passed = false;  // when false nothing was timed
   rt::CheckReport gate;
-  uint64_t seed = 0;         // gate inputs
+  uint64_t seed = 0;  // gate inputs
   TimingStats timing;
-  double tbps = 0;           // K+V bytes read per second / 1e12 (decode)
+  double tbps = 0;  // K+V bytes read per second / 1e12 (decode)
   double tflops = 0;
 };
 

@@ -12,11 +12,11 @@
 namespace gqaforge {
 
 struct TimingOptions {
-  int warmup_calls = 3;        // untimed calls first (module load, caches, clocks)
-  double min_rep_ms = 2.0;     // a repetition lasts at least this long
+  int warmup_calls = 3;     // untimed calls first (module load, caches, clocks)
+  double min_rep_ms = 2.0;  // a repetition lasts at least this long
   int max_calls_per_rep = 200;
-  int repetitions = 15;        // timed repetitions; the median is reported
-  bool use_graph = true;       // capture each repetition as a CUDA graph
+  int repetitions = 15;   // timed repetitions; the median is reported
+  bool use_graph = true;  // capture each repetition as a CUDA graph
 };
 
 struct TimingStats {

@@ -14,36 +14,48 @@ typedef unsigned short u16;
 typedef unsigned long long u64;
 
 /// 16-bit storage types; arithmetic happens in fp32.
-struct bf16 { u16 bits; };
-struct fp16 { u16 bits; };
+struct bf16 {
+  u16 bits;
+};
+struct fp16 {
+  u16 bits;
+};
 
-__device__ __forceinline__ float to_float(bf16 x) { return __uint_as_float(static_cast<u32>(x.bits) << 16); }
+__device__ __forceinline__ float to_float(bf16 x) {
+  return __uint_as_float(static_cast<u32>(x.bits) << 16);
+}
 __device__ __forceinline__ float to_float(fp16 x) {
   float f;
   asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(x.bits));
   return f;
 }
 
-template <typename T> __device__ __forceinline__ T from_float(float f);
-template <> __device__ __forceinline__ bf16 from_float<bf16>(float f) {
+template <typename T>
+__device__ __forceinline__ T from_float(float f);
+template <>
+__device__ __forceinline__ bf16 from_float<bf16>(float f) {
   bf16 r;
   asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(r.bits) : "f"(f));
   return r;
 }
-template <> __device__ __forceinline__ fp16 from_float<fp16>(float f) {
+template <>
+__device__ __forceinline__ fp16 from_float<fp16>(float f) {
   fp16 r;
   asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r.bits) : "f"(f));
   return r;
 }
 
 /// Packs two floats into one 32-bit register of two 16-bit values: `lo` in bits 0..15.
-template <typename T> __device__ __forceinline__ u32 pack2(float lo, float hi);
-template <> __device__ __forceinline__ u32 pack2<bf16>(float lo, float hi) {
+template <typename T>
+__device__ __forceinline__ u32 pack2(float lo, float hi);
+template <>
+__device__ __forceinline__ u32 pack2<bf16>(float lo, float hi) {
   u32 r;
   asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
   return r;
 }
-template <> __device__ __forceinline__ u32 pack2<fp16>(float lo, float hi) {
+template <>
+__device__ __forceinline__ u32 pack2<fp16>(float lo, float hi) {
   u32 r;
   asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
   return r;
@@ -83,19 +95,19 @@ __device__ __forceinline__ u32 smem_addr(const void* p) {
 
 __device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], u32 addr) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
 }
 __device__ __forceinline__ void ldmatrix_x4_trans(u32 (&r)[4], u32 addr) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
 }
 __device__ __forceinline__ void ldmatrix_x2(u32 (&r)[2], u32 addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n"
-               : "=r"(r[0]), "=r"(r[1]) : "r"(addr));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(addr));
 }
 __device__ __forceinline__ void ldmatrix_x2_trans(u32 (&r)[2], u32 addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n"
-               : "=r"(r[0]), "=r"(r[1]) : "r"(addr));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(addr));
 }
 
 /// 16-byte asynchronous global->shared copy; when `valid` is false the destination is
@@ -104,9 +116,13 @@ __device__ __forceinline__ void cp_async_16(u32 smem, const void* gmem, bool val
   int src_bytes = valid ? 16 : 0;
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(src_bytes));
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
 template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
 
 // ---------------------------------------------------------------------------------------------
 // 16-byte vector loads and stores, and the other memory accesses the kernels spell in PTX.
@@ -130,25 +146,20 @@ __device__ __forceinline__ u32x4 ld_shared_16(u32 addr) {
 
 /// 16-byte global store; `p` must be 16-byte aligned.
 __device__ __forceinline__ void st_global_16(void* p, const u32x4& v) {
-  asm volatile("st.global.v4.b32 [%0], {%1,%2,%3,%4};\n" ::"l"(p), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)
-               : "memory");
+  asm volatile("st.global.v4.b32 [%0], {%1,%2,%3,%4};\n" ::"l"(p), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
 }
 
 /// 16-byte read-only global load (data read once per CTA, such as decode's Q).
 __device__ __forceinline__ u32x4 ld_global_nc_16(const void* p) {
   u32x4 v;
-  asm volatile("ld.global.nc.v4.b32 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-               : "l"(p));
+  asm volatile("ld.global.nc.v4.b32 {%0,%1,%2,%3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
   return v;
 }
 
 /// L2-coherent loads, for data that other CTAs of the same launch write (decode's split
 /// workspace when the combine is fused), so L1 must not serve them.
 __device__ __forceinline__ void ld_cg_f32x4(const float* p, float (&v)[4]) {
-  asm volatile("ld.global.cg.v4.f32 {%0,%1,%2,%3}, [%4];\n"
-               : "=f"(v[0]), "=f"(v[1]), "=f"(v[2]), "=f"(v[3])
-               : "l"(p));
+  asm volatile("ld.global.cg.v4.f32 {%0,%1,%2,%3}, [%4];\n" : "=f"(v[0]), "=f"(v[1]), "=f"(v[2]), "=f"(v[3]) : "l"(p));
 }
 __device__ __forceinline__ float ld_cg_f32(const float* p) {
   float v;
@@ -156,8 +167,7 @@ __device__ __forceinline__ float ld_cg_f32(const float* p) {
   return v;
 }
 __device__ __forceinline__ void st_global_f32x4(float* p, float a, float b, float c, float d) {
-  asm volatile("st.global.v4.f32 [%0], {%1,%2,%3,%4};\n" ::"l"(p), "f"(a), "f"(b), "f"(c), "f"(d)
-               : "memory");
+  asm volatile("st.global.v4.f32 [%0], {%1,%2,%3,%4};\n" ::"l"(p), "f"(a), "f"(b), "f"(c), "f"(d) : "memory");
 }
 
 /// Eight 16-bit values (one 16-byte chunk) to floats.
@@ -183,8 +193,12 @@ __device__ __forceinline__ float fast_exp2(float x) {
   return y;
 }
 
-__device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000); }
-__device__ __forceinline__ float pos_inf() { return __int_as_float(0x7f800000); }
+__device__ __forceinline__ float neg_inf() {
+  return __int_as_float(0xff800000);
+}
+__device__ __forceinline__ float pos_inf() {
+  return __int_as_float(0x7f800000);
+}
 
 template <int kWidth>
 __device__ __forceinline__ float warp_max(float v) {
@@ -205,8 +219,14 @@ __device__ __forceinline__ float lse_from_log2(float max_log2, float sum) {
   return (max_log2 + __log2f(sum)) * 0.69314718055994530942f;
 }
 
-__device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
-__device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
-__device__ __forceinline__ int imax(int a, int b) { return a > b ? a : b; }
+__device__ __forceinline__ int ceil_div(int a, int b) {
+  return (a + b - 1) / b;
+}
+__device__ __forceinline__ int imin(int a, int b) {
+  return a < b ? a : b;
+}
+__device__ __forceinline__ int imax(int a, int b) {
+  return a > b ? a : b;
+}
 
 }  // namespace gqf

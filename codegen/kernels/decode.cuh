@@ -79,9 +79,9 @@ __device__ __forceinline__ void main_kernel(const GqaParams& p) {
     __threadfence();
     __syncthreads();
     if (threadIdx.x == 0) {
-      unsigned* counter = reinterpret_cast<unsigned*>(
-          p.lse_partial + static_cast<long long>(p.num_splits) * p.batch * L::kQLen * p.n_q_heads) +
-          cta.b * p.n_kv_heads + cta.kv_head;
+      unsigned* counter = reinterpret_cast<unsigned*>(p.lse_partial + static_cast<long long>(p.num_splits) * p.batch *
+                                                                          L::kQLen * p.n_q_heads) +
+                          cta.b * p.n_kv_heads + cta.kv_head;
       const unsigned target = static_cast<unsigned>(cta.n_active * L::kRowBlocks);
       const unsigned old = atomicAdd(counter, 1u);
       const bool last = old + 1 == target;
@@ -105,12 +105,12 @@ __device__ __forceinline__ void main_kernel(const GqaParams& p) {
 /// Instantiates the decode entry points for a traits struct (see docs/kernel-contract.md):
 /// gqaforge_decode (grid: splits*row_blocks, n_kv, batch) and gqaforge_decode_combine
 /// (grid: n_q_heads, q_len, batch; launched only for unfused split-KV).
-#define GQF_DECODE_ENTRY_POINTS(Traits)                                                              \
-  extern "C" __global__ void __launch_bounds__(gqf::decode::Layout<Traits>::kThreads, 1)             \
-      gqaforge_decode(const GqaParams p) {                                                           \
-    gqf::decode::main_kernel<Traits>(p);                                                             \
-  }                                                                                                  \
-  extern "C" __global__ void __launch_bounds__(gqf::decode::Layout<Traits>::kCombineWarps * 32)      \
-      gqaforge_decode_combine(const GqaParams p) {                                                   \
-    gqf::decode::combine_kernel<Traits>(p);                                                          \
+#define GQF_DECODE_ENTRY_POINTS(Traits)                                                         \
+  extern "C" __global__ void __launch_bounds__(gqf::decode::Layout<Traits>::kThreads, 1)        \
+      gqaforge_decode(const GqaParams p) {                                                      \
+    gqf::decode::main_kernel<Traits>(p);                                                        \
+  }                                                                                             \
+  extern "C" __global__ void __launch_bounds__(gqf::decode::Layout<Traits>::kCombineWarps * 32) \
+      gqaforge_decode_combine(const GqaParams p) {                                              \
+    gqf::decode::combine_kernel<Traits>(p);                                                     \
   }

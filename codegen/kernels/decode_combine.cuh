@@ -10,8 +10,8 @@ namespace decode {
 /// Split combine of one output row by a team of kTeam warps (fused: 1 warp; kernel: all warps);
 /// `red` is kTeam * kHeadDim floats of shared memory when kTeam > 1.
 template <typename L, int kTeam>
-__device__ __forceinline__ void combine_row(const GqaParams& p, int b, int t, int head, int n_active,
-                                            int team_warp, float* red) {
+__device__ __forceinline__ void combine_row(const GqaParams& p, int b, int t, int head, int n_active, int team_warp,
+                                            float* red) {
   typedef typename L::Element Element;
   constexpr float kLog2e = 1.4426950408889634f;
   constexpr int kLanes = L::kCombineLanes, kVec = L::kCombineVec, kSpw = L::kCombineSplitsPerWarp;

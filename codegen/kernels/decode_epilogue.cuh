@@ -50,8 +50,8 @@ struct Epilogue {
         v.y = pack2<Element>(acc[2] * inv, acc[3] * inv);
         v.z = pack2<Element>(acc[4] * inv, acc[5] * inv);
         v.w = pack2<Element>(acc[6] * inv, acc[7] * inv);
-        Element* o = static_cast<Element*>(p.o) + cta.b * p.o_stride_b + t * p.o_stride_s +
-                     head * p.o_stride_h + ch * 8;
+        Element* o =
+            static_cast<Element*>(p.o) + cta.b * p.o_stride_b + t * p.o_stride_s + head * p.o_stride_h + ch * 8;
         st_global_16(o, v);
         if (ch == 0 && p.lse != nullptr) {
           p.lse[(static_cast<long long>(cta.b) * L::kQLen + t) * p.n_q_heads + head] = lse;

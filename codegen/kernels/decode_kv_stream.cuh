@@ -17,14 +17,14 @@ struct KvStream {
   static constexpr int kRowsPerIter = kEven ? L::kThreads / L::kChunks : 1;
   static constexpr int kIters = kEven ? (L::kBlockN + kRowsPerIter - 1) / kRowsPerIter
                                       : (L::kBlockN * L::kChunks + L::kThreads - 1) / L::kThreads;
-  const char* kp;     // this thread's first K chunk of the next tile
+  const char* kp;  // this thread's first K chunk of the next tile
   const char* vp;
   const char* ksafe;  // a valid address for zero-filled copies
   const char* vsafe;
   long long kss_bytes, vss_bytes;  // key strides in bytes
-  u32 dst0;           // this thread's first chunk inside a stage (bytes)
-  int row0;           // key row of that chunk inside the tile
-  int next_k0;        // first key of the next tile
+  u32 dst0;                        // this thread's first chunk inside a stage (bytes)
+  int row0;                        // key row of that chunk inside the tile
+  int next_k0;                     // first key of the next tile
 
   __device__ __forceinline__ void init(const Element* kbase, const Element* vbase, long long kss, long long vss,
                                        int key_begin, int tid) {

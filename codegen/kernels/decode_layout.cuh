@@ -31,11 +31,11 @@ struct Layout {
   static constexpr int kRowBytes = kRowElems * 2;
 
   // Tensor-core path.
-  static constexpr int kCtaMTiles = (kRowsCta + 15) / 16;                // m16 tiles of the CTA
+  static constexpr int kCtaMTiles = (kRowsCta + 15) / 16;               // m16 tiles of the CTA
   static constexpr int kMTiles = (kCtaMTiles + kWarpsM - 1) / kWarpsM;  // m16 tiles per warp
   static constexpr int kWarpsN = kWarps / kWarpsM;
-  static constexpr int kQRows = kUseMma ? kWarpsM * kMTiles * 16 : 0;   // Q rows staged in smem
-  static constexpr bool kQInRegs = kMTiles * kHeadDim / 4 <= 32;        // A fragments held in registers
+  static constexpr int kQRows = kUseMma ? kWarpsM * kMTiles * 16 : 0;  // Q rows staged in smem
+  static constexpr bool kQInRegs = kMTiles * kHeadDim / 4 <= 32;       // A fragments held in registers
 
   // CUDA-core path.
   static constexpr int kLanesPerKey = kHeadDim == 64 ? 8 : (kHeadDim == 256 ? 32 : 16);
@@ -60,7 +60,7 @@ struct Layout {
 
   // Combine kernel: one CTA per output row, kCombineWarps warps share the splits.
   static constexpr int kCombineWarps = 8;
-  static constexpr int kCombineLanes = kHeadDim == 64 ? 16 : 32;  // lanes covering one row
+  static constexpr int kCombineLanes = kHeadDim == 64 ? 16 : 32;                          // lanes covering one row
   static constexpr int kCombineVec = (kHeadDim / 4 + kCombineLanes - 1) / kCombineLanes;  // float4/lane
   static constexpr int kCombineSplitsPerWarp = 32 / kCombineLanes;
 

@@ -163,7 +163,7 @@ __device__ __forceinline__ void run_mma(const GqaParams& p, const CtaWork& cta, 
         }
       }
 
-    // O += P V: P from the score registers (C layout == A layout pairs), V via ldmatrix.trans.
+      // O += P V: P from the score registers (C layout == A layout pairs), V via ldmatrix.trans.
 #pragma unroll
     for (int kk = 0; kk < kKW / 16; ++kk) {
       u32 a[kMTiles][4];

@@ -10,7 +10,7 @@ namespace decode {
 /// What one CTA of the main kernel (grid: splits * row_blocks, n_kv_heads, batch) reads and
 /// writes.
 struct CtaWork {
-  int b;          // sequence
+  int b;  // sequence
   int kv_head;
   int split;      // key chunk of the sequence
   int row_block;  // share of the G*q_len query rows of the KV head

@@ -17,14 +17,14 @@ __device__ __forceinline__ u32 hash_u32(u64 x) {
 
 }  // namespace gqf
 
-#define GQF_FILL_ENTRY_POINTS(Traits)                                                        \
-  extern "C" __global__ void gqaforge_fill_random(typename Traits::Element* out, unsigned long long n, \
-                                                  unsigned long long seed) {                   \
-    unsigned long long stride = (unsigned long long)gridDim.x * blockDim.x;                    \
+#define GQF_FILL_ENTRY_POINTS(Traits)                                                                            \
+  extern "C" __global__ void gqaforge_fill_random(typename Traits::Element* out, unsigned long long n,           \
+                                                  unsigned long long seed) {                                     \
+    unsigned long long stride = (unsigned long long)gridDim.x * blockDim.x;                                      \
     for (unsigned long long i = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; i < n; i += stride) { \
-      gqf::u32 h1 = gqf::hash_u32(seed * 0x9e3779b97f4a7c15ull + 2 * i);                       \
-      gqf::u32 h2 = gqf::hash_u32(seed * 0x9e3779b97f4a7c15ull + 2 * i + 1);                   \
-      float s = ((h1 & 0xffff) + (h1 >> 16) + (h2 & 0xffff) + (h2 >> 16)) * (1.0f / 65536.0f) - 2.0f; \
-      out[i] = gqf::from_float<typename Traits::Element>(s * 1.7320508f);                      \
-    }                                                                                          \
+      gqf::u32 h1 = gqf::hash_u32(seed * 0x9e3779b97f4a7c15ull + 2 * i);                                         \
+      gqf::u32 h2 = gqf::hash_u32(seed * 0x9e3779b97f4a7c15ull + 2 * i + 1);                                     \
+      float s = ((h1 & 0xffff) + (h1 >> 16) + (h2 & 0xffff) + (h2 >> 16)) * (1.0f / 65536.0f) - 2.0f;            \
+      out[i] = gqf::from_float<typename Traits::Element>(s * 1.7320508f);                                        \
+    }                                                                                                            \
   }

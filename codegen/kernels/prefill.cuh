@@ -56,8 +56,8 @@ __device__ __forceinline__ void forward(const GqaParams& p) {
 }  // namespace gqf
 
 /// Defines the prefill entry point for a traits struct (see docs/kernel-contract.md).
-#define GQF_PREFILL_ENTRY_POINTS(Traits)                                                          \
-  extern "C" __global__ void __launch_bounds__(Traits::kWarps * 32, Traits::kMinCtasPerSm)       \
-      gqaforge_prefill(const GqaParams p) {                                                        \
-    gqf::prefill::forward<Traits>(p);                                                     \
+#define GQF_PREFILL_ENTRY_POINTS(Traits)                                                   \
+  extern "C" __global__ void __launch_bounds__(Traits::kWarps * 32, Traits::kMinCtasPerSm) \
+      gqaforge_prefill(const GqaParams p) {                                                \
+    gqf::prefill::forward<Traits>(p);                                                      \
   }

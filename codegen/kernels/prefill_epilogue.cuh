@@ -14,11 +14,9 @@ template <typename L>
 struct Epilogue {
   typedef typename L::Element Element;
 
-  static __device__ __forceinline__ void store(const float (&o)[L::kMTiles][L::kDTiles][4],
-                                               const OnlineSoftmax<L>& sm, u32 stage_warp,
-                                               unsigned char* stage_warp_ptr, int warp_row0,
-                                               const RowMap<L>& rows, const SeqInfo& s,
-                                               const GqaParams& p, int lane) {
+  static __device__ __forceinline__ void store(const float (&o)[L::kMTiles][L::kDTiles][4], const OnlineSoftmax<L>& sm,
+                                               u32 stage_warp, unsigned char* stage_warp_ptr, int warp_row0,
+                                               const RowMap<L>& rows, const SeqInfo& s, const GqaParams& p, int lane) {
     // Only this warp ever reads its rows of the Q buffer, so a warp barrier suffices.
     __syncwarp();
 #pragma unroll

@@ -17,9 +17,7 @@ struct WarpMma {
 
   /// Lane offsets (bytes) of the ldmatrix row addresses inside a Q, K or V tile.
   /// Q (A, x4): matrices (rows 0-7, k 0-7), (rows 8-15, k 0-7), (rows 0-7, k 8-15), (8-15, 8-15).
-  static __device__ __forceinline__ u32 q_lane(int lane) {
-    return (lane % 16) * L::kRowBytes + (lane / 16) * 16;
-  }
+  static __device__ __forceinline__ u32 q_lane(int lane) { return (lane % 16) * L::kRowBytes + (lane / 16) * 16; }
   /// K (B, x4): (keys 0-7, k 0-7), (keys 0-7, k 8-15), (keys 8-15, k 0-7), (keys 8-15, k 8-15)
   /// -> registers {0,1} are n-tile 0, {2,3} n-tile 1.
   static __device__ __forceinline__ u32 k_lane(int lane) {
@@ -37,14 +35,13 @@ struct WarpMma {
 #pragma unroll
       for (int mt = 0; mt < L::kMTiles; ++mt)
 #pragma unroll
-        for (int ks = 0; ks < L::kKSteps; ++ks)
-          ldmatrix_x4(qf[mt][ks], q_warp + mt * 16 * L::kRowBytes + ks * 32);
+        for (int ks = 0; ks < L::kKSteps; ++ks) ldmatrix_x4(qf[mt][ks], q_warp + mt * 16 * L::kRowBytes + ks * 32);
     }
   }
 
   /// s = Q K^T for the warp's rows and one K tile (s is overwritten).
-  static __device__ __forceinline__ void qk(float (&s)[L::kMTiles][L::kNTiles][4], const QFrag& qf,
-                                            u32 q_warp, u32 k_tile) {
+  static __device__ __forceinline__ void qk(float (&s)[L::kMTiles][L::kNTiles][4], const QFrag& qf, u32 q_warp,
+                                            u32 k_tile) {
 #pragma unroll
     for (int mt = 0; mt < L::kMTiles; ++mt)
 #pragma unroll

@@ -13,8 +13,8 @@ template <typename L>
 struct QLoader {
   typedef typename L::Element Element;
 
-  static __device__ __forceinline__ void load(u32 q_smem, const Element* q, const SeqInfo& s,
-                                              const RowMap<L>& rows, const GqaParams& p, int tid) {
+  static __device__ __forceinline__ void load(u32 q_smem, const Element* q, const SeqInfo& s, const RowMap<L>& rows,
+                                              const GqaParams& p, int tid) {
     constexpr int kTotal = L::kBlockM * L::kChunks;
     constexpr int kIters = (kTotal + L::kThreads - 1) / L::kThreads;
 #pragma unroll
@@ -26,8 +26,8 @@ struct QLoader {
         bool valid = t < s.q_len;
         const Element* src = q;
         if (valid) {
-          src = q + s.q_base + (s.q_tok0 + t) * p.q_stride_s +
-                static_cast<long long>(rows.q_head(r)) * p.q_stride_h + c * 8;
+          src = q + s.q_base + (s.q_tok0 + t) * p.q_stride_s + static_cast<long long>(rows.q_head(r)) * p.q_stride_h +
+                c * 8;
         }
         cp_async_16(q_smem + r * L::kRowBytes + c * 16, src, valid);
       }
@@ -50,12 +50,11 @@ struct KvStream {
 
   const Element* k_src;  // this thread's first element in the next K tile
   const Element* v_src;
-  int row;               // first tile row this thread copies (>= kBlockN: idle thread)
-  int rows_left;         // keys of the sequence from the next tile's first key on
-  u32 smem_off;          // byte offset of (row, chunk) inside a tile
+  int row;        // first tile row this thread copies (>= kBlockN: idle thread)
+  int rows_left;  // keys of the sequence from the next tile's first key on
+  u32 smem_off;   // byte offset of (row, chunk) inside a tile
 
-  __device__ __forceinline__ void init(const Element* k, const Element* v, const GqaParams& p, int kv_len,
-                                       int tid) {
+  __device__ __forceinline__ void init(const Element* k, const Element* v, const GqaParams& p, int kv_len, int tid) {
     const int chunk = tid % kLoadChunks;
     row = tid / kLoadChunks;
     // Idle lanes of padded rows never copy: park them past the tile.

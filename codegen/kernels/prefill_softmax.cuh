@@ -30,8 +30,8 @@ struct OnlineSoftmax {
   /// Sets scores of keys a row may not see to -inf: keys at or past the sequence end and, when
   /// causal, keys past the row's token + diag. `key0` is this lane's first column in the tile,
   /// `lane_row0` the global (packed) row of the lane's first row.
-  static __device__ __forceinline__ void mask(float (&s)[L::kMTiles][L::kNTiles][4], int key0, int lane_row0,
-                                              int diag, int kv_len) {
+  static __device__ __forceinline__ void mask(float (&s)[L::kMTiles][L::kNTiles][4], int key0, int lane_row0, int diag,
+                                              int kv_len) {
 #pragma unroll
     for (int mt = 0; mt < L::kMTiles; ++mt)
 #pragma unroll
@@ -50,8 +50,7 @@ struct OnlineSoftmax {
 
   /// Folds one score tile into the running statistics, rescales o, and writes P (bf16/fp16,
   /// A-fragment layout) for the PV product.
-  __device__ __forceinline__ void update(float (&s)[L::kMTiles][L::kNTiles][4],
-                                         float (&o)[L::kMTiles][L::kDTiles][4],
+  __device__ __forceinline__ void update(float (&s)[L::kMTiles][L::kNTiles][4], float (&o)[L::kMTiles][L::kDTiles][4],
                                          u32 (&pf)[L::kMTiles][L::kPSteps][4], float scale_log2) {
 #pragma unroll
     for (int mt = 0; mt < L::kMTiles; ++mt) {

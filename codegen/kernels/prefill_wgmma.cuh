@@ -100,7 +100,7 @@ __device__ __forceinline__ void forward_wgmma(const GqaParams& p) {
 
     float sc[1][L::kNTiles][4];  // scores of the tile being processed (behind: of tile j - 1)
     u32 pf[1][L::kPSteps][4];
-    int slot = 0;  // ring slot of tile j
+    int slot = 0;    // ring slot of tile j
     u32 prev_v = 0;  // V tile of the previous iteration (behind)
     // Masks (where the tile needs it) and folds the scores of tile t into the softmax state,
     // rescales O and leaves P in pf.

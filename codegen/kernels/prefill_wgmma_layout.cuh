@@ -21,18 +21,18 @@ struct WgmmaLayout {
   static constexpr bool kPackGqa = Traits::kPackGqa;
 
   static constexpr int kThreads = kWarps * 32;
-  static constexpr int kWarpRows = 16;                // rows of one warp (a quarter of an m64 tile)
+  static constexpr int kWarpRows = 16;  // rows of one warp (a quarter of an m64 tile)
   static constexpr int kMTiles = 1;
   static constexpr int kNTiles = kBlockN / 8;
   static constexpr int kDTiles = kHeadDim / 8;
-  static constexpr int kKSteps = kHeadDim / 16;       // k16 steps of QK^T
-  static constexpr int kPSteps = kBlockN / 16;        // k16 steps of PV
-  static constexpr int kChunks = kHeadDim / 8;        // 16-byte chunks per row
-  static constexpr int kRowBytes = (kHeadDim + 8) * 2;  // epilogue staging rows (padded)
+  static constexpr int kKSteps = kHeadDim / 16;              // k16 steps of QK^T
+  static constexpr int kPSteps = kBlockN / 16;               // k16 steps of PV
+  static constexpr int kChunks = kHeadDim / 8;               // 16-byte chunks per row
+  static constexpr int kRowBytes = (kHeadDim + 8) * 2;       // epilogue staging rows (padded)
   static constexpr int kQBytes = kBlockM * kHeadDim * 2;     // swizzled, kHeadDim / 64 panels
   static constexpr int kTileBytes = kBlockN * kHeadDim * 2;  // one K or one V tile, swizzled
   static constexpr int kStageBytes = 2 * kTileBytes;
-  static constexpr int kAlign = 1024;                 // swizzle atoms are 1024-byte aligned
+  static constexpr int kAlign = 1024;  // swizzle atoms are 1024-byte aligned
   static constexpr int kSharedBytes = kAlign + kQBytes + kStages * kStageBytes;
   // Two warpgroups and three or more stages: the warpgroups run half a tile apart, so that one
   // computes its softmax while the other's products run on the tensor cores. The second
@@ -46,8 +46,7 @@ struct WgmmaLayout {
   static_assert(kThreads % kChunks == 0, "threads must cover whole rows");
   static_assert(kStages >= 2, "the K/V ring needs at least two stages");
   static_assert(kBlockM * kRowBytes <= kStages * kStageBytes, "the epilogue stages O in the K/V ring");
-  static_assert(kSharedBytes == Traits::kSharedBytes,
-                "shared-memory layout disagrees with the host's prefill_launch");
+  static_assert(kSharedBytes == Traits::kSharedBytes, "shared-memory layout disagrees with the host's prefill_launch");
 };
 
 }  // namespace prefill

@@ -14,8 +14,8 @@ template <typename L>
 struct SwizzledQLoader {
   typedef typename L::Element Element;
 
-  static __device__ __forceinline__ void load(u32 q_smem, const Element* q, const SeqInfo& s,
-                                              const RowMap<L>& rows, const GqaParams& p, int tid) {
+  static __device__ __forceinline__ void load(u32 q_smem, const Element* q, const SeqInfo& s, const RowMap<L>& rows,
+                                              const GqaParams& p, int tid) {
     constexpr int kTotal = L::kBlockM * L::kChunks;
     static_assert(kTotal % L::kThreads == 0, "Q copies split evenly");
 #pragma unroll

@@ -10,12 +10,12 @@ namespace prefill {
 
 /// Extents and base offsets (in elements) of one sequence for one CTA.
 struct SeqInfo {
-  int q_len;            // query tokens of this sequence
-  int kv_len;           // keys of this sequence
-  long long q_tok0;     // first token index (varlen offset, else 0)
+  int q_len;         // query tokens of this sequence
+  int kv_len;        // keys of this sequence
+  long long q_tok0;  // first token index (varlen offset, else 0)
   long long k_tok0;
   long long q_base, k_base, v_base, o_base;  // batch offsets (0 for varlen)
-  long long lse_row0;   // first LSE row of this sequence ([rows, n_q] layout)
+  long long lse_row0;                        // first LSE row of this sequence ([rows, n_q] layout)
 };
 
 __device__ __forceinline__ SeqInfo seq_info(const GqaParams& p, int b) {
@@ -51,8 +51,8 @@ __device__ __forceinline__ SeqInfo seq_info(const GqaParams& p, int b) {
 /// Maps a CTA row (0..kBlockM) to its query token and query head.
 template <typename L>
 struct RowMap {
-  int row0;     // first global (packed) row of the CTA
-  int head;     // KV head when packing, else query head
+  int row0;  // first global (packed) row of the CTA
+  int head;  // KV head when packing, else query head
   __device__ __forceinline__ int token(int r) const {
     int g = row0 + r;
     return L::kPackGqa ? g / L::kGroup : g;

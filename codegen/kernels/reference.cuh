@@ -9,8 +9,8 @@
 
 namespace gqf {
 
-constexpr int kRefThreads = 128;   // threads per CTA; one key per thread per chunk
-constexpr int kRefMaxDims = 256;   // largest head dim
+constexpr int kRefThreads = 128;  // threads per CTA; one key per thread per chunk
+constexpr int kRefMaxDims = 256;  // largest head dim
 
 template <typename Traits>
 __device__ void reference_row(const GqaParams& p) {
@@ -119,7 +119,7 @@ __device__ void reference_row(const GqaParams& p) {
 
 }  // namespace gqf
 
-#define GQF_REFERENCE_ENTRY_POINTS(Traits)                                                     \
+#define GQF_REFERENCE_ENTRY_POINTS(Traits)                                                               \
   extern "C" __global__ void __launch_bounds__(gqf::kRefThreads) gqaforge_reference(const GqaParams p) { \
-    gqf::reference_row<Traits>(p);                                                             \
+    gqf::reference_row<Traits>(p);                                                                       \
   }

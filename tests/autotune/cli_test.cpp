@@ -41,8 +41,8 @@ CliResult run_gqaforge(const ScratchDir& dir, const std::string& subcommand, con
   const std::string binary = GQAFORGE_BINARY_DIR "/tools/gqaforge";
   EXPECT_TRUE(std::filesystem::exists(binary)) << binary << " was not built";
   const std::string out = dir.file("cli.stdout"), err = dir.file("cli.stderr");
-  const std::string command = fmt::format("cd {} && GQAFORGE_DB= {} {} {} >{} 2>{}", dir.path().string(), binary,
-                                          subcommand, args, out, err);
+  const std::string command =
+      fmt::format("cd {} && GQAFORGE_DB= {} {} {} >{} 2>{}", dir.path().string(), binary, subcommand, args, out, err);
   const int status = std::system(command.c_str());
   CliResult r;
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -51,7 +51,9 @@ CliResult run_gqaforge(const ScratchDir& dir, const std::string& subcommand, con
   return r;
 }
 
-CliResult run_cli(const ScratchDir& dir, const std::string& args) { return run_gqaforge(dir, "tune", args); }
+CliResult run_cli(const ScratchDir& dir, const std::string& args) {
+  return run_gqaforge(dir, "tune", args);
+}
 
 // The winners table of `gqaforge tune`'s output: from its header line to the blank line after it.
 std::string summary_table(const std::string& out) {
@@ -111,8 +113,10 @@ TEST(TuneCli, BadInputLeavesAnExistingDatabaseByteIdentical) {
 TEST(TuneCli, SyntheticSweepRecordsAndResumes) {
   ScratchDir dir;
   const std::string db = dir.file("t.sqlite");
-  const std::string args = "--backend synthetic --quiet --phase decode,prefill --heads 8:1,16:2 --batch 1 "
-                           "--kv-len 4k --strategy random --budget 12 --synthetic-faults wrong_result=0.1 --db " + db;
+  const std::string args =
+      "--backend synthetic --quiet --phase decode,prefill --heads 8:1,16:2 --batch 1 "
+      "--kv-len 4k --strategy random --budget 12 --synthetic-faults wrong_result=0.1 --db " +
+      db;
   CliResult r = run_cli(dir, args);
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("decode 8:1"), std::string::npos) << r.out;
@@ -146,7 +150,7 @@ TEST(TuneCli, SyntheticSweepRecordsAndResumes) {
   ASSERT_EQ(again.rc, 0) << again.err;
   EXPECT_NE(again.out.find("resumed: 48 tries came from earlier runs"), std::string::npos) << again.out;
   EXPECT_EQ(again.out.find("no passing variant"), std::string::npos) << "finished problems keep their winners\n"
-                                                                       << again.out;
+                                                                     << again.out;
   EXPECT_EQ(summary_table(again.out), summary_table(r.out)) << "the summary of a resumed sweep is the sweep's";
   auto reopened = Database::open(db, OpenMode::kReadOnly);
   ASSERT_TRUE(reopened.ok());
@@ -157,8 +161,10 @@ TEST(TuneCli, SyntheticSweepRecordsAndResumes) {
 TEST(TuneCli, WorkerIsolationThroughTheCli) {
   ScratchDir dir;
   const std::string db = dir.file("t.sqlite");
-  CliResult r = run_cli(dir, "--backend synthetic --isolation worker --real-faults --measure-timeout 1s "
-                             "--synthetic-faults launch_failed=0.1 --quiet --strategy random --budget 30 --db " + db);
+  CliResult r = run_cli(dir,
+                        "--backend synthetic --isolation worker --real-faults --measure-timeout 1s "
+                        "--synthetic-faults launch_failed=0.1 --quiet --strategy random --budget 30 --db " +
+                            db);
   ASSERT_EQ(r.rc, 0) << r.err;
   auto opened = Database::open(db, OpenMode::kReadOnly);
   ASSERT_TRUE(opened.ok());
@@ -171,8 +177,10 @@ TEST(TuneCli, WorkerIsolationThroughTheCli) {
 TEST(CompareSearchersCli, ReplaysAnExhaustiveRunAndRefusesBadInput) {
   ScratchDir dir;
   const std::string db = dir.file("exhaustive.sqlite");
-  CliResult tuned = run_cli(dir, "--backend synthetic --quiet --phase prefill --heads 8:1 --kv-len 4k "
-                                 "--strategy exhaustive --db " + db);
+  CliResult tuned = run_cli(dir,
+                            "--backend synthetic --quiet --phase prefill --heads 8:1 --kv-len 4k "
+                            "--strategy exhaustive --db " +
+                                db);
   ASSERT_EQ(tuned.rc, 0) << tuned.err;
   CliResult r = run_gqaforge(dir, "compare-searchers", "--seeds 5 --markdown --db " + db);
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -207,7 +215,6 @@ TEST(TuneCli, HelpDescribesTheFlags) {
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
   }
 }
-
 
 // ---- Signals: no orphaned worker, an orderly stop on SIGTERM ----
 
@@ -260,8 +267,9 @@ bool wait_for(double seconds, Pred pred) {
 
 // Every variant hangs for real in the worker: the tuner is always waiting on it.
 std::vector<std::string> hanging_sweep(const std::string& db, const std::string& seed) {
-  return {"--backend", "synthetic", "--isolation", "worker", "--real-faults", "--synthetic-faults", "timeout=1",
-          "--measure-timeout", "10m", "--strategy", "random", "--budget", "3", "--quiet", "--seed", seed, "--db", db};
+  return {"--backend", "synthetic",         "--isolation", "worker",     "--real-faults", "--synthetic-faults",
+          "timeout=1", "--measure-timeout", "10m",         "--strategy", "random",        "--budget",
+          "3",         "--quiet",           "--seed",      seed,         "--db",          db};
 }
 
 TEST(TuneSignals, AKilledTunerLeavesNoWorkerBehind) {
@@ -274,8 +282,7 @@ TEST(TuneSignals, AKilledTunerLeavesNoWorkerBehind) {
   kill(tuner, SIGKILL);
   int status = 0;
   waitpid(tuner, &status, 0);
-  EXPECT_TRUE(wait_for(5, [&] { return workers_with_seed(seed).empty(); }))
-      << "the worker outlived a SIGKILLed tuner";
+  EXPECT_TRUE(wait_for(5, [&] { return workers_with_seed(seed).empty(); })) << "the worker outlived a SIGKILLed tuner";
   for (pid_t w : workers_with_seed(seed)) kill(w, SIGKILL);
 }
 
@@ -307,7 +314,6 @@ TEST(TuneSignals, SigtermAbandonsTheHangingTryStoresNothingFalseAndExits) {
   EXPECT_TRUE(runs->front().finished_at.empty()) << "an interrupted run stays unfinished";
 }
 
-
 /// Per kernel of each problem: config, status, median, message and the best mark.
 std::map<std::string, std::string> db_state(const std::string& db) {
   std::map<std::string, std::string> out;
@@ -325,9 +331,22 @@ std::map<std::string, std::string> db_state(const std::string& db) {
 
 TEST(TuneSignals, KillNineAtManyPointsThenResumeEqualsAnUninterruptedSweep) {
   ScratchDir dir;
-  const std::vector<std::string> sweep = {"--backend", "synthetic", "--isolation", "worker", "--phase", "decode,prefill",
-                                          "--heads", "8:1,16:2", "--kv-len", "4k", "--strategy", "guided", "--budget",
-                                          "10", "--synthetic-faults", "wrong_result=0.05,compile_failed=0.05",
+  const std::vector<std::string> sweep = {"--backend",
+                                          "synthetic",
+                                          "--isolation",
+                                          "worker",
+                                          "--phase",
+                                          "decode,prefill",
+                                          "--heads",
+                                          "8:1,16:2",
+                                          "--kv-len",
+                                          "4k",
+                                          "--strategy",
+                                          "guided",
+                                          "--budget",
+                                          "10",
+                                          "--synthetic-faults",
+                                          "wrong_result=0.05,compile_failed=0.05",
                                           "--quiet"};
   auto with_db = [&](const std::string& db) {
     std::vector<std::string> a = sweep;
@@ -358,7 +377,6 @@ TEST(TuneSignals, KillNineAtManyPointsThenResumeEqualsAnUninterruptedSweep) {
   }
   EXPECT_GE(interrupted, 6) << "most kills should land inside the sweep";
 }
-
 
 // ---- A full disk: the sweep stops at the first failed write ----
 
@@ -393,8 +411,10 @@ TEST(TuneCli, AFullDiskStopsTheSweepAtTheFirstFailedWrite) {
 TEST(TuneCli, JsonSummaryFollowsItsSchema) {
   ScratchDir dir;
   const std::string db = dir.file("t.sqlite");
-  CliResult r = run_cli(dir, "--backend synthetic --quiet --phase decode,prefill --heads 8:1 --kv-len 4k "
-                             "--strategy guided --budget 6 --json --db " + db);
+  CliResult r = run_cli(dir,
+                        "--backend synthetic --quiet --phase decode,prefill --heads 8:1 --kv-len 4k "
+                        "--strategy guided --budget 6 --json --db " +
+                            db);
   ASSERT_EQ(r.rc, 0) << r.err;
   auto doc = parse_json(r.out);
   ASSERT_TRUE(doc.ok()) << doc.status().to_string() << "\n" << r.out;
@@ -423,8 +443,10 @@ TEST(TuneCli, JsonSummaryFollowsItsSchema) {
     EXPECT_TRUE(p.at("stop_reason").is_string());
   }
   // The same command again: everything reused, the same winners.
-  CliResult again = run_cli(dir, "--backend synthetic --quiet --phase decode,prefill --heads 8:1 --kv-len 4k "
-                                 "--strategy guided --budget 6 --json --db " + db);
+  CliResult again = run_cli(dir,
+                            "--backend synthetic --quiet --phase decode,prefill --heads 8:1 --kv-len 4k "
+                            "--strategy guided --budget 6 --json --db " +
+                                db);
   ASSERT_EQ(again.rc, 0) << again.err;
   auto doc2 = parse_json(again.out);
   ASSERT_TRUE(doc2.ok());

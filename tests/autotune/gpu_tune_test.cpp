@@ -23,9 +23,10 @@ TEST(GpuTune, ShortDecodeAndPrefillTuneRecordsRowsAndBest) {
   const std::string binary = GQAFORGE_BINARY_DIR "/tools/gqaforge";
   for (const char* problem : {"--phase decode --heads 8:1 --head-dim 128 --batch 1 --kv-len 16k",
                               "--phase prefill --heads 16:2 --head-dim 128 --batch 1 --kv-len 2k"}) {
-    const std::string cmd = fmt::format("GQAFORGE_CACHE_DIR={} {} tune {} --strategy guided --budget 24 --quiet "
-                                        "--db {} > {} 2>&1",
-                                        dir.file("cache"), binary, problem, db, dir.file("log"));
+    const std::string cmd = fmt::format(
+        "GQAFORGE_CACHE_DIR={} {} tune {} --strategy guided --budget 24 --quiet "
+        "--db {} > {} 2>&1",
+        dir.file("cache"), binary, problem, db, dir.file("log"));
     const int status = std::system(cmd.c_str());
     std::ifstream log(dir.file("log"));
     std::stringstream text;

@@ -61,8 +61,8 @@ TEST(Grid, ExplicitQueryLengths) {
 
 TEST(Grid, BucketsTuneTheRepresentatives) {
   ProblemGrid g = one_decode();
-  g.batches = {3};      // bucket 2-4
-  g.kv_lens = {3000};   // its length bucket's upper edge is the representative
+  g.batches = {3};     // bucket 2-4
+  g.kv_lens = {3000};  // its length bucket's upper edge is the representative
   g.buckets = true;
   auto problems = grid_problems(g);
   ASSERT_TRUE(problems.ok());

@@ -52,7 +52,9 @@ LinearTuneOptions quiet() {
   return o;
 }
 
-bool keep_going(const GemmShape&, const MeasurementRecord&) { return true; }
+bool keep_going(const GemmShape&, const MeasurementRecord&) {
+  return true;
+}
 
 TEST(LinearTuner, TimesEachShapeOnceAndResumes) {
   GemmBackend backend;

@@ -82,7 +82,8 @@ TEST(Replay, RowsRecordedBeforeTheWgmmaFieldMatchTheMmaSyncPoints) {
   std::vector<MeasurementRecord> old_rows;
   for (MeasurementRecord r : sink.rows) {
     const std::string suffix = ",wgmma=0";
-    if (r.config.size() > suffix.size() && r.config.compare(r.config.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (r.config.size() > suffix.size() &&
+        r.config.compare(r.config.size() - suffix.size(), suffix.size(), suffix) == 0) {
       r.config.resize(r.config.size() - suffix.size());
       old_rows.push_back(r);
     }
@@ -90,7 +91,8 @@ TEST(Replay, RowsRecordedBeforeTheWgmmaFieldMatchTheMmaSyncPoints) {
   ASSERT_FALSE(old_rows.empty());
   auto l = landscape_from_rows(problem, old_rows, DeviceLimits{});
   ASSERT_TRUE(l.ok()) << l.status().to_string();
-  EXPECT_EQ(l->valid.size() + static_cast<size_t>(l->unmeasured), make_family_space(problem, DeviceLimits{})->space.valid_points().size());
+  EXPECT_EQ(l->valid.size() + static_cast<size_t>(l->unmeasured),
+            make_family_space(problem, DeviceLimits{})->space.valid_points().size());
   for (const Point& p : l->valid) {
     EXPECT_NE(l->space.config_text(p).find("wgmma=0"), std::string::npos);
   }

@@ -45,12 +45,13 @@ SyntheticOptions faulty() {
 /// What a sweep leaves behind, without what legitimately differs between runs (run ids,
 /// timestamps): per kernel, config, status, timing, message and the best mark.
 using Row = std::tuple<std::string, std::string, double, int, std::string, bool>;
-std::map<std::string, Row> final_state(MemorySink& sink, const std::string& env, const std::vector<AttentionProblem>& problems) {
+std::map<std::string, Row> final_state(MemorySink& sink, const std::string& env,
+                                       const std::vector<AttentionProblem>& problems) {
   std::map<std::string, Row> out;
   for (const AttentionProblem& p : problems) {
     for (const MeasurementRecord& r : sink.stored_rows(env, to_problem_record(p))) {
-      out[p.name() + " " + r.kernel_key] = {r.config, measure_status_name(r.status), r.median_us, r.repetitions,
-                                            r.message, r.is_best};
+      out[p.name() + " " + r.kernel_key] = {
+          r.config, measure_status_name(r.status), r.median_us, r.repetitions, r.message, r.is_best};
     }
   }
   return out;
@@ -126,7 +127,8 @@ INSTANTIATE_TEST_SUITE_P(
     Strategies, ResumeEqualsUninterrupted,
     ::testing::Values(Sweep{"exhaustive", 0, {testing::prefill_problem(8, 1, 128, 1, 4096)}},
                       Sweep{"guided", 0, {testing::decode_problem(8, 1, 128, 1, 8192)}},
-                      Sweep{"guided", 16,
+                      Sweep{"guided",
+                            16,
                             {testing::decode_problem(16, 2, 128, 1, 4096), testing::prefill_problem(8, 1, 64, 1, 2048),
                              testing::decode_problem(32, 8, 64, 16, 32768)}},
                       Sweep{"random", 30, {testing::decode_problem(8, 1, 64, 1, 16384), testing::prefill_problem()}}),

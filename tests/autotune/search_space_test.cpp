@@ -58,9 +58,9 @@ TEST(SearchSpace, ConfigTextRoundTrips) {
     EXPECT_EQ(s.point_from_text(s.config_text(p)), p);
   }
   EXPECT_EQ(s.config_text(Point{1, 1, 0}), "a=2,b=16,c=0");
-  EXPECT_FALSE(s.point_from_text("a=3,b=8,c=0").has_value());   // 3 is not a value of a
-  EXPECT_FALSE(s.point_from_text("a=2,b=8").has_value());         // c missing
-  EXPECT_FALSE(s.point_from_text("a=2,b=8,c=0,z=1").has_value()); // unknown key
+  EXPECT_FALSE(s.point_from_text("a=3,b=8,c=0").has_value());      // 3 is not a value of a
+  EXPECT_FALSE(s.point_from_text("a=2,b=8").has_value());          // c missing
+  EXPECT_FALSE(s.point_from_text("a=2,b=8,c=0,z=1").has_value());  // unknown key
   EXPECT_TRUE(s.point_from_text("a=2,b=8,c=0,z=1", true).has_value());
 }
 

@@ -88,8 +88,8 @@ void expect_guided_good(const SearchSpace& space, const std::vector<Point>& vali
     return cost(p);
   });
   ASSERT_TRUE(out.best.has_value()) << what;
-  EXPECT_LE(out.best_cost, full.best_cost * 1.03) << what << ": guided " << out.best_cost << " vs optimum "
-                                                  << full.best_cost;
+  EXPECT_LE(out.best_cost, full.best_cost * 1.03)
+      << what << ": guided " << out.best_cost << " vs optimum " << full.best_cost;
   EXPECT_LE(double(out.evaluations), 0.30 * double(full.evaluations))
       << what << ": " << out.evaluations << " of " << full.evaluations << " evaluations";
   std::printf("[ guided ] %-48s %4ld of %5ld evaluations, %.4f of the optimum\n", what.c_str(), long(out.evaluations),
@@ -133,7 +133,7 @@ TEST(GuidedSearcher, BatchesProposalsAndWaitsForReports) {
   GuidedSearcher g(bowl.space, valid, [&](const Point& p) { return bowl.predict(p); });
   std::vector<Point> first;
   while (auto p = g.next()) first.push_back(*p);
-  ASSERT_GE(first.size(), 6u);  // the seeds come at once (a compile batch)
+  ASSERT_GE(first.size(), 6u);         // the seeds come at once (a compile batch)
   EXPECT_FALSE(g.next().has_value());  // nothing more until they are reported
   for (const Point& p : first) g.report(p, bowl.cost(p, 1));
   EXPECT_TRUE(g.next().has_value());  // the climb has started
@@ -158,7 +158,8 @@ TEST(MakeSearcher, NamesTheUnknownStrategy) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("'annealing'"), std::string::npos);
   for (const char* name : kStrategies) {
-    auto ok = make_searcher(name, bowl.space, bowl.space.valid_points(), [](const Point&) { return 1.0; }, 5, 1);
+    auto ok = make_searcher(
+        name, bowl.space, bowl.space.valid_points(), [](const Point&) { return 1.0; }, 5, 1);
     ASSERT_TRUE(ok.ok());
     EXPECT_EQ((*ok)->name(), name);
   }

@@ -59,14 +59,21 @@ TEST(StopConditions, DriveStopsAtTheBudget) {
   ExhaustiveSearcher ex(s.valid_points());
   EvaluationBudget budget(4);
   int64_t calls = 0;
-  SearchOutcome out = drive(ex, [&](const Point& p) { ++calls; return double(10 - p[0]); }, &budget);
+  SearchOutcome out = drive(
+      ex,
+      [&](const Point& p) {
+        ++calls;
+        return double(10 - p[0]);
+      },
+      &budget);
   EXPECT_EQ(out.evaluations, 4);
   EXPECT_EQ(calls, 4);
   EXPECT_EQ(out.stop_reason, budget.reason());
   // Patience: a landscape that only gets worse stops after k tries past the first.
   ExhaustiveSearcher ex2(s.valid_points());
   Patience patience(3);
-  SearchOutcome out2 = drive(ex2, [](const Point& p) { return double(p[0]); }, &patience);
+  SearchOutcome out2 = drive(
+      ex2, [](const Point& p) { return double(p[0]); }, &patience);
   EXPECT_EQ(out2.evaluations, 4);
 }
 

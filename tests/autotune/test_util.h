@@ -66,13 +66,11 @@ class MemorySink final : public MeasurementSink {
   Status error;
 };
 
-inline AttentionProblem decode_problem(int hq = 32, int hkv = 8, int d = 128, int64_t batch = 1,
-                                       int64_t kv = 32768) {
+inline AttentionProblem decode_problem(int hq = 32, int hkv = 8, int d = 128, int64_t batch = 1, int64_t kv = 32768) {
   return make_problem(Phase::kDecode, hq, hkv, d, DType::kBF16, true, batch, 1, kv);
 }
 
-inline AttentionProblem prefill_problem(int hq = 32, int hkv = 8, int d = 128, int64_t batch = 1,
-                                        int64_t len = 8192) {
+inline AttentionProblem prefill_problem(int hq = 32, int hkv = 8, int d = 128, int64_t batch = 1, int64_t len = 8192) {
   return make_problem(Phase::kPrefill, hq, hkv, d, DType::kBF16, true, batch, len, len);
 }
 

@@ -26,8 +26,10 @@ TuneOptions quiet(const std::string& strategy) {
 
 TEST(Tuner, RecordsEveryStatusAndKeepsGoing) {
   SyntheticOptions so;
-  so.fault_rates = {{MeasureStatus::kRejected, 0.05},     {MeasureStatus::kCompileFailed, 0.05},
-                    {MeasureStatus::kWrongResult, 0.05},  {MeasureStatus::kLaunchFailed, 0.05},
+  so.fault_rates = {{MeasureStatus::kRejected, 0.05},
+                    {MeasureStatus::kCompileFailed, 0.05},
+                    {MeasureStatus::kWrongResult, 0.05},
+                    {MeasureStatus::kLaunchFailed, 0.05},
                     {MeasureStatus::kTimeout, 0.05}};
   SyntheticBackend backend(so);
   MemorySink sink;
@@ -78,7 +80,8 @@ TEST(Tuner, RecordsEveryStatusAndKeepsGoing) {
   }
   // The measurement budget: only compiled, resource-checked variants reach measure().
   EXPECT_EQ(backend.measure_calls(), sink.count(MeasureStatus::kOk) + sink.count(MeasureStatus::kWrongResult) +
-                                         sink.count(MeasureStatus::kLaunchFailed) + sink.count(MeasureStatus::kTimeout));
+                                         sink.count(MeasureStatus::kLaunchFailed) +
+                                         sink.count(MeasureStatus::kTimeout));
   // Exactly one best, the fastest ok variant.
   int64_t best_rows = 0;
   double fastest = INFINITY;
@@ -132,7 +135,8 @@ TEST(Tuner, ResumeSkipsMeasuredKeys) {
   MemorySink sink;
   TuneOptions o = quiet("random");
   o.budget = 20;
-  const std::vector<AttentionProblem> problems = {testing::decode_problem(), testing::prefill_problem(8, 1, 64, 1, 4096)};
+  const std::vector<AttentionProblem> problems = {testing::decode_problem(),
+                                                  testing::prefill_problem(8, 1, 64, 1, 4096)};
   auto first = Tuner(backend, sink, o).run(problems);
   ASSERT_TRUE(first.ok());
   const size_t rows_after_first = sink.rows.size();

@@ -37,7 +37,9 @@ void expect_golden(const std::string& name, const std::string& text) {
   EXPECT_EQ(*golden, text) << "emitted code changed: bump kCodegenVersion and update " << path;
 }
 
-TEST(Golden, Reference) { expect_golden("reference.cu", emit_reference(prefill_problem()).code); }
+TEST(Golden, Reference) {
+  expect_golden("reference.cu", emit_reference(prefill_problem()).code);
+}
 
 TEST(Golden, Decode) {
   DecodeConfig c;

@@ -22,7 +22,10 @@ TEST(Fs, AtomicWriteReplacesWholeFile) {
   ASSERT_TRUE(write_file_atomic(file, "second").ok());
   EXPECT_EQ(*read_file(file), "second");
   int entries = 0;
-  for (auto& e : std::filesystem::directory_iterator(dir)) { (void)e; ++entries; }
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    (void)e;
+    ++entries;
+  }
   EXPECT_EQ(entries, 1) << "no temp files left behind";
   std::filesystem::remove_all(dir);
 }

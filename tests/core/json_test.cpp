@@ -10,8 +10,7 @@ namespace gqaforge {
 namespace {
 
 TEST(Json, ParsesAllValueTypes) {
-  auto doc = parse_json(
-      R"({"a": 1, "b": -2.5e3, "c": "x\ny\u00e9\ud83d\ude00", "d": [true, false, null], "e": {}})");
+  auto doc = parse_json(R"({"a": 1, "b": -2.5e3, "c": "x\ny\u00e9\ud83d\ude00", "d": [true, false, null], "e": {}})");
   ASSERT_TRUE(doc.ok()) << doc.status().to_string();
   EXPECT_EQ(*json_number_at(*doc, "a"), 1);
   EXPECT_EQ(*json_number_at(*doc, "b"), -2500);
@@ -29,8 +28,7 @@ TEST(Json, ParsesAllValueTypes) {
 TEST(Json, ErrorsNameLineAndColumn) {
   auto r = parse_json("{\n  \"a\": 1,\n  \"b\" 2\n}");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(),
-            "line 3, column 7: expected ':' after key 'b', found number literal");
+  EXPECT_EQ(r.status().message(), "line 3, column 7: expected ':' after key 'b', found number literal");
   struct Case {
     const char* text;
     const char* message;
@@ -38,8 +36,7 @@ TEST(Json, ErrorsNameLineAndColumn) {
   const Case cases[] = {
       {"[1, 2", "line 1, column 6: expected ',' or ']' in array, found end of input"},
       {"{", "line 1, column 2: expected a quoted key, found end of input"},
-      {"{\"a\": 1 \"b\": 2}",
-       "line 1, column 9: expected ',' or '}' after object member, found string literal"},
+      {"{\"a\": 1 \"b\": 2}", "line 1, column 9: expected ',' or '}' after object member, found string literal"},
       {"[1] x", "line 1, column 5: invalid literal"},
       {"[1] 2", "line 1, column 5: unexpected number literal after the JSON value"},
       {"", "line 1, column 1: expected a value, found end of input"},
@@ -47,22 +44,19 @@ TEST(Json, ErrorsNameLineAndColumn) {
       {"{\"k\\\"\": 1, \"k\\\"\": 2}", "line 1, column 12: duplicate key 'k\"'"},
       {"[1e999]", "line 1, column 2: number overflow parsing '1e999'"},
       {"[tru]", "line 1, column 5: invalid literal"},
-      {"\"a\tb\"",
-       "line 1, column 3: invalid string: control character U+0009 (HT) must be escaped"},
+      {"\"a\tb\"", "line 1, column 3: invalid string: control character U+0009 (HT) must be escaped"},
   };
   for (const Case& c : cases) {
     auto e = parse_json(c.text);
     ASSERT_FALSE(e.ok()) << c.text;
-    EXPECT_EQ(e.status().message().rfind(c.message, 0), 0u)
-        << c.text << " -> " << e.status().message();
+    EXPECT_EQ(e.status().message().rfind(c.message, 0), 0u) << c.text << " -> " << e.status().message();
   }
 }
 
 TEST(Json, RejectsNonStandardInput) {
   for (const char* bad :
-       {"[1, 2,]", "{\"a\": 1,}", "01", "1.", "-", "NaN", "[1] x", "\"unterminated", "{'a': 1}",
-        "{\"a\": 1, \"a\": 2}", "\"tab\there\"", "[1e999]", "tru", "\"\\x\"", "\"\\ud800\"",
-        "// comment\n1", "\"\xff\""}) {
+       {"[1, 2,]", "{\"a\": 1,}", "01", "1.", "-", "NaN", "[1] x", "\"unterminated", "{'a': 1}", "{\"a\": 1, \"a\": 2}",
+        "\"tab\there\"", "[1e999]", "tru", "\"\\x\"", "\"\\ud800\"", "// comment\n1", "\"\xff\""}) {
     auto r = parse_json(bad);
     EXPECT_FALSE(r.ok()) << "accepted: " << bad;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
@@ -140,16 +134,13 @@ TEST(Json, NonFiniteNumbersWriteAsNull) {
 }
 
 TEST(Json, TypedAccessorsExplainMistakes) {
-  auto doc = parse_json(
-      R"({"n": "3", "i": 2.5, "o": [1], "big": 18446744073709551615, "w": 4.0, "b": null})");
+  auto doc = parse_json(R"({"n": "3", "i": 2.5, "o": [1], "big": 18446744073709551615, "w": 4.0, "b": null})");
   ASSERT_TRUE(doc.ok());
   EXPECT_EQ(json_number_at(*doc, "n").status().message(), "key 'n' is a string, expected a number");
   EXPECT_EQ(json_int_at(*doc, "i").status().message(), "key 'i' is 2.5, expected an integer");
-  EXPECT_EQ(json_int_at(*doc, "big").status().message(),
-            "key 'big' is 18446744073709551615, expected an integer");
+  EXPECT_EQ(json_int_at(*doc, "big").status().message(), "key 'big' is 18446744073709551615, expected an integer");
   EXPECT_EQ(*json_int_at(*doc, "w"), 4);
-  EXPECT_EQ(json_object_at(*doc, "o").status().message(),
-            "key 'o' is an array, expected an object");
+  EXPECT_EQ(json_object_at(*doc, "o").status().message(), "key 'o' is an array, expected an object");
   EXPECT_EQ(json_bool_at(*doc, "b").status().message(), "key 'b' is a null, expected a boolean");
   EXPECT_EQ(json_string_at(*doc, "x").status().message(), "missing key 'x'");
   EXPECT_EQ(json_number_at(Json::array(), "x").status().message(), "missing key 'x'");
@@ -157,8 +148,8 @@ TEST(Json, TypedAccessorsExplainMistakes) {
 
 TEST(Json, NothingThrowsAtTheBoundary) {
   // Malformed input and wrongly typed reads come back as a Status, never as an exception.
-  for (std::string bad : {std::string("\xc3\x28"), std::string("[\"\xed\xa0\x80\"]"),
-                          std::string("\0", 1), std::string("{\"a\":"), std::string(100000, '{')}) {
+  for (std::string bad : {std::string("\xc3\x28"), std::string("[\"\xed\xa0\x80\"]"), std::string("\0", 1),
+                          std::string("{\"a\":"), std::string(100000, '{')}) {
     EXPECT_NO_THROW(EXPECT_FALSE(parse_json(bad).ok()));
   }
   Json s = Json("x");

@@ -67,8 +67,10 @@ std::vector<std::string> screen_segments(const std::string& out) {
 void work_with_long_names() {
   Progress p("tuning", 40);
   for (int i = 0; i < 30; ++i) {  // stops short of the planned 40: the estimate was high
-    p.set_item(fmt::format("decode 8:1 d128 bf16 causal b1 q1 kv128k [block_n=64,warps=4,warps_m=1,stages=4,"
-                           "use_mma=1,row_blocks=1,num_splits=0,fused_combine=0] try {}", i));
+    p.set_item(
+        fmt::format("decode 8:1 d128 bf16 causal b1 q1 kv128k [block_n=64,warps=4,warps_m=1,stages=4,"
+                    "use_mma=1,row_blocks=1,num_splits=0,fused_combine=0] try {}",
+                    i));
     std::this_thread::sleep_for(std::chrono::milliseconds(12));
     p.advance(1);
     if (i == 15) log_warn("a warning in the middle of the sweep");
@@ -95,8 +97,9 @@ TEST(ProgressPty, FitsA100ColumnTerminalAndRedrawsInPlace) {
   // The warning is on a line of its own, and the last line is the final count at N/N.
   auto segs = screen_segments(out);
   bool warning_alone = false;
-  for (const std::string& s : segs) warning_alone |= s == "\033[Kwarning: a warning in the middle of the sweep" ||
-                                                     s == "warning: a warning in the middle of the sweep";
+  for (const std::string& s : segs)
+    warning_alone |= s == "\033[Kwarning: a warning in the middle of the sweep" ||
+                     s == "warning: a warning in the middle of the sweep";
   EXPECT_TRUE(warning_alone) << out;
   ASSERT_FALSE(segs.empty());
   EXPECT_NE(segs.back().find("30/30"), std::string::npos) << segs.back();

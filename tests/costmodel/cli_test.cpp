@@ -59,7 +59,8 @@ TEST_F(Cli, CostOfAPresetAndOfExplicitDims) {
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("973146112"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("17.2 G"), std::string::npos) << r.output;  // 4 T L d_h n_h
-  CliRun e = run("cost --layers 16 --hidden 2048 --heads 32:8 --head-dim 64 --ffn 8192 --vocab 128256 --context 131072 --json");
+  CliRun e = run(
+      "cost --layers 16 --hidden 2048 --heads 32:8 --head-dim 64 --ffn 8192 --vocab 128256 --context 131072 --json");
   EXPECT_EQ(e.code, 0) << e.output;
   EXPECT_NE(e.output.find("\"non_embedding\": 973146112"), std::string::npos) << e.output;
   EXPECT_NE(e.output.find("\"flops_variant\": 17179869184"), std::string::npos) << e.output;
@@ -101,9 +102,11 @@ TEST_F(Cli, FitWritesALossModelTheSearchReads) {
   EXPECT_NE(s.output.find("best:"), std::string::npos);
   // 19 configurations have no law: one summary line, not 19.
   EXPECT_NE(s.output.find("skipped: 19 of 21 head configurations have no law in the loss model (it has (8,1) (32,8))"),
-            std::string::npos) << s.output;
+            std::string::npos)
+      << s.output;
   size_t lines = 0;
-  for (size_t pos = s.output.find("skipped:"); pos != std::string::npos; pos = s.output.find("skipped:", pos + 1)) ++lines;
+  for (size_t pos = s.output.find("skipped:"); pos != std::string::npos; pos = s.output.find("skipped:", pos + 1))
+    ++lines;
   EXPECT_EQ(lines, 1u) << s.output;
   // Under the analytical z objective nothing measured is used: no extrapolation warning.
   EXPECT_EQ(s.output.find("warning: measured costs"), std::string::npos) << s.output;
@@ -150,48 +153,85 @@ Json json_of(const std::string& args, const std::string& command) {
 }
 
 // `keys` pairs a member with the name of its JSON type ("number", "string"); null is always fine.
-void expect_types(const Json& obj, const std::vector<std::pair<const char*, const char*>>& keys, const std::string& where) {
+void expect_types(const Json& obj, const std::vector<std::pair<const char*, const char*>>& keys,
+                  const std::string& where) {
   ASSERT_TRUE(obj.is_object()) << where;
   for (const auto& [key, type] : keys) {
     const Json* v = json_find(obj, key);
     ASSERT_NE(v, nullptr) << where << " lacks '" << key << "'";
-    EXPECT_TRUE(v->type_name() == std::string_view(type) || v->is_null()) << where << "." << key << " is " << v->type_name();
+    EXPECT_TRUE(v->type_name() == std::string_view(type) || v->is_null())
+        << where << "." << key << " is " << v->type_name();
   }
 }
 
 TEST_F(Cli, SearchJsonFollowsTheDocumentedSchema) {
   Json doc = json_of("search --target-loss 2.615 --context 128k --top 3 --json", "search");
-  expect_types(doc, {{"settings", "object"}, {"measured", "boolean"}, {"candidates", "array"},
-                     {"evaluated", "number"}, {"best", "object"}, {"baseline", "object"},
-                     {"reduction_vs_baseline", "object"}, {"skipped", "array"}, {"warnings", "array"}}, "search");
-  expect_types(doc.at("settings"), {{"target_loss", "number"}, {"context", "number"}, {"objective", "string"},
-                                    {"batch", "number"}, {"head_dim", "number"}, {"max_heads", "number"},
-                                    {"z", "object"}, {"bytes_per_value", "number"},
-                                    {"count_embedding", "boolean"}, {"vocab", "number"}}, "settings");
-  expect_types(doc.at("settings").at("z"), {{"lambda", "number"}, {"alpha", "number"}, {"beta", "number"},
-                                            {"units", "string"}, {"terms", "string"}}, "settings.z");
+  expect_types(doc,
+               {{"settings", "object"},
+                {"measured", "boolean"},
+                {"candidates", "array"},
+                {"evaluated", "number"},
+                {"best", "object"},
+                {"baseline", "object"},
+                {"reduction_vs_baseline", "object"},
+                {"skipped", "array"},
+                {"warnings", "array"}},
+               "search");
+  expect_types(doc.at("settings"),
+               {{"target_loss", "number"},
+                {"context", "number"},
+                {"objective", "string"},
+                {"batch", "number"},
+                {"head_dim", "number"},
+                {"max_heads", "number"},
+                {"z", "object"},
+                {"bytes_per_value", "number"},
+                {"count_embedding", "boolean"},
+                {"vocab", "number"}},
+               "settings");
+  expect_types(
+      doc.at("settings").at("z"),
+      {{"lambda", "number"}, {"alpha", "number"}, {"beta", "number"}, {"units", "string"}, {"terms", "string"}},
+      "settings.z");
   EXPECT_EQ(*json_number_at(doc.at("settings"), "context"), 131072);
   const Json& cands = doc.at("candidates");
   ASSERT_EQ(cands.size(), 3u);
   for (const Json& c : cands) {
-    expect_types(c, {{"rank", "number"}, {"n_heads", "number"}, {"n_kv_heads", "number"}, {"params", "number"},
-                     {"layers", "number"}, {"hidden", "number"}, {"rounded", "object"},
-                     {"memory_bytes", "number"}, {"flops_per_token", "number"}, {"z", "number"},
-                     {"latency", "object"}, {"throughput", "object"}, {"pareto", "boolean"}}, "candidate");
-    expect_types(c.at("rounded"), {{"layers", "number"}, {"hidden", "number"}, {"params", "number"},
-                                   {"loss", "number"}}, "candidate.rounded");
+    expect_types(c,
+                 {{"rank", "number"},
+                  {"n_heads", "number"},
+                  {"n_kv_heads", "number"},
+                  {"params", "number"},
+                  {"layers", "number"},
+                  {"hidden", "number"},
+                  {"rounded", "object"},
+                  {"memory_bytes", "number"},
+                  {"flops_per_token", "number"},
+                  {"z", "number"},
+                  {"latency", "object"},
+                  {"throughput", "object"},
+                  {"pareto", "boolean"}},
+                 "candidate");
+    expect_types(c.at("rounded"),
+                 {{"layers", "number"}, {"hidden", "number"}, {"params", "number"}, {"loss", "number"}},
+                 "candidate.rounded");
   }
   EXPECT_EQ(*json_int_at(cands[0], "rank"), 1);
   EXPECT_EQ(*json_int_at(doc.at("best"), "n_heads"), *json_int_at(cands[0], "n_heads"));
   EXPECT_TRUE(doc.at("baseline").at("rank").is_null());
-  expect_types(doc.at("reduction_vs_baseline"), {{"memory", "number"}, {"flops", "number"}, {"z", "number"},
-                                                 {"latency", "number"}}, "reduction");
+  expect_types(doc.at("reduction_vs_baseline"),
+               {{"memory", "number"}, {"flops", "number"}, {"z", "number"}, {"latency", "number"}}, "reduction");
   Json t4 = json_of("search --table4 --json", "search --table4");
   expect_types(t4, {{"cells", "array"}, {"matches", "number"}, {"total", "number"}}, "table4");
   EXPECT_EQ(t4.at("cells").size(), 40u);
-  expect_types(t4.at("cells")[0], {{"target_loss", "number"}, {"context", "number"},
-                                   {"got", "object"}, {"expected", "object"},
-                                   {"match", "boolean"}, {"gap", "number"}}, "table4 cell");
+  expect_types(t4.at("cells")[0],
+               {{"target_loss", "number"},
+                {"context", "number"},
+                {"got", "object"},
+                {"expected", "object"},
+                {"match", "boolean"},
+                {"gap", "number"}},
+               "table4 cell");
 }
 
 TEST_F(Cli, SearchPrintsUnitsWithinTheWidth) {
@@ -205,7 +245,8 @@ TEST_F(Cli, SearchPrintsUnitsWithinTheWidth) {
   for (const std::string& line : split(s.output, '\n')) EXPECT_LE(display_width(line), 160u) << line;
   size_t table_width = 0;
   for (const std::string& line : split(s.output, '\n')) {
-    if (line.rfind("rank", 0) == 0 || line.rfind("   1  ", 0) == 0) table_width = std::max(table_width, display_width(line));
+    if (line.rfind("rank", 0) == 0 || line.rfind("   1  ", 0) == 0)
+      table_width = std::max(table_width, display_width(line));
   }
   EXPECT_GT(table_width, 80u);
   EXPECT_LE(table_width, 120u);
@@ -215,8 +256,8 @@ TEST_F(Cli, SearchPrintsUnitsWithinTheWidth) {
   CliRun t = run("search --table4");
   size_t width = 0;
   for (const std::string& line : split(t.output, '\n')) {
-    if (line.size() > 4 && (line[0] == ' ' || std::isdigit(static_cast<unsigned char>(line[0]))) && line.find('(') != std::string::npos &&
-        line.find("reproduced") == std::string::npos) {
+    if (line.size() > 4 && (line[0] == ' ' || std::isdigit(static_cast<unsigned char>(line[0]))) &&
+        line.find('(') != std::string::npos && line.find("reproduced") == std::string::npos) {
       if (width == 0) width = display_width(line);
       EXPECT_EQ(display_width(line), width) << line;
     }

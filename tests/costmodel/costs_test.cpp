@@ -17,9 +17,9 @@ TEST(Costs, Llama32_1bAt128k) {
   CostShape s = cost_shape_of(*presets->find("llama-3.2-1b"));
   InferenceCost c = inference_cost(s, 131072, CostSettings{});
   EXPECT_DOUBLE_EQ(c.flops_invariant, 2.0 * 973146112);
-  EXPECT_DOUBLE_EQ(c.flops_variant, 4.0 * 131072 * 16 * 64 * 32);   // 17,179,869,184
+  EXPECT_DOUBLE_EQ(c.flops_variant, 4.0 * 131072 * 16 * 64 * 32);  // 17,179,869,184
   EXPECT_DOUBLE_EQ(c.memory_invariant, 973146112.0);
-  EXPECT_DOUBLE_EQ(c.memory_variant, 2.0 * 131072 * 16 * 64 * 8);   // 2,147,483,648
+  EXPECT_DOUBLE_EQ(c.memory_variant, 2.0 * 131072 * 16 * 64 * 8);  // 2,147,483,648
   EXPECT_DOUBLE_EQ(c.flops(), 2.0 * 973146112 + 17179869184.0);
 
   CostSettings with;
@@ -42,7 +42,7 @@ TEST(Costs, SmallShapeByHand) {
   s.embedding_params = 6400;
   s.vocab = 100;
   InferenceCost c = inference_cost(s, 10, CostSettings{});
-  EXPECT_DOUBLE_EQ(c.flops(), 2000 + 4 * 10 * 2 * 16 * 4);   // 7120
+  EXPECT_DOUBLE_EQ(c.flops(), 2000 + 4 * 10 * 2 * 16 * 4);          // 7120
   EXPECT_DOUBLE_EQ(c.memory_values(), 1000 + 2 * 10 * 2 * 16 * 2);  // 2280
   TrainingCost t = training_cost(s, 100, 10);
   EXPECT_DOUBLE_EQ(t.flops, 6.0 * 100 * (1000 + 2 * 2 * 10 * 16 * 4));

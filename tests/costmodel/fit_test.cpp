@@ -86,7 +86,7 @@ TEST(LinearLeastSquares, FitsALineAndRefusesRankDeficientDesigns) {
   EXPECT_NEAR(c[0], 3.5, 1e-6);
   EXPECT_NEAR(c[1], 2e-6, 1e-12);
   EXPECT_FALSE(linear_least_squares({{1, 0}, {1, 0}, {1, 0}}, {1, 2, 3}, c));  // a zero column
-  EXPECT_FALSE(linear_least_squares({{1, 2}, {1}}, {1, 2}, c));              // ragged rows
+  EXPECT_FALSE(linear_least_squares({{1, 2}, {1}}, {1, 2}, c));                // ragged rows
   EXPECT_FALSE(linear_least_squares({}, {}, c));
 }
 
@@ -98,7 +98,8 @@ std::vector<LossPoint> synthetic(double noise, uint64_t seed, bool per_h_e) {
     HeadConfig h;
     double a, b, e;
   };
-  const Truth truth[] = {{{8, 1}, 2.0e8, 0.40, 2.0}, {{32, 8}, 1.0e8, 0.45, per_h_e ? 1.9 : 2.0}, {{16, 16}, 5.0e7, 0.35, 2.0}};
+  const Truth truth[] = {
+      {{8, 1}, 2.0e8, 0.40, 2.0}, {{32, 8}, 1.0e8, 0.45, per_h_e ? 1.9 : 2.0}, {{16, 16}, 5.0e7, 0.35, 2.0}};
   std::vector<LossPoint> out;
   int line = 2;
   for (const Truth& t : truth) {
@@ -149,7 +150,8 @@ TEST(LossFit, RefusesTooFewSizes) {
   std::vector<LossPoint> pts = {{{8, 1}, 1e8, 3.0, 2}, {{8, 1}, 1e8, 3.01, 3}, {{8, 1}, 1e8, 2.99, 4}};
   auto r = fit_power_laws(pts, LossFitOptions{});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("heads (8,1) have 1 distinct model size"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("heads (8,1) have 1 distinct model size"), std::string::npos)
+      << r.status().message();
 }
 
 TEST(HeadLawFit, RecoversTheAppendixIForm) {

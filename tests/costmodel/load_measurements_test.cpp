@@ -11,20 +11,23 @@ namespace gqaforge::costmodel {
 namespace {
 
 std::string env_line(const std::string& key, const std::string& gpu, int codegen) {
-  return fmt::format("{}\t{}\tGPU-{}\t132\t9\t0\t1980\t3201\t150000000000\t13000\t13.0\t{}\tabc\tRelease\thost\n", key, gpu,
-                     key, codegen);
+  return fmt::format("{}\t{}\tGPU-{}\t132\t9\t0\t1980\t3201\t150000000000\t13000\t13.0\t{}\tabc\tRelease\thost\n", key,
+                     gpu, key, codegen);
 }
 
 // A decode row: kernel `kernel`, median `us`, best mark.
 std::string row(const std::string& env, int64_t kv_len, const std::string& kernel, double us, bool best) {
-  return fmt::format("{}\tdecode\t8\t1\t128\tbf16\t1\t1\t1\t{}\t0\t0\t0\t{}\tblock_n=64\tok\t\t{}\t{}\t0\t7\t0\t0\t0\t0\t0\t0\t0\t0\t{}\t"
-                     "2026-01-01T00:00:00Z\t\n",
-                     env, kv_len, kernel, us, us, best ? 1 : 0);
+  return fmt::format(
+      "{}\tdecode\t8\t1\t128\tbf16\t1\t1\t1\t{}\t0\t0\t0\t{}\tblock_n=64\tok\t\t{}\t{}\t0\t7\t0\t0\t0\t0\t0\t0\t0\t0\t{"
+      "}\t"
+      "2026-01-01T00:00:00Z\t\n",
+      env, kv_len, kernel, us, us, best ? 1 : 0);
 }
 
 std::string export_text() {
   std::string t = "# gqaforge-db-export v1\n";
-  t += "@environments\tkey\tgpu_name\tgpu_uuid\tsm_count\tcc_major\tcc_minor\tsm_clock_mhz\tmem_clock_mhz\tmemory_bytes\t"
+  t += "@environments\tkey\tgpu_name\tgpu_uuid\tsm_count\tcc_major\tcc_minor\tsm_clock_mhz\tmem_clock_mhz\tmemory_"
+       "bytes\t"
        "driver_version\tnvrtc_version\tcodegen_version\tgqaforge_commit\tbuild_type\thost\n";
   t += env_line("aaaa000000000001", "NVIDIA H200", 2);
   t += env_line("aaaa000000000002", "NVIDIA H200", 3);

@@ -37,7 +37,7 @@ TEST(LossModel, ParametricFormEvaluatesTheQuadratics) {
   EXPECT_NEAR(std::log(law.a), std::log(1e8) - 0.3 - 0.05 + 0.09 + 0.006 + 0.003, 1e-12);
   EXPECT_NEAR(law.b, 0.4 + 0.03 + 0.02 + 0.003, 1e-12);
   LossModel m = LossModel::from_parametric(p);
-  EXPECT_TRUE(m.covers({48, 8}));  // not a power of two: still defined
+  EXPECT_TRUE(m.covers({48, 8}));        // not a power of two: still defined
   EXPECT_FALSE(m.law_for({4, 8}).ok());  // n_kv > n_h
 }
 
@@ -81,16 +81,22 @@ TEST(LossModel, MalformedFilesNameTheProblem) {
       {"{", "f.json: line 1, column 2: expected a quoted key"},
       {R"({"format": "other", "version": 1, "form": "table"})", "format 'other' is not 'gqaforge-loss-model'"},
       {R"({"format": "gqaforge-loss-model", "version": 2, "form": "table"})", "unsupported loss-model version 2"},
-      {R"({"format": "gqaforge-loss-model", "version": 1, "form": "spline"})", "form 'spline' is not 'table' or 'parametric'"},
-      {R"({"format": "gqaforge-loss-model", "version": 1, "form": "table", "shared_E": true, "laws": []})", "key 'laws' is empty"},
+      {R"({"format": "gqaforge-loss-model", "version": 1, "form": "spline"})",
+       "form 'spline' is not 'table' or 'parametric'"},
+      {R"({"format": "gqaforge-loss-model", "version": 1, "form": "table", "shared_E": true, "laws": []})",
+       "key 'laws' is empty"},
       {R"({"format": "gqaforge-loss-model", "version": 1, "form": "table", "shared_E": true,
-          "laws": [{"n_h": 8, "n_kv": 1, "a": "big", "b": 0.4, "E": 2}]})", "laws[0]: key 'a' is a string, expected a number"},
+          "laws": [{"n_h": 8, "n_kv": 1, "a": "big", "b": 0.4, "E": 2}]})",
+       "laws[0]: key 'a' is a string, expected a number"},
       {R"({"format": "gqaforge-loss-model", "version": 1, "form": "table", "shared_E": true,
-          "laws": [{"n_h": 8, "n_kv": 1, "a": 1e8, "b": -0.4, "E": 2}]})", "laws[0]: law: b = -0.4 must be positive"},
+          "laws": [{"n_h": 8, "n_kv": 1, "a": 1e8, "b": -0.4, "E": 2}]})",
+       "laws[0]: law: b = -0.4 must be positive"},
       {R"({"format": "gqaforge-loss-model", "version": 1, "form": "table", "shared_E": true,
-          "laws": [{"n_h": 4, "n_kv": 8, "a": 1e8, "b": 0.4, "E": 2}]})", "laws[0]: heads (4,8) are invalid"},
+          "laws": [{"n_h": 4, "n_kv": 8, "a": 1e8, "b": 0.4, "E": 2}]})",
+       "laws[0]: heads (4,8) are invalid"},
       {R"({"format": "gqaforge-loss-model", "version": 1, "form": "parametric", "E": 2,
-          "parametric": {"log_a": [1, 2, 3], "b": [0, 0, 0, 0, 0, 0]}})", "parametric: key 'log_a' must list 6 coefficients"},
+          "parametric": {"log_a": [1, 2, 3], "b": [0, 0, 0, 0, 0, 0]}})",
+       "parametric: key 'log_a' must list 6 coefficients"},
   };
   for (const Case& c : cases) {
     auto r = LossModel::parse(c.text, "f.json");

@@ -62,7 +62,8 @@ TEST(Presets, DuplicateNamesAreRefused) {
   auto p = Presets::bundled();
   ASSERT_TRUE(p.ok());
   Status s = p->add_document(R"({"format": "gqaforge-presets", "version": 1, "models": [{"name": "Llama-3.2-1B",
-      "layers": 2, "hidden": 8, "heads": 1, "kv_heads": 1, "head_dim": 8, "ffn": 8, "vocab": 8, "tied": true}]})", "u.json");
+      "layers": 2, "hidden": 8, "heads": 1, "kv_heads": 1, "head_dim": 8, "ffn": 8, "vocab": 8, "tied": true}]})",
+                             "u.json");
   EXPECT_EQ(s.message(), "u.json: models[0]: duplicate preset name 'Llama-3.2-1B'");
 }
 

@@ -130,7 +130,8 @@ window.addEventListener('load', () => {
   probed.insert(probed.rfind("</body>"), probe);
   fs::path page = dir_ / "probe.html";
   std::ofstream(page) << probed;
-  std::string dom = chromium("--window-size=1280,2000 --virtual-time-budget=5000 --dump-dom 'file://" + page.string() + "'");
+  std::string dom =
+      chromium("--window-size=1280,2000 --virtual-time-budget=5000 --dump-dom 'file://" + page.string() + "'");
   const size_t at = dom.find("<pre id=\"layout\">");
   ASSERT_NE(at, std::string::npos) << dom.substr(0, 500);
   const size_t start = at + std::string("<pre id=\"layout\">").size();

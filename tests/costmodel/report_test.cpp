@@ -43,7 +43,8 @@ TEST(SvgPlot, LogAxesCarryOneLabelPerDecadeWithUnits) {
   std::string svg = render_svg(spec);
   EXPECT_NE(svg.find(">10 GB</text>"), std::string::npos) << svg;
   EXPECT_NE(svg.find(">100 GB</text>"), std::string::npos) << svg;
-  for (const char* extra : {">20 GB<", ">30 GB<", ">50 GB<", ">1 GB<"}) EXPECT_EQ(svg.find(extra), std::string::npos) << extra;
+  for (const char* extra : {">20 GB<", ">30 GB<", ">50 GB<", ">1 GB<"})
+    EXPECT_EQ(svg.find(extra), std::string::npos) << extra;
   // x from 1024 to 1048576 stays 1k .. 1M (no extra decade to 10M).
   EXPECT_NE(svg.find(">1M</text>"), std::string::npos);
   EXPECT_EQ(svg.find(">10M</text>"), std::string::npos);

@@ -85,7 +85,8 @@ TEST(Search, TargetBelowTheIrreducibleLossIsRefused) {
   auto r = run_search(f.loss, f.table, defaults(e - 0.1, 131072), nullptr);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(r.status().message().find(fmt::format("target loss {}", e - 0.1)), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find(fmt::format("target loss {}", e - 0.1)), std::string::npos)
+      << r.status().message();
   EXPECT_NE(r.status().message().find(fmt::format("E = {}", e)), std::string::npos) << r.status().message();
 }
 
@@ -100,8 +101,8 @@ TEST(Search, MeasuredObjectivesNeedMeasurements) {
 }
 
 TEST(Search, TableModelsSkipMissingConfigurations) {
-  LossModel t = LossModel::from_table({{{8, 1}, PowerLaw{2e8, 0.4, 2.0, {}, {}, {}}},
-                                       {{32, 8}, PowerLaw{1e8, 0.45, 2.0, {}, {}, {}}}}, true);
+  LossModel t = LossModel::from_table(
+      {{{8, 1}, PowerLaw{2e8, 0.4, 2.0, {}, {}, {}}}, {{32, 8}, PowerLaw{1e8, 0.45, 2.0, {}, {}, {}}}}, true);
   auto r = run_search(t, Presets::bundled()->aspect_table(), defaults(2.6, 131072), nullptr);
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(r->ranked.size(), 2u);
@@ -183,7 +184,8 @@ TEST(Search, HeadlineCostsAtThePapersSizes) {
   Fixture f;
   SearchSettings s = defaults(2.615, 131072);
   auto cost_at = [&](double n, HeadConfig h) {
-    RealShape shape = *solve_shape(f.table, n, static_cast<double>(h.n_heads), static_cast<double>(h.n_kv_heads), 64, s.shape);
+    RealShape shape =
+        *solve_shape(f.table, n, static_cast<double>(h.n_heads), static_cast<double>(h.n_kv_heads), 64, s.shape);
     return inference_cost(shape.cost_shape(), 131072, s.cost);
   };
   for (bool embedding : {true, false}) {

@@ -33,8 +33,7 @@ CliResult run_cli_in(const std::string& cwd, const ScratchDir& out, const std::s
                      const std::string& args) {
   const std::string binary = GQAFORGE_BINARY_DIR "/tools/gqaforge";
   const std::string o = out.file("cli.stdout"), e = out.file("cli.stderr");
-  const std::string command =
-      fmt::format("cd {} && {} {} {} >{} 2>{}", cwd, prefix, binary, args, o, e);
+  const std::string command = fmt::format("cd {} && {} {} {} >{} 2>{}", cwd, prefix, binary, args, o, e);
   int status = std::system(command.c_str());
   CliResult r;
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -67,9 +66,8 @@ void make_big_db(const std::string& path, int n) {
   run.run.finished_at = "2026-01-01T01:00:00Z";
   c.runs.push_back(run);
   for (int i = 0; i < n; ++i) {
-    c.measurements.push_back(
-        {run.uid, testing::sample_measurement(env.key(), testing::decode_problem(),
-                                              fmt::format("k{:04}", i), 5.0 + i)});
+    c.measurements.push_back({run.uid, testing::sample_measurement(env.key(), testing::decode_problem(),
+                                                                   fmt::format("k{:04}", i), 5.0 + i)});
   }
   ASSERT_TRUE((*db)->merge(std::span<const DbContents>(&c, 1)).ok());
 }
@@ -83,8 +81,7 @@ void make_db(const std::string& path) {
   run.command_line = "gqaforge tune --heads 32:8";
   const int64_t id = (*db)->begin_run(env, run);
   for (int i = 0; i < 3; ++i) {
-    auto m = testing::sample_measurement(env.key(), testing::decode_problem(),
-                                         fmt::format("k{}", i), 10.0 - i);
+    auto m = testing::sample_measurement(env.key(), testing::decode_problem(), fmt::format("k{}", i), 10.0 - i);
     m.run_id = id;
     (*db)->record(m);
   }
@@ -301,11 +298,11 @@ TEST(CliTest, ImportRefusesAnExportCutShortAndChecksItsValues) {
     size_t field;
     std::string value, expected;
   };
-  for (const Case& c : {Case{17, "nan", "column 'median_us': nan on an ok row"},
-                        Case{17, "inf", "column 'median_us': inf on an ok row"},
-                        Case{17, "-1", "column 'median_us': -1 on an ok row"},
-                        Case{20, "-3", "column 'repetitions': -3 is negative"},
-                        Case{16, "a\\0b", "column 'message': 'a\\0b' contains a NUL byte"}}) {
+  for (const Case& c :
+       {Case{17, "nan", "column 'median_us': nan on an ok row"},
+        Case{17, "inf", "column 'median_us': inf on an ok row"}, Case{17, "-1", "column 'median_us': -1 on an ok row"},
+        Case{20, "-3", "column 'repetitions': -3 is negative"},
+        Case{16, "a\\0b", "column 'message': 'a\\0b' contains a NUL byte"}}) {
     std::vector<std::string> fields = split(lines[6], '\t');
     fields[c.field] = c.value;
     std::string row;
@@ -325,13 +322,10 @@ TEST(CliTest, ReMergingReportsUnchangedRows) {
   make_big_db(dir.file("a.sqlite"), 50);
   CliResult r = run_cli(dir, "db merge all.sqlite a.sqlite");
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_NE(r.out.find("50 measurements added; 0 measurements updated, 0 unchanged"),
-            std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("50 measurements added; 0 measurements updated, 0 unchanged"), std::string::npos) << r.out;
   r = run_cli(dir, "db merge all.sqlite a.sqlite");
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_NE(r.out.find("0 measurements added; 0 measurements updated, 50 unchanged, 0 skipped"),
-            std::string::npos)
+  EXPECT_NE(r.out.find("0 measurements added; 0 measurements updated, 50 unchanged, 0 skipped"), std::string::npos)
       << r.out;
 }
 
@@ -344,17 +338,19 @@ TEST(CliTest, RefusalsLeaveTheFileItsWalAndShmByteIdentical) {
   testing::leave_pending_wal(newer, [](Database& db) {
     sqlite3* raw = nullptr;
     if (sqlite3_open(db.path().c_str(), &raw) != SQLITE_OK) return false;
-    return sqlite3_exec(raw, fmt::format("PRAGMA user_version = {}", schema::schema_version() + 1).c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+    return sqlite3_exec(raw, fmt::format("PRAGMA user_version = {}", schema::schema_version() + 1).c_str(), nullptr,
+                        nullptr, nullptr) == SQLITE_OK;
   });
   const auto before = testing::side_file_bytes(newer);
   for (const char* args :
        {"db info --db newer.sqlite", "db best --db newer.sqlite", "db export --db newer.sqlite",
-        "db import good.tsv --db newer.sqlite", "db merge newer.sqlite good.sqlite",
-        "db migrate --db newer.sqlite",
+        "db import good.tsv --db newer.sqlite", "db merge newer.sqlite good.sqlite", "db migrate --db newer.sqlite",
         "tune --backend synthetic --phase decode --heads 8:1 --db newer.sqlite --quiet"}) {
     CliResult r = run_cli(dir, args);
     EXPECT_EQ(r.rc, 1) << args << "\n" << r.err;
-    EXPECT_NE(r.err.find(fmt::format("schema version {}, newer", schema::schema_version() + 1)), std::string::npos) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(fmt::format("schema version {}, newer", schema::schema_version() + 1)), std::string::npos)
+        << args << "\n"
+        << r.err;
     EXPECT_EQ(testing::side_file_bytes(newer), before) << args;
   }
 }
@@ -370,10 +366,9 @@ TEST(CliTest, WritersRefuseAFileWithAFlippedByteInARow) {
   ASSERT_NE(at, std::string::npos);
   bytes[at + 4] ^= 0x20;
   testing::write_bytes(dir.file("flipped.sqlite"), bytes);
-  for (const char* args :
-       {"db merge flipped.sqlite good.sqlite", "db import good.tsv --db flipped.sqlite",
-        "db migrate --db flipped.sqlite",
-        "tune --backend synthetic --phase decode --heads 8:1 --db flipped.sqlite --quiet"}) {
+  for (const char* args : {"db merge flipped.sqlite good.sqlite", "db import good.tsv --db flipped.sqlite",
+                           "db migrate --db flipped.sqlite",
+                           "tune --backend synthetic --phase decode --heads 8:1 --db flipped.sqlite --quiet"}) {
     CliResult r = run_cli(dir, args);
     EXPECT_EQ(r.rc, 1) << args << "\n" << r.out;
     expect_error_line(r,
@@ -412,8 +407,8 @@ TEST(CliTest, ReadOnlyCommandsWorkInAReadOnlyDirectoryAndOnAnotherUsersFile) {
     make_big_db(p, 20);
     testing::leave_pending_wal(p, [](Database& db) {
       return db
-          .add_measurement(testing::sample_measurement(
-              testing::sample_env().key(), testing::decode_problem(), "from-the-wal", 1.0))
+          .add_measurement(
+              testing::sample_measurement(testing::sample_env().key(), testing::decode_problem(), "from-the-wal", 1.0))
           .ok();
     });
   }
@@ -422,29 +417,26 @@ TEST(CliTest, ReadOnlyCommandsWorkInAReadOnlyDirectoryAndOnAnotherUsersFile) {
   auto writer = Database::open(live);  // holds the file open: its -shm is in use
   ASSERT_TRUE(writer.ok());
   ASSERT_TRUE((*writer)
-                  ->add_measurement(testing::sample_measurement(
-                      testing::sample_env().key(), testing::decode_problem(), "live", 1.0))
+                  ->add_measurement(
+                      testing::sample_measurement(testing::sample_env().key(), testing::decode_problem(), "live", 1.0))
                   .ok());
   ASSERT_TRUE(std::filesystem::exists(live + "-shm"));
   make_db(out.file("good.sqlite"));
   ASSERT_EQ(run_cli(out, "db export --db good.sqlite -o good.tsv").rc, 0);
   std::filesystem::permissions(out.file("good.tsv"), std::filesystem::perms::all);
   if (!root) {
-    std::filesystem::permissions(
-        data.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    std::filesystem::permissions(data.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   }
   const std::string cwd = data.path().string();
   const auto names = testing::listing(data.path());
   std::map<std::string, std::map<std::string, std::string>> before;
   for (const std::string& p : {clean, pending, orphan}) before[p] = testing::side_file_bytes(p);
 
-  for (const auto& [path, rows] :
-       {std::pair<std::string, int>{clean, 20}, {pending, 21}, {orphan, 21}, {live, 21}}) {
+  for (const auto& [path, rows] : {std::pair<std::string, int>{clean, 20}, {pending, 21}, {orphan, 21}, {live, 21}}) {
     const std::string name = std::filesystem::path(path).filename().string();
     CliResult r = run_cli_in(cwd, out, prefix, "db info --db " + name);
     EXPECT_EQ(r.rc, 0) << name << ": " << r.err;
-    EXPECT_NE(r.out.find(fmt::format("measurements    {}", rows)), std::string::npos)
-        << name << ": " << r.out;
+    EXPECT_NE(r.out.find(fmt::format("measurements    {}", rows)), std::string::npos) << name << ": " << r.out;
     r = run_cli_in(cwd, out, prefix, "db best --db " + name);
     EXPECT_EQ(r.rc, 0) << name << ": " << r.err;
     r = run_cli_in(cwd, out, prefix, "db export --db " + name);
@@ -452,15 +444,13 @@ TEST(CliTest, ReadOnlyCommandsWorkInAReadOnlyDirectoryAndOnAnotherUsersFile) {
     EXPECT_NE(r.out.find(fmt::format(" measurements={} sha256=", rows)), std::string::npos) << name;
   }
   // Writers are refused with the reason, and change nothing.
-  CliResult r =
-      run_cli_in(cwd, out, prefix, "db import " + out.file("good.tsv") + " --db clean.sqlite");
+  CliResult r = run_cli_in(cwd, out, prefix, "db import " + out.file("good.tsv") + " --db clean.sqlite");
   EXPECT_EQ(r.rc, 1) << r.out;
   EXPECT_NE(r.err.find("not writable"), std::string::npos) << r.err;
 
   if (!root) std::filesystem::permissions(data.path(), std::filesystem::perms::owner_all);
   writer->reset();
-  for (const std::string& p : {clean, pending, orphan})
-    EXPECT_EQ(testing::side_file_bytes(p), before[p]) << p;
+  for (const std::string& p : {clean, pending, orphan}) EXPECT_EQ(testing::side_file_bytes(p), before[p]) << p;
   std::set<std::string> after = testing::listing(data.path());
   after.erase("live.sqlite-wal");  // the writer's own files, removed when it closed
   after.erase("live.sqlite-shm");
@@ -469,7 +459,6 @@ TEST(CliTest, ReadOnlyCommandsWorkInAReadOnlyDirectoryAndOnAnotherUsersFile) {
   expected.erase("live.sqlite-shm");
   EXPECT_EQ(after, expected);
 }
-
 
 TEST(CliTest, InfoAndBestSpeakJsonAndFitTheWidth) {
   ScratchDir dir;

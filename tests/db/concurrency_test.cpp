@@ -19,8 +19,7 @@ using testing::ScratchDir;
 // Child body: opens `path` itself, starts a run, records `rows` measurements (one transaction
 // each). Exits 0 when everything succeeded; with `finish` false it _exit()s without ending the
 // run or closing the database, like a killed tuner.
-[[noreturn]] void child_writer(const std::string& path, const std::string& tag, int rows,
-                               bool finish) {
+[[noreturn]] void child_writer(const std::string& path, const std::string& tag, int rows, bool finish) {
   auto db = Database::open(path);
   if (!db.ok()) {
     std::fprintf(stderr, "child %s: %s\n", tag.c_str(), db.status().to_string().c_str());
@@ -73,8 +72,7 @@ TEST(ConcurrencyTest, TwoProcessesWritingOneFileLoseNothing) {
   EXPECT_EQ(info->runs, 2);
   EXPECT_EQ(info->unfinished_runs, 0);
   EXPECT_EQ(info->environments, 1);
-  EXPECT_EQ((*db)->measured_keys(testing::sample_env().key(), testing::decode_problem()).size(),
-            2u * kRows);
+  EXPECT_EQ((*db)->measured_keys(testing::sample_env().key(), testing::decode_problem()).size(), 2u * kRows);
   EXPECT_EQ(*(*db)->integrity_check(), "ok");
 }
 
@@ -117,8 +115,7 @@ TEST(ConcurrencyTest, AMergeIntoAFileATunerIsWritingNeverStallsTheTuner) {
     c.environments.push_back({env.key(), env});
     for (int i = 0; i < kRows; ++i) {
       c.measurements.push_back(
-          {"", testing::sample_measurement(env.key(), testing::decode_problem(),
-                                           fmt::format("m{:05}", i), 1.0 + i)});
+          {"", testing::sample_measurement(env.key(), testing::decode_problem(), fmt::format("m{:05}", i), 1.0 + i)});
     }
     ASSERT_TRUE((*db)->merge(std::span<const DbContents>(&c, 1)).ok());
   }
@@ -139,12 +136,10 @@ TEST(ConcurrencyTest, AMergeIntoAFileATunerIsWritingNeverStallsTheTuner) {
     char c = 0;
     while (read(stop[0], &c, 1) < 0) {
       const auto start = std::chrono::steady_clock::now();
-      (*db)->record(testing::sample_measurement(testing::sample_env().key(),
-                                                testing::decode_problem(),
+      (*db)->record(testing::sample_measurement(testing::sample_env().key(), testing::decode_problem(),
                                                 fmt::format("t{:05}", rows), 2.0));
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
       slowest_ms = std::max<int64_t>(slowest_ms, ms);
       if (++rows == 1 && write(ready[1], "r", 1) != 1) _exit(12);
       usleep(5000);
@@ -157,9 +152,8 @@ TEST(ConcurrencyTest, AMergeIntoAFileATunerIsWritingNeverStallsTheTuner) {
   ASSERT_EQ(read(ready[0], &c, 1), 1);
   const auto start = std::chrono::steady_clock::now();
   auto stats = merge_databases(out, {in});
-  const auto merge_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
+  const auto merge_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   usleep(50000);
   ASSERT_EQ(write(stop[1], "s", 1), 1);
   int64_t result[2] = {-1, -1};
@@ -170,8 +164,7 @@ TEST(ConcurrencyTest, AMergeIntoAFileATunerIsWritingNeverStallsTheTuner) {
   EXPECT_GT(stats->transactions, 1);
   // One transaction for the whole merge would stall the tuner for all of it.
   const int64_t bound_ms = std::max<int64_t>(750, merge_ms / 3);
-  EXPECT_LT(result[0], bound_ms) << "slowest tuner write " << result[0] << " ms during a "
-                                 << merge_ms << " ms merge";
+  EXPECT_LT(result[0], bound_ms) << "slowest tuner write " << result[0] << " ms during a " << merge_ms << " ms merge";
   auto db = Database::open(out, OpenMode::kReadOnly);
   ASSERT_TRUE(db.ok());
   EXPECT_EQ((*db)->info()->measurements, kRows + result[1]);

@@ -118,15 +118,9 @@ TEST(DatabaseTest, ResumeSeesEveryMeasuredKeyOfTheProblemAndEnvironmentOnly) {
 TEST(DatabaseTest, ReMeasurementReplacesTheRowAndOlderDataIsSkipped) {
   auto db = memory_db();
   const std::string env = sample_env().key();
-  ASSERT_TRUE(db->add_measurement(
-                    sample_measurement(env, decode_problem(), "k", 10, "2026-01-02T00:00:00Z"))
-                  .ok());
-  ASSERT_TRUE(
-      db->add_measurement(sample_measurement(env, decode_problem(), "k", 8, "2026-01-03T00:00:00Z"))
-          .ok());
-  ASSERT_TRUE(db->add_measurement(
-                    sample_measurement(env, decode_problem(), "k", 99, "2026-01-01T00:00:00Z"))
-                  .ok());
+  ASSERT_TRUE(db->add_measurement(sample_measurement(env, decode_problem(), "k", 10, "2026-01-02T00:00:00Z")).ok());
+  ASSERT_TRUE(db->add_measurement(sample_measurement(env, decode_problem(), "k", 8, "2026-01-03T00:00:00Z")).ok());
+  ASSERT_TRUE(db->add_measurement(sample_measurement(env, decode_problem(), "k", 99, "2026-01-01T00:00:00Z")).ok());
   auto rows = db->measurements({});
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].median_us, 8);
@@ -145,14 +139,12 @@ TEST(DatabaseTest, EmptyMeasuredAtIsSetToNow) {
 TEST(DatabaseTest, BestIsTheMarkedRowElseTheFastestOkRow) {
   auto db = memory_db();
   const std::string env = sample_env().key();
-  MeasurementRecord wrong =
-      sample_measurement(env, decode_problem(), "k-wrong", 1.0);  // fast but wrong
+  MeasurementRecord wrong = sample_measurement(env, decode_problem(), "k-wrong", 1.0);  // fast but wrong
   wrong.status = MeasureStatus::kWrongResult;
   db->record(wrong);
   db->record(sample_measurement(env, decode_problem(), "k-a", 10.0));
   db->record(sample_measurement(env, decode_problem(), "k-b", 8.0));
-  db->record(
-      sample_measurement(env, decode_problem(), "k-c", 8.0));  // tie with k-b: smaller key wins
+  db->record(sample_measurement(env, decode_problem(), "k-c", 8.0));  // tie with k-b: smaller key wins
   ASSERT_TRUE(db->sink_status().ok());
 
   auto best = db->best({});
@@ -185,8 +177,7 @@ TEST(DatabaseTest, BestIsTheMarkedRowElseTheFastestOkRow) {
 TEST(DatabaseTest, RecordingABestRowMovesTheMarkAndReMeasurementKeepsIt) {
   auto db = memory_db();
   const std::string env = sample_env().key();
-  MeasurementRecord a =
-      sample_measurement(env, decode_problem(), "k-a", 10, "2026-01-01T00:00:00Z");
+  MeasurementRecord a = sample_measurement(env, decode_problem(), "k-a", 10, "2026-01-01T00:00:00Z");
   a.is_best = true;
   db->record(a);
   MeasurementRecord b = sample_measurement(env, decode_problem(), "k-b", 9, "2026-01-02T00:00:00Z");
@@ -309,16 +300,15 @@ TEST(DatabaseTest, DoublesSurviveStorageExactly) {
   testing::expect_same_measurement((*db->measurements({}))[0], m);
 }
 
-
 TEST(DatabaseTest, TheTemplatesFingerprintIsStoredAndPartOfTheKeyWhileOldKeysStay) {
   Environment old_env = testing::sample_env();
   old_env.codegen_hash.clear();
   // The key an environment had before fingerprints existed (fixed formula, fixed value).
-  EXPECT_EQ(old_env.key(), sha256_hex(fmt::format("gpu={};sms={};cc={}.{};driver={};nvrtc={};codegen={}",
-                                                  old_env.gpu_name, old_env.sm_count, old_env.cc_major,
-                                                  old_env.cc_minor, old_env.driver_version, old_env.nvrtc_version,
-                                                  old_env.codegen_version))
-                               .substr(0, 16));
+  EXPECT_EQ(old_env.key(),
+            sha256_hex(fmt::format("gpu={};sms={};cc={}.{};driver={};nvrtc={};codegen={}", old_env.gpu_name,
+                                   old_env.sm_count, old_env.cc_major, old_env.cc_minor, old_env.driver_version,
+                                   old_env.nvrtc_version, old_env.codegen_version))
+                .substr(0, 16));
   Environment a = old_env, b = old_env;
   a.codegen_hash = "0123456789abcdef";
   b.codegen_hash = "fedcba9876543210";

@@ -53,8 +53,8 @@ std::unique_ptr<Database> tricky_db() {
                            0};
   int i = 0;
   for (double v : values) {
-    MeasurementRecord m = sample_measurement(env.key(), i % 2 == 0 ? decode_problem() : linear,
-                                             fmt::format("@kernel-{}", i), v);
+    MeasurementRecord m =
+        sample_measurement(env.key(), i % 2 == 0 ? decode_problem() : linear, fmt::format("@kernel-{}", i), v);
     m.max_error = v;
     m.tflops = -v;
     m.message = fmt::format("line one\nline\ttwo \\ {} é", i);
@@ -82,8 +82,7 @@ TEST(ExportTest, RoundTripIsExact) {
   // The end line counts the rows and hashes every line above it.
   const size_t end = text->rfind('\n', text->size() - 2) + 1;
   EXPECT_EQ(text->substr(end, text->size() - end - 1),
-            "# end environments=1 tune_runs=1 measurements=10 sha256=" +
-                sha256_hex(text->substr(0, end)));
+            "# end environments=1 tune_runs=1 measurements=10 sha256=" + sha256_hex(text->substr(0, end)));
 
   // Text -> contents -> text is the identity.
   auto parsed = parse_export(*text, "a.tsv");
@@ -120,26 +119,23 @@ TEST(ExportTest, OutputIsSortedAndIndependentOfInsertionOrder) {
   auto backward = memory_db();
   std::vector<MeasurementRecord> rows;
   for (int q : {8, 32, 16}) {
-    for (const char* key : {"kb", "ka", "kc"})
-      rows.push_back(sample_measurement("env", decode_problem(q, 8), key, q));
+    for (const char* key : {"kb", "ka", "kc"}) rows.push_back(sample_measurement("env", decode_problem(q, 8), key, q));
   }
   for (const auto& m : rows) ASSERT_TRUE(forward->add_measurement(m).ok());
-  for (auto it = rows.rbegin(); it != rows.rend(); ++it)
-    ASSERT_TRUE(backward->add_measurement(*it).ok());
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) ASSERT_TRUE(backward->add_measurement(*it).ok());
   const std::string text = *export_database(*forward);
   EXPECT_EQ(*export_database(*backward), text);
   std::vector<std::string> lines = split(text, '\n');
   ASSERT_EQ(lines.size(), 1 + 3 + 9 + 1 + 1u);  // header, 3 sections, 9 rows, end, final empty
   std::vector<std::string> data(lines.begin() + 4, lines.end() - 2);
-  EXPECT_TRUE(
-      std::is_sorted(data.begin(), data.end(), [](const std::string& x, const std::string& y) {
-        // Rows sort by the canonical problem text, then kernel key.
-        auto key = [](const std::string& line) {
-          auto f = split(line, '\t');
-          return f[0] + "|" + f[2] + "|" + f[13];
-        };
-        return key(x) < key(y);
-      }));
+  EXPECT_TRUE(std::is_sorted(data.begin(), data.end(), [](const std::string& x, const std::string& y) {
+    // Rows sort by the canonical problem text, then kernel key.
+    auto key = [](const std::string& line) {
+      auto f = split(line, '\t');
+      return f[0] + "|" + f[2] + "|" + f[13];
+    };
+    return key(x) < key(y);
+  }));
 }
 
 TEST(ExportTest, RowsStartingWithAtOrHashAreEscaped) {
@@ -162,8 +158,7 @@ TEST(ExportTest, ImportMergesWithoutDuplicates) {
   const std::string text = *export_database(*source);
   auto target = memory_db();
   // The target already has rows of its own.
-  ASSERT_TRUE(
-      target->add_measurement(sample_measurement("other-env", decode_problem(), "mine", 3)).ok());
+  ASSERT_TRUE(target->add_measurement(sample_measurement("other-env", decode_problem(), "mine", 3)).ok());
   ASSERT_TRUE(import_text(*target, text, "x").ok());
   auto again = import_text(*target, text, "x");
   ASSERT_TRUE(again.ok()) << again.status().to_string();
@@ -198,8 +193,7 @@ std::string replace_line(const std::string& text, size_t number, const std::stri
 }
 
 // Replaces field `field` of line `number`.
-std::string replace_field(const std::string& text, size_t number, size_t field,
-                          const std::string& value) {
+std::string replace_field(const std::string& text, size_t number, size_t field, const std::string& value) {
   std::vector<std::string> fields = split(split(text, '\n').at(number - 1), '\t');
   fields.at(field) = value;
   std::string line;
@@ -220,26 +214,20 @@ TEST(ExportTest, MalformedImportNamesTheLineAndLeavesTheDatabaseUnchanged) {
   const std::vector<Case> cases = {
       {"", "empty file"},
       {replace_line(good, 1, "id,name"), "bad.tsv:1: not a gqaforge database export"},
-      {replace_line(good, 1, "# gqaforge-db-export v7"),
-       "bad.tsv:1: export format 'gqaforge-db-export v7'"},
+      {replace_line(good, 1, "# gqaforge-db-export v7"), "bad.tsv:1: export format 'gqaforge-db-export v7'"},
       {replace_line(good, 4, "@tune_runz\tuid"), "bad.tsv:4: unknown section 'tune_runz'"},
       {replace_field(good, 6, 3, "n_kv"), "bad.tsv:6: the columns of section 'measurements'"},
-      {replace_line(good, 6, split(good, '\n')[1]),
-       "bad.tsv:6: section 'environments' appears twice"},
+      {replace_line(good, 6, split(good, '\n')[1]), "bad.tsv:6: section 'environments' appears twice"},
       {replace_field(good, 16, 17, "12x"), "bad.tsv:16: column 'median_us': '12x' is not a number"},
-      {replace_field(good, 16, 2, "99999999999"),
-       "bad.tsv:16: column 'n_q_heads': integer '99999999999' is out"},
-      {replace_field(good, 16, 2, " 32"),
-       "bad.tsv:16: column 'n_q_heads': ' 32' is not an integer"},
-      {replace_field(good, 16, 15, "fast"),
-       "bad.tsv:16: column 'status': 'fast' is not a measurement status"},
+      {replace_field(good, 16, 2, "99999999999"), "bad.tsv:16: column 'n_q_heads': integer '99999999999' is out"},
+      {replace_field(good, 16, 2, " 32"), "bad.tsv:16: column 'n_q_heads': ' 32' is not an integer"},
+      {replace_field(good, 16, 15, "fast"), "bad.tsv:16: column 'status': 'fast' is not a measurement status"},
       {replace_field(good, 16, 29, "yes"), "bad.tsv:16: column 'is_best': 'yes' is not 0 or 1"},
       {replace_field(good, 16, 16, "bad\\qescape"),
        "bad.tsv:16: column 'message': 'bad\\qescape' has an unknown "
        "escape '\\q'"},
       {replace_field(good, 16, 13, ""), "bad.tsv:16: column 'kernel_key' is empty"},
-      {replace_field(good, 8, 31, "feedbeef"),
-       "bad.tsv:8: column 'run_uid': run 'feedbeef' is not in the tune_runs"},
+      {replace_field(good, 8, 31, "feedbeef"), "bad.tsv:8: column 'run_uid': run 'feedbeef' is not in the tune_runs"},
       {replace_line(good, 16, "too\tfew\tfields"),
        "bad.tsv:16: a measurements row needs 32 tab-separated fields, "
        "this line has 3"},
@@ -281,8 +269,7 @@ TEST(ExportTest, TheExportIsStreamedInBoundedPieces) {
   const Environment env = sample_env();
   c.environments.push_back({env.key(), env});
   for (int i = 0; i < 3000; ++i) {
-    c.measurements.push_back(
-        {"", sample_measurement(env.key(), decode_problem(), fmt::format("k{:05}", i), 1.0 + i)});
+    c.measurements.push_back({"", sample_measurement(env.key(), decode_problem(), fmt::format("k{:05}", i), 1.0 + i)});
   }
   ASSERT_TRUE(db->merge(std::span<const DbContents>(&c, 1)).ok());
   std::string streamed;
@@ -341,8 +328,7 @@ TEST(ExportTest, AnExportCutAnywhereOrEditedIsRefused) {
       {join(doubled), "the end line counts 10 measurements rows, but the file holds 11"},
       {replace_field(good, 9, 18, "0.25"), fmt::format("cut.tsv:{}: checksum mismatch", end_line)},
       {replace_line(good, end_line, "# end environments=1 tune_runs=1"),
-       fmt::format("cut.tsv:{}: the end line '# end environments=1 tune_runs=1' is malformed",
-                   end_line)},
+       fmt::format("cut.tsv:{}: the end line '# end environments=1 tune_runs=1' is malformed", end_line)},
   };
   for (const Case& c : data_loss_cases) {
     auto stats = import_text(*target, c.text, "cut.tsv");
@@ -370,8 +356,7 @@ TEST(ExportTest, AnExportCutAnywhereOrEditedIsRefused) {
       << v3.status().message();
   auto comment = import_text(*copy, replace_line(good, 4, "# a note"), "c.tsv");
   ASSERT_FALSE(comment.ok());
-  EXPECT_NE(comment.status().message().find("c.tsv:4: unexpected line '# a note'"),
-            std::string::npos)
+  EXPECT_NE(comment.status().message().find("c.tsv:4: unexpected line '# a note'"), std::string::npos)
       << comment.status().message();
 }
 

@@ -52,8 +52,7 @@ DbContents rows(int n, const std::string& prefix = "k", int first = 0) {
   c.runs.push_back(run);
   for (int i = first; i < first + n; ++i) {
     c.measurements.push_back(
-        {run.uid, sample_measurement(env.key(), decode_problem(), fmt::format("{}{:04}", prefix, i),
-                                     10.0 + i)});
+        {run.uid, sample_measurement(env.key(), decode_problem(), fmt::format("{}{:04}", prefix, i), 10.0 + i)});
   }
   return c;
 }
@@ -162,16 +161,15 @@ TEST(FileSafetyTest, ATruncatedFileWhoseWalLacksThePagesIsRefusedAndLeftAlone) {
   struct Case {
     std::string path, reason;
   };
-  for (const Case& c : {Case{no_wal, "but its header says"},
-                        Case{cut, fmt::format("its WAL does not hold page {}", missing)}}) {
+  for (const Case& c :
+       {Case{no_wal, "but its header says"}, Case{cut, fmt::format("its WAL does not hold page {}", missing)}}) {
     const auto before = side_file_bytes(c.path);
     for (OpenMode mode : kAllModes) {
       auto db = Database::open(c.path, mode);
       ASSERT_FALSE(db.ok()) << mode_name(mode) << " " << c.path;
       EXPECT_EQ(db.status().code(), StatusCode::kDataLoss) << db.status().to_string();
       EXPECT_NE(db.status().message().find(c.path), std::string::npos) << db.status().message();
-      EXPECT_NE(db.status().message().find("is truncated"), std::string::npos)
-          << db.status().message();
+      EXPECT_NE(db.status().message().find("is truncated"), std::string::npos) << db.status().message();
       EXPECT_NE(db.status().message().find(c.reason), std::string::npos) << db.status().message();
     }
     EXPECT_EQ(side_file_bytes(c.path), before) << c.path;
@@ -227,8 +225,7 @@ TEST(FileSafetyTest, ReadersDuringCheckpointsAreNeverRefused) {
   int opened = 0;
   std::string failure;
   for (int i = 0; i < 300 && failure.empty(); ++i) {
-    for (OpenMode mode :
-         {OpenMode::kReadOnly, i % 30 == 0 ? OpenMode::kExisting : OpenMode::kReadOnly}) {
+    for (OpenMode mode : {OpenMode::kReadOnly, i % 30 == 0 ? OpenMode::kExisting : OpenMode::kReadOnly}) {
       auto db = Database::open(path, mode);
       if (!db.ok()) {
         failure = mode_name(mode) + ": " + db.status().to_string();
@@ -256,8 +253,8 @@ TEST(FileSafetyTest, RefusingANewerFileWithAPendingWalChangesNoByte) {
     (void)db;  // the raw connection below writes; db only keeps the WAL open
     sqlite3* raw = nullptr;
     if (sqlite3_open(db.path().c_str(), &raw) != SQLITE_OK) return false;
-    const bool ok =
-        sqlite3_exec(raw, fmt::format("PRAGMA user_version = {}", schema::schema_version() + 1).c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+    const bool ok = sqlite3_exec(raw, fmt::format("PRAGMA user_version = {}", schema::schema_version() + 1).c_str(),
+                                 nullptr, nullptr, nullptr) == SQLITE_OK;
     return ok;  // _exit() follows: neither connection checkpoints
   });
   const auto before = side_file_bytes(path);
@@ -266,7 +263,8 @@ TEST(FileSafetyTest, RefusingANewerFileWithAPendingWalChangesNoByte) {
     auto db = Database::open(path, mode);
     ASSERT_FALSE(db.ok()) << mode_name(mode);
     EXPECT_EQ(db.status().code(), StatusCode::kFailedPrecondition) << db.status().to_string();
-    EXPECT_NE(db.status().message().find(fmt::format("schema version {}, newer", schema::schema_version() + 1)), std::string::npos)
+    EXPECT_NE(db.status().message().find(fmt::format("schema version {}, newer", schema::schema_version() + 1)),
+              std::string::npos)
         << db.status().message();
   }
   EXPECT_EQ(side_file_bytes(path), before);  // db, -wal and -shm
@@ -300,8 +298,8 @@ TEST(FileSafetyTest, ADamagedWalIsReadAsFarAsItIsValidAndNotRepaired) {
   make_db(path, 5);
   leave_pending_wal(path, [](Database& db) {
     for (int i = 0; i < 3; ++i) {  // three commits
-      if (!db.add_measurement(sample_measurement(sample_env().key(), decode_problem(),
-                                                 fmt::format("late{}", i), 1.0 + i))
+      if (!db.add_measurement(
+                 sample_measurement(sample_env().key(), decode_problem(), fmt::format("late{}", i), 1.0 + i))
                .ok()) {
         return false;
       }
@@ -331,8 +329,7 @@ TEST(FileSafetyTest, AWalWithoutShmIsReadFromAPrivateCopy) {
   const auto names = testing::listing(dir.path());
   auto copies = [] {
     int n = 0;
-    for (const auto& e :
-         std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+    for (const auto& e : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
       n += e.path().filename().string().rfind("gqaforge-db-read-", 0) == 0 ? 1 : 0;
     return n;
   };
@@ -417,12 +414,10 @@ TEST(FileSafetyTest, CorruptionMetWhileWritingIsDataLoss) {
   std::string bytes = file_bytes(path);
   for (size_t i = 4096; i < bytes.size(); ++i) bytes[i] = static_cast<char>(0xa5 ^ (i * 7));
   testing::write_bytes(path, bytes);
-  Status s =
-      (*db)->add_measurement(sample_measurement(sample_env().key(), decode_problem(), "new", 3.0));
+  Status s = (*db)->add_measurement(sample_measurement(sample_env().key(), decode_problem(), "new", 3.0));
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.to_string();
-  EXPECT_NE(s.message().find("'" + path + "' is damaged, data may be lost"), std::string::npos)
-      << s.message();
+  EXPECT_NE(s.message().find("'" + path + "' is damaged, data may be lost"), std::string::npos) << s.message();
   (*db)->record(sample_measurement(sample_env().key(), decode_problem(), "newer", 3.0));
   EXPECT_EQ((*db)->sink_status().code(), StatusCode::kDataLoss);
 }
@@ -466,10 +461,7 @@ TEST(FileSafetyTest, PathsThatNeedEscapingInAUriWork) {
   for (int i = 0; i < 2; ++i) {  // creating it, then opening it again
     auto db = Database::open("file:c.sqlite?mode=memory", OpenMode::kReadWrite);
     ASSERT_TRUE(db.ok()) << db.status().to_string();
-    ASSERT_TRUE(
-        (*db)
-            ->add_measurement(sample_measurement("e", decode_problem(), fmt::format("k{}", i), 1.0))
-            .ok());
+    ASSERT_TRUE((*db)->add_measurement(sample_measurement("e", decode_problem(), fmt::format("k{}", i), 1.0)).ok());
   }
   EXPECT_TRUE(std::filesystem::exists(odd / "file:c.sqlite?mode=memory"));
   EXPECT_EQ(count_rows("file:c.sqlite?mode=memory"), 2);

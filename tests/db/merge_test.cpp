@@ -32,8 +32,7 @@ void make_db(const std::string& path, const Environment& env, const std::string&
   run.command_line = command;
   const int64_t id = (*db)->begin_run(env, run);
   for (const RowSpec& r : rows) {
-    auto m =
-        sample_measurement(env.key(), decode_problem(), r.kernel_key, r.median_us, r.measured_at);
+    auto m = sample_measurement(env.key(), decode_problem(), r.kernel_key, r.median_us, r.measured_at);
     m.run_id = id;
     m.is_best = r.is_best;
     (*db)->record(m);
@@ -42,8 +41,8 @@ void make_db(const std::string& path, const Environment& env, const std::string&
   ASSERT_TRUE((*db)->sink_status().ok()) << (*db)->sink_status().to_string();
 }
 
-const MeasurementRecord* find_row(const std::vector<MeasurementRecord>& rows,
-                                  const std::string& env_key, const std::string& kernel_key) {
+const MeasurementRecord* find_row(const std::vector<MeasurementRecord>& rows, const std::string& env_key,
+                                  const std::string& kernel_key) {
   for (const auto& m : rows) {
     if (m.env_key == env_key && m.kernel_key == kernel_key) return &m;
   }
@@ -54,12 +53,9 @@ TEST(MergeTest, CombinesFilesWithoutDuplicatesAndRemapsRunIds) {
   ScratchDir dir;
   const Environment h200 = sample_env();
   const Environment a100 = sample_env("NVIDIA A100", 108);
-  const std::string gpu0 = dir.file("gpu0.sqlite"), gpu1 = dir.file("gpu1.sqlite"),
-                    out = dir.file("all.sqlite");
-  make_db(gpu0, h200, "tune gpu0",
-          {{"k1", 10, "2026-01-01T00:00:00Z"}, {"k2", 11, "2026-01-01T00:00:00Z"}});
-  make_db(gpu1, h200, "tune gpu1",
-          {{"k1", 9, "2026-01-05T00:00:00Z"}, {"k3", 12, "2026-01-05T00:00:00Z"}});
+  const std::string gpu0 = dir.file("gpu0.sqlite"), gpu1 = dir.file("gpu1.sqlite"), out = dir.file("all.sqlite");
+  make_db(gpu0, h200, "tune gpu0", {{"k1", 10, "2026-01-01T00:00:00Z"}, {"k2", 11, "2026-01-01T00:00:00Z"}});
+  make_db(gpu1, h200, "tune gpu1", {{"k1", 9, "2026-01-05T00:00:00Z"}, {"k3", 12, "2026-01-05T00:00:00Z"}});
   {
     // A second environment and run inside gpu1.
     auto db = Database::open(gpu1);
@@ -112,10 +108,8 @@ TEST(MergeTest, CombinesFilesWithoutDuplicatesAndRemapsRunIds) {
 TEST(MergeTest, TheLatestBestMarkWins) {
   ScratchDir dir;
   const Environment env = sample_env();
-  const std::string a = dir.file("a.sqlite"), b = dir.file("b.sqlite"),
-                    out = dir.file("out.sqlite");
-  make_db(a, env, "a",
-          {{"k1", 10, "2026-01-01T00:00:00Z", true}, {"k2", 12, "2026-01-01T00:00:00Z"}});
+  const std::string a = dir.file("a.sqlite"), b = dir.file("b.sqlite"), out = dir.file("out.sqlite");
+  make_db(a, env, "a", {{"k1", 10, "2026-01-01T00:00:00Z", true}, {"k2", 12, "2026-01-01T00:00:00Z"}});
   make_db(b, env, "b", {{"k2", 11, "2026-02-01T00:00:00Z", true}});
   for (const auto& order : {std::vector<std::string>{a, b}, std::vector<std::string>{b, a}}) {
     std::filesystem::remove(out);
@@ -135,8 +129,7 @@ TEST(MergeTest, TheLatestBestMarkWins) {
 
 TEST(MergeTest, ABadInputLeavesTheOutputUnchanged) {
   ScratchDir dir;
-  const std::string good = dir.file("good.sqlite"), text = dir.file("notes.txt"),
-                    out = dir.file("out.sqlite");
+  const std::string good = dir.file("good.sqlite"), text = dir.file("notes.txt"), out = dir.file("out.sqlite");
   make_db(good, sample_env(), "good", {{"k1", 10, "2026-01-01T00:00:00Z"}});
   testing::write_bytes(text, "not a database\n");
 
@@ -186,8 +179,7 @@ void make_many(const std::string& path, int n, const std::string& prefix = "k") 
   c.runs.push_back(run);
   for (int i = 0; i < n; ++i) {
     c.measurements.push_back(
-        {run.uid, sample_measurement(env.key(), decode_problem(), fmt::format("{}{:05}", prefix, i),
-                                     1.0 + i)});
+        {run.uid, sample_measurement(env.key(), decode_problem(), fmt::format("{}{:05}", prefix, i), 1.0 + i)});
   }
   auto stats = (*db)->merge(std::span<const DbContents>(&c, 1));
   ASSERT_TRUE(stats.ok()) << stats.status().to_string();
@@ -214,14 +206,12 @@ TEST(MergeTest, WritesInBatchesAndARepeatedMergeRewritesNothing) {
   // Keep a connection open so the WAL stays, and count what the second merge writes into it.
   sqlite3* holder = nullptr;
   ASSERT_EQ(sqlite3_open(out.c_str(), &holder), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(holder, "SELECT count(*) FROM measurements", nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(holder, "SELECT count(*) FROM measurements", nullptr, nullptr, nullptr), SQLITE_OK);
   const int64_t frames = wal_frames(out);
   auto again = merge_databases(out, {in});
   ASSERT_TRUE(again.ok()) << again.status().to_string();
   EXPECT_EQ(again->measurements_unchanged, n);
-  EXPECT_EQ(again->measurements_added + again->measurements_updated + again->measurements_skipped,
-            0);
+  EXPECT_EQ(again->measurements_added + again->measurements_updated + again->measurements_skipped, 0);
   EXPECT_EQ(wal_frames(out), frames) << "identical rows were written again";
   sqlite3_close(holder);
   EXPECT_EQ(*export_database(**Database::open(out, OpenMode::kReadOnly)), exported);
@@ -230,8 +220,7 @@ TEST(MergeTest, WritesInBatchesAndARepeatedMergeRewritesNothing) {
   {
     auto db = Database::open(in);
     ASSERT_TRUE(db.ok());
-    auto m = sample_measurement(sample_env().key(), decode_problem(), "k00007", 0.5,
-                                "2026-02-01T00:00:00Z");
+    auto m = sample_measurement(sample_env().key(), decode_problem(), "k00007", 0.5, "2026-02-01T00:00:00Z");
     ASSERT_TRUE((*db)->add_measurement(m).ok());
   }
   auto third = merge_databases(out, {in});
@@ -242,8 +231,7 @@ TEST(MergeTest, WritesInBatchesAndARepeatedMergeRewritesNothing) {
 
 TEST(MergeTest, AnInputWithABadValueIsRefusedBeforeAnythingIsWritten) {
   ScratchDir dir;
-  const std::string good = dir.file("good.sqlite"), bad = dir.file("bad.sqlite"),
-                    out = dir.file("out.sqlite");
+  const std::string good = dir.file("good.sqlite"), bad = dir.file("bad.sqlite"), out = dir.file("out.sqlite");
   make_many(good, 10, "g");
   make_many(bad, 10, "b");
   {

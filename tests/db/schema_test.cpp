@@ -40,8 +40,7 @@ void make_current_db(const std::string& path) {
   auto db = Database::open(path);
   ASSERT_TRUE(db.ok()) << db.status().to_string();
   int64_t run = (*db)->begin_run(testing::sample_env(), {});
-  auto m = testing::sample_measurement(testing::sample_env().key(), testing::decode_problem(), "k1",
-                                       10.0);
+  auto m = testing::sample_measurement(testing::sample_env().key(), testing::decode_problem(), "k1", 10.0);
   m.run_id = run;
   (*db)->record(m);
   (*db)->end_run(run);
@@ -84,8 +83,7 @@ std::string v1_rows(const std::string& problem) {
   };
   return "INSERT INTO tune_runs VALUES (1, 'uid1', 'env1', 'gqaforge tune', 'grid', "
          "'2025-01-01T00:00:00Z', '');" +
-         row("old_best", 9.0, "2025-01-01T00:00:00Z") +
-         row("new_best", 11.0, "2025-02-01T00:00:00Z");
+         row("old_best", 9.0, "2025-01-01T00:00:00Z") + row("new_best", 11.0, "2025-02-01T00:00:00Z");
 }
 
 TEST(SchemaTest, CreatesTheCurrentSchemaInMemory) {
@@ -129,8 +127,7 @@ TEST(SchemaTest, MigratesAHandMadeVersion1File) {
   ASSERT_TRUE(rows.ok()) << rows.status().to_string();
   ASSERT_EQ(rows->size(), 2u);  // no row lost
   // Version 2 keeps one best mark per problem: the one measured latest.
-  for (const MeasurementRecord& m : *rows)
-    EXPECT_EQ(m.is_best, m.kernel_key == "new_best") << m.kernel_key;
+  for (const MeasurementRecord& m : *rows) EXPECT_EQ(m.is_best, m.kernel_key == "new_best") << m.kernel_key;
   auto best = (*db)->best({});
   ASSERT_TRUE(best.ok());
   ASSERT_EQ(best->size(), 1u);
@@ -169,8 +166,7 @@ TEST(SchemaTest, RefusesANewerSchemaVersionAndLeavesTheFileUntouched) {
   const std::string path = dir.file("newer.sqlite");
   make_current_db(path);
   raw_exec(path, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 99;");
-  expect_refused(path, StatusCode::kFailedPrecondition,
-                 "schema version 99, newer than the version 4");
+  expect_refused(path, StatusCode::kFailedPrecondition, "schema version 99, newer than the version 4");
 }
 
 TEST(SchemaTest, RefusesANewerWalModeFile) {
@@ -181,8 +177,7 @@ TEST(SchemaTest, RefusesANewerWalModeFile) {
   const std::string before = file_bytes(path);
   auto db = Database::open(path);
   ASSERT_FALSE(db.ok());
-  EXPECT_NE(db.status().message().find("schema version 5"), std::string::npos)
-      << db.status().message();
+  EXPECT_NE(db.status().message().find("schema version 5"), std::string::npos) << db.status().message();
   EXPECT_EQ(file_bytes(path), before);
 }
 
@@ -204,9 +199,9 @@ TEST(SchemaTest, RefusesTruncatedFiles) {
     size_t size;
     std::string reason;
   };
-  for (const Case& c : {Case{50, "shorter than the 100-byte SQLite header"},
-                        Case{1000, "not a whole number of 4096-byte pages"},
-                        Case{bytes.size() - 4096, "but its header says"}}) {
+  for (const Case& c :
+       {Case{50, "shorter than the 100-byte SQLite header"}, Case{1000, "not a whole number of 4096-byte pages"},
+        Case{bytes.size() - 4096, "but its header says"}}) {
     const std::string path = dir.file(fmt::format("cut_{}.sqlite", c.size));
     testing::write_bytes(path, bytes.substr(0, c.size));
     SCOPED_TRACE(c.size);
@@ -252,10 +247,7 @@ TEST(SchemaTest, ReadOnlyUseLeavesNoSideFiles) {
     auto db = Database::open(path, OpenMode::kReadOnly);
     ASSERT_TRUE(db.ok()) << db.status().to_string();
     EXPECT_EQ((*db)->info()->measurements, 1);
-    EXPECT_FALSE(
-        (*db)
-            ->add_measurement(testing::sample_measurement("e", testing::decode_problem(), "k", 1))
-            .ok());
+    EXPECT_FALSE((*db)->add_measurement(testing::sample_measurement("e", testing::decode_problem(), "k", 1)).ok());
   }
   EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
   EXPECT_FALSE(std::filesystem::exists(path + "-shm"));
@@ -285,8 +277,7 @@ TEST(SchemaTest, ReadOnlyRefusesAnOlderVersionWithoutMigrating) {
   auto db = Database::open(path, OpenMode::kReadOnly);
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(db.status().message().find("gqaforge db migrate"), std::string::npos)
-      << db.status().message();
+  EXPECT_NE(db.status().message().find("gqaforge db migrate"), std::string::npos) << db.status().message();
   EXPECT_EQ(file_bytes(path), before);
 }
 

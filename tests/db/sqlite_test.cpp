@@ -101,8 +101,7 @@ TEST(SqliteTest, ConnectionMoveTransfersOwnership) {
 }
 
 TEST(SqliteTest, OpeningAMissingDirectoryFails) {
-  auto conn = Connection::open("/nonexistent-dir-gqaforge/x.sqlite",
-                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  auto conn = Connection::open("/nonexistent-dir-gqaforge/x.sqlite", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   ASSERT_FALSE(conn.ok());
   EXPECT_NE(conn.status().message().find("/nonexistent-dir-gqaforge/x.sqlite"), std::string::npos);
 }

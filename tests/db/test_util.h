@@ -27,9 +27,8 @@ class ScratchDir {
  public:
   ScratchDir() {
     static std::atomic<int> counter{0};
-    path_ =
-        std::filesystem::temp_directory_path() /
-        fmt::format("gqaforge_db_test_{}_{}", static_cast<long>(getpid()), counter.fetch_add(1));
+    path_ = std::filesystem::temp_directory_path() /
+            fmt::format("gqaforge_db_test_{}_{}", static_cast<long>(getpid()), counter.fetch_add(1));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -74,8 +73,7 @@ inline std::map<std::string, std::string> side_file_bytes(const std::string& pat
 /// The names in a directory.
 inline std::set<std::string> listing(const std::filesystem::path& dir) {
   std::set<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    names.insert(e.path().filename().string());
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.insert(e.path().filename().string());
   return names;
 }
 
@@ -131,8 +129,7 @@ inline Environment sample_env(const std::string& gpu = "NVIDIA H200", int sm_cou
   return e;
 }
 
-inline ProblemRecord decode_problem(int n_q = 32, int n_kv = 8, int head_dim = 128,
-                                    int64_t kv_len = 4096) {
+inline ProblemRecord decode_problem(int n_q = 32, int n_kv = 8, int head_dim = 128, int64_t kv_len = 4096) {
   ProblemRecord p;
   p.family = "decode";
   p.n_q_heads = n_q;
@@ -160,9 +157,9 @@ inline ProblemRecord prefill_problem(int n_q = 32, int n_kv = 8, int head_dim = 
 }
 
 /// An ok measurement with every field set to something distinctive.
-inline MeasurementRecord sample_measurement(
-    const std::string& env_key, const ProblemRecord& problem, const std::string& kernel_key,
-    double median_us, const std::string& measured_at = "2026-01-01T00:00:00Z") {
+inline MeasurementRecord sample_measurement(const std::string& env_key, const ProblemRecord& problem,
+                                            const std::string& kernel_key, double median_us,
+                                            const std::string& measured_at = "2026-01-01T00:00:00Z") {
   MeasurementRecord m;
   m.env_key = env_key;
   m.problem = problem;
@@ -195,9 +192,7 @@ inline void expect_same_measurement(const MeasurementRecord& a, const Measuremen
   EXPECT_EQ(a.config, b.config);
   EXPECT_EQ(a.status, b.status);
   EXPECT_EQ(a.message, b.message);
-  auto same = [](double x, double y) {
-    return (x != x && y != y) || x == y;
-  };  // NaN equals NaN here
+  auto same = [](double x, double y) { return (x != x && y != y) || x == y; };  // NaN equals NaN here
   EXPECT_TRUE(same(a.median_us, b.median_us)) << a.median_us << " vs " << b.median_us;
   EXPECT_TRUE(same(a.min_us, b.min_us));
   EXPECT_TRUE(same(a.stddev_us, b.stddev_us));

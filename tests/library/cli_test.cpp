@@ -41,9 +41,10 @@ class LibraryCli : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     lib_ = (dir_ / "small.gqalib").string();
-    const CliRun r = gqaforge(fmt::format("library build --db {}/data/h200-tuned.tsv --heads 8:1 --head-dim 64 "
-                                          "--cover decode/12:4/d128 -o {}",
-                                          GQAFORGE_SOURCE_DIR, lib_));
+    const CliRun r =
+        gqaforge(fmt::format("library build --db {}/data/h200-tuned.tsv --heads 8:1 --head-dim 64 "
+                             "--cover decode/12:4/d128 -o {}",
+                             GQAFORGE_SOURCE_DIR, lib_));
     ASSERT_EQ(r.status, 0) << r.output;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
@@ -87,7 +88,8 @@ TEST_F(LibraryCli, VerifyAndDiff) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("same dispatch"), std::string::npos) << r.output;
   const std::string other = (dir_ / "prefill.gqalib").string();
-  r = gqaforge(fmt::format("library build --db {} --heads 8:1 --head-dim 64 --phase prefill -o {} --json", db(), other));
+  r = gqaforge(
+      fmt::format("library build --db {} --heads 8:1 --head-dim 64 --phase prefill -o {} --json", db(), other));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("\"tuned_classes\": 1"), std::string::npos) << r.output;
   r = gqaforge(fmt::format("library diff --json {} {}", lib_, other));
@@ -101,7 +103,8 @@ TEST_F(LibraryCli, SelectSaysWhy) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("decision  exact"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("cubin     sm_90a"), std::string::npos) << r.output;
-  r = gqaforge(fmt::format("library select {} --phase decode --heads 8:1 --head-dim 64 --batch 3 --kv-len 50000", lib_));
+  r = gqaforge(
+      fmt::format("library select {} --phase decode --heads 8:1 --head-dim 64 --batch 3 --kv-len 50000", lib_));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("decision  nearest"), std::string::npos) << r.output;
   r = gqaforge(fmt::format("library select {} --phase decode --heads 12:4 --json", lib_));
@@ -153,8 +156,10 @@ TEST_F(LibraryCli, FailuresLeaveNoFile) {
   // A damaged cubin: verify names it and fails.
   const std::string damaged = (dir_ / "damaged.gqalib").string();
   fs::copy_file(lib_, damaged, fs::copy_options::overwrite_existing);
-  const std::string sql = fmt::format("sqlite3 {} \"UPDATE images SET image = CAST(zeroblob(length(image)) AS BLOB) "
-                                      "WHERE rowid = 1\" 2>&1", damaged);
+  const std::string sql = fmt::format(
+      "sqlite3 {} \"UPDATE images SET image = CAST(zeroblob(length(image)) AS BLOB) "
+      "WHERE rowid = 1\" 2>&1",
+      damaged);
   if (std::system(sql.c_str()) == 0) {
     r = gqaforge("library verify " + damaged);
     EXPECT_EQ(r.status, 1) << r.output;

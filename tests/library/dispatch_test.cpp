@@ -12,8 +12,7 @@ const Library& small(bool allow_jit) {
   static const auto dir = testing::scratch_dir("dispatch");
   static const std::string path = testing::write_small_library(dir);
   static const Library with_jit = Library::open(path, {.allow_jit = true, .device_arch = "sm_90a"}).value();
-  static const Library without_jit =
-      Library::open(path, {.allow_jit = false, .device_arch = "sm_90a"}).value();
+  static const Library without_jit = Library::open(path, {.allow_jit = false, .device_arch = "sm_90a"}).value();
   return allow_jit ? with_jit : without_jit;
 }
 
@@ -38,13 +37,29 @@ TEST(Dispatch, TableOfShapes) {
       {"tuned point", decode(8, 1, 64, 1, 4096), Decision::kExact, {1, 1}, {1025, 4096}, 0},
       {"inside a bucket", decode(8, 1, 64, 1, 3000), Decision::kExact, {1, 1}, {1025, 4096}, 0},
       {"inside, batch 9", decode(8, 1, 64, 9, 100000), Decision::kExact, {5, 16}, {65537, 262144}, 0},
-      {"batch between buckets", decode(8, 1, 64, 3, 50000), Decision::kNearest, {5, 16}, {16385, 65536},
+      {"batch between buckets",
+       decode(8, 1, 64, 3, 50000),
+       Decision::kNearest,
+       {5, 16},
+       {16385, 65536},
        std::log2(5.0 / 3.0)},
-      {"longer than any", decode(8, 1, 64, 1, 1000000), Decision::kNearest, {1, 1}, {65537, 262144},
+      {"longer than any",
+       decode(8, 1, 64, 1, 1000000),
+       Decision::kNearest,
+       {1, 1},
+       {65537, 262144},
        std::log2(1000000.0 / 262144.0)},
-      {"shorter than any", decode(8, 1, 64, 1, 500), Decision::kNearest, {1, 1}, {1025, 4096},
+      {"shorter than any",
+       decode(8, 1, 64, 1, 500),
+       Decision::kNearest,
+       {1, 1},
+       {1025, 4096},
        std::log2(1025.0 / 500.0)},
-      {"both dims outside", decode(8, 1, 64, 64, 8000), Decision::kNearest, {5, 16}, {1025, 4096},
+      {"both dims outside",
+       decode(8, 1, 64, 64, 8000),
+       Decision::kNearest,
+       {5, 16},
+       {1025, 4096},
        std::log2(64.0 / 16.0) + std::log2(8000.0 / 4096.0)},
       {"prefill exact", prefill(true, 1, 8192, 8192), Decision::kExact, {1, 1}, {4097, 16384}, 0},
       {"prefill nearest", prefill(true, 2, 2048, 2048), Decision::kNearest, {1, 1}, {1025, 4096}, 1.0},
@@ -61,8 +76,8 @@ TEST(Dispatch, TableOfShapes) {
       EXPECT_EQ(s->entry, nullptr);
       EXPECT_EQ(s->cubin, nullptr);  // compile through NVRTC
       EXPECT_EQ(s->measured_us, 0);
-      EXPECT_EQ(s->config_text, s->family->canonical(s->family->default_config(
-                                    c.problem, *DeviceLimits::for_arch("sm_90a"))));
+      EXPECT_EQ(s->config_text,
+                s->family->canonical(s->family->default_config(c.problem, *DeviceLimits::for_arch("sm_90a"))));
       continue;
     }
     ASSERT_NE(s->entry, nullptr);
@@ -95,8 +110,8 @@ TEST(Dispatch, ForbiddenJitServesTunedShapesAndRefusesTheRest) {
   auto s = small(false).select(decode(8, 1, 64, 3, 50000));
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(s->decision, Decision::kNearest);
-  for (const AttentionProblem& p : {decode(12, 4, 128, 1, 4096), decode(32, 8, 128, 1, 4096),
-                                    prefill(false, 1, 4096, 4096)}) {
+  for (const AttentionProblem& p :
+       {decode(12, 4, 128, 1, 4096), decode(32, 8, 128, 1, 4096), prefill(false, 1, 4096, 4096)}) {
     auto r = small(false).select(p);
     ASSERT_FALSE(r.ok()) << p.name();
     EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);

@@ -150,8 +150,7 @@ TEST(LibraryFile, NewerFormatIsRefused) {
   auto lib = Library::open(path);
   ASSERT_FALSE(lib.ok());
   EXPECT_EQ(lib.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(lib.status().message().find(fmt::format("library format {}, newer", kFormatVersion + 1)),
-            std::string::npos)
+  EXPECT_NE(lib.status().message().find(fmt::format("library format {}, newer", kFormatVersion + 1)), std::string::npos)
       << lib.status().message();
 }
 

@@ -15,8 +15,12 @@
 
 namespace gqaforge::lib::testing {
 
-inline std::string bundled_export() { return std::string(GQAFORGE_SOURCE_DIR) + "/data/h200-tuned.tsv"; }
-inline std::filesystem::path test_cache_dir() { return std::filesystem::path(GQAFORGE_BINARY_DIR) / "library-test-cache"; }
+inline std::string bundled_export() {
+  return std::string(GQAFORGE_SOURCE_DIR) + "/data/h200-tuned.tsv";
+}
+inline std::filesystem::path test_cache_dir() {
+  return std::filesystem::path(GQAFORGE_BINARY_DIR) / "library-test-cache";
+}
 
 inline BuildOptions small_options() {
   BuildOptions o;
@@ -31,8 +35,8 @@ inline BuildOptions small_options() {
 
 /// A fresh directory under the test's temporary directory.
 inline std::filesystem::path scratch_dir(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("gqf-library-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("gqf-library-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

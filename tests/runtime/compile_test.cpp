@@ -60,7 +60,12 @@ TEST(Compile, WgmmaPrefillVariants) {
   o.arch = "sm_90a";
   auto limits = DeviceLimits::for_arch(o.arch);
   ASSERT_TRUE(limits.ok());
-  struct Case { int d; DType dtype; bool causal; const char* config; };
+  struct Case {
+    int d;
+    DType dtype;
+    bool causal;
+    const char* config;
+  };
   const Case cases[] = {
       {64, DType::kBF16, true, ""},
       {128, DType::kFP16, false, ""},
@@ -113,8 +118,8 @@ TEST(Compile, RejectsBadOptions) {
 TEST(Compile, OptionsRenderInFixedOrder) {
   CompileOptions o;
   o.max_registers = 128;
-  std::vector<std::string> expected = {"--gpu-architecture=sm_90a", "--std=c++17", "--ptxas-options=-v",
-                                       "--generate-line-info", "--maxrregcount=128", "--fmad=true"};
+  std::vector<std::string> expected = {"--gpu-architecture=sm_90a", "--std=c++17",        "--ptxas-options=-v",
+                                       "--generate-line-info",      "--maxrregcount=128", "--fmad=true"};
   EXPECT_EQ(o.render(), expected);
 }
 

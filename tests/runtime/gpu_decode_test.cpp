@@ -9,8 +9,8 @@ struct DecodeCase {
   int hq, hkv, d;
   DType dtype;
   int batch, q, kv;
-  std::vector<int> kv_lens;  // empty = kv for all
-  std::string config;        // overrides of the heuristic default
+  std::vector<int> kv_lens;    // empty = kv for all
+  std::string config;          // overrides of the heuristic default
   bool kv_head_major = false;  // K/V as [batch, n_kv, kv_len, head_dim]
 };
 
@@ -20,7 +20,9 @@ std::string case_name(const DecodeCase& c) {
 }
 
 // gtest prints parameters with this (test names and failure messages stay readable).
-void PrintTo(const DecodeCase& c, std::ostream* os) { *os << case_name(c); }
+void PrintTo(const DecodeCase& c, std::ostream* os) {
+  *os << case_name(c);
+}
 
 class GpuDecode : public ::testing::TestWithParam<DecodeCase> {};
 
@@ -40,8 +42,8 @@ std::vector<DecodeCase> decode_cases() {
   const auto fp = DType::kFP16;
   std::vector<DecodeCase> v;
   // Group sizes with both inner loops, head dim 128.
-  for (auto [hq, hkv] : std::vector<std::pair<int, int>>{{8, 8}, {8, 4}, {12, 4}, {16, 4}, {10, 2}, {12, 2},
-                                                          {14, 2}, {16, 2}, {16, 1}, {32, 1}}) {
+  for (auto [hq, hkv] : std::vector<std::pair<int, int>>{
+           {8, 8}, {8, 4}, {12, 4}, {16, 4}, {10, 2}, {12, 2}, {14, 2}, {16, 2}, {16, 1}, {32, 1}}) {
     v.push_back({hq, hkv, 128, bf, 2, 1, 1000, {}, ""});
     v.push_back({hq, hkv, 128, bf, 2, 1, 1000, {}, "use_mma=1"});
     if (hq / hkv <= 4) v.push_back({hq, hkv, 128, fp, 2, 1, 1000, {}, "use_mma=0"});

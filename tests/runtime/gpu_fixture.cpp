@@ -16,7 +16,10 @@ GpuEnv* gpu_env(std::string* reason) {
     auto info = query_device(0);
     auto stream = Stream::create();
     if (!ctx.ok() || !info.ok() || !stream.ok()) {
-      failure = "cannot set up the device: " + (!ctx.ok() ? ctx.status() : !info.ok() ? info.status() : stream.status()).message();
+      failure = "cannot set up the device: " + (!ctx.ok()    ? ctx.status()
+                                                : !info.ok() ? info.status()
+                                                             : stream.status())
+                                                   .message();
       return nullptr;
     }
     e->context = std::move(*ctx);
@@ -53,8 +56,8 @@ std::string join_ints(const std::vector<int>& v) {
 // the decode launch geometry, seed, layout, and a `gqaforge check` command where one exists.
 std::string describe_case(GpuEnv* env, const AttentionProblem& problem, const AttentionOp& op,
                           const std::string& requested, const CheckOptions& options) {
-  std::string s = fmt::format("problem: {}\nfamily: {}  requested config: [{}]  resolved: [{}]\nseed: {}", problem.name(),
-                              op.family(), requested, op.config(), options.seed);
+  std::string s = fmt::format("problem: {}\nfamily: {}  requested config: [{}]  resolved: [{}]\nseed: {}",
+                              problem.name(), op.family(), requested, op.config(), options.seed);
   if (!options.kv_lens.empty()) s += "  kv_lens: " + join_ints(options.kv_lens);
   if (!options.q_lens.empty()) s += "  q_lens: " + join_ints(options.q_lens);
   if (options.varlen) s += "  varlen";
@@ -71,23 +74,23 @@ std::string describe_case(GpuEnv* env, const AttentionProblem& problem, const At
   // `gqaforge check` runs the phase's family.
   if (!options.varlen && !options.kv_head_major && options.q_lens.empty() &&
       &op.kernel_family() == &family_for(problem)) {
-    s += fmt::format("\nreplay: gqaforge check --phase {} --heads {}:{} --head-dim {} --dtype {}{} --batch {} --q-len {} "
-                     "--kv-len {}{} --config '{}' --seed {}",
-                     phase_name(problem.phase), problem.n_q_heads, problem.n_kv_heads, problem.head_dim,
-                     dtype_name(problem.dtype), problem.causal && problem.phase == Phase::kPrefill ? " --causal" : "",
-                     problem.batch, problem.q_len, problem.kv_len,
-                     options.kv_lens.empty() ? "" : " --kv-lens " + join_ints(options.kv_lens), op.config(),
-                     options.seed);
+    s += fmt::format(
+        "\nreplay: gqaforge check --phase {} --heads {}:{} --head-dim {} --dtype {}{} --batch {} --q-len {} "
+        "--kv-len {}{} --config '{}' --seed {}",
+        phase_name(problem.phase), problem.n_q_heads, problem.n_kv_heads, problem.head_dim, dtype_name(problem.dtype),
+        problem.causal && problem.phase == Phase::kPrefill ? " --causal" : "", problem.batch, problem.q_len,
+        problem.kv_len, options.kv_lens.empty() ? "" : " --kv-lens " + join_ints(options.kv_lens), op.config(),
+        options.seed);
   }
   return s;
 }
 
 }  // namespace
 
-void expect_correct(GpuEnv* env, const AttentionProblem& problem, const std::string& family,
-                    const std::string& config, const CheckOptions& options) {
-  SCOPED_TRACE(fmt::format("{} family={} config=[{}] seed={} varlen={}", problem.name(), family, config,
-                           options.seed, options.varlen));
+void expect_correct(GpuEnv* env, const AttentionProblem& problem, const std::string& family, const std::string& config,
+                    const CheckOptions& options) {
+  SCOPED_TRACE(fmt::format("{} family={} config=[{}] seed={} varlen={}", problem.name(), family, config, options.seed,
+                           options.varlen));
   auto op = AttentionOp::create(problem, family, config, env->info.limits());
   ASSERT_TRUE(op.ok()) << op.status().to_string();
   auto result = check_op(*env->jit, *op, options, env->stream.get());

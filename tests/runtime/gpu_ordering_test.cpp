@@ -73,7 +73,7 @@ TEST(GpuOrdering, ReportsWhetherALegacyStreamMemsetIsOvertaken) {
   ASSERT_TRUE(buf.ok());
   CUstream s = env->stream.get();
   ASSERT_TRUE(hold_legacy_stream(env, kHoldNs).ok());
-  ASSERT_EQ((*api)->cuMemsetD32_v2(buf->ptr(), kPoison32, buf->size() / 4), CUDA_SUCCESS);  // the old poison
+  ASSERT_EQ((*api)->cuMemsetD32_v2(buf->ptr(), kPoison32, buf->size() / 4), CUDA_SUCCESS);         // the old poison
   ASSERT_EQ((*api)->cuMemsetD32Async(buf->ptr(), 0x3f803f80u, buf->size() / 4, s), CUDA_SUCCESS);  // "the kernel"
   ASSERT_EQ((*api)->cuStreamSynchronize(s), CUDA_SUCCESS);
   ASSERT_EQ((*api)->cuCtxSynchronize(), CUDA_SUCCESS);

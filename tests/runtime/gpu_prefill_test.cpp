@@ -24,7 +24,9 @@ AttentionProblem prefill_problem(const PrefillCase& c) {
 }
 
 // gtest prints parameters with this (test names and failure messages stay readable).
-void PrintTo(const PrefillCase& c, std::ostream* os) { *os << prefill_problem(c).name() << " " << c.config; }
+void PrintTo(const PrefillCase& c, std::ostream* os) {
+  *os << prefill_problem(c).name() << " " << c.config;
+}
 
 TEST_P(GpuPrefill, MatchesOracle) {
   GQF_REQUIRE_GPU(env);
@@ -41,8 +43,8 @@ std::vector<PrefillCase> prefill_cases() {
   const auto bf = DType::kBF16;
   const auto fp = DType::kFP16;
   std::vector<PrefillCase> v;
-  const int lens[][2] = {{1, 1}, {3, 3}, {97, 97}, {113, 113}, {239, 239}, {799, 799}, {1023, 1023},
-                         {4224, 4224}, {97, 1023}, {1023, 97}, {1, 799}, {239, 3}};
+  const int lens[][2] = {{1, 1},       {3, 3},       {97, 97},   {113, 113}, {239, 239}, {799, 799},
+                         {1023, 1023}, {4224, 4224}, {97, 1023}, {1023, 97}, {1, 799},   {239, 3}};
   const int groups[][2] = {{8, 8}, {8, 4}, {6, 2}, {8, 2}, {5, 1}, {6, 1}, {7, 1}, {8, 1}};
   int i = 0;
   for (auto& l : lens) {
@@ -84,7 +86,8 @@ std::vector<PrefillCase> prefill_cases() {
 
 INSTANTIATE_TEST_SUITE_P(Coverage, GpuPrefill, ::testing::ValuesIn(prefill_cases()),
                          [](const ::testing::TestParamInfo<PrefillCase>& param_info) {
-                           return test_name(param_info.index, prefill_problem(param_info.param).name() + " " + param_info.param.config);
+                           return test_name(param_info.index,
+                                            prefill_problem(param_info.param).name() + " " + param_info.param.config);
                          });
 
 TEST(GpuPrefillVarlen, ZeroLengthSequenceAndUnequalLengths) {

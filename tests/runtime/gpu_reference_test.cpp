@@ -12,7 +12,9 @@ struct RefCase {
 };
 
 // gtest prints parameters with this (test names and failure messages stay readable).
-void PrintTo(const RefCase& c, std::ostream* os) { *os << fmt::format("{}:{} d{} q{} kv{}", c.hq, c.hkv, c.d, c.q, c.kv); }
+void PrintTo(const RefCase& c, std::ostream* os) {
+  *os << fmt::format("{}:{} d{} q{} kv{}", c.hq, c.hkv, c.d, c.q, c.kv);
+}
 
 class GpuReference : public ::testing::TestWithParam<RefCase> {};
 
@@ -44,9 +46,10 @@ std::vector<RefCase> reference_cases() {
 INSTANTIATE_TEST_SUITE_P(Coverage, GpuReference, ::testing::ValuesIn(reference_cases()),
                          [](const ::testing::TestParamInfo<RefCase>& param_info) {
                            const RefCase& c = param_info.param;
-                           return test_name(param_info.index, fmt::format("{}_{}_d{}_{}_{}_b{}_q{}_kv{}", c.hq, c.hkv, c.d,
-                                                                    dtype_name(c.dtype), c.causal ? "causal" : "full",
-                                                                    c.batch, c.q, c.kv));
+                           return test_name(
+                               param_info.index,
+                               fmt::format("{}_{}_d{}_{}_{}_b{}_q{}_kv{}", c.hq, c.hkv, c.d, dtype_name(c.dtype),
+                                           c.causal ? "causal" : "full", c.batch, c.q, c.kv));
                          });
 
 TEST(GpuReferenceVarlen, ZeroLengthSequence) {

@@ -17,8 +17,8 @@ TEST(Half, RoundTripsAndRoundsToNearestEven) {
   }
   EXPECT_EQ(float_to_bf16(1.0f + 1.0f / 256), float_to_bf16(1.0f));  // tie to even
   EXPECT_EQ(float_to_fp16(1.0f + 1.0f / 2048), float_to_fp16(1.0f));
-  EXPECT_EQ(float_to_fp16(1e6f), 0x7c00);                              // overflow to inf
-  EXPECT_EQ(fp16_to_float(0x0001), std::ldexp(1.0f, -24));             // smallest subnormal
+  EXPECT_EQ(float_to_fp16(1e6f), 0x7c00);                   // overflow to inf
+  EXPECT_EQ(fp16_to_float(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
 }
 
 AttentionProblem small(bool causal, int q, int kv) {
@@ -96,7 +96,8 @@ struct ReportFixture {
   AttentionResult oracle, lowp;
   std::vector<uint16_t> good;
   std::vector<float> lse;
-  explicit ReportFixture(HostAttention h) : in(std::move(h)), oracle(cpu_attention_fp64(in)), lowp(cpu_attention_lowp(in)) {
+  explicit ReportFixture(HostAttention h)
+      : in(std::move(h)), oracle(cpu_attention_fp64(in)), lowp(cpu_attention_lowp(in)) {
     const bool bf16 = in.problem.dtype == DType::kBF16;
     good.resize(oracle.o.size());
     for (size_t i = 0; i < good.size(); ++i) good[i] = float_to_half(static_cast<float>(lowp.o[i]), bf16);
@@ -155,7 +156,9 @@ TEST(CheckReport, FirstWrongOElementIsDecodedWithValuesAndBound) {
   const std::string s = r.summary();
   EXPECT_NE(s.find("FAIL"), std::string::npos) << s;
   EXPECT_NE(s.find("2 O elements in 1 rows fail"), std::string::npos) << s;
-  EXPECT_NE(s.find("first O mismatch: b=3 t=0 h=9 kvh=1 d=5 [O index " + std::to_string(first) + "]"), std::string::npos) << s;
+  EXPECT_NE(s.find("first O mismatch: b=3 t=0 h=9 kvh=1 d=5 [O index " + std::to_string(first) + "]"),
+            std::string::npos)
+      << s;
   EXPECT_NE(s.find("worst O: b=3 t=0 h=9 kvh=1 d=77"), std::string::npos) << s;
   EXPECT_NE(s.find("expected = oracle"), std::string::npos) << s;
 }
@@ -248,7 +251,8 @@ TEST(CheckReport, GpuReferenceComparisonNamesItsReference) {
   r.decide();
   auto wrong = f.good;
   wrong[42] = float_to_bf16(bf16_to_float(wrong[42]) + 0.5f);
-  locate_mismatches(f.in, wrong, [&](size_t i) { return double(bf16_to_float(f.good[i])); }, f.good.size(), r);
+  locate_mismatches(
+      f.in, wrong, [&](size_t i) { return double(bf16_to_float(f.good[i])); }, f.good.size(), r);
   ASSERT_TRUE(r.first_o.valid);
   EXPECT_EQ(r.first_o.index, 42);
   EXPECT_DOUBLE_EQ(r.first_o.expected, bf16_to_float(f.good[42]));

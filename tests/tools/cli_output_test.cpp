@@ -81,8 +81,10 @@ class CliOutput : public ::testing::Test {
   }
   std::string tune_exhaustive() {
     const std::string db = (dir_ / "exhaustive.sqlite").string();
-    CliResult t = gqaforge("tune --backend synthetic --quiet --phase prefill --heads 8:1 --kv-len 4k --strategy exhaustive "
-                     "--db " + db);
+    CliResult t = gqaforge(
+        "tune --backend synthetic --quiet --phase prefill --heads 8:1 --kv-len 4k --strategy exhaustive "
+        "--db " +
+        db);
     EXPECT_EQ(t.status, 0) << t.err;
     return db;
   }
@@ -90,12 +92,14 @@ class CliOutput : public ::testing::Test {
 };
 
 // `keys` pairs a member with the name of its JSON type ("number", "string"); null is always fine.
-void expect_types(const Json& obj, const std::vector<std::pair<const char*, const char*>>& keys, const std::string& where) {
+void expect_types(const Json& obj, const std::vector<std::pair<const char*, const char*>>& keys,
+                  const std::string& where) {
   ASSERT_TRUE(obj.is_object()) << where;
   for (const auto& [key, type] : keys) {
     const Json* v = json_find(obj, key);
     ASSERT_NE(v, nullptr) << where << " lacks '" << key << "'";
-    EXPECT_TRUE(v->type_name() == std::string_view(type) || v->is_null()) << where << "." << key << " is " << v->type_name();
+    EXPECT_TRUE(v->type_name() == std::string_view(type) || v->is_null())
+        << where << "." << key << " is " << v->type_name();
   }
 }
 
@@ -107,30 +111,51 @@ size_t widest_line(const std::string& text) {
 
 TEST_F(CliOutput, CompileJsonAndTextShowTheLaunchAndOccupancy) {
   Json doc = json_of("compile --phase decode --heads 8:1 --head-dim 128 --kv-len 128k --json", "compile");
-  expect_types(doc, {{"kernel", "string"}, {"family", "string"}, {"problem", "string"}, {"config", "string"},
-                     {"arch", "string"}, {"nvrtc", "string"}, {"key", "string"}, {"cache_hit", "boolean"},
-                     {"compile_ms", "number"}, {"cubin_bytes", "number"}, {"output", "string"},
-                     {"entry_points", "array"}}, "compile");
+  expect_types(doc,
+               {{"kernel", "string"},
+                {"family", "string"},
+                {"problem", "string"},
+                {"config", "string"},
+                {"arch", "string"},
+                {"nvrtc", "string"},
+                {"key", "string"},
+                {"cache_hit", "boolean"},
+                {"compile_ms", "number"},
+                {"cubin_bytes", "number"},
+                {"output", "string"},
+                {"entry_points", "array"}},
+               "compile");
   const Json& entries = doc.at("entry_points");
   ASSERT_EQ(entries.size(), 2u);  // the split-KV decode and its combine kernel
   for (const Json& e : entries) {
-    expect_types(e, {{"name", "string"}, {"grid", "array"}, {"block", "array"}, {"threads", "number"},
-                     {"shared_dynamic_bytes", "number"}, {"resources_reported", "boolean"},
-                     {"registers", "number"}, {"spill_store_bytes", "number"}, {"spill_load_bytes", "number"},
-                     {"stack_bytes", "number"}, {"shared_static_bytes", "number"}, {"ctas_per_sm", "number"},
-                     {"occupancy_limiter", "string"}}, "entry point");
+    expect_types(e,
+                 {{"name", "string"},
+                  {"grid", "array"},
+                  {"block", "array"},
+                  {"threads", "number"},
+                  {"shared_dynamic_bytes", "number"},
+                  {"resources_reported", "boolean"},
+                  {"registers", "number"},
+                  {"spill_store_bytes", "number"},
+                  {"spill_load_bytes", "number"},
+                  {"stack_bytes", "number"},
+                  {"shared_static_bytes", "number"},
+                  {"ctas_per_sm", "number"},
+                  {"occupancy_limiter", "string"}},
+                 "entry point");
     EXPECT_EQ(e.at("grid").size(), 3u);
   }
   const Json& decode = entries[0];
   EXPECT_EQ(*json_string_at(decode, "name"), "gqaforge_decode");
-  EXPECT_GT(*json_number_at(decode, "shared_dynamic_bytes"), 32 * 1024) << "the K/V stages live in dynamic shared memory";
+  EXPECT_GT(*json_number_at(decode, "shared_dynamic_bytes"), 32 * 1024)
+      << "the K/V stages live in dynamic shared memory";
   EXPECT_GE(*json_number_at(decode, "ctas_per_sm"), 1);
   EXPECT_GT(*json_number_at(decode, "registers"), 0);
 
   CliResult text = gqaforge("compile --phase prefill --heads 32:8 --head-dim 128");
   ASSERT_EQ(text.status, 0) << text.err;
-  for (const char* col : {"grid", "threads", "regs", "spills st/ld", "smem static", "smem dynamic", "CTAs/SM",
-                          "limited by"}) {
+  for (const char* col :
+       {"grid", "threads", "regs", "spills st/ld", "smem static", "smem dynamic", "CTAs/SM", "limited by"}) {
     EXPECT_NE(text.out.find(col), std::string::npos) << col << "\n" << text.out;
   }
   EXPECT_EQ(text.out.find("smem(static)"), std::string::npos);
@@ -148,8 +173,8 @@ TEST_F(CliOutput, CompileJsonAndTextShowTheLaunchAndOccupancy) {
 
 TEST_F(CliOutput, DevicesJson) {
   Json doc = json_of("devices --json", "devices");
-  expect_types(doc, {{"nvrtc", "string"}, {"nvrtc_targets", "array"}, {"driver_error", "string"},
-                     {"devices", "array"}}, "devices");
+  expect_types(doc, {{"nvrtc", "string"}, {"nvrtc_targets", "array"}, {"driver_error", "string"}, {"devices", "array"}},
+               "devices");
   ASSERT_GT(doc.at("nvrtc_targets").size(), 0u);
   EXPECT_TRUE(doc.at("nvrtc_targets")[0].is_string());
   if (doc.at("devices").size() == 0) {
@@ -157,38 +182,74 @@ TEST_F(CliOutput, DevicesJson) {
     return;
   }
   for (const Json& d : doc.at("devices")) {
-    expect_types(d, {{"ordinal", "number"}, {"name", "string"}, {"uuid", "string"},
-                     {"compute_capability", "string"}, {"target", "string"}, {"sm_count", "number"},
-                     {"sm_clock_mhz", "number"}, {"memory_clock_mhz", "number"}, {"memory_bus_bits", "number"},
-                     {"memory_bytes", "number"}, {"peak_dram_bytes_per_s", "number"}, {"l2_bytes", "number"},
-                     {"shared_per_block_optin_bytes", "number"}, {"shared_per_sm_bytes", "number"},
-                     {"registers_per_block", "number"}, {"registers_per_sm", "number"},
-                     {"max_threads_per_block", "number"}, {"max_threads_per_sm", "number"},
-                     {"driver_version", "string"}}, "device");
+    expect_types(d,
+                 {{"ordinal", "number"},
+                  {"name", "string"},
+                  {"uuid", "string"},
+                  {"compute_capability", "string"},
+                  {"target", "string"},
+                  {"sm_count", "number"},
+                  {"sm_clock_mhz", "number"},
+                  {"memory_clock_mhz", "number"},
+                  {"memory_bus_bits", "number"},
+                  {"memory_bytes", "number"},
+                  {"peak_dram_bytes_per_s", "number"},
+                  {"l2_bytes", "number"},
+                  {"shared_per_block_optin_bytes", "number"},
+                  {"shared_per_sm_bytes", "number"},
+                  {"registers_per_block", "number"},
+                  {"registers_per_sm", "number"},
+                  {"max_threads_per_block", "number"},
+                  {"max_threads_per_sm", "number"},
+                  {"driver_version", "string"}},
+                 "device");
   }
 }
 
 TEST_F(CliOutput, CostJsonCarriesTheSchemaVersion) {
   Json doc = json_of("cost --model llama-3.2-1b --context 128k --train-tokens 1e11 --json", "cost");
-  expect_types(doc, {{"model", "string"}, {"shape", "object"}, {"parameters", "object"}, {"context", "number"},
-                     {"per_token", "object"}, {"per_sequence", "object"}, {"training", "object"}}, "cost");
+  expect_types(doc,
+               {{"model", "string"},
+                {"shape", "object"},
+                {"parameters", "object"},
+                {"context", "number"},
+                {"per_token", "object"},
+                {"per_sequence", "object"},
+                {"training", "object"}},
+               "cost");
   EXPECT_EQ(*json_number_at(doc, "context"), 131072);
 }
 
 TEST_F(CliOutput, CompareSearchersTextJsonMarkdownAndTheErrorAlone) {
   const std::string db = tune_exhaustive();
   Json doc = json_of("compare-searchers --seeds 3 --json --db " + db, "compare-searchers");
-  expect_types(doc, {{"database", "string"}, {"target_percent", "number"}, {"random_fraction", "number"},
-                     {"seeds", "number"}, {"with_default", "boolean"}, {"problems", "array"}}, "compare-searchers");
+  expect_types(doc,
+               {{"database", "string"},
+                {"target_percent", "number"},
+                {"random_fraction", "number"},
+                {"seeds", "number"},
+                {"with_default", "boolean"},
+                {"problems", "array"}},
+               "compare-searchers");
   ASSERT_EQ(doc.at("problems").size(), 1u);
   const Json& pr = doc.at("problems")[0];
-  expect_types(pr, {{"problem", "string"}, {"environment", "string"}, {"valid_points", "number"},
-                    {"exhaustive_best_us", "number"}, {"default_gap", "number"}, {"guided", "object"},
-                    {"random", "object"}}, "problem");
-  expect_types(pr.at("guided"), {{"evaluations", "number"}, {"fraction_of_valid", "number"},
-                                 {"gap", "number"}, {"evaluations_to_target", "number"}}, "guided");
-  expect_types(pr.at("random"), {{"evaluations", "number"}, {"median_gap", "number"},
-                                 {"within_target", "number"}}, "random");
+  expect_types(pr,
+               {{"problem", "string"},
+                {"environment", "string"},
+                {"valid_points", "number"},
+                {"exhaustive_best_us", "number"},
+                {"default_gap", "number"},
+                {"guided", "object"},
+                {"random", "object"}},
+               "problem");
+  expect_types(pr.at("guided"),
+               {{"evaluations", "number"},
+                {"fraction_of_valid", "number"},
+                {"gap", "number"},
+                {"evaluations_to_target", "number"}},
+               "guided");
+  expect_types(pr.at("random"), {{"evaluations", "number"}, {"median_gap", "number"}, {"within_target", "number"}},
+               "random");
 
   CliResult text = gqaforge("compare-searchers --seeds 3 --db " + db);
   ASSERT_EQ(text.status, 0) << text.err;
@@ -209,7 +270,9 @@ TEST_F(CliOutput, CompareSearchersTextJsonMarkdownAndTheErrorAlone) {
 // Each bad input of issue 12 with the exit status the README promises.
 TEST_F(CliOutput, BadInputGetsOneLineAndTheDocumentedExitStatus) {
   const std::string empty = file("empty.json", "");
-  const std::string binary = file("binary.db", std::string("\x7f" "ELF\x02\x01\x01\0\0\0\0garbage", 16));
+  const std::string binary = file("binary.db", std::string("\x7f"
+                                                           "ELF\x02\x01\x01\0\0\0\0garbage",
+                                                           16));
   struct Case {
     std::string args;
     int status;
@@ -350,7 +413,7 @@ TEST_F(CliOutput, TuneProgressFitsA100ColumnTerminal) {
 
 TEST_F(CliOutput, TuneProgressWithoutATerminalIsPlainLines) {
   CliResult r = gqaforge("tune --backend synthetic --phase decode --heads 8:1 --strategy guided --budget 6 --db " +
-                   (dir_ / "plain.sqlite").string());
+                         (dir_ / "plain.sqlite").string());
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("\033["), std::string::npos) << r.err;

@@ -17,8 +17,8 @@ struct CliRun {
 };
 
 CliRun gqaforge(const std::string& args) {
-  std::string cmd = fmt::format("GQAFORGE_CACHE_DIR=/tmp/gqf-cli-test-cache {}/tools/gqaforge {} 2>&1",
-                                GQAFORGE_BINARY_DIR, args);
+  std::string cmd =
+      fmt::format("GQAFORGE_CACHE_DIR=/tmp/gqf-cli-test-cache {}/tools/gqaforge {} 2>&1", GQAFORGE_BINARY_DIR, args);
   CliRun r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) return r;
