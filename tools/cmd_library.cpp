@@ -317,7 +317,7 @@ CommandAction declare_select(CLI::App& app) {
   auto f = std::make_shared<SelectFlags>();
   app.add_option("file", f->file, "library file")->required();
   add_problem_flags(app, f->problem, ProblemForm::kOne);
-  add_switch(app, "--causal", f->causal, "causal mask, bottom-right aligned (decode is always causal)");
+  add_causal_flag(app, f->causal);
   add_switch(app, "--no-jit", f->no_jit, "forbid the run-time compile: a shape no tuned bucket serves is an error");
   app.add_option("--arch", f->arch, "the device's target, e.g. sm_90a")
       ->type_name("ARCH")

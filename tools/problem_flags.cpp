@@ -112,8 +112,12 @@ Result<tune::ProblemGrid> problem_lists_from_flags(const ProblemFlags& f) {
   return out;
 }
 
+void add_causal_flag(CLI::App& app, bool& causal) {
+  add_switch(app, "--causal", causal, "causal mask, bottom-right aligned (decode is always causal)");
+}
+
 void add_kernel_flags(CLI::App& app, KernelFlags& f, bool with_family) {
-  add_switch(app, "--causal", f.causal, "causal mask, bottom-right aligned (decode is always causal)");
+  add_causal_flag(app, f.causal);
   app.add_option("--config", f.config, "kernel config overrides, e.g. block_n=64,warps=4")->type_name("K=V,...");
   if (with_family) {
     app.add_option("--family", f.family, "decode, prefill or reference")

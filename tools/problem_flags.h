@@ -44,6 +44,9 @@ struct KernelFlags {
 };
 void add_kernel_flags(CLI::App& app, KernelFlags& flags, bool with_family = true);
 
+/// --causal of one problem (the switch add_kernel_flags declares, for commands without --config).
+void add_causal_flag(CLI::App& app, bool& causal);
+
 /// --device N: a CUDA device ordinal (default 0).
 CLI::Option* add_device_flag(CLI::App& app, int& device);
 
