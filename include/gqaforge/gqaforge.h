@@ -156,10 +156,10 @@ typedef struct gqaforge_problem {
    * per step (1-16), a static dim: every run passes exactly this q_len. */
   int64_t max_batch;
   int64_t max_q_len;
-  int64_t max_kv_len;   /* keys per sequence (the longest) */
-  int64_t kv_capacity;  /* tokens K and V hold per sequence (>= max_kv_len; 0 = max_kv_len) */
+  int64_t max_kv_len;  /* keys per sequence (the longest) */
+  int64_t kv_capacity; /* tokens K and V hold per sequence (>= max_kv_len; 0 = max_kv_len) */
   gqaforge_strides q, k, v, o;
-  float softmax_scale;  /* 0: 1/sqrt(head_dim) */
+  float softmax_scale; /* 0: 1/sqrt(head_dim) */
 } gqaforge_problem;
 
 /* A problem with contiguous tensors, every flag off and the scale 1/sqrt(head_dim). */
@@ -198,10 +198,10 @@ typedef enum gqaforge_decision {
 typedef struct gqaforge_plan_info {
   uint32_t struct_size; /* sizeof(gqaforge_plan_info), set by the caller */
   gqaforge_decision decision;
-  int32_t loaded;           /* 1: the kernel is loaded and run can launch it */
-  int32_t from_cubin;       /* 1: the library's cubin; 0: compiled through NVRTC */
-  double measured_us;       /* the tuned bucket's measured time (0 for the default) */
-  double distance;          /* log2 distance to the bucket (0 inside it) */
+  int32_t loaded;                           /* 1: the kernel is loaded and run can launch it */
+  int32_t from_cubin;                       /* 1: the library's cubin; 0: compiled through NVRTC */
+  double measured_us;                       /* the tuned bucket's measured time (0 for the default) */
+  double distance;                          /* log2 distance to the bucket (0 inside it) */
   int64_t bucket_batch_lo, bucket_batch_hi; /* the bucket's ranges (0 for the default) */
   int64_t bucket_q_len_lo, bucket_q_len_hi;
   int64_t bucket_kv_len_lo, bucket_kv_len_hi;
@@ -219,9 +219,9 @@ GQAFORGE_API gqaforge_status gqaforge_plan_describe(const gqaforge_plan* plan, g
 /* The tensors of one run. Pointers are device memory, 16-byte aligned. */
 typedef struct gqaforge_run_args {
   uint32_t struct_size; /* sizeof(gqaforge_run_args) */
-  int64_t batch;  /* <= max_batch */
-  int64_t q_len;  /* <= max_q_len (decode: == q_len); varlen: the longest sequence */
-  int64_t kv_len; /* <= max_kv_len; with kv_lens or varlen: the longest sequence */
+  int64_t batch;        /* <= max_batch */
+  int64_t q_len;        /* <= max_q_len (decode: == q_len); varlen: the longest sequence */
+  int64_t kv_len;       /* <= max_kv_len; with kv_lens or varlen: the longest sequence */
   const void* q;
   const void* k;
   const void* v;
