@@ -1,10 +1,5 @@
 // The library file: building from the bundled data, the manifest, writing and reading back,
 // and every refusal of a damaged or foreign file.
-#include <sqlite3.h>
-
-#include <fstream>
-#include <iterator>
-
 #include "codegen/source.h"
 #include "core/sha256.h"
 #include "library/diff.h"
@@ -15,28 +10,12 @@
 namespace gqaforge::lib {
 namespace {
 
+using testing::run_sql;
 using testing::scratch_dir;
+using testing::slurp;
 using testing::small_library;
+using testing::spill;
 using testing::write_small_library;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void spill(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
-
-void run_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(db);
-}
 
 TEST(LibraryBuild, FromTheBundledMeasurements) {
   const LibraryContents& c = small_library();

@@ -1,6 +1,7 @@
 // A small library built once per test binary from the bundled H200 measurements (heads 8:1,
 // head dim 64: five variants, a few seconds to compile cold, reused from the compile cache
-// afterwards), plus file helpers for damaging copies of it.
+// afterwards), plus file helpers for damaging copies of it (test_util.cpp; the C API tests
+// link them too).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -41,6 +42,12 @@ inline std::filesystem::path scratch_dir(const std::string& name) {
   std::filesystem::create_directories(dir);
   return dir;
 }
+
+/// A file's bytes; a file replaced by `bytes`.
+std::string slurp(const std::string& path);
+void spill(const std::string& path, const std::string& bytes);
+/// Runs SQL on an SQLite file (expects success).
+void run_sql(const std::string& path, const std::string& sql);
 
 /// The small library's contents, built on first use.
 inline const LibraryContents& small_library() {
