@@ -250,6 +250,7 @@ double time_plan(const gqaforge_plan* plan, const Shape& s, const Tensors& t, co
   check(start.record(stream.get()), "record");
   check(enqueue(0), "gqaforge_plan_run");
   check(stop.record(stream.get()), "record");
+  check(stop.synchronize(), "synchronize");
   const double one_ms = value(stop.elapsed_ms_since(start), "elapsed");
   const size_t calls = static_cast<size_t>(std::clamp(std::ceil(2.0 / std::max(one_ms, 1e-4)), 1.0, 200.0));
   rt::GraphExec graph = value(rt::GraphExec::capture(stream.get(),

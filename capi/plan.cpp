@@ -150,6 +150,14 @@ Result<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<LibraryState> library
     s.reason_ = sel.reason;
     s.class_name_ = sel.class_name;
     s.cubin_ = sel.cubin;
+    if (s.cubin_ != nullptr) {
+      if (Status check = s.library_->check_cubin(*s.cubin_); !check.ok()) {
+        // A damaged image is never loaded: the same config compiled here, or the error.
+        if (!lib.allow_jit()) return check;
+        s.cubin_ = nullptr;
+        s.reason_ += fmt::format("; its cubin was refused ({}): the config compiled through NVRTC", check.message());
+      }
+    }
     if (sel.entry != nullptr) {
       s.measured_us_ = sel.measured_us;
       s.distance_ = sel.distance;

@@ -61,7 +61,8 @@ Result<std::shared_ptr<LibraryState>> LibraryState::open(const char* path, const
 
   if (path != nullptr) {
     s->path_ = path;
-    lib::OpenOptions open{.allow_jit = s->allow_jit_, .device_arch = arch, .check_codegen = true};
+    lib::OpenOptions open{
+        .allow_jit = s->allow_jit_, .device_arch = arch, .check_codegen = true, .verify_cubins = false};
     auto table = lib::Library::open(path, open);
     if (table.ok()) {
       s->table_.emplace(std::move(*table));
@@ -123,6 +124,15 @@ Result<const ContextModule*> LibraryState::module(CUcontext ctx, const std::stri
   const ContextModule* out = m.get();
   modules_.emplace(std::make_pair(ctx, key), std::move(m));
   return out;
+}
+
+Status LibraryState::check_cubin(const lib::Cubin& cubin) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = cubin_checks_.find(&cubin);
+  if (it == cubin_checks_.end()) {
+    it = cubin_checks_.emplace(&cubin, lib::check_cubin(table_->contents(), cubin, path_)).first;
+  }
+  return it->second;
 }
 
 Result<rt::CompiledKernel> LibraryState::compile(const KernelSource& source) {

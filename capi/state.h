@@ -54,6 +54,8 @@ class LibraryState {
   /// `entry_points` are looked up once.
   Result<const ContextModule*> module(CUcontext ctx, const std::string& key, const std::string& image,
                                       const std::vector<std::string>& entry_points);
+  /// The sha256 check of one of the table's cubins, done once (opening hashes none of them).
+  Status check_cubin(const lib::Cubin& cubin);
   /// Compiles (or takes from the persistent cache) the kernel of `source` for arch().
   Result<rt::CompiledKernel> compile(const KernelSource& source);
 
@@ -72,6 +74,7 @@ class LibraryState {
 
   std::mutex mutex_;
   std::map<std::pair<CUcontext, std::string>, std::unique_ptr<ContextModule>> modules_;
+  std::map<const lib::Cubin*, Status> cubin_checks_;
 };
 
 /// One launch of a run, with its function resolved.

@@ -34,6 +34,9 @@ struct OpenOptions {
   bool check_codegen = true;  // refuse cubins emitted from other kernel templates than this
                               // build's: they may read another parameter layout. Off only to
                               // inspect a library (info, diff)
+  bool verify_cubins = true;  // check every cubin's sha256 at open; off: the caller checks each
+                              // cubin before it uses it (check_cubin), as the C API does, so
+                              // that opening does not hash every image
 };
 
 /// One check of a library file and its result (verify lists them all; open stops at the first
@@ -47,6 +50,10 @@ struct Check {
 /// Every check of `contents` (read from `path`) under `options`, in order.
 std::vector<Check> verify_contents(const LibraryContents& contents, const std::string& path,
                                    const OpenOptions& options);
+
+/// The sha256 check of one cubin of `contents` (read from `path`): data_loss naming the variant,
+/// its config and arch when the image does not match.
+Status check_cubin(const LibraryContents& contents, const Cubin& cubin, const std::string& path);
 
 enum class Decision { kExact, kNearest, kDefault };
 const char* decision_name(Decision d);  // "exact", "nearest", "default"

@@ -92,7 +92,9 @@ typedef struct gqaforge_open_options {
   const char* cache_dir;
 } gqaforge_open_options;
 
-/* Opens `path`, checking its format, kernel templates, target and every cubin checksum.
+/* Opens `path`, checking its format, kernel templates and target; each cubin's sha256 is checked
+ * when a plan first chooses it (a damaged one is never loaded: with JIT allowed that plan
+ * compiles the same config through NVRTC and its reason says so, else plan creation fails).
  * `path` NULL opens no file: every shape gets the heuristic default through NVRTC.
  * A file that fails a check is refused with a message naming it and why; with JIT allowed
  * the library is then opened JIT-only (gqaforge_library_info says so), with JIT forbidden

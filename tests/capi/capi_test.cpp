@@ -238,16 +238,63 @@ void expect_refused(const std::string& path, const char* arch, gqaforge_status s
 TEST(CApi, DamagedAndForeignLibrariesAreRefused) {
   const auto dir = scratch_dir("capi-refused");
   {
+    // A flipped byte in one cubin: opening hashes no cubin, the plan that picks it does.
     const std::string path = write_small_library(dir);
     std::string bytes = slurp(path);
-    const auto& victim = gqaforge::lib::testing::small_library().cubins.front();
+    const auto& contents = gqaforge::lib::testing::small_library();
+    const auto& victim = contents.cubins.front();
     const std::string needle = victim.image.substr(victim.image.size() / 2, 48);
     const size_t at = bytes.find(needle);
     ASSERT_NE(at, std::string::npos);
     bytes[at + 20] = static_cast<char>(bytes[at + 20] ^ 0x10);
     const std::string flipped = (dir / "flipped.gqalib").string();
     spill(flipped, bytes);
-    expect_refused(flipped, "sm_90a", GQAFORGE_STATUS_DATA_LOSS, "damaged");
+    const gqaforge::lib::Entry* entry = nullptr;
+    for (const auto& e : contents.entries) {
+      if (e.variant_id == victim.variant_id) entry = &e;
+    }
+    ASSERT_NE(entry, nullptr);
+    const gqaforge::AttentionProblem tuned =
+        contents.find_class(entry->class_key)->cls.problem(entry->tuned_batch, entry->tuned_q_len, entry->tuned_kv_len);
+    gqaforge_problem p =
+        gqaforge_problem_make(tuned.phase == gqaforge::Phase::kDecode ? GQAFORGE_PHASE_DECODE : GQAFORGE_PHASE_PREFILL,
+                              GQAFORGE_DTYPE_BF16, tuned.n_q_heads, tuned.n_kv_heads, tuned.head_dim,
+                              tuned.causal ? 1 : 0, tuned.batch, tuned.q_len, tuned.kv_len);
+    for (uint32_t flags : {uint32_t{GQAFORGE_OPEN_FORBID_JIT}, 0u}) {
+      gqaforge_open_options o = options(flags);
+      gqaforge_library* lib = nullptr;
+      ASSERT_EQ(gqaforge_library_open(flipped.c_str(), &o, &lib), GQAFORGE_STATUS_OK) << gqaforge_last_error();
+      gqaforge_plan* plan = nullptr;
+      const Outcome r = outcome(gqaforge_plan_create(lib, &p, 0, &plan));
+      if (flags == GQAFORGE_OPEN_FORBID_JIT) {
+        EXPECT_EQ(r.status, GQAFORGE_STATUS_DATA_LOSS) << r.message;
+        EXPECT_NE(r.message.find("damaged"), std::string::npos) << r.message;
+        EXPECT_NE(r.message.find(fmt::format("variant {}", victim.variant_id)), std::string::npos) << r.message;
+      } else {
+        ASSERT_EQ(r.status, GQAFORGE_STATUS_OK) << r.message;
+        const gqaforge_plan_info info = describe(plan);
+        EXPECT_EQ(info.decision, GQAFORGE_DECISION_EXACT);
+        EXPECT_EQ(info.from_cubin, 0);
+        EXPECT_NE(std::string(info.reason).find("damaged"), std::string::npos) << info.reason;
+        gqaforge_plan_destroy(plan);
+      }
+      // The library's other cubins still serve their buckets.
+      for (const auto& e : contents.entries) {
+        if (e.variant_id == victim.variant_id) continue;
+        const gqaforge::AttentionProblem other =
+            contents.find_class(e.class_key)->cls.problem(e.tuned_batch, e.tuned_q_len, e.tuned_kv_len);
+        gqaforge_problem q = p;
+        q.phase = other.phase == gqaforge::Phase::kDecode ? GQAFORGE_PHASE_DECODE : GQAFORGE_PHASE_PREFILL;
+        q.n_q_heads = other.n_q_heads, q.n_kv_heads = other.n_kv_heads, q.head_dim = other.head_dim;
+        q.causal = other.causal ? 1 : 0;
+        q.max_batch = other.batch, q.max_q_len = other.q_len, q.max_kv_len = other.kv_len;
+        ASSERT_EQ(gqaforge_plan_create(lib, &q, 0, &plan), GQAFORGE_STATUS_OK) << gqaforge_last_error();
+        EXPECT_EQ(describe(plan).from_cubin, 1) << other.name();
+        gqaforge_plan_destroy(plan);
+        break;
+      }
+      gqaforge_library_close(lib);
+    }
   }
   {
     const std::string newer = (dir / "newer.gqalib").string();

@@ -33,15 +33,16 @@ gqaforge_library* small_library() {
 }
 
 // The C problem of `p` with the strides of `params` (the checker's tensors).
-gqaforge_problem c_problem(const AttentionProblem& p, const GqaParams& params, const CheckOptions& o) {
+gqaforge_problem c_problem(const AttentionProblem& p, const GqaParams& params) {
   gqaforge_problem c =
       gqaforge_problem_make(p.phase == Phase::kDecode ? GQAFORGE_PHASE_DECODE : GQAFORGE_PHASE_PREFILL,
                             p.dtype == DType::kFP16 ? GQAFORGE_DTYPE_FP16 : GQAFORGE_DTYPE_BF16, p.n_q_heads,
                             p.n_kv_heads, p.head_dim, p.causal ? 1 : 0, p.batch, p.q_len, p.kv_len);
-  if (o.with_lse) c.flags |= GQAFORGE_PROBLEM_LSE;
-  if (o.varlen) {
+  // The checker's tensors always carry per-sequence key counts (packed ones their prefix sums).
+  if (params.lse != nullptr) c.flags |= GQAFORGE_PROBLEM_LSE;
+  if (params.cu_seqlens_q != nullptr) {
     c.flags |= GQAFORGE_PROBLEM_VARLEN;
-  } else if (!o.kv_lens.empty()) {
+  } else if (params.kv_lens != nullptr) {
     c.flags |= GQAFORGE_PROBLEM_KV_LENS;
   }
   c.q = {params.q_stride_b, params.q_stride_s, params.q_stride_h};
@@ -56,7 +57,8 @@ gqaforge_run_args run_args(const GqaParams& params) {
   a.struct_size = sizeof(a);
   a.batch = params.batch, a.q_len = params.q_len, a.kv_len = params.kv_len;
   a.q = params.q, a.k = params.k, a.v = params.v, a.o = params.o, a.lse = params.lse;
-  a.kv_lens = params.kv_lens, a.cu_seqlens_q = params.cu_seqlens_q, a.cu_seqlens_k = params.cu_seqlens_k;
+  a.cu_seqlens_q = params.cu_seqlens_q, a.cu_seqlens_k = params.cu_seqlens_k;
+  a.kv_lens = params.cu_seqlens_q != nullptr ? nullptr : params.kv_lens;  // packed: from cu_seqlens_k
   return a;
 }
 
@@ -67,12 +69,11 @@ constexpr int kAnyTuned = -1;  // exact or nearest
 struct PlanRun {
   gqaforge_library* lib;
   const AttentionProblem& problem;
-  const CheckOptions& options;
   int expected;        // a gqaforge_decision, or kAnyTuned
   std::string config;  // what the plan chose, for the failure message
 
   Status operator()(const GqaParams& params, CUstream stream) {
-    const gqaforge_problem c = c_problem(problem, params, options);
+    const gqaforge_problem c = c_problem(problem, params);
     gqaforge_plan* plan = nullptr;
     if (gqaforge_plan_create(lib, &c, 0, &plan) != GQAFORGE_STATUS_OK)
       return internal_error("{}", gqaforge_last_error());
@@ -193,7 +194,7 @@ class GpuCApi : public ::testing::TestWithParam<Case> {};
 TEST_P(GpuCApi, MatchesOracle) {
   GQF_REQUIRE_GPU(env);
   const Case& c = GetParam();
-  PlanRun run{c.tuned ? small_library() : jit_library(), c.problem, c.options, c.decision, ""};
+  PlanRun run{c.tuned ? small_library() : jit_library(), c.problem, c.decision, ""};
   auto result = check_launch(
       *env->jit, c.problem, [&](const GqaParams& p, CUstream s) { return run(p, s); }, c.options, env->stream.get());
   ASSERT_TRUE(result.ok()) << result.status().message();
@@ -214,8 +215,7 @@ TEST(GpuCApiGraph, CapturedRunReplaysTheSameResult) {
     HostAttention host = make_host_attention(p, 7);
     auto dev = DeviceAttention::upload(host, true);
     ASSERT_TRUE(dev.ok()) << dev.status().message();
-    CheckOptions o;
-    const gqaforge_problem c = c_problem(p, dev->params, o);
+    const gqaforge_problem c = c_problem(p, dev->params);
     gqaforge_plan* plan = nullptr;
     ASSERT_EQ(gqaforge_plan_create(jit_library(), &c, 0, &plan), GQAFORGE_STATUS_OK) << gqaforge_last_error();
     size_t bytes = 0;
