@@ -4,6 +4,7 @@ shapes as `gqaforge bench --suite ...`, with the same method: inputs rotated pas
 CUDA-graph replay for decode, CUDA events, the median of repetitions. Writes CSV.
 
 usage: python3 bench/peers.py --suite decode|prefill --csv out.csv
+       python3 bench/peers.py --shapes-from ours.csv --csv out.csv   (the shapes of another CSV)
 """
 import argparse
 import csv
@@ -106,10 +107,22 @@ def bench(shape, backend):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--suite", choices=["decode", "prefill"], required=True)
+    ap.add_argument("--suite", choices=["decode", "prefill"])
+    ap.add_argument("--shapes-from", help="a CSV with phase,hq,hkv,d,causal,batch,q_len,kv_len columns")
     ap.add_argument("--csv", required=True)
     args = ap.parse_args()
-    shapes = list(decode_suite() if args.suite == "decode" else prefill_suite())
+    if args.shapes_from:
+        shapes, seen = [], set()
+        for r in csv.DictReader(open(args.shapes_from)):
+            shape = dict(phase=r["phase"], **{k: int(r[k]) for k in ("hq", "hkv", "d", "causal", "batch", "q_len",
+                                                                     "kv_len")})
+            if tuple(shape.values()) not in seen:
+                seen.add(tuple(shape.values()))
+                shapes.append(shape)
+    elif args.suite:
+        shapes = list(decode_suite() if args.suite == "decode" else prefill_suite())
+    else:
+        ap.error("give --suite or --shapes-from")
     with open(args.csv, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["phase", "hq", "hkv", "d", "causal", "batch", "q_len", "kv_len", "backend", "median_us",

@@ -52,14 +52,20 @@ CheckReport compare_with_gpu_reference(const HostAttention& h, const std::vector
 }  // namespace
 
 Result<CheckResult> check_op(Jit& jit, AttentionOp& op, const CheckOptions& options, CUstream stream) {
-  HostAttention host = make_host_attention(op.problem(), options.seed, options.kv_lens, options.q_lens, options.varlen);
+  return check_launch(
+      jit, op.problem(), [&](const GqaParams& params, CUstream s) { return op.run(jit, params, s); }, options, stream);
+}
+
+Result<CheckResult> check_launch(Jit& jit, const AttentionProblem& problem, const Launcher& launch,
+                                 const CheckOptions& options, CUstream stream) {
+  HostAttention host = make_host_attention(problem, options.seed, options.kv_lens, options.q_lens, options.varlen);
   // Ordering: upload() is complete when it returns, and the poison (like the split-KV
-  // workspace zeroing inside op.run) is enqueued on `stream`, ahead of the kernel. The
+  // workspace zeroing inside the launch) is enqueued on `stream`, ahead of the kernel. The
   // driver's plain memsets and pageable copies go to the legacy stream, which the
   // non-blocking launch stream does not wait for: they could land after the kernel's writes.
   GQF_ASSIGN_OR_RETURN(DeviceAttention dev, DeviceAttention::upload(host, options.with_lse, options.kv_head_major));
   GQF_RETURN_IF_ERROR(dev.poison(stream));
-  GQF_RETURN_IF_ERROR(op.run(jit, dev.params, stream));
+  GQF_RETURN_IF_ERROR(launch(dev.params, stream));
   GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
   GQF_CU_CHECK(api, cuStreamSynchronize(stream));
   GQF_ASSIGN_OR_RETURN(std::vector<uint16_t> kernel_o, dev.download_o());
@@ -76,7 +82,7 @@ Result<CheckResult> check_op(Jit& jit, AttentionOp& op, const CheckOptions& opti
   }
   result.gpu_oracle = true;
   GQF_RETURN_IF_ERROR(dev.poison(stream));
-  GQF_RETURN_IF_ERROR(reference_attention(jit, op.problem(), dev.params, stream));
+  GQF_RETURN_IF_ERROR(reference_attention(jit, problem, dev.params, stream));
   GQF_CU_CHECK(api, cuStreamSynchronize(stream));
   GQF_ASSIGN_OR_RETURN(std::vector<uint16_t> ref_o, dev.download_o());
   std::vector<float> ref_lse;

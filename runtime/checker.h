@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "runtime/attention_op.h"
@@ -26,6 +27,13 @@ struct CheckResult {
   bool gpu_oracle = false;  // compared against the GPU reference rather than the CPU oracle
 };
 
+/// Runs `op` on fresh inputs and checks it.
 Result<CheckResult> check_op(Jit& jit, AttentionOp& op, const CheckOptions& options, CUstream stream);
+
+/// Enqueues the kernel under test on `stream` for the tensors `params` describes.
+using Launcher = std::function<Status(const GqaParams& params, CUstream stream)>;
+/// The same gate over any launcher (the C API's plans); `jit` serves the GPU reference.
+Result<CheckResult> check_launch(Jit& jit, const AttentionProblem& problem, const Launcher& launch,
+                                 const CheckOptions& options, CUstream stream);
 
 }  // namespace gqaforge::rt

@@ -1,5 +1,5 @@
 // GPU environment for the gpu-labelled suites.
-#include "gpu_fixture.h"
+#include "tests/runtime/gpu_fixture.h"
 
 namespace gqaforge::rt::testing {
 
