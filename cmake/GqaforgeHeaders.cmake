@@ -3,25 +3,21 @@
 # of the libraries it links (transitively) and nothing else, so a layering error is a compile
 # error. The headers a target exposes are staged as symlinks into a directory of its own,
 #   ${PROJECT_BINARY_DIR}/include/<target>/<folder>/...
-# which becomes its include directory in the build tree; installed, the same headers land in
-# <prefix>/include/gqaforge/<folder>/..., the include directory of the installed target.
+# which becomes its include directory. These libraries are internal: none of them or their
+# headers is installed. What is installed is the C API (include/gqaforge/gqaforge.h and
+# libgqaforge, cmake/GqaforgePackage.cmake), which bundles them.
 include_guard(GLOBAL)
-include(GNUInstallDirs)
 
-set(GQAFORGE_INSTALL_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR}/gqaforge)
-
-# gqaforge_library_headers(<target> <folder> [PRIVATE | NO_INSTALL] [HEADERS <pattern>...])
+# gqaforge_library_headers(<target> <folder> [PRIVATE] [HEADERS <pattern>...])
 #   folder   the source folder, relative to the project root ("core", "backends/cuda").
 #   HEADERS  names or globs relative to the folder; default: every *.h and *.inc directly in it
 #            (not its subfolders). A plain name that matches no file is an error.
 #   PRIVATE  the headers are the target's own (a program's, a test's): staged and visible to
-#            the target only, never installed.
-#   NO_INSTALL  the headers are public to the build's targets but not installed (a library
-#            internal to one program).
+#            the target only; otherwise to every target linking it.
 # Once per target: each call restages the target's whole directory. The globs are CONFIGURE_DEPENDS: a new header is staged at the next
 # build without re-running cmake by hand. Sources stay explicit lists in add_library().
 function(gqaforge_library_headers target folder)
-  cmake_parse_arguments(ARG "PRIVATE;NO_INSTALL" "" "HEADERS" ${ARGN})
+  cmake_parse_arguments(ARG "PRIVATE" "" "HEADERS" ${ARGN})
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "gqaforge_library_headers(${target}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -53,18 +49,11 @@ function(gqaforge_library_headers target folder)
     get_filename_component(subdir ${header} DIRECTORY)
     file(MAKE_DIRECTORY ${stage}/${folder}/${subdir})
     file(CREATE_LINK ${src_dir}/${header} ${stage}/${folder}/${header} SYMBOLIC)
-    if(NOT ARG_PRIVATE AND NOT ARG_NO_INSTALL)
-      # From the source file, not the link: install() would copy the link itself.
-      install(FILES ${src_dir}/${header} DESTINATION ${GQAFORGE_INSTALL_INCLUDEDIR}/${folder}/${subdir})
-    endif()
   endforeach()
 
   if(ARG_PRIVATE)
     target_include_directories(${target} PRIVATE ${stage})
-  elseif(ARG_NO_INSTALL)
-    target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${stage}>)
   else()
-    target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${stage}>
-                                                $<INSTALL_INTERFACE:${GQAFORGE_INSTALL_INCLUDEDIR}>)
+    target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${stage}>)
   endif()
 endfunction()
