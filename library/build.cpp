@@ -199,8 +199,8 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
     Candidate c;
     c.family = *find_family(m.problem.family);
     c.current = current_templates(env->second);
-    if (o.current_codegen_only && !c.current) {
-      notes.add(fmt::format("timed with codegen v{} templates left out (--current-codegen-only)",
+    if (!o.allow_older_codegen && !c.current) {
+      notes.add(fmt::format("timed with codegen v{} templates left out (retune, or --allow-older-codegen)",
                             env->second.codegen_version),
                 m.problem.canonical());
       continue;
@@ -242,6 +242,21 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
       if (&loser == &it->second) it->second = std::move(c);
     }
   }
+
+  // A class with rows timed on the current templates drops its older rows altogether: their
+  // times were measured on other kernels (a pre-wgmma prefill row can be slower than today's
+  // default), and the nearest current bucket is the better guess for their shapes.
+  std::set<std::string> current_classes;
+  for (const auto& [key, c] : cells) {
+    if (c.current) current_classes.insert(std::get<0>(key));
+  }
+  std::erase_if(cells, [&](const auto& cell) {
+    const Candidate& c = cell.second;
+    if (c.current || current_classes.count(std::get<0>(cell.first)) == 0) return false;
+    notes.add("timed with older kernel templates, in a class with rows of the current ones, left out",
+              c.problem.name());
+    return true;
+  });
 
   LibraryContents out;
   // Variants, numbered in sorted order so that one database always gives the same ids.

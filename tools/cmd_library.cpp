@@ -38,7 +38,7 @@ struct BuildFlags {
   std::string db;
   std::string output;
   std::optional<std::string> arch, env, phase, heads, head_dim, cover;
-  bool current_codegen_only = false, json = false;
+  bool allow_older_codegen = false, json = false;
 };
 
 Result<lib::BuildOptions> build_options(const BuildFlags& f) {
@@ -71,7 +71,7 @@ Result<lib::BuildOptions> build_options(const BuildFlags& f) {
       o.cover.push_back(cls);
     }
   }
-  o.current_codegen_only = f.current_codegen_only;
+  o.allow_older_codegen = f.allow_older_codegen;
   o.show_progress = !f.json;
   return o;
 }
@@ -267,8 +267,8 @@ CommandAction declare_build(CLI::App& app) {
                  "classes to serve even untuned (heuristic default), e.g. decode/32:8/d128,prefill/8:1/d64/noncausal")
       ->type_name("LIST")
       ->check(each_item(check_class));
-  add_switch(app, "--current-codegen-only", f->current_codegen_only,
-             "leave out rows timed with other kernel templates than this build's");
+  add_switch(app, "--allow-older-codegen", f->allow_older_codegen,
+             "keep rows timed with older kernel templates for classes that have no row of this build's");
   add_switch(app, "--json", f->json, "print the summary as JSON (docs/json-output.md)");
   return action(f, run_build);
 }

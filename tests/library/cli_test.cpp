@@ -43,7 +43,7 @@ class LibraryCli : public ::testing::Test {
     lib_ = (dir_ / "small.gqalib").string();
     const CliRun r =
         gqaforge(fmt::format("library build --db {}/data/h200-tuned.tsv --heads 8:1 --head-dim 64 "
-                             "--cover decode/12:4/d128 -o {}",
+                             "--cover decode/12:4/d128 --allow-older-codegen -o {}",
                              GQAFORGE_SOURCE_DIR, lib_));
     ASSERT_EQ(r.status, 0) << r.output;
   }
@@ -89,7 +89,8 @@ TEST_F(LibraryCli, VerifyAndDiff) {
   EXPECT_NE(r.output.find("same dispatch"), std::string::npos) << r.output;
   const std::string other = (dir_ / "prefill.gqalib").string();
   r = gqaforge(
-      fmt::format("library build --db {} --heads 8:1 --head-dim 64 --phase prefill -o {} --json", db(), other));
+      fmt::format("library build --db {} --heads 8:1 --head-dim 64 --phase prefill --allow-older-codegen -o {} --json",
+                  db(), other));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("\"tuned_classes\": 1"), std::string::npos) << r.output;
   r = gqaforge(fmt::format("library diff --json {} {}", lib_, other));

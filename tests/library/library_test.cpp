@@ -97,6 +97,36 @@ TEST(LibraryBuild, NothingLeftIsAnError) {
   EXPECT_FALSE(build_library(**db, o, nullptr).ok());
 }
 
+TEST(LibraryBuild, RowsOfOlderTemplatesAreLeftOutUnlessAllowed) {
+  auto db = open_measurement_source(testing::bundled_export());
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  // The bundled 8:1 d64 decode rows are codegen v2; its prefill has v3 and v5 rows.
+  BuildOptions o = testing::small_options();
+  o.allow_older_codegen = false;
+  BuildReport report;
+  auto c = build_library(**db, o, &report);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  bool noted = false;
+  for (const std::string& n : report.notes) noted |= n.find("--allow-older-codegen") != std::string::npos;
+  EXPECT_TRUE(noted);
+  ASSERT_FALSE(c->entries.empty());
+  for (const Entry& e : c->entries) {
+    EXPECT_EQ(e.measured_codegen_version, kCodegenVersion) << e.class_key;
+    EXPECT_NE(e.class_key.find("phase=prefill"), std::string::npos) << e.class_key;
+  }
+  // Allowed, the decode rows come back; the prefill class, which has current rows, keeps only them.
+  const LibraryContents& allowed = small_library();
+  bool decode = false;
+  for (const Entry& e : allowed.entries) {
+    if (e.class_key.find("phase=prefill") != std::string::npos) {
+      EXPECT_EQ(e.measured_codegen_version, kCodegenVersion) << e.class_key;
+    } else {
+      decode = true;
+    }
+  }
+  EXPECT_TRUE(decode);
+}
+
 TEST(LibraryFile, FlippedByteInOneCubinIsDetected) {
   const auto dir = scratch_dir("flip");
   const std::string path = write_small_library(dir);
