@@ -9,7 +9,7 @@
 #include "runtime/attention_op.h"
 #include "runtime/host_attention.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 struct CheckOptions {
   uint64_t seed = 1;
@@ -28,4 +28,4 @@ struct CheckResult {
 
 Result<CheckResult> check_op(Jit& jit, AttentionOp& op, const CheckOptions& options, CUstream stream);
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

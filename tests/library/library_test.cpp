@@ -12,7 +12,7 @@
 #include "runtime/nvrtc_compiler.h"
 #include "tests/library/test_util.h"
 
-namespace gqaforge::lib {
+namespace gqaforge::library {
 namespace {
 
 using testing::scratch_dir;
@@ -42,9 +42,9 @@ TEST(LibraryBuild, FromTheBundledMeasurements) {
   const LibraryContents& c = small_library();
   const Manifest& m = c.manifest;
   EXPECT_EQ(m.format_version, kFormatVersion);
-  EXPECT_EQ(m.codegen_version, kCodegenVersion);
-  EXPECT_EQ(m.codegen_fingerprint, codegen_fingerprint());
-  EXPECT_EQ(m.nvrtc_version, rt::nvrtc_version_string());
+  EXPECT_EQ(m.codegen_version, codegen::kCodegenVersion);
+  EXPECT_EQ(m.codegen_fingerprint, codegen::codegen_fingerprint());
+  EXPECT_EQ(m.nvrtc_version, runtime::nvrtc_version_string());
   EXPECT_EQ(m.archs, std::vector<std::string>{"sm_90a"});
   EXPECT_EQ(m.gpu_name, "NVIDIA H200");
   EXPECT_EQ(m.gpu_cc_major, 9);
@@ -240,4 +240,4 @@ TEST(LibraryDiff, ClassesConfigsAndTimes) {
 }
 
 }  // namespace
-}  // namespace gqaforge::lib
+}  // namespace gqaforge::library

@@ -13,7 +13,7 @@
 #include "core/fs.h"
 #include "library/build.h"
 
-namespace gqaforge::lib::testing {
+namespace gqaforge::library::testing {
 
 inline std::string bundled_export() {
   return std::string(GQAFORGE_SOURCE_DIR) + "/data/h200-tuned.tsv";
@@ -63,4 +63,4 @@ inline std::string write_small_library(const std::filesystem::path& dir) {
   return path;
 }
 
-}  // namespace gqaforge::lib::testing
+}  // namespace gqaforge::library::testing
