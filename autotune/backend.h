@@ -15,13 +15,13 @@
 #include "codegen/problem.h"
 #include "core/status.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 /// One kernel variant to compile and measure.
 struct Candidate {
-  AttentionProblem problem;
-  const KernelFamily* family = nullptr;
-  KernelConfig config;
+  codegen::AttentionProblem problem;
+  const codegen::KernelFamily* family = nullptr;
+  codegen::KernelConfig config;
   std::string kernel_key;  // Backend::kernel_key of the three above
 
   /// The config's canonical text: the form in rows, keys and messages.
@@ -64,7 +64,7 @@ struct MeasureResult {
 /// The device a backend measures on.
 struct BackendInfo {
   Environment environment;
-  DeviceLimits limits;
+  codegen::DeviceLimits limits;
   std::string arch;  // compile target, "sm_90a"
 };
 
@@ -76,8 +76,8 @@ class Backend {
   virtual Result<BackendInfo> info() = 0;
   /// The database key of a variant: sha256 over the canonical compile input (source, options,
   /// NVRTC and codegen versions, target) and the config (run-time fields included).
-  virtual Result<std::string> kernel_key(const AttentionProblem& problem, const KernelFamily& family,
-                                         const KernelConfig& config) = 0;
+  virtual Result<std::string> kernel_key(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
+                                         const codegen::KernelConfig& config) = 0;
   /// Compiles a batch in parallel; the i-th result belongs to the i-th candidate.
   virtual std::vector<CompileResult> compile(const std::vector<Candidate>& candidates) = 0;
   /// Correctness gate on fresh seeded inputs, then timing. Never throws; every failure is a
@@ -100,4 +100,4 @@ class Backend {
 /// Parses a status name into a MeasureStatus, invalid_argument naming it otherwise.
 Result<MeasureStatus> status_from_name(const std::string& name);
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

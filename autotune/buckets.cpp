@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
 namespace {
 
 /// Index of the bucket holding `v`, clamped to the nearest end; `outside` is set when clamped.
@@ -66,7 +68,7 @@ std::vector<Bucket> buckets_covering(const std::vector<Bucket>& all, const std::
 
 std::vector<AttentionProblem> BucketTable::representatives(const AttentionProblem& base) const {
   std::vector<AttentionProblem> out;
-  const bool decode = base.phase == Phase::kDecode;
+  const bool decode = base.phase == codegen::Phase::kDecode;
   const std::vector<Bucket> q_single{{base.q_len, base.q_len, base.q_len}};
   for (const Bucket& b : batch_) {
     for (const Bucket& q : decode || q_.empty() ? q_single : q_) {
@@ -96,11 +98,11 @@ BucketMatch BucketTable::bucket_for(const AttentionProblem& problem) const {
     }
   };
   place(batch_, problem.batch, "batch", &m.batch_index, &m.representative.batch);
-  if (problem.phase == Phase::kPrefill && !q_.empty()) {
+  if (problem.phase == codegen::Phase::kPrefill && !q_.empty()) {
     place(q_, problem.q_len, "q_len", &m.q_index, &m.representative.q_len);
   }
   place(kv_, problem.kv_len, "kv_len", &m.kv_index, &m.representative.kv_len);
   return m;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -10,7 +10,7 @@
 
 #include "codegen/problem.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 /// An inclusive range [lo, hi] of one dynamic dim, tuned at `representative`.
 struct Bucket {
@@ -36,9 +36,9 @@ struct BucketMatch {
   size_t batch_index = 0;
   size_t q_index = 0;  // prefill only (0 for decode)
   size_t kv_index = 0;
-  AttentionProblem representative;  // the tuned point that serves the shape
-  bool extrapolating = false;       // some dim lies outside the tuned ranges
-  std::string note;                 // which dim, e.g. "kv_len 300000 above the tuned 65537-262144"
+  codegen::AttentionProblem representative;  // the tuned point that serves the shape
+  bool extrapolating = false;                // some dim lies outside the tuned ranges
+  std::string note;                          // which dim, e.g. "kv_len 300000 above the tuned 65537-262144"
 };
 
 /// The tuned buckets of one static problem (heads, head dim, dtype, phase, causal).
@@ -49,10 +49,10 @@ class BucketTable {
       : batch_(std::move(batch)), q_(std::move(q)), kv_(std::move(kv)) {}
 
   /// The representative problems to tune for `base`'s static dims.
-  std::vector<AttentionProblem> representatives(const AttentionProblem& base) const;
+  std::vector<codegen::AttentionProblem> representatives(const codegen::AttentionProblem& base) const;
   /// The bucket of `problem`; a dim outside the tuned ranges maps to the nearest bucket and
   /// sets `extrapolating`.
-  BucketMatch bucket_for(const AttentionProblem& problem) const;
+  BucketMatch bucket_for(const codegen::AttentionProblem& problem) const;
 
   const std::vector<Bucket>& batch() const { return batch_; }
   const std::vector<Bucket>& q() const { return q_; }
@@ -62,4 +62,4 @@ class BucketTable {
   std::vector<Bucket> batch_, q_, kv_;
 };
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -6,19 +6,23 @@
 #include "autotune/family_space.h"
 #include "core/int_math.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
+using codegen::DecodeConfig;
+using codegen::DeviceLimits;
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 DecodeConfig decode_of(const PointValues& v) {
-  return fields::from_values(DecodeConfig::fields(), v.all());
+  return codegen::fields::from_values(codegen::DecodeConfig::fields(), v.all());
 }
 
 double predict_decode_us(const AttentionProblem& p, const DecodeConfig& c, const DeviceLimits& limits,
                          const Roofline& roof) {
   if (!c.validate(p, limits).ok()) return kInf;
-  auto launch = decode_launch(p, c, limits);
+  auto launch = codegen::decode_launch(p, c, limits);
   if (!launch.ok()) return kInf;
   const double ctas = double(launch->grid[0]) * launch->grid[1] * launch->grid[2];
   const int threads = 32 * c.warps;
@@ -60,9 +64,10 @@ double predict_decode_us(const AttentionProblem& p, const DecodeConfig& c, const
 
 class DecodeTuning final : public TuningFamily {
  public:
-  const KernelFamily& kernel() const override { return family_for(Phase::kDecode); }
+  const codegen::KernelFamily& kernel() const override { return codegen::family_for(codegen::Phase::kDecode); }
 
-  std::vector<int> axis(const FieldInfo& field, const AttentionProblem& p, const DeviceLimits& limits) const override {
+  std::vector<int> axis(const codegen::FieldInfo& field, const AttentionProblem& p,
+                        const DeviceLimits& limits) const override {
     std::vector<int> values = TuningFamily::axis(field, p, limits);
     if (field.name == "row_blocks") {
       // More row blocks than rows would leave CTAs without rows.
@@ -106,11 +111,11 @@ class DecodeTuning final : public TuningFamily {
     s.add_constraint("fused_combine_needs_splits",
                      [](const PointValues& v) { return v["fused_combine"] == 0 || v["num_splits"] != 1; });
     s.add_constraint("shared_memory_within_device", [p, limits](const PointValues& v) {
-      return decode_shared_bytes(p, decode_of(v)) <= limits.max_shared_per_block_optin;
+      return codegen::decode_shared_bytes(p, decode_of(v)) <= limits.max_shared_per_block_optin;
     });
   }
 
-  double predict_us(const AttentionProblem& p, const KernelConfig& config, const DeviceLimits& limits,
+  double predict_us(const AttentionProblem& p, const codegen::KernelConfig& config, const DeviceLimits& limits,
                     const Roofline& roof) const override {
     const DecodeConfig* c = std::get_if<DecodeConfig>(&config);
     return c != nullptr ? predict_decode_us(p, *c, limits, roof) : kInf;
@@ -124,4 +129,4 @@ const TuningFamily& decode_tuning() {
   return tuning;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -3,7 +3,12 @@
 
 #include <limits>
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
+using codegen::DeviceLimits;
+using codegen::KernelConfig;
+using codegen::KernelFamily;
 
 // The families the tuner searches, each defined in its autotune/<name>_tuning.cpp.
 const TuningFamily& decode_tuning();
@@ -21,7 +26,8 @@ Result<const TuningFamily*> find_tuning(const KernelFamily& family) {
   return invalid_argument("the {} family has nothing to tune", family.name());
 }
 
-std::vector<int> TuningFamily::axis(const FieldInfo& field, const AttentionProblem&, const DeviceLimits&) const {
+std::vector<int> TuningFamily::axis(const codegen::FieldInfo& field, const AttentionProblem&,
+                                    const DeviceLimits&) const {
   return field.tuned;
 }
 
@@ -54,7 +60,7 @@ Result<FamilySpace> make_family_space(const AttentionProblem& problem, const Dev
   GQF_ASSIGN_OR_RETURN(fs.tuning, find_tuning(*fs.family));
   fs.problem = problem;
   fs.limits = limits;
-  for (const FieldInfo& field : fs.family->fields()) {
+  for (const codegen::FieldInfo& field : fs.family->fields()) {
     fs.space.add_param(field.name, fs.tuning->axis(field, problem, limits));
   }
   fs.tuning->add_constraints(fs.space, problem, limits);
@@ -67,10 +73,10 @@ Result<FamilySpace> make_family_space(const AttentionProblem& problem, const Dev
 }
 
 std::string canonical_recorded_config(const std::string& family, const std::string& config_text) {
-  auto f = find_family(family);
+  auto f = codegen::find_family(family);
   if (!f.ok()) return config_text;
   auto c = (*f)->parse(config_text, (*f)->field_defaults());
   return c.ok() ? (*f)->canonical(*c) : config_text;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -17,53 +17,53 @@
 #include "codegen/family.h"
 #include "codegen/problem.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 class TuningFamily {
  public:
   virtual ~TuningFamily() = default;
-  virtual const KernelFamily& kernel() const = 0;
+  virtual const codegen::KernelFamily& kernel() const = 0;
   /// The values the space tries for `field`: the table's tuned values unless the problem or
   /// the device rules some out.
-  virtual std::vector<int> axis(const FieldInfo& field, const AttentionProblem& problem,
-                                const DeviceLimits& limits) const;
+  virtual std::vector<int> axis(const codegen::FieldInfo& field, const codegen::AttentionProblem& problem,
+                                const codegen::DeviceLimits& limits) const;
   /// Named rules between fields (a point that breaks one is never proposed).
-  virtual void add_constraints(SearchSpace& space, const AttentionProblem& problem,
-                               const DeviceLimits& limits) const = 0;
+  virtual void add_constraints(SearchSpace& space, const codegen::AttentionProblem& problem,
+                               const codegen::DeviceLimits& limits) const = 0;
   /// Predicted microseconds per call; +infinity when the config cannot launch.
-  virtual double predict_us(const AttentionProblem& problem, const KernelConfig& config, const DeviceLimits& limits,
-                            const Roofline& roof) const = 0;
+  virtual double predict_us(const codegen::AttentionProblem& problem, const codegen::KernelConfig& config,
+                            const codegen::DeviceLimits& limits, const Roofline& roof) const = 0;
 };
 
 /// Every family the tuner can search, in registry order.
 std::span<const TuningFamily* const> tuning_families();
 /// The tuning side of `family`; fails for a family with nothing to tune (the reference).
-Result<const TuningFamily*> find_tuning(const KernelFamily& family);
+Result<const TuningFamily*> find_tuning(const codegen::KernelFamily& family);
 
 struct FamilySpace {
-  const KernelFamily* family = nullptr;
+  const codegen::KernelFamily* family = nullptr;
   const TuningFamily* tuning = nullptr;
-  AttentionProblem problem;
-  DeviceLimits limits;
+  codegen::AttentionProblem problem;
+  codegen::DeviceLimits limits;
   SearchSpace space;
-  KernelConfig default_config;  // the family's heuristic default
+  codegen::KernelConfig default_config;  // the family's heuristic default
 
   /// The config of a point.
-  KernelConfig config(const Point& point) const;
+  codegen::KernelConfig config(const Point& point) const;
   /// Its canonical text (the form in rows and kernel keys).
   std::string config_text(const Point& point) const;
   /// The point of a config, or nullopt when one of its values is not on the space's axes.
-  std::optional<Point> point_of(const KernelConfig& config) const;
+  std::optional<Point> point_of(const codegen::KernelConfig& config) const;
   /// Predicted microseconds per call (TuningFamily::predict_us).
   double predict_us(const Point& point) const;
 };
 
 /// Builds the space of the problem's family.
-Result<FamilySpace> make_family_space(const AttentionProblem& problem, const DeviceLimits& limits);
+Result<FamilySpace> make_family_space(const codegen::AttentionProblem& problem, const codegen::DeviceLimits& limits);
 
 /// The canonical text of a config as a database recorded it. Keys that rows from before a
 /// field existed lack take the config struct's own defaults (what those kernels ran with, e.g.
 /// prefill wgmma=0), never the device's heuristic; text that does not parse comes back as is.
 std::string canonical_recorded_config(const std::string& family, const std::string& config_text);
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -7,7 +7,10 @@
 
 #include "autotune/buckets.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
+using codegen::Phase;
 namespace {
 
 /// The dynamic points of one static problem. A q_len of 0 in `qs` stands for q_len = kv_len.
@@ -76,4 +79,4 @@ Result<std::vector<AttentionProblem>> grid_problems(const ProblemGrid& grid) {
   return problems;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -11,13 +11,13 @@
 #include "codegen/problem.h"
 #include "core/status.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 struct ProblemGrid {
-  std::vector<Phase> phases;
+  std::vector<codegen::Phase> phases;
   std::vector<std::pair<int, int>> heads;  // query, KV
   std::vector<int64_t> head_dims;
-  DType dtype = DType::kBF16;
+  codegen::DType dtype = codegen::DType::kBF16;
   std::vector<int64_t> batches, kv_lens;
   std::optional<std::vector<int64_t>> q_lens;  // none: 1 for decode, q_len = kv_len for prefill
   std::vector<bool> causal = {true};           // prefill masks (decode is always causal)
@@ -26,6 +26,6 @@ struct ProblemGrid {
 
 /// The grid's problems in order, each once; fails naming the first invalid problem. The
 /// batch and kv-len lists must not be empty.
-Result<std::vector<AttentionProblem>> grid_problems(const ProblemGrid& grid);
+Result<std::vector<codegen::AttentionProblem>> grid_problems(const ProblemGrid& grid);
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -7,7 +7,7 @@
 #include "core/sha256.h"
 #include "core/strings.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 std::vector<GemmShape> model_gemms(const LinearDims& d, int64_t tokens) {
   return {
@@ -75,4 +75,4 @@ double gemm_flops(const GemmShape& s) {
   return 2.0 * double(s.m) * double(s.n) * double(s.k);
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -10,7 +10,7 @@
 #include "records/records.h"
 #include "core/status.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 /// One GEMM: Y[m, n] = X[m, k] W[n, k]^T.
 struct GemmShape {
@@ -45,4 +45,4 @@ std::string linear_kernel_key(const GemmShape& shape, const std::string& env_key
 /// FLOPs of the GEMM (2 m n k).
 double gemm_flops(const GemmShape& shape);
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -7,7 +7,7 @@
 #include "core/progress.h"
 #include "core/time.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 Result<LinearTuneReport> tune_linear(Backend& backend, MeasurementSink& sink, const std::vector<GemmShape>& gemms,
                                      const LinearTuneOptions& options, const GemmTimed& on_timed) {
@@ -58,4 +58,4 @@ Result<LinearTuneReport> tune_linear(Backend& backend, MeasurementSink& sink, co
   return report;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -12,7 +12,7 @@
 #include "autotune/backend.h"
 #include "autotune/linear.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 struct LinearTuneOptions {
   MeasureOptions measure;  // 0 = the timing protocol's defaults
@@ -37,4 +37,4 @@ using GemmTimed = std::function<bool(const GemmShape& shape, const MeasurementRe
 Result<LinearTuneReport> tune_linear(Backend& backend, MeasurementSink& sink, const std::vector<GemmShape>& gemms,
                                      const LinearTuneOptions& options, const GemmTimed& on_timed);
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -9,7 +9,7 @@
 #include "codegen/family.h"
 #include "codegen/problem.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 /// Roofline numbers of the target (H200 by default, docs/h200.md).
 struct Roofline {
@@ -22,7 +22,7 @@ struct Roofline {
 
 /// Predicted microseconds per call of `config` of `family`; +infinity when it cannot launch or
 /// the family has nothing to tune.
-double predict_us(const AttentionProblem& problem, const KernelFamily& family, const KernelConfig& config,
-                  const DeviceLimits& limits, const Roofline& roof = {});
+double predict_us(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
+                  const codegen::KernelConfig& config, const codegen::DeviceLimits& limits, const Roofline& roof = {});
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -5,23 +5,27 @@
 
 #include "autotune/family_space.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
+using codegen::DeviceLimits;
+using codegen::PrefillConfig;
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 PrefillConfig prefill_of(const PointValues& v) {
-  return fields::from_values(PrefillConfig::fields(), v.all());
+  return codegen::fields::from_values(codegen::PrefillConfig::fields(), v.all());
 }
 
 double predict_prefill_us(const AttentionProblem& p, const PrefillConfig& c, const DeviceLimits& limits,
                           const Roofline& roof) {
   if (!c.validate(p, limits).ok()) return kInf;
-  auto launch = prefill_launch(p, c, limits, false);
+  auto launch = codegen::prefill_launch(p, c, limits, false);
   if (!launch.ok()) return kInf;
   const double ctas = double(launch->grid[0]) * launch->grid[1] * launch->grid[2];
   const int threads = 32 * c.warps;
-  const int regs = std::max(32, prefill_register_estimate(p, c));
+  const int regs = std::max(32, codegen::prefill_register_estimate(p, c));
   const int by_smem = limits.max_shared_per_sm / (launch->shared_bytes + 1024);
   const int by_threads = limits.max_threads_per_sm / threads;
   const int by_regs = limits.max_registers_per_sm / (threads * regs);
@@ -51,9 +55,10 @@ double predict_prefill_us(const AttentionProblem& p, const PrefillConfig& c, con
 
 class PrefillTuning final : public TuningFamily {
  public:
-  const KernelFamily& kernel() const override { return family_for(Phase::kPrefill); }
+  const codegen::KernelFamily& kernel() const override { return codegen::family_for(codegen::Phase::kPrefill); }
 
-  std::vector<int> axis(const FieldInfo& field, const AttentionProblem& p, const DeviceLimits& limits) const override {
+  std::vector<int> axis(const codegen::FieldInfo& field, const AttentionProblem& p,
+                        const DeviceLimits& limits) const override {
     std::vector<int> values = TuningFamily::axis(field, p, limits);
     // The Hopper generation exists only where the device has warpgroup mma.
     if (field.name == "wgmma" && !limits.has_wgmma) std::erase(values, 1);
@@ -71,12 +76,12 @@ class PrefillTuning final : public TuningFamily {
     s.add_constraint("threads_within_device",
                      [limits](const PointValues& v) { return 32 * v["warps"] <= limits.max_threads_per_block; });
     s.add_constraint("shared_memory_within_device", [p, limits](const PointValues& v) {
-      const int shared = prefill_shared_bytes(p, prefill_of(v));
+      const int shared = codegen::prefill_shared_bytes(p, prefill_of(v));
       return v["min_ctas"] * (shared + 1024) <= limits.max_shared_per_sm && shared <= limits.max_shared_per_block_optin;
     });
   }
 
-  double predict_us(const AttentionProblem& p, const KernelConfig& config, const DeviceLimits& limits,
+  double predict_us(const AttentionProblem& p, const codegen::KernelConfig& config, const DeviceLimits& limits,
                     const Roofline& roof) const override {
     const PrefillConfig* c = std::get_if<PrefillConfig>(&config);
     return c != nullptr ? predict_prefill_us(p, *c, limits, roof) : kInf;
@@ -90,4 +95,4 @@ const TuningFamily& prefill_tuning() {
   return tuning;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -9,7 +9,7 @@
 #include "autotune/tune_rows.h"
 #include "core/time.h"
 
-namespace gqaforge::tune::internal {
+namespace gqaforge::autotune::detail {
 
 MeasurementRecord ProblemRun::base_row(const Pending& p) const {
   MeasurementRecord r;
@@ -167,9 +167,9 @@ void ProblemRun::process(const Pending& p, const CompileResult& compiled) {
   finish_try(p, row, m.status == MeasureStatus::kOk ? m.median_us : kInf);
 }
 
-ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budget_hit) {
+ProblemOutcome ProblemRun::run(const codegen::AttentionProblem& problem, bool* time_budget_hit) {
   out_.problem = problem;
-  out_.family = family_for(problem).name();
+  out_.family = codegen::family_for(problem).name();
   record_ = to_problem_record(problem);
   auto space = make_family_space(problem, info_.limits);
   if (!space.ok()) {
@@ -281,4 +281,4 @@ ProblemOutcome ProblemRun::run(const AttentionProblem& problem, bool* time_budge
   return out_;
 }
 
-}  // namespace gqaforge::tune::internal
+}  // namespace gqaforge::autotune::detail

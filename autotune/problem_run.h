@@ -23,7 +23,7 @@
 #include "core/interrupt.h"
 #include "core/progress.h"
 
-namespace gqaforge::tune::internal {
+namespace gqaforge::autotune::detail {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -58,7 +58,7 @@ class ProblemRun {
         sweep_start_(sweep_start),
         report_(report) {}
 
-  ProblemOutcome run(const AttentionProblem& problem, bool* time_budget_hit);
+  ProblemOutcome run(const codegen::AttentionProblem& problem, bool* time_budget_hit);
 
  private:
   // problem_run.cpp: proposals, compiles and measurements.
@@ -121,4 +121,4 @@ class ProblemRun {
   bool default_pending_ = true;
 };
 
-}  // namespace gqaforge::tune::internal
+}  // namespace gqaforge::autotune::detail

@@ -8,7 +8,9 @@
 #include "autotune/searcher.h"
 #include "autotune/tune_rows.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -16,16 +18,16 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 }  // namespace
 
 Result<AttentionProblem> problem_from_record(const ProblemRecord& r) {
-  GQF_ASSIGN_OR_RETURN(Phase phase, parse_phase(r.family));
-  GQF_ASSIGN_OR_RETURN(DType dtype, parse_dtype(r.dtype));
+  GQF_ASSIGN_OR_RETURN(codegen::Phase phase, codegen::parse_phase(r.family));
+  GQF_ASSIGN_OR_RETURN(codegen::DType dtype, codegen::parse_dtype(r.dtype));
   AttentionProblem p =
-      make_problem(phase, r.n_q_heads, r.n_kv_heads, r.head_dim, dtype, r.causal, r.batch, r.q_len, r.kv_len);
+      codegen::make_problem(phase, r.n_q_heads, r.n_kv_heads, r.head_dim, dtype, r.causal, r.batch, r.q_len, r.kv_len);
   GQF_RETURN_IF_ERROR(p.validate());
   return p;
 }
 
 Result<Landscape> landscape_from_rows(const AttentionProblem& problem, const std::vector<MeasurementRecord>& rows,
-                                      const DeviceLimits& limits) {
+                                      const codegen::DeviceLimits& limits) {
   Landscape l;
   GQF_ASSIGN_OR_RETURN(l.space, make_family_space(problem, limits));
   const std::string want = to_problem_record(problem).canonical();
@@ -38,7 +40,7 @@ Result<Landscape> landscape_from_rows(const AttentionProblem& problem, const std
   }
   l.best_us = kInf;
   for (const Point& p : l.space.space.valid_points()) {
-    const KernelConfig config = l.space.config(p);
+    const codegen::KernelConfig config = l.space.config(p);
     auto it = l.space.family->validate(problem, config, limits).ok() ? by_config.find(l.space.family->canonical(config))
                                                                      : by_config.end();
     if (it == by_config.end()) {
@@ -90,4 +92,4 @@ Result<ReplayRun> replay(const Landscape& l, const std::string& strategy, int64_
   return run;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -13,7 +13,7 @@
 #include "autotune/family_space.h"
 #include "records/records.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 /// The measured cost of every valid point of one problem's space.
 struct Landscape {
@@ -28,8 +28,8 @@ struct Landscape {
 
 /// Builds the landscape of `problem` from its measurement rows (any status; rows of other
 /// problems are ignored). Fails when no row is ok.
-Result<Landscape> landscape_from_rows(const AttentionProblem& problem, const std::vector<MeasurementRecord>& rows,
-                                      const DeviceLimits& limits);
+Result<Landscape> landscape_from_rows(const codegen::AttentionProblem& problem,
+                                      const std::vector<MeasurementRecord>& rows, const codegen::DeviceLimits& limits);
 
 /// One replayed search.
 struct ReplayRun {
@@ -46,6 +46,6 @@ Result<ReplayRun> replay(const Landscape& landscape, const std::string& strategy
                          double target, bool with_default = true);
 
 /// The database problem back as an AttentionProblem (decode or prefill rows).
-Result<AttentionProblem> problem_from_record(const ProblemRecord& record);
+Result<codegen::AttentionProblem> problem_from_record(const ProblemRecord& record);
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

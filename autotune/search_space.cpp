@@ -9,7 +9,7 @@
 
 #include "core/strings.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 int PointValues::operator[](std::string_view name) const {
   return space_.value(point_, name);
@@ -164,4 +164,4 @@ std::vector<Point> neighbours(const SearchSpace& space, const std::vector<Point>
   return out;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -14,7 +14,7 @@
 
 #include "core/status.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 /// One value index per parameter of a SearchSpace, in declaration order.
 using Point = std::vector<int>;
@@ -97,4 +97,4 @@ class SearchSpace {
 /// the set the neighbours are drawn from. Duplicates are removed; `point` itself is excluded.
 std::vector<Point> neighbours(const SearchSpace& space, const std::vector<Point>& valid, const Point& point);
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

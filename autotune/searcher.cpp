@@ -8,7 +8,7 @@
 
 #include "autotune/stop.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 namespace {
 
 uint64_t splitmix64(uint64_t& state) {
@@ -170,4 +170,4 @@ SearchOutcome drive(Searcher& searcher, const std::function<double(const Point&)
   return out;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

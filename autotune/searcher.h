@@ -16,7 +16,7 @@
 #include "autotune/search_space.h"
 #include "core/status.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 class Searcher {
  public:
@@ -115,4 +115,4 @@ class StopCondition;
 SearchOutcome drive(Searcher& searcher, const std::function<double(const Point&)>& cost,
                     const StopCondition* stop = nullptr);
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

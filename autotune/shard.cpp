@@ -4,7 +4,7 @@
 #include "core/sha256.h"
 #include "core/strings.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 uint64_t shard_hash(const std::string& key) {
   Sha256 h;
@@ -37,4 +37,4 @@ Result<Shard> parse_shard(const std::string& text) {
   return s;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

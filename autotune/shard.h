@@ -8,7 +8,7 @@
 
 #include "core/status.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 struct Shard {
   int index = 0;  // 0-based
@@ -25,4 +25,4 @@ Result<Shard> parse_shard(const std::string& text);
 /// Stable 64-bit hash of a key (the first 8 bytes of its sha256).
 uint64_t shard_hash(const std::string& key);
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

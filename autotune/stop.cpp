@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 bool SearchTracker::add(double cost) {
   if (std::isnan(cost)) return false;
@@ -39,4 +39,4 @@ bool AnyStop::done(const SearchProgress& p) const {
   return false;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 /// Where a search stands; SearchTracker keeps it up to date.
 struct SearchProgress {
@@ -83,4 +83,4 @@ class AnyStop final : public StopCondition {
   mutable std::string reason_;
 };
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

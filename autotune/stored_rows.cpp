@@ -6,7 +6,7 @@
 
 #include "autotune/problem_run.h"
 
-namespace gqaforge::tune::internal {
+namespace gqaforge::autotune::detail {
 
 void ProblemRun::refresh_stored() {
   std::vector<MeasurementRecord> rows = sink_.stored_rows(info_.environment.key(), record_);
@@ -56,4 +56,4 @@ bool ProblemRun::claimed(const Pending& p) {
   }
 }
 
-}  // namespace gqaforge::tune::internal
+}  // namespace gqaforge::autotune::detail

@@ -13,7 +13,9 @@
 #include "core/sha256.h"
 #include "core/strings.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
 namespace {
 
 /// Uniform in [0, 1) from a key.
@@ -71,16 +73,16 @@ Result<BackendInfo> SyntheticBackend::info() {
   e.cc_major = options_.limits.cc_major;
   e.cc_minor = options_.limits.cc_minor;
   e.nvrtc_version = fmt::format("synthetic-{}", options_.seed);
-  e.codegen_version = kCodegenVersion;
-  e.codegen_hash = codegen_fingerprint();
+  e.codegen_version = codegen::kCodegenVersion;
+  e.codegen_hash = codegen::codegen_fingerprint();
   e.gqaforge_commit = gqaforge_git_commit();
   e.build_type = gqaforge_build_type();
   e.host = host_name();
   return info;
 }
 
-Result<std::string> SyntheticBackend::kernel_key(const AttentionProblem& problem, const KernelFamily& family,
-                                                 const KernelConfig& config) {
+Result<std::string> SyntheticBackend::kernel_key(const AttentionProblem& problem, const codegen::KernelFamily& family,
+                                                 const codegen::KernelConfig& config) {
   return sha256_hex(fmt::format("synthetic v1\nseed={}\nfamily={}\nproblem={}\nconfig={}\n", options_.seed,
                                 family.name(), problem.static_key(), family.canonical(config)));
 }
@@ -97,8 +99,8 @@ MeasureStatus SyntheticBackend::fault_of(const AttentionProblem& problem, const 
   return MeasureStatus::kOk;
 }
 
-double SyntheticBackend::true_cost_us(const AttentionProblem& problem, const KernelFamily& family,
-                                      const KernelConfig& config) const {
+double SyntheticBackend::true_cost_us(const AttentionProblem& problem, const codegen::KernelFamily& family,
+                                      const codegen::KernelConfig& config) const {
   const double base = predict_us(problem, family, config, options_.limits);
   // Only slower than the roofline, never faster: the prediction is a bound, as on hardware.
   const double u = unit_hash(fmt::format("cost {} {} {}", options_.seed, problem.name(), family.canonical(config)));
@@ -171,4 +173,4 @@ MeasureResult SyntheticBackend::measure(const Candidate& c, const MeasureOptions
   return r;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -11,7 +11,7 @@
 
 #include "autotune/backend.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 struct SyntheticOptions {
   uint64_t seed = 1;        // landscape and fault selection
@@ -21,9 +21,9 @@ struct SyntheticOptions {
   std::map<MeasureStatus, double> fault_rates;
   // Exact configs (canonical text) that end in a given status; overrides the rates.
   std::map<std::string, MeasureStatus> inject;
-  bool real_faults = false;     // abort on launch_failed, hang on timeout (worker processes only)
-  double measure_delay_ms = 0;  // wall time one measurement takes (concurrency tests)
-  DeviceLimits limits;          // H200 by default
+  bool real_faults = false;      // abort on launch_failed, hang on timeout (worker processes only)
+  double measure_delay_ms = 0;   // wall time one measurement takes (concurrency tests)
+  codegen::DeviceLimits limits;  // H200 by default
 };
 
 /// Parses "wrong_result=0.05,launch_failed=0.02" into fault rates; errors name the item.
@@ -37,15 +37,16 @@ class SyntheticBackend final : public Backend {
 
   std::string name() const override { return "synthetic"; }
   Result<BackendInfo> info() override;
-  Result<std::string> kernel_key(const AttentionProblem& problem, const KernelFamily& family,
-                                 const KernelConfig& config) override;
+  Result<std::string> kernel_key(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
+                                 const codegen::KernelConfig& config) override;
   std::vector<CompileResult> compile(const std::vector<Candidate>& candidates) override;
   MeasureResult measure(const Candidate& candidate, const MeasureOptions& options) override;
 
   /// The exact cost (µs) the backend reports for a config (no jitter, no faults).
-  double true_cost_us(const AttentionProblem& problem, const KernelFamily& family, const KernelConfig& config) const;
+  double true_cost_us(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
+                      const codegen::KernelConfig& config) const;
   /// The injected status of a config (ok when none).
-  MeasureStatus fault_of(const AttentionProblem& problem, const std::string& config) const;
+  MeasureStatus fault_of(const codegen::AttentionProblem& problem, const std::string& config) const;
   /// Number of measure() calls so far.
   int64_t measure_calls() const { return measure_calls_; }
 
@@ -54,4 +55,4 @@ class SyntheticBackend final : public Backend {
   int64_t measure_calls_ = 0;
 };
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -3,15 +3,15 @@
 
 #include "codegen/family.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
-ProblemRecord to_problem_record(const AttentionProblem& p) {
+ProblemRecord to_problem_record(const codegen::AttentionProblem& p) {
   ProblemRecord r;
-  r.family = family_for(p).name();
+  r.family = codegen::family_for(p).name();
   r.n_q_heads = p.n_q_heads;
   r.n_kv_heads = p.n_kv_heads;
   r.head_dim = p.head_dim;
-  r.dtype = dtype_name(p.dtype);
+  r.dtype = codegen::dtype_name(p.dtype);
   r.causal = p.causal;
   r.batch = p.batch;
   r.q_len = p.q_len;
@@ -19,11 +19,11 @@ ProblemRecord to_problem_record(const AttentionProblem& p) {
   return r;
 }
 
-void fill_throughput(const AttentionProblem& p, MeasurementRecord& row) {
+void fill_throughput(const codegen::AttentionProblem& p, MeasurementRecord& row) {
   if (row.median_us <= 0) return;
   const double seconds = row.median_us * 1e-6;
   row.tflops = p.flops() / seconds / 1e12;
-  if (family_for(p).memory_bound()) row.tbps = p.kv_bytes() / seconds / 1e12;
+  if (codegen::family_for(p).memory_bound()) row.tbps = p.kv_bytes() / seconds / 1e12;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

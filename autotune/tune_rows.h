@@ -5,11 +5,11 @@
 #include "codegen/problem.h"
 #include "records/records.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 /// The database form of a problem (family = phase).
-ProblemRecord to_problem_record(const AttentionProblem& problem);
+ProblemRecord to_problem_record(const codegen::AttentionProblem& problem);
 /// Derived throughput of a time: TB/s of K+V read (decode) and TFLOP/s (both).
-void fill_throughput(const AttentionProblem& problem, MeasurementRecord& row);
+void fill_throughput(const codegen::AttentionProblem& problem, MeasurementRecord& row);
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -12,15 +12,15 @@
 #include "core/progress.h"
 #include "core/time.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
-using internal::Clock;
-using internal::ProblemRun;
+using detail::Clock;
+using detail::ProblemRun;
 
 Tuner::Tuner(Backend& backend, MeasurementSink& sink, TuneOptions options)
     : backend_(backend), sink_(sink), options_(std::move(options)) {}
 
-Result<TuneReport> Tuner::run(const std::vector<AttentionProblem>& problems) {
+Result<TuneReport> Tuner::run(const std::vector<codegen::AttentionProblem>& problems) {
   bool known = false;
   for (const char* s : kStrategies) known = known || options_.strategy == s;
   if (!known)
@@ -38,7 +38,7 @@ Result<TuneReport> Tuner::run(const std::vector<AttentionProblem>& problems) {
 
   // Planned tries for the progress bar (guided: an estimate, corrected after every problem).
   std::vector<int64_t> planned;
-  for (const AttentionProblem& p : problems) {
+  for (const codegen::AttentionProblem& p : problems) {
     auto fs = make_family_space(p, info.limits);
     if (!fs.ok()) {
       planned.push_back(0);
@@ -73,4 +73,4 @@ Result<TuneReport> Tuner::run(const std::vector<AttentionProblem>& problems) {
   return report;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -23,7 +23,7 @@
 #include "autotune/backend.h"
 #include "autotune/shard.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 struct TuneOptions {
   std::string strategy = "guided";  // exhaustive | random | guided
@@ -50,7 +50,7 @@ struct TuneOptions {
 
 /// What happened for one problem.
 struct ProblemOutcome {
-  AttentionProblem problem;
+  codegen::AttentionProblem problem;
   std::string family;
   int64_t space_points = 0;                              // Cartesian size of the family's space
   int64_t valid_points = 0;                              // after the named constraints (and the shard)
@@ -87,7 +87,7 @@ class Tuner {
   /// Tunes every problem; a failure of one variant never stops the sweep. Fails for bad
   /// options, when the backend cannot start, and at the first error of the sink (the rows
   /// stored until then stay; the same command resumes after the cause is fixed).
-  Result<TuneReport> run(const std::vector<AttentionProblem>& problems);
+  Result<TuneReport> run(const std::vector<codegen::AttentionProblem>& problems);
 
  private:
   Backend& backend_;
@@ -95,4 +95,4 @@ class Tuner {
   TuneOptions options_;
 };
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -6,7 +6,7 @@
 #include "autotune/tune_rows.h"
 #include "core/time.h"
 
-namespace gqaforge::tune::internal {
+namespace gqaforge::autotune::detail {
 namespace {
 
 /// Ok rows first, fastest first; ties by kernel key.
@@ -116,4 +116,4 @@ void ProblemRun::remeasure_winners() {
   }
 }
 
-}  // namespace gqaforge::tune::internal
+}  // namespace gqaforge::autotune::detail

@@ -16,7 +16,7 @@
 #include "core/interrupt.h"
 #include "core/log.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 WorkerBackend::WorkerBackend(WorkerOptions options, LocalFactory make_local)
     : options_(std::move(options)), make_local_(std::move(make_local)) {
@@ -166,8 +166,9 @@ Result<BackendInfo> WorkerBackend::info() {
   return *info_;
 }
 
-Result<std::string> WorkerBackend::kernel_key(const AttentionProblem& problem, const KernelFamily& family,
-                                              const KernelConfig& config) {
+Result<std::string> WorkerBackend::kernel_key(const codegen::AttentionProblem& problem,
+                                              const codegen::KernelFamily& family,
+                                              const codegen::KernelConfig& config) {
   GQF_RETURN_IF_ERROR(info().status());
   return local_->kernel_key(problem, family, config);
 }
@@ -235,4 +236,4 @@ MeasureResult WorkerBackend::measure(const Candidate& candidate, const MeasureOp
   return resp->result;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

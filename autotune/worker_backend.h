@@ -23,7 +23,7 @@
 
 #include "autotune/backend.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 struct WorkerOptions {
   std::vector<std::string> command;  // argv of the worker, e.g. {"/path/gqaforge", "tune-worker", "--device", "0"}
@@ -43,8 +43,8 @@ class WorkerBackend final : public Backend {
 
   std::string name() const override { return "worker"; }
   Result<BackendInfo> info() override;
-  Result<std::string> kernel_key(const AttentionProblem& problem, const KernelFamily& family,
-                                 const KernelConfig& config) override;
+  Result<std::string> kernel_key(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
+                                 const codegen::KernelConfig& config) override;
   std::vector<CompileResult> compile(const std::vector<Candidate>& candidates) override;
   MeasureResult measure(const Candidate& candidate, const MeasureOptions& options) override;
 
@@ -72,4 +72,4 @@ class WorkerBackend final : public Backend {
   int last_wait_status_ = 0;
 };
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -3,7 +3,10 @@
 
 #include <cmath>
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
+using codegen::DeviceLimits;
 namespace {
 
 Result<int> int_field(const Json& j, std::string_view key) {
@@ -16,11 +19,11 @@ Result<int> int_field(const Json& j, std::string_view key) {
 
 Json problem_to_json(const AttentionProblem& p) {
   Json j = Json::object();
-  j["phase"] = phase_name(p.phase);
+  j["phase"] = codegen::phase_name(p.phase);
   j["n_q_heads"] = p.n_q_heads;
   j["n_kv_heads"] = p.n_kv_heads;
   j["head_dim"] = p.head_dim;
-  j["dtype"] = dtype_name(p.dtype);
+  j["dtype"] = codegen::dtype_name(p.dtype);
   j["causal"] = p.causal;
   j["batch"] = p.batch;
   j["q_len"] = p.q_len;
@@ -31,12 +34,12 @@ Json problem_to_json(const AttentionProblem& p) {
 Result<AttentionProblem> problem_from_json(const Json& j) {
   AttentionProblem p;
   GQF_ASSIGN_OR_RETURN(std::string phase, json_string_at(j, "phase"));
-  GQF_ASSIGN_OR_RETURN(p.phase, parse_phase(phase));
+  GQF_ASSIGN_OR_RETURN(p.phase, codegen::parse_phase(phase));
   GQF_ASSIGN_OR_RETURN(p.n_q_heads, int_field(j, "n_q_heads"));
   GQF_ASSIGN_OR_RETURN(p.n_kv_heads, int_field(j, "n_kv_heads"));
   GQF_ASSIGN_OR_RETURN(p.head_dim, int_field(j, "head_dim"));
   GQF_ASSIGN_OR_RETURN(std::string dtype, json_string_at(j, "dtype"));
-  GQF_ASSIGN_OR_RETURN(p.dtype, parse_dtype(dtype));
+  GQF_ASSIGN_OR_RETURN(p.dtype, codegen::parse_dtype(dtype));
   GQF_ASSIGN_OR_RETURN(p.causal, json_bool_at(j, "causal"));
   GQF_ASSIGN_OR_RETURN(p.batch, json_int_at(j, "batch"));
   GQF_ASSIGN_OR_RETURN(p.q_len, json_int_at(j, "q_len"));
@@ -144,7 +147,7 @@ Result<WorkerRequest> parse_request(std::string_view line) {
   if (r.op != "measure") return invalid_argument("unknown worker op '{}' (expected hello, measure or quit)", r.op);
   GQF_ASSIGN_OR_RETURN(r.id, json_int_at(j, "id"));
   GQF_ASSIGN_OR_RETURN(std::string family, json_string_at(j, "family"));
-  GQF_ASSIGN_OR_RETURN(r.candidate.family, find_family(family));
+  GQF_ASSIGN_OR_RETURN(r.candidate.family, codegen::find_family(family));
   GQF_ASSIGN_OR_RETURN(const Json* problem, json_object_at(j, "problem"));
   GQF_ASSIGN_OR_RETURN(r.candidate.problem, problem_from_json(*problem));
   // The canonical text names every field: the struct's defaults are never used.
@@ -257,4 +260,4 @@ int serve_worker(Backend& backend, std::istream& in, std::ostream& out) {
   return 0;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -26,7 +26,7 @@
 #include "autotune/backend.h"
 #include "core/json.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 
 struct WorkerRequest {
   std::string op;  // "hello" | "measure" | "quit"
@@ -51,15 +51,15 @@ std::string encode_response(const WorkerResponse& response);
 Result<WorkerResponse> parse_response(std::string_view line);
 
 // JSON forms of the pieces (exposed for tests).
-Json problem_to_json(const AttentionProblem& p);
-Result<AttentionProblem> problem_from_json(const Json& j);
+Json problem_to_json(const codegen::AttentionProblem& p);
+Result<codegen::AttentionProblem> problem_from_json(const Json& j);
 Json environment_to_json(const Environment& e);
 Result<Environment> environment_from_json(const Json& j);
-Json limits_to_json(const DeviceLimits& l);
-Result<DeviceLimits> limits_from_json(const Json& j);
+Json limits_to_json(const codegen::DeviceLimits& l);
+Result<codegen::DeviceLimits> limits_from_json(const Json& j);
 
 /// The worker's loop: answers requests from `in` on `out` with `backend` until "quit", end of
 /// input, or an unhealthy backend. Returns the process exit status (0, or 3 after a fault).
 int serve_worker(Backend& backend, std::istream& in, std::ostream& out);
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -89,24 +89,24 @@ struct Shape {
 // and the plan's workspace.
 struct Tensors {
   struct Set {
-    rt::DeviceBuffer q, k, v, o;
+    runtime::DeviceBuffer q, k, v, o;
   };
   std::vector<Set> sets;
-  rt::DeviceBuffer workspace;
+  runtime::DeviceBuffer workspace;
   size_t workspace_bytes = 0;
 
   Tensors(const Shape& s, int copies, size_t ws, CUstream stream) : workspace_bytes(ws) {
     for (int i = 0; i < copies; ++i) {
       Set set;
-      set.q = value(rt::DeviceBuffer::alloc(s.q_elems() * 2), "alloc Q");
-      set.k = value(rt::DeviceBuffer::alloc(s.kv_elems() * 2), "alloc K");
-      set.v = value(rt::DeviceBuffer::alloc(s.kv_elems() * 2), "alloc V");
-      set.o = value(rt::DeviceBuffer::alloc(s.q_elems() * 2), "alloc O");
+      set.q = value(runtime::DeviceBuffer::alloc(s.q_elems() * 2), "alloc Q");
+      set.k = value(runtime::DeviceBuffer::alloc(s.kv_elems() * 2), "alloc K");
+      set.v = value(runtime::DeviceBuffer::alloc(s.kv_elems() * 2), "alloc V");
+      set.o = value(runtime::DeviceBuffer::alloc(s.q_elems() * 2), "alloc O");
       // Small finite bf16 values (0x3c3c = 0.0115): the kernels' time does not depend on them.
-      for (rt::DeviceBuffer* b : {&set.q, &set.k, &set.v}) check(b->fill_bytes(0x3c, stream), "fill");
+      for (runtime::DeviceBuffer* b : {&set.q, &set.k, &set.v}) check(b->fill_bytes(0x3c, stream), "fill");
       sets.push_back(std::move(set));
     }
-    if (ws > 0) workspace = value(rt::DeviceBuffer::alloc(ws), "alloc workspace");
+    if (ws > 0) workspace = value(runtime::DeviceBuffer::alloc(ws), "alloc workspace");
   }
 
   gqaforge_run_args args(const Shape& s, size_t i) const {
@@ -123,7 +123,7 @@ struct Tensors {
   void* ws() const { return reinterpret_cast<void*>(workspace.ptr()); }
 };
 
-int copies_for(const Shape& s, const rt::DeviceInfo& device) {
+int copies_for(const Shape& s, const runtime::DeviceInfo& device) {
   const double need = std::ceil(2.0 * device.l2_bytes / s.kv_bytes()) + 1;
   return static_cast<int>(std::min(64.0, std::max(2.0, need)));
 }
@@ -146,7 +146,7 @@ gqaforge_plan_info describe(const gqaforge_plan* plan) {
 // Host microseconds per call of `call`, enqueueing `batch` calls between synchronizations
 // (the GPU drains them meanwhile; the queue never fills), median of 31 batches.
 template <class Call>
-double host_us_per_call(Call&& call, const rt::Stream& stream, int batch = 100) {
+double host_us_per_call(Call&& call, const runtime::Stream& stream, int batch = 100) {
   for (int i = 0; i < 20; ++i) call();
   check(stream.synchronize(), "synchronize");
   std::vector<double> per;
@@ -160,20 +160,21 @@ double host_us_per_call(Call&& call, const rt::Stream& stream, int batch = 100) 
 }
 
 int overhead(const std::string& path) {
-  const rt::Stream stream = value(rt::Stream::create(), "stream");
+  const runtime::Stream stream = value(runtime::Stream::create(), "stream");
   gqaforge_library* lib = open_library(path);
 
   // The driver's floor: an empty kernel taking a GqaParams by value.
-  KernelSource empty{.family = "bench",
-                     .name = "empty",
-                     .code = "#include \"params.h\"\nextern \"C\" __global__ void gqaforge_empty(GqaParams p) {}\n",
-                     .entry_points = {"gqaforge_empty"}};
-  const rt::DeviceInfo device = value(rt::query_device(0), "query_device");
-  rt::CompileOptions options;
+  codegen::KernelSource empty{
+      .family = "bench",
+      .name = "empty",
+      .code = "#include \"params.h\"\nextern \"C\" __global__ void gqaforge_empty(GqaParams p) {}\n",
+      .entry_points = {"gqaforge_empty"}};
+  const runtime::DeviceInfo device = value(runtime::query_device(0), "query_device");
+  runtime::CompileOptions options;
   options.arch = device.default_arch();
-  const rt::CompiledKernel compiled = value(rt::compile_nvrtc(empty, options), "compile the empty kernel");
-  const rt::Module module = value(rt::Module::load(compiled.cubin), "load the empty kernel");
-  const rt::Function fn = value(module.function("gqaforge_empty"), "gqaforge_empty");
+  const runtime::CompiledKernel compiled = value(runtime::compile_nvrtc(empty, options), "compile the empty kernel");
+  const runtime::Module module = value(runtime::Module::load(compiled.cubin), "load the empty kernel");
+  const runtime::Function fn = value(module.function("gqaforge_empty"), "gqaforge_empty");
   GqaParams params{};
   const unsigned one[3] = {1, 1, 1};
   const double floor_us =
@@ -208,7 +209,7 @@ int overhead(const std::string& path) {
 }
 
 int first(const std::string& path) {
-  const rt::Stream stream = value(rt::Stream::create(), "stream");
+  const runtime::Stream stream = value(runtime::Stream::create(), "stream");
   const Shape shapes[] = {{GQAFORGE_PHASE_DECODE, 32, 8, 128, 1, 16, 1, 4096},
                           {GQAFORGE_PHASE_PREFILL, 32, 8, 128, 1, 4, 2048, 2048}};
   // The tensors are the caller's: allocated before the clock starts.
@@ -240,8 +241,9 @@ int first(const std::string& path) {
 
 // Median microseconds per run: `calls` runs over the rotated inputs captured in one graph,
 // the graph replayed 15 times between events.
-double time_plan(const gqaforge_plan* plan, const Shape& s, const Tensors& t, const rt::Stream& stream) {
-  const rt::Event start = value(rt::Event::create(), "event"), stop = value(rt::Event::create(), "event");
+double time_plan(const gqaforge_plan* plan, const Shape& s, const Tensors& t, const runtime::Stream& stream) {
+  const runtime::Event start = value(runtime::Event::create(), "event"),
+                       stop = value(runtime::Event::create(), "event");
   auto enqueue = [&](size_t i) {
     const gqaforge_run_args a = t.args(s, i);
     return gqaforge_plan_run(plan, &a, t.ws(), t.workspace_bytes, stream.get());
@@ -253,16 +255,16 @@ double time_plan(const gqaforge_plan* plan, const Shape& s, const Tensors& t, co
   check(stop.synchronize(), "synchronize");
   const double one_ms = value(stop.elapsed_ms_since(start), "elapsed");
   const size_t calls = static_cast<size_t>(std::clamp(std::ceil(2.0 / std::max(one_ms, 1e-4)), 1.0, 200.0));
-  rt::GraphExec graph = value(rt::GraphExec::capture(stream.get(),
-                                                     [&]() -> Status {
-                                                       for (size_t i = 0; i < calls; ++i) {
-                                                         if (enqueue(i) != GQAFORGE_STATUS_OK) {
-                                                           return internal_error("{}", gqaforge_last_error());
-                                                         }
-                                                       }
-                                                       return ok_status();
-                                                     }),
-                              "capture");
+  runtime::GraphExec graph = value(runtime::GraphExec::capture(stream.get(),
+                                                               [&]() -> Status {
+                                                                 for (size_t i = 0; i < calls; ++i) {
+                                                                   if (enqueue(i) != GQAFORGE_STATUS_OK) {
+                                                                     return internal_error("{}", gqaforge_last_error());
+                                                                   }
+                                                                 }
+                                                                 return ok_status();
+                                                               }),
+                                   "capture");
   check(graph.launch(stream.get()), "graph launch");
   check(stream.synchronize(), "synchronize");
   std::vector<double> per;
@@ -293,8 +295,8 @@ std::vector<Shape> compare_shapes() {
 }
 
 int compare(const std::string& path, const std::string& csv_path) {
-  const rt::Stream stream = value(rt::Stream::create(), "stream");
-  const rt::DeviceInfo device = value(rt::query_device(0), "query_device");
+  const runtime::Stream stream = value(runtime::Stream::create(), "stream");
+  const runtime::DeviceInfo device = value(runtime::query_device(0), "query_device");
   gqaforge_library* lib = open_library(path);
   std::ofstream csv(csv_path);
   csv << "phase,hq,hkv,d,causal,batch,q_len,kv_len,variant,decision,median_us,tbps,tflops,config,error\n";
@@ -334,7 +336,7 @@ int main_impl(int argc, char** argv) {
   if (argc < 3) die(usage);
   const std::string mode = argv[1];
   // The process's context exists before any timing starts (a serving process has one).
-  const rt::Context ctx = value(rt::Context::create(0), "no GPU");
+  const runtime::Context ctx = value(runtime::Context::create(0), "no GPU");
   if (mode == "overhead") return overhead(argv[2]);
   if (mode == "first") return first(argv[2]);
   if (mode == "compare" && argc == 4) return compare(argv[2], argv[3]);

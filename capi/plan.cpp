@@ -7,6 +7,18 @@
 #include "capi/state.h"
 
 namespace gqaforge::capi {
+using codegen::AttentionProblem;
+using codegen::DeviceLimits;
+using codegen::DType;
+using codegen::family_for;
+using codegen::KernelConfig;
+using codegen::KernelFamily;
+using codegen::KernelSource;
+using codegen::LaunchPlan;
+using codegen::LaunchShape;
+using codegen::make_problem;
+using codegen::Phase;
+
 namespace {
 
 constexpr double kLog2e = 1.4426950408889634;
@@ -143,7 +155,7 @@ Result<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<LibraryState> library
   const bool heuristic = (flags & GQAFORGE_PLAN_HEURISTIC_DEFAULT) != 0;
   KernelConfig config;
   if (lib.table() != nullptr && !heuristic) {
-    GQF_ASSIGN_OR_RETURN(lib::Selection sel, lib.table()->select(s.problem_));
+    GQF_ASSIGN_OR_RETURN(library::Selection sel, lib.table()->select(s.problem_));
     s.family_ = sel.family;
     config = sel.config;
     s.decision_ = static_cast<gqaforge_decision>(static_cast<int>(sel.decision));
@@ -174,7 +186,7 @@ Result<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<LibraryState> library
     s.family_ = &family_for(s.problem_);
     config = s.family_->default_config(s.problem_, lib.limits());
     s.decision_ = GQAFORGE_DECISION_DEFAULT;
-    s.class_name_ = lib::KernelClass::of(s.problem_).name();
+    s.class_name_ = library::KernelClass::of(s.problem_).name();
     s.reason_ = heuristic            ? "GQAFORGE_PLAN_HEURISTIC_DEFAULT: heuristic default, compiled through NVRTC"
                 : lib.path().empty() ? "no library: heuristic default, compiled through NVRTC"
                                      : fmt::format(
@@ -200,7 +212,7 @@ Result<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<LibraryState> library
 }
 
 Status Plan::load(const LaunchPlan& at_max) {
-  auto api = rt::driver();
+  auto api = runtime::driver();
   int count = 0;
   if (!api.ok()) {
     not_loaded_ = api.status().message();
@@ -224,7 +236,7 @@ Status Plan::load(const LaunchPlan& at_max) {
     GQF_ASSIGN_OR_RETURN(module_, lib.module(ctx_, kernel_key_, cubin_->image, entries));
   } else {
     KernelSource source = family_->emit(problem_, config_);
-    GQF_ASSIGN_OR_RETURN(rt::CompiledKernel compiled, lib.compile(source));
+    GQF_ASSIGN_OR_RETURN(runtime::CompiledKernel compiled, lib.compile(source));
     kernel_key_ = compiled.key;
     GQF_ASSIGN_OR_RETURN(module_, lib.module(ctx_, kernel_key_, compiled.cubin, source.entry_points));
   }
@@ -241,7 +253,7 @@ Status Plan::load(const LaunchPlan& at_max) {
 
 Plan::~Plan() {
   if (retained_device_ < 0) return;
-  if (auto api = rt::driver(); api.ok()) (*api)->cuDevicePrimaryCtxRelease_v2(retained_device_);
+  if (auto api = runtime::driver(); api.ok()) (*api)->cuDevicePrimaryCtxRelease_v2(retained_device_);
 }
 
 void Plan::describe(gqaforge_plan_info& info) const {
@@ -349,7 +361,7 @@ Result<ShapeLaunch> Plan::shape_launch(const AttentionProblem& problem, const Gq
 Status Plan::run(const gqaforge_run_args& a, void* workspace, size_t workspace_bytes, CUstream stream) const {
   GQF_RETURN_IF_ERROR(check_args(a, workspace, workspace_bytes));
   if (module_ == nullptr) return unavailable("the plan's kernel is not loaded: {}", not_loaded_);
-  GQF_ASSIGN_OR_RETURN(const rt::DriverApi* api, rt::driver());
+  GQF_ASSIGN_OR_RETURN(const runtime::DriverApi* api, runtime::driver());
   CUcontext current = nullptr;
   GQF_CU_CHECK(api, cuCtxGetCurrent(&current));
   if (current != ctx_) {

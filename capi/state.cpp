@@ -4,11 +4,15 @@
 #include "runtime/device_info.h"
 
 namespace gqaforge::capi {
+using codegen::DeviceLimits;
+using codegen::KernelSource;
+using codegen::normalize_arch;
+
 namespace {
 
 // The device of the context current on this thread, else device 0; nullopt without a GPU.
-std::optional<rt::DeviceInfo> present_device() {
-  auto api = rt::driver();
+std::optional<runtime::DeviceInfo> present_device() {
+  auto api = runtime::driver();
   if (!api.ok()) return std::nullopt;
   int count = 0;
   if ((*api)->cuDeviceGetCount(&count) != CUDA_SUCCESS || count == 0) return std::nullopt;
@@ -17,7 +21,7 @@ std::optional<rt::DeviceInfo> present_device() {
   if ((*api)->cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || ctx == nullptr || (*api)->cuCtxGetDevice(&dev) != CUDA_SUCCESS) {
     dev = 0;
   }
-  auto info = rt::query_device(static_cast<int>(dev));
+  auto info = runtime::query_device(static_cast<int>(dev));
   if (!info.ok()) return std::nullopt;
   return *info;
 }
@@ -25,7 +29,7 @@ std::optional<rt::DeviceInfo> present_device() {
 // Pushes `ctx` for the scope (module loads and unloads act on the current context).
 class ScopedContext {
  public:
-  ScopedContext(const rt::DriverApi* api, CUcontext ctx) : api_(api) {
+  ScopedContext(const runtime::DriverApi* api, CUcontext ctx) : api_(api) {
     pushed_ = api_->cuCtxPushCurrent_v2(ctx) == CUDA_SUCCESS;
   }
   ~ScopedContext() {
@@ -37,7 +41,7 @@ class ScopedContext {
   bool ok() const { return pushed_; }
 
  private:
-  const rt::DriverApi* api_;
+  const runtime::DriverApi* api_;
   bool pushed_ = false;
 };
 
@@ -56,14 +60,14 @@ Result<std::shared_ptr<LibraryState>> LibraryState::open(const char* path, const
     if (!normalized.ok()) return normalized.status().with_context("gqaforge_open_options.arch");
     arch = *normalized;
   }
-  const std::optional<rt::DeviceInfo> device = present_device();
+  const std::optional<runtime::DeviceInfo> device = present_device();
   if (arch.empty() && device) arch = device->default_arch();
 
   if (path != nullptr) {
     s->path_ = path;
-    lib::OpenOptions open{
+    library::OpenOptions open{
         .allow_jit = s->allow_jit_, .device_arch = arch, .check_codegen = true, .verify_cubins = false};
-    auto table = lib::Library::open(path, open);
+    auto table = library::Library::open(path, open);
     if (table.ok()) {
       s->table_.emplace(std::move(*table));
       if (arch.empty()) arch = s->table_->arch();
@@ -85,14 +89,14 @@ Result<std::shared_ptr<LibraryState>> LibraryState::open(const char* path, const
     s->limits_ = *limits;
     if (device) s->limits_.sm_count = device->sm_count;
   }
-  s->cache_ = std::make_unique<rt::CompileCache>(options.cache_dir != nullptr ? std::filesystem::path(options.cache_dir)
-                                                                              : std::filesystem::path());
+  s->cache_ = std::make_unique<runtime::CompileCache>(
+      options.cache_dir != nullptr ? std::filesystem::path(options.cache_dir) : std::filesystem::path());
   s->compile_options_.arch = arch;
   return s;
 }
 
 LibraryState::~LibraryState() {
-  auto api = rt::driver();
+  auto api = runtime::driver();
   if (!api.ok()) return;
   for (auto& [key, m] : modules_) {
     // The context may be gone already (its owner destroyed it): then so is the module.
@@ -106,7 +110,7 @@ Result<const ContextModule*> LibraryState::module(CUcontext ctx, const std::stri
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = modules_.find({ctx, key});
   if (it != modules_.end()) return it->second.get();
-  GQF_ASSIGN_OR_RETURN(const rt::DriverApi* api, rt::driver());
+  GQF_ASSIGN_OR_RETURN(const runtime::DriverApi* api, runtime::driver());
   ScopedContext scope(api, ctx);
   if (!scope.ok()) return failed_precondition("cannot make CUDA context {} current to load a kernel", fmt::ptr(ctx));
   auto m = std::make_unique<ContextModule>();
@@ -117,7 +121,7 @@ Result<const ContextModule*> LibraryState::module(CUcontext ctx, const std::stri
     CUresult r = api->cuModuleGetFunction(&f, m->module, name.c_str());
     if (r != CUDA_SUCCESS) {
       api->cuModuleUnload(m->module);
-      return rt::cu_status(r, "cuModuleGetFunction", __FILE__, __LINE__).with_context(name);
+      return runtime::cu_status(r, "cuModuleGetFunction", __FILE__, __LINE__).with_context(name);
     }
     m->functions.emplace(name, f);
   }
@@ -126,17 +130,17 @@ Result<const ContextModule*> LibraryState::module(CUcontext ctx, const std::stri
   return out;
 }
 
-Status LibraryState::check_cubin(const lib::Cubin& cubin) {
+Status LibraryState::check_cubin(const library::Cubin& cubin) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = cubin_checks_.find(&cubin);
   if (it == cubin_checks_.end()) {
-    it = cubin_checks_.emplace(&cubin, lib::check_cubin(table_->contents(), cubin, path_)).first;
+    it = cubin_checks_.emplace(&cubin, library::check_cubin(table_->contents(), cubin, path_)).first;
   }
   return it->second;
 }
 
-Result<rt::CompiledKernel> LibraryState::compile(const KernelSource& source) {
-  GQF_RETURN_IF_ERROR(rt::check_nvrtc_arch(arch_));
+Result<runtime::CompiledKernel> LibraryState::compile(const KernelSource& source) {
+  GQF_RETURN_IF_ERROR(runtime::check_nvrtc_arch(arch_));
   return cache_->get_or_compile(source, compile_options_);
 }
 

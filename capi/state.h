@@ -41,10 +41,10 @@ class LibraryState {
   LibraryState& operator=(const LibraryState&) = delete;
 
   /// The tuned table; nullptr when JIT only.
-  const lib::Library* table() const { return table_ ? &*table_ : nullptr; }
+  const library::Library* table() const { return table_ ? &*table_ : nullptr; }
   bool allow_jit() const { return allow_jit_; }
   const std::string& arch() const { return arch_; }
-  const DeviceLimits& limits() const { return limits_; }
+  const codegen::DeviceLimits& limits() const { return limits_; }
   /// True when the limits are the device's own (a GPU was found at open).
   bool device_limits() const { return device_limits_; }
   const std::string& path() const { return path_; }
@@ -55,26 +55,26 @@ class LibraryState {
   Result<const ContextModule*> module(CUcontext ctx, const std::string& key, const std::string& image,
                                       const std::vector<std::string>& entry_points);
   /// The sha256 check of one of the table's cubins, done once (opening hashes none of them).
-  Status check_cubin(const lib::Cubin& cubin);
+  Status check_cubin(const library::Cubin& cubin);
   /// Compiles (or takes from the persistent cache) the kernel of `source` for arch().
-  Result<rt::CompiledKernel> compile(const KernelSource& source);
+  Result<runtime::CompiledKernel> compile(const codegen::KernelSource& source);
 
  private:
   LibraryState() = default;
 
-  std::optional<lib::Library> table_;
+  std::optional<library::Library> table_;
   bool allow_jit_ = true;
   std::string path_;
   std::string arch_;
-  DeviceLimits limits_;
+  codegen::DeviceLimits limits_;
   bool device_limits_ = false;
   std::string refused_reason_;
-  std::unique_ptr<rt::CompileCache> cache_;
-  rt::CompileOptions compile_options_;
+  std::unique_ptr<runtime::CompileCache> cache_;
+  runtime::CompileOptions compile_options_;
 
   std::mutex mutex_;
   std::map<std::pair<CUcontext, std::string>, std::unique_ptr<ContextModule>> modules_;
-  std::map<const lib::Cubin*, Status> cubin_checks_;
+  std::map<const library::Cubin*, Status> cubin_checks_;
 };
 
 /// One launch of a run, with its function resolved.
@@ -112,17 +112,17 @@ class Plan {
 
  private:
   Plan() = default;
-  Status load(const LaunchPlan& at_max);
+  Status load(const codegen::LaunchPlan& at_max);
   Status check_args(const gqaforge_run_args& args, void* workspace, size_t workspace_bytes) const;
   /// The launches for the run's dims, from the cache or computed (and cached).
-  Result<ShapeLaunch> shape_launch(const AttentionProblem& problem, const GqaParams& params) const;
+  Result<ShapeLaunch> shape_launch(const codegen::AttentionProblem& problem, const GqaParams& params) const;
 
   std::shared_ptr<LibraryState> library_;
-  AttentionProblem problem_;  // at the plan's largest dims
+  codegen::AttentionProblem problem_;  // at the plan's largest dims
   uint32_t flags_ = 0;
   int64_t kv_capacity_ = 0;
-  const KernelFamily* family_ = nullptr;
-  KernelConfig config_;
+  const codegen::KernelFamily* family_ = nullptr;
+  codegen::KernelConfig config_;
   GqaParams base_params_{};  // strides, heads, scale; pointers and dims filled per run
   size_t workspace_bytes_ = 0;
 
@@ -130,12 +130,12 @@ class Plan {
   gqaforge_decision decision_ = GQAFORGE_DECISION_DEFAULT;
   bool from_cubin_ = false;
   double measured_us_ = 0, distance_ = 0;
-  lib::Range bucket_batch_{0, 0}, bucket_q_len_{0, 0}, bucket_kv_len_{0, 0};
+  library::Range bucket_batch_{0, 0}, bucket_q_len_{0, 0}, bucket_kv_len_{0, 0};
   std::string family_name_, class_name_, config_text_, reason_, not_loaded_;
 
   // The kernel: its image (the library's cubin or the JIT compile), and where it is loaded.
   std::string kernel_key_;
-  const lib::Cubin* cubin_ = nullptr;
+  const library::Cubin* cubin_ = nullptr;
   CUcontext ctx_ = nullptr;
   CUdevice retained_device_ = -1;  // >= 0: the plan retained this device's primary context
   const ContextModule* module_ = nullptr;

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 bool LegalValues::contains(int v) const {
   if (!list.empty()) return std::find(list.begin(), list.end(), v) != list.end();
@@ -25,4 +25,4 @@ std::string LegalValues::describe() const {
   return fmt::format("in {}..{}", lo, hi);
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

@@ -16,7 +16,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 /// The values one field may take on its own: a list, or a range (with a step), or anything.
 struct LegalValues {
@@ -163,4 +163,4 @@ std::vector<FieldInfo> info(std::span<const ConfigField<Config>> table) {
 }
 
 }  // namespace fields
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

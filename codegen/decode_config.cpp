@@ -10,7 +10,7 @@
 #include "core/int_math.h"
 #include "core/strings.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 namespace {
 
 constexpr int kCombineThreads = 256;  // decode_combine.cuh: kCombineWarps * 32
@@ -348,4 +348,4 @@ Result<DecodeLaunch> decode_launch(const AttentionProblem& pr, const DecodeConfi
   return l;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

@@ -37,7 +37,7 @@
 #include "codegen/source.h"
 #include "core/status.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 /// Largest accumulator registers (O + S + Q fragments) per thread a config may ask for. ptxas
 /// adds ~80-95 for addresses and softmax state; at 160 an 8-warp CTA spilled.
@@ -110,4 +110,4 @@ Result<DecodeLaunch> decode_launch(const AttentionProblem& problem, const Decode
 /// Dynamic shared memory of the main kernel (the same formula as decode_layout.cuh's Layout).
 int decode_shared_bytes(const AttentionProblem& problem, const DecodeConfig& config);
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

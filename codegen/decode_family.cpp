@@ -4,7 +4,7 @@
 #include "codegen/emitter.h"
 #include "codegen/family.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 KernelSource emit_decode(const AttentionProblem& problem, const DecodeConfig& config) {
   TraitsBuilder traits;
@@ -69,4 +69,4 @@ const KernelFamily& decode_family() {
   return family;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

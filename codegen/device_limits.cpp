@@ -3,7 +3,7 @@
 
 #include "core/strings.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 Result<std::string> normalize_arch(const std::string& arch) {
   std::string a = to_lower(trim(arch));
@@ -51,4 +51,4 @@ Result<DeviceLimits> DeviceLimits::for_arch(const std::string& arch) {
   return l;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

@@ -6,7 +6,7 @@
 
 #include "core/status.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 struct DeviceLimits {
   int cc_major = 9;  // compute capability
@@ -28,4 +28,4 @@ struct DeviceLimits {
 /// Validates an arch string ("sm_90a", "sm_80", ...) and returns it normalised.
 Result<std::string> normalize_arch(const std::string& arch);
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

@@ -8,9 +8,9 @@
 #include "codegen/problem.h"
 #include "codegen/source.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 KernelSource emit_decode(const AttentionProblem& problem, const DecodeConfig& config);
 KernelSource emit_prefill(const AttentionProblem& problem, const PrefillConfig& config);
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

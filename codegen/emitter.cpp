@@ -3,7 +3,7 @@
 
 #include "core/strings.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 void add_problem_traits(const AttentionProblem& problem, TraitsBuilder& traits) {
   traits.add_type("Element", problem.dtype == DType::kBF16 ? "gqf::bf16" : "gqf::fp16",
@@ -46,4 +46,4 @@ KernelSource emit_fill(DType dtype) {
   return assemble_source("fill", p, "", traits, {"gqaforge_fill_random"});
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

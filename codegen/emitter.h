@@ -7,7 +7,7 @@
 #include "codegen/problem.h"
 #include "codegen/source.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 /// Traits shared by every family: element type, head dim, group size, causal (+ q_len for
 /// decode), written first in the traits struct.
@@ -26,4 +26,4 @@ KernelSource emit_reference(const AttentionProblem& problem);
 /// Device-side random fill of 16-bit tensors (benchmark inputs): gqaforge_fill_random.
 KernelSource emit_fill(DType dtype);
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

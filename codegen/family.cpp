@@ -1,7 +1,7 @@
 // The family registry and the parts every family shares.
 #include "codegen/family.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 // The families, each defined in its codegen/<name>_family.cpp.
 const KernelFamily& decode_family();
@@ -58,4 +58,4 @@ LaunchShape launch_shape(const char* entry, const unsigned* grid, const unsigned
   return s;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

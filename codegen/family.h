@@ -26,7 +26,7 @@
 #include "codegen/problem.h"
 #include "codegen/source.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 /// The GPU reference kernel (the oracle) has nothing to tune.
 struct ReferenceConfig {
@@ -181,4 +181,4 @@ class TypedFamily : public KernelFamily {
 /// A launch shape from a family's geometry arrays.
 LaunchShape launch_shape(const char* entry, const unsigned* grid, const unsigned* block, int shared_bytes);
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

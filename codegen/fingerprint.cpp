@@ -4,7 +4,7 @@
 #include "codegen/source.h"
 #include "core/sha256.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 const std::string& codegen_fingerprint() {
   static const std::string fingerprint = [] {
@@ -19,4 +19,4 @@ const std::string& codegen_fingerprint() {
   return fingerprint;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 int max_resident_ctas_per_sm(const DeviceLimits& l) {
   const int cc = l.cc_major * 10 + l.cc_minor;
@@ -48,4 +48,4 @@ Occupancy compute_occupancy(const DeviceLimits& l, int threads, int registers, i
   return o;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

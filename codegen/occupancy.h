@@ -8,7 +8,7 @@
 
 #include "codegen/device_limits.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 struct Occupancy {
   int ctas_per_sm = 0;   // the minimum of the four limits below (0: the CTA cannot launch)
@@ -26,4 +26,4 @@ int max_resident_ctas_per_sm(const DeviceLimits& limits);
 /// shared memory (static + dynamic).
 Occupancy compute_occupancy(const DeviceLimits& limits, int threads, int registers, int shared_bytes);
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

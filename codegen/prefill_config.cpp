@@ -8,7 +8,7 @@
 #include "core/int_math.h"
 #include "core/strings.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 namespace {
 
 /// Register headroom below the per-thread cap that the estimate must leave: the estimate is
@@ -296,4 +296,4 @@ Result<PrefillLaunch> prefill_launch(const AttentionProblem& pr, const PrefillCo
   return l;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

@@ -48,7 +48,7 @@
 #include "codegen/source.h"
 #include "core/status.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 struct PrefillConfig {
   // Field defaults: the mma.sync generation's measured best for head_dim 128 on H200 (376
@@ -112,4 +112,4 @@ int prefill_shared_bytes(const AttentionProblem& problem, const PrefillConfig& c
 /// state), calibrated against ptxas for sm_90a; validate() compares it with the budget.
 int prefill_register_estimate(const AttentionProblem& problem, const PrefillConfig& config);
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

@@ -7,7 +7,7 @@
 #include "codegen/family.h"
 #include "codegen/wgmma_ops.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 KernelSource emit_prefill(const AttentionProblem& problem, const PrefillConfig& config) {
   TraitsBuilder traits;
@@ -56,4 +56,4 @@ const KernelFamily& prefill_family() {
   return family;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

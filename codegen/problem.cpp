@@ -5,7 +5,7 @@
 
 #include "core/strings.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 const char* phase_name(Phase p) {
   return p == Phase::kPrefill ? "prefill" : "decode";
@@ -138,4 +138,4 @@ double AttentionProblem::min_bytes() const {
   return 2.0 * q_bytes + kv_bytes();
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

@@ -8,7 +8,7 @@
 
 #include "core/status.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 enum class Phase { kPrefill, kDecode };
 enum class DType { kBF16, kFP16 };
@@ -71,4 +71,4 @@ Status parse_heads(const std::string& text, int* n_q, int* n_kv);
 /// The most query (and KV) heads parse_heads accepts.
 inline constexpr int kMaxHeads = 1024;
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

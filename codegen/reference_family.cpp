@@ -5,7 +5,7 @@
 #include "codegen/emitter.h"
 #include "codegen/family.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 KernelSource emit_reference(const AttentionProblem& problem) {
   AttentionProblem p = problem;
@@ -57,4 +57,4 @@ const KernelFamily& reference_family() {
   return family;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

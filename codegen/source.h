@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 /// Bumped whenever emitted code changes (golden tests enforce it).
 inline constexpr int kCodegenVersion = 5;
@@ -50,4 +50,4 @@ class TraitsBuilder {
   std::vector<Line> lines_;
 };
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

@@ -3,7 +3,7 @@
 
 #include "codegen/source.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 void TraitsBuilder::add_type(const std::string& name, const std::string& type, const std::string& comment) {
   lines_.push_back({fmt::format("typedef {} {};", type, name), comment});
@@ -29,4 +29,4 @@ std::string TraitsBuilder::render(const std::string& struct_name) const {
   return out;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

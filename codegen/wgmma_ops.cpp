@@ -5,7 +5,7 @@
 
 #include "core/strings.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 namespace {
 
 /// "{%first, %first+1, ..., %first+count-1}"
@@ -72,4 +72,4 @@ std::string emit_wgmma_ops(DType dtype, std::vector<int> ss_n, std::vector<int> 
   return s + "}  // namespace wgmma\n}  // namespace gqf\n";
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

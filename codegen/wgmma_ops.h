@@ -8,10 +8,10 @@
 
 #include "codegen/problem.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 
 /// Source text of the specializations; `ss_n` / `rs_n` list the N of each form (8..256,
 /// multiples of 8; duplicates are emitted once).
 std::string emit_wgmma_ops(DType dtype, std::vector<int> ss_n, std::vector<int> rs_n);
 
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

@@ -85,12 +85,12 @@ Result<LoadedMeasurements> select_rows(std::vector<MeasurementRecord> rows,
 
 Result<LoadedMeasurements> parse_measurement_export(std::string_view text, const std::string& source,
                                                     const std::string& env_key) {
-  GQF_ASSIGN_OR_RETURN(DbContents contents, parse_export(text, source));
+  GQF_ASSIGN_OR_RETURN(db::DbContents contents, db::parse_export(text, source));
   std::vector<MeasurementRecord> rows;
   rows.reserve(contents.measurements.size());
-  for (MeasurementEntry& e : contents.measurements) rows.push_back(std::move(e.record));
+  for (db::MeasurementEntry& e : contents.measurements) rows.push_back(std::move(e.record));
   std::map<std::string, Environment> envs;
-  for (const EnvironmentEntry& e : contents.environments) envs.emplace(e.key, e.env);
+  for (const db::EnvironmentEntry& e : contents.environments) envs.emplace(e.key, e.env);
   return select_rows(std::move(rows), envs, env_key, source);
 }
 
@@ -103,8 +103,8 @@ Result<LoadedMeasurements> load_measurements(const std::string& path, const std:
   if (head.compare(0, kExportMagic.size(), kExportMagic) == 0) {
     return parse_measurement_export(head, path, env_key);
   }
-  GQF_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::open(path, OpenMode::kReadOnly));
-  GQF_ASSIGN_OR_RETURN(std::vector<MeasurementRecord> rows, db->best(MeasurementFilter{}));
+  GQF_ASSIGN_OR_RETURN(std::unique_ptr<db::Database> db, db::Database::open(path, db::OpenMode::kReadOnly));
+  GQF_ASSIGN_OR_RETURN(std::vector<MeasurementRecord> rows, db->best(db::MeasurementFilter{}));
   GQF_ASSIGN_OR_RETURN(std::vector<Environment> list, db->environments());
   std::map<std::string, Environment> envs;
   for (const Environment& e : list) envs.emplace(e.key(), e);

@@ -56,7 +56,7 @@ Result<MeasuredCosts> MeasuredCosts::build(const std::vector<MeasurementRecord>&
   };
   std::map<int64_t, std::vector<PooledRow>> pooled_rows;
   // The decode latency model is fitted to the rows of the family that serves decode steps.
-  const std::string decode_family = family_for(Phase::kDecode).name();
+  const std::string decode_family = codegen::family_for(codegen::Phase::kDecode).name();
   for (const MeasurementRecord& r : rows) {
     if (r.status != MeasureStatus::kOk || !(r.median_us > 0) || !std::isfinite(r.median_us)) continue;
     const ProblemRecord& p = r.problem;

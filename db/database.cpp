@@ -23,8 +23,8 @@
 #include "db/rows.h"
 #include "db/schema.h"
 
-namespace gqaforge {
-using namespace db_internal;
+namespace gqaforge::db {
+using namespace detail;
 using sql::Statement;
 using sql::Transaction;
 
@@ -64,10 +64,10 @@ Status prepare_writer(sql::Connection& conn, bool memory) {
 // Inspects an existing file through its read-only connection, inside one read transaction
 // (one snapshot): its size against what SQLite sees, its schema, and for writers SQLite's
 // integrity check. Returns the schema version. Changes nothing.
-Result<int> inspect_snapshot(dbfile::Reader& reader, bool for_writing) {
+Result<int> inspect_snapshot(detail::Reader& reader, bool for_writing) {
   sql::Connection& conn = reader.conn;
   GQF_ASSIGN_OR_RETURN(Transaction tx, Transaction::begin(conn, Transaction::Kind::kDeferred));
-  GQF_RETURN_IF_ERROR(dbfile::check_reader_size(reader));
+  GQF_RETURN_IF_ERROR(detail::check_reader_size(reader));
   GQF_ASSIGN_OR_RETURN(int version, schema::inspect(conn));
   if (for_writing) {
     // integrity_check rather than quick_check: only it compares the indexes with the rows,
@@ -88,7 +88,7 @@ Result<int> inspect_snapshot(dbfile::Reader& reader, bool for_writing) {
   return version;
 }
 
-Result<int> inspect_existing(dbfile::Reader& reader, bool for_writing) {
+Result<int> inspect_existing(detail::Reader& reader, bool for_writing) {
   Result<int> version = inspect_snapshot(reader, for_writing);
   // Read without locks, the file may have been checkpointed into meanwhile: then a verdict
   // on what was read means nothing (and the caller reads it again, the shared way).
@@ -137,7 +137,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
     }
     // Always a URI of the path as given: a name such as "file:x" or "a?b" means that file.
     GQF_ASSIGN_OR_RETURN(sql::Connection conn,
-                         sql::Connection::open(dbfile::file_uri(path, "mode=rwc"),
+                         sql::Connection::open(detail::file_uri(path, "mode=rwc"),
                                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, path));
     conn.set_busy_timeout(kBusyTimeoutMs);
     GQF_RETURN_IF_ERROR(prepare_writer(conn, /*memory=*/false));
@@ -168,8 +168,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
   constexpr int kAttempts = 5;
   bool force_copy = false;
   for (int attempt = 1;; ++attempt) {
-    const dbfile::SideFiles sides = dbfile::side_files(path);
-    Result<dbfile::Reader> reader = dbfile::open_reader(path, force_copy);
+    const detail::SideFiles sides = detail::side_files(path);
+    Result<detail::Reader> reader = detail::open_reader(path, force_copy);
     Result<int> version = reader.ok() ? Result<int>(0) : Result<int>(reader.status());
     if (reader.ok()) {
       reader->conn.set_busy_timeout(kBusyTimeoutMs);
@@ -177,7 +177,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
     }
     if (!version.ok()) {
       const bool changed =
-          !(dbfile::side_files(path) == sides) || (reader.ok() && !reader->conn.check_unchanged().ok());
+          !(detail::side_files(path) == sides) || (reader.ok() && !reader->conn.check_unchanged().ok());
       if (attempt < kAttempts && version.status().code() == StatusCode::kUnavailable && changed) continue;
       // A -shm left stale by a process killed while writing: the read-only wal-index cannot be
       // rebuilt in place, so the file and its WAL are read from a private copy instead.
@@ -203,11 +203,11 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenMo
     const bool wal_header = reader->header.size() > 18 && reader->header[18] == 2;
     auto db = std::unique_ptr<Database>(new Database(std::move(reader->conn), mode, std::move(reader->copy)));
     // A file read without locks reports its own journal mode, not the connection's.
-    if (reader->kind == dbfile::ReadKind::kImmutable && wal_header) db->journal_mode_ = "wal";
+    if (reader->kind == detail::ReadKind::kImmutable && wal_header) db->journal_mode_ = "wal";
     return db;
   }
   // A writer: the file passed, so reopen it read-write (never creating it).
-  GQF_ASSIGN_OR_RETURN(sql::Connection conn, sql::Connection::open(dbfile::file_uri(path, "mode=rw"),
+  GQF_ASSIGN_OR_RETURN(sql::Connection conn, sql::Connection::open(detail::file_uri(path, "mode=rw"),
                                                                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, path));
   conn.set_busy_timeout(kBusyTimeoutMs);
   GQF_RETURN_IF_ERROR(prepare_writer(conn, /*memory=*/false));
@@ -219,4 +219,4 @@ Status Database::check_writable() const {
   return ok_status();
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::db

@@ -35,7 +35,7 @@
 #include "core/status.h"
 #include "db/sqlite.h"
 
-namespace gqaforge {
+namespace gqaforge::db {
 
 /// How Database::open treats the file.
 enum class OpenMode {
@@ -278,4 +278,4 @@ class Database final : public MeasurementSink {
   bool holds_claims_ = false;
 };
 
-}  // namespace gqaforge
+}  // namespace gqaforge::db

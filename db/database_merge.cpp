@@ -23,8 +23,8 @@
 #include "db/rows.h"
 #include "db/schema.h"
 
-namespace gqaforge {
-using namespace db_internal;
+namespace gqaforge::db {
+using namespace detail;
 using sql::Statement;
 using sql::Transaction;
 
@@ -238,4 +238,4 @@ Result<MergeStats> Database::merge_from(std::span<Database* const> sources) {
   return stats;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::db

@@ -15,7 +15,7 @@
 #include "core/sha256.h"
 #include "core/strings.h"
 
-namespace gqaforge {
+namespace gqaforge::db {
 namespace {
 
 // ---- Field codecs ----
@@ -585,4 +585,4 @@ Result<MergeStats> import_text(Database& db, std::string_view text, const std::s
   return db.merge(std::span<const DbContents>(&contents, 1));
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::db

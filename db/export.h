@@ -33,7 +33,7 @@
 #include "core/status.h"
 #include "db/database.h"
 
-namespace gqaforge {
+namespace gqaforge::db {
 
 /// First line of every export this build writes.
 inline constexpr std::string_view kExportHeader = "# gqaforge-db-export v2";
@@ -65,4 +65,4 @@ Result<std::string> export_database(Database& db);
 /// text the database is unchanged.
 Result<MergeStats> import_text(Database& db, std::string_view text, const std::string& source);
 
-}  // namespace gqaforge
+}  // namespace gqaforge::db

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-namespace gqaforge {
+namespace gqaforge::db {
 namespace {
 
 // True when `a` and `b` name the same existing file.
@@ -33,4 +33,4 @@ Result<MergeStats> merge_databases(const std::string& out, const std::vector<std
   return target->merge_from(pointers);
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::db

@@ -7,7 +7,7 @@
 #include "core/status.h"
 #include "db/database.h"
 
-namespace gqaforge {
+namespace gqaforge::db {
 
 /// Merges the databases at `inputs` into the database at `out` (created if missing, else
 /// added to). Every input is opened read-only and checked completely (Database::
@@ -20,4 +20,4 @@ namespace gqaforge {
 /// is counted unchanged and not rewritten. An input that is the same file as `out` is skipped.
 Result<MergeStats> merge_databases(const std::string& out, const std::vector<std::string>& inputs);
 
-}  // namespace gqaforge
+}  // namespace gqaforge::db

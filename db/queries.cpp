@@ -23,8 +23,8 @@
 #include "db/rows.h"
 #include "db/schema.h"
 
-namespace gqaforge {
-using namespace db_internal;
+namespace gqaforge::db {
+using namespace detail;
 using sql::Statement;
 using sql::Transaction;
 
@@ -252,4 +252,4 @@ Result<std::string> Database::integrity_check() {
   }
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::db

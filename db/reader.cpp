@@ -16,7 +16,7 @@
 
 #include "db/schema.h"
 
-namespace gqaforge::dbfile {
+namespace gqaforge::db::detail {
 
 class PrivateCopy {
  public:
@@ -234,4 +234,4 @@ Status check_reader_size(Reader& reader) {
                             pages, reader.wal_file);
 }
 
-}  // namespace gqaforge::dbfile
+}  // namespace gqaforge::db::detail

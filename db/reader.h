@@ -12,7 +12,7 @@
 #include "core/status.h"
 #include "db/sqlite.h"
 
-namespace gqaforge::dbfile {
+namespace gqaforge::db::detail {
 
 /// How a Reader reads the file; chosen from the side files present when it is opened.
 enum class ReadKind {
@@ -76,4 +76,4 @@ std::string file_uri(const std::string& path, const std::string& query);
 /// closed here; true as well when that cannot be told.
 bool shm_in_use(const std::string& shm_file);
 
-}  // namespace gqaforge::dbfile
+}  // namespace gqaforge::db::detail

@@ -22,7 +22,7 @@
 #include "db/rows.h"
 #include "db/schema.h"
 
-namespace gqaforge::db_internal {
+namespace gqaforge::db::detail {
 
 using sql::Statement;
 using sql::Transaction;
@@ -228,10 +228,10 @@ Result<Statement*> prepared(sql::Connection& conn, std::optional<Statement>& slo
   return &*slot;
 }
 
-}  // namespace gqaforge::db_internal
+}  // namespace gqaforge::db::detail
 
-namespace gqaforge {
-using namespace db_internal;
+namespace gqaforge::db {
+using namespace detail;
 // ---- Checks of incoming rows ----
 
 Status check_entry(const EnvironmentEntry& e) {
@@ -305,4 +305,4 @@ Status check_entry(const MeasurementEntry& entry) {
   return ok_status();
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::db

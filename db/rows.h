@@ -14,7 +14,7 @@
 #include "db/database.h"
 #include "db/sqlite.h"
 
-namespace gqaforge::db_internal {
+namespace gqaforge::db::detail {
 
 // Measurement columns in the order read_measurement() expects them.
 inline constexpr const char* kMeasurementColumns[] = {
@@ -96,13 +96,13 @@ Result<int64_t> insert_run(sql::Connection& conn, const std::string& uid, const 
 /// The statement in `slot`, prepared on first use and reset for the next one.
 Result<sql::Statement*> prepared(sql::Connection& conn, std::optional<sql::Statement>& slot, std::string_view sql);
 
-}  // namespace gqaforge::db_internal
+}  // namespace gqaforge::db::detail
 
-namespace gqaforge {
+namespace gqaforge::db {
 
 /// Statements a Database prepares once (writers and merges run them per row).
 struct Database::Statements {
   std::optional<sql::Statement> find, other_best, clear_best, upsert, run_by_uid;
 };
 
-}  // namespace gqaforge
+}  // namespace gqaforge::db

@@ -18,7 +18,7 @@
 #include <set>
 #include <vector>
 
-namespace gqaforge::schema {
+namespace gqaforge::db::schema {
 namespace {
 
 Status migrate_to_v1(sql::Connection& conn) {
@@ -326,4 +326,4 @@ Status migrate(sql::Connection& conn) {
   return tx.commit();
 }
 
-}  // namespace gqaforge::schema
+}  // namespace gqaforge::db::schema

@@ -11,7 +11,7 @@
 #include "core/status.h"
 #include "db/sqlite.h"
 
-namespace gqaforge::schema {
+namespace gqaforge::db::schema {
 
 /// PRAGMA application_id of every gqaforge database ("GQFA").
 inline constexpr int64_t kApplicationId = 0x47514641;
@@ -51,4 +51,4 @@ Result<int> inspect(sql::Connection& conn);
 /// serialize; the second finds the work done). Refuses what inspect() refuses.
 Status migrate(sql::Connection& conn);
 
-}  // namespace gqaforge::schema
+}  // namespace gqaforge::db::schema

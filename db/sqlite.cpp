@@ -12,7 +12,7 @@
 
 #include "core/log.h"
 
-namespace gqaforge::sql {
+namespace gqaforge::db::sql {
 namespace {
 
 // SQL text for error messages: whitespace collapsed, long statements shortened.
@@ -349,4 +349,4 @@ Status Transaction::rollback() {
   return conn->exec("ROLLBACK");
 }
 
-}  // namespace gqaforge::sql
+}  // namespace gqaforge::db::sql

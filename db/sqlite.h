@@ -14,7 +14,7 @@
 
 #include "core/status.h"
 
-namespace gqaforge::sql {
+namespace gqaforge::db::sql {
 
 /// Maps an SQLite result code to the gqaforge status vocabulary (busy -> unavailable,
 /// corrupt/notadb -> data_loss, full -> resource_exhausted, constraint -> invalid_argument).
@@ -157,4 +157,4 @@ class Transaction {
   Connection* conn_ = nullptr;
 };
 
-}  // namespace gqaforge::sql
+}  // namespace gqaforge::db::sql

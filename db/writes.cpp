@@ -24,8 +24,8 @@
 #include "db/rows.h"
 #include "db/schema.h"
 
-namespace gqaforge {
-using namespace db_internal;
+namespace gqaforge::db {
+using namespace detail;
 using sql::Statement;
 using sql::Transaction;
 
@@ -330,4 +330,4 @@ std::vector<std::string> Database::measured_keys(const std::string& env_key, con
   return *std::move(keys);
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::db

@@ -19,7 +19,11 @@
 #include "runtime/compile_cache.h"
 #include "runtime/nvrtc_compiler.h"
 
-namespace gqaforge::lib {
+namespace gqaforge::library {
+
+using codegen::AttentionProblem;
+using codegen::Phase;
+using db::Database;
 namespace {
 
 std::string gpu_model(const Environment& e) {
@@ -27,14 +31,15 @@ std::string gpu_model(const Environment& e) {
 }
 
 bool current_templates(const Environment& e) {
-  return e.codegen_version == kCodegenVersion && (e.codegen_hash.empty() || e.codegen_hash == codegen_fingerprint());
+  return e.codegen_version == codegen::kCodegenVersion &&
+         (e.codegen_hash.empty() || e.codegen_hash == codegen::codegen_fingerprint());
 }
 
 // A row on its way into the table.
 struct Candidate {
   MeasurementRecord row;
-  const KernelFamily* family = nullptr;
-  KernelConfig config;
+  const codegen::KernelFamily* family = nullptr;
+  codegen::KernelConfig config;
   AttentionProblem problem;
   bool current = false;  // timed with this build's templates
 };
@@ -57,9 +62,9 @@ Result<std::vector<std::string>> target_archs(const BuildOptions& o, const Envir
                         : fmt::format("sm_{}{}", measured.cc_major, measured.cc_minor));
   }
   for (const std::string& a : given) {
-    GQF_ASSIGN_OR_RETURN(std::string arch, normalize_arch(a));
-    GQF_RETURN_IF_ERROR(rt::check_nvrtc_arch(arch));
-    GQF_RETURN_IF_ERROR(DeviceLimits::for_arch(arch).status());
+    GQF_ASSIGN_OR_RETURN(std::string arch, codegen::normalize_arch(a));
+    GQF_RETURN_IF_ERROR(runtime::check_nvrtc_arch(arch));
+    GQF_RETURN_IF_ERROR(codegen::DeviceLimits::for_arch(arch).status());
     if (std::find(archs.begin(), archs.end(), arch) == archs.end()) archs.push_back(arch);
   }
   return archs;
@@ -95,8 +100,8 @@ class Notes {
 }  // namespace
 
 Result<std::unique_ptr<Database>> measurements_from_export(std::string_view text, const std::string& source) {
-  GQF_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::open(":memory:"));
-  GQF_RETURN_IF_ERROR(import_text(*db, text, source).status());
+  GQF_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, db::Database::open(":memory:"));
+  GQF_RETURN_IF_ERROR(db::import_text(*db, text, source).status());
   return db;
 }
 
@@ -104,7 +109,7 @@ Result<std::unique_ptr<Database>> open_measurement_source(const std::string& pat
   constexpr std::string_view kExportMagic = "# gqaforge-db-export";
   GQF_ASSIGN_OR_RETURN(std::string text, read_file(path));
   if (text.compare(0, kExportMagic.size(), kExportMagic) == 0) return measurements_from_export(text, path);
-  return Database::open(path, OpenMode::kReadOnly);
+  return db::Database::open(path, db::OpenMode::kReadOnly);
 }
 
 Result<KernelClass> parse_class_spec(const std::string& text) {
@@ -115,10 +120,11 @@ Result<KernelClass> parse_class_spec(const std::string& text) {
   };
   if (parts.size() < 3) return bad("PHASE/Q:KV/dD at least");
   KernelClass c;
-  auto phase = parse_phase(parts[0]);
+  auto phase = codegen::parse_phase(parts[0]);
   if (!phase.ok()) return bad(fmt::format("phase '{}'", parts[0]));
   c.phase = *phase;
-  if (!parse_heads(parts[1], &c.n_q_heads, &c.n_kv_heads).ok()) return bad(fmt::format("heads '{}'", parts[1]));
+  if (!codegen::parse_heads(parts[1], &c.n_q_heads, &c.n_kv_heads).ok())
+    return bad(fmt::format("heads '{}'", parts[1]));
   if (parts[2].size() < 2 || parts[2][0] != 'd' || !parse_int(parts[2].substr(1)).ok()) {
     return bad(fmt::format("head dim '{}' is not dNN", parts[2]));
   }
@@ -126,7 +132,7 @@ Result<KernelClass> parse_class_spec(const std::string& text) {
   c.q_len = c.phase == Phase::kDecode ? 1 : 0;
   for (size_t i = 3; i < parts.size(); ++i) {
     const std::string& p = parts[i];
-    if (auto dtype = parse_dtype(p); dtype.ok()) {
+    if (auto dtype = codegen::parse_dtype(p); dtype.ok()) {
       c.dtype = *dtype;
     } else if (p == "causal" || p == "noncausal") {
       c.causal = p == "causal";
@@ -147,9 +153,9 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
   GQF_ASSIGN_OR_RETURN(std::vector<Environment> env_list, db.environments());
   std::map<std::string, Environment> envs;
   for (const Environment& e : env_list) envs.emplace(e.key(), e);
-  GQF_ASSIGN_OR_RETURN(std::vector<MeasurementRecord> best, db.best(MeasurementFilter{}));
+  GQF_ASSIGN_OR_RETURN(std::vector<MeasurementRecord> best, db.best(db::MeasurementFilter{}));
   std::erase_if(best, [](const MeasurementRecord& m) {
-    auto f = find_family(m.problem.family);
+    auto f = codegen::find_family(m.problem.family);
     return !f.ok() || !(*f)->phase();  // GEMMs and the reference serve no attention call
   });
   report.best_rows = static_cast<int64_t>(best.size());
@@ -180,8 +186,8 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
   }
   if (measured == nullptr) return not_found("'{}': no environment of {}", db.path(), model);
   GQF_ASSIGN_OR_RETURN(std::vector<std::string> archs, target_archs(o, *measured));
-  std::vector<DeviceLimits> limits;
-  for (const std::string& a : archs) limits.push_back(*DeviceLimits::for_arch(a));
+  std::vector<codegen::DeviceLimits> limits;
+  for (const std::string& a : archs) limits.push_back(*codegen::DeviceLimits::for_arch(a));
 
   // Rows -> candidates, one per bucket of a class.
   std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, Candidate> cells;
@@ -197,7 +203,7 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
       continue;
     }
     Candidate c;
-    c.family = *find_family(m.problem.family);
+    c.family = *codegen::find_family(m.problem.family);
     c.current = current_templates(env->second);
     if (!o.allow_older_codegen && !c.current) {
       notes.add(fmt::format("timed with codegen v{} templates left out (retune, or --allow-older-codegen)",
@@ -205,9 +211,9 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
                 m.problem.canonical());
       continue;
     }
-    c.problem = make_problem(*c.family->phase(), m.problem.n_q_heads, m.problem.n_kv_heads, m.problem.head_dim,
-                             m.problem.dtype == "fp16" ? DType::kFP16 : DType::kBF16, m.problem.causal, m.problem.batch,
-                             m.problem.q_len, m.problem.kv_len);
+    c.problem = codegen::make_problem(*c.family->phase(), m.problem.n_q_heads, m.problem.n_kv_heads, m.problem.head_dim,
+                                      m.problem.dtype == "fp16" ? codegen::DType::kFP16 : codegen::DType::kBF16,
+                                      m.problem.causal, m.problem.batch, m.problem.q_len, m.problem.kv_len);
     if (!passes_filters(o, c.problem)) continue;
     if (Status s = c.problem.validate(); !s.ok()) {
       notes.add("with an invalid problem left out", fmt::format("{}: {}", c.problem.name(), s.message()));
@@ -269,7 +275,7 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
     id = next_id++;
     out.variants.push_back({id, std::get<0>(key), std::get<1>(key), std::get<2>(key)});
   }
-  std::vector<KernelSource> sources(out.variants.size());
+  std::vector<codegen::KernelSource> sources(out.variants.size());
   std::map<std::string, ClassRow> classes;
   for (const auto& [key, c] : cells) {
     const int64_t id = variant_ids[{c.family->name(), c.problem.kernel_class(), c.family->canonical(c.config)}];
@@ -307,7 +313,7 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
     ClassRow row;
     row.cls = cls;
     row.source = ClassSource::kDefault;
-    const KernelFamily& family = family_for(cls.phase);
+    const codegen::KernelFamily& family = codegen::family_for(cls.phase);
     row.family = family.name();
     row.default_batch = 1;
     row.default_kv_len = 4096;
@@ -326,11 +332,12 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
   for (auto& [key, row] : classes) out.classes.push_back(std::move(row));
 
   // Every variant for every target, through the compile cache (NVRTC only: no GPU needed).
-  rt::CompileCache cache(o.cache_dir);
+  runtime::CompileCache cache(o.cache_dir);
   for (const std::string& arch : archs) {
-    rt::CompileOptions options;
+    runtime::CompileOptions options;
     options.arch = arch;
-    std::vector<Result<rt::CompiledKernel>> compiled = cache.compile_all(sources, options, o.threads, o.show_progress);
+    std::vector<Result<runtime::CompiledKernel>> compiled =
+        cache.compile_all(sources, options, o.threads, o.show_progress);
     for (size_t i = 0; i < compiled.size(); ++i) {
       const Variant& v = out.variants[i];
       if (!compiled[i].ok()) {
@@ -349,9 +356,9 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
   Manifest& m = out.manifest;
   m.gqaforge_version = gqaforge_version();
   m.gqaforge_commit = gqaforge_git_commit();
-  m.codegen_version = kCodegenVersion;
-  m.codegen_fingerprint = codegen_fingerprint();
-  m.nvrtc_version = rt::nvrtc_version_string();
+  m.codegen_version = codegen::kCodegenVersion;
+  m.codegen_fingerprint = codegen::codegen_fingerprint();
+  m.nvrtc_version = runtime::nvrtc_version_string();
   m.archs = archs;
   m.gpu_name = measured->gpu_name;
   m.gpu_sm_count = measured->sm_count;
@@ -371,4 +378,4 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
   return out;
 }
 
-}  // namespace gqaforge::lib
+}  // namespace gqaforge::library

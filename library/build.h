@@ -14,13 +14,13 @@
 #include "db/database.h"
 #include "library/contents.h"
 
-namespace gqaforge::lib {
+namespace gqaforge::library {
 
 /// The measurements a library is built from: a gqaforge database (opened read-only) or its text
 /// export (`gqaforge db export`, e.g. the bundled data/h200-tuned.tsv), read into memory.
-Result<std::unique_ptr<Database>> open_measurement_source(const std::string& path);
+Result<std::unique_ptr<db::Database>> open_measurement_source(const std::string& path);
 /// Export text read into an in-memory database; `source` names it in messages.
-Result<std::unique_ptr<Database>> measurements_from_export(std::string_view text, const std::string& source);
+Result<std::unique_ptr<db::Database>> measurements_from_export(std::string_view text, const std::string& source);
 
 /// A kernel class named on the command line: "PHASE/Q:KV/dD[/bf16|fp16][/causal|noncausal][/qN]",
 /// e.g. "decode/32:8/d128" or "prefill/8:1/d64/noncausal". Defaults: bf16, causal, q1 (decode;
@@ -28,9 +28,9 @@ Result<std::unique_ptr<Database>> measurements_from_export(std::string_view text
 Result<KernelClass> parse_class_spec(const std::string& text);
 
 struct BuildOptions {
-  std::vector<std::string> archs;  // targets; empty = the measured GPU's (sm_90a for cc 9.0)
-  std::string env_key;             // "" = every environment of the GPU model with the most rows
-  std::vector<Phase> phases;       // filters on the rows; empty = all
+  std::vector<std::string> archs;      // targets; empty = the measured GPU's (sm_90a for cc 9.0)
+  std::string env_key;                 // "" = every environment of the GPU model with the most rows
+  std::vector<codegen::Phase> phases;  // filters on the rows; empty = all
   std::vector<std::pair<int, int>> heads;
   std::vector<int> head_dims;
   std::vector<KernelClass> cover;  // classes that get the heuristic default when untuned
@@ -56,11 +56,11 @@ struct BuildReport {
 
 /// Selects the rows, compiles the variants and returns the contents (nothing is written).
 /// Rows: the best ok row of every decode and prefill problem of the chosen environments timed
-/// on the current templates (with allow_older_codegen, also older rows of classes that have
-/// none of the current ones); within one bucket the
-/// row timed with the current templates wins, then the one tuned at the larger shape (the
-/// bucket's upper edge is the tuner's representative), then the faster. A row whose config no longer parses or is
-/// illegal for a target is left out (noted). A failed compile fails the build, naming the variant and the target.
-Result<LibraryContents> build_library(Database& db, const BuildOptions& options, BuildReport* report);
+/// on the current templates (with allow_older_codegen, also the older rows of classes that have
+/// none of the current ones); within one bucket the row timed with the current templates wins,
+/// then the one tuned at the larger shape (the bucket's upper edge is the tuner's
+/// representative), then the faster. A row whose config no longer parses or is illegal for a
+/// target is left out (noted). A failed compile fails the build, naming the variant and target.
+Result<LibraryContents> build_library(db::Database& db, const BuildOptions& options, BuildReport* report);
 
-}  // namespace gqaforge::lib
+}  // namespace gqaforge::library

@@ -18,11 +18,13 @@
 #include "core/strings.h"
 #include "db/sqlite.h"
 
-namespace gqaforge::lib {
+namespace gqaforge::library {
+
+using codegen::Phase;
 namespace {
 
-using sql::Connection;
-using sql::Statement;
+using db::sql::Connection;
+using db::sql::Statement;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -99,11 +101,11 @@ Status write_contents(Connection& conn, const LibraryContents& c) {
   for (const ClassRow& r : c.classes) {
     cls.bind(1, r.cls.key())
         .bind(2, r.family)
-        .bind(3, phase_name(r.cls.phase))
+        .bind(3, codegen::phase_name(r.cls.phase))
         .bind(4, r.cls.n_q_heads)
         .bind(5, r.cls.n_kv_heads)
         .bind(6, r.cls.head_dim)
-        .bind(7, dtype_name(r.cls.dtype))
+        .bind(7, codegen::dtype_name(r.cls.dtype))
         .bind(8, r.cls.causal)
         .bind(9, r.cls.q_len)
         .bind(10, class_source_name(r.source))
@@ -224,8 +226,8 @@ Status read_rows(Connection& conn, const std::string& path, LibraryContents& c) 
     if (!row) break;
     ClassRow r;
     r.family = cls.column_text(1);
-    auto phase = parse_phase(cls.column_text(2));
-    auto dtype = parse_dtype(cls.column_text(6));
+    auto phase = codegen::parse_phase(cls.column_text(2));
+    auto dtype = codegen::parse_dtype(cls.column_text(6));
     const std::string source = cls.column_text(9);
     if (!phase.ok() || !dtype.ok() || (source != "tuned" && source != "default")) {
       return data_loss("'{}': class '{}' has a bad phase, dtype or source", path, cls.column_text(0));
@@ -349,13 +351,13 @@ const char* class_source_name(ClassSource source) {
   return source == ClassSource::kTuned ? "tuned" : "default";
 }
 
-KernelClass KernelClass::of(const AttentionProblem& p) {
+KernelClass KernelClass::of(const codegen::AttentionProblem& p) {
   return {p.phase, p.n_q_heads, p.n_kv_heads, p.head_dim, p.dtype, p.causal, p.phase == Phase::kDecode ? p.q_len : 0};
 }
 
-AttentionProblem KernelClass::problem(int64_t batch, int64_t q, int64_t kv) const {
-  return make_problem(phase, n_q_heads, n_kv_heads, head_dim, dtype, causal, batch, phase == Phase::kDecode ? q_len : q,
-                      kv);
+codegen::AttentionProblem KernelClass::problem(int64_t batch, int64_t q, int64_t kv) const {
+  return codegen::make_problem(phase, n_q_heads, n_kv_heads, head_dim, dtype, causal, batch,
+                               phase == Phase::kDecode ? q_len : q, kv);
 }
 
 std::string KernelClass::key() const {
@@ -363,8 +365,8 @@ std::string KernelClass::key() const {
 }
 
 std::string KernelClass::name() const {
-  std::string out = fmt::format("{} {}:{} d{} {}{}", phase_name(phase), n_q_heads, n_kv_heads, head_dim,
-                                dtype_name(dtype), causal ? " causal" : "");
+  std::string out = fmt::format("{} {}:{} d{} {}{}", codegen::phase_name(phase), n_q_heads, n_kv_heads, head_dim,
+                                codegen::dtype_name(dtype), causal ? " causal" : "");
   if (phase == Phase::kDecode) out += fmt::format(" q{}", q_len);
   return out;
 }
@@ -374,7 +376,7 @@ std::string Range::label() const {
 }
 
 Range bucket_of(int64_t v) {
-  const tune::Bucket b = tune::length_buckets(1, std::max<int64_t>(v, 1), 4).back();
+  const autotune::Bucket b = autotune::length_buckets(1, std::max<int64_t>(v, 1), 4).back();
   return {b.lo, b.hi};
 }
 
@@ -466,4 +468,4 @@ Result<LibraryContents> read_library(const std::string& path, FileFacts* facts_o
   return c;
 }
 
-}  // namespace gqaforge::lib
+}  // namespace gqaforge::library

@@ -17,7 +17,7 @@
 #include "codegen/problem.h"
 #include "core/status.h"
 
-namespace gqaforge::lib {
+namespace gqaforge::library {
 
 /// The format this build writes and the newest it reads. Raised on any incompatible change.
 inline constexpr int kFormatVersion = 1;
@@ -46,17 +46,17 @@ struct Manifest {
 /// The static dims of a problem: what selects the generated kernel, plus the head counts
 /// (tuned times depend on them through the grid). Its key is AttentionProblem::static_key().
 struct KernelClass {
-  Phase phase = Phase::kDecode;
+  codegen::Phase phase = codegen::Phase::kDecode;
   int n_q_heads = 0;
   int n_kv_heads = 0;
   int head_dim = 0;
-  DType dtype = DType::kBF16;
+  codegen::DType dtype = codegen::DType::kBF16;
   bool causal = true;
   int64_t q_len = 0;  // decode: query tokens per step (a static dim); prefill: 0
 
-  static KernelClass of(const AttentionProblem& problem);
+  static KernelClass of(const codegen::AttentionProblem& problem);
   /// A problem of this class at the given dynamic dims (decode ignores `q`).
-  AttentionProblem problem(int64_t batch, int64_t q, int64_t kv) const;
+  codegen::AttentionProblem problem(int64_t batch, int64_t q, int64_t kv) const;
   std::string key() const;   // static_key(): "phase=decode;hq=32;hkv=8;d=128;dtype=bf16;causal=1;q=1"
   std::string name() const;  // "decode 32:8 d128 bf16 causal q1"
 };
@@ -89,7 +89,7 @@ struct Cubin {
   std::string arch;    // "sm_90a"
   std::string sha256;  // of `image`, lower-case hex
   std::vector<std::string> entry_points;
-  std::string compile_key;  // rt::compile_key() of the source and options (the compile cache's key)
+  std::string compile_key;  // runtime::compile_key() of the source and options (the compile cache's key)
   std::string image;
 };
 
@@ -148,4 +148,4 @@ struct FileFacts {
 /// version against this build; Library::open does that.
 Result<LibraryContents> read_library(const std::string& path, FileFacts* facts = nullptr);
 
-}  // namespace gqaforge::lib
+}  // namespace gqaforge::library

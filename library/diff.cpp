@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-namespace gqaforge::lib {
+namespace gqaforge::library {
 namespace {
 
 std::map<std::string, std::string> provenance(const LibraryContents& c) {
@@ -121,4 +121,4 @@ LibraryDiff diff_libraries(const LibraryContents& a, const LibraryContents& b) {
   return d;
 }
 
-}  // namespace gqaforge::lib
+}  // namespace gqaforge::library

@@ -7,7 +7,7 @@
 
 #include "library/contents.h"
 
-namespace gqaforge::lib {
+namespace gqaforge::library {
 
 struct ManifestChange {
   std::string key;  // "nvrtc_version", ...
@@ -40,4 +40,4 @@ struct LibraryDiff {
 
 LibraryDiff diff_libraries(const LibraryContents& a, const LibraryContents& b);
 
-}  // namespace gqaforge::lib
+}  // namespace gqaforge::library

@@ -11,7 +11,12 @@
 #include "core/sha256.h"
 #include "runtime/nvrtc_compiler.h"
 
-namespace gqaforge::lib {
+namespace gqaforge::library {
+
+using codegen::AttentionProblem;
+using codegen::codegen_fingerprint;
+using codegen::kCodegenVersion;
+using codegen::Phase;
 namespace {
 
 double log_gap(int64_t v, const Range& r) {
@@ -37,7 +42,7 @@ std::string bucket_text(const Entry& e, Phase phase) {
 // The references between the tables, and every config parsing with its family.
 Status check_references(const LibraryContents& c, const std::string& path) {
   for (const ClassRow& r : c.classes) {
-    auto family = find_family(r.family);
+    auto family = codegen::find_family(r.family);
     if (!family.ok() || !(*family)->phase() || *(*family)->phase() != r.cls.phase) {
       return data_loss("'{}': class {} names family '{}', which does not serve its phase", path, r.cls.name(),
                        r.family);
@@ -51,7 +56,7 @@ Status check_references(const LibraryContents& c, const std::string& path) {
     }
   }
   for (const Variant& v : c.variants) {
-    auto family = find_family(v.family);
+    auto family = codegen::find_family(v.family);
     if (!family.ok()) return data_loss("'{}': variant {} names unknown family '{}'", path, v.id, v.family);
     auto config = (*family)->parse(v.config, (*family)->field_defaults());
     if (!config.ok()) {
@@ -127,7 +132,7 @@ std::vector<Check> verify_contents(const LibraryContents& c, const std::string& 
   {
     Check k{"target arch", ok_status(), fmt::format("built for {}", fmt::join(m.archs, ", "))};
     if (!options.device_arch.empty()) {
-      auto arch = normalize_arch(options.device_arch);
+      auto arch = codegen::normalize_arch(options.device_arch);
       if (!arch.ok()) {
         k.status = arch.status();
       } else if (std::find(m.archs.begin(), m.archs.end(), *arch) == m.archs.end()) {
@@ -139,9 +144,9 @@ std::vector<Check> verify_contents(const LibraryContents& c, const std::string& 
     }
     checks.push_back(std::move(k));
   }
-  checks.push_back(
-      {"nvrtc", ok_status(),
-       fmt::format("cubins by NVRTC {}; run-time compiles by NVRTC {}", m.nvrtc_version, rt::nvrtc_version_string())});
+  checks.push_back({"nvrtc", ok_status(),
+                    fmt::format("cubins by NVRTC {}; run-time compiles by NVRTC {}", m.nvrtc_version,
+                                runtime::nvrtc_version_string())});
   checks.push_back(
       {"references", check_references(c, path),
        fmt::format("{} classes, {} entries, {} variants", c.classes.size(), c.entries.size(), c.variants.size())});
@@ -163,14 +168,15 @@ Result<Library> Library::open(const std::string& path, const OpenOptions& option
   Library lib;
   lib.path_ = path;
   lib.options_ = options;
-  lib.arch_ = options.device_arch.empty() ? contents.manifest.archs.front() : *normalize_arch(options.device_arch);
-  auto limits = DeviceLimits::for_arch(lib.arch_);
+  lib.arch_ =
+      options.device_arch.empty() ? contents.manifest.archs.front() : *codegen::normalize_arch(options.device_arch);
+  auto limits = codegen::DeviceLimits::for_arch(lib.arch_);
   if (!limits.ok()) return limits.status().with_context(fmt::format("'{}'", path));
   lib.limits_ = *limits;
   lib.contents_ = std::make_unique<const LibraryContents>(std::move(contents));
   for (const Entry& e : lib.contents_->entries) lib.by_class_[e.class_key].push_back(&e);
   for (const Variant& v : lib.contents_->variants) {
-    const KernelFamily* family = *find_family(v.family);  // checked by verify_contents
+    const codegen::KernelFamily* family = *codegen::find_family(v.family);  // checked by verify_contents
     lib.configs_.emplace(v.id, *family->parse(v.config, family->field_defaults()));
   }
   return lib;
@@ -197,7 +203,7 @@ Result<Selection> Library::select(const AttentionProblem& asked) const {
   });
   std::string passed_over;
   for (const Entry* e : ranked) {
-    const KernelConfig& config = configs_.at(e->variant_id);
+    const codegen::KernelConfig& config = configs_.at(e->variant_id);
     if (Status v = s.family->validate(problem, config, limits_); !v.ok()) {
       passed_over += fmt::format("; bucket {} passed over: {}", bucket_text(*e, problem.phase), v.message());
       continue;
@@ -232,4 +238,4 @@ Result<Selection> Library::select(const AttentionProblem& asked) const {
   return s;
 }
 
-}  // namespace gqaforge::lib
+}  // namespace gqaforge::library

@@ -25,7 +25,7 @@
 #include "core/status.h"
 #include "library/contents.h"
 
-namespace gqaforge::lib {
+namespace gqaforge::library {
 
 struct OpenOptions {
   bool allow_jit = true;      // shapes no tuned bucket serves get the heuristic default through NVRTC
@@ -61,14 +61,14 @@ const char* decision_name(Decision d);  // "exact", "nearest", "default"
 /// The log-distance from `problem` to a bucket: the sum over batch, kv_len and (prefill) q_len
 /// of |log2(v) - log2(v clamped into the bucket's range)|; 0 inside the bucket. One step of the
 /// tuner's buckets (a factor of 4) away on one dim is 2.
-double bucket_distance(const AttentionProblem& problem, const Entry& entry);
+double bucket_distance(const codegen::AttentionProblem& problem, const Entry& entry);
 
 struct Selection {
   Decision decision = Decision::kDefault;
   std::string class_key;
   std::string class_name;  // "decode 32:8 d128 bf16 causal q1"
-  const KernelFamily* family = nullptr;
-  KernelConfig config;
+  const codegen::KernelFamily* family = nullptr;
+  codegen::KernelConfig config;
   std::string config_text;       // canonical
   const Entry* entry = nullptr;  // the tuned bucket (exact, nearest); nullptr for the default
   double distance = 0;           // bucket_distance to it
@@ -85,7 +85,7 @@ class Library {
   /// The kernel for `problem` (see the header comment). Errors: an invalid problem
   /// (invalid_argument); no tuned bucket and JIT forbidden (failed_precondition, naming the
   /// problem and why no bucket served it).
-  Result<Selection> select(const AttentionProblem& problem) const;
+  Result<Selection> select(const codegen::AttentionProblem& problem) const;
 
   const LibraryContents& contents() const { return *contents_; }
   const std::string& path() const { return path_; }
@@ -98,10 +98,10 @@ class Library {
   std::string path_;
   OpenOptions options_;
   std::string arch_;
-  DeviceLimits limits_;
+  codegen::DeviceLimits limits_;
   std::unique_ptr<const LibraryContents> contents_;            // entries and cubins stay put
   std::map<std::string, std::vector<const Entry*>> by_class_;  // in contents() order
-  std::map<int64_t, KernelConfig> configs_;                    // variant id -> typed config
+  std::map<int64_t, codegen::KernelConfig> configs_;           // variant id -> typed config
 };
 
-}  // namespace gqaforge::lib
+}  // namespace gqaforge::library

@@ -10,7 +10,7 @@
 #include "codegen/problem.h"
 #include "runtime/jit.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 /// Scratch memory reused across calls (split-KV partials). Reallocated only when a launch needs
 /// more bytes, and its zeroed range (the fused-combine counters) zeroed on `stream` only when
@@ -19,7 +19,7 @@ namespace gqaforge::rt {
 /// the caller.
 class Workspace {
  public:
-  Status ensure(const WorkspacePlan& plan, CUstream stream);
+  Status ensure(const codegen::WorkspacePlan& plan, CUstream stream);
   CUdeviceptr ptr() const { return buffer_.ptr(); }
 
  private:
@@ -29,17 +29,18 @@ class Workspace {
 
 /// The GPU reference attention (the oracle for shapes too large for the CPU). The grid covers
 /// params.q_len query tokens (the maximum for varlen batches).
-Status reference_attention(Jit& jit, const AttentionProblem& problem, const GqaParams& params, CUstream stream);
+Status reference_attention(Jit& jit, const codegen::AttentionProblem& problem, const GqaParams& params,
+                           CUstream stream);
 
 /// The decode family: one step of q_len query tokens per sequence against the KV cache.
 /// `params` describes the tensors (kv_lens may be null = kv_len for all); its split fields are
 /// filled here. `config.num_splits == 0` picks the split count from the dynamic dims.
-Status decode_attention(Jit& jit, const AttentionProblem& problem, const DecodeConfig& config,
-                        const DeviceLimits& limits, GqaParams params, Workspace& workspace, CUstream stream);
+Status decode_attention(Jit& jit, const codegen::AttentionProblem& problem, const codegen::DecodeConfig& config,
+                        const codegen::DeviceLimits& limits, GqaParams params, Workspace& workspace, CUstream stream);
 
 /// The prefill family: every query token of every sequence against its keys. Varlen batches
 /// are recognised by params.cu_seqlens_q != null (then params.q_len is the longest sequence).
-Status prefill_attention(Jit& jit, const AttentionProblem& problem, const PrefillConfig& config,
-                         const DeviceLimits& limits, const GqaParams& params, CUstream stream);
+Status prefill_attention(Jit& jit, const codegen::AttentionProblem& problem, const codegen::PrefillConfig& config,
+                         const codegen::DeviceLimits& limits, const GqaParams& params, CUstream stream);
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

@@ -1,13 +1,18 @@
 // AttentionOp, and the one launch path of every family.
 #include "runtime/attention_op.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
+
+using codegen::AttentionProblem;
+using codegen::DeviceLimits;
+using codegen::KernelConfig;
+using codegen::KernelFamily;
 
 Result<AttentionOp> AttentionOp::create(const AttentionProblem& problem, const KernelFamily& family,
                                         const KernelConfig& config, const DeviceLimits& limits) {
   GQF_RETURN_IF_ERROR(problem.validate());
   if (family.phase() && *family.phase() != problem.phase) {
-    return invalid_argument("the {} family needs --phase {}", family.name(), phase_name(*family.phase()));
+    return invalid_argument("the {} family needs --phase {}", family.name(), codegen::phase_name(*family.phase()));
   }
   GQF_RETURN_IF_ERROR(family.validate(problem, config, limits));
   AttentionOp op;
@@ -23,17 +28,17 @@ Result<AttentionOp> AttentionOp::create(const AttentionProblem& problem, const s
   GQF_RETURN_IF_ERROR(problem.validate());
   const KernelFamily* f = &family_for(problem);
   if (!family.empty()) {
-    GQF_ASSIGN_OR_RETURN(f, find_family(family));
+    GQF_ASSIGN_OR_RETURN(f, codegen::find_family(family));
   }
   if (f->phase() && *f->phase() != problem.phase) {
-    return invalid_argument("the {} family needs --phase {}", f->name(), phase_name(*f->phase()));
+    return invalid_argument("the {} family needs --phase {}", f->name(), codegen::phase_name(*f->phase()));
   }
   GQF_ASSIGN_OR_RETURN(KernelConfig config, f->parse(config_text, f->default_config(problem, limits)));
   return create(problem, *f, config, limits);
 }
 
-Result<std::vector<LaunchShape>> AttentionOp::launches() const {
-  GQF_ASSIGN_OR_RETURN(LaunchPlan plan, family_->launch_plan(problem_, config_, limits_));
+Result<std::vector<codegen::LaunchShape>> AttentionOp::launches() const {
+  GQF_ASSIGN_OR_RETURN(codegen::LaunchPlan plan, family_->launch_plan(problem_, config_, limits_));
   return plan.launches;
 }
 
@@ -55,7 +60,7 @@ Status check_vector_access(const GqaParams& p) {
 
 }  // namespace
 
-Status Workspace::ensure(const WorkspacePlan& plan, CUstream stream) {
+Status Workspace::ensure(const codegen::WorkspacePlan& plan, CUstream stream) {
   if (plan.bytes == 0) return ok_status();
   if (buffer_.size() >= plan.bytes && plan.layout == layout_) return ok_status();
   if (buffer_.size() < plan.bytes) {
@@ -81,7 +86,8 @@ Status AttentionOp::run(Jit& jit, const GqaParams& params, CUstream stream) {
 Status launch_family(Jit& jit, const KernelFamily& family, const AttentionProblem& problem, const KernelConfig& config,
                      const DeviceLimits& limits, GqaParams params, Workspace& workspace, CUstream stream) {
   GQF_RETURN_IF_ERROR(problem.validate());
-  GQF_ASSIGN_OR_RETURN(LaunchPlan plan, family.launch_plan(family.launch_problem(problem, params), config, limits));
+  GQF_ASSIGN_OR_RETURN(codegen::LaunchPlan plan,
+                       family.launch_plan(family.launch_problem(problem, params), config, limits));
   GQF_ASSIGN_OR_RETURN(const LoadedKernel* kernel, jit.load(family.emit(problem, config)));
   GQF_RETURN_IF_ERROR(workspace.ensure(plan.workspace, stream));
   if (plan.num_splits > 0) {
@@ -92,7 +98,7 @@ Status launch_family(Jit& jit, const KernelFamily& family, const AttentionProble
     params.o_partial = reinterpret_cast<float*>(workspace.ptr() + plan.workspace.o_partial_offset);
     params.lse_partial = reinterpret_cast<float*>(workspace.ptr() + plan.workspace.lse_partial_offset);
   }
-  for (const LaunchShape& l : plan.launches) {
+  for (const codegen::LaunchShape& l : plan.launches) {
     GQF_ASSIGN_OR_RETURN(Function fn, kernel->function(l.entry));
     // Above 48 KB a CTA's dynamic shared memory must be opted into.
     if (l.dynamic_shared_bytes > 48 * 1024) GQF_RETURN_IF_ERROR(fn.set_max_dynamic_shared(l.dynamic_shared_bytes));
@@ -101,4 +107,4 @@ Status launch_family(Jit& jit, const KernelFamily& family, const AttentionProble
   return ok_status();
 }
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

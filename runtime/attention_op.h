@@ -9,43 +9,44 @@
 #include "codegen/family.h"
 #include "runtime/attention.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 class AttentionOp {
  public:
   /// `config` validated for the problem and device.
-  static Result<AttentionOp> create(const AttentionProblem& problem, const KernelFamily& family,
-                                    const KernelConfig& config, const DeviceLimits& limits);
+  static Result<AttentionOp> create(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
+                                    const codegen::KernelConfig& config, const codegen::DeviceLimits& limits);
   /// From text (the CLI): `family` is a registry name ("" = the problem's phase), `config_text`
   /// ("key=value,...") overrides the family's heuristic default.
-  static Result<AttentionOp> create(const AttentionProblem& problem, const std::string& family,
-                                    const std::string& config_text, const DeviceLimits& limits);
+  static Result<AttentionOp> create(const codegen::AttentionProblem& problem, const std::string& family,
+                                    const std::string& config_text, const codegen::DeviceLimits& limits);
 
-  const AttentionProblem& problem() const { return problem_; }
-  const KernelFamily& kernel_family() const { return *family_; }
-  const KernelConfig& kernel_config() const { return config_; }
+  const codegen::AttentionProblem& problem() const { return problem_; }
+  const codegen::KernelFamily& kernel_family() const { return *family_; }
+  const codegen::KernelConfig& kernel_config() const { return config_; }
   /// The family's name.
   std::string family() const { return family_->name(); }
   /// Canonical config text ("" for the reference).
   std::string config() const { return family_->canonical(config_); }
-  KernelSource source() const { return family_->emit(problem_, config_); }
+  codegen::KernelSource source() const { return family_->emit(problem_, config_); }
   /// The launches run() makes for the problem, in order.
-  Result<std::vector<LaunchShape>> launches() const;
+  Result<std::vector<codegen::LaunchShape>> launches() const;
 
   /// Launches on `stream` (the workspace is kept for the next call).
   Status run(Jit& jit, const GqaParams& params, CUstream stream);
 
  private:
-  AttentionProblem problem_;
-  DeviceLimits limits_;
-  const KernelFamily* family_ = nullptr;
-  KernelConfig config_;
+  codegen::AttentionProblem problem_;
+  codegen::DeviceLimits limits_;
+  const codegen::KernelFamily* family_ = nullptr;
+  codegen::KernelConfig config_;
   Workspace workspace_;
 };
 
 /// One call of `family` with `config` (validated by the launch plan): emit, load, prepare the
 /// workspace, fill the split fields of `params`, and launch the plan's entry points in order.
-Status launch_family(Jit& jit, const KernelFamily& family, const AttentionProblem& problem, const KernelConfig& config,
-                     const DeviceLimits& limits, GqaParams params, Workspace& workspace, CUstream stream);
+Status launch_family(Jit& jit, const codegen::KernelFamily& family, const codegen::AttentionProblem& problem,
+                     const codegen::KernelConfig& config, const codegen::DeviceLimits& limits, GqaParams params,
+                     Workspace& workspace, CUstream stream);
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

@@ -6,7 +6,7 @@
 #include "core/half.h"
 #include "runtime/device_attention.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 namespace {
 
 double work_of(const HostAttention& h) {
@@ -22,7 +22,7 @@ CheckReport compare_with_gpu_reference(const HostAttention& h, const std::vector
                                        const std::vector<float>* kernel_lse, const std::vector<uint16_t>& ref_o,
                                        const std::vector<float>* ref_lse) {
   CheckReport r;
-  bool bf16 = h.problem.dtype == DType::kBF16;
+  bool bf16 = h.problem.dtype == codegen::DType::kBF16;
   double max_ref = 0;
   for (uint16_t x : ref_o) max_ref = std::max(max_ref, std::fabs(double(half_to_float(x, bf16))));
   double ulp = bf16 ? std::ldexp(1.0, -7) : std::ldexp(1.0, -10);
@@ -56,7 +56,7 @@ Result<CheckResult> check_op(Jit& jit, AttentionOp& op, const CheckOptions& opti
       jit, op.problem(), [&](const GqaParams& params, CUstream s) { return op.run(jit, params, s); }, options, stream);
 }
 
-Result<CheckResult> check_launch(Jit& jit, const AttentionProblem& problem, const Launcher& launch,
+Result<CheckResult> check_launch(Jit& jit, const codegen::AttentionProblem& problem, const Launcher& launch,
                                  const CheckOptions& options, CUstream stream) {
   HostAttention host = make_host_attention(problem, options.seed, options.kv_lens, options.q_lens, options.varlen);
   // Ordering: upload() is complete when it returns, and the poison (like the split-KV
@@ -94,4 +94,4 @@ Result<CheckResult> check_launch(Jit& jit, const AttentionProblem& problem, cons
   return result;
 }
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

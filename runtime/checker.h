@@ -10,7 +10,7 @@
 #include "runtime/attention_op.h"
 #include "runtime/host_attention.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 struct CheckOptions {
   uint64_t seed = 1;
@@ -33,7 +33,7 @@ Result<CheckResult> check_op(Jit& jit, AttentionOp& op, const CheckOptions& opti
 /// Enqueues the kernel under test on `stream` for the tensors `params` describes.
 using Launcher = std::function<Status(const GqaParams& params, CUstream stream)>;
 /// The same gate over any launcher (the C API's plans); `jit` serves the GPU reference.
-Result<CheckResult> check_launch(Jit& jit, const AttentionProblem& problem, const Launcher& launch,
+Result<CheckResult> check_launch(Jit& jit, const codegen::AttentionProblem& problem, const Launcher& launch,
                                  const CheckOptions& options, CUstream stream);
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

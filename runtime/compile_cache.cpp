@@ -16,7 +16,9 @@
 #include "core/strings.h"
 #include "core/thread_pool.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
+
+using codegen::KernelSource;
 namespace {
 
 constexpr const char* kMagic = "gqaforge-cubin-cache v1";
@@ -182,4 +184,4 @@ Result<int64_t> CompileCache::clear() const {
   return removed;
 }
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

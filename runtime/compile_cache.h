@@ -16,7 +16,7 @@ namespace gqaforge {
 class Progress;
 }
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 /// The cache directory from the environment (not created).
 std::filesystem::path default_cache_dir();
@@ -29,11 +29,11 @@ class CompileCache {
   const std::filesystem::path& dir() const { return dir_; }
 
   /// Returns the cached entry for (source, options) or compiles and stores it.
-  Result<CompiledKernel> get_or_compile(const KernelSource& source, const CompileOptions& options);
+  Result<CompiledKernel> get_or_compile(const codegen::KernelSource& source, const CompileOptions& options);
 
   /// Compiles many sources on a thread pool (`threads` 0 = all cores), showing progress.
   /// The i-th result belongs to the i-th source; one failure does not stop the others.
-  std::vector<Result<CompiledKernel>> compile_all(const std::vector<KernelSource>& sources,
+  std::vector<Result<CompiledKernel>> compile_all(const std::vector<codegen::KernelSource>& sources,
                                                   const CompileOptions& options, unsigned threads = 0,
                                                   bool show_progress = true);
 
@@ -63,4 +63,4 @@ class CompileCache {
   std::atomic<int64_t> hits_{0}, misses_{0}, corrupt_{0};
 };
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

@@ -5,7 +5,7 @@
 
 #include <mutex>
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 namespace {
 
 struct LoadedDriver {
@@ -73,4 +73,4 @@ Status cu_status(CUresult result, const char* call, const char* file, int line) 
   return Status(code, fmt::format("{} failed with {} ({}:{})", call, cu_error_text(result), file, line));
 }
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

@@ -8,7 +8,7 @@
 
 #include "core/status.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 /// Function pointers of the driver entry points gqaforge uses.
 struct DriverApi {
@@ -29,11 +29,12 @@ std::string cu_error_text(CUresult result);
 /// Status for a failed driver call.
 Status cu_status(CUresult result, const char* call, const char* file, int line);
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime
 
 /// Evaluates a driver call through the loaded table: GQF_CU_CHECK(api, cuMemAlloc(&p, n)).
-#define GQF_CU_CHECK(api, call)                                                                                      \
-  do {                                                                                                               \
-    CUresult gqf_cu_result_ = (api)->call;                                                                           \
-    if (gqf_cu_result_ != CUDA_SUCCESS) return ::gqaforge::rt::cu_status(gqf_cu_result_, #call, __FILE__, __LINE__); \
+#define GQF_CU_CHECK(api, call)                                                         \
+  do {                                                                                  \
+    CUresult gqf_cu_result_ = (api)->call;                                              \
+    if (gqf_cu_result_ != CUDA_SUCCESS)                                                 \
+      return ::gqaforge::runtime::cu_status(gqf_cu_result_, #call, __FILE__, __LINE__); \
   } while (0)

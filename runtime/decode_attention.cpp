@@ -2,13 +2,14 @@
 #include "runtime/attention.h"
 #include "runtime/attention_op.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
-Status decode_attention(Jit& jit, const AttentionProblem& problem, const DecodeConfig& config,
-                        const DeviceLimits& limits, GqaParams params, Workspace& workspace, CUstream stream) {
+Status decode_attention(Jit& jit, const codegen::AttentionProblem& problem, const codegen::DecodeConfig& config,
+                        const codegen::DeviceLimits& limits, GqaParams params, Workspace& workspace, CUstream stream) {
   GQF_RETURN_IF_ERROR(problem.validate());
-  if (problem.phase != Phase::kDecode) return invalid_argument("decode_attention needs a decode problem");
-  return launch_family(jit, family_for(Phase::kDecode), problem, config, limits, params, workspace, stream);
+  if (problem.phase != codegen::Phase::kDecode) return invalid_argument("decode_attention needs a decode problem");
+  return launch_family(jit, codegen::family_for(codegen::Phase::kDecode), problem, config, limits, params, workspace,
+                       stream);
 }
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

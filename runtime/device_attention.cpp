@@ -3,7 +3,9 @@
 
 #include <cmath>
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
+
+using codegen::AttentionProblem;
 
 GqaParams fixed_layout_params(const AttentionProblem& pr, bool kv_head_major) {
   GqaParams p{};
@@ -128,4 +130,4 @@ Result<std::vector<float>> DeviceAttention::download_lse() const {
   return out;
 }
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

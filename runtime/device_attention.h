@@ -8,7 +8,7 @@
 #include "runtime/handles.h"
 #include "runtime/host_attention.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 struct DeviceAttention {
   DeviceBuffer q, k, v, o, lse, kv_lens, cu_q, cu_k;
@@ -19,7 +19,8 @@ struct DeviceAttention {
   /// the layout of many KV caches, instead of [batch, kv_len, n_kv, head_dim].
   static Result<DeviceAttention> upload(const HostAttention& host, bool with_lse, bool kv_head_major = false);
   /// Allocates uninitialised tensors of the fixed layout (benchmarks fill them on the device).
-  static Result<DeviceAttention> allocate(const AttentionProblem& problem, bool with_lse, bool kv_head_major = false);
+  static Result<DeviceAttention> allocate(const codegen::AttentionProblem& problem, bool with_lse,
+                                          bool kv_head_major = false);
 
   /// Writes the poison pattern over O and LSE, enqueued on `stream` (the stream the kernel
   /// under test is launched on, so the poison lands before the kernel writes).
@@ -34,6 +35,6 @@ struct DeviceAttention {
 
 /// Fixed-layout params (strides of contiguous [B, S, H, D] tensors, or [B, H, S, D] for K/V
 /// when `kv_head_major`) with null pointers.
-GqaParams fixed_layout_params(const AttentionProblem& problem, bool kv_head_major = false);
+GqaParams fixed_layout_params(const codegen::AttentionProblem& problem, bool kv_head_major = false);
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

@@ -7,7 +7,7 @@
 #include "runtime/cuda_driver.h"
 #include "runtime/nvrtc_compiler.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 std::string DeviceInfo::default_arch() const {
   std::string arch = fmt::format("sm_{}{}", cc_major, cc_minor);
@@ -15,8 +15,8 @@ std::string DeviceInfo::default_arch() const {
   return arch;
 }
 
-DeviceLimits DeviceInfo::limits() const {
-  DeviceLimits l;
+codegen::DeviceLimits DeviceInfo::limits() const {
+  codegen::DeviceLimits l;
   l.cc_major = cc_major;
   l.cc_minor = cc_minor;
   l.sm_count = sm_count;
@@ -48,8 +48,8 @@ Environment DeviceInfo::environment() const {
   e.memory_bytes = static_cast<int64_t>(memory_bytes);
   e.driver_version = driver_version;
   e.nvrtc_version = nvrtc_version;
-  e.codegen_version = kCodegenVersion;
-  e.codegen_hash = codegen_fingerprint();
+  e.codegen_version = codegen::kCodegenVersion;
+  e.codegen_hash = codegen::codegen_fingerprint();
   e.gqaforge_commit = gqaforge_git_commit();
   e.build_type = gqaforge_build_type();
   e.host = host_name();
@@ -108,4 +108,4 @@ Result<std::vector<DeviceInfo>> query_devices() {
   return out;
 }
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

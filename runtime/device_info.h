@@ -8,7 +8,7 @@
 #include "codegen/device_limits.h"
 #include "core/status.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 struct DeviceInfo {
   int ordinal = 0;
@@ -32,7 +32,7 @@ struct DeviceInfo {
 
   /// "sm_90a" on Hopper (arch-specific features), "sm_XY" elsewhere.
   std::string default_arch() const;
-  DeviceLimits limits() const;
+  codegen::DeviceLimits limits() const;
   /// Provenance record for measurements taken on this device.
   Environment environment() const;
   /// Datasheet-style peak DRAM bandwidth from clock and bus width, bytes/s.
@@ -43,4 +43,4 @@ struct DeviceInfo {
 Result<std::vector<DeviceInfo>> query_devices();
 Result<DeviceInfo> query_device(int ordinal);
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

@@ -3,7 +3,7 @@
 
 #include "core/log.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 namespace {
 
 const DriverApi* api_or_null() {
@@ -248,4 +248,4 @@ Status GraphExec::launch(CUstream stream) const {
   return ok_status();
 }
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

@@ -9,7 +9,7 @@
 
 #include "runtime/cuda_driver.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 /// Retains the primary context of a device and makes it current on the calling thread.
 class Context {
@@ -185,4 +185,4 @@ Result<GraphExec> GraphExec::capture(CUstream stream, F&& body) {
   return g;
 }
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

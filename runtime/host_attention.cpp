@@ -11,7 +11,10 @@
 #include "core/half.h"
 #include "core/thread_pool.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
+
+using codegen::AttentionProblem;
+using codegen::DType;
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
@@ -370,4 +373,4 @@ std::string CheckReport::summary() const {
   return s;
 }
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

@@ -15,10 +15,10 @@
 
 #include "codegen/problem.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 struct HostAttention {
-  AttentionProblem problem;
+  codegen::AttentionProblem problem;
   bool varlen = false;            // packed tokens with cu_seqlens (prefill)
   std::vector<int> q_lens;        // per sequence (size batch)
   std::vector<int> kv_lens;       // per sequence (size batch), each <= problem.kv_len
@@ -38,8 +38,8 @@ struct HostAttention {
 /// Fresh random inputs (normal distribution, never zeros) for `problem`. `kv_lens` empty =
 /// every sequence has problem.kv_len keys; `q_lens` empty = problem.q_len queries. When
 /// `varlen` is set the tensors are packed and lengths may differ per sequence (zero allowed).
-HostAttention make_host_attention(const AttentionProblem& problem, uint64_t seed, std::vector<int> kv_lens = {},
-                                  std::vector<int> q_lens = {}, bool varlen = false);
+HostAttention make_host_attention(const codegen::AttentionProblem& problem, uint64_t seed,
+                                  std::vector<int> kv_lens = {}, std::vector<int> q_lens = {}, bool varlen = false);
 
 struct AttentionResult {
   std::vector<double> o;    // layout of Q
@@ -124,4 +124,4 @@ CheckReport check_attention(const HostAttention& in, const std::vector<uint16_t>
                             const std::vector<float>* kernel_lse, const AttentionResult& oracle,
                             const AttentionResult& lowp);
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

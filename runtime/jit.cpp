@@ -1,7 +1,7 @@
 // Jit: compile through the cache, then load and resolve entry points once per key.
 #include "runtime/jit.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 Result<Function> LoadedKernel::function(const std::string& name) const {
   auto it = functions.find(name);
@@ -9,7 +9,7 @@ Result<Function> LoadedKernel::function(const std::string& name) const {
   return it->second;
 }
 
-Result<const LoadedKernel*> Jit::load(const KernelSource& source) {
+Result<const LoadedKernel*> Jit::load(const codegen::KernelSource& source) {
   std::string key = compile_key(source, options_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -38,4 +38,4 @@ Result<const LoadedKernel*> Jit::load(const KernelSource& source) {
   return it->second.get();
 }
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

@@ -11,7 +11,7 @@
 #include "runtime/compile_cache.h"
 #include "runtime/handles.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 struct LoadedKernel {
   CompiledKernel compiled;
@@ -27,9 +27,11 @@ class Jit {
   Jit(CompileCache* cache, CompileOptions options) : cache_(cache), options_(std::move(options)) {}
 
   /// Compiles (or fetches from cache) and loads `source` in the current context.
-  Result<const LoadedKernel*> load(const KernelSource& source);
+  Result<const LoadedKernel*> load(const codegen::KernelSource& source);
   /// Compiles without loading (works without a GPU).
-  Result<CompiledKernel> compile(const KernelSource& source) { return cache_->get_or_compile(source, options_); }
+  Result<CompiledKernel> compile(const codegen::KernelSource& source) {
+    return cache_->get_or_compile(source, options_);
+  }
 
   const CompileOptions& options() const { return options_; }
   CompileCache& cache() { return *cache_; }
@@ -41,4 +43,4 @@ class Jit {
   std::map<std::string, std::unique_ptr<LoadedKernel>> loaded_;
 };
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

@@ -14,7 +14,9 @@
 
 #include <fmt/ranges.h>
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
+
+using codegen::KernelSource;
 namespace {
 
 // RAII owner of an nvrtcProgram.
@@ -70,7 +72,7 @@ std::vector<int> nvrtc_supported_archs() {
 }
 
 Status check_nvrtc_arch(const std::string& arch) {
-  GQF_ASSIGN_OR_RETURN(std::string a, normalize_arch(arch));
+  GQF_ASSIGN_OR_RETURN(std::string a, codegen::normalize_arch(arch));
   std::string digits = a.substr(3);
   if (!digits.empty() && digits.back() == 'a') digits.pop_back();
   const int cc = std::stoi(digits);
@@ -112,11 +114,11 @@ std::string compile_key(const KernelSource& source, const CompileOptions& option
     h.update("\n");
   };
   field("format", "gqaforge-compile-key-v1");
-  field("codegen", std::to_string(kCodegenVersion));
+  field("codegen", std::to_string(codegen::kCodegenVersion));
   field("nvrtc", nvrtc_version_string());
   for (const std::string& o : options.render()) field("option", o);
   field("source", source.code);
-  for (const EmbeddedHeader& hdr : embedded_headers()) {
+  for (const codegen::EmbeddedHeader& hdr : codegen::embedded_headers()) {
     field("header-name", hdr.name);
     field("header", hdr.text);
   }
@@ -161,9 +163,9 @@ std::map<std::string, KernelResources> parse_ptxas_info(const std::string& log) 
 namespace {
 
 Result<CompiledKernel> compile_once(const KernelSource& source, const CompileOptions& options) {
-  const auto& headers = embedded_headers();
+  const auto& headers = codegen::embedded_headers();
   std::vector<const char*> header_texts, header_names;
-  for (const EmbeddedHeader& h : headers) {
+  for (const codegen::EmbeddedHeader& h : headers) {
     header_texts.push_back(h.text);
     header_names.push_back(h.name);
   }
@@ -204,4 +206,4 @@ Result<CompiledKernel> compile_nvrtc(const KernelSource& source, const CompileOp
   return compile_once(source, options);
 }
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

@@ -10,7 +10,7 @@
 #include "codegen/source.h"
 #include "core/status.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
 
 struct CompileOptions {
   std::string arch = "sm_90a";  // target: sm_90a on Hopper (wgmma, setmaxnreg), sm_XY elsewhere
@@ -58,13 +58,13 @@ std::string nvrtc_version_string();
 
 /// Canonical serialisation of everything that determines the cubin (source, every embedded
 /// header, options, NVRTC version, codegen version) and its sha256.
-std::string compile_key(const KernelSource& source, const CompileOptions& options);
+std::string compile_key(const codegen::KernelSource& source, const CompileOptions& options);
 
 /// Compiles with NVRTC. A failed compile returns invalid_argument/internal with the NVRTC log
 /// and the options in the message.
-Result<CompiledKernel> compile_nvrtc(const KernelSource& source, const CompileOptions& options);
+Result<CompiledKernel> compile_nvrtc(const codegen::KernelSource& source, const CompileOptions& options);
 
 /// Parses ptxas "info" lines of an NVRTC log into per-entry resources.
 std::map<std::string, KernelResources> parse_ptxas_info(const std::string& log);
 
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

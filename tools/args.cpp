@@ -9,7 +9,7 @@
 
 #include "core/strings.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 constexpr size_t kHelpWidth = 100;  // help lines wrap here
@@ -236,4 +236,4 @@ int report_failure(const Status& status) {
   return exit_status_of(status);
 }
 
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

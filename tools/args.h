@@ -9,7 +9,7 @@
 
 #include "core/status.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 
 // Exit status, the same for every command (README "Exit status"):
 //   0 success; 1 a failure while doing the work (I/O: a missing or unreadable file, device,
@@ -53,4 +53,4 @@ CLI::Option* add_switch(CLI::App& app, const std::string& name, bool& value, con
 /// its value where there is one) and returns kUsageError.
 int parse_error_status(const CLI::App& root, const CLI::Error& error);
 
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

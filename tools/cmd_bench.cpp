@@ -19,7 +19,10 @@
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
+
+using codegen::AttentionProblem;
+using codegen::Phase;
 namespace {
 
 // K/V as [batch, n_kv, kv_len, head_dim], the layout the peers get in bench/peers.py.
@@ -29,7 +32,7 @@ struct BenchRow {
   AttentionProblem problem;
   std::string config;
   std::string gate;
-  TimingStats timing;
+  backends::cuda::TimingStats timing;
   double tbps = 0, tflops = 0;
   std::string error;
 };
@@ -43,7 +46,7 @@ std::vector<AttentionProblem> decode_suite() {
       for (int kv : {1024, 4096, 16384, 65536, 131072}) {
         // Skip what does not fit comfortably: KV cache above 40 GB.
         if (2.0 * b * kv * hkv * d * 2 > 40e9) continue;
-        out.push_back(make_problem(Phase::kDecode, hq, hkv, d, DType::kBF16, true, b, 1, kv));
+        out.push_back(codegen::make_problem(Phase::kDecode, hq, hkv, d, codegen::DType::kBF16, true, b, 1, kv));
       }
     }
   }
@@ -58,7 +61,8 @@ std::vector<AttentionProblem> prefill_suite() {
     for (bool causal : {true, false}) {
       for (int seq : {512, 2048, 8192, 16384, 65536}) {
         int64_t batch = seq == 65536 ? 1 : 16384 / seq;
-        out.push_back(make_problem(Phase::kPrefill, hq, hkv, d, DType::kBF16, causal, batch, seq, seq));
+        out.push_back(
+            codegen::make_problem(Phase::kPrefill, hq, hkv, d, codegen::DType::kBF16, causal, batch, seq, seq));
       }
     }
   }
@@ -66,11 +70,13 @@ std::vector<AttentionProblem> prefill_suite() {
 }
 
 // Runs one problem through the shared measurement (autotune/kernel_bench.h) as a table row.
-BenchRow bench_one(KernelBench& bench, const AttentionProblem& problem, const std::string& config_text) {
+BenchRow bench_one(backends::cuda::KernelBench& bench, const AttentionProblem& problem,
+                   const std::string& config_text) {
   BenchRow row;
   row.problem = problem;
-  auto op = rt::AttentionOp::create(problem, "", config_text, bench.info().limits());
-  auto out = op.ok() ? bench.run(*op, gate_seed(problem)) : Result<BenchOutcome>(op.status());
+  auto op = runtime::AttentionOp::create(problem, "", config_text, bench.info().limits());
+  auto out =
+      op.ok() ? bench.run(*op, backends::cuda::gate_seed(problem)) : Result<backends::cuda::BenchOutcome>(op.status());
   if (!out.ok()) {
     row.error = out.status().message();
     return row;
@@ -90,9 +96,9 @@ BenchRow bench_one(KernelBench& bench, const AttentionProblem& problem, const st
 std::string csv_line(const BenchRow& r) {
   const AttentionProblem& p = r.problem;
   return fmt::format("{},{},{},{},{},{},{},{},{},\"{}\",{},{:.3f},{:.3f},{:.3f},{:.4f},{:.2f},\"{}\"\n",
-                     phase_name(p.phase), p.n_q_heads, p.n_kv_heads, p.head_dim, dtype_name(p.dtype), p.causal ? 1 : 0,
-                     p.batch, p.q_len, p.kv_len, r.config, r.gate, r.timing.median_us, r.timing.min_us,
-                     r.timing.stddev_us, r.tbps, r.tflops, r.error);
+                     codegen::phase_name(p.phase), p.n_q_heads, p.n_kv_heads, p.head_dim, codegen::dtype_name(p.dtype),
+                     p.causal ? 1 : 0, p.batch, p.q_len, p.kv_len, r.config, r.gate, r.timing.median_us,
+                     r.timing.min_us, r.timing.stddev_us, r.tbps, r.tflops, r.error);
 }
 
 // One line per problem as it finishes (a suite takes minutes): fixed columns within 120, the
@@ -136,16 +142,16 @@ int run_bench(const BenchFlags& f) {
     if (!problem.ok()) return report_failure(problem.status());
     problems.push_back(*problem);
   }
-  auto ctx = rt::Context::create(f.device);
+  auto ctx = runtime::Context::create(f.device);
   if (!ctx.ok()) return report_failure(ctx.status());
-  auto info = rt::query_device(f.device);
+  auto info = runtime::query_device(f.device);
   if (!info.ok()) return report_failure(info.status());
-  auto stream = rt::Stream::create();
+  auto stream = runtime::Stream::create();
   if (!stream.ok()) return report_failure(stream.status());
-  rt::CompileCache cache;
-  rt::CompileOptions options;
+  runtime::CompileCache cache;
+  runtime::CompileOptions options;
   options.arch = info->default_arch();
-  rt::Jit jit(&cache, options);
+  runtime::Jit jit(&cache, options);
   std::ofstream csv;
   if (const std::optional<std::string>& path = f.csv) {
     csv.open(*path);
@@ -154,7 +160,7 @@ int run_bench(const BenchFlags& f) {
   }
   std::printf("%s, %d SMs, driver %d, nvrtc %s\n", info->name.c_str(), info->sm_count, info->driver_version,
               info->nvrtc_version.c_str());
-  KernelBench bench(*info, &jit, stream->get(), kKvHeadMajor);
+  backends::cuda::KernelBench bench(*info, &jit, stream->get(), kKvHeadMajor);
   int failures = 0, wrong = 0;
   for (const AttentionProblem& problem : problems) {
     BenchRow row = bench_one(bench, problem, f.kernel.config);
@@ -185,4 +191,4 @@ CommandAction declare_bench(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("bench", "time kernels after the correctness gate", 31, declare_bench);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -7,11 +7,11 @@
 #include "tools/commands.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 int run_cache(const std::string& action) {
-  rt::CompileCache cache;
+  runtime::CompileCache cache;
   if (action == "info") {
     auto info = cache.info();
     if (!info.ok()) return report_failure(info.status());
@@ -39,4 +39,4 @@ CommandAction declare_cache(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("cache", "show or clear the compile cache", 40, declare_cache);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

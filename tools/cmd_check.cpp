@@ -10,7 +10,7 @@
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 struct CheckFlags {
@@ -24,7 +24,7 @@ struct CheckFlags {
 int run_check(const CheckFlags& f) {
   auto problem = problem_from_flags(f.problem, f.kernel.causal);
   if (!problem.ok()) return report_failure(problem.status());
-  rt::CheckOptions options;
+  runtime::CheckOptions options;
   options.seed = f.seed;
   if (f.kv_lens) {
     auto v = parse_count_list(*f.kv_lens);
@@ -38,19 +38,19 @@ int run_check(const CheckFlags& f) {
       options.kv_lens.push_back(static_cast<int>(x));
     }
   }
-  auto ctx = rt::Context::create(f.device);
+  auto ctx = runtime::Context::create(f.device);
   if (!ctx.ok()) return report_failure(ctx.status());
-  auto info = rt::query_device(f.device);
+  auto info = runtime::query_device(f.device);
   if (!info.ok()) return report_failure(info.status());
-  auto op = rt::AttentionOp::create(*problem, f.kernel.family, f.kernel.config, info->limits());
+  auto op = runtime::AttentionOp::create(*problem, f.kernel.family, f.kernel.config, info->limits());
   if (!op.ok()) return report_failure(op.status());
-  rt::CompileCache cache;
-  rt::CompileOptions options_c;
+  runtime::CompileCache cache;
+  runtime::CompileOptions options_c;
   options_c.arch = info->default_arch();
-  rt::Jit jit(&cache, options_c);
-  auto stream = rt::Stream::create();
+  runtime::Jit jit(&cache, options_c);
+  auto stream = runtime::Stream::create();
   if (!stream.ok()) return report_failure(stream.status());
-  auto result = rt::check_op(jit, *op, options, stream->get());
+  auto result = runtime::check_op(jit, *op, options, stream->get());
   if (!result.ok()) return report_failure(result.status());
   std::printf("%s  %s  [%s] seed=%llu oracle=%s\n%s\n", info->name.c_str(), problem->name().c_str(),
               op->config().c_str(), static_cast<unsigned long long>(options.seed),
@@ -78,4 +78,4 @@ CommandAction declare_check(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("check", "run a kernel on the GPU against the reference", 30, declare_check);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -21,7 +21,7 @@
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 double median(std::vector<double> v) {
@@ -43,18 +43,18 @@ struct CompareFlags {
 };
 
 int run_compare(const CompareFlags& f) {
-  auto limits = DeviceLimits::for_arch(f.arch);
+  auto limits = codegen::DeviceLimits::for_arch(f.arch);
   if (!limits.ok()) return report_failure(limits.status());
-  auto db = Database::open(f.db, OpenMode::kReadOnly);
+  auto db = db::Database::open(f.db, db::OpenMode::kReadOnly);
   if (!db.ok()) return report_failure(db.status());
-  auto rows = (*db)->measurements(MeasurementFilter{});
+  auto rows = (*db)->measurements(db::MeasurementFilter{});
   if (!rows.ok()) return report_failure(rows.status());
 
   // Rows per (environment, problem).
   std::map<std::pair<std::string, std::string>, std::vector<MeasurementRecord>> groups;
   for (MeasurementRecord& r : *rows) {
-    auto family = find_family(r.problem.family);
-    if (!family.ok() || !tune::find_tuning(**family).ok()) continue;  // nothing tuned: no landscape
+    auto family = codegen::find_family(r.problem.family);
+    if (!family.ok() || !autotune::find_tuning(**family).ok()) continue;  // nothing tuned: no landscape
     groups[{r.env_key, r.problem.canonical()}].push_back(std::move(r));
   }
   const double target = 1.0 + f.target_pct / 100.0;
@@ -76,21 +76,21 @@ int run_compare(const CompareFlags& f) {
   Json problems = Json::array();
   auto gap_json = [](double found, double best) { return std::isfinite(found) ? Json(found / best - 1.0) : Json(); };
   for (const auto& [key, group] : groups) {
-    auto problem = tune::problem_from_record(group.front().problem);
+    auto problem = autotune::problem_from_record(group.front().problem);
     if (!problem.ok()) continue;
-    auto l = tune::landscape_from_rows(*problem, group, *limits);
+    auto l = autotune::landscape_from_rows(*problem, group, *limits);
     if (!l.ok()) continue;
     const int64_t n = static_cast<int64_t>(l->valid.size());
     // Only landscapes of an exhaustive run.
     if (static_cast<double>(n) < static_cast<double>(n + l->unmeasured) * f.coverage) continue;
-    auto guided = tune::replay(*l, "guided", 0, 1, target, with_default);
+    auto guided = autotune::replay(*l, "guided", 0, 1, target, with_default);
     if (!guided.ok()) return report_failure(guided.status());
     const int64_t budget =
         std::max<int64_t>(1, static_cast<int64_t>(std::llround(f.fraction * static_cast<double>(n))));
     std::vector<double> gaps;
     int hits = 0;
     for (int s = 1; s <= static_cast<int>(f.seeds); ++s) {
-      auto r = tune::replay(*l, "random", budget, static_cast<uint64_t>(s), target, with_default);
+      auto r = autotune::replay(*l, "random", budget, static_cast<uint64_t>(s), target, with_default);
       if (!r.ok()) return report_failure(r.status());
       gaps.push_back(r->best_us / l->best_us - 1.0);
       hits += r->best_us <= target * l->best_us ? 1 : 0;
@@ -184,4 +184,4 @@ CommandAction declare_compare(CLI::App& app) {
 }  // namespace
 GQF_REGISTER_COMMAND("compare-searchers", "replay tune strategies on exhaustively measured landscapes", 47,
                      declare_compare);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -18,7 +18,7 @@
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 std::string dims_text(const unsigned* d) {
@@ -45,22 +45,22 @@ struct CompileFlags {
 int run_compile(const CompileFlags& f) {
   auto problem = problem_from_flags(f.problem, f.kernel.causal);
   if (!problem.ok()) return report_failure(problem.status());
-  rt::CompileOptions options;
-  auto arch = normalize_arch(f.arch);
+  runtime::CompileOptions options;
+  auto arch = codegen::normalize_arch(f.arch);
   if (!arch.ok()) return report_failure(arch.status());
   options.arch = *arch;
   options.max_registers = f.max_registers;
   if (Status s = options.validate(); !s.ok()) return report_failure(s);
-  auto limits = DeviceLimits::for_arch(options.arch);
+  auto limits = codegen::DeviceLimits::for_arch(options.arch);
   if (!limits.ok()) return report_failure(limits.status());
-  auto op = rt::AttentionOp::create(*problem, f.kernel.family, f.kernel.config, *limits);
+  auto op = runtime::AttentionOp::create(*problem, f.kernel.family, f.kernel.config, *limits);
   if (!op.ok()) return report_failure(op.status());
   auto launches = op->launches();
   if (!launches.ok()) return report_failure(launches.status());
-  KernelSource source = op->source();
-  rt::CompileCache cache;
-  Result<rt::CompiledKernel> compiled =
-      f.no_cache ? rt::compile_nvrtc(source, options) : cache.get_or_compile(source, options);
+  codegen::KernelSource source = op->source();
+  runtime::CompileCache cache;
+  Result<runtime::CompiledKernel> compiled =
+      f.no_cache ? runtime::compile_nvrtc(source, options) : cache.get_or_compile(source, options);
   if (!compiled.ok()) return report_failure(compiled.status());
   const std::optional<std::string>& out = f.output;
   if (out) {
@@ -74,14 +74,14 @@ int run_compile(const CompileFlags& f) {
     doc["problem"] = problem->name();
     doc["config"] = op->config();
     doc["arch"] = options.arch;
-    doc["nvrtc"] = rt::nvrtc_version_string();
+    doc["nvrtc"] = runtime::nvrtc_version_string();
     doc["key"] = compiled->key;
     doc["cache_hit"] = compiled->cache_hit;
     doc["compile_ms"] = compiled->cache_hit ? Json() : Json(compiled->compile_ms);
     doc["cubin_bytes"] = static_cast<int64_t>(compiled->cubin.size());
     doc["output"] = out ? Json(*out) : Json();
     Json entries = Json::array();
-    for (const LaunchShape& l : *launches) {
+    for (const codegen::LaunchShape& l : *launches) {
       Json e = Json::object();
       e["name"] = l.entry;
       e["grid"] = dims_json(l.grid);
@@ -91,9 +91,9 @@ int run_compile(const CompileFlags& f) {
       auto it = compiled->resources.find(l.entry);
       e["resources_reported"] = it != compiled->resources.end();
       if (it != compiled->resources.end()) {
-        const rt::KernelResources& r = it->second;
-        const Occupancy occ =
-            compute_occupancy(*limits, l.threads(), r.registers, r.shared_static_bytes + l.dynamic_shared_bytes);
+        const runtime::KernelResources& r = it->second;
+        const codegen::Occupancy occ = codegen::compute_occupancy(*limits, l.threads(), r.registers,
+                                                                  r.shared_static_bytes + l.dynamic_shared_bytes);
         e["registers"] = r.registers;
         e["spill_store_bytes"] = r.spill_store_bytes;
         e["spill_load_bytes"] = r.spill_load_bytes;
@@ -115,7 +115,7 @@ int run_compile(const CompileFlags& f) {
   }
 
   std::printf("kernel   %s\n", source.name.c_str());
-  std::printf("arch     %s   nvrtc %s   key %s\n", options.arch.c_str(), rt::nvrtc_version_string().c_str(),
+  std::printf("arch     %s   nvrtc %s   key %s\n", options.arch.c_str(), runtime::nvrtc_version_string().c_str(),
               compiled->key.substr(0, 16).c_str());
   std::printf("compile  %s   cubin %s\n\n",
               compiled->cache_hit ? "cache hit" : format_duration(compiled->compile_ms / 1e3).c_str(),
@@ -131,16 +131,16 @@ int run_compile(const CompileFlags& f) {
   t.add_column("smem dynamic");
   t.add_column("CTAs/SM");
   t.add_column("limited by", TextTable::kLeft);
-  for (const LaunchShape& l : *launches) {
+  for (const codegen::LaunchShape& l : *launches) {
     auto it = compiled->resources.find(l.entry);
     if (it == compiled->resources.end()) {
       t.add_row({l.entry, dims_text(l.grid), std::to_string(l.threads()), "?", "?", "?", "?",
                  format_bytes(l.dynamic_shared_bytes), "?", "(ptxas reported no resources)"});
       continue;
     }
-    const rt::KernelResources& r = it->second;
-    const Occupancy occ =
-        compute_occupancy(*limits, l.threads(), r.registers, r.shared_static_bytes + l.dynamic_shared_bytes);
+    const runtime::KernelResources& r = it->second;
+    const codegen::Occupancy occ =
+        codegen::compute_occupancy(*limits, l.threads(), r.registers, r.shared_static_bytes + l.dynamic_shared_bytes);
     t.add_row({l.entry, dims_text(l.grid), std::to_string(l.threads()), std::to_string(r.registers),
                fmt::format("{}/{} B", r.spill_store_bytes, r.spill_load_bytes), format_bytes(r.stack_frame_bytes),
                format_bytes(r.shared_static_bytes), format_bytes(l.dynamic_shared_bytes),
@@ -176,4 +176,4 @@ CommandAction declare_compile(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("compile", "compile a kernel with NVRTC (no GPU needed)", 21, declare_compile);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

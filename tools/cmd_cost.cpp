@@ -16,7 +16,7 @@
 #include "tools/json_output.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 using namespace costmodel;
@@ -229,4 +229,4 @@ CommandAction declare_cost(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("cost", "inference cost of a model at a context length (paper eqs. 3-4)", 60, declare_cost);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

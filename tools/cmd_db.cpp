@@ -25,13 +25,15 @@
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
+
+using db::OpenMode;
 namespace {
 
 // The families rows can have: the kernel families and the cuBLASLt GEMMs.
 std::vector<std::string> known_families() {
   std::vector<std::string> names;
-  for (const KernelFamily* family : kernel_families()) names.emplace_back(family->name());
+  for (const codegen::KernelFamily* family : codegen::kernel_families()) names.emplace_back(family->name());
   names.emplace_back("linear");
   return names;
 }
@@ -49,13 +51,13 @@ std::string problem_text(const ProblemRecord& p) {
     return fmt::format("linear {} m{} n{} k{}", p.dtype, format_count(p.gemm_m), format_count(p.gemm_n),
                        format_count(p.gemm_k));
   }
-  auto problem = tune::problem_from_record(p);
+  auto problem = autotune::problem_from_record(p);
   return problem.ok() ? problem->name() : p.canonical();
 }
 
 // Memory-bound families (decode) in TB/s, the rest in TFLOP/s; whichever was measured.
 std::string rate_text(const MeasurementRecord& m) {
-  auto family = find_family(m.problem.family);
+  auto family = codegen::find_family(m.problem.family);
   const bool prefer_bytes = family.ok() && (*family)->memory_bound();
   if (prefer_bytes && m.tbps > 0) return fmt::format("{:.3f} TB/s", m.tbps);
   if (m.tflops > 0) return fmt::format("{:.1f} TFLOP/s", m.tflops);
@@ -69,7 +71,7 @@ struct InfoFlags {
 };
 
 int run_info(const InfoFlags& f) {
-  auto db = Database::open(f.db, OpenMode::kReadOnly);
+  auto db = db::Database::open(f.db, OpenMode::kReadOnly);
   if (!db.ok()) return report_failure(db.status());
   auto info = (*db)->info();
   if (!info.ok()) return report_failure(info.status());
@@ -155,8 +157,8 @@ Status check_heads(const std::string& text) {
   return ok_status();
 }
 
-MeasurementFilter filter_from_flags(const BestFlags& f) {
-  MeasurementFilter filter;
+db::MeasurementFilter filter_from_flags(const BestFlags& f) {
+  db::MeasurementFilter filter;
   filter.family = f.family.value_or("");
   if (f.heads) {
     std::vector<std::string> parts = split(*f.heads, ':');  // checked by the parse
@@ -172,7 +174,7 @@ MeasurementFilter filter_from_flags(const BestFlags& f) {
 }
 
 int run_best(const BestFlags& f) {
-  auto db = Database::open(f.db, OpenMode::kReadOnly);
+  auto db = db::Database::open(f.db, OpenMode::kReadOnly);
   if (!db.ok()) return report_failure(db.status());
   auto rows = (*db)->best(filter_from_flags(f));
   if (!rows.ok()) return report_failure(rows.status());
@@ -226,12 +228,12 @@ struct ExportFlags {
 int run_export(const ExportFlags& f) {
   const std::string& out = f.output;
   if (out.empty()) return usage_error("db export: --output is empty");
-  auto db = Database::open(f.db, OpenMode::kReadOnly);
+  auto db = db::Database::open(f.db, OpenMode::kReadOnly);
   if (!db.ok()) return report_failure(db.status());
   // Streamed a few kilobytes at a time, whatever the size of the database. A failure part-way
   // leaves stdout without the end line (import refuses it) and a file not written at all.
   if (out == "-") {
-    Status s = write_export(**db, [](std::string_view piece) {
+    Status s = db::write_export(**db, [](std::string_view piece) {
       if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size())
         return unavailable("cannot write the export to stdout");
       return ok_status();
@@ -242,14 +244,14 @@ int run_export(const ExportFlags& f) {
   }
   auto file = AtomicFileWriter::create(out);
   if (!file.ok()) return report_failure(file.status());
-  Status s = write_export(**db, [&file](std::string_view piece) { return file->write(piece); });
+  Status s = db::write_export(**db, [&file](std::string_view piece) { return file->write(piece); });
   if (s.ok()) s = file->commit();
   if (!s.ok()) return report_failure(s);
   std::fprintf(stderr, "exported %s to %s\n", (*db)->path().c_str(), out.c_str());
   return 0;
 }
 
-void print_stats(const char* verb, const std::string& target, const MergeStats& s) {
+void print_stats(const char* verb, const std::string& target, const db::MergeStats& s) {
   std::printf(
       "%s into %s: %lld environments, %lld runs, %lld measurements added; %lld measurements "
       "updated, %lld unchanged, %lld skipped (the database held a later measurement)\n",
@@ -267,17 +269,17 @@ int run_import(const ImportFlags& f) {
   const std::string& file = f.file;
   auto text = read_file(file);
   if (!text.ok()) return report_failure(text.status());
-  auto contents = parse_export(*text, file);
+  auto contents = db::parse_export(*text, file);
   if (!contents.ok()) return report_failure(contents.status());
-  if (is_v1_export(*text)) {
+  if (db::is_v1_export(*text)) {
     std::fprintf(stderr,
                  "gqaforge: note: %s is a v1 export, which has no end line: whether it is "
                  "complete cannot be checked\n",
                  file.c_str());
   }
-  auto db = Database::open(f.db, OpenMode::kReadWrite);
+  auto db = db::Database::open(f.db, OpenMode::kReadWrite);
   if (!db.ok()) return report_failure(db.status());
-  auto stats = (*db)->merge(std::span<const DbContents>(&*contents, 1));
+  auto stats = (*db)->merge(std::span<const db::DbContents>(&*contents, 1));
   if (!stats.ok()) return report_failure(stats.status());
   print_stats("imported", (*db)->path(), *stats);
   return 0;
@@ -292,14 +294,14 @@ int run_merge(const MergeFlags& f) {
   for (const std::string& input : f.inputs) {
     if (input.empty()) return usage_error("db merge: an input path is empty");
   }
-  auto stats = merge_databases(f.out, f.inputs);
+  auto stats = db::merge_databases(f.out, f.inputs);
   if (!stats.ok()) return report_failure(stats.status());
   print_stats("merged", f.out, *stats);
   return 0;
 }
 
 int run_migrate(const std::string& path) {
-  auto db = Database::open(path, OpenMode::kExisting);
+  auto db = db::Database::open(path, OpenMode::kExisting);
   if (!db.ok()) return report_failure(db.status());
   auto info = (*db)->info();
   if (!info.ok()) return report_failure(info.status());
@@ -433,4 +435,4 @@ CommandAction declare_db(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("db", "inspect, export, import and merge measurement databases", 50, declare_db);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -20,7 +20,7 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 // The analytical winner, for choosing which kernels to compile.
@@ -48,24 +48,24 @@ int build_demo_library(const costmodel::HeadConfig& heads) {
     std::printf("(no bundled measurements in this build: skipped)\n");
     return 0;
   }
-  auto db = lib::measurements_from_export(*text, "<embedded>/h200-tuned.tsv");
+  auto db = library::measurements_from_export(*text, "<embedded>/h200-tuned.tsv");
   if (!db.ok()) return report_failure(db.status());
-  lib::BuildOptions options;
+  library::BuildOptions options;
   options.heads = {{hq, hkv}};
   options.head_dims = {64};
   options.source = "<embedded>/h200-tuned.tsv";
   for (const std::string spec : {"decode/{}:{}/d64", "decode/{}:{}/d64/q4", "prefill/{}:{}/d64"}) {
-    auto cls = lib::parse_class_spec(fmt::format(fmt::runtime(spec), hq, hkv));
+    auto cls = library::parse_class_spec(fmt::format(fmt::runtime(spec), hq, hkv));
     if (!cls.ok()) return report_failure(cls.status());
     options.cover.push_back(*cls);
   }
-  lib::BuildReport report;
-  auto contents = lib::build_library(**db, options, &report);
+  library::BuildReport report;
+  auto contents = library::build_library(**db, options, &report);
   if (!contents.ok()) return report_failure(contents.status());
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "gqaforge-demo";
   if (Status s = ensure_directory(dir); !s.ok()) return report_failure(s);
   const std::string path = (dir / "h200-demo.gqalib").string();
-  if (Status s = lib::write_library(path, *contents); !s.ok()) return report_failure(s);
+  if (Status s = library::write_library(path, *contents); !s.ok()) return report_failure(s);
   std::printf("built %s (%lld cubins compiled, %lld from the compile cache)\n\n", path.c_str(),
               static_cast<long long>(report.compiled), static_cast<long long>(report.cache_hits));
   std::fflush(stdout);
@@ -91,25 +91,25 @@ int run_demo() {
   if (!winner.ok()) return report_failure(winner.status());
   std::printf("\n== 3. kernels for the winner H = (%lld, %lld), head dim 64, sm_90a ==\n",
               static_cast<long long>(winner->n_heads), static_cast<long long>(winner->n_kv_heads));
-  auto limits = DeviceLimits::for_arch("sm_90a");
+  auto limits = codegen::DeviceLimits::for_arch("sm_90a");
   if (!limits.ok()) return report_failure(limits.status());
-  std::vector<KernelSource> sources;
-  AttentionProblem problem;
+  std::vector<codegen::KernelSource> sources;
+  codegen::AttentionProblem problem;
   problem.n_q_heads = static_cast<int>(winner->n_heads);
   problem.n_kv_heads = static_cast<int>(winner->n_kv_heads);
   problem.head_dim = 64;
   problem.causal = true;
   for (int q_len : {1, 4}) {  // plain and speculative decoding steps
-    problem.phase = Phase::kDecode;
+    problem.phase = codegen::Phase::kDecode;
     problem.q_len = q_len;
     problem.kv_len = 131072;
-    sources.push_back(emit_decode(problem, default_decode_config(problem, *limits)));
+    sources.push_back(codegen::emit_decode(problem, codegen::default_decode_config(problem, *limits)));
   }
-  problem.phase = Phase::kPrefill;
+  problem.phase = codegen::Phase::kPrefill;
   problem.q_len = problem.kv_len = 131072;
-  sources.push_back(emit_prefill(problem, default_prefill_config(problem, *limits)));
-  rt::CompileCache cache;
-  rt::CompileOptions options;
+  sources.push_back(codegen::emit_prefill(problem, codegen::default_prefill_config(problem, *limits)));
+  runtime::CompileCache cache;
+  runtime::CompileOptions options;
   options.arch = "sm_90a";
   std::fflush(stdout);
   auto results = cache.compile_all(sources, options);
@@ -121,7 +121,7 @@ int run_demo() {
       ++failures;
       continue;
     }
-    const rt::CompiledKernel& k = *results[i];
+    const runtime::CompiledKernel& k = *results[i];
     std::printf("  %s, cubin %zu bytes\n", k.cache_hit ? "cache hit" : format_duration(k.compile_ms / 1e3).c_str(),
                 k.cubin.size());
     for (const auto& [entry, r] : k.resources) {
@@ -147,4 +147,4 @@ CommandAction declare_demo(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("demo", "the main job on embedded defaults (what `make demo` runs)", 1, declare_demo);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -8,10 +8,10 @@
 #include "tools/commands.h"
 #include "tools/json_output.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
-Json device_json(const rt::DeviceInfo& d) {
+Json device_json(const runtime::DeviceInfo& d) {
   Json j = Json::object();
   j["ordinal"] = d.ordinal;
   j["name"] = d.name;
@@ -36,29 +36,29 @@ Json device_json(const rt::DeviceInfo& d) {
 }
 
 int run_devices(bool json) {
-  auto devices = rt::query_devices();
+  auto devices = runtime::query_devices();
   if (json) {
     Json doc = json_document("devices");
-    doc["nvrtc"] = rt::nvrtc_version_string();
+    doc["nvrtc"] = runtime::nvrtc_version_string();
     Json archs = Json::array();
-    for (int a : rt::nvrtc_supported_archs()) archs.push_back(fmt::format("sm_{}", a));
+    for (int a : runtime::nvrtc_supported_archs()) archs.push_back(fmt::format("sm_{}", a));
     doc["nvrtc_targets"] = archs;
     doc["driver_error"] = devices.ok() ? Json() : Json(devices.status().message());
     Json list = Json::array();
     if (devices.ok()) {
-      for (const rt::DeviceInfo& d : *devices) list.push_back(device_json(d));
+      for (const runtime::DeviceInfo& d : *devices) list.push_back(device_json(d));
     }
     doc["devices"] = list;
     print_json(doc);
     return 0;
   }
-  std::printf("nvrtc %s\n", rt::nvrtc_version_string().c_str());
+  std::printf("nvrtc %s\n", runtime::nvrtc_version_string().c_str());
   if (!devices.ok()) {
     std::printf("no GPU: %s\n", devices.status().message().c_str());
     return 0;
   }
   if (devices->empty()) std::printf("no CUDA devices\n");
-  for (const rt::DeviceInfo& d : *devices) {
+  for (const runtime::DeviceInfo& d : *devices) {
     std::printf("device %d: %s (%s)\n", d.ordinal, d.name.c_str(), d.uuid.c_str());
     std::printf("  compute capability %d.%d, target %s, %d SMs, %d MHz SM / %d MHz memory, %d-bit bus\n", d.cc_major,
                 d.cc_minor, d.default_arch().c_str(), d.sm_count, d.sm_clock_mhz, d.mem_clock_mhz, d.mem_bus_bits);
@@ -81,4 +81,4 @@ CommandAction declare_devices(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("devices", "list GPUs, limits, driver and NVRTC versions", 10, declare_devices);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -6,7 +6,7 @@
 #include "tools/commands.h"
 #include "tools/problem_flags.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 struct EmitFlags {
@@ -19,14 +19,15 @@ struct EmitFlags {
 int run_emit(const EmitFlags& f) {
   auto problem = problem_from_flags(f.problem, f.kernel.causal);
   if (!problem.ok()) return report_failure(problem.status());
-  auto limits = DeviceLimits::for_arch(f.arch);
+  auto limits = codegen::DeviceLimits::for_arch(f.arch);
   if (!limits.ok()) return report_failure(limits.status());
-  auto op = rt::AttentionOp::create(*problem, f.kernel.family, f.kernel.config, *limits);
+  auto op = runtime::AttentionOp::create(*problem, f.kernel.family, f.kernel.config, *limits);
   if (!op.ok()) return report_failure(op.status());
-  KernelSource s = op->source();
+  codegen::KernelSource s = op->source();
   std::fputs(s.code.c_str(), stdout);
   if (f.with_headers) {
-    for (const EmbeddedHeader& h : embedded_headers()) std::printf("\n// ===== %s =====\n%s", h.name, h.text);
+    for (const codegen::EmbeddedHeader& h : codegen::embedded_headers())
+      std::printf("\n// ===== %s =====\n%s", h.name, h.text);
   }
   return 0;
 }
@@ -45,4 +46,4 @@ CommandAction declare_emit(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("emit", "print the generated source of a kernel", 20, declare_emit);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -15,7 +15,7 @@
 #include "tools/commands.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 using namespace costmodel;
@@ -154,4 +154,4 @@ CommandAction declare_fit(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("fit", "fit the loss model L(N; H) to training runs (CSV)", 61, declare_fit);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

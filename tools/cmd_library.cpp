@@ -20,18 +20,18 @@
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 Status check_arch(const std::string& text) {
-  return normalize_arch(text).status();
+  return codegen::normalize_arch(text).status();
 }
 Status check_class(const std::string& text) {
-  return lib::parse_class_spec(text).status();
+  return library::parse_class_spec(text).status();
 }
 Status check_heads(const std::string& text) {
   int q = 0, kv = 0;
-  return parse_heads(text, &q, &kv);
+  return codegen::parse_heads(text, &q, &kv);
 }
 
 struct BuildFlags {
@@ -41,8 +41,8 @@ struct BuildFlags {
   bool allow_older_codegen = false, json = false;
 };
 
-Result<lib::BuildOptions> build_options(const BuildFlags& f) {
-  lib::BuildOptions o;
+Result<library::BuildOptions> build_options(const BuildFlags& f) {
+  library::BuildOptions o;
   o.source = f.db;
   if (f.arch) {
     for (const std::string& a : split(*f.arch, ',')) o.archs.push_back(trim(a));
@@ -50,14 +50,14 @@ Result<lib::BuildOptions> build_options(const BuildFlags& f) {
   o.env_key = f.env.value_or("");
   if (f.phase) {
     for (const std::string& p : split(*f.phase, ',')) {
-      GQF_ASSIGN_OR_RETURN(Phase phase, parse_phase(trim(p)));
+      GQF_ASSIGN_OR_RETURN(codegen::Phase phase, codegen::parse_phase(trim(p)));
       o.phases.push_back(phase);
     }
   }
   if (f.heads) {
     for (const std::string& h : split(*f.heads, ',')) {
       int q = 0, kv = 0;
-      GQF_RETURN_IF_ERROR(parse_heads(trim(h), &q, &kv));
+      GQF_RETURN_IF_ERROR(codegen::parse_heads(trim(h), &q, &kv));
       o.heads.emplace_back(q, kv);
     }
   }
@@ -67,7 +67,7 @@ Result<lib::BuildOptions> build_options(const BuildFlags& f) {
   }
   if (f.cover) {
     for (const std::string& c : split(*f.cover, ',')) {
-      GQF_ASSIGN_OR_RETURN(lib::KernelClass cls, lib::parse_class_spec(trim(c)));
+      GQF_ASSIGN_OR_RETURN(library::KernelClass cls, library::parse_class_spec(trim(c)));
       o.cover.push_back(cls);
     }
   }
@@ -80,16 +80,16 @@ int run_build(const BuildFlags& f) {
   if (f.output.empty()) return usage_error("library build: --output is empty");
   auto options = build_options(f);
   if (!options.ok()) return report_failure(options.status());
-  auto db = lib::open_measurement_source(f.db);
+  auto db = library::open_measurement_source(f.db);
   if (!db.ok()) return report_failure(db.status());
-  lib::BuildReport report;
-  auto contents = lib::build_library(**db, *options, &report);
+  library::BuildReport report;
+  auto contents = library::build_library(**db, *options, &report);
   if (!contents.ok()) return report_failure(contents.status());
-  if (Status s = lib::write_library(f.output, *contents); !s.ok()) return report_failure(s);
+  if (Status s = library::write_library(f.output, *contents); !s.ok()) return report_failure(s);
   int64_t cubin_bytes = 0;
-  for (const lib::Cubin& b : contents->cubins) cubin_bytes += static_cast<int64_t>(b.image.size());
+  for (const library::Cubin& b : contents->cubins) cubin_bytes += static_cast<int64_t>(b.image.size());
   int64_t tuned = 0;
-  for (const lib::ClassRow& r : contents->classes) tuned += r.source == lib::ClassSource::kTuned ? 1 : 0;
+  for (const library::ClassRow& r : contents->classes) tuned += r.source == library::ClassSource::kTuned ? 1 : 0;
   if (f.json) {
     Json doc = json_document("library build");
     doc["file"] = f.output;
@@ -130,14 +130,14 @@ struct VerifyFlags {
 };
 
 int run_verify(const VerifyFlags& f) {
-  lib::FileFacts facts;
-  auto contents = lib::read_library(f.file, &facts);
+  library::FileFacts facts;
+  auto contents = library::read_library(f.file, &facts);
   if (!contents.ok()) return report_failure(contents.status());
-  lib::OpenOptions options;
+  library::OpenOptions options;
   options.device_arch = f.arch.value_or("");
-  const std::vector<lib::Check> checks = lib::verify_contents(*contents, f.file, options);
-  const lib::Check* failed = nullptr;
-  for (const lib::Check& k : checks) {
+  const std::vector<library::Check> checks = library::verify_contents(*contents, f.file, options);
+  const library::Check* failed = nullptr;
+  for (const library::Check& k : checks) {
     if (!k.status.ok() && failed == nullptr) failed = &k;
   }
   if (f.json) {
@@ -146,7 +146,7 @@ int run_verify(const VerifyFlags& f) {
     doc["file_bytes"] = facts.file_bytes;
     doc["ok"] = failed == nullptr;
     Json list = Json::array();
-    for (const lib::Check& k : checks) {
+    for (const library::Check& k : checks) {
       Json j = Json::object();
       j["check"] = k.what;
       j["ok"] = k.status.ok();
@@ -161,7 +161,7 @@ int run_verify(const VerifyFlags& f) {
                 format_bytes(static_cast<double>(facts.file_bytes)).c_str());
     // One line per check, except the passing cubins: one line for all of them (--json lists each).
     int64_t cubins = 0, cubins_ok = 0;
-    for (const lib::Check& k : checks) {
+    for (const library::Check& k : checks) {
       const bool cubin = k.what.rfind("cubin ", 0) == 0;
       cubins += cubin ? 1 : 0;
       if (k.status.ok() && cubin) {
@@ -194,10 +194,10 @@ struct SelectFlags {
 int run_select(const SelectFlags& f) {
   auto problem = problem_from_flags(f.problem, f.causal);
   if (!problem.ok()) return usage_error(fmt::format("library select: {}", problem.status().message()));
-  lib::OpenOptions options;
+  library::OpenOptions options;
   options.allow_jit = !f.no_jit;
   options.device_arch = f.arch.value_or("");
-  auto library = lib::Library::open(f.file, options);
+  auto library = library::Library::open(f.file, options);
   if (!library.ok()) return report_failure(library.status());
   auto s = library->select(*problem);
   if (!s.ok()) return report_failure(s.status());
@@ -206,7 +206,7 @@ int run_select(const SelectFlags& f) {
     doc["file"] = f.file;
     doc["problem"] = problem->name();
     doc["class"] = s->class_name;
-    doc["decision"] = lib::decision_name(s->decision);
+    doc["decision"] = library::decision_name(s->decision);
     doc["family"] = s->family->name();
     doc["config"] = s->config_text;
     doc["bucket"] = s->entry ? Json(bucket_label(*s->entry, problem->phase)) : Json();
@@ -220,7 +220,7 @@ int run_select(const SelectFlags& f) {
     return 0;
   }
   std::printf("problem   %s\n", problem->name().c_str());
-  std::printf("decision  %s: %s\n", lib::decision_name(s->decision), s->reason.c_str());
+  std::printf("decision  %s: %s\n", library::decision_name(s->decision), s->reason.c_str());
   std::printf("kernel    %s [%s]\n", s->family->name(), s->config_text.c_str());
   if (s->entry != nullptr) {
     std::printf("measured  %s at %s\n", format_time_us(s->measured_us).c_str(),
@@ -258,7 +258,7 @@ CommandAction declare_build(CLI::App& app) {
       ->default_str("every environment of the GPU model with the most rows");
   app.add_option("--phase", f->phase, "only these phases: decode, prefill")
       ->type_name("LIST")
-      ->check(each_item([](const std::string& t) { return parse_phase(t).status(); }));
+      ->check(each_item([](const std::string& t) { return codegen::parse_phase(t).status(); }));
   app.add_option("--heads", f->heads, "only these query:KV head pairs, e.g. 32:8,8:1")
       ->type_name("LIST")
       ->check(each_item(check_heads));
@@ -364,4 +364,4 @@ CommandAction declare_library(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("library", "build, inspect, verify and compare tuned kernel libraries", 55, declare_library);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -13,7 +13,9 @@
 #include "tools/json_output.h"
 #include "tools/library_show.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
+
+using codegen::Phase;
 namespace {
 
 std::string ints_text(const std::vector<int>& v) {
@@ -22,7 +24,7 @@ std::string ints_text(const std::vector<int>& v) {
   return out.empty() ? "-" : out;
 }
 
-Json manifest_json(const lib::Manifest& m) {
+Json manifest_json(const library::Manifest& m) {
   Json j = Json::object();
   j["format_version"] = m.format_version;
   j["gqaforge_version"] = m.gqaforge_version;
@@ -42,24 +44,24 @@ Json manifest_json(const lib::Manifest& m) {
   return j;
 }
 
-Json info_json(const std::string& file, const lib::LibraryContents& c, int64_t file_bytes) {
+Json info_json(const std::string& file, const library::LibraryContents& c, int64_t file_bytes) {
   Json doc = json_document("library info");
   doc["file"] = file;
   doc["file_bytes"] = file_bytes;
   doc["manifest"] = manifest_json(c.manifest);
   Json classes = Json::array();
-  for (const lib::ClassRow& r : c.classes) {
+  for (const library::ClassRow& r : c.classes) {
     Json j = Json::object();
     j["key"] = r.cls.key();
     j["name"] = r.cls.name();
     j["family"] = r.family;
-    j["source"] = lib::class_source_name(r.source);
-    j["default_config"] = r.source == lib::ClassSource::kDefault ? Json(r.default_config) : Json();
+    j["source"] = library::class_source_name(r.source);
+    j["default_config"] = r.source == library::ClassSource::kDefault ? Json(r.default_config) : Json();
     classes.push_back(std::move(j));
   }
   doc["classes"] = std::move(classes);
   Json entries = Json::array();
-  for (const lib::Entry& e : c.entries) {
+  for (const library::Entry& e : c.entries) {
     Json j = Json::object();
     j["class"] = e.class_key;
     j["batch"] = {e.batch.lo, e.batch.hi};
@@ -67,7 +69,7 @@ Json info_json(const std::string& file, const lib::LibraryContents& c, int64_t f
     j["kv_len"] = {e.kv_len.lo, e.kv_len.hi};
     j["tuned_at"] = {{"batch", e.tuned_batch}, {"q_len", e.tuned_q_len}, {"kv_len", e.tuned_kv_len}};
     j["variant"] = e.variant_id;
-    const lib::Variant* v = c.variant(e.variant_id);
+    const library::Variant* v = c.variant(e.variant_id);
     j["config"] = v != nullptr ? Json(v->config) : Json();
     j["median_us"] = e.median_us;
     j["env_key"] = e.env_key;
@@ -79,7 +81,7 @@ Json info_json(const std::string& file, const lib::LibraryContents& c, int64_t f
   }
   doc["entries"] = std::move(entries);
   Json cubins = Json::array();
-  for (const lib::Cubin& b : c.cubins) {
+  for (const library::Cubin& b : c.cubins) {
     Json j = Json::object();
     j["variant"] = b.variant_id;
     j["arch"] = b.arch;
@@ -92,7 +94,7 @@ Json info_json(const std::string& file, const lib::LibraryContents& c, int64_t f
   return doc;
 }
 
-std::string dispatch_table(const lib::LibraryContents& c, bool wide) {
+std::string dispatch_table(const library::LibraryContents& c, bool wide) {
   TextTable t;
   t.add_column("class", TextTable::kLeft);
   t.add_column("batch");
@@ -103,20 +105,20 @@ std::string dispatch_table(const lib::LibraryContents& c, bool wide) {
   t.add_column("kernel", TextTable::kLeft);
   t.add_column("config", TextTable::kLeft, 2);
   t.add_column("measured", TextTable::kLeft, 1);
-  std::map<std::string, std::vector<const lib::Entry*>> by_class;
-  for (const lib::Entry& e : c.entries) by_class[e.class_key].push_back(&e);
-  for (const lib::ClassRow& r : c.classes) {
-    if (r.source == lib::ClassSource::kDefault) {
+  std::map<std::string, std::vector<const library::Entry*>> by_class;
+  for (const library::Entry& e : c.entries) by_class[e.class_key].push_back(&e);
+  for (const library::ClassRow& r : c.classes) {
+    if (r.source == library::ClassSource::kDefault) {
       t.add_row({r.cls.name(), "any", "any", "any", "-", "-", "default, NVRTC", r.default_config,
                  fmt::format("heuristic at b{} kv{}", r.default_batch, format_count(r.default_kv_len))});
       continue;
     }
-    for (const lib::Entry* e : by_class[r.cls.key()]) {
-      const lib::Variant* v = c.variant(e->variant_id);
+    for (const library::Entry* e : by_class[r.cls.key()]) {
+      const library::Variant* v = c.variant(e->variant_id);
       const bool prefill = r.cls.phase == Phase::kPrefill;
       std::string kernel = fmt::format("v{}", e->variant_id);
       for (const std::string& arch : c.manifest.archs) {
-        if (const lib::Cubin* b = c.cubin(e->variant_id, arch)) {
+        if (const library::Cubin* b = c.cubin(e->variant_id, arch)) {
           kernel += fmt::format(" {} {}", arch, format_bytes(static_cast<double>(b->image.size())));
         }
       }
@@ -130,30 +132,30 @@ std::string dispatch_table(const lib::LibraryContents& c, bool wide) {
 
 }  // namespace
 
-std::string bucket_label(const lib::Entry& e, Phase phase) {
+std::string bucket_label(const library::Entry& e, Phase phase) {
   std::string out = fmt::format("batch {}", e.batch.label());
   if (phase == Phase::kPrefill) out += fmt::format(", q_len {}", e.q_len.label());
   return out + fmt::format(", kv_len {}", e.kv_len.label());
 }
 
-std::string tuned_point(const lib::Entry& e, Phase phase) {
+std::string tuned_point(const library::Entry& e, Phase phase) {
   std::string out = fmt::format("b{}", e.tuned_batch);
   if (phase == Phase::kPrefill) out += fmt::format(" q{}", format_count(e.tuned_q_len));
   return out + fmt::format(" kv{}", format_count(e.tuned_kv_len));
 }
 
 int run_info(const InfoFlags& f) {
-  lib::FileFacts facts;
-  auto c = lib::read_library(f.file, &facts);
+  library::FileFacts facts;
+  auto c = library::read_library(f.file, &facts);
   if (!c.ok()) return report_failure(c.status());
   if (f.json) {
     print_json(info_json(f.file, *c, facts.file_bytes));
     return 0;
   }
-  const lib::Manifest& m = c->manifest;
+  const library::Manifest& m = c->manifest;
   int64_t tuned = 0, cubin_bytes = 0;
-  for (const lib::ClassRow& r : c->classes) tuned += r.source == lib::ClassSource::kTuned ? 1 : 0;
-  for (const lib::Cubin& b : c->cubins) cubin_bytes += static_cast<int64_t>(b.image.size());
+  for (const library::ClassRow& r : c->classes) tuned += r.source == library::ClassSource::kTuned ? 1 : 0;
+  for (const library::Cubin& b : c->cubins) cubin_bytes += static_cast<int64_t>(b.image.size());
   std::printf("library      %s (format %d, %s)\n", f.file.c_str(), m.format_version,
               format_bytes(static_cast<double>(facts.file_bytes)).c_str());
   std::printf("built        %s by gqaforge %s (commit %s) from %s\n", m.created_at.c_str(), m.gqaforge_version.c_str(),
@@ -175,11 +177,11 @@ int run_info(const InfoFlags& f) {
 }
 
 int run_diff(const DiffFlags& f) {
-  auto a = lib::read_library(f.a);
+  auto a = library::read_library(f.a);
   if (!a.ok()) return report_failure(a.status());
-  auto b = lib::read_library(f.b);
+  auto b = library::read_library(f.b);
   if (!b.ok()) return report_failure(b.status());
-  const lib::LibraryDiff d = lib::diff_libraries(*a, *b);
+  const library::LibraryDiff d = library::diff_libraries(*a, *b);
   if (f.json) {
     Json doc = json_document("library diff");
     doc["a"] = f.a;
@@ -187,18 +189,18 @@ int run_diff(const DiffFlags& f) {
     doc["same_dispatch"] = d.same_dispatch();
     doc["same_entries"] = d.same_entries;
     Json manifest = Json::array();
-    for (const lib::ManifestChange& m : d.manifest) manifest.push_back({{"key", m.key}, {"a", m.a}, {"b", m.b}});
+    for (const library::ManifestChange& m : d.manifest) manifest.push_back({{"key", m.key}, {"a", m.a}, {"b", m.b}});
     doc["manifest"] = std::move(manifest);
     Json classes = Json::array();
-    for (const lib::ClassChange& c : d.classes) {
+    for (const library::ClassChange& c : d.classes) {
       classes.push_back(
           {{"class", c.key}, {"a", c.a.empty() ? Json() : Json(c.a)}, {"b", c.b.empty() ? Json() : Json(c.b)}});
     }
     doc["classes"] = std::move(classes);
     Json entries = Json::array();
-    for (const lib::EntryChange& e : d.entries) {
+    for (const library::EntryChange& e : d.entries) {
       Json j = Json::object();
-      j["change"] = lib::entry_change_name(e.kind);
+      j["change"] = library::entry_change_name(e.kind);
       j["class"] = e.class_key;
       j["bucket"] = e.bucket;
       j["config_a"] = e.config_a.empty() ? Json() : Json(e.config_a);
@@ -212,10 +214,10 @@ int run_diff(const DiffFlags& f) {
     return 0;
   }
   std::printf("A  %s\nB  %s\n", f.a.c_str(), f.b.c_str());
-  for (const lib::ManifestChange& m : d.manifest) {
+  for (const library::ManifestChange& m : d.manifest) {
     std::printf("%-16s A %s | B %s\n", m.key.c_str(), m.a.c_str(), m.b.c_str());
   }
-  for (const lib::ClassChange& c : d.classes) {
+  for (const library::ClassChange& c : d.classes) {
     std::printf("class %s: A %s, B %s\n", c.name.c_str(), c.a.empty() ? "absent" : c.a.c_str(),
                 c.b.empty() ? "absent" : c.b.c_str());
   }
@@ -235,9 +237,9 @@ int run_diff(const DiffFlags& f) {
   t.add_column("B/A");
   t.add_column("config A", TextTable::kLeft, 1);
   t.add_column("config B", TextTable::kLeft, 1);
-  for (const lib::EntryChange& e : d.entries) {
+  for (const library::EntryChange& e : d.entries) {
     const bool both = !e.config_a.empty() && !e.config_b.empty();
-    t.add_row({e.class_name, e.bucket, lib::entry_change_name(e.kind),
+    t.add_row({e.class_name, e.bucket, library::entry_change_name(e.kind),
                e.config_a.empty() ? "-" : format_time_us(e.us_a), e.config_b.empty() ? "-" : format_time_us(e.us_b),
                both ? fmt::format("{:.2f}", e.us_b / e.us_a) : "-", e.config_a.empty() ? "-" : e.config_a,
                e.config_b.empty() ? "-" : e.config_b});
@@ -246,4 +248,4 @@ int run_diff(const DiffFlags& f) {
   return 0;
 }
 
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -21,7 +21,7 @@
 #include "tools/json_output.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 using namespace costmodel;
@@ -470,4 +470,4 @@ CommandAction declare_search(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("search", "cost-optimal GQA configuration for a target loss and context", 62, declare_search);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -29,7 +29,7 @@
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 /// The flags as given (their syntax checked by the parse).
@@ -60,26 +60,26 @@ struct TuneFlags {
 
 /// Everything the flags say, validated.
 struct TunePlan {
-  std::vector<AttentionProblem> problems;
-  std::vector<tune::GemmShape> gemms;  // --linear
-  tune::TuneOptions options;
+  std::vector<codegen::AttentionProblem> problems;
+  std::vector<autotune::GemmShape> gemms;  // --linear
+  autotune::TuneOptions options;
   std::string backend = "cuda";
   bool worker = true;
   int device = 0;
   double measure_timeout_s = 120;
   double compile_timeout_s = 300;
-  tune::SyntheticOptions synthetic;
+  autotune::SyntheticOptions synthetic;
   std::string db_path;
 };
 
 /// The linear layers' dims of a model: the one place a ModelShape becomes the tuner's input.
-tune::LinearDims linear_dims(const costmodel::ModelShape& s) {
+autotune::LinearDims linear_dims(const costmodel::ModelShape& s) {
   return {s.hidden, s.n_heads * s.head_dim, s.n_kv_heads * s.head_dim, s.ffn, s.vocab};
 }
 
 Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
   TunePlan plan;
-  tune::TuneOptions& o = plan.options;
+  autotune::TuneOptions& o = plan.options;
   o.strategy = f.strategy;
   o.budget = f.budget;
   if (f.time_budget_s) o.time_budget_s = *f.time_budget_s;
@@ -89,7 +89,7 @@ Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
   o.remeasure_top = f.remeasure;
   if (f.repetitions) o.measure.repetitions = *f.repetitions;
   if (f.shard) {
-    auto shard = tune::parse_shard(*f.shard);
+    auto shard = autotune::parse_shard(*f.shard);
     if (!shard.ok()) return invalid_argument("--shard: {}", shard.status().message());
     o.shard = *shard;
   }
@@ -104,7 +104,7 @@ Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
   plan.measure_timeout_s = f.measure_timeout_s;
   plan.compile_timeout_s = f.compile_timeout_s;
   if (f.synthetic_faults) {
-    auto rates = tune::parse_fault_rates(*f.synthetic_faults);
+    auto rates = autotune::parse_fault_rates(*f.synthetic_faults);
     if (!rates.ok()) return invalid_argument("--synthetic-faults: {}", rates.status().message());
     plan.synthetic.fault_rates = *rates;
   }
@@ -124,7 +124,7 @@ Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
   if (f.linear) {
     if (!f.model && !f.gemm) return invalid_argument("--linear needs --model NAME[,NAME] or --gemm MxNxK[,...]");
     if (f.gemm) {
-      auto shapes = tune::parse_gemm_list(*f.gemm);
+      auto shapes = autotune::parse_gemm_list(*f.gemm);
       if (!shapes.ok()) return invalid_argument("--gemm: {}", shapes.status().message());
       plan.gemms = *shapes;
     }
@@ -135,22 +135,22 @@ Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
         auto shape = presets.find(trim(raw));
         if (!shape.ok()) return invalid_argument("--model: {}", shape.status().message());
         for (int64_t t : tokens) {
-          for (tune::GemmShape& g : tune::model_gemms(linear_dims(*shape), t)) {
+          for (autotune::GemmShape& g : autotune::model_gemms(linear_dims(*shape), t)) {
             g.name = shape->name + " " + g.name;
             plan.gemms.push_back(g);
           }
         }
       }
     }
-    plan.gemms = tune::unique_gemms(plan.gemms);
+    plan.gemms = autotune::unique_gemms(plan.gemms);
     return plan;
   }
 
   // Attention problems: the grid of the lists.
-  GQF_ASSIGN_OR_RETURN(tune::ProblemGrid grid, problem_lists_from_flags(f.problem));
+  GQF_ASSIGN_OR_RETURN(autotune::ProblemGrid grid, problem_lists_from_flags(f.problem));
   grid.causal = f.causal == "both" ? std::vector<bool>{true, false} : std::vector<bool>{f.causal == "yes"};
   grid.buckets = f.buckets;
-  GQF_ASSIGN_OR_RETURN(plan.problems, tune::grid_problems(grid));
+  GQF_ASSIGN_OR_RETURN(plan.problems, autotune::grid_problems(grid));
   return plan;
 }
 
@@ -160,16 +160,17 @@ std::string self_executable() {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("gqaforge");
 }
 
-Result<std::unique_ptr<tune::Backend>> make_backend(const TunePlan& plan) {
-  tune::CudaBackendOptions cuda;
+Result<std::unique_ptr<autotune::Backend>> make_backend(const TunePlan& plan) {
+  backends::cuda::CudaBackendOptions cuda;
   cuda.device = plan.device;
   cuda.compile_timeout_s = plan.compile_timeout_s;
   if (!plan.worker) {
-    if (plan.backend == "synthetic") return std::unique_ptr<tune::Backend>(new tune::SyntheticBackend(plan.synthetic));
-    GQF_ASSIGN_OR_RETURN(auto b, tune::CudaBackend::open(cuda));
-    return std::unique_ptr<tune::Backend>(std::move(b));
+    if (plan.backend == "synthetic")
+      return std::unique_ptr<autotune::Backend>(new autotune::SyntheticBackend(plan.synthetic));
+    GQF_ASSIGN_OR_RETURN(auto b, backends::cuda::CudaBackend::open(cuda));
+    return std::unique_ptr<autotune::Backend>(std::move(b));
   }
-  tune::WorkerOptions w;
+  autotune::WorkerOptions w;
   w.command = {self_executable(), "tune-worker",
                "--backend",       plan.backend,
                "--device",        std::to_string(plan.device),
@@ -177,34 +178,34 @@ Result<std::unique_ptr<tune::Backend>> make_backend(const TunePlan& plan) {
   if (plan.backend == "synthetic") {
     if (!plan.synthetic.fault_rates.empty()) {
       w.command.push_back("--synthetic-faults");
-      w.command.push_back(tune::format_fault_rates(plan.synthetic.fault_rates));
+      w.command.push_back(autotune::format_fault_rates(plan.synthetic.fault_rates));
     }
     if (plan.synthetic.real_faults) w.command.push_back("--real-faults");
   }
   w.measure_timeout_s = plan.measure_timeout_s;
-  tune::WorkerBackend::LocalFactory local;
+  autotune::WorkerBackend::LocalFactory local;
   if (plan.backend == "synthetic") {
-    tune::SyntheticOptions so = plan.synthetic;
-    local = [so](const tune::BackendInfo&) -> Result<std::unique_ptr<tune::Backend>> {
-      return std::unique_ptr<tune::Backend>(new tune::SyntheticBackend(so));
+    autotune::SyntheticOptions so = plan.synthetic;
+    local = [so](const autotune::BackendInfo&) -> Result<std::unique_ptr<autotune::Backend>> {
+      return std::unique_ptr<autotune::Backend>(new autotune::SyntheticBackend(so));
     };
   } else {
-    local = [cuda](const tune::BackendInfo& info) -> Result<std::unique_ptr<tune::Backend>> {
-      GQF_ASSIGN_OR_RETURN(auto b, tune::CudaBackend::compile_only(info, cuda));
-      return std::unique_ptr<tune::Backend>(std::move(b));
+    local = [cuda](const autotune::BackendInfo& info) -> Result<std::unique_ptr<autotune::Backend>> {
+      GQF_ASSIGN_OR_RETURN(auto b, backends::cuda::CudaBackend::compile_only(info, cuda));
+      return std::unique_ptr<autotune::Backend>(std::move(b));
     };
   }
-  return std::unique_ptr<tune::Backend>(new tune::WorkerBackend(w, local));
+  return std::unique_ptr<autotune::Backend>(new autotune::WorkerBackend(w, local));
 }
 
 /// The heuristic default's time over the winner's, when both were timed.
-std::optional<double> speedup_vs_default(const tune::ProblemOutcome& o) {
+std::optional<double> speedup_vs_default(const autotune::ProblemOutcome& o) {
   if (!o.best || !o.default_row || o.default_row->status != MeasureStatus::kOk) return std::nullopt;
   if (o.default_row->median_us <= 0 || o.best->median_us <= 0) return std::nullopt;
   return o.default_row->median_us / o.best->median_us;
 }
 
-void print_table(const tune::TuneReport& report, bool wide) {
+void print_table(const autotune::TuneReport& report, bool wide) {
   TextTable t;
   t.add_column("problem", TextTable::kLeft);
   t.add_column("tries");
@@ -213,7 +214,7 @@ void print_table(const tune::TuneReport& report, bool wide) {
   t.add_column("of ceiling", TextTable::kRight, 1);
   t.add_column("vs default");
   t.add_column("best config", TextTable::kLeft, 2);
-  for (const tune::ProblemOutcome& o : report.problems) {
+  for (const autotune::ProblemOutcome& o : report.problems) {
     const std::string name = o.problem.name();
     if (o.skipped_by_shard) {
       t.add_row({name, "-", "another shard"});
@@ -230,7 +231,7 @@ void print_table(const tune::TuneReport& report, bool wide) {
     }
     const MeasurementRecord& b = *o.best;
     std::string throughput, ceiling;
-    if (o.problem.phase == Phase::kDecode) {
+    if (o.problem.phase == codegen::Phase::kDecode) {
       throughput = fmt::format("{:.2f} TB/s", b.tbps);
       ceiling = format_percent(b.tbps / kDecodeCeilingTBps);
     } else {
@@ -247,7 +248,7 @@ void print_table(const tune::TuneReport& report, bool wide) {
   }
   std::printf("\n%s", t.render(wide ? 0 : kDefaultTableWidth).c_str());
   std::map<std::string, int64_t> totals;
-  for (const tune::ProblemOutcome& o : report.problems) {
+  for (const autotune::ProblemOutcome& o : report.problems) {
     for (const auto& [s, n] : o.by_status) totals[s] += n;
   }
   std::string line;
@@ -267,7 +268,7 @@ void print_table(const tune::TuneReport& report, bool wide) {
   }
   int64_t reused = 0;
   std::map<std::string, std::vector<std::string>> stopped;  // reason -> problems
-  for (const tune::ProblemOutcome& o : report.problems) {
+  for (const autotune::ProblemOutcome& o : report.problems) {
     reused += o.skipped;
     if (!o.stop_reason.empty()) stopped[o.stop_reason].push_back(o.problem.name());
   }
@@ -300,7 +301,7 @@ Json record_json(const MeasurementRecord& r) {
 }
 
 /// The `--json` document of a sweep (docs/json-output.md, `tune`).
-Json tune_json(const TunePlan& plan, const tune::TuneReport& report) {
+Json tune_json(const TunePlan& plan, const autotune::TuneReport& report) {
   Json doc = json_document("tune");
   Json settings = Json::object();
   settings["strategy"] = plan.options.strategy;
@@ -314,7 +315,7 @@ Json tune_json(const TunePlan& plan, const tune::TuneReport& report) {
   doc["env_key"] = report.env_key;
   doc["run_id"] = report.run_id;
   Json problems = Json::array();
-  for (const tune::ProblemOutcome& o : report.problems) {
+  for (const autotune::ProblemOutcome& o : report.problems) {
     Json p = Json::object();
     p["problem"] = o.problem.name();
     p["family"] = o.family;
@@ -350,19 +351,19 @@ Json tune_json(const TunePlan& plan, const tune::TuneReport& report) {
 
 int run_linear(const TunePlan& plan) {
   // The device first: without one the database is not even created.
-  tune::CudaBackendOptions cuda;
+  backends::cuda::CudaBackendOptions cuda;
   cuda.device = plan.device;
-  auto backend = tune::CudaBackend::open(cuda);
+  auto backend = backends::cuda::CudaBackend::open(cuda);
   if (!backend.ok()) return report_failure(backend.status());
-  auto db = Database::open(plan.db_path);
+  auto db = db::Database::open(plan.db_path);
   if (!db.ok()) return report_failure(db.status());
-  tune::LinearTuneOptions options;
+  autotune::LinearTuneOptions options;
   options.measure = plan.options.winner_measure;
   options.show_progress = plan.options.show_progress;
   options.command_line = plan.options.command_line;
   std::printf("%-28s %8s %8s %8s %10s %12s %8s\n", "gemm", "M", "N", "K", "us", "TFLOP/s", "ceiling");
   install_interrupt_handlers();
-  auto print_row = [](const tune::GemmShape& g, const MeasurementRecord& row) {
+  auto print_row = [](const autotune::GemmShape& g, const MeasurementRecord& row) {
     if (row.status != MeasureStatus::kOk) {
       std::printf("%-28s %8ld %8ld %8ld  %s: %s\n", g.name.c_str(), long(g.m), long(g.n), long(g.k),
                   measure_status_name(row.status), row.message.c_str());
@@ -372,7 +373,7 @@ int run_linear(const TunePlan& plan) {
                 row.median_us, row.tflops, 100 * row.tflops / kGemmCeilingTflops);
     return true;
   };
-  auto report = tune::tune_linear(**backend, **db, plan.gemms, options, print_row);
+  auto report = autotune::tune_linear(**backend, **db, plan.gemms, options, print_row);
   if (!report.ok()) return report_failure(report.status());
   return report->failures == 0 ? 0 : kFailure;
 }
@@ -392,7 +393,7 @@ int run_tune(const TuneFlags& f, const Args& args) {
   std::error_code size_error;
   const bool fresh =
       !std::filesystem::exists(plan->db_path) || std::filesystem::file_size(plan->db_path, size_error) == 0;
-  auto db = Database::open(plan->db_path);
+  auto db = db::Database::open(plan->db_path);
   if (!db.ok()) return report_failure(db.status());
   // Only a new or empty file becomes a database; say so, since a typo in --db would otherwise
   // go unnoticed (an existing file of anything else is refused above).
@@ -406,7 +407,7 @@ int run_tune(const TuneFlags& f, const Args& args) {
   std::fflush(stdout);
   // SIGINT/SIGTERM stop the sweep between tries (a second one ends the process at once).
   install_interrupt_handlers();
-  tune::Tuner tuner(**backend, **db, plan->options);
+  autotune::Tuner tuner(**backend, **db, plan->options);
   auto report = tuner.run(plan->problems);
   if (!report.ok()) return report_failure(report.status());
   if (json) {
@@ -436,7 +437,7 @@ CommandAction declare_tune(CLI::App& app) {
   app.add_option("--strategy", f->strategy, "exhaustive, random or guided")
       ->type_name("NAME")
       ->default_str("guided")
-      ->check(one_of(std::vector<std::string>(std::begin(tune::kStrategies), std::end(tune::kStrategies))));
+      ->check(one_of(std::vector<std::string>(std::begin(autotune::kStrategies), std::end(autotune::kStrategies))));
   app.add_option("--budget", f->budget, "tries per problem (random: the sample size); 0 = no limit")
       ->type_name("N")
       ->default_str("0")
@@ -458,7 +459,7 @@ CommandAction declare_tune(CLI::App& app) {
       ->transform(integer_in(1, 100));
   app.add_option("--repetitions", f->repetitions, "timed repetitions per try (winners get the full protocol)")
       ->type_name("N")
-      ->default_str(std::to_string(tune::TuneOptions{}.measure.repetitions))
+      ->default_str(std::to_string(autotune::TuneOptions{}.measure.repetitions))
       ->transform(integer_in(1, 10000));
   app.add_option("--compile-batch", f->compile_batch, "variants compiled while the previous batch is measured")
       ->type_name("N")
@@ -505,4 +506,4 @@ CommandAction declare_tune(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("tune", "autotune kernels and record every try in the database", 45, declare_tune);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -13,7 +13,7 @@
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 struct WorkerFlags {
@@ -25,35 +25,35 @@ struct WorkerFlags {
 };
 
 int run_tune_worker(const WorkerFlags& flags) {
-  std::unique_ptr<tune::Backend> backend;
+  std::unique_ptr<autotune::Backend> backend;
   if (flags.backend == "synthetic") {
-    tune::SyntheticOptions so;
+    autotune::SyntheticOptions so;
     so.seed = flags.seed;
     so.real_faults = flags.real_faults;
     if (const std::optional<std::string>& f = flags.synthetic_faults) {
-      auto rates = tune::parse_fault_rates(*f);
+      auto rates = autotune::parse_fault_rates(*f);
       if (!rates.ok()) return report_failure(rates.status());
       so.fault_rates = *rates;
     }
-    backend = std::make_unique<tune::SyntheticBackend>(so);
+    backend = std::make_unique<autotune::SyntheticBackend>(so);
   } else {
-    tune::CudaBackendOptions co;
+    backends::cuda::CudaBackendOptions co;
     co.device = flags.device;
-    auto b = tune::CudaBackend::open(co);
+    auto b = backends::cuda::CudaBackend::open(co);
     if (!b.ok()) {
       // Answer the parent's hello with the reason rather than vanishing.
       std::string line;
       while (std::getline(std::cin, line)) {
-        tune::WorkerResponse r;
+        autotune::WorkerResponse r;
         r.ok = false;
         r.error = b.status().message();
-        std::cout << tune::encode_response(r) << '\n' << std::flush;
+        std::cout << autotune::encode_response(r) << '\n' << std::flush;
       }
       return kFailure;
     }
     backend = std::move(*b);
   }
-  return tune::serve_worker(*backend, std::cin, std::cout);
+  return autotune::serve_worker(*backend, std::cin, std::cout);
 }
 
 CommandAction declare_tune_worker(CLI::App& app) {
@@ -75,4 +75,4 @@ CommandAction declare_tune_worker(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_HIDDEN_COMMAND("tune-worker", "(internal) measurement process of gqaforge tune", 98, declare_tune_worker);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -5,7 +5,7 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 CommandAction declare_version(CLI::App& app) {
@@ -18,4 +18,4 @@ CommandAction declare_version(CLI::App& app) {
 
 }  // namespace
 GQF_REGISTER_COMMAND("version", "print the version and build commit", 99, declare_version);
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

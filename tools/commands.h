@@ -10,7 +10,7 @@ namespace CLI {
 class App;
 }
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 
 /// The whole command line after the program name ("tune", "--heads", "8:1", ...).
 using Args = std::vector<std::string>;
@@ -42,12 +42,12 @@ struct CommandRegistrar {
   explicit CommandRegistrar(const Command& command);
 };
 
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools
 
 /// Registers `declare` as subcommand `name` (a string literal) of the CLI.
 #define GQF_REGISTER_COMMAND(name, summary, order, declare) \
-  static ::gqaforge::cli::CommandRegistrar gqf_registrar_##declare({name, summary, order, declare})
+  static ::gqaforge::tools::CommandRegistrar gqf_registrar_##declare({name, summary, order, declare})
 
 /// Registers an internal subcommand, not listed in `gqaforge --help` (e.g. tune's worker process).
 #define GQF_REGISTER_HIDDEN_COMMAND(name, summary, order, declare) \
-  static ::gqaforge::cli::CommandRegistrar gqf_registrar_##declare({name, summary, order, declare, true})
+  static ::gqaforge::tools::CommandRegistrar gqf_registrar_##declare({name, summary, order, declare, true})

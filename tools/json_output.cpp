@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 
 Json json_document(const char* command) {
   Json doc = Json::object();
@@ -19,4 +19,4 @@ void print_json(const Json& doc) {
   std::fflush(stdout);
 }
 
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -5,7 +5,7 @@
 
 #include "core/json.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 
 inline constexpr int kJsonSchemaVersion = 1;
 
@@ -14,4 +14,4 @@ Json json_document(const char* command);
 /// Prints the document (pretty-printed, '\n'-terminated) on stdout.
 void print_json(const Json& doc);
 
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

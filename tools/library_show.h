@@ -7,7 +7,7 @@
 #include "codegen/problem.h"
 #include "library/contents.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 
 struct InfoFlags {
   std::string file;
@@ -22,8 +22,8 @@ struct DiffFlags {
 int run_diff(const DiffFlags& flags);
 
 /// "batch 5-16, kv_len 16385-65536" (prefill adds q_len).
-std::string bucket_label(const lib::Entry& entry, Phase phase);
+std::string bucket_label(const library::Entry& entry, codegen::Phase phase);
 /// Where the bucket was measured: "b16 kv32k" (prefill adds q).
-std::string tuned_point(const lib::Entry& entry, Phase phase);
+std::string tuned_point(const library::Entry& entry, codegen::Phase phase);
 
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

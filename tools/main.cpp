@@ -12,7 +12,7 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 std::vector<Command>& registry() {
@@ -65,9 +65,9 @@ int run_gqaforge(const Args& args) {
   return help->parsed() ? 0 : kUsageError;  // without a command, the help is a usage error
 }
 
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools
 
 int main(int argc, char** argv) {
   (void)gqaforge::log_threshold();  // reads GQAFORGE_LOG now, warning about a value it does not know
-  return gqaforge::cli::run_gqaforge(gqaforge::cli::Args(argv + 1, argv + argc));
+  return gqaforge::tools::run_gqaforge(gqaforge::tools::Args(argv + 1, argv + argc));
 }

@@ -4,7 +4,11 @@
 #include "core/strings.h"
 #include "tools/validators.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
+
+using codegen::parse_heads;
+using codegen::parse_phase;
+using codegen::Phase;
 namespace {
 
 Status check_phase(const std::string& text) {
@@ -76,13 +80,13 @@ void add_problem_flags(CLI::App& app, ProblemFlags& f, ProblemForm form) {
   }
 }
 
-Result<AttentionProblem> problem_from_flags(const ProblemFlags& f, bool causal) {
-  AttentionProblem pr;
+Result<codegen::AttentionProblem> problem_from_flags(const ProblemFlags& f, bool causal) {
+  codegen::AttentionProblem pr;
   GQF_ASSIGN_OR_RETURN(pr.phase, parse_phase(f.phase));
   GQF_RETURN_IF_ERROR(parse_heads(f.heads, &pr.n_q_heads, &pr.n_kv_heads));
   GQF_ASSIGN_OR_RETURN(int64_t d, parse_int(f.head_dim));
   pr.head_dim = static_cast<int>(d);
-  GQF_ASSIGN_OR_RETURN(pr.dtype, parse_dtype(f.dtype));
+  GQF_ASSIGN_OR_RETURN(pr.dtype, codegen::parse_dtype(f.dtype));
   pr.causal = pr.phase == Phase::kDecode || causal;
   GQF_ASSIGN_OR_RETURN(pr.batch, parse_count(f.batch));
   GQF_ASSIGN_OR_RETURN(pr.q_len, parse_count(f.q_len.value_or(pr.phase == Phase::kDecode ? "1" : "4k")));
@@ -91,8 +95,8 @@ Result<AttentionProblem> problem_from_flags(const ProblemFlags& f, bool causal) 
   return pr;
 }
 
-Result<tune::ProblemGrid> problem_lists_from_flags(const ProblemFlags& f) {
-  tune::ProblemGrid out;
+Result<autotune::ProblemGrid> problem_lists_from_flags(const ProblemFlags& f) {
+  autotune::ProblemGrid out;
   for (const std::string& raw : split(f.phase, ',')) {
     GQF_ASSIGN_OR_RETURN(Phase phase, parse_phase(trim(raw)));
     out.phases.push_back(phase);
@@ -103,7 +107,7 @@ Result<tune::ProblemGrid> problem_lists_from_flags(const ProblemFlags& f) {
     out.heads.emplace_back(q, kv);
   }
   GQF_ASSIGN_OR_RETURN(out.head_dims, parse_count_list(f.head_dim));
-  GQF_ASSIGN_OR_RETURN(out.dtype, parse_dtype(f.dtype));
+  GQF_ASSIGN_OR_RETURN(out.dtype, codegen::parse_dtype(f.dtype));
   GQF_ASSIGN_OR_RETURN(out.batches, parse_count_list(f.batch));
   GQF_ASSIGN_OR_RETURN(out.kv_lens, parse_count_list(f.kv_len));
   if (f.q_len) {
@@ -141,4 +145,4 @@ CLI::Option* add_database_flag(CLI::App& app, std::string& path, const std::stri
       ->default_str("./gqaforge.sqlite");
 }
 
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -12,7 +12,7 @@
 #include "codegen/problem.h"
 #include "tools/args.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 
 /// The values as given (validated by the parse); absent ones keep their defaults.
 struct ProblemFlags {
@@ -31,10 +31,10 @@ enum class ProblemForm { kOne, kLists };
 void add_problem_flags(CLI::App& app, ProblemFlags& flags, ProblemForm form);
 
 /// The problem of kOne flags, with `causal`, validated; errors name the bad value.
-Result<AttentionProblem> problem_from_flags(const ProblemFlags& flags, bool causal);
+Result<codegen::AttentionProblem> problem_from_flags(const ProblemFlags& flags, bool causal);
 
 /// The lists of kLists flags, as tune's grid (its masks and buckets left at their defaults).
-Result<tune::ProblemGrid> problem_lists_from_flags(const ProblemFlags& flags);
+Result<autotune::ProblemGrid> problem_lists_from_flags(const ProblemFlags& flags);
 
 /// --causal, --config and (`with_family`) --family of the kernel subcommands.
 struct KernelFlags {
@@ -53,4 +53,4 @@ CLI::Option* add_device_flag(CLI::App& app, int& device);
 /// --db FILE: the measurement database, default $GQAFORGE_DB, else ./gqaforge.sqlite.
 CLI::Option* add_database_flag(CLI::App& app, std::string& path, const std::string& help = "measurement database");
 
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

@@ -7,7 +7,7 @@
 
 #include "core/strings.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 namespace {
 
 // A validator without a description: the metavar alone stands in the help.
@@ -119,4 +119,4 @@ CLI::Validator each_item(std::function<Status(const std::string&)> check) {
   });
 }
 
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

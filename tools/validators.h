@@ -14,7 +14,7 @@
 
 #include "core/status.h"
 
-namespace gqaforge::cli {
+namespace gqaforge::tools {
 
 /// A whole decimal integer in [lo, hi] (CLI11's own conversion would also read "0x10" and "010").
 CLI::Validator integer_in(int64_t lo, int64_t hi = std::numeric_limits<int64_t>::max());
@@ -35,4 +35,4 @@ CLI::Validator checked_by(std::function<Status(const std::string&)> check);
 /// Each comma-separated item passes `check` (the list as a whole is left unchanged).
 CLI::Validator each_item(std::function<Status(const std::string&)> check);
 
-}  // namespace gqaforge::cli
+}  // namespace gqaforge::tools

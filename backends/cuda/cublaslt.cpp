@@ -9,7 +9,7 @@
 
 #include <cublasLt.h>
 
-namespace gqaforge {
+namespace gqaforge::backends::cuda {
 
 struct CublasLt::Api {
   decltype(&cublasLtCreate) create = nullptr;
@@ -93,7 +93,7 @@ CublasLt::~CublasLt() {
 }
 
 Result<TimingStats> CublasLt::time_gemm(int64_t m, int64_t n, int64_t k, int64_t l2_bytes, CUstream stream,
-                                        const std::function<Status(rt::DeviceBuffer&, uint64_t)>& fill,
+                                        const std::function<Status(runtime::DeviceBuffer&, uint64_t)>& fill,
                                         const TimingOptions& timing) {
   if (m <= 0 || n <= 0 || k <= 0) return invalid_argument("gemm {}x{}x{} needs positive sizes", m, n, k);
   const Api& a = *api_;
@@ -119,18 +119,18 @@ Result<TimingStats> CublasLt::time_gemm(int64_t m, int64_t n, int64_t k, int64_t
   // Operand copies: enough that the weights and activations exceed twice the L2 cache.
   const double operand_bytes = 2.0 * (double(m) * double(k) + double(n) * double(k));
   const int copies = static_cast<int>(std::clamp(std::ceil(2.0 * double(l2_bytes) / operand_bytes) + 1, 2.0, 16.0));
-  std::vector<rt::DeviceBuffer> xs, ws;
+  std::vector<runtime::DeviceBuffer> xs, ws;
   for (int c = 0; c < copies; ++c) {
-    GQF_ASSIGN_OR_RETURN(rt::DeviceBuffer x, rt::DeviceBuffer::alloc(static_cast<size_t>(m * k * 2)));
-    GQF_ASSIGN_OR_RETURN(rt::DeviceBuffer w, rt::DeviceBuffer::alloc(static_cast<size_t>(n * k * 2)));
+    GQF_ASSIGN_OR_RETURN(runtime::DeviceBuffer x, runtime::DeviceBuffer::alloc(static_cast<size_t>(m * k * 2)));
+    GQF_ASSIGN_OR_RETURN(runtime::DeviceBuffer w, runtime::DeviceBuffer::alloc(static_cast<size_t>(n * k * 2)));
     const auto seed = static_cast<uint64_t>(2 * c);
     GQF_RETURN_IF_ERROR(fill(x, seed + 11));
     GQF_RETURN_IF_ERROR(fill(w, seed + 12));
     xs.push_back(std::move(x));
     ws.push_back(std::move(w));
   }
-  GQF_ASSIGN_OR_RETURN(rt::DeviceBuffer y, rt::DeviceBuffer::alloc(static_cast<size_t>(m * n * 2)));
-  GQF_ASSIGN_OR_RETURN(rt::DeviceBuffer workspace, rt::DeviceBuffer::alloc(workspace_bytes));
+  GQF_ASSIGN_OR_RETURN(runtime::DeviceBuffer y, runtime::DeviceBuffer::alloc(static_cast<size_t>(m * n * 2)));
+  GQF_ASSIGN_OR_RETURN(runtime::DeviceBuffer workspace, runtime::DeviceBuffer::alloc(workspace_bytes));
   const float alpha = 1.0f, beta = 0.0f;
   auto enqueue = [&](int i) -> Status {
     const size_t c = static_cast<size_t>(i % copies);
@@ -141,9 +141,9 @@ Result<TimingStats> CublasLt::time_gemm(int64_t m, int64_t n, int64_t k, int64_t
     return ok_status();
   };
   GQF_RETURN_IF_ERROR(enqueue(0));
-  GQF_ASSIGN_OR_RETURN(const rt::DriverApi* api, rt::driver());
+  GQF_ASSIGN_OR_RETURN(const runtime::DriverApi* api, runtime::driver());
   GQF_CU_CHECK(api, cuStreamSynchronize(stream));
   return time_calls(enqueue, stream, timing);
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::backends::cuda

@@ -8,7 +8,7 @@
 
 #include "backends/cuda/timing.h"
 
-namespace gqaforge {
+namespace gqaforge::backends::cuda {
 
 class CublasLt {
  public:
@@ -22,7 +22,7 @@ class CublasLt {
   /// layout) with the heuristic's first algorithm, rotating operands past `l2_bytes` of L2.
   /// `fill(buffer, seed)` writes random values into a bf16 buffer.
   Result<TimingStats> time_gemm(int64_t m, int64_t n, int64_t k, int64_t l2_bytes, CUstream stream,
-                                const std::function<Status(rt::DeviceBuffer&, uint64_t)>& fill,
+                                const std::function<Status(runtime::DeviceBuffer&, uint64_t)>& fill,
                                 const TimingOptions& timing = {});
 
   struct Api;
@@ -34,4 +34,4 @@ class CublasLt {
   void* handle_ = nullptr;
 };
 
-}  // namespace gqaforge
+}  // namespace gqaforge::backends::cuda

@@ -10,10 +10,10 @@
 #include "core/sha256.h"
 #include "runtime/attention_op.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::backends::cuda {
 namespace {
 
-TimingOptions timing_of(const MeasureOptions& o) {
+TimingOptions timing_of(const autotune::MeasureOptions& o) {
   TimingOptions t;
   if (o.repetitions > 0) t.repetitions = o.repetitions;
   if (o.min_rep_ms > 0) t.min_rep_ms = o.min_rep_ms;
@@ -23,7 +23,7 @@ TimingOptions timing_of(const MeasureOptions& o) {
 }  // namespace
 
 CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) {
-  cache_ = std::make_unique<rt::CompileCache>(options.cache_dir);
+  cache_ = std::make_unique<runtime::CompileCache>(options.cache_dir);
   pool_ = std::make_unique<ThreadPool>(options.compile_threads);
 }
 
@@ -40,57 +40,58 @@ CudaBackend::~CudaBackend() {
 
 Result<std::unique_ptr<CudaBackend>> CudaBackend::open(const CudaBackendOptions& options) {
   std::unique_ptr<CudaBackend> b(new CudaBackend(options));
-  GQF_ASSIGN_OR_RETURN(rt::Context ctx, rt::Context::create(options.device));
-  b->context_ = std::make_unique<rt::Context>(std::move(ctx));
-  GQF_ASSIGN_OR_RETURN(rt::DeviceInfo device, rt::query_device(options.device));
-  GQF_ASSIGN_OR_RETURN(rt::Stream stream, rt::Stream::create());
-  b->stream_ = std::make_unique<rt::Stream>(std::move(stream));
+  GQF_ASSIGN_OR_RETURN(runtime::Context ctx, runtime::Context::create(options.device));
+  b->context_ = std::make_unique<runtime::Context>(std::move(ctx));
+  GQF_ASSIGN_OR_RETURN(runtime::DeviceInfo device, runtime::query_device(options.device));
+  GQF_ASSIGN_OR_RETURN(runtime::Stream stream, runtime::Stream::create());
+  b->stream_ = std::make_unique<runtime::Stream>(std::move(stream));
   b->info_.environment = device.environment();
   b->info_.limits = device.limits();
   b->info_.arch = device.default_arch();
   b->compile_options_.arch = b->info_.arch;
-  b->jit_ = std::make_unique<rt::Jit>(b->cache_.get(), b->compile_options_);
+  b->jit_ = std::make_unique<runtime::Jit>(b->cache_.get(), b->compile_options_);
   b->bench_ = std::make_unique<KernelBench>(device, b->jit_.get(), b->stream_->get());
   return b;
 }
 
-Result<std::unique_ptr<CudaBackend>> CudaBackend::compile_only(const BackendInfo& info,
+Result<std::unique_ptr<CudaBackend>> CudaBackend::compile_only(const autotune::BackendInfo& info,
                                                                const CudaBackendOptions& options) {
   std::unique_ptr<CudaBackend> b(new CudaBackend(options));
   b->info_ = info;
-  GQF_ASSIGN_OR_RETURN(b->compile_options_.arch, normalize_arch(info.arch));
+  GQF_ASSIGN_OR_RETURN(b->compile_options_.arch, codegen::normalize_arch(info.arch));
   return b;
 }
 
-Result<std::string> CudaBackend::kernel_key(const AttentionProblem& problem, const KernelFamily& family,
-                                            const KernelConfig& config) {
-  GQF_ASSIGN_OR_RETURN(rt::AttentionOp op, rt::AttentionOp::create(problem, family, config, info_.limits));
-  const std::string compile = rt::compile_key(op.source(), compile_options_);
+Result<std::string> CudaBackend::kernel_key(const codegen::AttentionProblem& problem,
+                                            const codegen::KernelFamily& family, const codegen::KernelConfig& config) {
+  GQF_ASSIGN_OR_RETURN(runtime::AttentionOp op, runtime::AttentionOp::create(problem, family, config, info_.limits));
+  const std::string compile = runtime::compile_key(op.source(), compile_options_);
   return sha256_hex(
       fmt::format("gqaforge-kernel v1\ncompile={}\nfamily={}\nconfig={}\n", compile, op.family(), op.config()));
 }
 
-std::vector<CompileResult> CudaBackend::compile(const std::vector<Candidate>& candidates) {
+std::vector<autotune::CompileResult> CudaBackend::compile(const std::vector<autotune::Candidate>& candidates) {
   using Clock = std::chrono::steady_clock;
   struct Task {
     std::shared_ptr<std::atomic<int64_t>> started_ns = std::make_shared<std::atomic<int64_t>>(0);
-    std::future<Result<rt::CompiledKernel>> result;
+    std::future<Result<runtime::CompiledKernel>> result;
     std::string entry;
   };
-  std::vector<CompileResult> out(candidates.size());
+  std::vector<autotune::CompileResult> out(candidates.size());
   std::vector<Task> tasks(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) {
-    auto op = rt::AttentionOp::create(candidates[i].problem, *candidates[i].family, candidates[i].config, info_.limits);
+    auto op =
+        runtime::AttentionOp::create(candidates[i].problem, *candidates[i].family, candidates[i].config, info_.limits);
     if (!op.ok()) {
       out[i].status = MeasureStatus::kRejected;
       out[i].message = op.status().message();
       continue;
     }
-    KernelSource source = op->source();
+    codegen::KernelSource source = op->source();
     tasks[i].entry = source.entry_points.empty() ? "" : source.entry_points.front();
     auto started = tasks[i].started_ns;
-    rt::CompileCache* cache = cache_.get();
-    const rt::CompileOptions options = compile_options_;
+    runtime::CompileCache* cache = cache_.get();
+    const runtime::CompileOptions options = compile_options_;
     tasks[i].result = pool_->submit([cache, options, source = std::move(source), started]() {
       started->store(Clock::now().time_since_epoch().count());
       return cache->get_or_compile(source, options);
@@ -115,7 +116,7 @@ std::vector<CompileResult> CudaBackend::compile(const std::vector<Candidate>& ca
       out[i].message = fmt::format("compile exceeded {:g} s", options_.compile_timeout_s);
       continue;
     }
-    Result<rt::CompiledKernel> r = t.result.get();
+    Result<runtime::CompiledKernel> r = t.result.get();
     if (!r.ok()) {
       out[i].status = MeasureStatus::kCompileFailed;
       out[i].message = r.status().message();
@@ -136,14 +137,14 @@ void CudaBackend::check_context() {
   if (context_ && !context_->synchronize().ok()) healthy_ = false;
 }
 
-MeasureResult CudaBackend::measure(const Candidate& c, const MeasureOptions& options) {
-  MeasureResult r;
+autotune::MeasureResult CudaBackend::measure(const autotune::Candidate& c, const autotune::MeasureOptions& options) {
+  autotune::MeasureResult r;
   if (!bench_) {
     r.status = MeasureStatus::kLaunchFailed;
     r.message = "this CUDA backend only compiles";
     return r;
   }
-  auto op = rt::AttentionOp::create(c.problem, *c.family, c.config, info_.limits);
+  auto op = runtime::AttentionOp::create(c.problem, *c.family, c.config, info_.limits);
   auto out = op.ok() ? bench_->run(*op, options.seed, timing_of(options)) : Result<BenchOutcome>(op.status());
   if (!out.ok()) {
     r.status =
@@ -166,8 +167,9 @@ MeasureResult CudaBackend::measure(const Candidate& c, const MeasureOptions& opt
   return r;
 }
 
-MeasureResult CudaBackend::measure_gemm(int64_t m, int64_t n, int64_t k, const MeasureOptions& options) {
-  MeasureResult r;
+autotune::MeasureResult CudaBackend::measure_gemm(int64_t m, int64_t n, int64_t k,
+                                                  const autotune::MeasureOptions& options) {
+  autotune::MeasureResult r;
   if (!bench_) {
     r.status = MeasureStatus::kLaunchFailed;
     r.message = "this CUDA backend only compiles";
@@ -182,7 +184,9 @@ MeasureResult CudaBackend::measure_gemm(int64_t m, int64_t n, int64_t k, const M
     }
     cublaslt_ = std::move(*lt);
   }
-  auto fill = [this](rt::DeviceBuffer& buf, uint64_t seed) { return bench_->fill(buf, seed, DType::kBF16); };
+  auto fill = [this](runtime::DeviceBuffer& buf, uint64_t seed) {
+    return bench_->fill(buf, seed, codegen::DType::kBF16);
+  };
   auto t = cublaslt_->time_gemm(m, n, k, bench_->info().l2_bytes, stream_->get(), fill, timing_of(options));
   if (!t.ok()) {
     r.status = MeasureStatus::kLaunchFailed;
@@ -197,4 +201,4 @@ MeasureResult CudaBackend::measure_gemm(int64_t m, int64_t n, int64_t k, const M
   return r;
 }
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::backends::cuda

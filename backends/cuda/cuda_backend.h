@@ -13,11 +13,9 @@
 #include "backends/cuda/kernel_bench.h"
 #include "core/thread_pool.h"
 
-namespace gqaforge {
-class CublasLt;
-}
+namespace gqaforge::backends::cuda {
 
-namespace gqaforge::tune {
+class CublasLt;
 
 struct CudaBackendOptions {
   int device = 0;
@@ -26,24 +24,27 @@ struct CudaBackendOptions {
   std::filesystem::path cache_dir;  // empty = the default compile cache directory
 };
 
-class CudaBackend final : public Backend {
+class CudaBackend final : public autotune::Backend {
  public:
   /// A backend that compiles and measures on device `options.device` (creates its context).
   static Result<std::unique_ptr<CudaBackend>> open(const CudaBackendOptions& options);
   /// A backend that only compiles, for the device `info` describes (no GPU needed).
-  static Result<std::unique_ptr<CudaBackend>> compile_only(const BackendInfo& info, const CudaBackendOptions& options);
+  static Result<std::unique_ptr<CudaBackend>> compile_only(const autotune::BackendInfo& info,
+                                                           const CudaBackendOptions& options);
   ~CudaBackend() override;
 
   std::string name() const override { return "cuda"; }
-  Result<BackendInfo> info() override { return info_; }
-  Result<std::string> kernel_key(const AttentionProblem& problem, const KernelFamily& family,
-                                 const KernelConfig& config) override;
-  std::vector<CompileResult> compile(const std::vector<Candidate>& candidates) override;
-  MeasureResult measure(const Candidate& candidate, const MeasureOptions& options) override;
+  Result<autotune::BackendInfo> info() override { return info_; }
+  Result<std::string> kernel_key(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
+                                 const codegen::KernelConfig& config) override;
+  std::vector<autotune::CompileResult> compile(const std::vector<autotune::Candidate>& candidates) override;
+  autotune::MeasureResult measure(const autotune::Candidate& candidate,
+                                  const autotune::MeasureOptions& options) override;
   bool healthy() const override { return healthy_; }
 
   /// With cuBLASLt (loaded on first use).
-  MeasureResult measure_gemm(int64_t m, int64_t n, int64_t k, const MeasureOptions& options) override;
+  autotune::MeasureResult measure_gemm(int64_t m, int64_t n, int64_t k,
+                                       const autotune::MeasureOptions& options) override;
 
  private:
   explicit CudaBackend(const CudaBackendOptions& options);
@@ -51,18 +52,18 @@ class CudaBackend final : public Backend {
   void check_context();
 
   CudaBackendOptions options_;
-  BackendInfo info_;
-  rt::CompileOptions compile_options_;
-  std::unique_ptr<rt::CompileCache> cache_;
+  autotune::BackendInfo info_;
+  runtime::CompileOptions compile_options_;
+  std::unique_ptr<runtime::CompileCache> cache_;
   std::unique_ptr<ThreadPool> pool_;
   std::atomic<bool> hung_compile_{false};
   // Measuring (absent in compile-only instances).
-  std::unique_ptr<rt::Context> context_;
-  std::unique_ptr<rt::Stream> stream_;
-  std::unique_ptr<rt::Jit> jit_;
+  std::unique_ptr<runtime::Context> context_;
+  std::unique_ptr<runtime::Stream> stream_;
+  std::unique_ptr<runtime::Jit> jit_;
   std::unique_ptr<KernelBench> bench_;
   std::unique_ptr<CublasLt> cublaslt_;
   bool healthy_ = true;
 };
 
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::backends::cuda

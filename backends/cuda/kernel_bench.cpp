@@ -7,7 +7,9 @@
 
 #include "codegen/emitter.h"
 
-namespace gqaforge {
+namespace gqaforge::backends::cuda {
+
+using codegen::AttentionProblem;
 
 AttentionProblem gate_problem(const AttentionProblem& p) {
   AttentionProblem g = p;
@@ -16,7 +18,7 @@ AttentionProblem gate_problem(const AttentionProblem& p) {
   // heads keep the head strides exercised at a fraction of the oracle's cost.
   g.n_kv_heads = std::min(p.n_kv_heads, 2);
   g.n_q_heads = g.n_kv_heads * p.group();
-  if (p.phase == Phase::kDecode) {
+  if (p.phase == codegen::Phase::kDecode) {
     g.kv_len = std::min<int64_t>(p.kv_len, 32768);
   } else {
     // 1023 is a multiple of no tile, so the partial last tiles run too.
@@ -30,20 +32,20 @@ uint64_t gate_seed(const AttentionProblem& problem) {
   return std::hash<std::string>()(problem.name()) & 0xffffff;
 }
 
-Status KernelBench::fill(rt::DeviceBuffer& buf, uint64_t seed, DType dtype) {
-  GQF_ASSIGN_OR_RETURN(const rt::LoadedKernel* k, jit_->load(emit_fill(dtype)));
-  GQF_ASSIGN_OR_RETURN(rt::Function f, k->function("gqaforge_fill_random"));
+Status KernelBench::fill(runtime::DeviceBuffer& buf, uint64_t seed, codegen::DType dtype) {
+  GQF_ASSIGN_OR_RETURN(const runtime::LoadedKernel* k, jit_->load(codegen::emit_fill(dtype)));
+  GQF_ASSIGN_OR_RETURN(runtime::Function f, k->function("gqaforge_fill_random"));
   struct {
     CUdeviceptr p;
     unsigned long long n, seed;
   } args{buf.ptr(), buf.size() / 2, seed};
   void* argv[] = {&args.p, &args.n, &args.seed};
-  GQF_ASSIGN_OR_RETURN(const rt::DriverApi* api, rt::driver());
+  GQF_ASSIGN_OR_RETURN(const runtime::DriverApi* api, runtime::driver());
   GQF_CU_CHECK(api, cuLaunchKernel(f.get(), 1024, 1, 1, 256, 1, 1, 0, stream_, argv, nullptr));
   return ok_status();
 }
 
-Result<std::vector<rt::DeviceAttention>*> KernelBench::inputs(const AttentionProblem& problem) {
+Result<std::vector<runtime::DeviceAttention>*> KernelBench::inputs(const AttentionProblem& problem) {
   const std::string key = problem.name();
   if (key == inputs_key_ && !inputs_.empty()) return &inputs_;
   inputs_.clear();
@@ -51,7 +53,7 @@ Result<std::vector<rt::DeviceAttention>*> KernelBench::inputs(const AttentionPro
   // Enough copies that K+V exceed twice the L2 cache.
   const int copies = static_cast<int>(std::clamp(std::ceil(2.0 * info_.l2_bytes / problem.kv_bytes()) + 1, 2.0, 64.0));
   for (int c = 0; c < copies; ++c) {
-    GQF_ASSIGN_OR_RETURN(rt::DeviceAttention d, rt::DeviceAttention::allocate(problem, true, kv_head_major_));
+    GQF_ASSIGN_OR_RETURN(runtime::DeviceAttention d, runtime::DeviceAttention::allocate(problem, true, kv_head_major_));
     const auto seed = static_cast<uint64_t>(3 * c);
     GQF_RETURN_IF_ERROR(fill(d.q, seed + 1, problem.dtype));
     GQF_RETURN_IF_ERROR(fill(d.k, seed + 2, problem.dtype));
@@ -62,30 +64,31 @@ Result<std::vector<rt::DeviceAttention>*> KernelBench::inputs(const AttentionPro
   return &inputs_;
 }
 
-Result<BenchOutcome> KernelBench::run(rt::AttentionOp& op, uint64_t seed, const TimingOptions& timing) {
+Result<BenchOutcome> KernelBench::run(runtime::AttentionOp& op, uint64_t seed, const TimingOptions& timing) {
   BenchOutcome out;
   const AttentionProblem& problem = op.problem();
-  const DeviceLimits limits = info_.limits();
-  const KernelFamily& family = op.kernel_family();
+  const codegen::DeviceLimits limits = info_.limits();
+  const codegen::KernelFamily& family = op.kernel_family();
   // Pin the choices the big shape's launch makes (decode: the split count), so the gate checks
   // the same launch.
-  GQF_ASSIGN_OR_RETURN(KernelConfig pinned, family.resolve(problem, op.kernel_config(), limits));
+  GQF_ASSIGN_OR_RETURN(codegen::KernelConfig pinned, family.resolve(problem, op.kernel_config(), limits));
   out.config = family.canonical(pinned);
-  GQF_ASSIGN_OR_RETURN(rt::AttentionOp gate_op, rt::AttentionOp::create(gate_problem(problem), family, pinned, limits));
-  rt::CheckOptions co;
+  GQF_ASSIGN_OR_RETURN(runtime::AttentionOp gate_op,
+                       runtime::AttentionOp::create(gate_problem(problem), family, pinned, limits));
+  runtime::CheckOptions co;
   co.seed = seed;
   co.kv_head_major = kv_head_major_;
   out.seed = seed;
-  GQF_ASSIGN_OR_RETURN(rt::CheckResult check, rt::check_op(*jit_, gate_op, co, stream_));
+  GQF_ASSIGN_OR_RETURN(runtime::CheckResult check, runtime::check_op(*jit_, gate_op, co, stream_));
   out.gate = check.report;
   out.gate_passed = check.report.passed;
   if (!out.gate_passed) return out;
 
-  GQF_ASSIGN_OR_RETURN(std::vector<rt::DeviceAttention> * sets, inputs(problem));
+  GQF_ASSIGN_OR_RETURN(std::vector<runtime::DeviceAttention> * sets, inputs(problem));
   const auto copies = sets->size();
   auto enqueue = [&](int i) { return op.run(*jit_, (*sets)[static_cast<size_t>(i) % copies].params, stream_); };
   GQF_RETURN_IF_ERROR(enqueue(0));  // compile, load and size the workspace outside capture
-  GQF_ASSIGN_OR_RETURN(const rt::DriverApi* api, rt::driver());
+  GQF_ASSIGN_OR_RETURN(const runtime::DriverApi* api, runtime::driver());
   GQF_CU_CHECK(api, cuStreamSynchronize(stream_));
   GQF_ASSIGN_OR_RETURN(out.timing, time_calls(enqueue, stream_, timing));
   const double seconds = out.timing.median_us * 1e-6;
@@ -94,4 +97,4 @@ Result<BenchOutcome> KernelBench::run(rt::AttentionOp& op, uint64_t seed, const 
   return out;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::backends::cuda

@@ -15,19 +15,19 @@
 #include "runtime/device_attention.h"
 #include "runtime/device_info.h"
 
-namespace gqaforge {
+namespace gqaforge::backends::cuda {
 
 /// The gate's shape: the very kernel and config, batch <= 2, at most two KV heads, and lengths
 /// small enough for the CPU oracle (or the GPU reference).
-AttentionProblem gate_problem(const AttentionProblem& problem);
+codegen::AttentionProblem gate_problem(const codegen::AttentionProblem& problem);
 
 /// Default gate seed of a problem (printed with failures so that they can be replayed).
-uint64_t gate_seed(const AttentionProblem& problem);
+uint64_t gate_seed(const codegen::AttentionProblem& problem);
 
 struct BenchOutcome {
   std::string config;        // canonical config launched (decode: split count pinned)
   bool gate_passed = false;  // when false nothing was timed
-  rt::CheckReport gate;
+  runtime::CheckReport gate;
   uint64_t seed = 0;  // gate inputs
   TimingStats timing;
   double tbps = 0;  // K+V bytes read per second / 1e12 (decode)
@@ -38,28 +38,28 @@ class KernelBench {
  public:
   /// `kv_head_major` stores K/V as [batch, n_kv, kv_len, head_dim] (the peers' layout in
   /// bench/peers.py) instead of [batch, kv_len, n_kv, head_dim], for the gate and the timing.
-  KernelBench(rt::DeviceInfo info, rt::Jit* jit, CUstream stream, bool kv_head_major = false)
+  KernelBench(runtime::DeviceInfo info, runtime::Jit* jit, CUstream stream, bool kv_head_major = false)
       : info_(std::move(info)), jit_(jit), stream_(stream), kv_head_major_(kv_head_major) {}
 
   /// Gate, then (only if it passed) timing, of `op` on its problem. Errors are invalid
   /// configs, compile errors and driver failures (launch faults included).
-  Result<BenchOutcome> run(rt::AttentionOp& op, uint64_t seed, const TimingOptions& timing = {});
+  Result<BenchOutcome> run(runtime::AttentionOp& op, uint64_t seed, const TimingOptions& timing = {});
 
   /// Fills a 16-bit device buffer with seeded random values (gqaforge_fill_random).
-  Status fill(rt::DeviceBuffer& buf, uint64_t seed, DType dtype);
+  Status fill(runtime::DeviceBuffer& buf, uint64_t seed, codegen::DType dtype);
 
-  const rt::DeviceInfo& info() const { return info_; }
+  const runtime::DeviceInfo& info() const { return info_; }
 
  private:
   /// Rotating input sets for `problem`; kept while consecutive calls measure the same problem.
-  Result<std::vector<rt::DeviceAttention>*> inputs(const AttentionProblem& problem);
+  Result<std::vector<runtime::DeviceAttention>*> inputs(const codegen::AttentionProblem& problem);
 
-  rt::DeviceInfo info_;
-  rt::Jit* jit_;
+  runtime::DeviceInfo info_;
+  runtime::Jit* jit_;
   CUstream stream_;
   bool kv_head_major_;
   std::string inputs_key_;
-  std::vector<rt::DeviceAttention> inputs_;
+  std::vector<runtime::DeviceAttention> inputs_;
 };
 
-}  // namespace gqaforge
+}  // namespace gqaforge::backends::cuda

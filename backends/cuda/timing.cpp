@@ -5,12 +5,12 @@
 #include <cmath>
 #include <vector>
 
-namespace gqaforge {
+namespace gqaforge::backends::cuda {
 
 Result<TimingStats> time_calls(const std::function<Status(int)>& enqueue, CUstream stream,
                                const TimingOptions& options) {
-  GQF_ASSIGN_OR_RETURN(rt::Event start, rt::Event::create());
-  GQF_ASSIGN_OR_RETURN(rt::Event stop, rt::Event::create());
+  GQF_ASSIGN_OR_RETURN(runtime::Event start, runtime::Event::create());
+  GQF_ASSIGN_OR_RETURN(runtime::Event stop, runtime::Event::create());
   int call = 0;
   for (int i = 0; i < options.warmup_calls; ++i) GQF_RETURN_IF_ERROR(enqueue(call++));
   // One call, timed, to size the repetitions.
@@ -26,10 +26,10 @@ Result<TimingStats> time_calls(const std::function<Status(int)>& enqueue, CUstre
     for (int i = 0; i < calls; ++i) GQF_RETURN_IF_ERROR(enqueue(call++));
     return ok_status();
   };
-  rt::GraphExec graph;
+  runtime::GraphExec graph;
   if (options.use_graph) {
     // The graph replays the same call indices each time; buffers rotate within it.
-    GQF_ASSIGN_OR_RETURN(graph, rt::GraphExec::capture(stream, run_rep));
+    GQF_ASSIGN_OR_RETURN(graph, runtime::GraphExec::capture(stream, run_rep));
     GQF_RETURN_IF_ERROR(graph.launch(stream));  // warm replay
   }
   std::vector<double> per_call_us;
@@ -62,4 +62,4 @@ Result<TimingStats> time_calls(const std::function<Status(int)>& enqueue, CUstre
   return s;
 }
 
-}  // namespace gqaforge
+}  // namespace gqaforge::backends::cuda

@@ -9,7 +9,7 @@
 
 #include "runtime/handles.h"
 
-namespace gqaforge {
+namespace gqaforge::backends::cuda {
 
 struct TimingOptions {
   int warmup_calls = 3;     // untimed calls first (module load, caches, clocks)
@@ -32,4 +32,4 @@ struct TimingStats {
 Result<TimingStats> time_calls(const std::function<Status(int)>& enqueue, CUstream stream,
                                const TimingOptions& options = {});
 
-}  // namespace gqaforge
+}  // namespace gqaforge::backends::cuda

@@ -5,7 +5,9 @@
 #include "autotune/buckets.h"
 #include "tests/autotune/test_util.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
 namespace {
 
 TEST(Buckets, BatchBucketsArePowersOfFour) {
@@ -76,4 +78,4 @@ TEST(Buckets, PrefillUsesQLengthBuckets) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

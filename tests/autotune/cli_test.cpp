@@ -18,7 +18,10 @@
 #include "db/database.h"
 #include "tests/autotune/test_util.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using db::MeasurementFilter;
+using db::OpenMode;
 namespace {
 
 using testing::ScratchDir;
@@ -124,7 +127,7 @@ TEST(TuneCli, SyntheticSweepRecordsAndResumes) {
   EXPECT_NE(r.out.find("TFLOP/s"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("TB/s"), std::string::npos) << r.out;
 
-  auto opened = Database::open(db, OpenMode::kReadOnly);
+  auto opened = db::Database::open(db, OpenMode::kReadOnly);
   ASSERT_TRUE(opened.ok()) << opened.status().to_string();
   auto rows = (*opened)->measurements(MeasurementFilter{});
   ASSERT_TRUE(rows.ok());
@@ -152,7 +155,7 @@ TEST(TuneCli, SyntheticSweepRecordsAndResumes) {
   EXPECT_EQ(again.out.find("no passing variant"), std::string::npos) << "finished problems keep their winners\n"
                                                                      << again.out;
   EXPECT_EQ(summary_table(again.out), summary_table(r.out)) << "the summary of a resumed sweep is the sweep's";
-  auto reopened = Database::open(db, OpenMode::kReadOnly);
+  auto reopened = db::Database::open(db, OpenMode::kReadOnly);
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->measurements(MeasurementFilter{})->size(), 4u * 12u);
   EXPECT_EQ((*reopened)->runs()->size(), 2u);
@@ -166,7 +169,7 @@ TEST(TuneCli, WorkerIsolationThroughTheCli) {
                         "--synthetic-faults launch_failed=0.1 --quiet --strategy random --budget 30 --db " +
                             db);
   ASSERT_EQ(r.rc, 0) << r.err;
-  auto opened = Database::open(db, OpenMode::kReadOnly);
+  auto opened = db::Database::open(db, OpenMode::kReadOnly);
   ASSERT_TRUE(opened.ok());
   auto counts = (*opened)->count_by_status(MeasurementFilter{});
   ASSERT_TRUE(counts.ok());
@@ -303,7 +306,7 @@ TEST(TuneSignals, SigtermAbandonsTheHangingTryStoresNothingFalseAndExits) {
   EXPECT_TRUE(wait_for(5, [&] { return workers_with_seed(seed).empty(); }));
   const std::string out = slurp(dir.file("bg.stdout"));
   EXPECT_NE(out.find("interrupted"), std::string::npos) << out;
-  auto opened = Database::open(db, OpenMode::kReadOnly);
+  auto opened = db::Database::open(db, OpenMode::kReadOnly);
   ASSERT_TRUE(opened.ok()) << opened.status().to_string();
   auto rows = (*opened)->measurements(MeasurementFilter{});
   ASSERT_TRUE(rows.ok());
@@ -317,7 +320,7 @@ TEST(TuneSignals, SigtermAbandonsTheHangingTryStoresNothingFalseAndExits) {
 /// Per kernel of each problem: config, status, median, message and the best mark.
 std::map<std::string, std::string> db_state(const std::string& db) {
   std::map<std::string, std::string> out;
-  auto opened = Database::open(db, OpenMode::kReadOnly);
+  auto opened = db::Database::open(db, OpenMode::kReadOnly);
   EXPECT_TRUE(opened.ok()) << opened.status().to_string();
   if (!opened.ok()) return out;
   auto rows = (*opened)->measurements(MeasurementFilter{});
@@ -460,4 +463,4 @@ TEST(TuneCli, JsonSummaryFollowsItsSchema) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

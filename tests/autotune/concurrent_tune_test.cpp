@@ -14,7 +14,10 @@
 #include "db/database.h"
 #include "tests/autotune/test_util.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
+using db::MeasurementFilter;
 namespace {
 
 using testing::ScratchDir;
@@ -35,7 +38,7 @@ TuneOptions options() {
 
 // Child: its own connection and backend; writes "tried waited" to `report`.
 [[noreturn]] void child_tuner(const std::string& db_path, const std::string& report) {
-  auto db = Database::open(db_path);
+  auto db = db::Database::open(db_path);
   if (!db.ok()) _exit(10);
   SyntheticOptions so;
   so.measure_delay_ms = 3;  // a measurement takes time, as on a GPU
@@ -53,7 +56,7 @@ TuneOptions options() {
   _exit(0);
 }
 
-std::map<std::string, std::string> state(Database& db) {
+std::map<std::string, std::string> state(db::Database& db) {
   std::map<std::string, std::string> out;
   auto rows = db.measurements(MeasurementFilter{});
   EXPECT_TRUE(rows.ok());
@@ -68,12 +71,12 @@ TEST(ConcurrentTuners, ShareOneSweepAndEndWithTheSingleTunersRows) {
   ScratchDir dir;
   int64_t points = 0;
   for (const AttentionProblem& p : problems()) {
-    points += static_cast<int64_t>(make_family_space(p, DeviceLimits{})->space.valid_points().size());
+    points += static_cast<int64_t>(make_family_space(p, codegen::DeviceLimits{})->space.valid_points().size());
   }
   // The reference: one tuner alone.
   const std::string single = dir.file("single.sqlite");
   {
-    auto db = Database::open(single);
+    auto db = db::Database::open(single);
     ASSERT_TRUE(db.ok());
     SyntheticOptions so;
     so.fault_rates = {{MeasureStatus::kWrongResult, 0.05}};
@@ -82,7 +85,7 @@ TEST(ConcurrentTuners, ShareOneSweepAndEndWithTheSingleTunersRows) {
   }
 
   const std::string shared = dir.file("shared.sqlite");
-  ASSERT_TRUE(Database::open(shared).ok());  // created once, so the children only open it
+  ASSERT_TRUE(db::Database::open(shared).ok());  // created once, so the children only open it
   constexpr int kTuners = 4;
   std::vector<pid_t> pids;
   for (int i = 0; i < kTuners; ++i) {
@@ -108,8 +111,8 @@ TEST(ConcurrentTuners, ShareOneSweepAndEndWithTheSingleTunersRows) {
   EXPECT_LE(tried, points + points / 10) << "points " << points << ", waited " << waited;
   EXPECT_GE(tried, points);
 
-  auto a = Database::open(single, OpenMode::kReadOnly);
-  auto b = Database::open(shared, OpenMode::kReadOnly);
+  auto a = db::Database::open(single, db::OpenMode::kReadOnly);
+  auto b = db::Database::open(shared, db::OpenMode::kReadOnly);
   ASSERT_TRUE(a.ok() && b.ok());
   // The same variants with the same results (synthetic timings are exact), one best each.
   EXPECT_EQ(state(**b), state(**a));
@@ -124,4 +127,4 @@ TEST(ConcurrentTuners, ShareOneSweepAndEndWithTheSingleTunersRows) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

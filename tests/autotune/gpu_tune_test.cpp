@@ -13,11 +13,11 @@
 #include "runtime/cuda_driver.h"
 #include "tests/autotune/test_util.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 namespace {
 
 TEST(GpuTune, ShortDecodeAndPrefillTuneRecordsRowsAndBest) {
-  if (!rt::gpu_available()) GTEST_SKIP() << "no CUDA device (driver not loadable or no GPU present)";
+  if (!runtime::gpu_available()) GTEST_SKIP() << "no CUDA device (driver not loadable or no GPU present)";
   testing::ScratchDir dir;
   const std::string db = dir.file("gpu.sqlite");
   const std::string binary = GQAFORGE_BINARY_DIR "/tools/gqaforge";
@@ -34,9 +34,9 @@ TEST(GpuTune, ShortDecodeAndPrefillTuneRecordsRowsAndBest) {
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << cmd << "\n" << text.str();
     std::printf("%s\n", text.str().c_str());
   }
-  auto opened = Database::open(db, OpenMode::kReadOnly);
+  auto opened = db::Database::open(db, db::OpenMode::kReadOnly);
   ASSERT_TRUE(opened.ok()) << opened.status().to_string();
-  auto rows = (*opened)->measurements(MeasurementFilter{});
+  auto rows = (*opened)->measurements(db::MeasurementFilter{});
   ASSERT_TRUE(rows.ok());
   std::map<std::string, int> ok_rows, best_rows;
   for (const MeasurementRecord& m : *rows) {
@@ -70,4 +70,4 @@ TEST(GpuTune, ShortDecodeAndPrefillTuneRecordsRowsAndBest) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -4,12 +4,14 @@
 
 #include "autotune/grid.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::Phase;
 namespace {
 
-std::vector<std::string> names(const std::vector<AttentionProblem>& problems) {
+std::vector<std::string> names(const std::vector<codegen::AttentionProblem>& problems) {
   std::vector<std::string> out;
-  for (const AttentionProblem& p : problems) out.push_back(p.name());
+  for (const codegen::AttentionProblem& p : problems) out.push_back(p.name());
   return out;
 }
 
@@ -81,4 +83,4 @@ TEST(Grid, NamesTheFirstInvalidProblem) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

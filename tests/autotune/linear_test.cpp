@@ -4,7 +4,7 @@
 
 #include "autotune/linear.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 namespace {
 
 TEST(Linear, ModelGemmsFollowTheBlock) {
@@ -49,4 +49,4 @@ TEST(Linear, DeduplicatesAndRecords) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -7,7 +7,7 @@
 #include "autotune/synthetic_backend.h"
 #include "tests/autotune/test_util.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 namespace {
 
 using testing::MemorySink;
@@ -17,8 +17,8 @@ class GemmBackend final : public Backend {
  public:
   std::string name() const override { return "gemm-test"; }
   Result<BackendInfo> info() override { return synthetic_.info(); }
-  Result<std::string> kernel_key(const AttentionProblem& problem, const KernelFamily& family,
-                                 const KernelConfig& config) override {
+  Result<std::string> kernel_key(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
+                                 const codegen::KernelConfig& config) override {
     return synthetic_.kernel_key(problem, family, config);
   }
   std::vector<CompileResult> compile(const std::vector<Candidate>& candidates) override {
@@ -122,4 +122,4 @@ TEST(LinearTuner, ASinkErrorFailsTheRun) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

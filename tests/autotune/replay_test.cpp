@@ -11,7 +11,10 @@
 #include "autotune/tuner.h"
 #include "tests/autotune/test_util.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
+using codegen::DeviceLimits;
 namespace {
 
 using testing::MemorySink;
@@ -113,4 +116,4 @@ TEST(Replay, PartialRowsCountAsUnmeasuredAndNoPassingRowFails) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

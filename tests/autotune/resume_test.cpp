@@ -18,7 +18,9 @@
 #include "core/interrupt.h"
 #include "tests/autotune/test_util.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
 namespace {
 
 using testing::MemorySink;
@@ -170,7 +172,8 @@ class InterruptingBackend final : public Backend {
   InterruptingBackend(Backend& inner, int64_t after) : inner_(inner), after_(after) {}
   std::string name() const override { return "interrupting"; }
   Result<BackendInfo> info() override { return inner_.info(); }
-  Result<std::string> kernel_key(const AttentionProblem& p, const KernelFamily& f, const KernelConfig& c) override {
+  Result<std::string> kernel_key(const AttentionProblem& p, const codegen::KernelFamily& f,
+                                 const codegen::KernelConfig& c) override {
     return inner_.kernel_key(p, f, c);
   }
   std::vector<CompileResult> compile(const std::vector<Candidate>& c) override { return inner_.compile(c); }
@@ -309,4 +312,4 @@ TEST(Resume, RetryFailedMeasuresInfrastructureFailuresAgainAndOnlyThose) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -9,7 +9,11 @@
 #include "codegen/prefill_config.h"
 #include "tests/autotune/test_util.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::DeviceLimits;
+using codegen::find_family;
+using codegen::KernelConfig;
 namespace {
 
 SearchSpace small_space() {
@@ -85,8 +89,8 @@ TEST(SearchSpace, NeighboursChangeOneParameterToAnAdjacentValue) {
 
 TEST(FamilySpace, DecodeSpaceHoldsOnlyConfigsTheValidatorAccepts) {
   const DeviceLimits limits;
-  for (const AttentionProblem& p : {testing::decode_problem(32, 8, 128), testing::decode_problem(8, 1, 64),
-                                    testing::decode_problem(16, 2, 256, 4, 4096)}) {
+  for (const codegen::AttentionProblem& p : {testing::decode_problem(32, 8, 128), testing::decode_problem(8, 1, 64),
+                                             testing::decode_problem(16, 2, 256, 4, 4096)}) {
     auto fs = make_family_space(p, limits);
     ASSERT_TRUE(fs.ok()) << fs.status().to_string();
     EXPECT_STREQ(fs->family->name(), "decode");
@@ -96,21 +100,21 @@ TEST(FamilySpace, DecodeSpaceHoldsOnlyConfigsTheValidatorAccepts) {
     EXPECT_GT(rejections["warps_m_divides_warps"], 0);
     EXPECT_GT(rejections["mma_keys_per_warp_multiple_of_16"], 0);
     for (const Point& pt : valid) {
-      auto c = DecodeConfig::parse(fs->config_text(pt), DecodeConfig{});
+      auto c = codegen::DecodeConfig::parse(fs->config_text(pt), codegen::DecodeConfig{});
       ASSERT_TRUE(c.ok());
       EXPECT_EQ(KernelConfig(*c), fs->config(pt)) << "the text round-trips the typed config";
       EXPECT_EQ(fs->point_of(*c), pt);
       EXPECT_TRUE(c->validate(p, limits).ok()) << fs->config_text(pt);
       EXPECT_TRUE(std::isfinite(fs->predict_us(pt))) << fs->config_text(pt);
     }
-    EXPECT_EQ(fs->default_config, KernelConfig(default_decode_config(p, limits)));
+    EXPECT_EQ(fs->default_config, KernelConfig(codegen::default_decode_config(p, limits)));
   }
 }
 
 TEST(FamilySpace, PrefillSpaceHoldsOnlyConfigsTheValidatorAccepts) {
   const DeviceLimits limits;
-  for (const AttentionProblem& p : {testing::prefill_problem(32, 8, 128), testing::prefill_problem(8, 8, 64),
-                                    testing::prefill_problem(16, 2, 256, 1, 4096)}) {
+  for (const codegen::AttentionProblem& p : {testing::prefill_problem(32, 8, 128), testing::prefill_problem(8, 8, 64),
+                                             testing::prefill_problem(16, 2, 256, 1, 4096)}) {
     auto fs = make_family_space(p, limits);
     ASSERT_TRUE(fs.ok()) << fs.status().to_string();
     std::map<std::string, int64_t> rejections;
@@ -118,7 +122,7 @@ TEST(FamilySpace, PrefillSpaceHoldsOnlyConfigsTheValidatorAccepts) {
     ASSERT_GT(valid.size(), 4u) << p.name();
     EXPECT_GT(rejections["block_m_is_16_warps_k"], 0);
     for (const Point& pt : valid) {
-      auto c = PrefillConfig::parse(fs->config_text(pt), PrefillConfig{});
+      auto c = codegen::PrefillConfig::parse(fs->config_text(pt), codegen::PrefillConfig{});
       ASSERT_TRUE(c.ok());
       EXPECT_EQ(KernelConfig(*c), fs->config(pt)) << "the text round-trips the typed config";
       EXPECT_TRUE(c->validate(p, limits).ok()) << fs->config_text(pt);
@@ -150,7 +154,7 @@ TEST(FamilySpace, ConfigureValidatesAndNamesTheValue) {
 }
 
 TEST(FamilySpace, OnlyTheTunedFamiliesHaveASpace) {
-  for (const KernelFamily* f : kernel_families()) {
+  for (const codegen::KernelFamily* f : codegen::kernel_families()) {
     EXPECT_EQ(find_tuning(*f).ok(), f->phase().has_value()) << f->name();
   }
   auto reference = find_family("reference");
@@ -159,4 +163,4 @@ TEST(FamilySpace, OnlyTheTunedFamiliesHaveASpace) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -13,7 +13,7 @@
 #include "autotune/synthetic_backend.h"
 #include "tests/autotune/test_util.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 namespace {
 
 /// An abstract 4-parameter landscape: a bowl with a rugged hash factor; the predictor knows the
@@ -107,12 +107,12 @@ TEST(GuidedSearcher, NearOptimalWithFewEvaluationsOnAnAbstractLandscape) {
 }
 
 TEST(GuidedSearcher, NearOptimalWithFewEvaluationsOnKernelLandscapes) {
-  const DeviceLimits limits;
-  const std::vector<AttentionProblem> problems = {
+  const codegen::DeviceLimits limits;
+  const std::vector<codegen::AttentionProblem> problems = {
       testing::decode_problem(32, 8, 128, 1, 32768), testing::decode_problem(8, 1, 128, 1, 131072),
       testing::decode_problem(32, 8, 128, 16, 4096), testing::decode_problem(16, 2, 64, 4, 16384),
       testing::prefill_problem(32, 8, 128, 1, 8192), testing::prefill_problem(8, 1, 64, 1, 32768)};
-  for (const AttentionProblem& problem : problems) {
+  for (const codegen::AttentionProblem& problem : problems) {
     for (uint64_t seed : {1u, 2u}) {
       auto fs = make_family_space(problem, limits);
       ASSERT_TRUE(fs.ok());
@@ -166,4 +166,4 @@ TEST(MakeSearcher, NamesTheUnknownStrategy) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -5,7 +5,7 @@
 #include "autotune/shard.h"
 #include "tests/autotune/test_util.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 namespace {
 
 TEST(Shard, ParsesAndRejectsWithTheValue) {
@@ -24,7 +24,7 @@ TEST(Shard, ParsesAndRejectsWithTheValue) {
 }
 
 TEST(Shard, PartitionIsDisjointAndComplete) {
-  auto fs = make_family_space(testing::decode_problem(), DeviceLimits{});
+  auto fs = make_family_space(testing::decode_problem(), codegen::DeviceLimits{});
   ASSERT_TRUE(fs.ok());
   std::vector<std::string> keys;
   for (const Point& p : fs->space.valid_points()) keys.push_back(fs->problem.name() + "|" + fs->config_text(p));
@@ -51,4 +51,4 @@ TEST(Shard, PartitionIsDisjointAndComplete) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -6,7 +6,7 @@
 #include "autotune/searcher.h"
 #include "autotune/stop.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 namespace {
 
 TEST(SearchTracker, CountsEvaluationsAndImprovements) {
@@ -78,4 +78,4 @@ TEST(StopConditions, DriveStopsAtTheBudget) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

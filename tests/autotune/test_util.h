@@ -13,7 +13,7 @@
 #include "records/records.h"
 #include "codegen/problem.h"
 
-namespace gqaforge::tune::testing {
+namespace gqaforge::autotune::testing {
 
 /// Keeps every recorded row in order; stored_rows answers like the database does (the latest
 /// row per kernel, a re-measurement keeps the best mark, marking a row best clears the
@@ -66,12 +66,14 @@ class MemorySink final : public MeasurementSink {
   Status error;
 };
 
-inline AttentionProblem decode_problem(int hq = 32, int hkv = 8, int d = 128, int64_t batch = 1, int64_t kv = 32768) {
-  return make_problem(Phase::kDecode, hq, hkv, d, DType::kBF16, true, batch, 1, kv);
+inline codegen::AttentionProblem decode_problem(int hq = 32, int hkv = 8, int d = 128, int64_t batch = 1,
+                                                int64_t kv = 32768) {
+  return codegen::make_problem(codegen::Phase::kDecode, hq, hkv, d, codegen::DType::kBF16, true, batch, 1, kv);
 }
 
-inline AttentionProblem prefill_problem(int hq = 32, int hkv = 8, int d = 128, int64_t batch = 1, int64_t len = 8192) {
-  return make_problem(Phase::kPrefill, hq, hkv, d, DType::kBF16, true, batch, len, len);
+inline codegen::AttentionProblem prefill_problem(int hq = 32, int hkv = 8, int d = 128, int64_t batch = 1,
+                                                 int64_t len = 8192) {
+  return codegen::make_problem(codegen::Phase::kPrefill, hq, hkv, d, codegen::DType::kBF16, true, batch, len, len);
 }
 
 /// A fresh directory under the system temp dir, removed at the end of the test.
@@ -98,4 +100,4 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
-}  // namespace gqaforge::tune::testing
+}  // namespace gqaforge::autotune::testing

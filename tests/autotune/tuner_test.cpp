@@ -11,7 +11,9 @@
 #include "codegen/decode_config.h"
 #include "tests/autotune/test_util.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
+
+using codegen::AttentionProblem;
 namespace {
 
 using testing::MemorySink;
@@ -46,7 +48,7 @@ TEST(Tuner, RecordsEveryStatusAndKeepsGoing) {
   EXPECT_GT(report->kernels_compiled + report->compile_cache_hits, 0);
   EXPECT_EQ(report->compile_cpu_s, 0) << "no invented compile time";
 
-  auto fs = make_family_space(problem, DeviceLimits{});
+  auto fs = make_family_space(problem, codegen::DeviceLimits{});
   const size_t valid = fs->space.valid_points().size();
   // Every valid point was tried once (the default is one of them or one more), plus re-measures.
   EXPECT_GE(out.tried, static_cast<int64_t>(valid));
@@ -111,7 +113,7 @@ TEST(Tuner, MeasuresTheDefaultEvenWhenTheBudgetIsTiny) {
   EXPECT_EQ(out.tried, 3);
   EXPECT_NE(out.stop_reason.find("evaluation budget 3"), std::string::npos);
   ASSERT_TRUE(out.default_row.has_value());
-  EXPECT_EQ(out.default_row->config, default_decode_config(problem, DeviceLimits{}).canonical());
+  EXPECT_EQ(out.default_row->config, codegen::default_decode_config(problem, codegen::DeviceLimits{}).canonical());
 }
 
 TEST(Tuner, GuidedFindsNearlyTheExhaustiveBestWithFewTries) {
@@ -260,4 +262,4 @@ TEST(Tuner, RegisterLimitRejectsAfterCompiling) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

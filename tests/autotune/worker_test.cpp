@@ -11,7 +11,7 @@
 #include "autotune/worker_protocol.h"
 #include "tests/autotune/test_util.h"
 
-namespace gqaforge::tune {
+namespace gqaforge::autotune {
 namespace {
 
 const std::string kBinary = GQAFORGE_BINARY_DIR "/tools/gqaforge";
@@ -19,8 +19,8 @@ const std::string kBinary = GQAFORGE_BINARY_DIR "/tools/gqaforge";
 Candidate sample_candidate() {
   Candidate c;
   c.problem = testing::decode_problem(16, 2, 64, 3, 1000);
-  c.family = &family_for(Phase::kDecode);
-  DecodeConfig config;
+  c.family = &family_for(codegen::Phase::kDecode);
+  codegen::DecodeConfig config;
   config.num_splits = 7;
   c.config = config;
   c.kernel_key = "abc123";
@@ -192,4 +192,4 @@ TEST(WorkerBackend, AMissingWorkerBinaryIsAClearError) {
 }
 
 }  // namespace
-}  // namespace gqaforge::tune
+}  // namespace gqaforge::autotune

@@ -16,11 +16,11 @@
 
 namespace {
 
-using gqaforge::lib::testing::run_sql;
-using gqaforge::lib::testing::scratch_dir;
-using gqaforge::lib::testing::slurp;
-using gqaforge::lib::testing::spill;
-using gqaforge::lib::testing::write_small_library;
+using gqaforge::library::testing::run_sql;
+using gqaforge::library::testing::scratch_dir;
+using gqaforge::library::testing::slurp;
+using gqaforge::library::testing::spill;
+using gqaforge::library::testing::write_small_library;
 
 const std::string& small_path() {
   static const std::string path = write_small_library(scratch_dir("capi"));
@@ -28,7 +28,7 @@ const std::string& small_path() {
 }
 
 std::string cache_dir() {
-  return gqaforge::lib::testing::test_cache_dir().string();
+  return gqaforge::library::testing::test_cache_dir().string();
 }
 
 gqaforge_open_options options(uint32_t flags = 0, const char* arch = "sm_90a") {
@@ -95,7 +95,7 @@ TEST(CApi, OpensTheSmallLibrary) {
   gqaforge_library_info info{};
   info.struct_size = sizeof(info);
   ASSERT_EQ(gqaforge_library_info_get(lib, &info), GQAFORGE_STATUS_OK) << gqaforge_last_error();
-  EXPECT_EQ(info.format_version, gqaforge::lib::kFormatVersion);
+  EXPECT_EQ(info.format_version, gqaforge::library::kFormatVersion);
   EXPECT_EQ(info.jit_only, 0);
   EXPECT_EQ(info.jit_allowed, 1);
   EXPECT_EQ(info.classes, 3);
@@ -143,7 +143,7 @@ TEST(CApi, DispatchTable) {
     size_t bytes = 1;
     ASSERT_EQ(gqaforge_plan_workspace_size(plan, &bytes), GQAFORGE_STATUS_OK);
     EXPECT_EQ(bytes, info.workspace_bytes);
-    if (!gqaforge::rt::gpu_available()) {
+    if (!gqaforge::runtime::gpu_available()) {
       EXPECT_EQ(info.loaded, 0);
       EXPECT_FALSE(std::string(info.not_loaded).empty());
     }
@@ -241,7 +241,7 @@ TEST(CApi, DamagedAndForeignLibrariesAreRefused) {
     // A flipped byte in one cubin: opening hashes no cubin, the plan that picks it does.
     const std::string path = write_small_library(dir);
     std::string bytes = slurp(path);
-    const auto& contents = gqaforge::lib::testing::small_library();
+    const auto& contents = gqaforge::library::testing::small_library();
     const auto& victim = contents.cubins.front();
     const std::string needle = victim.image.substr(victim.image.size() / 2, 48);
     const size_t at = bytes.find(needle);
@@ -249,17 +249,17 @@ TEST(CApi, DamagedAndForeignLibrariesAreRefused) {
     bytes[at + 20] = static_cast<char>(bytes[at + 20] ^ 0x10);
     const std::string flipped = (dir / "flipped.gqalib").string();
     spill(flipped, bytes);
-    const gqaforge::lib::Entry* entry = nullptr;
+    const gqaforge::library::Entry* entry = nullptr;
     for (const auto& e : contents.entries) {
       if (e.variant_id == victim.variant_id) entry = &e;
     }
     ASSERT_NE(entry, nullptr);
-    const gqaforge::AttentionProblem tuned =
+    const gqaforge::codegen::AttentionProblem tuned =
         contents.find_class(entry->class_key)->cls.problem(entry->tuned_batch, entry->tuned_q_len, entry->tuned_kv_len);
-    gqaforge_problem p =
-        gqaforge_problem_make(tuned.phase == gqaforge::Phase::kDecode ? GQAFORGE_PHASE_DECODE : GQAFORGE_PHASE_PREFILL,
-                              GQAFORGE_DTYPE_BF16, tuned.n_q_heads, tuned.n_kv_heads, tuned.head_dim,
-                              tuned.causal ? 1 : 0, tuned.batch, tuned.q_len, tuned.kv_len);
+    gqaforge_problem p = gqaforge_problem_make(
+        tuned.phase == gqaforge::codegen::Phase::kDecode ? GQAFORGE_PHASE_DECODE : GQAFORGE_PHASE_PREFILL,
+        GQAFORGE_DTYPE_BF16, tuned.n_q_heads, tuned.n_kv_heads, tuned.head_dim, tuned.causal ? 1 : 0, tuned.batch,
+        tuned.q_len, tuned.kv_len);
     for (uint32_t flags : {uint32_t{GQAFORGE_OPEN_FORBID_JIT}, 0u}) {
       gqaforge_open_options o = options(flags);
       gqaforge_library* lib = nullptr;
@@ -281,10 +281,10 @@ TEST(CApi, DamagedAndForeignLibrariesAreRefused) {
       // The library's other cubins still serve their buckets.
       for (const auto& e : contents.entries) {
         if (e.variant_id == victim.variant_id) continue;
-        const gqaforge::AttentionProblem other =
+        const gqaforge::codegen::AttentionProblem other =
             contents.find_class(e.class_key)->cls.problem(e.tuned_batch, e.tuned_q_len, e.tuned_kv_len);
         gqaforge_problem q = p;
-        q.phase = other.phase == gqaforge::Phase::kDecode ? GQAFORGE_PHASE_DECODE : GQAFORGE_PHASE_PREFILL;
+        q.phase = other.phase == gqaforge::codegen::Phase::kDecode ? GQAFORGE_PHASE_DECODE : GQAFORGE_PHASE_PREFILL;
         q.n_q_heads = other.n_q_heads, q.n_kv_heads = other.n_kv_heads, q.head_dim = other.head_dim;
         q.causal = other.causal ? 1 : 0;
         q.max_batch = other.batch, q.max_q_len = other.q_len, q.max_kv_len = other.kv_len;
@@ -299,7 +299,7 @@ TEST(CApi, DamagedAndForeignLibrariesAreRefused) {
   {
     const std::string newer = (dir / "newer.gqalib").string();
     spill(newer, slurp(write_small_library(dir)));
-    run_sql(newer, fmt::format("PRAGMA user_version = {}", gqaforge::lib::kFormatVersion + 1));
+    run_sql(newer, fmt::format("PRAGMA user_version = {}", gqaforge::library::kFormatVersion + 1));
     expect_refused(newer, "sm_90a", GQAFORGE_STATUS_FAILED_PRECONDITION, "newer");
   }
   expect_refused(write_small_library(dir), "sm_80", GQAFORGE_STATUS_FAILED_PRECONDITION, "not for this device's sm_80");
@@ -477,7 +477,7 @@ TEST(CApi, BadRunArgumentsAreRefusedBeforeAnyLaunch) {
   }
   EXPECT_EQ(gqaforge_plan_run(nullptr, nullptr, nullptr, 0, nullptr), GQAFORGE_STATUS_INVALID_ARGUMENT);
   EXPECT_EQ(gqaforge_plan_run(plan, nullptr, nullptr, 0, nullptr), GQAFORGE_STATUS_INVALID_ARGUMENT);
-  if (!gqaforge::rt::gpu_available()) {
+  if (!gqaforge::runtime::gpu_available()) {
     // Good arguments without a GPU: the plan is not loaded, and run says so.
     gqaforge_run_args a{};
     a.struct_size = sizeof(a);

@@ -8,11 +8,16 @@
 #include "tests/library/test_util.h"
 #include "tests/runtime/gpu_fixture.h"
 
-namespace gqaforge::rt::testing {
+namespace gqaforge::runtime::testing {
 namespace {
 
+using codegen::AttentionProblem;
+using codegen::DType;
+using codegen::make_problem;
+using codegen::Phase;
+
 gqaforge_library* open_library(const char* path) {
-  static const std::string cache = lib::testing::test_cache_dir().string();
+  static const std::string cache = library::testing::test_cache_dir().string();
   gqaforge_open_options o{};
   o.struct_size = sizeof(o);
   o.cache_dir = cache.c_str();
@@ -27,7 +32,7 @@ gqaforge_library* jit_library() {
 }
 
 gqaforge_library* small_library() {
-  static const std::string path = lib::testing::write_small_library(lib::testing::scratch_dir("capi-gpu"));
+  static const std::string path = library::testing::write_small_library(library::testing::scratch_dir("capi-gpu"));
   static gqaforge_library* lib = open_library(path.c_str());
   return lib;
 }
@@ -263,4 +268,4 @@ TEST(GpuCApiGraph, CapturedRunReplaysTheSameResult) {
 }
 
 }  // namespace
-}  // namespace gqaforge::rt::testing
+}  // namespace gqaforge::runtime::testing

@@ -16,7 +16,7 @@
 #include "core/fs.h"
 #include "core/sha256.h"
 
-namespace gqaforge {
+namespace gqaforge::codegen {
 namespace {
 
 AttentionProblem decode_problem() {
@@ -333,4 +333,4 @@ TEST(Arch, Normalisation) {
 }
 
 }  // namespace
-}  // namespace gqaforge
+}  // namespace gqaforge::codegen

@@ -15,7 +15,7 @@
 #include "db/sqlite.h"
 #include "tests/db/test_util.h"
 
-namespace gqaforge {
+namespace gqaforge::db {
 namespace {
 
 using testing::file_bytes;
@@ -518,4 +518,4 @@ TEST(CliTest, ExportTakesItsOutputAsOorOutputAndAnEmptyFileIsNoDatabase) {
 }
 
 }  // namespace
-}  // namespace gqaforge
+}  // namespace gqaforge::db

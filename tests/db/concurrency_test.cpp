@@ -11,7 +11,7 @@
 #include "db/merge.h"
 #include "tests/db/test_util.h"
 
-namespace gqaforge {
+namespace gqaforge::db {
 namespace {
 
 using testing::ScratchDir;
@@ -197,4 +197,4 @@ TEST(ConcurrencyTest, FourWritersAsFastAsTheyCanAllGetTheirTurn) {
 }
 
 }  // namespace
-}  // namespace gqaforge
+}  // namespace gqaforge::db

@@ -11,7 +11,7 @@
 #include "core/sha256.h"
 #include "tests/db/test_util.h"
 
-namespace gqaforge {
+namespace gqaforge::db {
 namespace {
 
 using testing::decode_problem;
@@ -333,4 +333,4 @@ TEST(DatabaseTest, TheTemplatesFingerprintIsStoredAndPartOfTheKeyWhileOldKeysSta
 }
 
 }  // namespace
-}  // namespace gqaforge
+}  // namespace gqaforge::db

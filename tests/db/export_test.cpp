@@ -11,7 +11,7 @@
 #include "core/strings.h"
 #include "tests/db/test_util.h"
 
-namespace gqaforge {
+namespace gqaforge::db {
 namespace {
 
 using testing::decode_problem;
@@ -412,4 +412,4 @@ TEST(ExportTest, ImportChecksTheValuesOfEveryRow) {
 }
 
 }  // namespace
-}  // namespace gqaforge
+}  // namespace gqaforge::db

@@ -13,7 +13,7 @@
 #include "db/export.h"
 #include "tests/db/test_util.h"
 
-namespace gqaforge {
+namespace gqaforge::db {
 namespace {
 
 using testing::decode_problem;
@@ -487,4 +487,4 @@ TEST(FileSafetyTest, AReaderThroughASymlinkSeesTheWalNextToTheDatabase) {
 }
 
 }  // namespace
-}  // namespace gqaforge
+}  // namespace gqaforge::db

@@ -8,7 +8,7 @@
 #include "db/export.h"
 #include "tests/db/test_util.h"
 
-namespace gqaforge {
+namespace gqaforge::db {
 namespace {
 
 using testing::decode_problem;
@@ -257,4 +257,4 @@ TEST(MergeTest, AnInputWithABadValueIsRefusedBeforeAnythingIsWritten) {
 }
 
 }  // namespace
-}  // namespace gqaforge
+}  // namespace gqaforge::db

@@ -9,7 +9,7 @@
 #include "db/sqlite.h"
 #include "tests/db/test_util.h"
 
-namespace gqaforge {
+namespace gqaforge::db {
 namespace {
 
 using testing::file_bytes;
@@ -294,4 +294,4 @@ TEST(SchemaTest, ReadOnlyDatabaseRefusesWrites) {
 }
 
 }  // namespace
-}  // namespace gqaforge
+}  // namespace gqaforge::db

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-namespace gqaforge::sql {
+namespace gqaforge::db::sql {
 namespace {
 
 Connection memory_db() {
@@ -107,4 +107,4 @@ TEST(SqliteTest, OpeningAMissingDirectoryFails) {
 }
 
 }  // namespace
-}  // namespace gqaforge::sql
+}  // namespace gqaforge::db::sql

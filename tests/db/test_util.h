@@ -20,7 +20,7 @@
 #include "db/database.h"
 #include "records/records.h"
 
-namespace gqaforge::testing {
+namespace gqaforge::db::testing {
 
 /// A fresh directory under the system temp dir, removed with its contents at scope exit.
 class ScratchDir {
@@ -209,4 +209,4 @@ inline void expect_same_measurement(const MeasurementRecord& a, const Measuremen
   EXPECT_EQ(a.measured_at, b.measured_at);
 }
 
-}  // namespace gqaforge::testing
+}  // namespace gqaforge::db::testing

@@ -5,7 +5,9 @@
 #include "library/library.h"
 #include "tests/library/test_util.h"
 
-namespace gqaforge::lib {
+namespace gqaforge::library {
+
+using codegen::AttentionProblem;
 namespace {
 
 const Library& small(bool allow_jit) {
@@ -17,11 +19,11 @@ const Library& small(bool allow_jit) {
 }
 
 AttentionProblem decode(int hq, int hkv, int d, int64_t batch, int64_t kv) {
-  return make_problem(Phase::kDecode, hq, hkv, d, DType::kBF16, true, batch, 1, kv);
+  return codegen::make_problem(codegen::Phase::kDecode, hq, hkv, d, codegen::DType::kBF16, true, batch, 1, kv);
 }
 
 AttentionProblem prefill(bool causal, int64_t batch, int64_t q, int64_t kv) {
-  return make_problem(Phase::kPrefill, 8, 1, 64, DType::kBF16, causal, batch, q, kv);
+  return codegen::make_problem(codegen::Phase::kPrefill, 8, 1, 64, codegen::DType::kBF16, causal, batch, q, kv);
 }
 
 struct Case {
@@ -77,7 +79,7 @@ TEST(Dispatch, TableOfShapes) {
       EXPECT_EQ(s->cubin, nullptr);  // compile through NVRTC
       EXPECT_EQ(s->measured_us, 0);
       EXPECT_EQ(s->config_text,
-                s->family->canonical(s->family->default_config(c.problem, *DeviceLimits::for_arch("sm_90a"))));
+                s->family->canonical(s->family->default_config(c.problem, *codegen::DeviceLimits::for_arch("sm_90a"))));
       continue;
     }
     ASSERT_NE(s->entry, nullptr);
@@ -178,4 +180,4 @@ TEST(Dispatch, BucketsAreTheTunersBuckets) {
 }
 
 }  // namespace
-}  // namespace gqaforge::lib
+}  // namespace gqaforge::library

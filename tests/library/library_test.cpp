@@ -7,7 +7,7 @@
 #include "runtime/nvrtc_compiler.h"
 #include "tests/library/test_util.h"
 
-namespace gqaforge::lib {
+namespace gqaforge::library {
 namespace {
 
 using testing::run_sql;
@@ -21,9 +21,9 @@ TEST(LibraryBuild, FromTheBundledMeasurements) {
   const LibraryContents& c = small_library();
   const Manifest& m = c.manifest;
   EXPECT_EQ(m.format_version, kFormatVersion);
-  EXPECT_EQ(m.codegen_version, kCodegenVersion);
-  EXPECT_EQ(m.codegen_fingerprint, codegen_fingerprint());
-  EXPECT_EQ(m.nvrtc_version, rt::nvrtc_version_string());
+  EXPECT_EQ(m.codegen_version, codegen::kCodegenVersion);
+  EXPECT_EQ(m.codegen_fingerprint, codegen::codegen_fingerprint());
+  EXPECT_EQ(m.nvrtc_version, runtime::nvrtc_version_string());
   EXPECT_EQ(m.archs, std::vector<std::string>{"sm_90a"});
   EXPECT_EQ(m.gpu_name, "NVIDIA H200");
   EXPECT_EQ(m.gpu_cc_major, 9);
@@ -111,7 +111,7 @@ TEST(LibraryBuild, RowsOfOlderTemplatesAreLeftOutUnlessAllowed) {
   EXPECT_TRUE(noted);
   ASSERT_FALSE(c->entries.empty());
   for (const Entry& e : c->entries) {
-    EXPECT_EQ(e.measured_codegen_version, kCodegenVersion) << e.class_key;
+    EXPECT_EQ(e.measured_codegen_version, codegen::kCodegenVersion) << e.class_key;
     EXPECT_NE(e.class_key.find("phase=prefill"), std::string::npos) << e.class_key;
   }
   // Allowed, the decode rows come back; the prefill class, which has current rows, keeps only them.
@@ -119,7 +119,7 @@ TEST(LibraryBuild, RowsOfOlderTemplatesAreLeftOutUnlessAllowed) {
   bool decode = false;
   for (const Entry& e : allowed.entries) {
     if (e.class_key.find("phase=prefill") != std::string::npos) {
-      EXPECT_EQ(e.measured_codegen_version, kCodegenVersion) << e.class_key;
+      EXPECT_EQ(e.measured_codegen_version, codegen::kCodegenVersion) << e.class_key;
     } else {
       decode = true;
     }
@@ -249,4 +249,4 @@ TEST(LibraryDiff, ClassesConfigsAndTimes) {
 }
 
 }  // namespace
-}  // namespace gqaforge::lib
+}  // namespace gqaforge::library

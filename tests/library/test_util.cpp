@@ -6,7 +6,7 @@
 #include <fstream>
 #include <iterator>
 
-namespace gqaforge::lib::testing {
+namespace gqaforge::library::testing {
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -27,4 +27,4 @@ void run_sql(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
 }
 
-}  // namespace gqaforge::lib::testing
+}  // namespace gqaforge::library::testing

@@ -14,7 +14,7 @@
 #include "core/fs.h"
 #include "library/build.h"
 
-namespace gqaforge::lib::testing {
+namespace gqaforge::library::testing {
 
 inline std::string bundled_export() {
   return std::string(GQAFORGE_SOURCE_DIR) + "/data/h200-tuned.tsv";
@@ -72,4 +72,4 @@ inline std::string write_small_library(const std::filesystem::path& dir) {
   return path;
 }
 
-}  // namespace gqaforge::lib::testing
+}  // namespace gqaforge::library::testing

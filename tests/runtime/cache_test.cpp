@@ -8,7 +8,9 @@
 #include "core/fs.h"
 #include "runtime/compile_cache.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
+
+using codegen::KernelSource;
 namespace {
 
 // A fresh cache directory under TMPDIR, removed with everything in it when the test ends
@@ -32,12 +34,12 @@ class FreshDir {
 };
 
 KernelSource source(int hkv) {
-  AttentionProblem p;
-  p.phase = Phase::kPrefill;
+  codegen::AttentionProblem p;
+  p.phase = codegen::Phase::kPrefill;
   p.n_q_heads = 16;
   p.n_kv_heads = hkv;
   p.head_dim = 64;
-  return emit_reference(p);
+  return codegen::emit_reference(p);
 }
 
 TEST(CompileCache, SecondCompileIsAHit) {
@@ -144,4 +146,4 @@ TEST(CompileCache, DirectoryFromEnvironment) {
 }
 
 }  // namespace
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

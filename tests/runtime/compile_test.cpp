@@ -8,7 +8,13 @@
 #include "codegen/emitter.h"
 #include "runtime/nvrtc_compiler.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
+
+using codegen::AttentionProblem;
+using codegen::DType;
+using codegen::emit_reference;
+using codegen::KernelSource;
+using codegen::Phase;
 namespace {
 
 AttentionProblem problem(Phase phase, int hq, int hkv, int d) {
@@ -39,14 +45,14 @@ TEST_P(CompileForArch, ReferenceKernel) {
 TEST_P(CompileForArch, FamilyDefaults) {
   CompileOptions o;
   o.arch = GetParam();
-  auto limits = DeviceLimits::for_arch(o.arch);
+  auto limits = codegen::DeviceLimits::for_arch(o.arch);
   ASSERT_TRUE(limits.ok());
   AttentionProblem dp = problem(Phase::kDecode, 8, 1, 128);
-  auto dk = compile_nvrtc(emit_decode(dp, default_decode_config(dp, *limits)), o);
+  auto dk = compile_nvrtc(codegen::emit_decode(dp, codegen::default_decode_config(dp, *limits)), o);
   ASSERT_TRUE(dk.ok()) << dk.status().to_string();
   EXPECT_EQ(dk->resources.at("gqaforge_decode").spill_store_bytes, 0);
   AttentionProblem pp = problem(Phase::kPrefill, 32, 8, 128);
-  auto pk = compile_nvrtc(emit_prefill(pp, default_prefill_config(pp, *limits)), o);
+  auto pk = compile_nvrtc(codegen::emit_prefill(pp, codegen::default_prefill_config(pp, *limits)), o);
   ASSERT_TRUE(pk.ok()) << pk.status().to_string();
   EXPECT_EQ(pk->resources.at("gqaforge_prefill").spill_store_bytes, 0);
 }
@@ -58,7 +64,7 @@ INSTANTIATE_TEST_SUITE_P(Targets, CompileForArch, ::testing::Values("sm_80", "sm
 TEST(Compile, WgmmaPrefillVariants) {
   CompileOptions o;
   o.arch = "sm_90a";
-  auto limits = DeviceLimits::for_arch(o.arch);
+  auto limits = codegen::DeviceLimits::for_arch(o.arch);
   ASSERT_TRUE(limits.ok());
   struct Case {
     int d;
@@ -76,11 +82,11 @@ TEST(Compile, WgmmaPrefillVariants) {
     AttentionProblem p = problem(Phase::kPrefill, 16, 2, c.d);
     p.dtype = c.dtype;
     p.causal = c.causal;
-    auto config = PrefillConfig::parse(c.config, default_prefill_config(p, *limits));
+    auto config = codegen::PrefillConfig::parse(c.config, codegen::default_prefill_config(p, *limits));
     ASSERT_TRUE(config.ok());
     ASSERT_TRUE(config->wgmma) << config->canonical();
     ASSERT_TRUE(config->validate(p, *limits).ok()) << config->canonical();
-    KernelSource src = emit_prefill(p, *config);
+    KernelSource src = codegen::emit_prefill(p, *config);
     EXPECT_NE(src.code.find("wgmma.mma_async"), std::string::npos);
     auto k = compile_nvrtc(src, o);
     ASSERT_TRUE(k.ok()) << k.status().to_string();
@@ -88,7 +94,7 @@ TEST(Compile, WgmmaPrefillVariants) {
     EXPECT_EQ(r.spill_store_bytes, 0) << config->canonical();
     EXPECT_EQ(r.stack_frame_bytes, 0) << config->canonical();
     // The register estimate that validate() trusts stays within reach of ptxas.
-    EXPECT_LE(std::abs(r.registers - prefill_register_estimate(p, *config)), 24) << config->canonical();
+    EXPECT_LE(std::abs(r.registers - codegen::prefill_register_estimate(p, *config)), 24) << config->canonical();
   }
 }
 
@@ -153,4 +159,4 @@ TEST(Compile, KeyDependsOnSourceAndOptions) {
 }
 
 }  // namespace
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

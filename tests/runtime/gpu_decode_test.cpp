@@ -2,7 +2,9 @@
 // docs/testing.md (group sizes, head dims, dtypes, q_len 1..16, unequal lengths, splits).
 #include "gpu_fixture.h"
 
-namespace gqaforge::rt::testing {
+namespace gqaforge::runtime::testing {
+
+using codegen::DType;
 namespace {
 
 struct DecodeCase {
@@ -15,8 +17,8 @@ struct DecodeCase {
 };
 
 std::string case_name(const DecodeCase& c) {
-  return fmt::format("{}:{} d{} {} b{} q{} kv{} [{}]{}", c.hq, c.hkv, c.d, dtype_name(c.dtype), c.batch, c.q, c.kv,
-                     c.config, c.kv_head_major ? " head-major" : "");
+  return fmt::format("{}:{} d{} {} b{} q{} kv{} [{}]{}", c.hq, c.hkv, c.d, codegen::dtype_name(c.dtype), c.batch, c.q,
+                     c.kv, c.config, c.kv_head_major ? " head-major" : "");
 }
 
 // gtest prints parameters with this (test names and failure messages stay readable).
@@ -29,7 +31,8 @@ class GpuDecode : public ::testing::TestWithParam<DecodeCase> {};
 TEST_P(GpuDecode, MatchesOracle) {
   GQF_REQUIRE_GPU(env);
   const DecodeCase& c = GetParam();
-  AttentionProblem p = make_problem(Phase::kDecode, c.hq, c.hkv, c.d, c.dtype, true, c.batch, c.q, c.kv);
+  codegen::AttentionProblem p =
+      codegen::make_problem(codegen::Phase::kDecode, c.hq, c.hkv, c.d, c.dtype, true, c.batch, c.q, c.kv);
   CheckOptions o;
   o.seed = std::hash<std::string>()(case_name(c)) & 0xffffff;
   o.kv_lens = c.kv_lens;
@@ -90,4 +93,4 @@ INSTANTIATE_TEST_SUITE_P(Coverage, GpuDecode, ::testing::ValuesIn(decode_cases()
                          });
 
 }  // namespace
-}  // namespace gqaforge::rt::testing
+}  // namespace gqaforge::runtime::testing

@@ -1,7 +1,7 @@
 // GPU environment for the gpu-labelled suites.
 #include "tests/runtime/gpu_fixture.h"
 
-namespace gqaforge::rt::testing {
+namespace gqaforge::runtime::testing {
 
 GpuEnv* gpu_env(std::string* reason) {
   static std::string failure;
@@ -54,7 +54,7 @@ std::string join_ints(const std::vector<int>& v) {
 
 // Everything needed to replay a failed check: problem, lengths, requested and resolved config,
 // the decode launch geometry, seed, layout, and a `gqaforge check` command where one exists.
-std::string describe_case(GpuEnv* env, const AttentionProblem& problem, const AttentionOp& op,
+std::string describe_case(GpuEnv* env, const codegen::AttentionProblem& problem, const AttentionOp& op,
                           const std::string& requested, const CheckOptions& options) {
   std::string s = fmt::format("problem: {}\nfamily: {}  requested config: [{}]  resolved: [{}]\nseed: {}",
                               problem.name(), op.family(), requested, op.config(), options.seed);
@@ -66,7 +66,7 @@ std::string describe_case(GpuEnv* env, const AttentionProblem& problem, const At
   if (plan.ok()) {
     s += fmt::format("\nlaunch: num_splits={} split_len={} workspace={} B", plan->num_splits, plan->split_len,
                      plan->workspace.bytes);
-    for (const LaunchShape& l : plan->launches) {
+    for (const codegen::LaunchShape& l : plan->launches) {
       s += fmt::format(" {} grid=({},{},{}) block={} smem={} B", l.entry, l.grid[0], l.grid[1], l.grid[2], l.block[0],
                        l.dynamic_shared_bytes);
     }
@@ -77,8 +77,9 @@ std::string describe_case(GpuEnv* env, const AttentionProblem& problem, const At
     s += fmt::format(
         "\nreplay: gqaforge check --phase {} --heads {}:{} --head-dim {} --dtype {}{} --batch {} --q-len {} "
         "--kv-len {}{} --config '{}' --seed {}",
-        phase_name(problem.phase), problem.n_q_heads, problem.n_kv_heads, problem.head_dim, dtype_name(problem.dtype),
-        problem.causal && problem.phase == Phase::kPrefill ? " --causal" : "", problem.batch, problem.q_len,
+        codegen::phase_name(problem.phase), problem.n_q_heads, problem.n_kv_heads, problem.head_dim,
+        codegen::dtype_name(problem.dtype),
+        problem.causal && problem.phase == codegen::Phase::kPrefill ? " --causal" : "", problem.batch, problem.q_len,
         problem.kv_len, options.kv_lens.empty() ? "" : " --kv-lens " + join_ints(options.kv_lens), op.config(),
         options.seed);
   }
@@ -87,8 +88,8 @@ std::string describe_case(GpuEnv* env, const AttentionProblem& problem, const At
 
 }  // namespace
 
-void expect_correct(GpuEnv* env, const AttentionProblem& problem, const std::string& family, const std::string& config,
-                    const CheckOptions& options) {
+void expect_correct(GpuEnv* env, const codegen::AttentionProblem& problem, const std::string& family,
+                    const std::string& config, const CheckOptions& options) {
   SCOPED_TRACE(fmt::format("{} family={} config=[{}] seed={} varlen={}", problem.name(), family, config, options.seed,
                            options.varlen));
   auto op = AttentionOp::create(problem, family, config, env->info.limits());
@@ -99,4 +100,4 @@ void expect_correct(GpuEnv* env, const AttentionProblem& problem, const std::str
                                      << describe_case(env, problem, *op, config, options);
 }
 
-}  // namespace gqaforge::rt::testing
+}  // namespace gqaforge::runtime::testing

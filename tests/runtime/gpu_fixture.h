@@ -9,7 +9,7 @@
 #include "runtime/checker.h"
 #include "runtime/device_info.h"
 
-namespace gqaforge::rt::testing {
+namespace gqaforge::runtime::testing {
 
 struct GpuEnv {
   Context context;
@@ -22,16 +22,16 @@ struct GpuEnv {
 /// The process-wide GPU environment, or null with `reason` set when there is no device.
 GpuEnv* gpu_env(std::string* reason);
 
-#define GQF_REQUIRE_GPU(env)                                                                  \
-  std::string gqf_skip_reason_;                                                               \
-  ::gqaforge::rt::testing::GpuEnv* env = ::gqaforge::rt::testing::gpu_env(&gqf_skip_reason_); \
+#define GQF_REQUIRE_GPU(env)                                                                            \
+  std::string gqf_skip_reason_;                                                                         \
+  ::gqaforge::runtime::testing::GpuEnv* env = ::gqaforge::runtime::testing::gpu_env(&gqf_skip_reason_); \
   if (env == nullptr) GTEST_SKIP() << gqf_skip_reason_
 
 /// A gtest-safe parameter name: "<index>_<text with non-alphanumerics as _>".
 std::string test_name(size_t index, const std::string& text);
 
 /// Checks one op and reports seed, problem and config on failure.
-void expect_correct(GpuEnv* env, const AttentionProblem& problem, const std::string& family, const std::string& config,
-                    const CheckOptions& options);
+void expect_correct(GpuEnv* env, const codegen::AttentionProblem& problem, const std::string& family,
+                    const std::string& config, const CheckOptions& options);
 
-}  // namespace gqaforge::rt::testing
+}  // namespace gqaforge::runtime::testing

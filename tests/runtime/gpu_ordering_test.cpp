@@ -12,14 +12,14 @@
 
 #include "runtime/device_attention.h"
 
-namespace gqaforge::rt::testing {
+namespace gqaforge::runtime::testing {
 namespace {
 
 constexpr unsigned long long kHoldNs = 200'000'000ull;  // 200 ms
 
 // Occupies the legacy default stream for `ns` nanoseconds (one thread spinning on %globaltimer).
 Status hold_legacy_stream(GpuEnv* env, unsigned long long ns) {
-  KernelSource src;
+  codegen::KernelSource src;
   src.family = "test";
   src.name = "test: spin on the global timer";
   src.code = R"(extern "C" __global__ void gqaforge_test_spin(unsigned long long ns) {
@@ -41,7 +41,8 @@ Status hold_legacy_stream(GpuEnv* env, unsigned long long ns) {
 
 TEST(GpuOrdering, PoisonIsEnqueuedOnTheLaunchStream) {
   GQF_REQUIRE_GPU(env);
-  AttentionProblem p = make_problem(Phase::kDecode, 16, 2, 128, DType::kBF16, true, 4, 1, 64);
+  codegen::AttentionProblem p =
+      codegen::make_problem(codegen::Phase::kDecode, 16, 2, 128, codegen::DType::kBF16, true, 4, 1, 64);
   HostAttention host = make_host_attention(p, 1);
   auto dev = DeviceAttention::upload(host, true);
   ASSERT_TRUE(dev.ok()) << dev.status().to_string();
@@ -90,12 +91,14 @@ TEST(GpuOrdering, WorkspaceZeroingIsEnqueuedOnTheLaunchStream) {
   GQF_REQUIRE_GPU(env);
   // The intermittent case's shape (40 splits of 128 keys) with the fused combine, whose
   // counters the workspace zeroes.
-  AttentionProblem p = make_problem(Phase::kDecode, 16, 2, 128, DType::kBF16, true, 4, 1, 5000);
-  auto config = DecodeConfig::parse("num_splits=64,fused_combine=1", default_decode_config(p, env->info.limits()));
+  codegen::AttentionProblem p =
+      codegen::make_problem(codegen::Phase::kDecode, 16, 2, 128, codegen::DType::kBF16, true, 4, 1, 5000);
+  auto config = codegen::DecodeConfig::parse("num_splits=64,fused_combine=1",
+                                             codegen::default_decode_config(p, env->info.limits()));
   ASSERT_TRUE(config.ok());
-  auto plan = family_for(p).launch_plan(p, *config, env->info.limits());
+  auto plan = codegen::family_for(p).launch_plan(p, *config, env->info.limits());
   ASSERT_TRUE(plan.ok()) << plan.status().to_string();
-  const WorkspacePlan& w = plan->workspace;
+  const codegen::WorkspacePlan& w = plan->workspace;
   ASSERT_GT(w.zero_bytes, 0u);
   auto api = driver();
   ASSERT_TRUE(api.ok());
@@ -117,4 +120,4 @@ TEST(GpuOrdering, WorkspaceZeroingIsEnqueuedOnTheLaunchStream) {
 }
 
 }  // namespace
-}  // namespace gqaforge::rt::testing
+}  // namespace gqaforge::runtime::testing

@@ -6,7 +6,9 @@
 // cases cover its other tilings (one warpgroup, block_n 64/192, the staggered 3-4 stage loop).
 #include "gpu_fixture.h"
 
-namespace gqaforge::rt::testing {
+namespace gqaforge::runtime::testing {
+
+using codegen::DType;
 namespace {
 
 struct PrefillCase {
@@ -19,8 +21,8 @@ struct PrefillCase {
 
 class GpuPrefill : public ::testing::TestWithParam<PrefillCase> {};
 
-AttentionProblem prefill_problem(const PrefillCase& c) {
-  return make_problem(Phase::kPrefill, c.hq, c.hkv, c.d, c.dtype, c.causal, c.batch, c.q, c.kv);
+codegen::AttentionProblem prefill_problem(const PrefillCase& c) {
+  return codegen::make_problem(codegen::Phase::kPrefill, c.hq, c.hkv, c.d, c.dtype, c.causal, c.batch, c.q, c.kv);
 }
 
 // gtest prints parameters with this (test names and failure messages stay readable).
@@ -104,4 +106,4 @@ TEST(GpuPrefillVarlen, ZeroLengthSequenceAndUnequalLengths) {
 }
 
 }  // namespace
-}  // namespace gqaforge::rt::testing
+}  // namespace gqaforge::runtime::testing

@@ -1,7 +1,9 @@
 // GPU reference kernel against the CPU fp64 oracle over the coverage of docs/testing.md.
 #include "gpu_fixture.h"
 
-namespace gqaforge::rt::testing {
+namespace gqaforge::runtime::testing {
+
+using codegen::DType;
 namespace {
 
 struct RefCase {
@@ -21,7 +23,8 @@ class GpuReference : public ::testing::TestWithParam<RefCase> {};
 TEST_P(GpuReference, MatchesCpuOracle) {
   GQF_REQUIRE_GPU(env);
   const RefCase& c = GetParam();
-  AttentionProblem p = make_problem(Phase::kPrefill, c.hq, c.hkv, c.d, c.dtype, c.causal, c.batch, c.q, c.kv);
+  codegen::AttentionProblem p =
+      codegen::make_problem(codegen::Phase::kPrefill, c.hq, c.hkv, c.d, c.dtype, c.causal, c.batch, c.q, c.kv);
   CheckOptions o;
   o.seed = static_cast<uint64_t>(c.q * 131 + c.kv * 7 + c.hq);
   o.cpu_work_limit = 1e18;  // always the CPU oracle
@@ -46,15 +49,16 @@ std::vector<RefCase> reference_cases() {
 INSTANTIATE_TEST_SUITE_P(Coverage, GpuReference, ::testing::ValuesIn(reference_cases()),
                          [](const ::testing::TestParamInfo<RefCase>& param_info) {
                            const RefCase& c = param_info.param;
-                           return test_name(
-                               param_info.index,
-                               fmt::format("{}_{}_d{}_{}_{}_b{}_q{}_kv{}", c.hq, c.hkv, c.d, dtype_name(c.dtype),
-                                           c.causal ? "causal" : "full", c.batch, c.q, c.kv));
+                           return test_name(param_info.index,
+                                            fmt::format("{}_{}_d{}_{}_{}_b{}_q{}_kv{}", c.hq, c.hkv, c.d,
+                                                        codegen::dtype_name(c.dtype), c.causal ? "causal" : "full",
+                                                        c.batch, c.q, c.kv));
                          });
 
 TEST(GpuReferenceVarlen, ZeroLengthSequence) {
   GQF_REQUIRE_GPU(env);
-  AttentionProblem p = make_problem(Phase::kPrefill, 6, 2, 64, DType::kBF16, true, 4, 300, 400);
+  codegen::AttentionProblem p =
+      codegen::make_problem(codegen::Phase::kPrefill, 6, 2, 64, DType::kBF16, true, 4, 300, 400);
   CheckOptions o;
   o.seed = 7;
   o.varlen = true;
@@ -64,4 +68,4 @@ TEST(GpuReferenceVarlen, ZeroLengthSequence) {
 }
 
 }  // namespace
-}  // namespace gqaforge::rt::testing
+}  // namespace gqaforge::runtime::testing

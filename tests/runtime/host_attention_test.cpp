@@ -7,7 +7,9 @@
 #include "core/half.h"
 #include "runtime/host_attention.h"
 
-namespace gqaforge::rt {
+namespace gqaforge::runtime {
+
+using codegen::AttentionProblem;
 namespace {
 
 TEST(Half, RoundTripsAndRoundsToNearestEven) {
@@ -23,7 +25,7 @@ TEST(Half, RoundTripsAndRoundsToNearestEven) {
 
 AttentionProblem small(bool causal, int q, int kv) {
   AttentionProblem p;
-  p.phase = Phase::kPrefill;
+  p.phase = codegen::Phase::kPrefill;
   p.n_q_heads = 4;
   p.n_kv_heads = 2;
   p.head_dim = 64;
@@ -98,7 +100,7 @@ struct ReportFixture {
   std::vector<float> lse;
   explicit ReportFixture(HostAttention h)
       : in(std::move(h)), oracle(cpu_attention_fp64(in)), lowp(cpu_attention_lowp(in)) {
-    const bool bf16 = in.problem.dtype == DType::kBF16;
+    const bool bf16 = in.problem.dtype == codegen::DType::kBF16;
     good.resize(oracle.o.size());
     for (size_t i = 0; i < good.size(); ++i) good[i] = float_to_half(static_cast<float>(lowp.o[i]), bf16);
     lse.assign(oracle.lse.begin(), oracle.lse.end());
@@ -120,7 +122,7 @@ TEST(CheckReport, PassingCheckHasNoMismatchAndAnUnchangedSummary) {
 TEST(CheckReport, FirstWrongOElementIsDecodedWithValuesAndBound) {
   // Decode-like shape: 4 sequences, 1 query, 16:2 heads (group 8), d128, like the split-KV case.
   AttentionProblem p = small(false, 1, 40);
-  p.phase = Phase::kDecode;
+  p.phase = codegen::Phase::kDecode;
   p.n_q_heads = 16;
   p.n_kv_heads = 2;
   p.head_dim = 128;
@@ -270,4 +272,4 @@ TEST(HostAttention, VarlenLayout) {
 }
 
 }  // namespace
-}  // namespace gqaforge::rt
+}  // namespace gqaforge::runtime

@@ -21,7 +21,7 @@
 #include "core/json.h"
 #include "core/strings.h"
 
-namespace gqaforge {
+namespace gqaforge::tools {
 namespace {
 
 namespace fs = std::filesystem;
@@ -421,4 +421,4 @@ TEST_F(CliOutput, TuneProgressWithoutATerminalIsPlainLines) {
 }
 
 }  // namespace
-}  // namespace gqaforge
+}  // namespace gqaforge::tools
