@@ -24,6 +24,7 @@ namespace gqaforge::tools {
 
 using codegen::AttentionProblem;
 using codegen::Phase;
+
 namespace {
 
 // K/V as [batch, n_kv, kv_len, head_dim], the layout the peers get in bench/peers.py.

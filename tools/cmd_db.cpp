@@ -28,6 +28,7 @@
 namespace gqaforge::tools {
 
 using db::OpenMode;
+
 namespace {
 
 // The families rows can have: the kernel families and the cuBLASLt GEMMs.
