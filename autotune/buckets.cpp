@@ -8,6 +8,7 @@
 namespace gqaforge::autotune {
 
 using codegen::AttentionProblem;
+
 namespace {
 
 /// Index of the bucket holding `v`, clamped to the nearest end; `outside` is set when clamped.

@@ -11,6 +11,7 @@ namespace gqaforge::autotune {
 
 using codegen::AttentionProblem;
 using codegen::Phase;
+
 namespace {
 
 /// The dynamic points of one static problem. A q_len of 0 in `qs` stands for q_len = kv_len.

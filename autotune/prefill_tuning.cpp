@@ -10,6 +10,7 @@ namespace gqaforge::autotune {
 using codegen::AttentionProblem;
 using codegen::DeviceLimits;
 using codegen::PrefillConfig;
+
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();

@@ -11,6 +11,7 @@
 namespace gqaforge::autotune {
 
 using codegen::AttentionProblem;
+
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();

@@ -16,6 +16,7 @@
 namespace gqaforge::autotune {
 
 using codegen::AttentionProblem;
+
 namespace {
 
 /// Uniform in [0, 1) from a key.

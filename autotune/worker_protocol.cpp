@@ -2,11 +2,16 @@
 #include "autotune/worker_protocol.h"
 
 #include <cmath>
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <variant>
 
 namespace gqaforge::autotune {
 
 using codegen::AttentionProblem;
 using codegen::DeviceLimits;
+
 namespace {
 
 Result<int> int_field(const Json& j, std::string_view key) {
@@ -14,6 +19,88 @@ Result<int> int_field(const Json& j, std::string_view key) {
   if (v < INT32_MIN || v > INT32_MAX) return invalid_argument("key '{}' value {} does not fit an int", key, v);
   return static_cast<int>(v);
 }
+
+// A plain struct the pipe carries field by field: each field's key and member, in the order
+// the JSON object lists them. A bool travels as 0 or 1.
+template <typename T>
+struct PipeField {
+  const char* key;
+  std::variant<std::string T::*, int T::*, int64_t T::*, bool T::*> member;
+};
+
+template <typename T, std::size_t N>
+Json fields_to_json(const T& value, const PipeField<T> (&fields)[N]) {
+  Json j = Json::object();
+  for (const PipeField<T>& f : fields) {
+    std::visit(
+        [&](auto member) {
+          if constexpr (std::is_same_v<decltype(member), bool T::*>) {
+            j[f.key] = value.*member ? 1 : 0;
+          } else {
+            j[f.key] = value.*member;
+          }
+        },
+        f.member);
+  }
+  return j;
+}
+
+template <typename T, std::size_t N>
+Result<T> fields_from_json(const Json& j, const PipeField<T> (&fields)[N]) {
+  T value;
+  for (const PipeField<T>& f : fields) {
+    Status status = std::visit(
+        [&](auto member) -> Status {
+          using Member = decltype(member);
+          if constexpr (std::is_same_v<Member, std::string T::*>) {
+            GQF_ASSIGN_OR_RETURN(value.*member, json_string_at(j, f.key));
+          } else if constexpr (std::is_same_v<Member, int64_t T::*>) {
+            GQF_ASSIGN_OR_RETURN(value.*member, json_int_at(j, f.key));
+          } else if constexpr (std::is_same_v<Member, int T::*>) {
+            GQF_ASSIGN_OR_RETURN(value.*member, int_field(j, f.key));
+          } else {
+            GQF_ASSIGN_OR_RETURN(int flag, int_field(j, f.key));
+            value.*member = flag != 0;
+          }
+          return ok_status();
+        },
+        f.member);
+    GQF_RETURN_IF_ERROR(status);
+  }
+  return value;
+}
+
+constexpr PipeField<Environment> kEnvironmentFields[] = {
+    {"gpu_name", &Environment::gpu_name},
+    {"gpu_uuid", &Environment::gpu_uuid},
+    {"sm_count", &Environment::sm_count},
+    {"cc_major", &Environment::cc_major},
+    {"cc_minor", &Environment::cc_minor},
+    {"sm_clock_mhz", &Environment::sm_clock_mhz},
+    {"mem_clock_mhz", &Environment::mem_clock_mhz},
+    {"memory_bytes", &Environment::memory_bytes},
+    {"driver_version", &Environment::driver_version},
+    {"nvrtc_version", &Environment::nvrtc_version},
+    {"codegen_version", &Environment::codegen_version},
+    {"codegen_hash", &Environment::codegen_hash},
+    {"gqaforge_commit", &Environment::gqaforge_commit},
+    {"build_type", &Environment::build_type},
+    {"host", &Environment::host},
+};
+
+constexpr PipeField<DeviceLimits> kLimitsFields[] = {
+    {"cc_major", &DeviceLimits::cc_major},
+    {"cc_minor", &DeviceLimits::cc_minor},
+    {"sm_count", &DeviceLimits::sm_count},
+    {"max_threads_per_block", &DeviceLimits::max_threads_per_block},
+    {"max_shared_per_block_optin", &DeviceLimits::max_shared_per_block_optin},
+    {"max_shared_per_sm", &DeviceLimits::max_shared_per_sm},
+    {"max_registers_per_block", &DeviceLimits::max_registers_per_block},
+    {"max_registers_per_sm", &DeviceLimits::max_registers_per_sm},
+    {"max_threads_per_sm", &DeviceLimits::max_threads_per_sm},
+    {"l2_bytes", &DeviceLimits::l2_bytes},
+    {"has_wgmma", &DeviceLimits::has_wgmma},
+};
 
 }  // namespace
 
@@ -49,76 +136,19 @@ Result<AttentionProblem> problem_from_json(const Json& j) {
 }
 
 Json environment_to_json(const Environment& e) {
-  Json j = Json::object();
-  j["gpu_name"] = e.gpu_name;
-  j["gpu_uuid"] = e.gpu_uuid;
-  j["sm_count"] = e.sm_count;
-  j["cc_major"] = e.cc_major;
-  j["cc_minor"] = e.cc_minor;
-  j["sm_clock_mhz"] = e.sm_clock_mhz;
-  j["mem_clock_mhz"] = e.mem_clock_mhz;
-  j["memory_bytes"] = e.memory_bytes;
-  j["driver_version"] = e.driver_version;
-  j["nvrtc_version"] = e.nvrtc_version;
-  j["codegen_version"] = e.codegen_version;
-  j["codegen_hash"] = e.codegen_hash;
-  j["gqaforge_commit"] = e.gqaforge_commit;
-  j["build_type"] = e.build_type;
-  j["host"] = e.host;
-  return j;
+  return fields_to_json(e, kEnvironmentFields);
 }
 
 Result<Environment> environment_from_json(const Json& j) {
-  Environment e;
-  GQF_ASSIGN_OR_RETURN(e.gpu_name, json_string_at(j, "gpu_name"));
-  GQF_ASSIGN_OR_RETURN(e.gpu_uuid, json_string_at(j, "gpu_uuid"));
-  GQF_ASSIGN_OR_RETURN(e.sm_count, int_field(j, "sm_count"));
-  GQF_ASSIGN_OR_RETURN(e.cc_major, int_field(j, "cc_major"));
-  GQF_ASSIGN_OR_RETURN(e.cc_minor, int_field(j, "cc_minor"));
-  GQF_ASSIGN_OR_RETURN(e.sm_clock_mhz, int_field(j, "sm_clock_mhz"));
-  GQF_ASSIGN_OR_RETURN(e.mem_clock_mhz, int_field(j, "mem_clock_mhz"));
-  GQF_ASSIGN_OR_RETURN(e.memory_bytes, json_int_at(j, "memory_bytes"));
-  GQF_ASSIGN_OR_RETURN(e.driver_version, int_field(j, "driver_version"));
-  GQF_ASSIGN_OR_RETURN(e.nvrtc_version, json_string_at(j, "nvrtc_version"));
-  GQF_ASSIGN_OR_RETURN(e.codegen_version, int_field(j, "codegen_version"));
-  GQF_ASSIGN_OR_RETURN(e.codegen_hash, json_string_at(j, "codegen_hash"));
-  GQF_ASSIGN_OR_RETURN(e.gqaforge_commit, json_string_at(j, "gqaforge_commit"));
-  GQF_ASSIGN_OR_RETURN(e.build_type, json_string_at(j, "build_type"));
-  GQF_ASSIGN_OR_RETURN(e.host, json_string_at(j, "host"));
-  return e;
+  return fields_from_json<Environment>(j, kEnvironmentFields);
 }
 
 Json limits_to_json(const DeviceLimits& l) {
-  Json j = Json::object();
-  j["cc_major"] = l.cc_major;
-  j["cc_minor"] = l.cc_minor;
-  j["sm_count"] = l.sm_count;
-  j["max_threads_per_block"] = l.max_threads_per_block;
-  j["max_shared_per_block_optin"] = l.max_shared_per_block_optin;
-  j["max_shared_per_sm"] = l.max_shared_per_sm;
-  j["max_registers_per_block"] = l.max_registers_per_block;
-  j["max_registers_per_sm"] = l.max_registers_per_sm;
-  j["max_threads_per_sm"] = l.max_threads_per_sm;
-  j["l2_bytes"] = l.l2_bytes;
-  j["has_wgmma"] = l.has_wgmma ? 1 : 0;
-  return j;
+  return fields_to_json(l, kLimitsFields);
 }
 
 Result<DeviceLimits> limits_from_json(const Json& j) {
-  DeviceLimits l;
-  GQF_ASSIGN_OR_RETURN(l.cc_major, int_field(j, "cc_major"));
-  GQF_ASSIGN_OR_RETURN(l.cc_minor, int_field(j, "cc_minor"));
-  GQF_ASSIGN_OR_RETURN(l.sm_count, int_field(j, "sm_count"));
-  GQF_ASSIGN_OR_RETURN(l.max_threads_per_block, int_field(j, "max_threads_per_block"));
-  GQF_ASSIGN_OR_RETURN(l.max_shared_per_block_optin, int_field(j, "max_shared_per_block_optin"));
-  GQF_ASSIGN_OR_RETURN(l.max_shared_per_sm, int_field(j, "max_shared_per_sm"));
-  GQF_ASSIGN_OR_RETURN(l.max_registers_per_block, int_field(j, "max_registers_per_block"));
-  GQF_ASSIGN_OR_RETURN(l.max_registers_per_sm, int_field(j, "max_registers_per_sm"));
-  GQF_ASSIGN_OR_RETURN(l.max_threads_per_sm, int_field(j, "max_threads_per_sm"));
-  GQF_ASSIGN_OR_RETURN(l.l2_bytes, int_field(j, "l2_bytes"));
-  GQF_ASSIGN_OR_RETURN(int has_wgmma, int_field(j, "has_wgmma"));
-  l.has_wgmma = has_wgmma != 0;
-  return l;
+  return fields_from_json<DeviceLimits>(j, kLimitsFields);
 }
 
 std::string encode_request(const WorkerRequest& r) {

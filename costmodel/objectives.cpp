@@ -3,47 +3,40 @@
 
 #include <cmath>
 
+#include "core/enum_names.h"
 #include "core/strings.h"
 
 namespace gqaforge::costmodel {
+namespace {
+
+constexpr EnumName<Objective> kObjectiveNames[] = {
+    {Objective::kZ, "z"},
+    {Objective::kMemory, "memory"},
+    {Objective::kFlops, "flops"},
+    {Objective::kLatency, "latency"},
+    {Objective::kThroughput, "throughput"},
+};
+
+constexpr EnumName<ZUnits> kZUnitsNames[] = {
+    {ZUnits::kSequenceBytes, "sequence-bytes"},
+    {ZUnits::kSequenceHalfValues, "sequence-half-values"},
+    {ZUnits::kTokenValues, "token-values"},
+    {ZUnits::kSequenceMeanBytes, "sequence-mean-bytes"},
+};
+
+}  // namespace
 
 const char* objective_name(Objective o) {
-  switch (o) {
-    case Objective::kZ:
-      return "z";
-    case Objective::kMemory:
-      return "memory";
-    case Objective::kFlops:
-      return "flops";
-    case Objective::kLatency:
-      return "latency";
-    case Objective::kThroughput:
-      return "throughput";
-  }
-  return "unknown";
+  return enum_name(kObjectiveNames, o);
 }
 
 Result<Objective> parse_objective(const std::string& text) {
-  std::string t = to_lower(text);
-  for (Objective o :
-       {Objective::kZ, Objective::kMemory, Objective::kFlops, Objective::kLatency, Objective::kThroughput}) {
-    if (t == objective_name(o)) return o;
-  }
+  if (auto o = enum_value(kObjectiveNames, to_lower(text))) return *o;
   return invalid_argument("unknown objective '{}' (expected z, memory, flops, latency or throughput)", text);
 }
 
 const char* z_units_name(ZUnits u) {
-  switch (u) {
-    case ZUnits::kSequenceBytes:
-      return "sequence-bytes";
-    case ZUnits::kSequenceHalfValues:
-      return "sequence-half-values";
-    case ZUnits::kTokenValues:
-      return "token-values";
-    case ZUnits::kSequenceMeanBytes:
-      return "sequence-mean-bytes";
-  }
-  return "unknown";
+  return enum_name(kZUnitsNames, u);
 }
 
 const char* z_units_description(ZUnits u) {
@@ -61,11 +54,7 @@ const char* z_units_description(ZUnits u) {
 }
 
 Result<ZUnits> parse_z_units(const std::string& text) {
-  std::string t = to_lower(text);
-  for (ZUnits u :
-       {ZUnits::kSequenceBytes, ZUnits::kSequenceHalfValues, ZUnits::kTokenValues, ZUnits::kSequenceMeanBytes}) {
-    if (t == z_units_name(u)) return u;
-  }
+  if (auto u = enum_value(kZUnitsNames, to_lower(text))) return *u;
   return invalid_argument(
       "unknown Z unit convention '{}' (expected sequence-bytes, sequence-half-values, token-values or "
       "sequence-mean-bytes)",

@@ -24,6 +24,7 @@ namespace gqaforge::library {
 using codegen::AttentionProblem;
 using codegen::Phase;
 using db::Database;
+
 namespace {
 
 std::string gpu_model(const Environment& e) {

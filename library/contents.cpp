@@ -21,6 +21,7 @@
 namespace gqaforge::library {
 
 using codegen::Phase;
+
 namespace {
 
 using db::sql::Connection;

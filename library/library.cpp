@@ -17,6 +17,7 @@ using codegen::AttentionProblem;
 using codegen::codegen_fingerprint;
 using codegen::kCodegenVersion;
 using codegen::Phase;
+
 namespace {
 
 double log_gap(int64_t v, const Range& r) {

@@ -3,34 +3,30 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_names.h"
 #include "core/sha256.h"
 
 namespace gqaforge {
 
+namespace {
+
+constexpr EnumName<MeasureStatus> kMeasureStatusNames[] = {
+    {MeasureStatus::kOk, "ok"},
+    {MeasureStatus::kRejected, "rejected"},
+    {MeasureStatus::kCompileFailed, "compile_failed"},
+    {MeasureStatus::kLaunchFailed, "launch_failed"},
+    {MeasureStatus::kWrongResult, "wrong_result"},
+    {MeasureStatus::kTimeout, "timeout"},
+};
+
+}  // namespace
+
 const char* measure_status_name(MeasureStatus s) {
-  switch (s) {
-    case MeasureStatus::kOk:
-      return "ok";
-    case MeasureStatus::kRejected:
-      return "rejected";
-    case MeasureStatus::kCompileFailed:
-      return "compile_failed";
-    case MeasureStatus::kLaunchFailed:
-      return "launch_failed";
-    case MeasureStatus::kWrongResult:
-      return "wrong_result";
-    case MeasureStatus::kTimeout:
-      return "timeout";
-  }
-  return "unknown";
+  return enum_name(kMeasureStatusNames, s);
 }
 
 std::optional<MeasureStatus> parse_measure_status(const std::string& name) {
-  for (auto s : {MeasureStatus::kOk, MeasureStatus::kRejected, MeasureStatus::kCompileFailed,
-                 MeasureStatus::kLaunchFailed, MeasureStatus::kWrongResult, MeasureStatus::kTimeout}) {
-    if (name == measure_status_name(s)) return s;
-  }
-  return std::nullopt;
+  return enum_value(kMeasureStatusNames, name);
 }
 
 std::string Environment::key() const {

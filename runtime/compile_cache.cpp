@@ -19,6 +19,7 @@
 namespace gqaforge::runtime {
 
 using codegen::KernelSource;
+
 namespace {
 
 constexpr const char* kMagic = "gqaforge-cubin-cache v1";

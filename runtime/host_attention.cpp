@@ -15,6 +15,7 @@ namespace gqaforge::runtime {
 
 using codegen::AttentionProblem;
 using codegen::DType;
+
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();

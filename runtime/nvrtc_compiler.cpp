@@ -17,6 +17,7 @@
 namespace gqaforge::runtime {
 
 using codegen::KernelSource;
+
 namespace {
 
 // RAII owner of an nvrtcProgram.

@@ -16,6 +16,7 @@
 #include "runtime/device_info.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/gpu_session.h"
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
 
@@ -23,6 +24,7 @@ namespace gqaforge::tools {
 
 using codegen::AttentionProblem;
 using codegen::Phase;
+
 namespace {
 
 // K/V as [batch, n_kv, kv_len, head_dim], the layout the peers get in bench/peers.py.
@@ -142,25 +144,18 @@ int run_bench(const BenchFlags& f) {
     if (!problem.ok()) return report_failure(problem.status());
     problems.push_back(*problem);
   }
-  auto ctx = runtime::Context::create(f.device);
-  if (!ctx.ok()) return report_failure(ctx.status());
-  auto info = runtime::query_device(f.device);
-  if (!info.ok()) return report_failure(info.status());
-  auto stream = runtime::Stream::create();
-  if (!stream.ok()) return report_failure(stream.status());
-  runtime::CompileCache cache;
-  runtime::CompileOptions options;
-  options.arch = info->default_arch();
-  runtime::Jit jit(&cache, options);
+  auto gpu = open_gpu_session(f.device);
+  if (!gpu.ok()) return report_failure(gpu.status());
+  const runtime::DeviceInfo& info = (*gpu)->info;
   std::ofstream csv;
   if (const std::optional<std::string>& path = f.csv) {
     csv.open(*path);
     if (!csv) return report_failure(unavailable("cannot write '{}'", *path));
     csv << "phase,hq,hkv,d,dtype,causal,batch,q_len,kv_len,config,gate,median_us,min_us,stddev_us,tbps,tflops,error\n";
   }
-  std::printf("%s, %d SMs, driver %d, nvrtc %s\n", info->name.c_str(), info->sm_count, info->driver_version,
-              info->nvrtc_version.c_str());
-  backends::cuda::KernelBench bench(*info, &jit, stream->get(), kKvHeadMajor);
+  std::printf("%s, %d SMs, driver %d, nvrtc %s\n", info.name.c_str(), info.sm_count, info.driver_version,
+              info.nvrtc_version.c_str());
+  backends::cuda::KernelBench bench(info, &(*gpu)->jit, (*gpu)->stream.get(), kKvHeadMajor);
   int failures = 0, wrong = 0;
   for (const AttentionProblem& problem : problems) {
     BenchRow row = bench_one(bench, problem, f.kernel.config);

@@ -4,9 +4,9 @@
 
 #include "core/strings.h"
 #include "runtime/checker.h"
-#include "runtime/device_info.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/gpu_session.h"
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
 
@@ -38,21 +38,14 @@ int run_check(const CheckFlags& f) {
       options.kv_lens.push_back(static_cast<int>(x));
     }
   }
-  auto ctx = runtime::Context::create(f.device);
-  if (!ctx.ok()) return report_failure(ctx.status());
-  auto info = runtime::query_device(f.device);
-  if (!info.ok()) return report_failure(info.status());
-  auto op = runtime::AttentionOp::create(*problem, f.kernel.family, f.kernel.config, info->limits());
+  auto gpu = open_gpu_session(f.device);
+  if (!gpu.ok()) return report_failure(gpu.status());
+  const runtime::DeviceInfo& info = (*gpu)->info;
+  auto op = runtime::AttentionOp::create(*problem, f.kernel.family, f.kernel.config, info.limits());
   if (!op.ok()) return report_failure(op.status());
-  runtime::CompileCache cache;
-  runtime::CompileOptions options_c;
-  options_c.arch = info->default_arch();
-  runtime::Jit jit(&cache, options_c);
-  auto stream = runtime::Stream::create();
-  if (!stream.ok()) return report_failure(stream.status());
-  auto result = runtime::check_op(jit, *op, options, stream->get());
+  auto result = runtime::check_op((*gpu)->jit, *op, options, (*gpu)->stream.get());
   if (!result.ok()) return report_failure(result.status());
-  std::printf("%s  %s  [%s] seed=%llu oracle=%s\n%s\n", info->name.c_str(), problem->name().c_str(),
+  std::printf("%s  %s  [%s] seed=%llu oracle=%s\n%s\n", info.name.c_str(), problem->name().c_str(),
               op->config().c_str(), static_cast<unsigned long long>(options.seed),
               result->gpu_oracle ? "gpu-reference" : "cpu-fp64", result->report.summary().c_str());
   return result->report.passed ? 0 : kWrongResult;  // exit status 3: the kernel is wrong

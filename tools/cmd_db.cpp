@@ -28,6 +28,7 @@
 namespace gqaforge::tools {
 
 using db::OpenMode;
+
 namespace {
 
 // The families rows can have: the kernel families and the cuBLASLt GEMMs.
@@ -309,11 +310,6 @@ int run_migrate(const std::string& path) {
   return 0;
 }
 
-template <typename Flags>
-CommandAction action(std::shared_ptr<Flags> flags, int (*run)(const Flags&)) {
-  return [flags, run](const Args&) { return run(*flags); };
-}
-
 CommandAction declare_info(CLI::App& app) {
   app.description(
       "Summarizes a measurement database: schema version, environments, runs, and rows per status and "
@@ -397,12 +393,6 @@ CommandAction declare_migrate(CLI::App& app) {
   return [path](const Args&) { return run_migrate(*path); };
 }
 
-struct Subcommand {
-  const char* name;
-  const char* summary;
-  CommandAction (*declare)(CLI::App& app);
-};
-
 constexpr Subcommand kSubcommands[] = {
     {"info", "summarize a database", declare_info},
     {"best", "list the best measurement per problem", declare_best},
@@ -414,23 +404,7 @@ constexpr Subcommand kSubcommands[] = {
 
 CommandAction declare_db(CLI::App& app) {
   app.description("Measurement database tools.");
-  std::vector<std::pair<CLI::App*, CommandAction>> subs;
-  for (const Subcommand& s : kSubcommands) {
-    CLI::App* sub = add_command(app, s.name, s.summary);
-    subs.emplace_back(sub, s.declare(*sub));
-  }
-  CLI::App* help = add_command(app, "help", "the same as --help", /*hidden=*/true);
-  app.footer("`gqaforge db <subcommand> --help` describes its flags.");  // after the subcommands: not theirs
-  return [subs, help, &app](const Args& args) {
-    for (const auto& [sub, run] : subs) {
-      if (sub->parsed()) return run(args);
-    }
-    if (help->parsed()) {
-      std::fputs(app.get_formatter()->make_help(&app, "gqaforge db", CLI::AppFormatMode::Normal).c_str(), stdout);
-      return 0;
-    }
-    return usage_error("db: missing subcommand (info, best, export, import, merge, migrate; see gqaforge db --help)");
-  };
+  return declare_group(app, "db", kSubcommands);
 }
 
 }  // namespace

@@ -235,11 +235,6 @@ int run_select(const SelectFlags& f) {
   return 0;
 }
 
-template <typename Flags>
-CommandAction action(std::shared_ptr<Flags> flags, int (*run)(const Flags&)) {
-  return [flags, run](const Args&) { return run(*flags); };
-}
-
 CommandAction declare_build(CLI::App& app) {
   app.description(
       "Builds a tuned kernel library from a measurement database (or its text export): the best "
@@ -327,12 +322,6 @@ CommandAction declare_select(CLI::App& app) {
   return action(f, run_select);
 }
 
-struct Subcommand {
-  const char* name;
-  const char* summary;
-  CommandAction (*declare)(CLI::App& app);
-};
-
 constexpr Subcommand kSubcommands[] = {
     {"build", "build a library from a measurement database", declare_build},
     {"info", "show a library's manifest and dispatch table", declare_info},
@@ -343,23 +332,7 @@ constexpr Subcommand kSubcommands[] = {
 
 CommandAction declare_library(CLI::App& app) {
   app.description("Tuned kernel libraries (.gqalib): build, inspect, verify, compare, dispatch.");
-  std::vector<std::pair<CLI::App*, CommandAction>> subs;
-  for (const Subcommand& s : kSubcommands) {
-    CLI::App* sub = add_command(app, s.name, s.summary);
-    subs.emplace_back(sub, s.declare(*sub));
-  }
-  CLI::App* help = add_command(app, "help", "the same as --help", /*hidden=*/true);
-  app.footer("`gqaforge library <subcommand> --help` describes its flags.");
-  return [subs, help, &app](const Args& args) {
-    for (const auto& [sub, run] : subs) {
-      if (sub->parsed()) return run(args);
-    }
-    if (help->parsed()) {
-      std::fputs(app.get_formatter()->make_help(&app, "gqaforge library", CLI::AppFormatMode::Normal).c_str(), stdout);
-      return 0;
-    }
-    return usage_error("library: missing subcommand (build, info, verify, diff, select; see gqaforge library --help)");
-  };
+  return declare_group(app, "library", kSubcommands);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 namespace gqaforge::tools {
 
 using codegen::Phase;
+
 namespace {
 
 std::string ints_text(const std::vector<int>& v) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,25 @@ std::vector<Command> commands();
 /// Parses `args` (the command line after "gqaforge") and runs the command it names; returns
 /// the exit status. `demo` runs `search` through it.
 int run_gqaforge(const Args& args);
+
+/// The action of a declare function whose flags `flags` holds: runs `run` on them.
+template <typename Flags>
+CommandAction action(std::shared_ptr<Flags> flags, int (*run)(const Flags&)) {
+  return [flags, run](const Args&) { return run(*flags); };
+}
+
+/// One subcommand of a command group (`db`, `library`): its name, its line in the group's help
+/// and the function that declares its flags.
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  CommandAction (*declare)(CLI::App& app);
+};
+
+/// Declares `subcommands` on the group `app` (the command `group`), a hidden `help` that prints
+/// the group's help, and a footer pointing at each subcommand's --help. The action runs the
+/// subcommand that was parsed; without one it is a usage error listing them.
+CommandAction declare_group(CLI::App& app, const std::string& group, std::span<const Subcommand> subcommands);
 
 struct CommandRegistrar {
   explicit CommandRegistrar(const Command& command);

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/build_info.h"
 #include "core/log.h"
@@ -30,6 +31,32 @@ std::vector<Command> commands() {
   std::vector<Command> list = registry();
   std::sort(list.begin(), list.end(), [](const Command& a, const Command& b) { return a.order < b.order; });
   return list;
+}
+
+CommandAction declare_group(CLI::App& app, const std::string& group, std::span<const Subcommand> subcommands) {
+  std::vector<std::pair<CLI::App*, CommandAction>> subs;
+  std::vector<std::string> names;
+  for (const Subcommand& s : subcommands) {
+    CLI::App* sub = add_command(app, s.name, s.summary);
+    subs.emplace_back(sub, s.declare(*sub));
+    names.emplace_back(s.name);
+  }
+  CLI::App* help = add_command(app, "help", "the same as --help", /*hidden=*/true);
+  // After the subcommands: they inherit the footer of their parent at creation.
+  app.footer(fmt::format("`gqaforge {} <subcommand> --help` describes its flags.", group));
+  const std::string missing =
+      fmt::format("{}: missing subcommand ({}; see gqaforge {} --help)", group, fmt::join(names, ", "), group);
+  return [subs, help, &app, group, missing](const Args& args) {
+    for (const auto& [sub, run] : subs) {
+      if (sub->parsed()) return run(args);
+    }
+    if (help->parsed()) {
+      const std::string text = app.get_formatter()->make_help(&app, "gqaforge " + group, CLI::AppFormatMode::Normal);
+      std::fputs(text.c_str(), stdout);
+      return 0;
+    }
+    return usage_error(missing);
+  };
 }
 
 int run_gqaforge(const Args& args) {

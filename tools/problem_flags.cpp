@@ -9,6 +9,7 @@ namespace gqaforge::tools {
 using codegen::parse_heads;
 using codegen::parse_phase;
 using codegen::Phase;
+
 namespace {
 
 Status check_phase(const std::string& text) {

@@ -8,6 +8,7 @@
 namespace gqaforge::autotune {
 
 using codegen::AttentionProblem;
+
 namespace {
 
 TEST(Buckets, BatchBucketsArePowersOfFour) {

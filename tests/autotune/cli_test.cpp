@@ -22,6 +22,7 @@ namespace gqaforge::autotune {
 
 using db::MeasurementFilter;
 using db::OpenMode;
+
 namespace {
 
 using testing::ScratchDir;

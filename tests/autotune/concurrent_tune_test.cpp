@@ -18,6 +18,7 @@ namespace gqaforge::autotune {
 
 using codegen::AttentionProblem;
 using db::MeasurementFilter;
+
 namespace {
 
 using testing::ScratchDir;

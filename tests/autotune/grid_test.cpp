@@ -7,6 +7,7 @@
 namespace gqaforge::autotune {
 
 using codegen::Phase;
+
 namespace {
 
 std::vector<std::string> names(const std::vector<codegen::AttentionProblem>& problems) {

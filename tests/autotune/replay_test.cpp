@@ -15,6 +15,7 @@ namespace gqaforge::autotune {
 
 using codegen::AttentionProblem;
 using codegen::DeviceLimits;
+
 namespace {
 
 using testing::MemorySink;

@@ -21,6 +21,7 @@
 namespace gqaforge::autotune {
 
 using codegen::AttentionProblem;
+
 namespace {
 
 using testing::MemorySink;

@@ -14,6 +14,7 @@ namespace gqaforge::autotune {
 using codegen::DeviceLimits;
 using codegen::find_family;
 using codegen::KernelConfig;
+
 namespace {
 
 SearchSpace small_space() {

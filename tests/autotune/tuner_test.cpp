@@ -14,6 +14,7 @@
 namespace gqaforge::autotune {
 
 using codegen::AttentionProblem;
+
 namespace {
 
 using testing::MemorySink;

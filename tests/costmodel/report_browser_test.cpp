@@ -15,6 +15,7 @@
 
 #include "core/json.h"
 #include "costmodel/report_html.h"
+#include "tests/costmodel/test_util.h"
 
 namespace gqaforge::costmodel {
 namespace {
@@ -53,15 +54,9 @@ class ReportInBrowser : public ::testing::Test {
     if (browser_.empty()) GTEST_SKIP() << "no chromium-headless-shell or chromium on PATH (tools/setup.sh installs it)";
     dir_ = fs::temp_directory_path() / ("gqaforge_report_browser_" + std::to_string(::getpid()));
     fs::create_directories(dir_);
-    auto loss = LossModel::bundled_default();
-    auto presets = Presets::bundled();
-    ASSERT_TRUE(loss.ok() && presets.ok());
-    SearchSettings s;
-    s.target_loss = 2.615;
-    s.context = 131072;
-    auto r = run_search(*loss, presets->aspect_table(), s, nullptr);
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    html_ = render_report_html(*r, *loss, presets->aspect_table());
+    auto report = testing::headline_report_html();
+    ASSERT_TRUE(report.ok()) << report.status().message();
+    html_ = *report;
   }
   void TearDown() override {
     std::error_code ec;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "costmodel/svg_plot.h"
+#include "tests/costmodel/test_util.h"
 
 #include <string>
 #include <vector>
@@ -70,15 +71,9 @@ TEST(SvgPlot, RendersAxesLegendAndEscapedText) {
 }
 
 TEST(Report, ContainsTablesAndThreePlotSections) {
-  auto loss = LossModel::bundled_default();
-  auto presets = Presets::bundled();
-  ASSERT_TRUE(loss.ok() && presets.ok());
-  SearchSettings s;
-  s.target_loss = 2.615;
-  s.context = 131072;
-  auto r = run_search(*loss, presets->aspect_table(), s, nullptr);
-  ASSERT_TRUE(r.ok());
-  std::string html = render_report_html(*r, *loss, presets->aspect_table());
+  auto report = testing::headline_report_html();
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  const std::string& html = *report;
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   EXPECT_EQ(count(html, "<svg"), 4u);  // memory and FLOPs vs T, loss vs cost, Pareto
   EXPECT_NE(html.find("Pareto front"), std::string::npos);

@@ -15,15 +15,10 @@ namespace gqaforge::db {
 namespace {
 
 using testing::decode_problem;
+using testing::memory_db;
 using testing::prefill_problem;
 using testing::sample_env;
 using testing::sample_measurement;
-
-std::unique_ptr<Database> memory_db() {
-  auto db = Database::open(":memory:");
-  EXPECT_TRUE(db.ok()) << db.status().to_string();
-  return std::move(db).value();
-}
 
 std::vector<std::string> kernel_keys(const std::vector<MeasurementRecord>& rows) {
   std::vector<std::string> keys;

@@ -15,14 +15,9 @@ namespace gqaforge::db {
 namespace {
 
 using testing::decode_problem;
+using testing::memory_db;
 using testing::sample_env;
 using testing::sample_measurement;
-
-std::unique_ptr<Database> memory_db() {
-  auto db = Database::open(":memory:");
-  EXPECT_TRUE(db.ok()) << db.status().to_string();
-  return std::move(db).value();
-}
 
 // A database with awkward strings and doubles in every kind of field.
 std::unique_ptr<Database> tricky_db() {

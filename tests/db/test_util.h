@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -108,6 +109,13 @@ inline std::vector<std::string> as_v1_lines(std::vector<std::string> lines) {
     if (in_environments) lines[i].erase(lines[i].rfind('\t'));
   }
   return lines;
+}
+
+/// A database in memory (nothing on disk), for tests of what it stores.
+inline std::unique_ptr<Database> memory_db() {
+  auto db = Database::open(":memory:");
+  EXPECT_TRUE(db.ok()) << db.status().to_string();
+  return std::move(db).value();
 }
 
 inline Environment sample_env(const std::string& gpu = "NVIDIA H200", int sm_count = 132) {

@@ -8,6 +8,7 @@
 namespace gqaforge::library {
 
 using codegen::AttentionProblem;
+
 namespace {
 
 const Library& small(bool allow_jit) {

@@ -11,6 +11,7 @@
 namespace gqaforge::runtime {
 
 using codegen::KernelSource;
+
 namespace {
 
 // A fresh cache directory under TMPDIR, removed with everything in it when the test ends

@@ -15,6 +15,7 @@ using codegen::DType;
 using codegen::emit_reference;
 using codegen::KernelSource;
 using codegen::Phase;
+
 namespace {
 
 AttentionProblem problem(Phase phase, int hq, int hkv, int d) {

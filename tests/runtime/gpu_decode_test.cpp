@@ -5,6 +5,7 @@
 namespace gqaforge::runtime::testing {
 
 using codegen::DType;
+
 namespace {
 
 struct DecodeCase {

@@ -9,6 +9,7 @@
 namespace gqaforge::runtime::testing {
 
 using codegen::DType;
+
 namespace {
 
 struct PrefillCase {

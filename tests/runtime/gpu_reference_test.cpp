@@ -4,6 +4,7 @@
 namespace gqaforge::runtime::testing {
 
 using codegen::DType;
+
 namespace {
 
 struct RefCase {

@@ -10,6 +10,7 @@
 namespace gqaforge::runtime {
 
 using codegen::AttentionProblem;
+
 namespace {
 
 TEST(Half, RoundTripsAndRoundsToNearestEven) {
