@@ -310,9 +310,7 @@ int compare(const std::string& path, const std::string& csv_path) {
         continue;
       }
       const gqaforge_plan_info info = describe(plan);
-      const char* decision = info.decision == GQAFORGE_DECISION_EXACT     ? "exact"
-                             : info.decision == GQAFORGE_DECISION_NEAREST ? "nearest"
-                                                                          : "default";
+      const char* decision = gqaforge_decision_name(info.decision);
       double us = 0;
       {
         Tensors t(s, copies_for(s, device), info.workspace_bytes, stream.get());

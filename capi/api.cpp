@@ -121,6 +121,18 @@ const char* gqaforge_status_name(gqaforge_status status) {
   return "unknown";
 }
 
+const char* gqaforge_decision_name(gqaforge_decision decision) {
+  switch (decision) {
+    case GQAFORGE_DECISION_EXACT:
+      return "exact";
+    case GQAFORGE_DECISION_NEAREST:
+      return "nearest";
+    case GQAFORGE_DECISION_DEFAULT:
+      return "default";
+  }
+  return "unknown";
+}
+
 const char* gqaforge_last_error(void) {
   return gqaforge::capi::t_last_error.c_str();
 }

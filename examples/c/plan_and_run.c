@@ -35,18 +35,6 @@ static const uint16_t kBf16Half = 0x3F00; /* 0.5 in bf16 */
  * touched): the run then reports the missing GPU, not a null pointer. */
 static _Alignas(16) unsigned char stand_in[16];
 
-static const char* decision_name(gqaforge_decision d) {
-  switch (d) {
-    case GQAFORGE_DECISION_EXACT:
-      return "exact";
-    case GQAFORGE_DECISION_NEAREST:
-      return "nearest";
-    case GQAFORGE_DECISION_DEFAULT:
-      return "default";
-  }
-  return "?";
-}
-
 /* Prints a failed gqaforge call; returns 1 when `status` is OK. */
 static int ok(gqaforge_status status, const char* call) {
   if (status == GQAFORGE_STATUS_OK) return 1;
@@ -138,7 +126,7 @@ static int run_problem(gqaforge_library* library, const example_problem* p, int 
   }
   printf("%s, batch %lld, q_len %lld, kv_len %lld\n", info.kernel_class, (long long)p->batch, (long long)p->q_len,
          (long long)p->kv_len);
-  printf("  decision   %s", decision_name(info.decision));
+  printf("  decision   %s", gqaforge_decision_name(info.decision));
   if (info.decision != GQAFORGE_DECISION_DEFAULT) {
     printf(" (bucket batch %lld-%lld", (long long)info.bucket_batch_lo, (long long)info.bucket_batch_hi);
     if (p->phase == GQAFORGE_PHASE_PREFILL) {

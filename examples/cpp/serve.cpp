@@ -63,18 +63,6 @@ gqaforge_problem model_problem(gqaforge_phase phase, int64_t max_batch, int64_t 
                                max_q_len, max_kv_len);
 }
 
-const char* decision_name(gqaforge_decision decision) {
-  switch (decision) {
-    case GQAFORGE_DECISION_EXACT:
-      return "exact";
-    case GQAFORGE_DECISION_NEAREST:
-      return "nearest";
-    case GQAFORGE_DECISION_DEFAULT:
-      return "default";
-  }
-  return "?";
-}
-
 // Creates a plan and prints its dispatch decision.
 Error make_plan(gqaforge_library* library, const gqaforge_problem& problem, const char* role, Plan* out,
                 size_t* workspace_bytes) {
@@ -86,7 +74,7 @@ Error make_plan(gqaforge_library* library, const gqaforge_problem& problem, cons
   if (Error e = error_of(gqaforge_plan_describe(plan, &info))) return e;
   *workspace_bytes = info.workspace_bytes;
   std::printf("%-8s %s: %s, config %s, workspace %zu bytes\n         %s\n", role, info.kernel_class,
-              decision_name(info.decision), info.config, info.workspace_bytes, info.reason);
+              gqaforge_decision_name(info.decision), info.config, info.workspace_bytes, info.reason);
   return {};
 }
 

@@ -215,6 +215,9 @@ typedef struct gqaforge_plan_info {
   const char* not_loaded;   /* why the kernel is not loaded ("" when it is) */
 } gqaforge_plan_info;
 
+/* "exact", "nearest", "default". Static storage; "unknown" for a value not listed above. */
+GQAFORGE_API const char* gqaforge_decision_name(gqaforge_decision decision);
+
 /* Fills `info`; its strings live as long as the plan. */
 GQAFORGE_API gqaforge_status gqaforge_plan_describe(const gqaforge_plan* plan, gqaforge_plan_info* info);
 

@@ -87,6 +87,8 @@ TEST(CApi, VersionAndStatusNames) {
   EXPECT_STREQ(gqaforge_status_name(GQAFORGE_STATUS_OK), "ok");
   EXPECT_STREQ(gqaforge_status_name(GQAFORGE_STATUS_DATA_LOSS), "data_loss");
   EXPECT_STREQ(gqaforge_status_name(raw_enum<gqaforge_status>(99)), "unknown");
+  EXPECT_STREQ(gqaforge_decision_name(GQAFORGE_DECISION_NEAREST), "nearest");
+  EXPECT_STREQ(gqaforge_decision_name(raw_enum<gqaforge_decision>(-1)), "unknown");
 }
 
 TEST(CApi, OpensTheSmallLibrary) {
