@@ -34,6 +34,19 @@ if [ "${GQAFORGE_SETUP_MINIMAL:-0}" != 1 ] && ! command -v chromium-headless-she
     echo "setup: note: chromium-headless-shell not installed; the report screenshot test will skip"
 fi
 
+# The Python extension (python/) builds with nanobind, from PyPI; without it (or without pip)
+# the build leaves the extension out and the Python tests skip, naming the reason.
+py=${GQAFORGE_PYTHON:-python3}
+if command -v "$py" >/dev/null 2>&1; then
+  if ! "$py" -m nanobind --cmake_dir >/dev/null 2>&1; then
+    echo "setup: installing nanobind (pip) for the Python extension"
+    "$py" -m pip install --quiet --disable-pip-version-check 'nanobind>=2.0' >/dev/null 2>&1 ||
+      echo "setup: note: nanobind not installed (no pip?); the Python extension is not built and its tests skip"
+  fi
+else
+  echo "setup: note: no $py; the Python extension is not built and its tests skip"
+fi
+
 cuda_root=${CUDAToolkit_ROOT:-}
 if [ -z "$cuda_root" ]; then
   for c in /usr/local/cuda /usr/local/cuda-13.0 /usr/local/cuda-12; do
