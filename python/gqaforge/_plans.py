@@ -108,6 +108,15 @@ def next_pow2(n: int) -> int:
     return 1 << max(0, int(n) - 1).bit_length()
 
 
+def kv_bound(max_seqlen_k: int, capacity: int) -> int:
+    """The key count a KV-cache plan and its runs use: max_seqlen_k rounded up to a power of two,
+    capped at the capacity (0: the capacity). Calls whose bounds round alike share one entry."""
+    max_seqlen_k = int(max_seqlen_k)
+    if max_seqlen_k < 0 or max_seqlen_k > capacity:
+        raise ValueError(f"max_seqlen_k {max_seqlen_k} is outside 1..{capacity} (the cache's capacity)")
+    return capacity if max_seqlen_k == 0 else min(capacity, next_pow2(max_seqlen_k))
+
+
 def check_dtype(dtype: str) -> None:
     if dtype not in DTYPES:
         raise TypeError(f"dtype {dtype} is not supported: gqaforge takes bf16 or fp16 tensors")
@@ -214,10 +223,7 @@ def kvcache_spec(q_shape, q_stride, k_shape, k_stride, v_shape, v_stride, seqlen
         raise ValueError(f"q has shape {tuple(q_shape)}: batch and seq must be at least 1")
     if cap < 1:
         raise ValueError(f"k_cache has shape {tuple(k_shape)}: its capacity must be at least 1")
-    max_seqlen_k = int(max_seqlen_k)
-    if max_seqlen_k < 0 or max_seqlen_k > cap:
-        raise ValueError(f"max_seqlen_k {max_seqlen_k} is outside 1..{cap} (the cache's capacity)")
-    kv_len = cap if max_seqlen_k == 0 else min(cap, next_pow2(max_seqlen_k))
+    kv_len = kv_bound(max_seqlen_k, cap)
     flags = _C.PROBLEM_KV_LENS | (_C.PROBLEM_LSE if return_lse else 0)
     spec = PlanSpec("decode" if sq <= MAX_DECODE_Q_LEN else "prefill", dtype, hq, hkv, d, bool(causal), b, sq,
                     kv_len, cap, _strides("q", q_shape, q_stride), _strides("k_cache", k_shape, k_stride),

@@ -145,9 +145,12 @@ def _kvcache(q, k_cache, v_cache, cache_seqlens, causal, softmax_scale, max_seql
 @torch.library.custom_op("gqaforge::attention_with_kvcache", mutates_args=())
 def _kvcache_op(q: Tensor, k_cache: Tensor, v_cache: Tensor, cache_seqlens: Tensor, causal: bool,
                 softmax_scale: float, max_seqlen_k: int, return_lse: bool) -> Tuple[Tensor, Tensor]:
+    # Keyed by the rounded bound: a cache growing by a token a step hits the same entry until its
+    # bound doubles (with the raw bound every step missed and rebuilt its spec in Python).
+    bound = _plans.kv_bound(max_seqlen_k, k_cache.shape[1]) if k_cache.dim() == 4 else max_seqlen_k
     key = ("kvcache", q.shape, q.stride(), k_cache.shape, k_cache.stride(), v_cache.shape, v_cache.stride(),
            q.dtype, k_cache.dtype, v_cache.dtype, cache_seqlens.dtype, cache_seqlens.shape, cache_seqlens.stride(),
-           q.device, k_cache.device, v_cache.device, cache_seqlens.device, causal, softmax_scale, max_seqlen_k,
+           q.device, k_cache.device, v_cache.device, cache_seqlens.device, causal, softmax_scale, bound,
            return_lse)
     e = _plans.calls.get(key)
     if e is None:

@@ -299,6 +299,14 @@ class PythonLayerTest(unittest.TestCase):
                                       True, 0.0, 0, False)
         self.assertEqual(spec.phase, "prefill")
 
+    def test_kv_bound(self):
+        # The per-call cache key of attention_with_kvcache: bounds that round alike share an entry.
+        self.assertEqual([_plans.kv_bound(n, 8192) for n in (1, 600, 1024, 1025, 2048, 5000, 8192, 0)],
+                         [1, 1024, 1024, 2048, 2048, 8192, 8192, 8192])
+        self.assertEqual(_plans.kv_bound(700, 1000), 1000)  # capped at the capacity
+        with self.assertRaisesRegex(ValueError, r"max_seqlen_k 1001 is outside 1..1000"):
+            _plans.kv_bound(1001, 1000)
+
     def test_varlen(self):
         spec, run = _plans.varlen_spec((1000, 12, 128), (1536, 128, 1), (900, 4, 128), (512, 128, 1),
                                        (900, 4, 128), (512, 128, 1), (6,), (6,), 700, 600, "bf16", True, 0.0, False)
