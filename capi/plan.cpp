@@ -7,6 +7,7 @@
 #include "capi/state.h"
 
 namespace gqaforge::capi {
+
 using codegen::AttentionProblem;
 using codegen::DeviceLimits;
 using codegen::DType;

@@ -4,6 +4,7 @@
 #include "runtime/device_info.h"
 
 namespace gqaforge::capi {
+
 using codegen::DeviceLimits;
 using codegen::KernelSource;
 using codegen::normalize_arch;
