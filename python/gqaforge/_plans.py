@@ -163,25 +163,32 @@ def _strides(name: str, shape: Sequence[int], stride: Sequence[int]) -> Strides:
     return tuple(dense[i] if sizes[i] == 1 else int(given[i]) for i in range(3))
 
 
+def _batched_qkv(q_shape, k_shape, v_shape, k_name: str, v_name: str, kv_layout: str):
+    """The dims of 4-D q [batch, seq, heads, head_dim] and k, v (named k_name, v_name, laid out
+    as kv_layout), checked against each other: (batch, seq_q, n_q_heads, head_dim, seq_k,
+    n_kv_heads)."""
+    _rank("q", q_shape, 4, "[batch, seq, heads, head_dim]")
+    _rank(k_name, k_shape, 4, kv_layout)
+    _rank(v_name, v_shape, 4, kv_layout)
+    if tuple(v_shape) != tuple(k_shape):
+        raise ValueError(f"{v_name} has shape {tuple(v_shape)}, {k_name} has {tuple(k_shape)}: they must match")
+    b, sq, hq, d = (int(x) for x in q_shape)
+    bk, sk, hkv, dk = (int(x) for x in k_shape)
+    if bk != b:
+        raise ValueError(f"{k_name} has batch {bk}, q has {b}: they must match")
+    if dk != d:
+        raise ValueError(f"{k_name} has head dim {dk}, q has {d}: they must match")
+    _check_heads(hq, hkv, d, "q")
+    return b, sq, hq, d, sk, hkv
+
+
 def dense_spec(q_shape, q_stride, k_shape, k_stride, v_shape, v_stride, dtype: str, causal: bool,
                softmax_scale: float, return_lse: bool) -> Tuple[PlanSpec, RunShape]:
     """attention(): q [batch, seq_q, n_q_heads, head_dim], k and v [batch, seq_k, n_kv_heads,
     head_dim]. 1-16 queries against at least as many keys are planned as decode (the split-KV
     kernels), anything else as prefill."""
     check_dtype(dtype)
-    layout = "[batch, seq, heads, head_dim]"
-    _rank("q", q_shape, 4, layout)
-    _rank("k", k_shape, 4, layout)
-    _rank("v", v_shape, 4, layout)
-    if tuple(v_shape) != tuple(k_shape):
-        raise ValueError(f"v has shape {tuple(v_shape)}, k has {tuple(k_shape)}: they must match")
-    b, sq, hq, d = (int(x) for x in q_shape)
-    bk, sk, hkv, dk = (int(x) for x in k_shape)
-    if bk != b:
-        raise ValueError(f"k has batch {bk}, q has {b}: they must match")
-    if dk != d:
-        raise ValueError(f"k has head dim {dk}, q has {d}: they must match")
-    _check_heads(hq, hkv, d, "q")
+    b, sq, hq, d, sk, hkv = _batched_qkv(q_shape, k_shape, v_shape, "k", "v", "[batch, seq, heads, head_dim]")
     if b < 1 or sq < 1:
         raise ValueError(f"q has shape {tuple(q_shape)}: batch and seq must be at least 1")
     if sk < 1:
@@ -204,19 +211,8 @@ def kvcache_spec(q_shape, q_stride, k_shape, k_stride, v_shape, v_stride, seqlen
     run passes that bound as kv_len, never a value read back from the device.
     """
     check_dtype(dtype)
-    layout = "[batch, seq, heads, head_dim]"
-    _rank("q", q_shape, 4, layout)
-    _rank("k_cache", k_shape, 4, "[batch, capacity, heads, head_dim]")
-    _rank("v_cache", v_shape, 4, "[batch, capacity, heads, head_dim]")
-    if tuple(v_shape) != tuple(k_shape):
-        raise ValueError(f"v_cache has shape {tuple(v_shape)}, k_cache has {tuple(k_shape)}: they must match")
-    b, sq, hq, d = (int(x) for x in q_shape)
-    bk, cap, hkv, dk = (int(x) for x in k_shape)
-    if bk != b:
-        raise ValueError(f"k_cache has batch {bk}, q has {b}: they must match")
-    if dk != d:
-        raise ValueError(f"k_cache has head dim {dk}, q has {d}: they must match")
-    _check_heads(hq, hkv, d, "q")
+    b, sq, hq, d, cap, hkv = _batched_qkv(q_shape, k_shape, v_shape, "k_cache", "v_cache",
+                                          "[batch, capacity, heads, head_dim]")
     if tuple(seqlens_shape) != (b,):
         raise ValueError(f"cache_seqlens has shape {tuple(seqlens_shape)}, expected ({b},) (one length per sequence)")
     if b < 1 or sq < 1:
