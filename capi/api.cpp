@@ -22,26 +22,23 @@ namespace {
 
 thread_local std::string t_last_error;
 
+// The C statuses are the StatusCode values, in the same order: conversion is a cast, and the
+// names are status_code_name's.
+#define GQF_SAME_CODE(c, code) \
+  static_assert(static_cast<int>(GQAFORGE_STATUS_##c) == static_cast<int>(StatusCode::code))
+GQF_SAME_CODE(OK, kOk);
+GQF_SAME_CODE(INVALID_ARGUMENT, kInvalidArgument);
+GQF_SAME_CODE(FAILED_PRECONDITION, kFailedPrecondition);
+GQF_SAME_CODE(NOT_FOUND, kNotFound);
+GQF_SAME_CODE(RESOURCE_EXHAUSTED, kResourceExhausted);
+GQF_SAME_CODE(UNAVAILABLE, kUnavailable);
+GQF_SAME_CODE(DATA_LOSS, kDataLoss);
+GQF_SAME_CODE(INTERNAL, kInternal);
+#undef GQF_SAME_CODE
+constexpr int kLastStatus = GQAFORGE_STATUS_INTERNAL;
+
 gqaforge_status to_c(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk:
-      return GQAFORGE_STATUS_OK;
-    case StatusCode::kInvalidArgument:
-      return GQAFORGE_STATUS_INVALID_ARGUMENT;
-    case StatusCode::kFailedPrecondition:
-      return GQAFORGE_STATUS_FAILED_PRECONDITION;
-    case StatusCode::kNotFound:
-      return GQAFORGE_STATUS_NOT_FOUND;
-    case StatusCode::kResourceExhausted:
-      return GQAFORGE_STATUS_RESOURCE_EXHAUSTED;
-    case StatusCode::kUnavailable:
-      return GQAFORGE_STATUS_UNAVAILABLE;
-    case StatusCode::kDataLoss:
-      return GQAFORGE_STATUS_DATA_LOSS;
-    case StatusCode::kInternal:
-      return GQAFORGE_STATUS_INTERNAL;
-  }
-  return GQAFORGE_STATUS_INTERNAL;
+  return static_cast<gqaforge_status>(code);
 }
 
 gqaforge_status finish(const Status& status, const char* function) {
@@ -72,15 +69,16 @@ Status require(const void* ptr, const char* name) {
   return ok_status();
 }
 
-Status check_struct(uint32_t given, size_t expected, const char* name) {
+}  // namespace
+
+Status check_struct_size(uint32_t given, size_t expected, const char* name, const char* hint) {
   if (given != expected) {
-    return invalid_argument("{}.struct_size is {}, this gqaforge expects {} (set it to sizeof({}))", name, given,
-                            expected, name);
+    return invalid_argument("{}.struct_size is {}, this gqaforge expects {} (set it to sizeof({}){})", name, given,
+                            expected, name, hint);
   }
   return ok_status();
 }
 
-}  // namespace
 }  // namespace gqaforge::capi
 
 using gqaforge::Status;
@@ -100,25 +98,9 @@ const char* gqaforge_version_string(void) {
 }
 
 const char* gqaforge_status_name(gqaforge_status status) {
-  switch (status) {
-    case GQAFORGE_STATUS_OK:
-      return "ok";
-    case GQAFORGE_STATUS_INVALID_ARGUMENT:
-      return "invalid_argument";
-    case GQAFORGE_STATUS_FAILED_PRECONDITION:
-      return "failed_precondition";
-    case GQAFORGE_STATUS_NOT_FOUND:
-      return "not_found";
-    case GQAFORGE_STATUS_RESOURCE_EXHAUSTED:
-      return "resource_exhausted";
-    case GQAFORGE_STATUS_UNAVAILABLE:
-      return "unavailable";
-    case GQAFORGE_STATUS_DATA_LOSS:
-      return "data_loss";
-    case GQAFORGE_STATUS_INTERNAL:
-      return "internal";
-  }
-  return "unknown";
+  const int s = static_cast<int>(status);
+  if (s < 0 || s > gqaforge::capi::kLastStatus) return "unknown";
+  return gqaforge::status_code_name(static_cast<gqaforge::StatusCode>(s));
 }
 
 const char* gqaforge_decision_name(gqaforge_decision decision) {
@@ -144,8 +126,8 @@ gqaforge_status gqaforge_library_open(const char* path, const gqaforge_open_opti
     gqaforge_open_options defaults{};
     defaults.struct_size = sizeof(gqaforge_open_options);
     if (options != nullptr) {
-      GQF_RETURN_IF_ERROR(
-          gqaforge::capi::check_struct(options->struct_size, sizeof(gqaforge_open_options), "gqaforge_open_options"));
+      GQF_RETURN_IF_ERROR(gqaforge::capi::check_struct_size(options->struct_size, sizeof(gqaforge_open_options),
+                                                            "gqaforge_open_options"));
       if ((options->flags & ~uint32_t{GQAFORGE_OPEN_FORBID_JIT}) != 0) {
         return gqaforge::invalid_argument("gqaforge_open_options.flags has unknown bits {:#x}",
                                           options->flags & ~uint32_t{GQAFORGE_OPEN_FORBID_JIT});
@@ -175,7 +157,7 @@ gqaforge_status gqaforge_library_info_get(const gqaforge_library* library, gqafo
     GQF_RETURN_IF_ERROR(require(library, "library"));
     GQF_RETURN_IF_ERROR(require(info, "info"));
     GQF_RETURN_IF_ERROR(
-        gqaforge::capi::check_struct(info->struct_size, sizeof(gqaforge_library_info), "gqaforge_library_info"));
+        gqaforge::capi::check_struct_size(info->struct_size, sizeof(gqaforge_library_info), "gqaforge_library_info"));
     const gqaforge::capi::LibraryState& s = *library->state;
     gqaforge_library_info i{};
     i.struct_size = sizeof(gqaforge_library_info);
@@ -251,7 +233,7 @@ gqaforge_status gqaforge_plan_describe(const gqaforge_plan* plan, gqaforge_plan_
     GQF_RETURN_IF_ERROR(require(plan, "plan"));
     GQF_RETURN_IF_ERROR(require(info, "info"));
     GQF_RETURN_IF_ERROR(
-        gqaforge::capi::check_struct(info->struct_size, sizeof(gqaforge_plan_info), "gqaforge_plan_info"));
+        gqaforge::capi::check_struct_size(info->struct_size, sizeof(gqaforge_plan_info), "gqaforge_plan_info"));
     plan->plan->describe(*info);
     return gqaforge::ok_status();
   });

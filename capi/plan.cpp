@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "capi/state.h"
+#include "runtime/attention_op.h"
 
 namespace gqaforge::capi {
 
@@ -68,12 +69,8 @@ Status resolve_strides(const char* tensor, const gqaforge_strides& given, int64_
 }
 
 Status check_problem(const gqaforge_problem& p) {
-  if (p.struct_size != sizeof(gqaforge_problem)) {
-    return invalid_argument(
-        "gqaforge_problem.struct_size is {}, this gqaforge expects {} (set it to sizeof(gqaforge_problem), or use "
-        "gqaforge_problem_make)",
-        p.struct_size, sizeof(gqaforge_problem));
-  }
+  GQF_RETURN_IF_ERROR(
+      check_struct_size(p.struct_size, sizeof(gqaforge_problem), "gqaforge_problem", ", or use gqaforge_problem_make"));
   constexpr uint32_t known = GQAFORGE_PROBLEM_VARLEN | GQAFORGE_PROBLEM_KV_LENS | GQAFORGE_PROBLEM_LSE;
   if ((p.flags & ~known) != 0)
     return invalid_argument("gqaforge_problem.flags has unknown bits {:#x}", p.flags & ~known);
@@ -130,8 +127,8 @@ Result<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<LibraryState> library
   s.flags_ = p.flags;
   s.problem_ = to_problem(p);
   GQF_RETURN_IF_ERROR(s.problem_.validate());
-  s.kv_capacity_ = p.kv_capacity == 0 ? p.max_kv_len : p.kv_capacity;
-  if (s.kv_capacity_ < p.max_kv_len) {
+  const int64_t kv_capacity = p.kv_capacity == 0 ? p.max_kv_len : p.kv_capacity;
+  if (kv_capacity < p.max_kv_len) {
     return invalid_argument("gqaforge_problem.kv_capacity {} is below max_kv_len {}", p.kv_capacity, p.max_kv_len);
   }
 
@@ -139,8 +136,8 @@ Result<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<LibraryState> library
   GqaParams& bp = s.base_params_;
   gqaforge_strides q{}, k{}, v{}, o{};
   GQF_RETURN_IF_ERROR(resolve_strides("Q", p.q, p.max_batch, p.max_q_len, p.n_q_heads, p.head_dim, varlen, q));
-  GQF_RETURN_IF_ERROR(resolve_strides("K", p.k, p.max_batch, s.kv_capacity_, p.n_kv_heads, p.head_dim, varlen, k));
-  GQF_RETURN_IF_ERROR(resolve_strides("V", p.v, p.max_batch, s.kv_capacity_, p.n_kv_heads, p.head_dim, varlen, v));
+  GQF_RETURN_IF_ERROR(resolve_strides("K", p.k, p.max_batch, kv_capacity, p.n_kv_heads, p.head_dim, varlen, k));
+  GQF_RETURN_IF_ERROR(resolve_strides("V", p.v, p.max_batch, kv_capacity, p.n_kv_heads, p.head_dim, varlen, v));
   GQF_RETURN_IF_ERROR(resolve_strides("O", p.o, p.max_batch, p.max_q_len, p.n_q_heads, p.head_dim, varlen, o));
   bp.q_stride_b = q.batch, bp.q_stride_s = q.token, bp.q_stride_h = q.head;
   bp.k_stride_b = k.batch, bp.k_stride_s = k.token, bp.k_stride_h = k.head;
@@ -207,19 +204,17 @@ Result<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<LibraryState> library
   GQF_ASSIGN_OR_RETURN(LaunchPlan lp, s.family_->launch_plan(s.family_->launch_problem(s.problem_, max_params),
                                                              s.config_, lib.limits()));
   s.workspace_bytes_ = lp.workspace.bytes;
-  s.from_cubin_ = s.cubin_ != nullptr;
   GQF_RETURN_IF_ERROR(s.load(lp));
   return plan;
 }
 
 Status Plan::load(const LaunchPlan& at_max) {
   auto api = runtime::driver();
-  int count = 0;
   if (!api.ok()) {
     not_loaded_ = api.status().message();
     return ok_status();
   }
-  if ((*api)->cuDeviceGetCount(&count) != CUDA_SUCCESS || count == 0) {
+  if (!runtime::gpu_available()) {
     not_loaded_ = "no CUDA device is present";
     return ok_status();
   }
@@ -229,17 +224,12 @@ Status Plan::load(const LaunchPlan& at_max) {
     GQF_CU_CHECK(*api, cuDevicePrimaryCtxRetain(&ctx_, retained_device_));
   }
   LibraryState& lib = *library_;
-  std::string image;
-  std::vector<std::string> entries;
   if (cubin_ != nullptr) {
-    kernel_key_ = cubin_->compile_key;
-    entries = cubin_->entry_points;
-    GQF_ASSIGN_OR_RETURN(module_, lib.module(ctx_, kernel_key_, cubin_->image, entries));
+    GQF_ASSIGN_OR_RETURN(module_, lib.module(ctx_, cubin_->compile_key, cubin_->image, cubin_->entry_points));
   } else {
     KernelSource source = family_->emit(problem_, config_);
     GQF_ASSIGN_OR_RETURN(runtime::CompiledKernel compiled, lib.compile(source));
-    kernel_key_ = compiled.key;
-    GQF_ASSIGN_OR_RETURN(module_, lib.module(ctx_, kernel_key_, compiled.cubin, source.entry_points));
+    GQF_ASSIGN_OR_RETURN(module_, lib.module(ctx_, compiled.key, compiled.cubin, source.entry_points));
   }
   for (const LaunchShape& l : at_max.launches) {
     auto f = module_->functions.find(l.entry);
@@ -263,7 +253,7 @@ void Plan::describe(gqaforge_plan_info& info) const {
   info.struct_size = size;
   info.decision = decision_;
   info.loaded = module_ != nullptr ? 1 : 0;
-  info.from_cubin = from_cubin_ ? 1 : 0;
+  info.from_cubin = cubin_ != nullptr ? 1 : 0;
   info.measured_us = measured_us_;
   info.distance = distance_;
   info.bucket_batch_lo = bucket_batch_.lo, info.bucket_batch_hi = bucket_batch_.hi;
@@ -278,16 +268,9 @@ void Plan::describe(gqaforge_plan_info& info) const {
 }
 
 Status Plan::check_args(const gqaforge_run_args& a, void* workspace, size_t workspace_bytes) const {
-  if (a.struct_size != sizeof(gqaforge_run_args)) {
-    return invalid_argument("gqaforge_run_args.struct_size is {}, this gqaforge expects {}", a.struct_size,
-                            sizeof(gqaforge_run_args));
-  }
+  GQF_RETURN_IF_ERROR(check_struct_size(a.struct_size, sizeof(gqaforge_run_args), "gqaforge_run_args"));
   if (a.q == nullptr || a.k == nullptr || a.v == nullptr || a.o == nullptr) {
     return invalid_argument("Q, K, V and O must not be null (q={}, k={}, v={}, o={})", a.q, a.k, a.v,
-                            static_cast<const void*>(a.o));
-  }
-  if (!aligned16(a.q) || !aligned16(a.k) || !aligned16(a.v) || !aligned16(a.o)) {
-    return invalid_argument("Q, K, V and O must be 16-byte aligned (q={}, k={}, v={}, o={})", a.q, a.k, a.v,
                             static_cast<const void*>(a.o));
   }
   if (a.batch < 1 || a.batch > problem_.batch) {
@@ -361,6 +344,14 @@ Result<ShapeLaunch> Plan::shape_launch(const AttentionProblem& problem, const Gq
 
 Status Plan::run(const gqaforge_run_args& a, void* workspace, size_t workspace_bytes, CUstream stream) const {
   GQF_RETURN_IF_ERROR(check_args(a, workspace, workspace_bytes));
+  GqaParams params = base_params_;
+  params.q = a.q, params.k = a.k, params.v = a.v, params.o = a.o, params.lse = a.lse;
+  params.kv_lens = a.kv_lens, params.cu_seqlens_q = a.cu_seqlens_q, params.cu_seqlens_k = a.cu_seqlens_k;
+  params.batch = static_cast<int>(a.batch);
+  params.q_len = static_cast<int>(a.q_len);
+  params.kv_len = static_cast<int>(a.kv_len);
+  // The strides were checked at plan creation; the pointers are this run's.
+  GQF_RETURN_IF_ERROR(runtime::check_vector_alignment(params));
   if (module_ == nullptr) return unavailable("the plan's kernel is not loaded: {}", not_loaded_);
   GQF_ASSIGN_OR_RETURN(const runtime::DriverApi* api, runtime::driver());
   CUcontext current = nullptr;
@@ -376,12 +367,6 @@ Status Plan::run(const gqaforge_run_args& a, void* workspace, size_t workspace_b
                                fmt::ptr(current), fmt::ptr(ctx_));
   }
 
-  GqaParams params = base_params_;
-  params.q = a.q, params.k = a.k, params.v = a.v, params.o = a.o, params.lse = a.lse;
-  params.kv_lens = a.kv_lens, params.cu_seqlens_q = a.cu_seqlens_q, params.cu_seqlens_k = a.cu_seqlens_k;
-  params.batch = static_cast<int>(a.batch);
-  params.q_len = static_cast<int>(a.q_len);
-  params.kv_len = static_cast<int>(a.kv_len);
   AttentionProblem shape = problem_;
   shape.batch = a.batch, shape.q_len = a.q_len, shape.kv_len = a.kv_len;
   GQF_ASSIGN_OR_RETURN(ShapeLaunch s, shape_launch(shape, params));

@@ -13,13 +13,11 @@ namespace {
 
 // The device of the context current on this thread, else device 0; nullopt without a GPU.
 std::optional<runtime::DeviceInfo> present_device() {
-  auto api = runtime::driver();
-  if (!api.ok()) return std::nullopt;
-  int count = 0;
-  if ((*api)->cuDeviceGetCount(&count) != CUDA_SUCCESS || count == 0) return std::nullopt;
+  if (!runtime::gpu_available()) return std::nullopt;
+  const runtime::DriverApi* api = *runtime::driver();
   CUcontext ctx = nullptr;
   CUdevice dev = 0;
-  if ((*api)->cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || ctx == nullptr || (*api)->cuCtxGetDevice(&dev) != CUDA_SUCCESS) {
+  if (api->cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || ctx == nullptr || api->cuCtxGetDevice(&dev) != CUDA_SUCCESS) {
     dev = 0;
   }
   auto info = runtime::query_device(static_cast<int>(dev));

@@ -22,6 +22,10 @@
 
 namespace gqaforge::capi {
 
+/// The check of a C struct's struct_size field against this build's sizeof: the message names the
+/// struct, the value and the size expected (then `hint`, e.g. ", or use gqaforge_problem_make").
+Status check_struct_size(uint32_t given, size_t expected, const char* name, const char* hint = "");
+
 /// A module loaded into one CUDA context, with the entry points of its kernel.
 struct ContextModule {
   CUcontext ctx = nullptr;
@@ -120,7 +124,6 @@ class Plan {
   std::shared_ptr<LibraryState> library_;
   codegen::AttentionProblem problem_;  // at the plan's largest dims
   uint32_t flags_ = 0;
-  int64_t kv_capacity_ = 0;
   const codegen::KernelFamily* family_ = nullptr;
   codegen::KernelConfig config_;
   GqaParams base_params_{};  // strides, heads, scale; pointers and dims filled per run
@@ -128,13 +131,11 @@ class Plan {
 
   // What describe reports.
   gqaforge_decision decision_ = GQAFORGE_DECISION_DEFAULT;
-  bool from_cubin_ = false;
   double measured_us_ = 0, distance_ = 0;
   library::Range bucket_batch_{0, 0}, bucket_q_len_{0, 0}, bucket_kv_len_{0, 0};
   std::string family_name_, class_name_, config_text_, reason_, not_loaded_;
 
-  // The kernel: its image (the library's cubin or the JIT compile), and where it is loaded.
-  std::string kernel_key_;
+  // The kernel: the library's cubin (nullptr: compiled through NVRTC), and where it is loaded.
   const library::Cubin* cubin_ = nullptr;
   CUcontext ctx_ = nullptr;
   CUdevice retained_device_ = -1;  // >= 0: the plan retained this device's primary context

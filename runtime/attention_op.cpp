@@ -42,15 +42,20 @@ Result<std::vector<codegen::LaunchShape>> AttentionOp::launches() const {
   return plan.launches;
 }
 
+Status check_vector_alignment(const GqaParams& p) {
+  auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
+  if (!aligned(p.q) || !aligned(p.k) || !aligned(p.v) || !aligned(p.o)) {
+    return invalid_argument("Q, K, V and O must be 16-byte aligned (q={}, k={}, v={}, o={})", p.q, p.k, p.v, p.o);
+  }
+  return ok_status();
+}
+
 namespace {
 
 // The tuned families load 16-byte vectors: every base pointer must be 16-byte aligned and every
 // token/head/batch stride a multiple of 8 elements.
 Status check_vector_access(const GqaParams& p) {
-  auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
-  if (!aligned(p.q) || !aligned(p.k) || !aligned(p.v) || !aligned(p.o)) {
-    return invalid_argument("Q, K, V and O must be 16-byte aligned (q={}, k={}, v={}, o={})", p.q, p.k, p.v, p.o);
-  }
+  GQF_RETURN_IF_ERROR(check_vector_alignment(p));
   for (long long stride : {p.q_stride_b, p.q_stride_s, p.q_stride_h, p.k_stride_b, p.k_stride_s, p.k_stride_h,
                            p.v_stride_b, p.v_stride_s, p.v_stride_h, p.o_stride_b, p.o_stride_s, p.o_stride_h}) {
     if (stride % 8 != 0) return invalid_argument("stride {} is not a multiple of 8 elements", stride);

@@ -43,6 +43,10 @@ class AttentionOp {
   Workspace workspace_;
 };
 
+/// The base pointers of Q, K, V and O are 16-byte aligned, as the tuned families' vector loads
+/// need (their strides, a multiple of 8 elements, are the caller's other half of that rule).
+Status check_vector_alignment(const GqaParams& params);
+
 /// One call of `family` with `config` (validated by the launch plan): emit, load, prepare the
 /// workspace, fill the split fields of `params`, and launch the plan's entry points in order.
 Status launch_family(Jit& jit, const codegen::KernelFamily& family, const codegen::AttentionProblem& problem,

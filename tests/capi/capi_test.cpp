@@ -71,6 +71,16 @@ gqaforge_problem decode(int hq, int hkv, int d, int64_t batch, int64_t kv) {
   return gqaforge_problem_make(GQAFORGE_PHASE_DECODE, GQAFORGE_DTYPE_BF16, hq, hkv, d, 1, batch, 1, kv);
 }
 
+// The C problem of a library entry's measured point.
+gqaforge_problem tuned_point(const gqaforge::library::LibraryContents& contents, const gqaforge::library::Entry& e) {
+  const gqaforge::codegen::AttentionProblem t =
+      contents.find_class(e.class_key)->cls.problem(e.tuned_batch, e.tuned_q_len, e.tuned_kv_len);
+  return gqaforge_problem_make(
+      t.phase == gqaforge::codegen::Phase::kDecode ? GQAFORGE_PHASE_DECODE : GQAFORGE_PHASE_PREFILL,
+      t.dtype == gqaforge::codegen::DType::kFP16 ? GQAFORGE_DTYPE_FP16 : GQAFORGE_DTYPE_BF16, t.n_q_heads, t.n_kv_heads,
+      t.head_dim, t.causal ? 1 : 0, t.batch, t.q_len, t.kv_len);
+}
+
 gqaforge_plan_info describe(const gqaforge_plan* plan) {
   gqaforge_plan_info info{};
   info.struct_size = sizeof(info);
@@ -256,12 +266,7 @@ TEST(CApi, DamagedAndForeignLibrariesAreRefused) {
       if (e.variant_id == victim.variant_id) entry = &e;
     }
     ASSERT_NE(entry, nullptr);
-    const gqaforge::codegen::AttentionProblem tuned =
-        contents.find_class(entry->class_key)->cls.problem(entry->tuned_batch, entry->tuned_q_len, entry->tuned_kv_len);
-    gqaforge_problem p = gqaforge_problem_make(
-        tuned.phase == gqaforge::codegen::Phase::kDecode ? GQAFORGE_PHASE_DECODE : GQAFORGE_PHASE_PREFILL,
-        GQAFORGE_DTYPE_BF16, tuned.n_q_heads, tuned.n_kv_heads, tuned.head_dim, tuned.causal ? 1 : 0, tuned.batch,
-        tuned.q_len, tuned.kv_len);
+    const gqaforge_problem p = tuned_point(contents, *entry);
     for (uint32_t flags : {uint32_t{GQAFORGE_OPEN_FORBID_JIT}, 0u}) {
       gqaforge_open_options o = options(flags);
       gqaforge_library* lib = nullptr;
@@ -283,15 +288,9 @@ TEST(CApi, DamagedAndForeignLibrariesAreRefused) {
       // The library's other cubins still serve their buckets.
       for (const auto& e : contents.entries) {
         if (e.variant_id == victim.variant_id) continue;
-        const gqaforge::codegen::AttentionProblem other =
-            contents.find_class(e.class_key)->cls.problem(e.tuned_batch, e.tuned_q_len, e.tuned_kv_len);
-        gqaforge_problem q = p;
-        q.phase = other.phase == gqaforge::codegen::Phase::kDecode ? GQAFORGE_PHASE_DECODE : GQAFORGE_PHASE_PREFILL;
-        q.n_q_heads = other.n_q_heads, q.n_kv_heads = other.n_kv_heads, q.head_dim = other.head_dim;
-        q.causal = other.causal ? 1 : 0;
-        q.max_batch = other.batch, q.max_q_len = other.q_len, q.max_kv_len = other.kv_len;
+        const gqaforge_problem q = tuned_point(contents, e);
         ASSERT_EQ(gqaforge_plan_create(lib, &q, 0, &plan), GQAFORGE_STATUS_OK) << gqaforge_last_error();
-        EXPECT_EQ(describe(plan).from_cubin, 1) << other.name();
+        EXPECT_EQ(describe(plan).from_cubin, 1) << e.class_key;
         gqaforge_plan_destroy(plan);
         break;
       }
