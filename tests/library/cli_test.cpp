@@ -42,14 +42,14 @@ class LibraryCli : public ::testing::Test {
     fs::create_directories(dir_);
     lib_ = (dir_ / "small.gqalib").string();
     const CliRun r =
-        gqaforge(fmt::format("library build --db {}/data/h200-tuned.tsv --heads 8:1 --head-dim 64 "
+        gqaforge(fmt::format("library build --db {}/tests/data/h200-sample.tsv --heads 8:1 --head-dim 64 "
                              "--cover decode/12:4/d128 --allow-older-codegen -o {}",
                              GQAFORGE_SOURCE_DIR, lib_));
     ASSERT_EQ(r.status, 0) << r.output;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
-  static std::string db() { return std::string(GQAFORGE_SOURCE_DIR) + "/data/h200-tuned.tsv"; }
+  static std::string db() { return std::string(GQAFORGE_SOURCE_DIR) + "/tests/data/h200-sample.tsv"; }
   static fs::path dir_;
   static std::string lib_;
 };

@@ -27,7 +27,7 @@ def tuned_library_path():
     if "path" not in _built:
         os.makedirs(WORK, exist_ok=True)
         path = os.path.join(WORK, "h200-8-1-d64.gqalib")
-        subprocess.run([CLI, "library", "build", "--db", os.path.join(SOURCE, "data", "h200-tuned.tsv"), "--heads",
+        subprocess.run([CLI, "library", "build", "--db", os.path.join(SOURCE, "tests", "data", "h200-sample.tsv"), "--heads",
                         "8:1", "--head-dim", "64", "--allow-older-codegen", "-o", path], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _built["path"] = path
