@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 WERROR ?= OFF
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build demo test gpu-test format format-check clean
+.PHONY: setup build demo test gpu-test calibrate-loss format format-check clean
 
 setup:
 	@bash tools/setup.sh
@@ -27,6 +27,12 @@ test: build
 # Only the tests that need a GPU (run on a machine with one).
 gpu-test: build
 	@ctest --test-dir $(BUILD) -L gpu --output-on-failure
+
+# Refits the bundled loss model from data/loss-calibration.json (docs/loss-model.md; a few
+# minutes) and writes it over data/loss-model-default.json.
+calibrate-loss: build
+	@cmake --build $(BUILD) --target gqaforge_calibrate_loss
+	@$(BUILD)/tools/gqaforge_calibrate_loss -o data/loss-model-default.json
 
 # Formatting: apply .clang-format to every C++/CUDA source, or check it (CI does).
 format:

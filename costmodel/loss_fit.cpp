@@ -291,6 +291,15 @@ Result<LossFitReport> fit_power_laws(const std::vector<LossPoint>& points, const
   report.r2 = r_squared(observed, lm.residuals);
   report.rmse = std::sqrt(lm.rss / static_cast<double>(order.size()));
   report.model = LossModel::from_table(std::move(laws), options.shared_e);
+  // The fit says nothing outside the sizes and head counts it saw.
+  ValidRange range;
+  range.min_params = std::numeric_limits<double>::infinity();
+  for (const LossPoint* p : order) {
+    range.min_params = std::min(range.min_params, p->params);
+    range.max_params = std::max(range.max_params, p->params);
+    range.max_heads = std::max(range.max_heads, p->heads.n_heads);
+  }
+  report.model.set_range(range);
   return report;
 }
 

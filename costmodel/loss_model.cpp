@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/fs.h"
+#include "core/units.h"
 #include "costmodel/embedded_data.h"
 
 namespace gqaforge::costmodel {
@@ -77,6 +78,48 @@ PowerLaw ParametricLaw::at(const HeadConfig& h) const {
   return law;
 }
 
+double HeadFactorLaw::factor(double n_heads, double n_kv_heads) const {
+  return kappa + (1.0 - kappa) * std::pow(n_heads, -beta_q) * std::pow(n_kv_heads, -beta_kv);
+}
+
+double HeadFactorLaw::exponent(double n_heads, double n_kv_heads) const {
+  return b + gamma_q * std::log2(n_heads) + gamma_kv * std::log2(n_kv_heads);
+}
+
+PowerLaw HeadFactorLaw::at(const HeadConfig& h) const {
+  const double nh = static_cast<double>(h.n_heads), nkv = static_cast<double>(h.n_kv_heads);
+  PowerLaw law;
+  law.b = exponent(nh, nkv);
+  law.a = a * std::pow(factor(nh, nkv), 1.0 / law.b);
+  law.e = e;
+  return law;
+}
+
+Status HeadFactorLaw::validate() const {
+  if (!(a > 0) || !std::isfinite(a)) return invalid_argument("a = {} must be positive", a);
+  if (!(b > 0) || !std::isfinite(b)) return invalid_argument("b = {} must be positive", b);
+  if (!std::isfinite(e)) return invalid_argument("E = {} must be finite", e);
+  if (!(kappa >= 0 && kappa < 1)) return invalid_argument("kappa = {} must be in [0, 1)", kappa);
+  if (!(beta_q >= 0) || !std::isfinite(beta_q)) return invalid_argument("beta_q = {} must be >= 0", beta_q);
+  if (!(beta_kv >= 0) || !std::isfinite(beta_kv)) return invalid_argument("beta_kv = {} must be >= 0", beta_kv);
+  if (!(gamma_q >= 0) || !std::isfinite(gamma_q)) return invalid_argument("gamma_q = {} must be >= 0", gamma_q);
+  if (!(gamma_kv >= 0) || !std::isfinite(gamma_kv)) return invalid_argument("gamma_kv = {} must be >= 0", gamma_kv);
+  return ok_status();
+}
+
+bool ValidRange::contains_params(double params) const {
+  return params >= min_params && (max_params <= 0 || params <= max_params);
+}
+
+std::string ValidRange::describe() const {
+  if (!bounded() && min_params <= 0) return "unbounded";
+  std::string out = max_params > 0
+                        ? fmt::format("N from {} to {} parameters", format_scale(min_params), format_scale(max_params))
+                        : fmt::format("N from {} parameters", format_scale(min_params));
+  if (max_heads > 0) out += fmt::format(", n_h up to {}", max_heads);
+  return out;
+}
+
 double HeadCountLaw::predict(double n_heads) const {
   return a * std::pow(n_heads, b) + c;
 }
@@ -97,10 +140,31 @@ LossModel LossModel::from_parametric(const ParametricLaw& law) {
   return m;
 }
 
+LossModel LossModel::from_head_factor(const HeadFactorLaw& law) {
+  LossModel m;
+  m.form_ = Form::kHeadFactor;
+  m.shared_e_ = true;
+  m.head_factor_ = law;
+  return m;
+}
+
+double LossModel::irreducible_loss() const {
+  switch (form_) {
+    case Form::kParametric:
+      return parametric_.e;
+    case Form::kHeadFactor:
+      return head_factor_.e;
+    case Form::kTable:
+      break;
+  }
+  return table_.empty() ? 0.0 : table_.front().second.e;
+}
+
 Result<PowerLaw> LossModel::law_for(const HeadConfig& h) const {
   if (h.n_heads <= 0 || h.n_kv_heads <= 0 || h.n_kv_heads > h.n_heads) {
     return invalid_argument("head configuration {} is invalid (need 0 < n_kv <= n_h)", h.to_string());
   }
+  if (form_ == Form::kHeadFactor) return head_factor_.at(h);
   if (form_ == Form::kParametric) {
     PowerLaw law = parametric_.at(h);
     if (!(law.b > 0)) {
@@ -146,9 +210,23 @@ Json LossModel::to_json() const {
   doc["description"] = description_;
   doc["law"] = "L(N; H) = (a_H / N)^b_H + E_H, N = non-embedding parameters";
   doc["context"] = context_;
-  doc["form"] = form_ == Form::kTable ? "table" : "parametric";
+  doc["form"] = form_ == Form::kTable ? "table" : (form_ == Form::kParametric ? "parametric" : "head-factor");
   doc["shared_E"] = shared_e_;
-  if (form_ == Form::kParametric) {
+  if (form_ == Form::kHeadFactor) {
+    doc["E"] = head_factor_.e;
+    Json p = Json::object();
+    p["law"] =
+        "L(N; H) = f(H) (a / N)^b_H + E, f(H) = kappa + (1 - kappa) n_h^(-beta_q) n_kv^(-beta_kv), "
+        "b_H = b + gamma_q log2 n_h + gamma_kv log2 n_kv";
+    p["a"] = head_factor_.a;
+    p["b"] = head_factor_.b;
+    p["kappa"] = head_factor_.kappa;
+    p["beta_q"] = head_factor_.beta_q;
+    p["beta_kv"] = head_factor_.beta_kv;
+    p["gamma_q"] = head_factor_.gamma_q;
+    p["gamma_kv"] = head_factor_.gamma_kv;
+    doc["head_factor"] = p;
+  } else if (form_ == Form::kParametric) {
     doc["E"] = parametric_.e;
     Json p = Json::object();
     Json terms = Json::array();
@@ -179,6 +257,15 @@ Json LossModel::to_json() const {
       laws.push_back(e);
     }
     doc["laws"] = laws;
+  }
+  if (range_.bounded() || range_.min_params > 0) {
+    Json r = Json::object();
+    Json params = Json::array();
+    params.push_back(range_.min_params);
+    params.push_back(range_.max_params);
+    r["params"] = params;
+    r["max_heads"] = range_.max_heads;
+    doc["valid_range"] = r;
   }
   if (!head_laws_.empty()) {
     Json arr = Json::array();
@@ -217,7 +304,23 @@ Result<LossModel> LossModel::from_json(const Json& doc) {
     GQF_ASSIGN_OR_RETURN(m.context_, json_number_at(doc, "context"));
     if (!(m.context_ > 0)) return invalid_argument("context {} must be positive", m.context_);
   }
-  if (form == "parametric") {
+  if (form == "head-factor") {
+    m.form_ = Form::kHeadFactor;
+    m.shared_e_ = true;
+    GQF_ASSIGN_OR_RETURN(m.head_factor_.e, json_number_at(doc, "E"));
+    GQF_ASSIGN_OR_RETURN(const Json* p, json_object_at(doc, "head_factor"));
+    auto fill = [&]() -> Status {
+      GQF_ASSIGN_OR_RETURN(m.head_factor_.a, json_number_at(*p, "a"));
+      GQF_ASSIGN_OR_RETURN(m.head_factor_.b, json_number_at(*p, "b"));
+      GQF_ASSIGN_OR_RETURN(m.head_factor_.kappa, json_number_at(*p, "kappa"));
+      GQF_ASSIGN_OR_RETURN(m.head_factor_.beta_q, json_number_at(*p, "beta_q"));
+      GQF_ASSIGN_OR_RETURN(m.head_factor_.beta_kv, json_number_at(*p, "beta_kv"));
+      GQF_ASSIGN_OR_RETURN(m.head_factor_.gamma_q, json_number_at(*p, "gamma_q"));
+      GQF_ASSIGN_OR_RETURN(m.head_factor_.gamma_kv, json_number_at(*p, "gamma_kv"));
+      return m.head_factor_.validate();
+    };
+    GQF_RETURN_IF_ERROR_CTX(fill(), "head_factor");
+  } else if (form == "parametric") {
     m.form_ = Form::kParametric;
     m.shared_e_ = true;
     GQF_ASSIGN_OR_RETURN(m.parametric_.e, json_number_at(doc, "E"));
@@ -261,7 +364,27 @@ Result<LossModel> LossModel::from_json(const Json& doc) {
       m.table_.emplace_back(h, law);
     }
   } else {
-    return invalid_argument("form '{}' is not 'table' or 'parametric'", form);
+    return invalid_argument("form '{}' is not 'table', 'head-factor' or 'parametric'", form);
+  }
+  if (const Json* r = json_find(doc, "valid_range")) {
+    auto fill = [&]() -> Status {
+      if (!r->is_object()) return invalid_argument("must be an object");
+      GQF_ASSIGN_OR_RETURN(const Json* params, json_array_at(*r, "params"));
+      if (params->size() != 2 || !(*params)[0].is_number() || !(*params)[1].is_number()) {
+        return invalid_argument("key 'params' must be [min, max] (max 0 = unbounded)");
+      }
+      m.range_.min_params = (*params)[0].get<double>();
+      m.range_.max_params = (*params)[1].get<double>();
+      if (!(m.range_.min_params >= 0) || !(m.range_.max_params >= 0) ||
+          (m.range_.max_params > 0 && m.range_.max_params < m.range_.min_params)) {
+        return invalid_argument("params [{}, {}] is not a range of non-negative counts", m.range_.min_params,
+                                m.range_.max_params);
+      }
+      GQF_ASSIGN_OR_RETURN(m.range_.max_heads, json_int_at(*r, "max_heads"));
+      if (m.range_.max_heads < 0) return invalid_argument("max_heads {} must be >= 0", m.range_.max_heads);
+      return ok_status();
+    };
+    GQF_RETURN_IF_ERROR_CTX(fill(), "valid_range");
   }
   if (const Json* hl = json_find(doc, "head_laws")) {
     if (!hl->is_array()) return invalid_argument("key 'head_laws' must be an array");

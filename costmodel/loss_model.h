@@ -1,8 +1,10 @@
 // The loss model: L(N; H) = (a_H / N)^b_H + E_H per head configuration H = (n_h, n_kv), with
-// N the non-embedding parameter count. Coefficients come either from a table (one fitted
-// power law per H, what `gqaforge fit` writes) or from a smooth parametric form in
-// (log2 n_h, log2 n_kv) (the bundled default, which also covers n_h that are not powers of
-// two). Optionally carries App. I head-count laws L(n_h) = a n_h^b + c for reference.
+// N the non-embedding parameter count. Coefficients come from a table (one fitted power law
+// per H, what `gqaforge fit` writes), from the head-factor form (one power law in N whose
+// reducible part a head-count factor scales: the bundled default, monotone with diminishing
+// returns in n_h and n_kv by construction), or from a quadratic form in (log2 n_h, log2 n_kv)
+// (an older form, still read). A model states the range of N and heads its data covers.
+// Optionally carries App. I head-count laws L(n_h) = a n_h^b + c.
 #pragma once
 
 #include <array>
@@ -39,6 +41,45 @@ struct ParametricLaw {
   PowerLaw at(const HeadConfig& h) const;
 };
 
+/// The head-factor form: L(N; H) = f(H) (a / N)^b_H + E with
+///   f(H) = kappa + (1 - kappa) n_h^(-beta_q) n_kv^(-beta_kv)   (the head-count factor, <= 1)
+///   b_H  = b + gamma_q log2 n_h + gamma_kv log2 n_kv            (more heads: a steeper law)
+/// i.e. the paper's per-H power law with a_H = a f(H)^(1/b_H). For 0 <= kappa < 1 and
+/// beta, gamma >= 0, at every N above a the loss falls with every extra head, each doubling
+/// gains less than the one before (the reducible loss is log-convex in log2 n_h and
+/// log2 n_kv), and no two laws cross; below a the exponents' spread can reverse the order, so
+/// a model's valid range starts above a.
+struct HeadFactorLaw {
+  double a = 0;  // the N at which every configuration's exponent term is 1
+  double b = 0;  // exponent of a single head
+  double e = 0;  // irreducible loss E
+  double kappa = 0;
+  double beta_q = 0;
+  double beta_kv = 0;
+  double gamma_q = 0;
+  double gamma_kv = 0;
+
+  /// f(H), in (kappa, 1]; 1 for a single head.
+  double factor(double n_heads, double n_kv_heads) const;
+  double exponent(double n_heads, double n_kv_heads) const;
+  PowerLaw at(const HeadConfig& h) const;
+  /// Names the first coefficient outside its domain.
+  Status validate() const;
+};
+
+/// The N and head counts a model's calibration data covers. Predictions outside are
+/// extrapolations: the search warns about them.
+struct ValidRange {
+  double min_params = 0;
+  double max_params = 0;  // 0: unbounded
+  int64_t max_heads = 0;  // largest n_h covered; 0: unbounded
+
+  bool bounded() const { return max_params > 0 || max_heads > 0; }
+  bool contains_params(double params) const;
+  /// "N from 100M to 30.0B, n_h up to 64" (or "unbounded").
+  std::string describe() const;
+};
+
 /// App. I: L(n_h) = a n_h^b + c at a fixed model size and context.
 struct HeadCountLaw {
   std::string label;   // "470M"
@@ -53,12 +94,14 @@ struct HeadCountLaw {
 
 class LossModel {
  public:
-  enum class Form { kTable, kParametric };
+  enum class Form { kTable, kParametric, kHeadFactor };
 
   /// A table model (one law per head configuration).
   static LossModel from_table(std::vector<std::pair<HeadConfig, PowerLaw>> laws, bool shared_e);
-  /// A parametric model.
+  /// A quadratic-form model.
   static LossModel from_parametric(const ParametricLaw& law);
+  /// A head-factor model.
+  static LossModel from_head_factor(const HeadFactorLaw& law);
 
   /// The bundled default (data/loss-model-default.json, embedded at build time).
   static Result<LossModel> bundled_default();
@@ -82,6 +125,11 @@ class LossModel {
 
   const std::vector<std::pair<HeadConfig, PowerLaw>>& table() const { return table_; }
   const ParametricLaw& parametric() const { return parametric_; }
+  const HeadFactorLaw& head_factor() const { return head_factor_; }
+  /// E shared by every H (the table's first law's E for a per-H table).
+  double irreducible_loss() const;
+  const ValidRange& range() const { return range_; }
+  void set_range(const ValidRange& r) { range_ = r; }
   const std::vector<HeadCountLaw>& head_laws() const { return head_laws_; }
   void set_head_laws(std::vector<HeadCountLaw> laws) { head_laws_ = std::move(laws); }
   const std::string& description() const { return description_; }
@@ -98,6 +146,8 @@ class LossModel {
   bool shared_e_ = true;
   std::vector<std::pair<HeadConfig, PowerLaw>> table_;
   ParametricLaw parametric_;
+  HeadFactorLaw head_factor_;
+  ValidRange range_;
   std::vector<HeadCountLaw> head_laws_;
   std::string description_;
   double context_ = 8192;

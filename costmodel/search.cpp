@@ -174,6 +174,33 @@ std::optional<CandidateResult> llama3_baseline(const LossModel& loss, const std:
   return last;
 }
 
+// Where the loss model is extrapolated: candidates whose N* lies outside its valid range, and
+// candidates beyond the head counts its data covers.
+void add_range_warnings(const LossModel& loss, const SearchSettings& settings, SearchResult& result) {
+  const ValidRange& range = loss.range();
+  if (!range.bounded() && range.min_params <= 0) return;
+  std::string outside;
+  size_t count = 0;
+  for (const CandidateResult& c : result.ranked) {
+    if (range.contains_params(c.shape.params)) continue;
+    if (!outside.empty()) outside += " ";
+    outside += c.heads.to_string();
+    ++count;
+  }
+  if (count > 0) {
+    result.warnings.push_back(
+        fmt::format("N* of {} of {} candidates ({}) lies outside the loss model's valid range ({}): their losses are "
+                    "extrapolated",
+                    count, result.ranked.size(), outside, range.describe()));
+  }
+  if (range.max_heads > 0 && settings.max_heads > range.max_heads) {
+    result.warnings.push_back(fmt::format(
+        "--max-heads {} goes beyond the loss model's data (n_h up to {}): losses of the larger configurations are "
+        "extrapolated",
+        settings.max_heads, range.max_heads));
+  }
+}
+
 }  // namespace
 
 Result<SearchResult> run_search(const LossModel& loss, const std::vector<AspectPoint>& table,
@@ -241,6 +268,7 @@ Result<SearchResult> run_search(const LossModel& loss, const std::vector<AspectP
                       c.heads.to_string()));
     }
   }
+  add_range_warnings(loss, settings, result);
   if (settings.baseline) {
     auto b = evaluate_candidate(loss, table, *settings.baseline, settings, measured);
     if (!b.ok()) return b.status().with_context("baseline");

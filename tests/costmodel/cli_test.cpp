@@ -240,7 +240,7 @@ TEST_F(Cli, SearchPrintsUnitsWithinTheWidth) {
   EXPECT_NE(s.output.find("context T = 128K"), std::string::npos) << s.output;
   EXPECT_NE(s.output.find("Z = 0.9 M^0.5 + 0.1 C^0.3333, a plain number with M in bytes"), std::string::npos);
   EXPECT_NE(s.output.find(" GFLOP "), std::string::npos);
-  EXPECT_NE(s.output.find("1.59 B"), std::string::npos);  // parameters in short-scale words
+  EXPECT_NE(s.output.find("1.21 B"), std::string::npos);  // parameters in short-scale words
   EXPECT_NE(s.output.find(" ms"), std::string::npos);     // latency in ms, not 2087.6 (µs)
   for (const std::string& line : split(s.output, '\n')) EXPECT_LE(display_width(line), 160u) << line;
   size_t table_width = 0;

