@@ -47,6 +47,17 @@ std::vector<std::string> reasons(const Table5Check& c) {
       format_percent(c.gqa.attention_share()), c.gqa.heads.to_string(), format_percent(c.small.attention_share()),
       c.small.heads.to_string(), c.gqa.shape.n_heads * c.gqa.shape.layers, c.small.shape.n_heads * c.small.shape.layers,
       flop_ratio));
+  // FLOP rates: what the paper's tokens/s imply on its A800 against what the measured times give.
+  auto rate = [](const Table5Model& m, double tokens_per_s) {
+    return prompt_flops(m.shape) / static_cast<double>(kTable5Batch * kTable5Context) * tokens_per_s / 1e12;
+  };
+  out.push_back(fmt::format(
+      "at the paper's speeds its A800 would sustain {:.0f} TFLOP/s on {} and {:.0f} on {} (peak 312): its {} ran at "
+      "{:.2f} of the other's FLOP rate; these measurements give {:.0f} and {:.0f} TFLOP/s",
+      rate(c.gqa, c.gqa.paper_tokens_per_s), c.gqa.heads.to_string(), rate(c.small, c.small.paper_tokens_per_s),
+      c.small.heads.to_string(), c.small.heads.to_string(),
+      rate(c.small, c.small.paper_tokens_per_s) / rate(c.gqa, c.gqa.paper_tokens_per_s),
+      rate(c.gqa, c.gqa.tokens_per_s()), rate(c.small, c.small.tokens_per_s())));
   out.push_back(
       "the paper measured an A800 (312 TFLOP/s dense bf16, 2.0 TB/s) with its own kernels; these costs come from "
       "the measured GPU's rows (the bundled ones: an H200, about 3x the A800's compute), so absolute tokens/s "
