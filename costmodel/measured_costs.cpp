@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 
+#include "codegen/decode_config.h"
 #include "codegen/family.h"
 #include "costmodel/fit.h"
 
@@ -25,7 +27,33 @@ double gemm_bytes(double m, double n, double k, double bpv) {
   return bpv * (m * k + k * n + m * n);
 }
 
+// Kernels one decode call of a measured variant launches: the split pass, plus
+// gqaforge_decode_combine when the KV is split and the merge is not fused. The split count is
+// resolved as the runtime resolves it (num_splits 0 is chosen at launch), on a device with
+// DeviceLimits' defaults (the H200's 132 SMs, where the bundled rows come from); a row whose
+// config does not resolve counts by its text, and one without a config (an unknown variant) as
+// one launch.
+int decode_kernels(const ProblemRecord& p, const std::string& config_text) {
+  if (config_text.empty()) return 1;
+  auto config = codegen::DecodeConfig::parse(config_text, codegen::DecodeConfig{});
+  if (!config.ok()) return 1;
+  auto dtype = codegen::parse_dtype(p.dtype.empty() ? "bf16" : p.dtype);
+  const codegen::AttentionProblem problem =
+      codegen::make_problem(codegen::Phase::kDecode, p.n_q_heads, p.n_kv_heads, p.head_dim,
+                            dtype.ok() ? *dtype : codegen::DType::kBF16, p.causal, p.batch, p.q_len, p.kv_len);
+  auto launch = codegen::decode_launch(problem, *config, codegen::DeviceLimits{});
+  if (launch.ok()) return launch->needs_combine_kernel ? 2 : 1;
+  return config->num_splits > 1 && !config->fused_combine ? 2 : 1;
+}
+
 }  // namespace
+
+double prefill_attention_flops(int64_t n_heads, int64_t head_dim, int64_t batch, int64_t q_len, int64_t kv_len,
+                               bool causal) {
+  const double q = static_cast<double>(q_len), kv = static_cast<double>(kv_len);
+  const double pairs = causal ? q * kv - q * (q - 1) / 2 : q * kv;
+  return 4.0 * static_cast<double>(batch) * static_cast<double>(n_heads) * static_cast<double>(head_dim) * pairs;
+}
 
 double MeasuredCosts::kv_bytes(int64_t n_kv_heads, int64_t head_dim, int64_t batch, int64_t kv_len) const {
   return 2.0 * static_cast<double>(batch) * static_cast<double>(kv_len) * static_cast<double>(n_kv_heads) *
@@ -49,25 +77,39 @@ Result<MeasuredCosts> MeasuredCosts::build(const std::vector<MeasurementRecord>&
   MeasuredCosts mc;
   mc.settings_ = settings;
   // Distinct points; repeated measurements of one point keep the fastest (best kernel).
-  std::map<std::tuple<int64_t, int64_t, int64_t>, std::map<double, double>> decode_raw;
+  std::map<std::tuple<int64_t, int64_t, int64_t>, std::map<double, DecodePoint>> decode_raw;
+  std::map<std::tuple<int64_t, int64_t, int64_t>, std::set<int64_t>> decode_batches;
+  std::map<PrefillKey, std::map<double, PrefillPoint>> prefill_raw;
   std::map<std::tuple<int64_t, int64_t, int64_t>, double> gemm_raw;
   struct PooledRow {
     double bytes, flops, us;
   };
   std::map<int64_t, std::vector<PooledRow>> pooled_rows;
-  // The decode latency model is fitted to the rows of the family that serves decode steps.
+  // The attention models are fitted to the rows of the families that serve each phase.
   const std::string decode_family = codegen::family_for(codegen::Phase::kDecode).name();
+  const std::string prefill_family = codegen::family_for(codegen::Phase::kPrefill).name();
   for (const MeasurementRecord& r : rows) {
     if (r.status != MeasureStatus::kOk || !(r.median_us > 0) || !std::isfinite(r.median_us)) continue;
     const ProblemRecord& p = r.problem;
     if (p.family == decode_family) {
       if (p.n_q_heads <= 0 || p.n_kv_heads <= 0 || p.head_dim <= 0 || p.batch <= 0 || p.kv_len <= 0) continue;
       double bytes = mc.kv_bytes(p.n_kv_heads, p.head_dim, p.batch, p.kv_len);
-      auto& slot = decode_raw[{p.n_q_heads, p.n_kv_heads, p.head_dim}];
+      const auto key = std::make_tuple<int64_t, int64_t, int64_t>(p.n_q_heads, p.n_kv_heads, p.head_dim);
+      auto& slot = decode_raw[key];
       auto it = slot.find(bytes);
-      if (it == slot.end() || r.median_us < it->second) slot[bytes] = r.median_us;
+      if (it == slot.end() || r.median_us < it->second.us)
+        slot[bytes] = {bytes, r.median_us, decode_kernels(p, r.config)};
+      decode_batches[key].insert(p.batch);
       double flops = 4.0 * static_cast<double>(p.batch) * static_cast<double>(p.kv_len) * p.n_q_heads * p.head_dim;
       pooled_rows[p.head_dim].push_back({bytes, flops, r.median_us});
+    } else if (p.family == prefill_family) {
+      if (p.n_q_heads <= 0 || p.n_kv_heads <= 0 || p.head_dim <= 0 || p.batch <= 0 || p.q_len <= 0 || p.kv_len <= 0) {
+        continue;
+      }
+      const double flops = prefill_attention_flops(p.n_q_heads, p.head_dim, p.batch, p.q_len, p.kv_len, p.causal);
+      auto& slot = prefill_raw[{p.n_q_heads, p.n_kv_heads, p.head_dim, p.causal}];
+      auto it = slot.find(flops);
+      if (it == slot.end() || r.median_us < it->second.us) slot[flops] = {flops, r.median_us, p.batch, p.q_len};
     } else if (p.family == "linear") {
       if (p.gemm_m <= 0 || p.gemm_n <= 0 || p.gemm_k <= 0) continue;
       auto key = std::make_tuple(p.gemm_m, p.gemm_n, p.gemm_k);
@@ -75,15 +117,17 @@ Result<MeasuredCosts> MeasuredCosts::build(const std::vector<MeasurementRecord>&
       if (it == gemm_raw.end() || r.median_us < it->second) gemm_raw[key] = r.median_us;
     }
   }
-  if (decode_raw.empty() && gemm_raw.empty()) {
+  if (decode_raw.empty() && prefill_raw.empty() && gemm_raw.empty()) {
     return failed_precondition(
-        "no usable measurements: need ok rows of family 'decode' or 'linear' "
+        "no usable measurements: need ok rows of family 'decode', 'prefill' or 'linear' "
         "({} rows given)",
         rows.size());
   }
   for (auto& [key, pts] : decode_raw) {
     DecodeGroup g;
-    for (auto& [bytes, us] : pts) g.points.push_back({bytes, us});
+    for (auto& [bytes, point] : pts) g.points.push_back(point);
+    const std::set<int64_t>& batches = decode_batches[key];
+    g.batches.assign(batches.begin(), batches.end());
     if (g.points.size() >= 2) {
       std::vector<std::vector<double>> x;
       std::vector<double> y;
@@ -99,6 +143,7 @@ Result<MeasuredCosts> MeasuredCosts::build(const std::vector<MeasurementRecord>&
     }
     mc.decode_[key] = std::move(g);
   }
+  mc.build_prefill(prefill_raw);
   for (auto& [dh, prs] : pooled_rows) {
     if (prs.size() < 3) continue;
     std::vector<std::vector<double>> x;
@@ -156,7 +201,7 @@ Result<Estimate> MeasuredCosts::decode_us(int64_t n_heads, int64_t n_kv_heads, i
   if (it != decode_.end() && !it->second.points.empty()) {
     const auto& pts = it->second.points;
     if (pts.size() == 1) {
-      if (pts[0].bytes == bytes) return Estimate{pts[0].us, false, ""};
+      if (pts[0].bytes == bytes) return Estimate{pts[0].us, false, "", pts[0].kernels};
       // One point fixes the level, the pooled fit the shape (launch-bound small calls and
       // bandwidth-bound large ones scale differently; a byte ratio alone would not).
       if (have_pooled) {
@@ -165,16 +210,21 @@ Result<Estimate> MeasuredCosts::decode_us(int64_t n_heads, int64_t n_kv_heads, i
                           pooled_us(pts[0].bytes, tokens_at_point);
         return Estimate{us, true,
                         fmt::format("decode ({},{}) d_h {} has one tuned point; pooled fit scaled through it", n_heads,
-                                    n_kv_heads, head_dim)};
+                                    n_kv_heads, head_dim),
+                        pts[0].kernels};
       }
       return Estimate{
           pts[0].us * bytes / pts[0].bytes, true,
-          fmt::format("decode ({},{}) d_h {} has one tuned point; scaled by bytes", n_heads, n_kv_heads, head_dim)};
+          fmt::format("decode ({},{}) d_h {} has one tuned point; scaled by bytes", n_heads, n_kv_heads, head_dim),
+          pts[0].kernels};
     }
     if (bytes >= pts.front().bytes && bytes <= pts.back().bytes) {
       for (size_t i = 0; i + 1 < pts.size(); ++i) {
         if (bytes <= pts[i + 1].bytes) {
-          return Estimate{log_interp(bytes, pts[i].bytes, pts[i].us, pts[i + 1].bytes, pts[i + 1].us), false, ""};
+          // The launches of the point nearer in log bytes (the split count changes between points).
+          const bool upper = std::log(bytes / pts[i].bytes) > std::log(pts[i + 1].bytes / bytes);
+          return Estimate{log_interp(bytes, pts[i].bytes, pts[i].us, pts[i + 1].bytes, pts[i + 1].us), false, "",
+                          upper ? pts[i + 1].kernels : pts[i].kernels};
         }
       }
     }
@@ -185,16 +235,24 @@ Result<Estimate> MeasuredCosts::decode_us(int64_t n_heads, int64_t n_kv_heads, i
     return Estimate{us, true,
                     fmt::format("decode ({},{}) d_h {} at batch {} kv_len {} is outside the tuned range; "
                                 "affine fit in bytes",
-                                n_heads, n_kv_heads, head_dim, batch, kv_len)};
+                                n_heads, n_kv_heads, head_dim, batch, kv_len),
+                    bytes < pts.front().bytes ? pts.front().kernels : pts.back().kernels};
   }
   if (!have_pooled) {
     return failed_precondition("no decode measurements for head dim {} (needed for heads ({},{}))", head_dim, n_heads,
                                n_kv_heads);
   }
   const double us = pooled_us(bytes, static_cast<double>(batch) * static_cast<double>(kv_len));
+  // Which variant (and so whether a combine kernel runs) is unknown here: one launch is counted.
   return Estimate{us, true,
                   fmt::format("decode ({},{}) d_h {} was never tuned; pooled fit over the tuned configurations",
-                              n_heads, n_kv_heads, head_dim)};
+                              n_heads, n_kv_heads, head_dim),
+                  1};
+}
+
+double MeasuredCosts::roof_us(double m, double n, double k) const {
+  return roof_a_ +
+         std::max(gemm_flops(m, n, k) / roof_flops_, gemm_bytes(m, n, k, settings_.bytes_per_value) / roof_bw_);
 }
 
 Result<Estimate> MeasuredCosts::gemm_us(int64_t m, int64_t n, int64_t k) const {
@@ -218,80 +276,33 @@ Result<Estimate> MeasuredCosts::gemm_us(int64_t m, int64_t n, int64_t k) const {
     return failed_precondition("no GEMM measurement near {}x{}x{} and too few (< 3) for a roofline fit", m, n, k);
   }
   double fm = static_cast<double>(m), fn = static_cast<double>(n), fk = static_cast<double>(k);
-  double us = roof_a_ + std::max(gemm_flops(fm, fn, fk) / roof_flops_,
-                                 gemm_bytes(fm, fn, fk, settings_.bytes_per_value) / roof_bw_);
+  if (!same.empty()) {
+    // Beyond the tuned m of this (n, k): the roofline's shape (flat while memory-bound, linear
+    // in m once compute-bound) scaled through the nearest tuned m, whose level it keeps.
+    const GemmPoint& near = m < same.front()->m ? *same.front() : *same.back();
+    const double us = near.us * roof_us(fm, fn, fk) / roof_us(static_cast<double>(near.m), fn, fk);
+    return Estimate{us, true,
+                    fmt::format("GEMM {}x{}x{} is beyond the tuned m ({}..{}) of {}x{}; roofline fit scaled "
+                                "through m={}",
+                                m, n, k, same.front()->m, same.back()->m, n, k, near.m)};
+  }
+  double us = roof_us(fm, fn, fk);
   double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  int64_t max_m = 0;
   for (const GemmPoint& g : gemm_) {
     double fl = gemm_flops(static_cast<double>(g.m), static_cast<double>(g.n), static_cast<double>(g.k));
     lo = std::min(lo, fl);
     hi = std::max(hi, fl);
+    max_m = std::max(max_m, g.m);
   }
   double fl = gemm_flops(fm, fn, fk);
-  bool outside = fl < lo || fl > hi;
+  // A shape never tuned is modelled, not extrapolated, while its FLOPs and its m lie within
+  // those the fit saw (a prompt's m of 128K tokens does not, however few its FLOPs).
+  bool outside = fl < lo || fl > hi || m > max_m;
   return Estimate{us, outside,
-                  outside ? fmt::format("GEMM {}x{}x{} is outside the tuned range; roofline fit", m, n, k) : ""};
-}
-
-Result<LatencyBreakdown> MeasuredCosts::token_latency(const ModelShape& s, int64_t batch, int64_t context) const {
-  GQF_RETURN_IF_ERROR(s.validate());
-  if (batch <= 0) return invalid_argument("batch {} must be positive", batch);
-  if (context <= 0) return invalid_argument("context {} must be positive", context);
-  LatencyBreakdown out;
-  auto add = [&out](const Estimate& e, double times, double& slot) {
-    slot += e.value * times;
-    if (e.extrapolated) {
-      out.extrapolated = true;
-      if (std::find(out.notes.begin(), out.notes.end(), e.note) == out.notes.end()) out.notes.push_back(e.note);
-    }
-  };
-  const double layers = static_cast<double>(s.layers);
-  GQF_ASSIGN_OR_RETURN(Estimate att, decode_us(s.n_heads, s.n_kv_heads, s.head_dim, batch, context));
-  add(att, layers, out.attention_us);
-  const int64_t q_width = s.n_heads * s.head_dim;
-  const int64_t kv_width = s.n_kv_heads * s.head_dim;
-  const int64_t up_width = s.ffn_matrices == 3 ? 2 * s.ffn : s.ffn;
-  const int64_t gemms[4][2] = {
-      {q_width + 2 * kv_width, s.hidden}, {s.hidden, q_width}, {up_width, s.hidden}, {s.hidden, s.ffn}};
-  for (const auto& g : gemms) {
-    GQF_ASSIGN_OR_RETURN(Estimate e, gemm_us(batch, g[0], g[1]));
-    add(e, layers, out.linear_us);
-  }
-  GQF_ASSIGN_OR_RETURN(Estimate head, gemm_us(batch, s.vocab, s.hidden));
-  add(head, 1.0, out.linear_us);
-  // Element-wise work per layer, in values moved: two RMSNorms (read + write), two residual
-  // adds (2 reads + 1 write), RoPE on q and k (read + write), the gated activation (2 reads +
-  // 1 write of d_ff, or 1 + 1 without a gate), and the KV-cache append.
-  const double b = static_cast<double>(batch);
-  const double d = static_cast<double>(s.hidden);
-  double values = 2 * 2 * b * d + 2 * 3 * b * d + 2 * b * static_cast<double>(q_width + kv_width) +
-                  (s.ffn_matrices == 3 ? 3.0 : 2.0) * b * static_cast<double>(s.ffn) +
-                  2 * b * static_cast<double>(kv_width);
-  double total_values = values * layers + 2 * b * d /* final norm */ + b * d /* embedding lookup */;
-  out.elementwise_us = total_values * settings_.bytes_per_value / settings_.elementwise_bandwidth * 1e6;
-  return out;
-}
-
-Result<ThroughputEstimate> MeasuredCosts::throughput(const ModelShape& s, int64_t context) const {
-  GQF_RETURN_IF_ERROR(s.validate());
-  const double bpv = settings_.bytes_per_value;
-  double weights = static_cast<double>(s.total_params()) * bpv;
-  double kv_per_seq = 2.0 * static_cast<double>(context) * static_cast<double>(s.layers) *
-                      static_cast<double>(s.n_kv_heads) * static_cast<double>(s.head_dim) * bpv;
-  double budget = settings_.gpu_memory_bytes * settings_.memory_headroom - weights;
-  if (budget < kv_per_seq) {
-    return resource_exhausted(
-        "{} does not fit one sequence of {} tokens: weights {:.1f} GB + KV cache {:.1f} GB "
-        "exceed {:.1f} GB usable",
-        s.describe(), context, weights / 1e9, kv_per_seq / 1e9,
-        settings_.gpu_memory_bytes * settings_.memory_headroom / 1e9);
-  }
-  auto batch = static_cast<int64_t>(std::floor(budget / kv_per_seq));
-  batch = std::min(batch, settings_.max_batch);
-  ThroughputEstimate t;
-  t.batch = batch;
-  GQF_ASSIGN_OR_RETURN(t.step, token_latency(s, batch, context));
-  t.tokens_per_s = static_cast<double>(batch) / (t.step.total_us() * 1e-6);
-  return t;
+                  outside ? fmt::format("GEMM {}x{}x{} is outside the tuned range{}; roofline fit", m, n, k,
+                                        m > max_m ? fmt::format(" (tuned m up to {})", max_m) : "")
+                          : ""};
 }
 
 }  // namespace gqaforge::costmodel

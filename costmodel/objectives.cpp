@@ -15,6 +15,8 @@ constexpr EnumName<Objective> kObjectiveNames[] = {
     {Objective::kFlops, "flops"},
     {Objective::kLatency, "latency"},
     {Objective::kThroughput, "throughput"},
+    {Objective::kPromptLatency, "prompt-latency"},
+    {Objective::kPromptThroughput, "prompt-throughput"},
 };
 
 constexpr EnumName<ZUnits> kZUnitsNames[] = {
@@ -32,7 +34,15 @@ const char* objective_name(Objective o) {
 
 Result<Objective> parse_objective(const std::string& text) {
   if (auto o = enum_value(kObjectiveNames, to_lower(text))) return *o;
-  return invalid_argument("unknown objective '{}' (expected z, memory, flops, latency or throughput)", text);
+  return invalid_argument(
+      "unknown objective '{}' (expected z, memory, flops, latency, throughput, prompt-latency or "
+      "prompt-throughput)",
+      text);
+}
+
+bool objective_is_measured(Objective o) {
+  return o == Objective::kLatency || o == Objective::kThroughput || o == Objective::kPromptLatency ||
+         o == Objective::kPromptThroughput;
 }
 
 const char* z_units_name(ZUnits u) {

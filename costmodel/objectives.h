@@ -1,6 +1,7 @@
 // Search objectives: the paper's Z = lambda M^alpha + (1 - lambda) C^beta (eq. 5) with its
 // unit convention as a named setting, plain memory and FLOPs, and the measured ones
-// (per-token decode latency, tokens/s per GPU) that come from MeasuredCosts.
+// (per-token decode latency, tokens/s per GPU, prompt latency and prompt tokens/s) that come
+// from MeasuredCosts.
 #pragma once
 
 #include <string>
@@ -11,14 +12,18 @@
 namespace gqaforge::costmodel {
 
 enum class Objective {
-  kZ,           // eq. 5
-  kMemory,      // M_infer(T), bytes
-  kFlops,       // C_infer(T), FLOPs per token
-  kLatency,     // measured per-token decode latency at (batch, T)
-  kThroughput,  // measured tokens/s per GPU at T with the largest batch that fits (maximised)
+  kZ,                 // eq. 5
+  kMemory,            // M_infer(T), bytes
+  kFlops,             // C_infer(T), FLOPs per token
+  kLatency,           // measured per-token decode latency at (batch, T)
+  kThroughput,        // measured tokens/s per GPU at T with the largest batch that fits (maximised)
+  kPromptLatency,     // measured time to process a T-token prompt for `batch` sequences (prefill)
+  kPromptThroughput,  // measured prompt tokens/s, batch * T / that time (maximised)
 };
 
 const char* objective_name(Objective o);
+/// Whether the objective comes from MeasuredCosts (latency, throughput and their prompt forms).
+bool objective_is_measured(Objective o);
 Result<Objective> parse_objective(const std::string& text);
 
 /// The units of M and C inside Z. The paper does not state them; per-sequence quantities

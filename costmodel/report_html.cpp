@@ -95,8 +95,8 @@ std::string render_report_html(const SearchResult& result, const LossModel& loss
   kv("loss model", loss.description().empty() ? "(no description)" : loss.description());
   kv("candidates", fmt::format("n_h, n_kv in powers of two up to {}, n_kv <= n_h; {} evaluated, {} skipped",
                                s.max_heads, result.ranked.size(), result.skipped.size()));
-  if (s.objective == Objective::kLatency || s.objective == Objective::kThroughput || !result.ranked.empty()) {
-    kv("batch (latency)", std::to_string(s.batch));
+  if (objective_is_measured(s.objective) || !result.ranked.empty()) {
+    kv("batch (latency, prompt)", std::to_string(s.batch));
   }
   html += "</table>\n";
   for (const std::string& w : result.warnings)

@@ -63,6 +63,8 @@ Result<CandidateResult> evaluate_candidate(const LossModel& loss, const std::vec
 
   const bool needs_latency = settings.objective == Objective::kLatency;
   const bool needs_throughput = settings.objective == Objective::kThroughput;
+  const bool needs_prompt =
+      settings.objective == Objective::kPromptLatency || settings.objective == Objective::kPromptThroughput;
   if (measured != nullptr) {
     auto context = static_cast<int64_t>(std::llround(settings.context));
     auto lat = measured->token_latency(c.rounded, settings.batch, context);
@@ -76,6 +78,12 @@ Result<CandidateResult> evaluate_candidate(const LossModel& loss, const std::vec
       c.throughput = *thr;
     } else if (needs_throughput) {
       return thr.status().with_context(fmt::format("heads {}", heads.to_string()));
+    }
+    auto prompt = measured->prompt_latency(c.rounded, settings.batch, context);
+    if (prompt.ok()) {
+      c.prompt = *prompt;
+    } else if (needs_prompt) {
+      return prompt.status().with_context(fmt::format("heads {}", heads.to_string()));
     }
   }
   switch (settings.objective) {
@@ -93,6 +101,12 @@ Result<CandidateResult> evaluate_candidate(const LossModel& loss, const std::vec
       break;
     case Objective::kThroughput:
       c.objective = -c.throughput->tokens_per_s;
+      break;
+    case Objective::kPromptLatency:
+      c.objective = c.prompt->time.total_us();
+      break;
+    case Objective::kPromptThroughput:
+      c.objective = -c.prompt->tokens_per_s();
       break;
   }
   return c;
@@ -121,7 +135,7 @@ Status check_settings(const SearchSettings& s, const MeasuredCosts* measured) {
   if (!(s.z.alpha > 0) || !(s.z.beta > 0)) {
     return invalid_argument("Z exponents alpha {} and beta {} must be positive", s.z.alpha, s.z.beta);
   }
-  if ((s.objective == Objective::kLatency || s.objective == Objective::kThroughput) && measured == nullptr) {
+  if (objective_is_measured(s.objective) && measured == nullptr) {
     return failed_precondition(
         "objective '{}' needs measured costs: pass --db with a tuning database (the bundled H200 "
         "measurements are not available in this build)",
@@ -256,16 +270,28 @@ Result<SearchResult> run_search(const LossModel& loss, const std::vector<AspectP
     }
     // Only a measured objective rests on the measurements; under z, memory and flops the
     // measured columns are shown for information (marked *) and nothing needs a warning.
-    const bool measured_objective =
-        settings.objective == Objective::kLatency || settings.objective == Objective::kThroughput;
+    const bool prompt_objective =
+        settings.objective == Objective::kPromptLatency || settings.objective == Objective::kPromptThroughput;
     bool extrapolated =
         (settings.objective == Objective::kLatency && c.latency && c.latency->extrapolated) ||
-        (settings.objective == Objective::kThroughput && c.throughput && c.throughput->step.extrapolated);
-    if (measured_objective && extrapolated && c.heads == result.ranked.front().heads) {
+        (settings.objective == Objective::kThroughput && c.throughput && c.throughput->step.extrapolated) ||
+        (prompt_objective && c.prompt && c.prompt->time.extrapolated);
+    if (objective_is_measured(settings.objective) && extrapolated && c.heads == result.ranked.front().heads) {
       result.warnings.push_back(
           fmt::format("measured costs of the best configuration {} are extrapolated beyond "
                       "the tuned points",
                       c.heads.to_string()));
+      if (settings.objective == Objective::kThroughput && c.throughput->beyond_measured_batches) {
+        const ThroughputEstimate& t = *c.throughput;
+        result.warnings.push_back(
+            fmt::format("throughput of {} is estimated at batch {}, beyond its measured decode batches {}..{}{} "
+                        "(--max-batch {} keeps to them)",
+                        c.heads.to_string(), t.batch, t.measured_batch_min, t.measured_batch_max,
+                        t.floor ? fmt::format("; measured floor {} tokens/s at batch {}",
+                                              format_scale(t.floor->tokens_per_s), t.floor->batch)
+                                : "",
+                        t.measured_batch_max));
+      }
     }
   }
   add_range_warnings(loss, settings, result);

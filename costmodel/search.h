@@ -29,7 +29,7 @@ struct SearchSettings {
   /// more of the paper's Table 4 (docs/costmodel.md).
   CostSettings cost = {2.0, true};
   ShapeSettings shape;
-  int64_t batch = 1;  // for the latency objective and measured columns
+  int64_t batch = 1;  // for the latency and prompt objectives and measured columns
   /// Baseline to compare against; unset = Llama-3 GQA: n_kv = 8 and n_h = d / d_h (found by
   /// a fixed point on the solved shape, n_h rounded to a multiple of 8).
   std::optional<HeadConfig> baseline;
@@ -49,7 +49,8 @@ struct CandidateResult {
   double z = 0;
   std::optional<LatencyBreakdown> latency;       // measured, at (batch, T), rounded model
   std::optional<ThroughputEstimate> throughput;  // measured, at T, rounded model
-  double objective = 0;                          // the value minimised (negated tokens/s for throughput)
+  std::optional<PromptEstimate> prompt;          // measured, a T-token prompt for `batch` sequences, rounded model
+  double objective = 0;                          // the value minimised (negated tokens/s for the throughputs)
   bool pareto = false;                           // on the memory-vs-FLOPs Pareto front of the candidates
 };
 

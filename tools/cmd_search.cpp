@@ -1,7 +1,8 @@
 // `gqaforge search`: the cost-optimal GQA recipe. For a target loss and an expected context
 // length it ranks the head configurations (n_h, n_kv) by the chosen objective (the paper's Z,
-// memory, FLOPs, or measured latency / throughput from a tuning database), prints the table
-// and the reduction against Llama-3's GQA at the same loss, and can write an HTML report.
+// memory, FLOPs, or measured decode latency / throughput or prompt latency / throughput from a
+// tuning database), prints the table and the reduction against Llama-3's GQA at the same loss,
+// and can write an HTML report. --table4 and --table5 check the paper's tables.
 #include <cstdio>
 #include <optional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "tools/json_output.h"
+#include "tools/search_measured.h"
 #include "tools/validators.h"
 
 namespace gqaforge::tools {
@@ -55,8 +57,9 @@ struct SearchFlags {
   std::optional<double> lambda;
   std::optional<std::string> alpha, beta, z_units, embedding, interpolation, baseline;
   std::optional<int64_t> ffn_matrices, vocab;
-  std::optional<double> bytes_per_value, gpu_memory;
-  bool table4 = false, json = false, wide = false;
+  std::optional<double> bytes_per_value, gpu_memory, launch_us;
+  std::optional<int64_t> max_batch;
+  bool table4 = false, table5 = false, json = false, wide = false;
 };
 
 Status settings_from_flags(const SearchFlags& f, SearchSettings& s, bool need_target) {
@@ -105,10 +108,31 @@ std::string latency_text(const CandidateResult& c) {
   return fmt::format("{}{}", format_time_us(c.latency->total_us()), c.latency->extrapolated ? "*" : "");
 }
 
-std::string throughput_text(const CandidateResult& c) {
+// "12.3 K* (B=57)"; with `floor` (the throughput objective's column), "12.3 K* (B=57, ≥4.1 K
+// measured at B=16)" when the batch is beyond the measured ones.
+std::string throughput_text(const CandidateResult& c, bool with_floor) {
   if (!c.throughput) return "-";
-  return fmt::format("{}{} (B={})", format_scale(c.throughput->tokens_per_s),
-                     c.throughput->step.extrapolated ? "*" : "", c.throughput->batch);
+  const ThroughputEstimate& t = *c.throughput;
+  std::string floor;
+  if (with_floor && t.beyond_measured_batches && t.floor) {
+    floor = fmt::format(", ≥{}{} measured at B={}", format_scale(t.floor->tokens_per_s),
+                        t.floor->extrapolated ? "*" : "", t.floor->batch);
+  }
+  return fmt::format("{}{} (B={}{})", format_scale(t.tokens_per_s), t.step.extrapolated ? "*" : "", t.batch, floor);
+}
+
+std::string prompt_time_text(const CandidateResult& c) {
+  if (!c.prompt) return "-";
+  return fmt::format("{}{}", format_time_us(c.prompt->time.total_us()), c.prompt->time.extrapolated ? "*" : "");
+}
+
+std::string prompt_rate_text(const CandidateResult& c) {
+  if (!c.prompt) return "-";
+  return fmt::format("{}{}", format_scale(c.prompt->tokens_per_s()), c.prompt->time.extrapolated ? "*" : "");
+}
+
+bool is_prompt(Objective o) {
+  return o == Objective::kPromptLatency || o == Objective::kPromptThroughput;
 }
 
 void print_table(const SearchResult& r, size_t top, bool measured, bool wide) {
@@ -123,9 +147,13 @@ void print_table(const SearchResult& r, size_t top, bool measured, bool wide) {
   t.add_column("memory");
   t.add_column("FLOPs/token");
   t.add_column("Z");
+  // The objective's own measured columns stay; the other phase's go first when the width is short.
+  const bool prompt = is_prompt(r.settings.objective);
   if (measured) {
-    t.add_column("latency");
-    t.add_column("tokens/s", TextTable::kRight, 1);
+    t.add_column("latency", TextTable::kRight, prompt ? 4 : 0);
+    t.add_column("tokens/s", TextTable::kRight, prompt ? 4 : r.settings.objective == Objective::kThroughput ? 0 : 1);
+    t.add_column("prompt", TextTable::kRight, prompt ? 0 : 4);
+    t.add_column("prompt tok/s", TextTable::kRight, prompt ? 0 : 4);
   }
   t.add_column("pareto", TextTable::kLeft);
   auto row = [&](const CandidateResult& c, const std::string& rank) {
@@ -142,7 +170,9 @@ void print_table(const SearchResult& r, size_t top, bool measured, bool wide) {
         format_decimal(c.z, 4)};
     if (measured) {
       cells.push_back(latency_text(c));
-      cells.push_back(throughput_text(c));
+      cells.push_back(throughput_text(c, r.settings.objective == Objective::kThroughput));
+      cells.push_back(prompt_time_text(c));
+      cells.push_back(prompt_rate_text(c));
     }
     cells.push_back(c.pareto ? "yes" : "");
     t.add_row(std::move(cells));
@@ -156,16 +186,6 @@ Json heads_json(const HeadConfig& h) {
   Json j = Json::object();
   j["n_heads"] = h.n_heads;
   j["n_kv_heads"] = h.n_kv_heads;
-  return j;
-}
-
-Json latency_json(const LatencyBreakdown& l) {
-  Json j = Json::object();
-  j["total_us"] = l.total_us();
-  j["attention_us"] = l.attention_us;
-  j["linear_us"] = l.linear_us;
-  j["elementwise_us"] = l.elementwise_us;
-  j["extrapolated"] = l.extrapolated;
   return j;
 }
 
@@ -187,15 +207,8 @@ Json candidate_json(const CandidateResult& c, std::optional<size_t> rank) {
   j["flops_per_token"] = c.flops;
   j["z"] = c.z;
   j["latency"] = c.latency ? latency_json(*c.latency) : Json();
-  if (c.throughput) {
-    Json t = Json::object();
-    t["tokens_per_s"] = c.throughput->tokens_per_s;
-    t["batch"] = c.throughput->batch;
-    t["extrapolated"] = c.throughput->step.extrapolated;
-    j["throughput"] = t;
-  } else {
-    j["throughput"] = Json();
-  }
+  j["throughput"] = c.throughput ? throughput_json(*c.throughput) : Json();
+  j["prompt"] = c.prompt ? prompt_json(*c.prompt) : Json();
   j["pareto"] = c.pareto;
   return j;
 }
@@ -221,10 +234,11 @@ Json settings_json(const SearchSettings& s) {
   return j;
 }
 
-int print_search_json(const SearchResult& r, size_t top, bool measured) {
+int print_search_json(const SearchResult& r, size_t top, const MeasuredCosts* measured) {
   Json doc = json_document("search");
   doc["settings"] = settings_json(r.settings);
-  doc["measured"] = measured;
+  doc["measured"] = measured != nullptr;
+  doc["measured_settings"] = measured ? measured_settings_json(measured->settings()) : Json();
   Json cands = Json::array();
   for (size_t i = 0; i < r.ranked.size() && i < top; ++i) cands.push_back(candidate_json(r.ranked[i], i + 1));
   doc["candidates"] = cands;
@@ -240,6 +254,8 @@ int print_search_json(const SearchResult& r, size_t top, bool measured) {
     red["z"] = reduction(best.z, b.z);
     red["latency"] =
         best.latency && b.latency ? Json(reduction(best.latency->total_us(), b.latency->total_us())) : Json();
+    red["prompt_latency"] =
+        best.prompt && b.prompt ? Json(reduction(best.prompt->time.total_us(), b.prompt->time.total_us())) : Json();
     doc["reduction_vs_baseline"] = red;
   } else {
     doc["reduction_vs_baseline"] = Json();
@@ -302,50 +318,61 @@ int print_table4(const LossModel& loss, const Presets& presets, const SearchSett
   return 0;
 }
 
+// The measured costs: --db, else the bundled H200 rows. Null when neither is usable and nothing
+// needs them (`needs`: a measured objective or --table5; an explicit --db must load).
+Result<std::unique_ptr<MeasuredCosts>> load_measured(const SearchFlags& f, const SearchSettings& settings, bool needs) {
+  MeasuredSettings msettings;
+  msettings.bytes_per_value = settings.cost.bytes_per_value;
+  if (f.gpu_memory) msettings.gpu_memory_bytes = *f.gpu_memory * 1e9;
+  if (f.launch_us) msettings.launch_us = *f.launch_us;
+  if (f.max_batch) msettings.max_batch = *f.max_batch;
+  Result<LoadedMeasurements> rows = f.db ? load_measurements(*f.db, f.env.value_or("")) : bundled_measurements();
+  if (!rows.ok()) {
+    if (needs || f.db) return rows.status();
+    return std::unique_ptr<MeasuredCosts>();
+  }
+  for (const std::string& note : rows->notes) log_warn("{}", note);
+  // The measured GPU's memory, unless --gpu-memory overrides it.
+  if (!f.gpu_memory && rows->gpu_memory_bytes > 0) msettings.gpu_memory_bytes = rows->gpu_memory_bytes;
+  auto mc = MeasuredCosts::build(rows->rows, msettings);
+  if (!mc.ok()) {
+    if (needs || f.db) return mc.status();
+    return std::unique_ptr<MeasuredCosts>();
+  }
+  return std::make_unique<MeasuredCosts>(std::move(*mc));
+}
+
 int run_search_cmd(const SearchFlags& f) {
   SearchSettings settings;
-  // Table 4 sets the target loss and context of each cell itself.
-  if (Status st = settings_from_flags(f, settings, !f.table4); !st.ok()) return report_failure(st);
+  if (f.table4 && f.table5) return report_failure(invalid_argument("--table4 and --table5 are separate modes"));
+  // Tables 4 and 5 set the target loss and context themselves.
+  if (Status st = settings_from_flags(f, settings, !f.table4 && !f.table5); !st.ok()) return report_failure(st);
 
   auto presets = Presets::bundled();
   if (!presets.ok()) return report_failure(presets.status());
+  const bool measured_objective = objective_is_measured(settings.objective);
+  if (f.table5) {
+    auto measured = load_measured(f, settings, true);
+    if (!measured.ok()) return report_failure(measured.status());
+    return print_table5(*presets, settings, **measured, f.json);
+  }
   Result<LossModel> loss = f.loss_model ? LossModel::load(*f.loss_model) : LossModel::bundled_default();
   if (!loss.ok()) return report_failure(loss.status());
   if (f.table4) return print_table4(*loss, *presets, settings, f.json);
 
-  MeasuredSettings msettings;
-  msettings.bytes_per_value = settings.cost.bytes_per_value;
-  if (f.gpu_memory) msettings.gpu_memory_bytes = *f.gpu_memory * 1e9;
-  std::unique_ptr<MeasuredCosts> measured;
-  {
-    Result<LoadedMeasurements> rows = f.db ? load_measurements(*f.db, f.env.value_or("")) : bundled_measurements();
-    const bool needs = settings.objective == Objective::kLatency || settings.objective == Objective::kThroughput;
-    if (rows.ok()) {
-      for (const std::string& note : rows->notes) log_warn("{}", note);
-      // The measured GPU's memory, unless --gpu-memory overrides it.
-      if (!f.gpu_memory && rows->gpu_memory_bytes > 0) msettings.gpu_memory_bytes = rows->gpu_memory_bytes;
-      auto mc = MeasuredCosts::build(rows->rows, msettings);
-      if (mc.ok()) {
-        measured = std::make_unique<MeasuredCosts>(std::move(*mc));
-      } else if (needs || f.db) {
-        return report_failure(mc.status());
-      }
-    } else if (needs || f.db) {
-      return report_failure(rows.status());
-    }
-  }
+  auto loaded = load_measured(f, settings, measured_objective);
+  if (!loaded.ok()) return report_failure(loaded.status());
+  const std::unique_ptr<MeasuredCosts>& measured = *loaded;
 
   auto result = run_search(*loss, presets->aspect_table(), settings, measured.get());
   if (!result.ok()) return report_failure(result.status());
   const SearchResult& r = *result;
-  const bool measured_objective =
-      settings.objective == Objective::kLatency || settings.objective == Objective::kThroughput;
   if (f.json) {
     if (const std::optional<std::string>& path = f.report) {
       Status s = write_file_atomic(*path, render_report_html(r, *loss, presets->aspect_table()));
       if (!s.ok()) return report_failure(s);
     }
-    return print_search_json(r, static_cast<size_t>(f.top), measured != nullptr);
+    return print_search_json(r, static_cast<size_t>(f.top), measured.get());
   }
   std::printf("target loss L* = %s at context T = %s; objective %s", format_decimal(settings.target_loss).c_str(),
               format_context(settings.context).c_str(), objective_name(settings.objective));
@@ -363,6 +390,10 @@ int run_search_cmd(const SearchFlags& f) {
         "latency: one decoded token at batch %lld, measured; tokens/s: per GPU at the largest batch B that "
         "fits; * = extrapolated beyond the tuned points\n",
         static_cast<long long>(settings.batch));
+    std::printf(
+        "prompt: a T-token prompt for %lld sequence(s) (prefill), prompt tok/s = B·T / that; every kernel >= %s "
+        "(--launch-us, 0 = CUDA graphs)\n",
+        static_cast<long long>(settings.batch), format_time_us(measured->settings().launch_us).c_str());
   }
   std::printf("\n");
   print_table(r, static_cast<size_t>(f.top), measured != nullptr, f.wide);
@@ -382,14 +413,23 @@ int run_search_cmd(const SearchFlags& f) {
     if (best.throughput && b.throughput && b.throughput->tokens_per_s > 0) {
       std::printf(", throughput x%.2f", best.throughput->tokens_per_s / b.throughput->tokens_per_s);
     }
+    if (is_prompt(settings.objective) && best.prompt && b.prompt) {
+      std::printf(", prompt %s",
+                  change_text(reduction(best.prompt->time.total_us(), b.prompt->time.total_us())).c_str());
+    }
     std::printf("\n");
   }
   for (const std::string& line : summarize_skipped(r, *loss)) std::printf("skipped: %s\n", line.c_str());
   for (const std::string& reason : r.skipped) log_debug("skipped: {}", reason);
   std::fflush(stdout);
   for (const std::string& w : r.warnings) log_warn("{}", w);
-  if (measured_objective && best.latency && best.latency->extrapolated) {
-    for (const std::string& n : best.latency->notes) log_warn("extrapolated: {}", n);
+  // The notes behind the objective's own estimate of the winner.
+  const LatencyBreakdown* basis = nullptr;
+  if (settings.objective == Objective::kLatency && best.latency) basis = &*best.latency;
+  if (settings.objective == Objective::kThroughput && best.throughput) basis = &best.throughput->step;
+  if (is_prompt(settings.objective) && best.prompt) basis = &best.prompt->time;
+  if (basis != nullptr && basis->extrapolated) {
+    for (const std::string& n : basis->notes) log_warn("extrapolated: {}", n);
   }
   if (const std::optional<std::string>& path = f.report) {
     Status s = write_file_atomic(*path, render_report_html(r, *loss, presets->aspect_table()));
@@ -419,7 +459,8 @@ CommandAction declare_search(CLI::App& app) {
   };
   number("--target-loss", f->target_loss, "L", "target loss L* (required unless --table4)", 1e-9, 1e9);
   count("--context", f->context, "T", "expected context length, e.g. 128k or 1e6", "128k");
-  checked("--objective", f->objective, "OBJ", "z, memory, flops, latency or throughput", "z",
+  checked("--objective", f->objective, "OBJ",
+          "z, memory, flops, latency, throughput, prompt-latency or prompt-throughput", "z",
           [](const std::string& t) { return parse_objective(t).status(); });
   app.add_option("--loss-model", f->loss_model, "loss model JSON from `gqaforge fit`")
       ->type_name("FILE")
@@ -430,7 +471,7 @@ CommandAction declare_search(CLI::App& app) {
   app.add_option("--env", f->env, "environment key to use from the database")
       ->type_name("KEY")
       ->default_str("every environment of the GPU with most rows");
-  count("--batch", f->batch, "B", "batch for the latency objective", "1");
+  count("--batch", f->batch, "B", "batch for the latency and prompt objectives", "1");
   count("--head-dim", f->head_dim, "DH", "head size d_h: 64, 96, 128 or 256", "64");
   count("--max-heads", f->max_heads, "N", "largest n_h / n_kv candidate, a power of two", "32");
   app.add_option("--top", f->top, "rows to print")->type_name("K")->default_str("10")->transform(integer_in(1));
@@ -461,8 +502,14 @@ CommandAction declare_search(CLI::App& app) {
           });
   number("--gpu-memory", f->gpu_memory, "GB", "GPU memory for the throughput objective, decimal GB", 0.001, 1e6)
       ->default_str("the measured GPU's, else 141");
+  number("--launch-us", f->launch_us, "US",
+         "host time per kernel launch, microseconds: no kernel costs less (0 = CUDA-graph replay)", 0, 1e6)
+      ->default_str("3.2");
+  count("--max-batch", f->max_batch, "N", "largest batch the throughput objective considers", "4096");
   add_switch(app, "--table4", f->table4,
              "print how many cells of the paper's Table 4 the loss model reproduces, and exit");
+  add_switch(app, "--table5", f->table5,
+             "price the paper's Table 5 models' 128K prompt on the measured costs (ratio vs x1.60), and exit");
   add_switch(app, "--json", f->json, "print the result as JSON (docs/json-output.md) instead of tables");
   add_switch(app, "--wide", f->wide, "print every column, however wide (default: at most 120 columns)");
   return [f](const Args&) { return run_search_cmd(*f); };

@@ -297,4 +297,126 @@ TEST_F(Cli, SearchBadInputExits2) {
   EXPECT_NE(m.output.find("key 'form' is a number, expected a string"), std::string::npos) << m.output;
 }
 
+// A loss model of two laws, (32,8) and (16,2), so that the measured searches below do not rest on
+// the bundled loss model's numbers.
+const char* kTwoLawModel = R"({"format": "gqaforge-loss-model", "version": 1, "description": "test", "context": 8192,
+  "form": "table", "shared_E": true, "laws": [{"n_h": 32, "n_kv": 8, "a": 1e8, "b": 0.45, "E": 2.0},
+  {"n_h": 16, "n_kv": 2, "a": 1.2e8, "b": 0.45, "E": 2.0}]})";
+
+TEST_F(Cli, SearchRanksByTheMeasuredPrompt) {
+  const std::string loss = " --loss-model " + write("two.json", kTwoLawModel);
+  CliRun s = run("search --target-loss 2.6 --context 128k --objective prompt-latency --baseline 32:8" + loss);
+  ASSERT_EQ(s.code, 0) << s.output;
+  EXPECT_NE(s.output.find("objective prompt-latency"), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find("prompt tok/s"), std::string::npos) << s.output;  // the objective's columns stay
+  EXPECT_NE(s.output.find("every kernel >= 3.20 µs"), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find(", prompt "), std::string::npos) << s.output;  // against the baseline
+  Json doc = json_of(
+      "search --target-loss 2.6 --context 32k --batch 2 --objective prompt-throughput --launch-us 0 "
+      "--baseline 32:8 --top 2 --json" +
+          loss,
+      "search");
+  EXPECT_EQ(*json_string_at(doc.at("settings"), "objective"), "prompt-throughput");
+  expect_types(doc.at("measured_settings"),
+               {{"launch_us", "number"}, {"max_batch", "number"}, {"gpu_memory_bytes", "number"}}, "measured_settings");
+  EXPECT_EQ(*json_number_at(doc.at("measured_settings"), "launch_us"), 0);
+  const Json& best = doc.at("candidates")[0];
+  expect_types(best.at("prompt"),
+               {{"total_us", "number"},
+                {"attention_us", "number"},
+                {"linear_us", "number"},
+                {"elementwise_us", "number"},
+                {"kernels", "number"},
+                {"launch_us", "number"},
+                {"launch_bound_us", "number"},
+                {"extrapolated", "boolean"},
+                {"notes", "array"},
+                {"batch", "number"},
+                {"tokens", "number"},
+                {"tokens_per_s", "number"}},
+               "candidate.prompt");
+  EXPECT_EQ(*json_int_at(best.at("prompt"), "batch"), 2);
+  EXPECT_EQ(*json_int_at(best.at("prompt"), "tokens"), 32768);
+  EXPECT_EQ(*json_number_at(best.at("prompt"), "launch_bound_us"), 0);
+  expect_types(doc.at("reduction_vs_baseline"), {{"prompt_latency", "number"}}, "reduction");
+}
+
+TEST_F(Cli, SearchThroughputShowsTheMeasuredBatchBound) {
+  // Both configurations have bundled decode rows at batches 1 and 16 (d_h 64); at 32K far more
+  // sequences fit.
+  const std::string loss = " --loss-model " + write("two.json", kTwoLawModel);
+  CliRun s = run("search --target-loss 2.6 --context 32k --objective throughput --baseline 32:8" + loss);
+  ASSERT_EQ(s.code, 0) << s.output;
+  EXPECT_NE(s.output.find(" measured at B=16)"), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find("beyond its measured decode batches 1..16"), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find("--max-batch 16 keeps to them"), std::string::npos) << s.output;
+  Json doc = json_of(
+      "search --target-loss 2.6 --context 32k --objective throughput --max-batch 16 --baseline 32:8 --json" + loss,
+      "search");
+  for (const Json& c : doc.at("candidates")) {
+    const Json& t = c.at("throughput");
+    expect_types(t,
+                 {{"tokens_per_s", "number"},
+                  {"batch", "number"},
+                  {"extrapolated", "boolean"},
+                  {"measured_batches", "object"},
+                  {"beyond_measured_batches", "boolean"},
+                  {"note", "string"},
+                  {"floor", "object"}},
+                 "candidate.throughput");
+    EXPECT_LE(*json_int_at(t, "batch"), 16);
+  }
+}
+
+TEST_F(Cli, SearchTable5PricesThePapersModels) {
+  CliRun t = run("search --table5");
+  ASSERT_EQ(t.code, 0) << t.output;
+  EXPECT_NE(t.output.find("ratio (8,1) / (32,8): x"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("x1.60 in the paper"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("why: "), std::string::npos) << t.output;
+  Json doc = json_of("search --table5 --json", "search --table5");
+  expect_types(doc,
+               {{"context", "number"},
+                {"batch", "number"},
+                {"measured_settings", "object"},
+                {"models", "array"},
+                {"ratio", "number"},
+                {"paper_ratio", "number"},
+                {"reasons", "array"}},
+               "table5");
+  ASSERT_EQ(doc.at("models").size(), 2u);
+  expect_types(doc.at("models")[0],
+               {{"label", "string"},
+                {"n_heads", "number"},
+                {"n_kv_heads", "number"},
+                {"layers", "number"},
+                {"hidden", "number"},
+                {"ffn", "number"},
+                {"non_embedding_params", "number"},
+                {"tokens_per_s", "number"},
+                {"paper_tokens_per_s", "number"},
+                {"shares", "object"},
+                {"prompt", "object"}},
+               "table5 model");
+  EXPECT_EQ(*json_int_at(doc, "context"), 131072);
+}
+
+TEST_F(Cli, SearchBadMeasuredFlagsExit2) {
+  CliRun l = run("search --target-loss 2.6 --launch-us -1");
+  EXPECT_EQ(l.code, 2) << l.output;
+  EXPECT_NE(l.output.find("--launch-us: '-1'"), std::string::npos) << l.output;
+  CliRun a = run("search --target-loss 2.6 --launch-us fast");
+  EXPECT_EQ(a.code, 2) << a.output;
+  EXPECT_NE(a.output.find("'fast'"), std::string::npos) << a.output;
+  CliRun m = run("search --target-loss 2.6 --max-batch 0");
+  EXPECT_EQ(m.code, 2) << m.output;
+  EXPECT_NE(m.output.find("--max-batch: '0'"), std::string::npos) << m.output;
+  CliRun o = run("search --target-loss 2.6 --objective prompt");
+  EXPECT_EQ(o.code, 2) << o.output;
+  EXPECT_NE(o.output.find("unknown objective 'prompt'"), std::string::npos) << o.output;
+  CliRun both = run("search --table4 --table5");
+  EXPECT_EQ(both.code, 2) << both.output;
+  EXPECT_NE(both.output.find("--table4 and --table5"), std::string::npos) << both.output;
+}
+
 }  // namespace
