@@ -342,14 +342,14 @@ TEST_F(Cli, SearchRanksByTheMeasuredPrompt) {
 }
 
 TEST_F(Cli, SearchThroughputShowsTheMeasuredBatchBound) {
-  // Both configurations have bundled decode rows at batches 1 and 16 (d_h 64); at 32K far more
+  // Both configurations have bundled decode rows at batches 1 to 64 (d_h 64); at 32K far more
   // sequences fit.
   const std::string loss = " --loss-model " + write("two.json", kTwoLawModel);
   CliRun s = run("search --target-loss 2.6 --context 32k --objective throughput --baseline 32:8" + loss);
   ASSERT_EQ(s.code, 0) << s.output;
-  EXPECT_NE(s.output.find(" measured at B=16)"), std::string::npos) << s.output;
-  EXPECT_NE(s.output.find("beyond its measured decode batches 1..16"), std::string::npos) << s.output;
-  EXPECT_NE(s.output.find("--max-batch 16 keeps to them"), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find(" measured at B=64)"), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find("beyond its measured decode batches 1..64"), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find("--max-batch 64 keeps to them"), std::string::npos) << s.output;
   Json doc = json_of(
       "search --target-loss 2.6 --context 32k --objective throughput --max-batch 16 --baseline 32:8 --json" + loss,
       "search");
