@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/strings.h"
+
 namespace gqaforge {
 namespace {
 
@@ -38,6 +40,8 @@ std::string format_si(double value, std::string_view unit) {
   if (!std::isfinite(value)) return "n/a";
   double v = value;
   const int p = thousands(v, 8);
+  // Beyond the last prefix (Y): scientific, "3.68e+27 FLOP" rather than "3676 YFLOP".
+  if (std::fabs(v) >= 999.5) return join(fmt::format("{:.2e}", value), unit);
   // Whole numbers below 1000 print whole: "512 B", "0 B" (not "0.00 B").
   const bool whole = p == 0 && v == std::floor(v);
   return join(whole ? fmt::format("{:.0f}", v) : three_digits(v), fmt::format("{}{}", kPrefixes[p], unit));
@@ -52,10 +56,12 @@ std::string format_flops(double flops) {
 }
 
 std::string format_scale(double value, std::string_view noun) {
-  static const char* kWords[] = {"", "K", "M", "B", "T"};
+  // "trillion" spelled out: a bare "T" next to the formulas' context length T reads as either.
+  static const char* kWords[] = {"", "K", "M", "B", "trillion"};
   if (!std::isfinite(value)) return "n/a";
   double v = value;
   const int p = thousands(v, 4);
+  if (std::fabs(v) >= 999.5) return join(fmt::format("{:.2e}", value), noun);
   std::string number = p == 0 && std::fabs(v - std::round(v)) < 1e-9 ? fmt::format("{:.0f}", v) : three_digits(v);
   if (p == 0) return join(number, noun);
   return join(number, noun.empty() ? std::string(kWords[p]) : fmt::format("{} {}", kWords[p], noun));
@@ -114,6 +120,33 @@ std::string format_context(double tokens) {
 std::string format_percent(double fraction) {
   if (!std::isfinite(fraction)) return "n/a";
   return fmt::format("{:.1f}%", 100.0 * fraction);
+}
+
+Result<double> parse_si(std::string_view text, std::string_view unit) {
+  static constexpr std::string_view kPrefixes = "kMGTPEZY";
+  const std::string t = trim(text);
+  const std::string unit_lower = to_lower(unit);
+  // 1, 1000, 1e6 ... for a suffix "", "<unit>", "<prefix>" or "<prefix><unit>"; 0 when not one.
+  auto scale_of = [&](std::string_view suffix) -> double {
+    const std::string s = to_lower(suffix);
+    auto is_unit = [&](std::string_view u) {
+      return u.empty() || (!unit_lower.empty() && (u == unit_lower || u == unit_lower + "s"));
+    };
+    if (is_unit(s)) return 1.0;
+    const size_t p = kPrefixes.find(suffix.front() == 'K' ? 'k' : suffix.front());
+    if (p == std::string_view::npos || !is_unit(s.substr(1))) return 0.0;
+    return std::pow(1000.0, static_cast<double>(p + 1));
+  };
+  // The longest leading number whose rest is a valid suffix ("2E3" is 2000, "2EFLOP" 2e18).
+  for (size_t n = t.size(); n > 0; --n) {
+    auto number = parse_double(std::string_view(t).substr(0, n));
+    if (!number.ok()) continue;
+    const double scale = scale_of(trim(std::string_view(t).substr(n)));
+    if (scale == 0.0) break;
+    return *number * scale;
+  }
+  return invalid_argument("'{}' is not a number with an optional SI prefix and unit (e.g. 4.5{}, 4.5 G{}, 4.5e9)",
+                          trim(text), unit, unit);
 }
 
 }  // namespace gqaforge

@@ -28,7 +28,8 @@ InferenceCost inference_cost(const CostShape& s, double context, const CostSetti
 
 TrainingCost training_cost(const CostShape& s, double tokens, double context) {
   TrainingCost t;
-  t.flops = 6.0 * tokens * (s.non_embedding_params + 2.0 * s.layers * context * s.head_dim * s.n_heads);
+  const double mean_context = 0.5 * context;  // T̄ of eq. 10
+  t.flops = 6.0 * tokens * (s.non_embedding_params + 2.0 * s.layers * mean_context * s.head_dim * s.n_heads);
   t.memory_values = 4.0 * s.non_embedding_params + context * s.hidden * s.layers;
   return t;
 }

@@ -45,8 +45,11 @@ struct InferenceCost {
 /// C_infer(T) and M_infer(T) for one token decoded with `context` tokens of history.
 InferenceCost inference_cost(const CostShape& shape, double context, const CostSettings& settings);
 
-/// Training cost (App. C): C_train = 6 D (N + 2 L T d_h n_h) FLOPs and M_train = 4N + T d L
-/// values, for `tokens` training tokens at mean context `context`.
+/// Training cost (App. C, eqs. 10-11) for `tokens` training tokens D on sequences of `context`
+/// tokens T: C_train = 6 D (N + 2 L T̄ d_h n_h) FLOPs with the mean context T̄ = T / 2 (a causal
+/// token attends to T / 2 earlier tokens on average, so the function halves T itself), and
+/// M_train = 4N + T d L values (weights, gradients and optimizer state, plus the activations of
+/// a whole T-token sequence, which use T).
 struct TrainingCost {
   double flops = 0;
   double memory_values = 0;

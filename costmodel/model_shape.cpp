@@ -1,7 +1,8 @@
 // ModelShape parameter counting and validation.
 #include "costmodel/model_shape.h"
 
-#include "core/int_math.h"
+#include <algorithm>
+
 #include "core/strings.h"
 
 namespace gqaforge::costmodel {
@@ -55,8 +56,10 @@ std::string ModelShape::describe() const {
 }
 
 int64_t paper_ffn_size(int64_t hidden, int64_t multiple) {
-  const int64_t raw = ceil_div(8 * hidden, 3);
-  return ceil_div(raw, multiple) * multiple;
+  // The multiple k*m closest to 8d/3 (App. D), halves rounded up, in integers:
+  // k = floor(8d / (3m) + 1/2) = floor((16d + 3m) / (6m)).
+  const int64_t k = (16 * hidden + 3 * multiple) / (6 * multiple);
+  return std::max<int64_t>(1, k) * multiple;
 }
 
 Status parse_head_pair(const std::string& text, int64_t& n_heads, int64_t& n_kv_heads) {

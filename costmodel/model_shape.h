@@ -43,7 +43,8 @@ struct ModelShape {
   std::string describe() const;
 };
 
-/// The paper's FFN size for hidden size d: 8d/3 rounded up to a multiple of `multiple`.
+/// The paper's FFN size for hidden size d (App. D): the multiple of `multiple` closest to 8d/3
+/// (a tie rounds up; never below one multiple).
 int64_t paper_ffn_size(int64_t hidden, int64_t multiple = 32);
 
 /// Parses "32:8" (query heads : kv heads) into its two counts; errors name the text.

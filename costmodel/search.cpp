@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/strings.h"
 #include "core/units.h"
 
 namespace gqaforge::costmodel {
@@ -144,7 +145,35 @@ Status check_settings(const SearchSettings& s, const MeasuredCosts* measured) {
   return ok_status();
 }
 
-// Llama-3 GQA: n_kv = 8, n_h = d / d_h (a multiple of 8), at the same target loss.
+// Llama-3's own hidden size at `params` non-embedding parameters: piecewise linear in
+// (log N, log d) through the bundled Llama-3 presets (1B 2048, 3B 3072, 8B 4096, 70B 8192),
+// continued along the end segments. The aspect table is much deeper and narrower than Llama-3
+// (at 1B it has 36 x 1536 where Llama-3.2-1B has 16 x 2048), so d / d_h taken from the
+// aspect table gives 24 heads at the 1B scale, a configuration Llama-3 never used.
+Result<double> llama3_hidden(double params) {
+  GQF_ASSIGN_OR_RETURN(Presets presets, Presets::bundled());
+  std::vector<std::pair<double, double>> points;  // (log N, log d)
+  for (const ModelShape& m : presets.models()) {
+    if (starts_with(m.name, "llama-3")) {
+      points.emplace_back(std::log(static_cast<double>(m.non_embedding_params())),
+                          std::log(static_cast<double>(m.hidden)));
+    }
+  }
+  if (points.size() < 2) return not_found("the bundled presets have fewer than 2 Llama-3 models");
+  std::sort(points.begin(), points.end());
+  const double x = std::log(params);
+  size_t i = 0;
+  while (i + 2 < points.size() && x > points[i + 1].first) ++i;
+  const auto& [x0, y0] = points[i];
+  const auto& [x1, y1] = points[i + 1];
+  return std::exp(y0 + (x - x0) * (y1 - y0) / (x1 - x0));
+}
+
+// THE baseline rule (docs/costmodel.md, "The baseline"): Llama-3's GQA has n_kv = 8 and
+// n_h = d / d_h (rounded to a multiple of 8) with d Llama-3's hidden size at the baseline's own
+// N*; found by a fixed point, since N* depends on n_h. The baseline is then sized and shaped
+// like every candidate (N* from the loss model, the aspect table's shape), so that it differs
+// from them only in H. At L* = 2.615 this is (32,8), Llama-3.2-1B's configuration.
 std::optional<CandidateResult> llama3_baseline(const LossModel& loss, const std::vector<AspectPoint>& table,
                                                const SearchSettings& settings, const MeasuredCosts* measured,
                                                std::vector<std::string>& warnings) {
@@ -180,7 +209,12 @@ std::optional<CandidateResult> llama3_baseline(const LossModel& loss, const std:
       return std::nullopt;
     }
     last = *c;
-    double heads = c->shape.hidden / static_cast<double>(settings.head_dim);
+    auto hidden = llama3_hidden(c->shape.params);
+    if (!hidden.ok()) {
+      warnings.push_back(fmt::format("no Llama-3 baseline: {}", hidden.status().message()));
+      return std::nullopt;
+    }
+    double heads = *hidden / static_cast<double>(settings.head_dim);
     int64_t next = std::max<int64_t>(8, std::llround(heads / 8.0) * 8);
     if (next == n_h) break;
     n_h = next;
@@ -213,6 +247,23 @@ void add_range_warnings(const LossModel& loss, const SearchSettings& settings, S
         "extrapolated",
         settings.max_heads, range.max_heads));
   }
+}
+
+// Why `heads` is not among the candidates of `max_heads`, or "" when it is.
+std::string outside_candidates(const HeadConfig& heads, int64_t max_heads) {
+  auto power_of_two = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0; };
+  std::vector<std::string> why;
+  for (const auto& [name, v] : {std::pair{"n_h", heads.n_heads}, {"n_kv", heads.n_kv_heads}}) {
+    if (!power_of_two(v)) {
+      why.push_back(fmt::format("{} = {} is not a power of two", name, v));
+    } else if (v > max_heads) {
+      why.push_back(fmt::format("{} = {} exceeds max heads {}", name, v, max_heads));
+    }
+  }
+  if (why.empty()) return "";
+  std::string text = fmt::format("baseline {} is not among the candidates: ", heads.to_string());
+  for (size_t i = 0; i < why.size(); ++i) text += (i == 0 ? "" : ", ") + why[i];
+  return text;
 }
 
 }  // namespace
@@ -301,6 +352,21 @@ Result<SearchResult> run_search(const LossModel& loss, const std::vector<AspectP
     result.baseline = *b;
   } else {
     result.baseline = llama3_baseline(loss, table, settings, measured, result.warnings);
+  }
+  if (result.baseline) {
+    result.baseline_note = outside_candidates(result.baseline->heads, settings.max_heads);
+    result.baseline_in_candidates = result.baseline_note.empty();
+    const CandidateResult& best = result.ranked.front();
+    const CandidateResult& b = *result.baseline;
+    const double scale = std::max(std::fabs(best.objective), std::fabs(b.objective));
+    if (b.objective < best.objective - 1e-12 * scale) {
+      // Only a baseline outside the candidate set (or one the ranking skipped) can beat the winner.
+      result.warnings.push_back(fmt::format(
+          "the baseline {} would be better than the best candidate {} under objective {} ({} against {}): {}",
+          b.heads.to_string(), best.heads.to_string(), objective_name(settings.objective),
+          format_decimal(b.objective, 4), format_decimal(best.objective, 4),
+          result.baseline_in_candidates ? "it was not ranked" : result.baseline_note));
+    }
   }
   return result;
 }

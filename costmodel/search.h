@@ -30,8 +30,9 @@ struct SearchSettings {
   CostSettings cost = {2.0, true};
   ShapeSettings shape;
   int64_t batch = 1;  // for the latency and prompt objectives and measured columns
-  /// Baseline to compare against; unset = Llama-3 GQA: n_kv = 8 and n_h = d / d_h (found by
-  /// a fixed point on the solved shape, n_h rounded to a multiple of 8).
+  /// Baseline to compare against; unset = Llama-3 GQA (THE rule, docs/costmodel.md): n_kv = 8
+  /// and n_h = d / d_h rounded to a multiple of 8, with d Llama-3's own hidden size at the
+  /// baseline's N* (a fixed point), sized and shaped like the candidates. (32,8) at L* = 2.615.
   std::optional<HeadConfig> baseline;
 };
 
@@ -67,7 +68,12 @@ struct SearchResult {
   std::vector<std::string> skipped;                  // candidates that could not be evaluated, and why
   std::vector<SkippedCandidate> skipped_candidates;  // the same, by head configuration
   std::optional<CandidateResult> baseline;           // Llama-3 GQA (or the requested baseline)
-  std::vector<std::string> warnings;                 // e.g. measured costs extrapolated under a measured objective
+  /// Whether the baseline's heads are among the candidates (n_h, n_kv powers of two up to
+  /// max_heads); when not, baseline_note says why ("baseline (48,8) is not among the
+  /// candidates: n_h = 48 is not a power of two") and the baseline may beat the winner.
+  bool baseline_in_candidates = true;
+  std::string baseline_note;
+  std::vector<std::string> warnings;  // e.g. measured costs extrapolated under a measured objective
 };
 
 /// Evaluates one head configuration at the settings' target loss and context.

@@ -78,8 +78,9 @@ ModelShape round_shape(const RealShape& shape, const ShapeSettings& settings) {
   m.n_kv_heads = std::llround(shape.n_kv_heads);
   m.head_dim = std::llround(shape.head_dim);
   int64_t fm = std::max<int64_t>(1, settings.ffn_multiple);
+  // The multiple closest to ffn_ratio * d, as paper_ffn_size (App. D).
   double raw_ffn = settings.ffn_ratio * static_cast<double>(m.hidden);
-  m.ffn = static_cast<int64_t>(std::ceil(raw_ffn / static_cast<double>(fm) - 1e-9)) * fm;
+  m.ffn = std::max<int64_t>(1, std::llround(raw_ffn / static_cast<double>(fm))) * fm;
   m.vocab = settings.vocab;
   m.tied_embeddings = true;
   m.ffn_matrices = settings.ffn_matrices;

@@ -27,7 +27,7 @@ struct ShapeSettings {
   double ffn_ratio = 8.0 / 3.0;  // d_ff / d
   int64_t vocab = 50304;         // for embedding counts and rounding
   int64_t hidden_multiple = 64;  // rounding: d is a multiple of this
-  int64_t ffn_multiple = 32;     // rounding: d_ff is a multiple of this
+  int64_t ffn_multiple = 32;     // rounding: d_ff is the multiple of this closest to ffn_ratio * d
 };
 
 /// A continuous shape: what the search costs.
@@ -54,7 +54,7 @@ Result<RealShape> solve_shape(const std::vector<AspectPoint>& table, double para
                               double head_dim, const ShapeSettings& settings);
 
 /// Rounds a solved shape to an integer model: L to the nearest integer (>= 1), d to the
-/// nearest multiple of hidden_multiple, d_ff = ffn_ratio d rounded up to ffn_multiple.
+/// nearest multiple of hidden_multiple, d_ff = ffn_ratio d to the nearest multiple of ffn_multiple.
 ModelShape round_shape(const RealShape& shape, const ShapeSettings& settings);
 
 }  // namespace gqaforge::costmodel

@@ -131,6 +131,7 @@ int run_cost(const CostFlags& f) {
       TrainingCost tr = training_cost(cs, *train_tokens, T);
       Json t = Json::object();
       t["tokens"] = *train_tokens;
+      t["mean_context"] = T / 2;
       t["flops"] = tr.flops;
       t["memory_values"] = tr.memory_values;
       doc["training"] = t;
@@ -155,8 +156,10 @@ int run_cost(const CostFlags& f) {
   for (const char* h : {"time-invariant", "time-variant", "total", "variant share"}) tok_table.add_column(h);
   tok_table.add_row({"  C_infer  FLOPs", format_flops(tok.flops_invariant), format_flops(tok.flops_variant),
                      format_flops(tok.flops()), format_percent(tok.flops_variant / tok.flops())});
-  tok_table.add_row({"  M_infer  values", format_scale(tok.memory_invariant), format_scale(tok.memory_variant),
-                     format_scale(tok.memory_values()), format_percent(tok.memory_variant / tok.memory_values())});
+  // Counts of values carry their noun: a bare "2.15 B" beside the bytes row reads as bytes.
+  tok_table.add_row({"  M_infer  values", format_scale(tok.memory_invariant, "values"),
+                     format_scale(tok.memory_variant, "values"), format_scale(tok.memory_values(), "values"),
+                     format_percent(tok.memory_variant / tok.memory_values())});
   tok_table.add_row({fmt::format("  M_infer  bytes ({} B/value)", format_decimal(bpv)),
                      format_bytes(tok.memory_invariant * bpv), format_bytes(tok.memory_variant * bpv),
                      format_bytes(tok.memory_values() * bpv)});
@@ -175,9 +178,14 @@ int run_cost(const CostFlags& f) {
               format_bytes(2.0 * cs.layers * cs.head_dim * cs.n_kv_heads * bpv).c_str());
   if (train_tokens) {
     TrainingCost tr = training_cost(cs, *train_tokens, T);
-    std::printf("\ntraining on %s at context T (App. C)\n", format_scale(*train_tokens, "tokens").c_str());
-    std::printf("  C_train = 6 D (N + 2 L T d_h n_h)   %s\n", format_flops(tr.flops).c_str());
-    std::printf("  M_train = 4N + T d L                %s values\n", format_scale(tr.memory_values).c_str());
+    std::printf("\ntraining on D = %s in sequences of T = %s tokens (App. C, eqs. 10-11)\n",
+                format_scale(*train_tokens, "tokens").c_str(), format_context(T).c_str());
+    const std::string c_label =
+        fmt::format("  C_train = 6 D (N + 2 L T̄ d_h n_h), mean context T̄ = T/2 = {}", format_context(T / 2));
+    const size_t width = display_width(c_label) + 3;
+    std::printf("%s%s\n", pad_right(c_label, width).c_str(), format_flops(tr.flops).c_str());
+    std::printf("%s%s\n", pad_right("  M_train = 4N + T d L", width).c_str(),
+                format_scale(tr.memory_values, "values").c_str());
   }
   return 0;
 }
@@ -208,7 +216,7 @@ CommandAction declare_cost(CLI::App& app) {
         return parse_head_pair(text, q, kv);
       }));
   count("--head-dim", f->head_dim, "DH", "head size")->default_str("64");
-  count("--ffn", f->ffn, "DFF", "FFN inner size")->default_str("8d/3 rounded up to 32");
+  count("--ffn", f->ffn, "DFF", "FFN inner size")->default_str("8d/3 to the nearest multiple of 32");
   count("--vocab", f->vocab, "V", "vocabulary size")->default_str("50304");
   add_switch(app, "--untied", f->untied, "input and output embeddings are separate matrices");
   count("--ffn-matrices", f->ffn_matrices, "M", "3 (SwiGLU) or 2")->default_str("3");

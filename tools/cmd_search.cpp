@@ -2,7 +2,9 @@
 // length it ranks the head configurations (n_h, n_kv) by the chosen objective (the paper's Z,
 // memory, FLOPs, or measured decode latency / throughput or prompt latency / throughput from a
 // tuning database), prints the table and the reduction against Llama-3's GQA at the same loss,
-// and can write an HTML report. --table4 and --table5 check the paper's tables.
+// and can write an HTML report. --table4 and --table5 check the paper's tables; --headline adds
+// the paper's Sec. 5.2 comparison under each accounting; --budget asks the inverse question (the
+// lowest loss within a cost), both printed by cmd_search_views.cpp.
 #include <cstdio>
 #include <optional>
 #include <memory>
@@ -21,6 +23,7 @@
 #include "tools/commands.h"
 #include "tools/json_output.h"
 #include "tools/search_measured.h"
+#include "tools/search_views.h"
 #include "tools/validators.h"
 
 namespace gqaforge::tools {
@@ -55,11 +58,11 @@ struct SearchFlags {
   std::optional<int64_t> batch, head_dim, max_heads;
   int64_t top = 10;
   std::optional<double> lambda;
-  std::optional<std::string> alpha, beta, z_units, embedding, interpolation, baseline;
+  std::optional<std::string> alpha, beta, z_units, embedding, interpolation, baseline, budget;
   std::optional<int64_t> ffn_matrices, vocab;
   std::optional<double> bytes_per_value, gpu_memory, launch_us;
   std::optional<int64_t> max_batch;
-  bool table4 = false, table5 = false, json = false, wide = false;
+  bool table4 = false, table5 = false, json = false, wide = false, headline = false;
 };
 
 Status settings_from_flags(const SearchFlags& f, SearchSettings& s, bool need_target) {
@@ -234,7 +237,8 @@ Json settings_json(const SearchSettings& s) {
   return j;
 }
 
-int print_search_json(const SearchResult& r, size_t top, const MeasuredCosts* measured) {
+int print_search_json(const SearchResult& r, size_t top, const MeasuredCosts* measured,
+                      const HeadlineReport* headline) {
   Json doc = json_document("search");
   doc["settings"] = settings_json(r.settings);
   doc["measured"] = measured != nullptr;
@@ -245,6 +249,8 @@ int print_search_json(const SearchResult& r, size_t top, const MeasuredCosts* me
   doc["evaluated"] = static_cast<int64_t>(r.ranked.size());
   doc["best"] = heads_json(r.ranked.front().heads);
   doc["baseline"] = r.baseline ? candidate_json(*r.baseline, std::nullopt) : Json();
+  doc["baseline_in_candidates"] = r.baseline_in_candidates;
+  doc["baseline_note"] = r.baseline_note.empty() ? Json() : Json(r.baseline_note);
   if (r.baseline) {
     const CandidateResult& best = r.ranked.front();
     const CandidateResult& b = *r.baseline;
@@ -271,7 +277,33 @@ int print_search_json(const SearchResult& r, size_t top, const MeasuredCosts* me
   Json warnings = Json::array();
   for (const std::string& w : r.warnings) warnings.push_back(w);
   doc["warnings"] = warnings;
+  if (headline != nullptr) doc["headline"] = headline_json(*headline);
   print_json(doc);
+  return 0;
+}
+
+// `search --budget`: the inverse query (analytical objectives only).
+int run_budget_cmd(const SearchFlags& f, const LossModel& loss, const Presets& presets,
+                   const SearchSettings& settings) {
+  auto spec = parse_budget(*f.budget, settings.objective);
+  if (!spec.ok()) return report_failure(spec.status());
+  if (spec->baseline && !f.target_loss) {
+    return report_failure(
+        invalid_argument("--budget baseline needs --target-loss: the budget is the baseline's cost at that loss"));
+  }
+  auto result = run_budget_search(loss, presets.aspect_table(), settings, *spec);
+  if (!result.ok()) return report_failure(result.status());
+  if (f.json) {
+    Json doc = json_document("search --budget");
+    Json body = budget_json(*result, static_cast<size_t>(f.top), settings_json(settings),
+                            result->baseline ? candidate_json(*result->baseline, std::nullopt) : Json());
+    for (auto& [key, value] : body.items()) doc[key] = value;
+    print_json(doc);
+    return 0;
+  }
+  print_budget(*result, static_cast<size_t>(f.top), f.wide);
+  std::fflush(stdout);
+  for (const std::string& w : result->warnings) log_warn("{}", w);
   return 0;
 }
 
@@ -345,8 +377,15 @@ Result<std::unique_ptr<MeasuredCosts>> load_measured(const SearchFlags& f, const
 int run_search_cmd(const SearchFlags& f) {
   SearchSettings settings;
   if (f.table4 && f.table5) return report_failure(invalid_argument("--table4 and --table5 are separate modes"));
-  // Tables 4 and 5 set the target loss and context themselves.
-  if (Status st = settings_from_flags(f, settings, !f.table4 && !f.table5); !st.ok()) return report_failure(st);
+  if (f.budget && (f.table4 || f.table5 || f.headline || f.report)) {
+    const char* other = f.table4 ? "--table4" : f.table5 ? "--table5" : f.headline ? "--headline" : "--report";
+    return report_failure(invalid_argument("--budget cannot be combined with {}", other));
+  }
+  // Tables 4 and 5 set the target loss and context themselves; a budget needs one only as
+  // `baseline` (run_budget_cmd says so).
+  if (Status st = settings_from_flags(f, settings, !f.table4 && !f.table5 && !f.budget); !st.ok()) {
+    return report_failure(st);
+  }
 
   auto presets = Presets::bundled();
   if (!presets.ok()) return report_failure(presets.status());
@@ -359,6 +398,7 @@ int run_search_cmd(const SearchFlags& f) {
   Result<LossModel> loss = f.loss_model ? LossModel::load(*f.loss_model) : LossModel::bundled_default();
   if (!loss.ok()) return report_failure(loss.status());
   if (f.table4) return print_table4(*loss, *presets, settings, f.json);
+  if (f.budget) return run_budget_cmd(f, *loss, *presets, settings);
 
   auto loaded = load_measured(f, settings, measured_objective);
   if (!loaded.ok()) return report_failure(loaded.status());
@@ -367,12 +407,20 @@ int run_search_cmd(const SearchFlags& f) {
   auto result = run_search(*loss, presets->aspect_table(), settings, measured.get());
   if (!result.ok()) return report_failure(result.status());
   const SearchResult& r = *result;
+  std::optional<HeadlineReport> headline;
+  if (f.headline) {
+    auto llama = presets->find("llama-3.2-1b");
+    if (!llama.ok()) return report_failure(llama.status());
+    auto report = headline_report(&r, presets->aspect_table(), *llama, settings.shape);
+    if (!report.ok()) return report_failure(report.status());
+    headline = std::move(*report);
+  }
   if (f.json) {
     if (const std::optional<std::string>& path = f.report) {
       Status s = write_file_atomic(*path, render_report_html(r, *loss, presets->aspect_table()));
       if (!s.ok()) return report_failure(s);
     }
-    return print_search_json(r, static_cast<size_t>(f.top), measured.get());
+    return print_search_json(r, static_cast<size_t>(f.top), measured.get(), headline ? &*headline : nullptr);
   }
   std::printf("target loss L* = %s at context T = %s; objective %s", format_decimal(settings.target_loss).c_str(),
               format_context(settings.context).c_str(), objective_name(settings.objective));
@@ -381,7 +429,7 @@ int run_search_cmd(const SearchFlags& f) {
                 format_decimal(settings.z.alpha).c_str(), format_decimal(settings.z.beta).c_str());
   }
   std::printf("\nmemory and FLOPs per decoded token at T; N non-embedding; loss of the rounded model\n");
-  std::printf("Z = %s M^%s + %s C^%s, a plain number with %s (--z-units %s)\n",
+  std::printf("Z (dimensionless) = %s·M^%s + %s·C^%s with %s (--z-units %s)\n",
               format_decimal(settings.z.lambda).c_str(), format_decimal(settings.z.alpha).c_str(),
               format_decimal(1 - settings.z.lambda).c_str(), format_decimal(settings.z.beta).c_str(),
               z_units_description(settings.z.units), z_units_name(settings.z.units));
@@ -418,6 +466,7 @@ int run_search_cmd(const SearchFlags& f) {
                   change_text(reduction(best.prompt->time.total_us(), b.prompt->time.total_us())).c_str());
     }
     std::printf("\n");
+    if (!r.baseline_in_candidates) std::printf("note: %s\n", r.baseline_note.c_str());
   }
   for (const std::string& line : summarize_skipped(r, *loss)) std::printf("skipped: %s\n", line.c_str());
   for (const std::string& reason : r.skipped) log_debug("skipped: {}", reason);
@@ -431,6 +480,7 @@ int run_search_cmd(const SearchFlags& f) {
   if (basis != nullptr && basis->extrapolated) {
     for (const std::string& n : basis->notes) log_warn("extrapolated: {}", n);
   }
+  if (headline) print_headline(*headline);
   if (const std::optional<std::string>& path = f.report) {
     Status s = write_file_atomic(*path, render_report_html(r, *loss, presets->aspect_table()));
     if (!s.ok()) return report_failure(s);
@@ -506,6 +556,13 @@ CommandAction declare_search(CLI::App& app) {
          "host time per kernel launch, microseconds: no kernel costs less (0 = CUDA-graph replay)", 0, 1e6)
       ->default_str("3.2");
   count("--max-batch", f->max_batch, "N", "largest batch the throughput objective considers", "4096");
+  app.add_option("--budget", f->budget,
+                 "inverse query: the lowest loss each H reaches within this cost: 'baseline' (the baseline's "
+                 "objective at --target-loss) or a number in the objective's unit (Z; bytes, e.g. 4.5GB; FLOPs per "
+                 "token, e.g. 2.1e10 or 21GFLOP)")
+      ->type_name("VALUE");
+  add_switch(app, "--headline", f->headline,
+             "also print the paper's Sec. 5.2 headline under each memory / FLOPs accounting, paper vs ours");
   add_switch(app, "--table4", f->table4,
              "print how many cells of the paper's Table 4 the loss model reproduces, and exit");
   add_switch(app, "--table5", f->table5,

@@ -15,6 +15,8 @@ TEST(Units, SiCarriesTheQuantitysUnit) {
   EXPECT_EQ(format_flops(2.55e14), "255 TFLOP");
   EXPECT_EQ(format_flops(3.676e18), "3.68 EFLOP");
   EXPECT_EQ(format_flops(5.738e21), "5.74 ZFLOP");
+  EXPECT_EQ(format_flops(3.676e24), "3.68 YFLOP");
+  EXPECT_EQ(format_flops(3.676e27), "3.68e+27 FLOP");  // beyond the last prefix
   EXPECT_EQ(format_si(1.81e9), "1.81 G");
   EXPECT_EQ(format_si(999.6e6, "FLOP"), "1.00 GFLOP");  // rounding carries into the next prefix
   EXPECT_EQ(format_si(512, "B"), "512 B");
@@ -30,11 +32,33 @@ TEST(Units, CountsUseShortScaleWords) {
   EXPECT_EQ(format_scale(1.24e9, "params"), "1.24 B params");
   EXPECT_EQ(format_scale(1e11, "tokens"), "100 B tokens");
   EXPECT_EQ(format_scale(973146112, "params"), "973 M params");
-  EXPECT_EQ(format_scale(2.5e12, "tokens"), "2.50 T tokens");
+  // Trillions spelled out: "T" is the context length in the cost formulas.
+  EXPECT_EQ(format_scale(2.5e12, "tokens"), "2.50 trillion tokens");
+  EXPECT_EQ(format_scale(2.55e14), "255 trillion");
+  EXPECT_EQ(format_scale(3.2e15, "values"), "3.20e+15 values");
   EXPECT_EQ(format_scale(3000, "tok/s"), "3.00 K tok/s");
   EXPECT_EQ(format_scale(512, "tokens"), "512 tokens");
   EXPECT_EQ(format_scale(1.59e9), "1.59 B");
   EXPECT_EQ(format_scale(392.4), "392");
+}
+
+TEST(Units, ParsesWhatFormatSiWrites) {
+  EXPECT_DOUBLE_EQ(*parse_si("4.75 GB", "B"), 4.75e9);
+  EXPECT_DOUBLE_EQ(*parse_si("4.75GB", "B"), 4.75e9);
+  EXPECT_DOUBLE_EQ(*parse_si("4.75G", "B"), 4.75e9);
+  EXPECT_DOUBLE_EQ(*parse_si("4.75e9", "B"), 4.75e9);
+  EXPECT_DOUBLE_EQ(*parse_si("512 b", "B"), 512);
+  EXPECT_DOUBLE_EQ(*parse_si("3.68 ZFLOPs", "FLOP"), 3.68e21);
+  EXPECT_DOUBLE_EQ(*parse_si("2EFLOP", "FLOP"), 2e18);
+  EXPECT_DOUBLE_EQ(*parse_si("2E3", "FLOP"), 2000);
+  EXPECT_DOUBLE_EQ(*parse_si("32 kB", "B"), 32000);
+  EXPECT_DOUBLE_EQ(*parse_si("1500", ""), 1500);
+  EXPECT_DOUBLE_EQ(*parse_si("-2", ""), -2);  // the sign is the caller's to refuse
+  for (const char* bad : {"", "GB", "4 GBx", "4 XB", "four", "4 FLOP"}) {
+    auto r = parse_si(bad, "B");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find(fmt::format("'{}'", bad)), std::string::npos) << r.status().message();
+  }
 }
 
 TEST(Units, TimesPickTheirUnitByMagnitude) {

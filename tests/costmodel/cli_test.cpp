@@ -238,7 +238,7 @@ TEST_F(Cli, SearchPrintsUnitsWithinTheWidth) {
   CliRun s = run("search --target-loss 2.615 --context 128k");
   ASSERT_EQ(s.code, 0) << s.output;
   EXPECT_NE(s.output.find("context T = 128K"), std::string::npos) << s.output;
-  EXPECT_NE(s.output.find("Z = 0.9 M^0.5 + 0.1 C^0.3333, a plain number with M in bytes"), std::string::npos);
+  EXPECT_NE(s.output.find("Z (dimensionless) = 0.9·M^0.5 + 0.1·C^0.3333 with M in bytes"), std::string::npos);
   EXPECT_NE(s.output.find(" GFLOP "), std::string::npos);
   EXPECT_NE(s.output.find("1.21 B"), std::string::npos);  // parameters in short-scale words
   EXPECT_NE(s.output.find(" ms"), std::string::npos);     // latency in ms, not 2087.6 (µs)
@@ -263,6 +263,121 @@ TEST_F(Cli, SearchPrintsUnitsWithinTheWidth) {
     }
   }
   EXPECT_GT(width, 0u);
+}
+
+// The headline table: every accounting, the paper's numbers and the cost-only ones at the
+// paper's sizes (headline_test.cpp pins them), with one reason line each.
+TEST_F(Cli, SearchHeadlinePrintsEveryAccounting) {
+  CliRun s = run("search --target-loss 2.615 --context 128k --headline");
+  ASSERT_EQ(s.code, 0) << s.output;
+  EXPECT_NE(s.output.find("vs Llama-3 GQA (32,8)"), std::string::npos) << "THE baseline rule: " << s.output;
+  for (const char* text : {"headline (Sec. 5.2)", "memory: non-embedding weights + KV cache",
+                           "memory: weights incl. embeddings + KV cache", "memory: KV cache only",
+                           "FLOPs: per token at T (eq. 3)", "FLOPs: per sequence", "paper sizes, 16 x 2048",
+                           "  flops-per-sequence: ", "  memory-weights-kv: eq. 4 as printed"}) {
+    EXPECT_NE(s.output.find(text), std::string::npos) << text << "\n" << s.output;
+  }
+  // memory weights + KV at the paper's sizes: 56.2% (aspect table), 20.6% (16 x 2048).
+  EXPECT_NE(s.output.find("56.2%"), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find("20.6%"), std::string::npos) << s.output;
+  Json doc = json_of("search --target-loss 2.615 --context 128k --headline --json", "search");
+  ASSERT_NE(json_find(doc, "headline"), nullptr);
+  const Json& h = doc.at("headline");
+  ASSERT_EQ(h.at("comparisons").size(), 3u);
+  EXPECT_EQ(*json_string_at(h.at("comparisons")[0], "key"), "search");
+  expect_types(h.at("comparisons")[1],
+               {{"key", "string"},
+                {"context", "number"},
+                {"winner", "object"},
+                {"baseline", "object"},
+                {"reductions", "object"}},
+               "comparison");
+  EXPECT_NEAR(*json_number_at(h.at("comparisons")[1].at("reductions"), "memory-weights-kv"), 0.5621, 0.001);
+  ASSERT_EQ(h.at("accountings").size(), 6u);
+  expect_types(
+      h.at("accountings")[0],
+      {{"key", "string"}, {"name", "string"}, {"paper", "number"}, {"matching_params", "number"}, {"reason", "string"}},
+      "accounting");
+  expect_types(doc, {{"baseline_in_candidates", "boolean"}, {"baseline_note", "string"}}, "search");
+  Json plain = json_of("search --target-loss 2.615 --context 128k --json", "search");
+  EXPECT_EQ(json_find(plain, "headline"), nullptr);
+}
+
+TEST_F(Cli, SearchBudgetAnswersTheInverseQuery) {
+  CliRun s = run("search --target-loss 2.615 --context 128k --budget baseline");
+  ASSERT_EQ(s.code, 0) << s.output;
+  EXPECT_NE(s.output.find("lowest loss within a budget of Z "), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find("(the baseline (32,8) at L* = 2.615)"), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find("loss at budget"), std::string::npos) << s.output;
+  EXPECT_NE(s.output.find("lower loss than the baseline (32,8) (2.6150) at the same cost (paper: (8,1), 0.117 lower)"),
+            std::string::npos)
+      << s.output;
+  CliRun m = run("search --objective memory --budget 5GB");
+  EXPECT_EQ(m.code, 0) << m.output;
+  EXPECT_NE(m.output.find("budget of 5.00 GB (given)"), std::string::npos) << m.output;
+  Json doc = json_of("search --target-loss 2.615 --context 128k --budget baseline --top 3 --json", "search --budget");
+  expect_types(doc,
+               {{"settings", "object"},
+                {"budget", "object"},
+                {"min_params", "number"},
+                {"candidates", "array"},
+                {"evaluated", "number"},
+                {"baseline", "object"},
+                {"baseline_at_budget", "object"},
+                {"baseline_in_candidates", "boolean"},
+                {"loss_gain_vs_baseline", "number"},
+                {"skipped", "array"},
+                {"warnings", "array"}},
+               "search --budget");
+  ASSERT_EQ(doc.at("candidates").size(), 3u);
+  expect_types(doc.at("candidates")[0],
+               {{"rank", "number"},
+                {"n_heads", "number"},
+                {"params", "number"},
+                {"loss_at_budget", "number"},
+                {"rounded", "object"},
+                {"objective", "number"}},
+               "budget candidate");
+  EXPECT_LE(*json_number_at(doc.at("candidates")[0], "objective"), *json_number_at(doc.at("budget"), "value"));
+}
+
+TEST_F(Cli, SearchBadBudgetsExit2NamingTheValue) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"search --budget -5", "budget '-5' must be a positive Z value"},
+      {"search --budget cheap", "budget 'cheap' is neither 'baseline' nor a number"},
+      {"search --objective memory --budget 4XB", "budget '4XB' is neither 'baseline' nor a number of bytes"},
+      {"search --budget 1", "budget Z 1 is below the cost of every candidate's smallest model"},
+      {"search --budget baseline", "--budget baseline needs --target-loss"},
+      {"search --budget 5 --objective latency", "needs an analytical objective (z, memory or flops)"},
+      {"search --target-loss 2.615 --budget baseline --headline", "--budget cannot be combined with --headline"},
+  };
+  for (const auto& [args, message] : cases) {
+    CliRun r = run(args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << args << "\n" << r.output;
+  }
+}
+
+TEST_F(Cli, SearchFlagsABaselineOutsideTheCandidates) {
+  CliRun r = run("search --target-loss 2.615 --context 128k --baseline 48:8");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("note: baseline (48,8) is not among the candidates: n_h = 48 is not a power of two"),
+            std::string::npos)
+      << r.output;
+  Json doc = json_of("search --target-loss 2.615 --context 128k --baseline 48:8 --json", "search");
+  EXPECT_FALSE(doc.at("baseline_in_candidates").get<bool>());
+}
+
+// Training FLOPs at the mean context T/2 (eq. 10): 6 D (N + 2 L (T/2) d_h n_h).
+TEST_F(Cli, CostTrainingUsesTheMeanContext) {
+  CliRun r = run("cost --model llama-3.2-1b --context 128k --train-tokens 1e11");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("mean context T̄ = T/2 = 64K"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("3.16 ZFLOP"), std::string::npos) << r.output;     // 6e11 * (973146112 + 4294967296)
+  EXPECT_NE(r.output.find("8.19 B values"), std::string::npos) << r.output;  // 4N + T d L
+  Json doc = json_of("cost --model llama-3.2-1b --context 128k --train-tokens 1e11 --json", "cost");
+  EXPECT_DOUBLE_EQ(*json_number_at(doc.at("training"), "flops"), 6e11 * (973146112.0 + 2.0 * 16 * 65536 * 64 * 32));
+  EXPECT_DOUBLE_EQ(*json_number_at(doc.at("training"), "mean_context"), 65536);
 }
 
 TEST_F(Cli, SearchRefusesSettingsWithoutKernelsOrCandidates) {

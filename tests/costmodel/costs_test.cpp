@@ -45,7 +45,8 @@ TEST(Costs, SmallShapeByHand) {
   EXPECT_DOUBLE_EQ(c.flops(), 2000 + 4 * 10 * 2 * 16 * 4);          // 7120
   EXPECT_DOUBLE_EQ(c.memory_values(), 1000 + 2 * 10 * 2 * 16 * 2);  // 2280
   TrainingCost t = training_cost(s, 100, 10);
-  EXPECT_DOUBLE_EQ(t.flops, 6.0 * 100 * (1000 + 2 * 2 * 10 * 16 * 4));
+  // Eq. 10 at the mean context T̄ = T / 2 = 5.
+  EXPECT_DOUBLE_EQ(t.flops, 6.0 * 100 * (1000 + 2 * 2 * 5 * 16 * 4));  // 753,600
   EXPECT_DOUBLE_EQ(t.memory_values, 4000 + 10 * 64 * 2);
 }
 

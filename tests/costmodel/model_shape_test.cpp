@@ -38,7 +38,7 @@ TEST(ModelShape, PaperShapesMatchTheirLabels) {
   // The paper's labels are 12 L d^2 (MHA, SwiGLU); the exact count adds norms and rounding of d_ff.
   ModelShape s = preset("paper-1.8b");
   EXPECT_EQ(s.n_heads, 32);
-  EXPECT_EQ(s.ffn, 5472);  // 8 * 2048 / 3 = 5461.3 rounded up to a multiple of 32
+  EXPECT_EQ(s.ffn, 5472);  // 8 * 2048 / 3 = 5461.3 -> the closest multiple of 32
   EXPECT_NEAR(static_cast<double>(s.non_embedding_params()) / (12.0 * 36 * 2048 * 2048), 1.0, 0.01);
 }
 
@@ -84,9 +84,22 @@ TEST(ModelShape, ParsesHeadPairs) {
 }
 
 TEST(ModelShape, PaperFfnSize) {
-  EXPECT_EQ(paper_ffn_size(2048), 5472);
-  EXPECT_EQ(paper_ffn_size(768), 2048);  // exactly 8d/3
+  // App. D: the multiple of 32 closest to 8d/3.
+  EXPECT_EQ(paper_ffn_size(2048), 5472);  // 5461.3: 5472 is 10.7 away, 5440 21.3
+  EXPECT_EQ(paper_ffn_size(768), 2048);   // exactly 8d/3
   EXPECT_EQ(paper_ffn_size(1536), 4096);
+  EXPECT_EQ(paper_ffn_size(1024), 2720);   // 2730.7: down (rounding up gave 2752)
+  EXPECT_EQ(paper_ffn_size(4096), 10912);  // 10922.7: down (rounding up gave 10944)
+  EXPECT_EQ(paper_ffn_size(6), 32);        // 16 is exactly half a multiple: rounds up
+  EXPECT_EQ(paper_ffn_size(3), 32);        // 8 is closer to 0, but d_ff is at least one multiple
+}
+
+// Presets that state d_ff keep the real model's; the paper's shapes take App. D's rounding.
+TEST(ModelShape, PresetFfnSizes) {
+  EXPECT_EQ(preset("llama-3.2-1b").ffn, 8192);
+  EXPECT_EQ(preset("llama-3.1-8b").ffn, 14336);
+  EXPECT_EQ(preset("paper-200m").ffn, 2720);
+  EXPECT_EQ(preset("paper-4b").ffn, 6816);  // 6826.7
 }
 
 }  // namespace

@@ -111,6 +111,55 @@ TEST(Search, TableModelsSkipMissingConfigurations) {
   EXPECT_EQ(r->baseline->heads, (HeadConfig{32, 8}));
 }
 
+// THE baseline rule: n_kv = 8, n_h = d / d_h with Llama-3's own hidden size at the baseline's N*.
+// A test-local loss model puts N* of every H at a (the target is E + 1), so the rule is exercised
+// without the bundled loss model: Llama-3.2-1B's N gives d = 2048 and (32,8), Llama-3.1-8B's
+// d = 4096 and (64,8); the aspect table's width (1574 at 973M) would have given (24,8).
+TEST(Search, LlamaBaselineTakesLlamasWidth) {
+  auto flat = [](double a) {
+    std::vector<std::pair<HeadConfig, PowerLaw>> laws;
+    for (int64_t h : {8, 16, 24, 32, 40, 48, 56, 64, 72}) laws.push_back({{h, 8}, PowerLaw{a, 0.5, 2.0, {}, {}, {}}});
+    laws.push_back({{8, 1}, PowerLaw{a, 0.5, 2.0, {}, {}, {}}});
+    return LossModel::from_table(laws, true);
+  };
+  const auto table = Presets::bundled()->aspect_table();
+  const double llama_1b = static_cast<double>(Presets::bundled()->find("llama-3.2-1b")->non_embedding_params());
+  const double llama_8b = static_cast<double>(Presets::bundled()->find("llama-3.1-8b")->non_embedding_params());
+  auto r = run_search(flat(llama_1b), table, defaults(3.0, 131072), nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_TRUE(r->baseline.has_value());
+  EXPECT_EQ(r->baseline->heads, (HeadConfig{32, 8}));
+  EXPECT_NEAR(r->baseline->shape.params, llama_1b, 1);
+  EXPECT_NEAR(r->baseline->shape.layers, 34.9, 0.1);  // shaped by the aspect table, like the candidates
+  EXPECT_TRUE(r->baseline_in_candidates);
+  EXPECT_TRUE(r->baseline_note.empty());
+  auto big = run_search(flat(llama_8b), table, defaults(3.0, 131072), nullptr);
+  ASSERT_TRUE(big.ok()) << big.status().to_string();
+  EXPECT_EQ(big->baseline->heads, (HeadConfig{64, 8}));
+  EXPECT_FALSE(big->baseline_in_candidates);  // 64 > max heads 32
+  EXPECT_EQ(big->baseline_note, "baseline (64,8) is not among the candidates: n_h = 64 exceeds max heads 32");
+}
+
+// A baseline outside the candidates is flagged, and when it beats the winner a warning says so.
+TEST(Search, BaselineOutsideTheCandidatesIsFlagged) {
+  LossModel t = LossModel::from_table(
+      {{{8, 1}, PowerLaw{5e9, 0.4, 2.0, {}, {}, {}}}, {{48, 8}, PowerLaw{1e7, 0.4, 2.0, {}, {}, {}}}}, true);
+  SearchSettings s = defaults(2.6, 131072);
+  s.baseline = HeadConfig{48, 8};
+  auto r = run_search(t, Presets::bundled()->aspect_table(), s, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->ranked.front().heads, (HeadConfig{8, 1}));
+  EXPECT_FALSE(r->baseline_in_candidates);
+  EXPECT_EQ(r->baseline_note, "baseline (48,8) is not among the candidates: n_h = 48 is not a power of two");
+  ASSERT_LT(r->baseline->objective, r->ranked.front().objective);
+  bool warned = false;
+  for (const std::string& w : r->warnings) {
+    warned |= w.find("the baseline (48,8) would be better than the best candidate (8,1) under objective z") == 0 &&
+              w.find("n_h = 48 is not a power of two") != std::string::npos;
+  }
+  EXPECT_TRUE(warned);
+}
+
 // The number of Table 4 cells the bundled default reproduces under the default settings, in
 // sample (Table 4 is one of its calibration targets; docs/loss-model.md lists the mismatches,
 // why, and the held-out figure).
