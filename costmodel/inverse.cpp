@@ -14,10 +14,6 @@ namespace {
 // above its cost is a mistake in the budget rather than an answer.
 constexpr double kMaxParams = 1e14;
 
-bool analytical(Objective o) {
-  return o == Objective::kZ || o == Objective::kMemory || o == Objective::kFlops;
-}
-
 // The objective of a costed shape (the analytical cases of evaluate_candidate).
 double objective_of(const InferenceCost& cost, const SearchSettings& s) {
   switch (s.objective) {
@@ -60,7 +56,7 @@ Result<BudgetSpec> parse_budget(const std::string& text, Objective objective) {
     spec.baseline = true;
     return spec;
   }
-  if (!analytical(objective)) {
+  if (objective_is_measured(objective)) {
     return invalid_argument("a cost budget needs an analytical objective (z, memory or flops), not '{}'",
                             objective_name(objective));
   }
@@ -156,7 +152,7 @@ Result<BudgetCandidate> largest_within_budget(const LossModel& loss, const std::
 
 Result<BudgetResult> run_budget_search(const LossModel& loss, const std::vector<AspectPoint>& table,
                                        const SearchSettings& settings, const BudgetSpec& budget) {
-  if (!analytical(settings.objective)) {
+  if (objective_is_measured(settings.objective)) {
     return invalid_argument("a cost budget needs an analytical objective (z, memory or flops), not '{}'",
                             objective_name(settings.objective));
   }

@@ -40,9 +40,12 @@ Result<Objective> parse_objective(const std::string& text) {
       text);
 }
 
+bool objective_is_prompt(Objective o) {
+  return o == Objective::kPromptLatency || o == Objective::kPromptThroughput;
+}
+
 bool objective_is_measured(Objective o) {
-  return o == Objective::kLatency || o == Objective::kThroughput || o == Objective::kPromptLatency ||
-         o == Objective::kPromptThroughput;
+  return o == Objective::kLatency || o == Objective::kThroughput || objective_is_prompt(o);
 }
 
 const char* z_units_name(ZUnits u) {

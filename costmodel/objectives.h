@@ -24,6 +24,8 @@ enum class Objective {
 const char* objective_name(Objective o);
 /// Whether the objective comes from MeasuredCosts (latency, throughput and their prompt forms).
 bool objective_is_measured(Objective o);
+/// Whether the objective prices a prompt (prefill): prompt-latency or prompt-throughput.
+bool objective_is_prompt(Objective o);
 Result<Objective> parse_objective(const std::string& text);
 
 /// The units of M and C inside Z. The paper does not state them; per-sequence quantities

@@ -64,8 +64,7 @@ Result<CandidateResult> evaluate_candidate(const LossModel& loss, const std::vec
 
   const bool needs_latency = settings.objective == Objective::kLatency;
   const bool needs_throughput = settings.objective == Objective::kThroughput;
-  const bool needs_prompt =
-      settings.objective == Objective::kPromptLatency || settings.objective == Objective::kPromptThroughput;
+  const bool needs_prompt = objective_is_prompt(settings.objective);
   if (measured != nullptr) {
     auto context = static_cast<int64_t>(std::llround(settings.context));
     auto lat = measured->token_latency(c.rounded, settings.batch, context);
@@ -151,16 +150,23 @@ Status check_settings(const SearchSettings& s, const MeasuredCosts* measured) {
 // (at 1B it has 36 x 1536 where Llama-3.2-1B has 16 x 2048), so d / d_h taken from the
 // aspect table gives 24 heads at the 1B scale, a configuration Llama-3 never used.
 Result<double> llama3_hidden(double params) {
-  GQF_ASSIGN_OR_RETURN(Presets presets, Presets::bundled());
-  std::vector<std::pair<double, double>> points;  // (log N, log d)
-  for (const ModelShape& m : presets.models()) {
-    if (starts_with(m.name, "llama-3")) {
-      points.emplace_back(std::log(static_cast<double>(m.non_embedding_params())),
-                          std::log(static_cast<double>(m.hidden)));
+  // The bundled presets are fixed at build time: their Llama-3 points are read once.
+  static const Result<std::vector<std::pair<double, double>>> kPoints =
+      []() -> Result<std::vector<std::pair<double, double>>> {
+    GQF_ASSIGN_OR_RETURN(Presets presets, Presets::bundled());
+    std::vector<std::pair<double, double>> points;  // (log N, log d)
+    for (const ModelShape& m : presets.models()) {
+      if (starts_with(m.name, "llama-3")) {
+        points.emplace_back(std::log(static_cast<double>(m.non_embedding_params())),
+                            std::log(static_cast<double>(m.hidden)));
+      }
     }
-  }
-  if (points.size() < 2) return not_found("the bundled presets have fewer than 2 Llama-3 models");
-  std::sort(points.begin(), points.end());
+    if (points.size() < 2) return not_found("the bundled presets have fewer than 2 Llama-3 models");
+    std::sort(points.begin(), points.end());
+    return points;
+  }();
+  if (!kPoints.ok()) return kPoints.status();
+  const std::vector<std::pair<double, double>>& points = *kPoints;
   const double x = std::log(params);
   size_t i = 0;
   while (i + 2 < points.size() && x > points[i + 1].first) ++i;
@@ -321,12 +327,10 @@ Result<SearchResult> run_search(const LossModel& loss, const std::vector<AspectP
     }
     // Only a measured objective rests on the measurements; under z, memory and flops the
     // measured columns are shown for information (marked *) and nothing needs a warning.
-    const bool prompt_objective =
-        settings.objective == Objective::kPromptLatency || settings.objective == Objective::kPromptThroughput;
     bool extrapolated =
         (settings.objective == Objective::kLatency && c.latency && c.latency->extrapolated) ||
         (settings.objective == Objective::kThroughput && c.throughput && c.throughput->step.extrapolated) ||
-        (prompt_objective && c.prompt && c.prompt->time.extrapolated);
+        (objective_is_prompt(settings.objective) && c.prompt && c.prompt->time.extrapolated);
     if (objective_is_measured(settings.objective) && extrapolated && c.heads == result.ranked.front().heads) {
       result.warnings.push_back(
           fmt::format("measured costs of the best configuration {} are extrapolated beyond "
