@@ -14,12 +14,6 @@
 namespace gqaforge::costmodel {
 namespace {
 
-double log_interp(double x, double x0, double y0, double x1, double y1) {
-  if (x1 == x0) return y0;
-  double t = (std::log(x) - std::log(x0)) / (std::log(x1) - std::log(x0));
-  return std::exp(std::log(y0) + t * (std::log(y1) - std::log(y0)));
-}
-
 double gemm_flops(double m, double n, double k) {
   return 2.0 * m * n * k;
 }
@@ -47,6 +41,12 @@ int decode_kernels(const ProblemRecord& p, const std::string& config_text) {
 }
 
 }  // namespace
+
+double detail::log_interp(double x, double x0, double y0, double x1, double y1) {
+  if (x1 == x0) return y0;
+  double t = (std::log(x) - std::log(x0)) / (std::log(x1) - std::log(x0));
+  return std::exp(std::log(y0) + t * (std::log(y1) - std::log(y0)));
+}
 
 double prefill_attention_flops(int64_t n_heads, int64_t head_dim, int64_t batch, int64_t q_len, int64_t kv_len,
                                bool causal) {
@@ -223,8 +223,8 @@ Result<Estimate> MeasuredCosts::decode_us(int64_t n_heads, int64_t n_kv_heads, i
         if (bytes <= pts[i + 1].bytes) {
           // The launches of the point nearer in log bytes (the split count changes between points).
           const bool upper = std::log(bytes / pts[i].bytes) > std::log(pts[i + 1].bytes / bytes);
-          return Estimate{log_interp(bytes, pts[i].bytes, pts[i].us, pts[i + 1].bytes, pts[i + 1].us), false, "",
-                          upper ? pts[i + 1].kernels : pts[i].kernels};
+          return Estimate{detail::log_interp(bytes, pts[i].bytes, pts[i].us, pts[i + 1].bytes, pts[i + 1].us), false,
+                          "", upper ? pts[i + 1].kernels : pts[i].kernels};
         }
       }
     }
@@ -266,8 +266,8 @@ Result<Estimate> MeasuredCosts::gemm_us(int64_t m, int64_t n, int64_t k) const {
   if (same.size() >= 2 && m >= same.front()->m && m <= same.back()->m) {
     for (size_t i = 0; i + 1 < same.size(); ++i) {
       if (m <= same[i + 1]->m) {
-        return Estimate{log_interp(static_cast<double>(m), static_cast<double>(same[i]->m), same[i]->us,
-                                   static_cast<double>(same[i + 1]->m), same[i + 1]->us),
+        return Estimate{detail::log_interp(static_cast<double>(m), static_cast<double>(same[i]->m), same[i]->us,
+                                           static_cast<double>(same[i + 1]->m), same[i + 1]->us),
                         false, ""};
       }
     }

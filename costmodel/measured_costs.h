@@ -100,6 +100,12 @@ struct ThroughputEstimate {
 double prefill_attention_flops(int64_t n_heads, int64_t head_dim, int64_t batch, int64_t q_len, int64_t kv_len,
                                bool causal);
 
+namespace detail {
+/// y at x on the straight line through (x0, y0) and (x1, y1) in (log x, log y): the
+/// interpolation between two measured points of every kernel model here.
+double log_interp(double x, double x0, double y0, double x1, double y1);
+}  // namespace detail
+
 class MeasuredCosts {
  public:
   /// Builds the models from measurement rows; rows that are not ok, or not decode, prefill or

@@ -16,12 +16,6 @@ const char* mask_name(bool causal) {
   return causal ? "causal" : "non-causal";
 }
 
-double log_interp(double x, double x0, double y0, double x1, double y1) {
-  if (x1 == x0) return y0;
-  double t = (std::log(x) - std::log(x0)) / (std::log(x1) - std::log(x0));
-  return std::exp(std::log(y0) + t * (std::log(y1) - std::log(y0)));
-}
-
 }  // namespace
 
 void MeasuredCosts::build_prefill(const std::map<PrefillKey, std::map<double, PrefillPoint>>& raw) {
@@ -71,7 +65,8 @@ Result<Estimate> MeasuredCosts::prefill_us(int64_t n_heads, int64_t n_kv_heads, 
       if (pts.size() == 1) return Estimate{pts[0].us, false, ""};
       for (size_t i = 0; i + 1 < pts.size(); ++i) {
         if (flops <= pts[i + 1].flops) {
-          return Estimate{log_interp(flops, pts[i].flops, pts[i].us, pts[i + 1].flops, pts[i + 1].us), false, ""};
+          return Estimate{detail::log_interp(flops, pts[i].flops, pts[i].us, pts[i + 1].flops, pts[i + 1].us), false,
+                          ""};
         }
       }
     }
