@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <limits>
 #include <random>
 
 #include "core/json.h"
@@ -104,26 +103,19 @@ std::vector<double> nelder_mead(const ScoreFn& f, const std::vector<double>& x0,
 
 Result<HeadFactorLaw> parse_start(const Json& doc) {
   GQF_ASSIGN_OR_RETURN(const Json* s, json_object_at(doc, "start"));
-  HeadFactorLaw l;
-  auto fill = [&]() -> Status {
-    GQF_ASSIGN_OR_RETURN(l.a, json_number_at(*s, "a"));
-    GQF_ASSIGN_OR_RETURN(l.b, json_number_at(*s, "b"));
-    GQF_ASSIGN_OR_RETURN(l.e, json_number_at(*s, "E"));
-    GQF_ASSIGN_OR_RETURN(l.kappa, json_number_at(*s, "kappa"));
-    GQF_ASSIGN_OR_RETURN(l.beta_q, json_number_at(*s, "beta_q"));
-    GQF_ASSIGN_OR_RETURN(l.beta_kv, json_number_at(*s, "beta_kv"));
-    GQF_ASSIGN_OR_RETURN(l.gamma_q, json_number_at(*s, "gamma_q"));
-    GQF_ASSIGN_OR_RETURN(l.gamma_kv, json_number_at(*s, "gamma_kv"));
-    GQF_RETURN_IF_ERROR(l.validate());
+  auto fill = [&]() -> Result<HeadFactorLaw> {
+    GQF_ASSIGN_OR_RETURN(double e, json_number_at(*s, "E"));
+    GQF_ASSIGN_OR_RETURN(HeadFactorLaw l, HeadFactorLaw::from_json(*s, e));
     if (!(l.kappa > 0) || !(l.beta_kv > 0) || !(l.beta_kv < l.beta_q) || !(l.gamma_q > 0) || !(l.gamma_kv > 0)) {
       return invalid_argument(
           "the start needs 0 < kappa < 1, 0 < beta_kv < beta_q and positive gammas (got kappa {}, betas {}, {}, "
           "gammas {}, {})",
           l.kappa, l.beta_q, l.beta_kv, l.gamma_q, l.gamma_kv);
     }
-    return ok_status();
+    return l;
   };
-  GQF_RETURN_IF_ERROR_CTX(fill(), "start");
+  auto l = fill();
+  if (!l.ok()) return l.status().with_context("start");
   return l;
 }
 
@@ -194,22 +186,14 @@ Result<CalibrationInputs> parse_calibration(std::string_view text, const std::st
     GQF_ASSIGN_OR_RETURN(const Json* laws, json_array_at(doc, "head_laws"));
     for (size_t i = 0; i < laws->size(); ++i) {
       const Json& e = (*laws)[i];
-      HeadCountLaw l;
-      bool fitted = false;
       auto one = [&]() -> Status {
-        if (!e.is_object()) return invalid_argument("must be an object");
-        GQF_ASSIGN_OR_RETURN(l.label, json_string_at(e, "label"));
-        GQF_ASSIGN_OR_RETURN(l.params, json_number_at(e, "params"));
-        GQF_ASSIGN_OR_RETURN(l.context, json_number_at(e, "context"));
-        GQF_ASSIGN_OR_RETURN(l.a, json_number_at(e, "a"));
-        GQF_ASSIGN_OR_RETURN(l.b, json_number_at(e, "b"));
-        GQF_ASSIGN_OR_RETURN(l.c, json_number_at(e, "c"));
-        GQF_ASSIGN_OR_RETURN(fitted, json_bool_at(e, "fit"));
+        GQF_ASSIGN_OR_RETURN(HeadCountLaw l, HeadCountLaw::from_json(e));
+        GQF_ASSIGN_OR_RETURN(bool fitted, json_bool_at(e, "fit"));
+        if (fitted) in.fitted_head_laws.push_back(in.head_laws.size());
+        in.head_laws.push_back(std::move(l));
         return ok_status();
       };
       GQF_RETURN_IF_ERROR_CTX(one(), fmt::format("head_laws[{}]", i));
-      if (fitted) in.fitted_head_laws.push_back(in.head_laws.size());
-      in.head_laws.push_back(l);
     }
     GQF_ASSIGN_OR_RETURN(const Json* heads, json_array_at(doc, "head_law_heads"));
     for (size_t i = 0; i < heads->size(); ++i) {
@@ -243,13 +227,9 @@ Result<CalibrationInputs> parse_calibration(std::string_view text, const std::st
     in.iterations = static_cast<int>(iterations);
     in.seed = static_cast<uint64_t>(seed);
     GQF_ASSIGN_OR_RETURN(const Json* range, json_object_at(doc, "valid_range"));
-    GQF_ASSIGN_OR_RETURN(const Json* params, json_array_at(*range, "params"));
-    if (params->size() != 2 || !(*params)[0].is_number() || !(*params)[1].is_number()) {
-      return invalid_argument("valid_range: key 'params' must be [min, max]");
-    }
-    in.range.min_params = (*params)[0].get<double>();
-    in.range.max_params = (*params)[1].get<double>();
-    GQF_ASSIGN_OR_RETURN(in.range.max_heads, json_int_at(*range, "max_heads"));
+    auto valid = ValidRange::from_json(*range);
+    if (!valid.ok()) return valid.status().with_context("valid_range");
+    in.range = *valid;
     return ok_status();
   };
   GQF_RETURN_IF_ERROR_CTX(fill(), source);
@@ -301,26 +281,18 @@ CalibrationScore LossCalibration::score(const HeadFactorLaw& law, const Table4Se
     }
   }
   s.shape_hinge = shape_violations(law, inputs_.range);
-  const LossModel model = LossModel::from_head_factor(law);
-  for (const Table4Cell& cell : table4_cells()) {
-    if (!selection.includes(cell)) continue;
-    ++s.table4_cells;
-    SearchSettings st = base_;
-    st.target_loss = cell.target_loss;
-    st.context = cell.context;
-    st.baseline = cell.expected;
-    auto r = run_search(model, table_, st, nullptr);
-    if (!r.ok() || !r->baseline) {
+  if (selection.use) {
+    auto check = check_table4(LossModel::from_head_factor(law), table_, base_,
+                              [&](const Table4Cell& cell) { return selection.includes(cell); });
+    if (!check.ok()) {
       s.total = kInvalid;
       return s;
     }
-    double best_other = std::numeric_limits<double>::infinity();
-    for (const CandidateResult& c : r->ranked) {
-      if (c.heads != cell.expected) best_other = std::min(best_other, c.objective);
+    for (const Table4Outcome& o : check->cells) {
+      ++s.table4_cells;
+      if (o.margin < 0) ++s.table4_matches;  // the paper's cell wins
+      s.table4_hinge += std::max(0.0, o.margin + inputs_.table4_margin);
     }
-    const double margin = std::log(r->baseline->objective / best_other);  // < 0: the paper's cell wins
-    if (margin < 0) ++s.table4_matches;
-    s.table4_hinge += std::max(0.0, margin + inputs_.table4_margin);
   }
   s.total = s.anchors_chi2 + s.head_laws_chi2 + inputs_.table4_weight * s.table4_hinge +
             inputs_.sec54_weight * (s.sec54_hinge + s.shape_hinge);

@@ -107,6 +107,38 @@ Status HeadFactorLaw::validate() const {
   return ok_status();
 }
 
+Result<HeadFactorLaw> HeadFactorLaw::from_json(const Json& object, double e) {
+  if (!object.is_object()) return invalid_argument("must be an object");
+  HeadFactorLaw l;
+  l.e = e;
+  GQF_ASSIGN_OR_RETURN(l.a, json_number_at(object, "a"));
+  GQF_ASSIGN_OR_RETURN(l.b, json_number_at(object, "b"));
+  GQF_ASSIGN_OR_RETURN(l.kappa, json_number_at(object, "kappa"));
+  GQF_ASSIGN_OR_RETURN(l.beta_q, json_number_at(object, "beta_q"));
+  GQF_ASSIGN_OR_RETURN(l.beta_kv, json_number_at(object, "beta_kv"));
+  GQF_ASSIGN_OR_RETURN(l.gamma_q, json_number_at(object, "gamma_q"));
+  GQF_ASSIGN_OR_RETURN(l.gamma_kv, json_number_at(object, "gamma_kv"));
+  GQF_RETURN_IF_ERROR(l.validate());
+  return l;
+}
+
+Result<ValidRange> ValidRange::from_json(const Json& object) {
+  if (!object.is_object()) return invalid_argument("must be an object");
+  ValidRange r;
+  GQF_ASSIGN_OR_RETURN(const Json* params, json_array_at(object, "params"));
+  if (params->size() != 2 || !(*params)[0].is_number() || !(*params)[1].is_number()) {
+    return invalid_argument("key 'params' must be [min, max] (max 0 = unbounded)");
+  }
+  r.min_params = (*params)[0].get<double>();
+  r.max_params = (*params)[1].get<double>();
+  if (!(r.min_params >= 0) || !(r.max_params >= 0) || (r.max_params > 0 && r.max_params < r.min_params)) {
+    return invalid_argument("params [{}, {}] is not a range of non-negative counts", r.min_params, r.max_params);
+  }
+  GQF_ASSIGN_OR_RETURN(r.max_heads, json_int_at(object, "max_heads"));
+  if (r.max_heads < 0) return invalid_argument("max_heads {} must be >= 0", r.max_heads);
+  return r;
+}
+
 bool ValidRange::contains_params(double params) const {
   return params >= min_params && (max_params <= 0 || params <= max_params);
 }
@@ -122,6 +154,24 @@ std::string ValidRange::describe() const {
 
 double HeadCountLaw::predict(double n_heads) const {
   return a * std::pow(n_heads, b) + c;
+}
+
+Result<HeadCountLaw> HeadCountLaw::from_json(const Json& object) {
+  if (!object.is_object()) return invalid_argument("must be an object");
+  HeadCountLaw law;
+  GQF_ASSIGN_OR_RETURN(law.label, json_string_at(object, "label"));
+  GQF_ASSIGN_OR_RETURN(law.params, json_number_at(object, "params"));
+  GQF_ASSIGN_OR_RETURN(law.context, json_number_at(object, "context"));
+  GQF_ASSIGN_OR_RETURN(law.a, json_number_at(object, "a"));
+  GQF_ASSIGN_OR_RETURN(law.b, json_number_at(object, "b"));
+  GQF_ASSIGN_OR_RETURN(law.c, json_number_at(object, "c"));
+  GQF_ASSIGN_OR_RETURN(law.se_a, read_optional(object, "se_a"));
+  GQF_ASSIGN_OR_RETURN(law.se_b, read_optional(object, "se_b"));
+  GQF_ASSIGN_OR_RETURN(law.se_c, read_optional(object, "se_c"));
+  if (json_find(object, "r2")) {
+    GQF_ASSIGN_OR_RETURN(law.r2, json_number_at(object, "r2"));
+  }
+  return law;
 }
 
 LossModel LossModel::from_table(std::vector<std::pair<HeadConfig, PowerLaw>> laws, bool shared_e) {
@@ -309,17 +359,9 @@ Result<LossModel> LossModel::from_json(const Json& doc) {
     m.shared_e_ = true;
     GQF_ASSIGN_OR_RETURN(m.head_factor_.e, json_number_at(doc, "E"));
     GQF_ASSIGN_OR_RETURN(const Json* p, json_object_at(doc, "head_factor"));
-    auto fill = [&]() -> Status {
-      GQF_ASSIGN_OR_RETURN(m.head_factor_.a, json_number_at(*p, "a"));
-      GQF_ASSIGN_OR_RETURN(m.head_factor_.b, json_number_at(*p, "b"));
-      GQF_ASSIGN_OR_RETURN(m.head_factor_.kappa, json_number_at(*p, "kappa"));
-      GQF_ASSIGN_OR_RETURN(m.head_factor_.beta_q, json_number_at(*p, "beta_q"));
-      GQF_ASSIGN_OR_RETURN(m.head_factor_.beta_kv, json_number_at(*p, "beta_kv"));
-      GQF_ASSIGN_OR_RETURN(m.head_factor_.gamma_q, json_number_at(*p, "gamma_q"));
-      GQF_ASSIGN_OR_RETURN(m.head_factor_.gamma_kv, json_number_at(*p, "gamma_kv"));
-      return m.head_factor_.validate();
-    };
-    GQF_RETURN_IF_ERROR_CTX(fill(), "head_factor");
+    auto law = HeadFactorLaw::from_json(*p, m.head_factor_.e);
+    if (!law.ok()) return law.status().with_context("head_factor");
+    m.head_factor_ = *law;
   } else if (form == "parametric") {
     m.form_ = Form::kParametric;
     m.shared_e_ = true;
@@ -367,48 +409,16 @@ Result<LossModel> LossModel::from_json(const Json& doc) {
     return invalid_argument("form '{}' is not 'table', 'head-factor' or 'parametric'", form);
   }
   if (const Json* r = json_find(doc, "valid_range")) {
-    auto fill = [&]() -> Status {
-      if (!r->is_object()) return invalid_argument("must be an object");
-      GQF_ASSIGN_OR_RETURN(const Json* params, json_array_at(*r, "params"));
-      if (params->size() != 2 || !(*params)[0].is_number() || !(*params)[1].is_number()) {
-        return invalid_argument("key 'params' must be [min, max] (max 0 = unbounded)");
-      }
-      m.range_.min_params = (*params)[0].get<double>();
-      m.range_.max_params = (*params)[1].get<double>();
-      if (!(m.range_.min_params >= 0) || !(m.range_.max_params >= 0) ||
-          (m.range_.max_params > 0 && m.range_.max_params < m.range_.min_params)) {
-        return invalid_argument("params [{}, {}] is not a range of non-negative counts", m.range_.min_params,
-                                m.range_.max_params);
-      }
-      GQF_ASSIGN_OR_RETURN(m.range_.max_heads, json_int_at(*r, "max_heads"));
-      if (m.range_.max_heads < 0) return invalid_argument("max_heads {} must be >= 0", m.range_.max_heads);
-      return ok_status();
-    };
-    GQF_RETURN_IF_ERROR_CTX(fill(), "valid_range");
+    auto range = ValidRange::from_json(*r);
+    if (!range.ok()) return range.status().with_context("valid_range");
+    m.range_ = *range;
   }
   if (const Json* hl = json_find(doc, "head_laws")) {
     if (!hl->is_array()) return invalid_argument("key 'head_laws' must be an array");
     for (size_t i = 0; i < hl->size(); ++i) {
-      const Json& e = (*hl)[i];
-      HeadCountLaw law;
-      auto fill = [&]() -> Status {
-        if (!e.is_object()) return invalid_argument("must be an object");
-        GQF_ASSIGN_OR_RETURN(law.label, json_string_at(e, "label"));
-        GQF_ASSIGN_OR_RETURN(law.params, json_number_at(e, "params"));
-        GQF_ASSIGN_OR_RETURN(law.context, json_number_at(e, "context"));
-        GQF_ASSIGN_OR_RETURN(law.a, json_number_at(e, "a"));
-        GQF_ASSIGN_OR_RETURN(law.b, json_number_at(e, "b"));
-        GQF_ASSIGN_OR_RETURN(law.c, json_number_at(e, "c"));
-        GQF_ASSIGN_OR_RETURN(law.se_a, read_optional(e, "se_a"));
-        GQF_ASSIGN_OR_RETURN(law.se_b, read_optional(e, "se_b"));
-        GQF_ASSIGN_OR_RETURN(law.se_c, read_optional(e, "se_c"));
-        if (json_find(e, "r2")) {
-          GQF_ASSIGN_OR_RETURN(law.r2, json_number_at(e, "r2"));
-        }
-        return ok_status();
-      };
-      GQF_RETURN_IF_ERROR_CTX(fill(), fmt::format("head_laws[{}]", i));
-      m.head_laws_.push_back(law);
+      auto law = HeadCountLaw::from_json((*hl)[i]);
+      if (!law.ok()) return law.status().with_context(fmt::format("head_laws[{}]", i));
+      m.head_laws_.push_back(*law);
     }
   }
   if (const Json* notes = json_find(doc, "notes")) m.notes_ = *notes;

@@ -65,6 +65,9 @@ struct HeadFactorLaw {
   PowerLaw at(const HeadConfig& h) const;
   /// Names the first coefficient outside its domain.
   Status validate() const;
+  /// Reads a, b, kappa, beta_q, beta_kv, gamma_q and gamma_kv from `object`, takes E = `e`, and
+  /// validates; errors name the key or the coefficient.
+  static Result<HeadFactorLaw> from_json(const Json& object, double e);
 };
 
 /// The N and head counts a model's calibration data covers. Predictions outside are
@@ -78,6 +81,8 @@ struct ValidRange {
   bool contains_params(double params) const;
   /// "N from 100M to 30.0B, n_h up to 64" (or "unbounded").
   std::string describe() const;
+  /// Reads {"params": [min, max], "max_heads": K} (max 0 = unbounded); errors name the key.
+  static Result<ValidRange> from_json(const Json& object);
 };
 
 /// App. I: L(n_h) = a n_h^b + c at a fixed model size and context.
@@ -90,6 +95,9 @@ struct HeadCountLaw {
   double r2 = 0;  // of the fit, 0 when not fitted here
 
   double predict(double n_heads) const;
+  /// Reads label, params, context, a, b, c and the optional se_a, se_b, se_c, r2; other keys are
+  /// ignored. Errors name the key.
+  static Result<HeadCountLaw> from_json(const Json& object);
 };
 
 class LossModel {

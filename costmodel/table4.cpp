@@ -1,6 +1,10 @@
 // Table 4 of the paper and its reproduction check.
 #include "costmodel/table4.h"
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 namespace gqaforge::costmodel {
 
 const std::vector<Table4Cell>& table4_cells() {
@@ -30,9 +34,10 @@ const std::vector<Table4Cell>& table4_cells() {
 }
 
 Result<Table4Check> check_table4(const LossModel& loss, const std::vector<AspectPoint>& table,
-                                 const SearchSettings& base) {
+                                 const SearchSettings& base, const std::function<bool(const Table4Cell&)>& include) {
   Table4Check check;
   for (const Table4Cell& cell : table4_cells()) {
+    if (include && !include(cell)) continue;
     SearchSettings s = base;
     s.target_loss = cell.target_loss;
     s.context = cell.context;
@@ -42,7 +47,14 @@ Result<Table4Check> check_table4(const LossModel& loss, const std::vector<Aspect
     o.cell = cell;
     o.got = r.ranked.front().heads;
     o.match = o.got == cell.expected;
-    if (r.baseline) o.gap = r.baseline->objective / r.ranked.front().objective - 1.0;
+    if (r.baseline) {
+      o.gap = r.baseline->objective / r.ranked.front().objective - 1.0;
+      double best_other = std::numeric_limits<double>::infinity();
+      for (const CandidateResult& c : r.ranked) {
+        if (c.heads != cell.expected) best_other = std::min(best_other, c.objective);
+      }
+      o.margin = std::log(r.baseline->objective / best_other);
+    }
     check.matches += o.match ? 1 : 0;
     check.cells.push_back(o);
   }

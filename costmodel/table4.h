@@ -2,6 +2,7 @@
 // and a check of how many of its 40 cells a loss model reproduces under given settings.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "costmodel/head_config.h"
@@ -28,6 +29,9 @@ struct Table4Outcome {
   /// Objective of the expected configuration relative to the winner's, minus 1 (0 on a match):
   /// how far the paper's choice is from optimal under this model.
   double gap = 0;
+  /// log(objective of the expected configuration / the best of the others): negative on a
+  /// match, and by how much the cell is won or lost (the calibration's hinge).
+  double margin = 0;
 };
 
 struct Table4Check {
@@ -35,8 +39,10 @@ struct Table4Check {
   int matches = 0;
 };
 
-/// Runs the search for every cell with `base` (its target_loss and context are replaced).
+/// Runs the search for every cell with `base` (its target_loss and context are replaced), or
+/// for the cells `include` accepts.
 Result<Table4Check> check_table4(const LossModel& loss, const std::vector<AspectPoint>& table,
-                                 const SearchSettings& base);
+                                 const SearchSettings& base,
+                                 const std::function<bool(const Table4Cell&)>& include = nullptr);
 
 }  // namespace gqaforge::costmodel
