@@ -77,8 +77,8 @@ std::array<std::string, kAccountingCount> reasons(const HeadlineComparison& aspe
   const double t = aspect.context;
   auto red = [](const HeadlineComparison& c, Accounting a) { return c.reductions[index_of(a)]; };
   auto kv = [&](const CostShape& s) { return accounted_cost(Accounting::kMemoryKvOnly, s, t); };
-  const double attention_share =
-      4.0 * t * ba.layers * ba.head_dim * ba.n_heads / accounted_cost(Accounting::kFlopsPerToken, ba, t);
+  const InferenceCost baseline_cost = inference_cost(ba, t, {1.0, false});
+  const double attention_share = baseline_cost.flops_variant / baseline_cost.flops();
   std::array<std::string, kAccountingCount> r;
   r[index_of(Accounting::kMemoryWeightsKv)] = fmt::format(
       "eq. 4 as printed; the paper's baseline depth is not published: the aspect-table (32,8) has L = {:.1f}, a "
@@ -134,23 +134,24 @@ double paper_reduction(Accounting a) {
 }
 
 double accounted_cost(Accounting a, const CostShape& s, double context) {
-  const double kv = 2.0 * context * s.layers * s.head_dim * s.n_kv_heads;
-  auto attention = [&](double t) { return 4.0 * t * s.layers * s.head_dim * s.n_heads; };
+  // Eqs. 3-4 (costs.h) in values and FLOPs, with and without the embeddings / LM head.
+  const InferenceCost plain = inference_cost(s, context, {1.0, false});
+  const InferenceCost with_embedding = inference_cost(s, context, {1.0, true});
   switch (a) {
     case Accounting::kMemoryWeightsKv:
-      return s.non_embedding_params + kv;
+      return plain.memory_values();
     case Accounting::kMemoryAllWeightsKv:
-      return s.non_embedding_params + s.embedding_params + kv;
+      return with_embedding.memory_values();
     case Accounting::kMemoryKvOnly:
-      return kv;
+      return plain.memory_variant;
     case Accounting::kFlopsPerToken:
-      return 2.0 * s.non_embedding_params + attention(context);
+      return plain.flops();
     case Accounting::kFlopsPerTokenLmHead:
-      return 2.0 * s.non_embedding_params + 2.0 * s.hidden * s.vocab + attention(context);
+      return with_embedding.flops();
     case Accounting::kFlopsPerSequence:
       // C_infer is affine in t: its integral over [0, T] is T·C_infer(T/2), and the sum over
       // the T positions differs from it by a relative 1/T of the attention term.
-      return context * (2.0 * s.non_embedding_params + attention(0.5 * context));
+      return context * (plain.flops_invariant + 0.5 * plain.flops_variant);
   }
   return 0;
 }

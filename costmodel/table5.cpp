@@ -64,8 +64,8 @@ std::vector<std::string> reasons(const Table5Check& c) {
       "differ and only the ratio compares");
   if (c.gqa.prompt.time.extrapolated || c.small.prompt.time.extrapolated) {
     out.push_back(
-        "parts are extrapolated beyond the measured points (listed above): prefill attention and GEMMs at "
-        "128K tokens were not measured, so their times are scaled from smaller calls");
+        "parts are extrapolated beyond the measured points (the notes above say which, and from which calls "
+        "they are scaled): measure those calls to price them");
   }
   return out;
 }
