@@ -134,24 +134,11 @@ std::string prompt_rate_text(const CandidateResult& c) {
   return fmt::format("{}{}", format_scale(c.prompt->tokens_per_s()), c.prompt->time.extrapolated ? "*" : "");
 }
 
-bool is_prompt(Objective o) {
-  return o == Objective::kPromptLatency || o == Objective::kPromptThroughput;
-}
-
 void print_table(const SearchResult& r, size_t top, bool measured, bool wide) {
   TextTable t;
-  t.add_column("rank");
-  t.add_column("H", TextTable::kLeft);
-  t.add_column("N (params)");
-  t.add_column("L", TextTable::kRight, 3);
-  t.add_column("d", TextTable::kRight, 3);
-  t.add_column("rounded model", TextTable::kLeft, 2);
-  t.add_column("loss");
-  t.add_column("memory");
-  t.add_column("FLOPs/token");
-  t.add_column("Z");
+  add_candidate_columns(t, "loss", "Z");
   // The objective's own measured columns stay; the other phase's go first when the width is short.
-  const bool prompt = is_prompt(r.settings.objective);
+  const bool prompt = objective_is_prompt(r.settings.objective);
   if (measured) {
     t.add_column("latency", TextTable::kRight, prompt ? 4 : 0);
     t.add_column("tokens/s", TextTable::kRight, prompt ? 4 : r.settings.objective == Objective::kThroughput ? 0 : 1);
@@ -160,17 +147,8 @@ void print_table(const SearchResult& r, size_t top, bool measured, bool wide) {
   }
   t.add_column("pareto", TextTable::kLeft);
   auto row = [&](const CandidateResult& c, const std::string& rank) {
-    std::vector<std::string> cells = {
-        rank,
-        c.heads.to_string(),
-        format_scale(c.shape.params),
-        fmt::format("{:.1f}", c.shape.layers),
-        fmt::format("{:.0f}", c.shape.hidden),
-        fmt::format("L={} d={} {}", c.rounded.layers, c.rounded.hidden, format_scale(c.rounded_params)),
-        fmt::format("{:.4f}", c.rounded_loss),
-        format_bytes(c.memory_bytes),
-        format_flops(c.flops),
-        format_decimal(c.z, 4)};
+    std::vector<std::string> cells = candidate_cells(rank, c.heads, c.shape, c.rounded, c.rounded_params,
+                                                     c.rounded_loss, c.memory_bytes, c.flops, c.z);
     if (measured) {
       cells.push_back(latency_text(c));
       cells.push_back(throughput_text(c, r.settings.objective == Objective::kThroughput));
@@ -461,7 +439,7 @@ int run_search_cmd(const SearchFlags& f) {
     if (best.throughput && b.throughput && b.throughput->tokens_per_s > 0) {
       std::printf(", throughput x%.2f", best.throughput->tokens_per_s / b.throughput->tokens_per_s);
     }
-    if (is_prompt(settings.objective) && best.prompt && b.prompt) {
+    if (objective_is_prompt(settings.objective) && best.prompt && b.prompt) {
       std::printf(", prompt %s",
                   change_text(reduction(best.prompt->time.total_us(), b.prompt->time.total_us())).c_str());
     }
@@ -476,7 +454,7 @@ int run_search_cmd(const SearchFlags& f) {
   const LatencyBreakdown* basis = nullptr;
   if (settings.objective == Objective::kLatency && best.latency) basis = &*best.latency;
   if (settings.objective == Objective::kThroughput && best.throughput) basis = &best.throughput->step;
-  if (is_prompt(settings.objective) && best.prompt) basis = &best.prompt->time;
+  if (objective_is_prompt(settings.objective) && best.prompt) basis = &best.prompt->time;
   if (basis != nullptr && basis->extrapolated) {
     for (const std::string& n : basis->notes) log_warn("extrapolated: {}", n);
   }

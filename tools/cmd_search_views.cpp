@@ -31,17 +31,8 @@ Json side_json(const HeadlineSide& s) {
 
 // The candidate's row cells shared by the ranked rows and the baseline row.
 std::vector<std::string> budget_cells(const BudgetCandidate& c, const std::string& rank) {
-  return {rank,
-          c.heads.to_string(),
-          format_scale(c.shape.params),
-          fmt::format("{:.1f}", c.shape.layers),
-          fmt::format("{:.0f}", c.shape.hidden),
-          fmt::format("L={} d={} {}", c.rounded.layers, c.rounded.hidden,
-                      format_scale(static_cast<double>(c.rounded.non_embedding_params()))),
-          fmt::format("{:.4f}", c.loss),
-          format_bytes(c.memory_bytes),
-          format_flops(c.flops),
-          format_decimal(c.z, 4)};
+  return candidate_cells(rank, c.heads, c.shape, c.rounded, static_cast<double>(c.rounded.non_embedding_params()),
+                         c.loss, c.memory_bytes, c.flops, c.z);
 }
 
 Json budget_candidate_json(const BudgetCandidate& c, std::optional<size_t> rank) {
@@ -79,6 +70,34 @@ const BudgetCandidate* find_heads(const BudgetResult& r, const HeadConfig& h) {
 }
 
 }  // namespace
+
+void add_candidate_columns(TextTable& t, const char* loss_title, const char* z_title) {
+  t.add_column("rank");
+  t.add_column("H", TextTable::kLeft);
+  t.add_column("N (params)");
+  t.add_column("L", TextTable::kRight, 3);
+  t.add_column("d", TextTable::kRight, 3);
+  t.add_column("rounded model", TextTable::kLeft, 2);
+  t.add_column(loss_title);
+  t.add_column("memory");
+  t.add_column("FLOPs/token");
+  t.add_column(z_title);
+}
+
+std::vector<std::string> candidate_cells(const std::string& rank, const HeadConfig& heads, const RealShape& shape,
+                                         const ModelShape& rounded, double rounded_params, double loss,
+                                         double memory_bytes, double flops, double z) {
+  return {rank,
+          heads.to_string(),
+          format_scale(shape.params),
+          fmt::format("{:.1f}", shape.layers),
+          fmt::format("{:.0f}", shape.hidden),
+          fmt::format("L={} d={} {}", rounded.layers, rounded.hidden, format_scale(rounded_params)),
+          fmt::format("{:.4f}", loss),
+          format_bytes(memory_bytes),
+          format_flops(flops),
+          format_decimal(z, 4)};
+}
 
 void print_headline(const HeadlineReport& report) {
   std::printf(
@@ -162,16 +181,7 @@ void print_budget(const BudgetResult& r, size_t top, bool wide) {
   }
   std::printf("\n");
   TextTable t;
-  t.add_column("rank");
-  t.add_column("H", TextTable::kLeft);
-  t.add_column("N (params)");
-  t.add_column("L", TextTable::kRight, 3);
-  t.add_column("d", TextTable::kRight, 3);
-  t.add_column("rounded model", TextTable::kLeft, 2);
-  t.add_column("loss at budget");
-  t.add_column("memory");
-  t.add_column("FLOPs/token");
-  t.add_column("Z (dimensionless)");
+  add_candidate_columns(t, "loss at budget", "Z (dimensionless)");
   for (size_t i = 0; i < r.ranked.size() && i < top; ++i) t.add_row(budget_cells(r.ranked[i], std::to_string(i + 1)));
   if (r.baseline_at_budget) t.add_row(budget_cells(*r.baseline_at_budget, "base"));
   std::fputs(t.render(wide ? 0 : kDefaultTableWidth).c_str(), stdout);

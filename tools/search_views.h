@@ -4,12 +4,24 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 #include "core/json.h"
+#include "core/table.h"
 #include "costmodel/headline.h"
 #include "costmodel/inverse.h"
 
 namespace gqaforge::tools {
+
+/// The columns the search table and the budget table open with: rank, H, N (params), L, d, the
+/// rounded model, then `loss_title`, memory, FLOPs/token and `z_title`.
+void add_candidate_columns(TextTable& t, const char* loss_title, const char* z_title);
+/// The cells of those columns for one row.
+std::vector<std::string> candidate_cells(const std::string& rank, const costmodel::HeadConfig& heads,
+                                         const costmodel::RealShape& shape, const costmodel::ModelShape& rounded,
+                                         double rounded_params, double loss, double memory_bytes, double flops,
+                                         double z);
 
 /// The headline table: per accounting the paper's number, ours for each comparison, the (8,1)
 /// size that would give the paper's number, and one line of reasons per accounting.
