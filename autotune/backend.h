@@ -72,6 +72,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  /// What the backend runs kernels on: it measures that target's families (codegen::family_for).
+  virtual codegen::Target target() const { return codegen::Target::kCuda; }
   /// Environment and limits of the device (starts what must be started).
   virtual Result<BackendInfo> info() = 0;
   /// The database key of a variant: sha256 over the canonical compile input (source, options,

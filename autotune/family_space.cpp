@@ -13,9 +13,12 @@ using codegen::KernelFamily;
 // The families the tuner searches, each defined in its autotune/<name>_tuning.cpp.
 const TuningFamily& decode_tuning();
 const TuningFamily& prefill_tuning();
+const TuningFamily& cpu_decode_tuning();
+const TuningFamily& cpu_prefill_tuning();
 
 std::span<const TuningFamily* const> tuning_families() {
-  static const TuningFamily* const all[] = {&decode_tuning(), &prefill_tuning()};
+  static const TuningFamily* const all[] = {&decode_tuning(), &prefill_tuning(), &cpu_decode_tuning(),
+                                            &cpu_prefill_tuning()};
   return all;
 }
 
@@ -53,10 +56,11 @@ double FamilySpace::predict_us(const Point& point) const {
   return tuning->predict_us(problem, config(point), limits, Roofline{});
 }
 
-Result<FamilySpace> make_family_space(const AttentionProblem& problem, const DeviceLimits& limits) {
+Result<FamilySpace> make_family_space(const AttentionProblem& problem, const DeviceLimits& limits,
+                                      codegen::Target target) {
   GQF_RETURN_IF_ERROR(problem.validate());
   FamilySpace fs;
-  fs.family = &family_for(problem);
+  fs.family = &family_for(problem, target);
   GQF_ASSIGN_OR_RETURN(fs.tuning, find_tuning(*fs.family));
   fs.problem = problem;
   fs.limits = limits;

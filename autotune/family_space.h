@@ -58,8 +58,9 @@ struct FamilySpace {
   double predict_us(const Point& point) const;
 };
 
-/// Builds the space of the problem's family.
-Result<FamilySpace> make_family_space(const codegen::AttentionProblem& problem, const codegen::DeviceLimits& limits);
+/// Builds the space of the problem's family on `target`.
+Result<FamilySpace> make_family_space(const codegen::AttentionProblem& problem, const codegen::DeviceLimits& limits,
+                                      codegen::Target target = codegen::Target::kCuda);
 
 /// The canonical text of a config as a database recorded it. Keys that rows from before a
 /// field existed lack take the config struct's own defaults (what those kernels ran with, e.g.

@@ -169,9 +169,9 @@ void ProblemRun::process(const Pending& p, const CompileResult& compiled) {
 
 ProblemOutcome ProblemRun::run(const codegen::AttentionProblem& problem, bool* time_budget_hit) {
   out_.problem = problem;
-  out_.family = codegen::family_for(problem).name();
-  record_ = to_problem_record(problem);
-  auto space = make_family_space(problem, info_.limits);
+  out_.family = codegen::family_for(problem, backend_.target()).name();
+  record_ = to_problem_record(problem, backend_.target());
+  auto space = make_family_space(problem, info_.limits, backend_.target());
   if (!space.ok()) {
     out_.stop_reason = space.status().message();
     return out_;

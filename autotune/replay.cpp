@@ -19,7 +19,9 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 }  // namespace
 
 Result<AttentionProblem> problem_from_record(const ProblemRecord& r) {
-  GQF_ASSIGN_OR_RETURN(codegen::Phase phase, codegen::parse_phase(r.family));
+  GQF_ASSIGN_OR_RETURN(const codegen::KernelFamily* family, codegen::find_family(r.family));
+  if (!family->phase()) return invalid_argument("rows of the {} family are not attention problems", r.family);
+  const codegen::Phase phase = *family->phase();
   GQF_ASSIGN_OR_RETURN(codegen::DType dtype, codegen::parse_dtype(r.dtype));
   AttentionProblem p =
       codegen::make_problem(phase, r.n_q_heads, r.n_kv_heads, r.head_dim, dtype, r.causal, r.batch, r.q_len, r.kv_len);

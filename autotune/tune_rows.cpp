@@ -5,9 +5,9 @@
 
 namespace gqaforge::autotune {
 
-ProblemRecord to_problem_record(const codegen::AttentionProblem& p) {
+ProblemRecord to_problem_record(const codegen::AttentionProblem& p, codegen::Target target) {
   ProblemRecord r;
-  r.family = codegen::family_for(p).name();
+  r.family = codegen::family_for(p, target).name();
   r.n_q_heads = p.n_q_heads;
   r.n_kv_heads = p.n_kv_heads;
   r.head_dim = p.head_dim;

@@ -39,7 +39,7 @@ Result<TuneReport> Tuner::run(const std::vector<codegen::AttentionProblem>& prob
   // Planned tries for the progress bar (guided: an estimate, corrected after every problem).
   std::vector<int64_t> planned;
   for (const codegen::AttentionProblem& p : problems) {
-    auto fs = make_family_space(p, info.limits);
+    auto fs = make_family_space(p, info.limits, backend_.target());
     if (!fs.ok()) {
       planned.push_back(0);
       continue;

@@ -100,6 +100,8 @@ constexpr PipeField<DeviceLimits> kLimitsFields[] = {
     {"max_threads_per_sm", &DeviceLimits::max_threads_per_sm},
     {"l2_bytes", &DeviceLimits::l2_bytes},
     {"has_wgmma", &DeviceLimits::has_wgmma},
+    {"cpu_threads", &DeviceLimits::cpu_threads},
+    {"cpu_vector_floats", &DeviceLimits::cpu_vector_floats},
 };
 
 }  // namespace

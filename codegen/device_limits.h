@@ -20,6 +20,10 @@ struct DeviceLimits {
   int max_threads_per_sm = 2048;
   int l2_bytes = 60 * 1024 * 1024;
   bool has_wgmma = true;  // Hopper warpgroup mma (compute capability 9.0, built for sm_90a)
+  // CPU backend only (0 on a GPU): hardware threads, and fp32 lanes of the widest vector the
+  // host runs (16 with AVX-512, 8 with AVX2, 4 with SSE/NEON).
+  int cpu_threads = 0;
+  int cpu_vector_floats = 0;
 
   /// Limits of a target without a device: "sm_90a", "sm_90", "sm_80", "sm_86", "sm_89".
   static Result<DeviceLimits> for_arch(const std::string& arch);

@@ -7,9 +7,16 @@ namespace gqaforge::codegen {
 const KernelFamily& decode_family();
 const KernelFamily& prefill_family();
 const KernelFamily& reference_family();
+const KernelFamily& cpu_decode_family();
+const KernelFamily& cpu_prefill_family();
+
+const char* target_name(Target target) {
+  return target == Target::kCpu ? "cpu" : "cuda";
+}
 
 std::span<const KernelFamily* const> kernel_families() {
-  static const KernelFamily* const all[] = {&decode_family(), &prefill_family(), &reference_family()};
+  static const KernelFamily* const all[] = {&decode_family(), &prefill_family(), &reference_family(),
+                                            &cpu_decode_family(), &cpu_prefill_family()};
   return all;
 }
 
@@ -23,9 +30,9 @@ Result<const KernelFamily*> find_family(std::string_view name) {
   return invalid_argument("unknown kernel family '{}' (expected {})", name, known);
 }
 
-const KernelFamily& family_for(Phase phase) {
+const KernelFamily& family_for(Phase phase, Target target) {
   for (const KernelFamily* f : kernel_families()) {
-    if (f->phase() == phase) return *f;
+    if (f->phase() == phase && f->target() == target) return *f;
   }
   // Every phase has a family in the registry (tests/codegen checks it).
   return *kernel_families().front();

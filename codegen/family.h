@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "codegen/config_fields.h"
+#include "codegen/cpu_config.h"
 #include "codegen/decode_config.h"
 #include "codegen/device_limits.h"
 #include "codegen/kernels/params.h"
@@ -37,7 +38,12 @@ struct ReferenceConfig {
 };
 
 /// A config of any family, typed. Text only at the CLI, the worker pipe and the database.
-using KernelConfig = std::variant<ReferenceConfig, DecodeConfig, PrefillConfig>;
+using KernelConfig = std::variant<ReferenceConfig, DecodeConfig, PrefillConfig, CpuDecodeConfig, CpuPrefillConfig>;
+
+/// What a family's kernels run on: CUDA GPUs (NVRTC, the driver) or the host CPU (the CPU
+/// backend's LLVM ORC JIT, backends/cpu/).
+enum class Target { kCuda, kCpu };
+const char* target_name(Target target);
 
 /// How one entry point of a call is launched.
 struct LaunchShape {
@@ -76,6 +82,8 @@ class KernelFamily {
   /// The phase whose problems get this family by default (family_for); nullopt for a family
   /// that takes any phase and is only chosen by name (the reference).
   virtual std::optional<Phase> phase() const = 0;
+  /// What its kernels run on.
+  virtual Target target() const { return Target::kCuda; }
   /// Memory-bound kernels report TB/s of K+V read besides TFLOP/s, and rank by it.
   virtual bool memory_bound() const { return false; }
   /// The kernels load 16-byte vectors: pointers and strides must be aligned for them.
@@ -121,10 +129,10 @@ class KernelFamily {
 std::span<const KernelFamily* const> kernel_families();
 /// The family named `name`; the error names the value and lists the known ones.
 Result<const KernelFamily*> find_family(std::string_view name);
-/// The family that serves a phase by default (decode or prefill).
-const KernelFamily& family_for(Phase phase);
-inline const KernelFamily& family_for(const AttentionProblem& problem) {
-  return family_for(problem.phase);
+/// The family that serves a phase by default on a target (decode or prefill; CUDA unless asked).
+const KernelFamily& family_for(Phase phase, Target target = Target::kCuda);
+inline const KernelFamily& family_for(const AttentionProblem& problem, Target target = Target::kCuda) {
+  return family_for(problem.phase, target);
 }
 
 /// The common part of a family over its config struct `Config` (kFamily, fields(), validate()).

@@ -157,7 +157,8 @@ Result<LibraryContents> build_library(Database& db, const BuildOptions& o, Build
   GQF_ASSIGN_OR_RETURN(std::vector<MeasurementRecord> best, db.best(db::MeasurementFilter{}));
   std::erase_if(best, [](const MeasurementRecord& m) {
     auto f = codegen::find_family(m.problem.family);
-    return !f.ok() || !(*f)->phase();  // GEMMs and the reference serve no attention call
+    // GEMMs and the reference serve no attention call; a library holds GPU kernels only.
+    return !f.ok() || !(*f)->phase() || (*f)->target() != codegen::Target::kCuda;
   });
   report.best_rows = static_cast<int64_t>(best.size());
   if (best.empty()) return failed_precondition("'{}' has no ok decode or prefill measurement", db.path());

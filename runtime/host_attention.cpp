@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <random>
 
@@ -12,6 +13,26 @@
 #include "core/thread_pool.h"
 
 namespace gqaforge::runtime {
+
+codegen::AttentionProblem gate_problem(const codegen::AttentionProblem& p) {
+  codegen::AttentionProblem g = p;
+  g.batch = std::min<int64_t>(p.batch, 2);
+  // Head counts are launch-time values (the kernel depends on the group size alone): two KV
+  // heads keep the head strides exercised at a fraction of the oracle's cost.
+  g.n_kv_heads = std::min(p.n_kv_heads, 2);
+  g.n_q_heads = g.n_kv_heads * p.group();
+  if (p.phase == codegen::Phase::kDecode) {
+    g.kv_len = std::min<int64_t>(p.kv_len, 32768);
+  } else {
+    g.q_len = std::min<int64_t>(p.q_len, 1023);
+    g.kv_len = std::min<int64_t>(p.kv_len, 1023);
+  }
+  return g;
+}
+
+uint64_t gate_seed(const codegen::AttentionProblem& problem) {
+  return std::hash<std::string>()(problem.name()) & 0xffffff;
+}
 
 using codegen::AttentionProblem;
 using codegen::DType;

@@ -35,6 +35,14 @@ struct HostAttention {
   int64_t lse_row(int b, int t) const;
 };
 
+/// The correctness gate's shape for a problem: the very kernel and config, batch <= 2, at most
+/// two KV heads, and lengths small enough for the CPU oracle (decode keys <= 32K; prefill
+/// lengths <= 1023, a multiple of no tile, so partial last tiles run too).
+codegen::AttentionProblem gate_problem(const codegen::AttentionProblem& problem);
+
+/// Default gate seed of a problem (printed with failures so that they can be replayed).
+uint64_t gate_seed(const codegen::AttentionProblem& problem);
+
 /// Fresh random inputs (normal distribution, never zeros) for `problem`. `kv_lens` empty =
 /// every sequence has problem.kv_len keys; `q_lens` empty = problem.q_len queries. When
 /// `varlen` is set the tensors are packed and lengths may differ per sequence (zero allowed).

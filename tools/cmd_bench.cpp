@@ -16,6 +16,7 @@
 #include "runtime/device_info.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/cpu_commands.h"
 #include "tools/gpu_session.h"
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
@@ -77,8 +78,7 @@ BenchRow bench_one(backends::cuda::KernelBench& bench, const AttentionProblem& p
   BenchRow row;
   row.problem = problem;
   auto op = runtime::AttentionOp::create(problem, "", config_text, bench.info().limits());
-  auto out =
-      op.ok() ? bench.run(*op, backends::cuda::gate_seed(problem)) : Result<backends::cuda::BenchOutcome>(op.status());
+  auto out = op.ok() ? bench.run(*op, runtime::gate_seed(problem)) : Result<backends::cuda::BenchOutcome>(op.status());
   if (!out.ok()) {
     row.error = out.status().message();
     return row;
@@ -133,17 +133,24 @@ struct BenchFlags {
   std::optional<std::string> csv;
   int device = 0;
   bool wide = false;
+  std::string backend = "cuda";
 };
 
 int run_bench(const BenchFlags& f) {
   std::vector<AttentionProblem> problems;
+  const bool cpu = f.backend == "cpu";
   if (f.suite) {
-    problems = *f.suite == "decode" ? decode_suite() : prefill_suite();
+    if (cpu) {
+      problems = *f.suite == "decode" ? cpu_decode_suite() : cpu_prefill_suite();
+    } else {
+      problems = *f.suite == "decode" ? decode_suite() : prefill_suite();
+    }
   } else {
     auto problem = problem_from_flags(f.problem, f.kernel.causal);
     if (!problem.ok()) return report_failure(problem.status());
     problems.push_back(*problem);
   }
+  if (cpu) return run_bench_cpu(problems, f.kernel.config, f.csv, f.wide);
   auto gpu = open_gpu_session(f.device);
   if (!gpu.ok()) return report_failure(gpu.status());
   const runtime::DeviceInfo& info = (*gpu)->info;
@@ -171,7 +178,8 @@ int run_bench(const BenchFlags& f) {
 CommandAction declare_bench(CLI::App& app) {
   app.description(
       "Times a kernel (after the correctness gate) with CUDA graphs over rotated inputs, and reports "
-      "microseconds, TB/s of K+V read (decode) or TFLOP/s (prefill).");
+      "microseconds, TB/s of K+V read (decode) or TFLOP/s (prefill); with --backend cpu, the generated CPU "
+      "kernel on the host's cores (GB/s, GFLOP/s).");
   auto f = std::make_shared<BenchFlags>();
   add_problem_flags(app, f->problem, ProblemForm::kOne);
   add_kernel_flags(app, f->kernel, /*with_family=*/false);
@@ -180,6 +188,7 @@ CommandAction declare_bench(CLI::App& app) {
       ->check(one_of({"decode", "prefill"}));
   app.add_option("--csv", f->csv, "also write the rows as CSV")->type_name("FILE");
   add_device_flag(app, f->device);
+  add_backend_flag(app, f->backend);
   add_switch(app, "--wide", f->wide, "also print each kernel's config (lines then exceed 120 columns)");
   return [f](const Args&) { return run_bench(*f); };
 }

@@ -4,6 +4,7 @@
 
 #include "core/strings.h"
 #include "runtime/checker.h"
+#include "tools/cpu_commands.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "tools/gpu_session.h"
@@ -19,6 +20,7 @@ struct CheckFlags {
   uint64_t seed = 1;
   std::optional<std::string> kv_lens;
   int device = 0;
+  std::string backend = "cuda";
 };
 
 int run_check(const CheckFlags& f) {
@@ -38,6 +40,7 @@ int run_check(const CheckFlags& f) {
       options.kv_lens.push_back(static_cast<int>(x));
     }
   }
+  if (f.backend == "cpu") return run_check_cpu(*problem, f.kernel.family, f.kernel.config, f.seed, options.kv_lens);
   auto gpu = open_gpu_session(f.device);
   if (!gpu.ok()) return report_failure(gpu.status());
   const runtime::DeviceInfo& info = (*gpu)->info;
@@ -53,8 +56,8 @@ int run_check(const CheckFlags& f) {
 
 CommandAction declare_check(CLI::App& app) {
   app.description(
-      "Runs the kernel for a problem on the GPU with fresh random inputs and compares it with the fp64 "
-      "CPU oracle (or the GPU reference kernel for large shapes).");
+      "Runs the kernel for a problem on the GPU (or, with --backend cpu, the generated CPU kernel) with fresh "
+      "random inputs and compares it with the fp64 CPU oracle (or the GPU reference kernel for large shapes).");
   auto f = std::make_shared<CheckFlags>();
   add_problem_flags(app, f->problem, ProblemForm::kOne);
   add_kernel_flags(app, f->kernel);
@@ -66,9 +69,10 @@ CommandAction declare_check(CLI::App& app) {
       ->type_name("N,N,...")
       ->check(checked_by([](const std::string& s) { return parse_count_list(s).status(); }));
   add_device_flag(app, f->device);
+  add_backend_flag(app, f->backend);
   return [f](const Args&) { return run_check(*f); };
 }
 
 }  // namespace
-GQF_REGISTER_COMMAND("check", "run a kernel on the GPU against the reference", 30, declare_check);
+GQF_REGISTER_COMMAND("check", "run a kernel (GPU or CPU) against the reference", 30, declare_check);
 }  // namespace gqaforge::tools

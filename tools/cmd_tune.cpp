@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "backends/cpu/cpu_backend.h"
 #include "backends/cuda/cuda_backend.h"
 #include "autotune/grid.h"
 #include "autotune/linear.h"
@@ -117,6 +118,10 @@ Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
         "--isolation {})",
         plan.backend, isolation);
   }
+  if (plan.backend == "cpu" && plan.worker) {
+    // The parent would need the child's CPU families and host limits; CPU kernels run in-process.
+    return invalid_argument("--backend cpu measures in-process: use --isolation none (the default for cpu)");
+  }
   o.retry_failed = f.retry_failed;
   plan.db_path = f.db;
   if (plan.db_path.empty()) return invalid_argument("--db is empty");
@@ -164,6 +169,7 @@ Result<std::unique_ptr<autotune::Backend>> make_backend(const TunePlan& plan) {
   backends::cuda::CudaBackendOptions cuda;
   cuda.device = plan.device;
   cuda.compile_timeout_s = plan.compile_timeout_s;
+  if (plan.backend == "cpu") return std::unique_ptr<autotune::Backend>(new cpu::CpuBackend());
   if (!plan.worker) {
     if (plan.backend == "synthetic")
       return std::unique_ptr<autotune::Backend>(new autotune::SyntheticBackend(plan.synthetic));
@@ -467,10 +473,11 @@ CommandAction declare_tune(CLI::App& app) {
       ->transform(integer_in(1, 1024));
   add_database_flag(app, f->db);
   app.add_option("--shard", f->shard, "measure only slice I of N of the sweep (0-based)")->type_name("I/N");
-  app.add_option("--backend", f->backend, "where to measure (synthetic: a deterministic CPU model)")
-      ->type_name("cuda|synthetic")
+  app.add_option("--backend", f->backend,
+                 "where to measure (cpu: generated CPU kernels on this host; synthetic: a deterministic model)")
+      ->type_name("cuda|cpu|synthetic")
       ->default_str("cuda")
-      ->check(one_of({"cuda", "synthetic"}));
+      ->check(one_of({"cuda", "cpu", "synthetic"}));
   app.add_option("--isolation", f->isolation, "measure in a restartable child process")
       ->type_name("worker|none")
       ->default_str("worker for cuda")

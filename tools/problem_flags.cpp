@@ -125,10 +125,17 @@ void add_kernel_flags(CLI::App& app, KernelFlags& f, bool with_family) {
   add_causal_flag(app, f.causal);
   app.add_option("--config", f.config, "kernel config overrides, e.g. block_n=64,warps=4")->type_name("K=V,...");
   if (with_family) {
-    app.add_option("--family", f.family, "decode, prefill or reference")
+    app.add_option("--family", f.family, "decode, prefill, reference (CUDA); cpu_decode, cpu_prefill (CPU)")
         ->type_name("NAME")
         ->default_str("the problem's phase");
   }
+}
+
+CLI::Option* add_backend_flag(CLI::App& app, std::string& backend) {
+  return app.add_option("--backend", backend, "where the kernel runs (cpu: generated CPU kernels, LLVM ORC JIT)")
+      ->type_name("cuda|cpu")
+      ->default_str("cuda")
+      ->check(one_of({"cuda", "cpu"}));
 }
 
 CLI::Option* add_device_flag(CLI::App& app, int& device) {

@@ -47,6 +47,9 @@ void add_kernel_flags(CLI::App& app, KernelFlags& flags, bool with_family = true
 /// --causal of one problem (the switch add_kernel_flags declares, for commands without --config).
 void add_causal_flag(CLI::App& app, bool& causal);
 
+/// --backend cuda|cpu: where check and bench run the kernel (cpu: the CPU backend module).
+CLI::Option* add_backend_flag(CLI::App& app, std::string& backend);
+
 /// --device N: a CUDA device ordinal (default 0).
 CLI::Option* add_device_flag(CLI::App& app, int& device);
 

@@ -3,7 +3,8 @@
 # are present) and checks for a CUDA toolkit. Idempotent.
 set -euo pipefail
 
-packages=(cmake ninja-build g++ libfmt-dev libsqlite3-dev libgtest-dev nlohmann-json3-dev libcli11-dev
+# llvm-14-dev: the CPU backend module (backends/cpu/) links LLVM 14 statically.
+packages=(cmake ninja-build g++ libfmt-dev libsqlite3-dev libgtest-dev nlohmann-json3-dev libcli11-dev llvm-14-dev
           libeigen3-dev libspdlog-dev)
 missing=()
 for p in "${packages[@]}"; do

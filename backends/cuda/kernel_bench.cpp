@@ -11,27 +11,6 @@ namespace gqaforge::backends::cuda {
 
 using codegen::AttentionProblem;
 
-AttentionProblem gate_problem(const AttentionProblem& p) {
-  AttentionProblem g = p;
-  g.batch = std::min<int64_t>(p.batch, 2);
-  // Head counts are launch-time values (the kernel depends on the group size alone): two KV
-  // heads keep the head strides exercised at a fraction of the oracle's cost.
-  g.n_kv_heads = std::min(p.n_kv_heads, 2);
-  g.n_q_heads = g.n_kv_heads * p.group();
-  if (p.phase == codegen::Phase::kDecode) {
-    g.kv_len = std::min<int64_t>(p.kv_len, 32768);
-  } else {
-    // 1023 is a multiple of no tile, so the partial last tiles run too.
-    g.q_len = std::min<int64_t>(p.q_len, 1023);
-    g.kv_len = std::min<int64_t>(p.kv_len, 1023);
-  }
-  return g;
-}
-
-uint64_t gate_seed(const AttentionProblem& problem) {
-  return std::hash<std::string>()(problem.name()) & 0xffffff;
-}
-
 Status KernelBench::fill(runtime::DeviceBuffer& buf, uint64_t seed, codegen::DType dtype) {
   GQF_ASSIGN_OR_RETURN(const runtime::LoadedKernel* k, jit_->load(codegen::emit_fill(dtype)));
   GQF_ASSIGN_OR_RETURN(runtime::Function f, k->function("gqaforge_fill_random"));
@@ -74,7 +53,7 @@ Result<BenchOutcome> KernelBench::run(runtime::AttentionOp& op, uint64_t seed, c
   GQF_ASSIGN_OR_RETURN(codegen::KernelConfig pinned, family.resolve(problem, op.kernel_config(), limits));
   out.config = family.canonical(pinned);
   GQF_ASSIGN_OR_RETURN(runtime::AttentionOp gate_op,
-                       runtime::AttentionOp::create(gate_problem(problem), family, pinned, limits));
+                       runtime::AttentionOp::create(runtime::gate_problem(problem), family, pinned, limits));
   runtime::CheckOptions co;
   co.seed = seed;
   co.kv_head_major = kv_head_major_;

@@ -17,13 +17,6 @@
 
 namespace gqaforge::backends::cuda {
 
-/// The gate's shape: the very kernel and config, batch <= 2, at most two KV heads, and lengths
-/// small enough for the CPU oracle (or the GPU reference).
-codegen::AttentionProblem gate_problem(const codegen::AttentionProblem& problem);
-
-/// Default gate seed of a problem (printed with failures so that they can be replayed).
-uint64_t gate_seed(const codegen::AttentionProblem& problem);
-
 struct BenchOutcome {
   std::string config;        // canonical config launched (decode: split count pinned)
   bool gate_passed = false;  // when false nothing was timed

@@ -84,7 +84,7 @@ TEST(TuneCli, BadInputExitsTwoNamingTheValueAndWritesNothing) {
       {"--time-budget soon", "'soon'"},
       {"--repetitions 0", "--repetitions: '0'"},
       {"--phase sideways", "sideways"},
-      {"--backend tpu", "--backend: tpu not in {cuda,synthetic}"},
+      {"--backend tpu", "--backend: tpu not in {cuda,cpu,synthetic}"},
       {"--synthetic-faults crash=2", "crash"},
       {"--linear --gemm 16x4096", "'16x4096'"},
       {"--linear", "--model"},

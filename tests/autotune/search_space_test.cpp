@@ -151,7 +151,8 @@ TEST(FamilySpace, ConfigureValidatesAndNamesTheValue) {
   EXPECT_EQ(bad.status().message(), "block_n=48 must be 16, 32, 64, 128 or 256");
   auto unknown = find_family("sideways");
   ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.status().message(), "unknown kernel family 'sideways' (expected decode, prefill or reference)");
+  EXPECT_EQ(unknown.status().message(),
+            "unknown kernel family 'sideways' (expected decode, prefill, reference, cpu_decode or cpu_prefill)");
 }
 
 TEST(FamilySpace, OnlyTheTunedFamiliesHaveASpace) {

@@ -210,14 +210,17 @@ TEST(Registry, FindsEachFamilyByNameAndPhase) {
     ASSERT_TRUE(found.ok());
     EXPECT_EQ(*found, f);
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"decode", "prefill", "reference"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"decode", "prefill", "reference", "cpu_decode", "cpu_prefill"}));
   EXPECT_STREQ(family_for(Phase::kDecode).name(), "decode");
+  EXPECT_STREQ(family_for(Phase::kDecode, Target::kCpu).name(), "cpu_decode");
+  EXPECT_EQ(family_for(Phase::kPrefill, Target::kCpu).target(), Target::kCpu);
   EXPECT_STREQ(family_for(prefill_problem()).name(), "prefill");
   EXPECT_TRUE(family_for(Phase::kDecode).memory_bound());
   EXPECT_FALSE(family_for(Phase::kPrefill).memory_bound());
   auto unknown = find_family("sideways");
   ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.status().message(), "unknown kernel family 'sideways' (expected decode, prefill or reference)");
+  EXPECT_EQ(unknown.status().message(),
+            "unknown kernel family 'sideways' (expected decode, prefill, reference, cpu_decode or cpu_prefill)");
 }
 
 TEST(Registry, FamiliesEmitWhatTheirEmittersEmit) {

@@ -52,6 +52,8 @@ $GQF_LIBDIR/libgqaforge.so.$GQF_VERSION
 $GQF_LIBDIR/pkgconfig/gqaforge-static.pc
 $GQF_LIBDIR/pkgconfig/gqaforge.pc
 EOF
+# The CPU backend module, when LLVM was there to build it.
+if [ -f "$build/lib/libgqaforge_cpu.so" ]; then echo "$GQF_LIBDIR/gqaforge/libgqaforge_cpu.so" >>"$work/expected.txt"; fi
 sort -o "$work/expected.txt" "$work/expected.txt"
 (cd "$prefix" && find . -type f -o -type l | sed 's|^\./||' | sort) >"$work/installed.txt"
 diff -u "$work/expected.txt" "$work/installed.txt" || fail "the installed files differ from the expected (- expected, + installed)"
