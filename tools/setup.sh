@@ -35,6 +35,21 @@ if [ "${GQAFORGE_SETUP_MINIMAL:-0}" != 1 ] && ! command -v chromium-headless-she
     echo "setup: note: chromium-headless-shell not installed; the report screenshot test will skip"
 fi
 
+# Optional: Debian's Slurm, for the test that runs the README's cluster recipe on a private
+# single-host Slurm (tests/slurm; it installs Slurm itself when it can and skips without).
+# GQAFORGE_SETUP_MINIMAL=1 skips it; a failed install is reported, not fatal.
+if [ "${GQAFORGE_SETUP_MINIMAL:-0}" != 1 ] &&
+   ! dpkg-query -W -f='${Status}' slurm-wlm 2>/dev/null | grep -q "install ok installed"; then
+  echo "setup: installing slurm-wlm (for the Slurm recipe test; GQAFORGE_SETUP_MINIMAL=1 skips it)"
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  { $sudo_cmd apt-get install -y --no-install-recommends slurm-wlm >/dev/null 2>&1 ||
+    { $sudo_cmd apt-get update >/dev/null 2>&1 &&
+      $sudo_cmd apt-get install -y --no-install-recommends slurm-wlm >/dev/null 2>&1; }; } ||
+    echo "setup: note: slurm-wlm not installed; the Slurm recipe test will skip"
+fi
+
 # The Python extension (python/) builds with nanobind, from PyPI; without it (or without pip)
 # the build leaves the extension out and the Python tests skip, naming the reason.
 py=${GQAFORGE_PYTHON:-python3}
