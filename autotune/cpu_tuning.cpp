@@ -78,9 +78,8 @@ class CpuTuning : public TuningFamily {
       });
     } else {
       // Tiles of queries longer than the sequence only repeat a smaller one.
-      s.add_constraint("block_m_within_q_len", [p](const PointValues& v) {
-        return v["block_m"] <= std::max<int64_t>(4, p.q_len);
-      });
+      s.add_constraint("block_m_within_q_len",
+                       [p](const PointValues& v) { return v["block_m"] <= std::max<int64_t>(4, p.q_len); });
     }
   }
 

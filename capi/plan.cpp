@@ -152,7 +152,13 @@ Result<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<LibraryState> library
   const LibraryState& lib = *s.library_;
   const bool heuristic = (flags & GQAFORGE_PLAN_HEURISTIC_DEFAULT) != 0;
   KernelConfig config;
-  if (lib.table() != nullptr && !heuristic) {
+  if (lib.cpu() != nullptr) {
+    s.family_ = &family_for(s.problem_, codegen::Target::kCpu);
+    config = s.family_->default_config(s.problem_, lib.limits());
+    s.decision_ = GQAFORGE_DECISION_DEFAULT;
+    s.class_name_ = library::KernelClass::of(s.problem_).name();
+    s.reason_ = "the CPU target: the cpu_* heuristic default, compiled through the CPU module (LLVM ORC JIT)";
+  } else if (lib.table() != nullptr && !heuristic) {
     GQF_ASSIGN_OR_RETURN(library::Selection sel, lib.table()->select(s.problem_));
     s.family_ = sel.family;
     config = sel.config;
@@ -209,6 +215,11 @@ Result<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<LibraryState> library
 }
 
 Status Plan::load(const LaunchPlan& at_max) {
+  if (cpu::CpuKernels* k = library_->cpu()) {
+    GQF_ASSIGN_OR_RETURN(cpu::CompiledCpuKernel compiled, k->compile(problem_, *family_, config_));
+    cpu_fn_ = compiled.fn;
+    return ok_status();
+  }
   auto api = runtime::driver();
   if (!api.ok()) {
     not_loaded_ = api.status().message();
@@ -252,7 +263,7 @@ void Plan::describe(gqaforge_plan_info& info) const {
   info = gqaforge_plan_info{};
   info.struct_size = size;
   info.decision = decision_;
-  info.loaded = module_ != nullptr ? 1 : 0;
+  info.loaded = module_ != nullptr || cpu_fn_ != nullptr ? 1 : 0;
   info.from_cubin = cubin_ != nullptr ? 1 : 0;
   info.measured_us = measured_us_;
   info.distance = distance_;
@@ -350,6 +361,7 @@ Status Plan::run(const gqaforge_run_args& a, void* workspace, size_t workspace_b
   params.batch = static_cast<int>(a.batch);
   params.q_len = static_cast<int>(a.q_len);
   params.kv_len = static_cast<int>(a.kv_len);
+  if (cpu_fn_ != nullptr) return run_cpu(params, a, workspace, stream);
   // The strides were checked at plan creation; the pointers are this run's.
   GQF_RETURN_IF_ERROR(runtime::check_vector_alignment(params));
   if (module_ == nullptr) return unavailable("the plan's kernel is not loaded: {}", not_loaded_);
@@ -390,6 +402,24 @@ Status Plan::run(const gqaforge_run_args& a, void* workspace, size_t workspace_b
                                      l.shared_bytes, stream, kernel_args, nullptr));
   }
   return ok_status();
+}
+
+Status Plan::run_cpu(const GqaParams& params, const gqaforge_run_args& a, void* workspace, CUstream stream) const {
+  if (stream != nullptr) {
+    return invalid_argument(
+        "the CPU target runs on the calling thread and its pointers are host memory: pass stream "
+        "NULL, not {}",
+        fmt::ptr(stream));
+  }
+  AttentionProblem shape = problem_;
+  shape.batch = a.batch, shape.q_len = a.q_len, shape.kv_len = a.kv_len;
+  const AttentionProblem launch = family_->launch_problem(shape, params);
+  GQF_ASSIGN_OR_RETURN(LaunchPlan lp, family_->launch_plan(launch, config_, library_->limits()));
+  if (lp.workspace.bytes > workspace_bytes_) {
+    return internal_error("{} [{}] at {} needs {} workspace bytes; the plan reserved {}", family_name_, config_text_,
+                          shape.name(), lp.workspace.bytes, workspace_bytes_);
+  }
+  return library_->cpu()->run_compiled(cpu_fn_, launch, lp, params, workspace);
 }
 
 }  // namespace gqaforge::capi

@@ -53,6 +53,20 @@ Result<std::shared_ptr<LibraryState>> LibraryState::open(const char* path, const
     return invalid_argument(
         "no library path and GQAFORGE_OPEN_FORBID_JIT: without a library every kernel is compiled through NVRTC");
   }
+  if (options.arch != nullptr && std::string_view(options.arch) == "cpu") {
+    // The host CPU: the CPU module's kernels; tuned libraries hold CUDA kernels only.
+    s->arch_ = "cpu";
+    GQF_ASSIGN_OR_RETURN(s->cpu_, cpu::CpuKernels::open(options.cache_dir != nullptr ? options.cache_dir : ""));
+    s->limits_ = s->cpu_->limits();
+    s->device_limits_ = true;
+    if (path != nullptr) {
+      s->path_ = path;
+      const std::string why = fmt::format("'{}' holds CUDA kernels; libraries of CPU kernels do not exist yet", path);
+      if (!s->allow_jit_) return failed_precondition("{} (open it with JIT allowed, or with no path)", why);
+      s->refused_reason_ = why;
+    }
+    return s;
+  }
   std::string arch;
   if (options.arch != nullptr) {
     auto normalized = normalize_arch(options.arch);

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/cpu/cpu_backend.h"
 #include "codegen/device_limits.h"
 #include "codegen/family.h"
 #include "codegen/kernels/params.h"
@@ -53,6 +54,9 @@ class LibraryState {
   bool device_limits() const { return device_limits_; }
   const std::string& path() const { return path_; }
   const std::string& refused_reason() const { return refused_reason_; }
+  /// The host CPU target (gqaforge_open_options.arch "cpu"): kernels from the CPU module, run on
+  /// host memory; nullptr for a GPU target.
+  cpu::CpuKernels* cpu() const { return cpu_.get(); }
 
   /// The module of `key` in context `ctx`, loaded from `image` on first use (thread-safe).
   /// `entry_points` are looked up once.
@@ -75,6 +79,7 @@ class LibraryState {
   std::string refused_reason_;
   std::unique_ptr<runtime::CompileCache> cache_;
   runtime::CompileOptions compile_options_;
+  std::unique_ptr<cpu::CpuKernels> cpu_;
 
   std::mutex mutex_;
   std::map<std::pair<CUcontext, std::string>, std::unique_ptr<ContextModule>> modules_;
@@ -117,6 +122,7 @@ class Plan {
  private:
   Plan() = default;
   Status load(const codegen::LaunchPlan& at_max);
+  Status run_cpu(const GqaParams& params, const gqaforge_run_args& args, void* workspace, CUstream stream) const;
   Status check_args(const gqaforge_run_args& args, void* workspace, size_t workspace_bytes) const;
   /// The launches for the run's dims, from the cache or computed (and cached).
   Result<ShapeLaunch> shape_launch(const codegen::AttentionProblem& problem, const GqaParams& params) const;
@@ -140,6 +146,7 @@ class Plan {
   CUcontext ctx_ = nullptr;
   CUdevice retained_device_ = -1;  // >= 0: the plan retained this device's primary context
   const ContextModule* module_ = nullptr;
+  cpu::CpuKernelFn cpu_fn_ = nullptr;  // the CPU target's compiled kernel
 
   mutable std::mutex cache_mutex_;
   mutable std::array<ShapeLaunch, 4> cache_;

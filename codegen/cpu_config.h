@@ -35,11 +35,11 @@ namespace gqaforge::codegen {
 inline constexpr int64_t kCpuMaxItemBytes = int64_t{4} << 20;
 
 struct CpuDecodeConfig {
-  int block_n = 64;      // keys per tile
-  int vec = 16;          // fp32 lanes per vector
-  int head_block = 0;    // query heads of a group per item (0 = all)
-  int threads = 0;       // worker threads (0 = every core)
-  int num_splits = 0;    // key chunks per (sequence, KV head); 0 = chosen at launch
+  int block_n = 64;    // keys per tile
+  int vec = 16;        // fp32 lanes per vector
+  int head_block = 0;  // query heads of a group per item (0 = all)
+  int threads = 0;     // worker threads (0 = every core)
+  int num_splits = 0;  // key chunks per (sequence, KV head); 0 = chosen at launch
 
   static constexpr const char* kFamily = "cpu_decode";
   static std::span<const ConfigField<CpuDecodeConfig>> fields();
@@ -66,12 +66,12 @@ struct CpuPrefillConfig {
 struct CpuKernelSpec {
   DType dtype = DType::kBF16;
   int head_dim = 128;
-  int group = 1;        // query heads per KV head
-  int head_block = 1;   // query heads per item (divides nothing: the last block may be short)
-  int block_m = 1;      // query tokens per item
-  int block_n = 64;     // keys per tile
-  int vec = 16;         // fp32 lanes per vector
-  bool causal = true;   // bottom-right aligned
+  int group = 1;       // query heads per KV head
+  int head_block = 1;  // query heads per item (divides nothing: the last block may be short)
+  int block_m = 1;     // query tokens per item
+  int block_n = 64;    // keys per tile
+  int vec = 16;        // fp32 lanes per vector
+  bool causal = true;  // bottom-right aligned
 
   /// Rows of one item (head_block * block_m).
   int rows() const { return head_block * block_m; }
@@ -96,8 +96,8 @@ struct CpuWork {
   int head_blocks = 1;
   int64_t q_blocks = 1;
   int num_splits = 1;
-  int split_len = 0;   // keys per split, a multiple of block_n (0 when not split)
-  int threads = 1;     // worker threads the call uses
+  int split_len = 0;  // keys per split, a multiple of block_n (0 when not split)
+  int threads = 1;    // worker threads the call uses
   int64_t items() const;
 };
 

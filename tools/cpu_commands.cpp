@@ -30,16 +30,16 @@ Result<const codegen::KernelFamily*> cpu_family(const AttentionProblem& problem,
 
 std::string host_line(const cpu::CpuKernels& k) {
   const cpu::HostCpu& h = k.host();
-  return fmt::format("{} ({}), {} threads, {}-lane fp32 vectors [{}], LLVM {}", h.model, h.llvm_cpu, h.threads,
-                     h.vector_floats, h.features, h.llvm_version);
+  return fmt::format("{} ({}), {} threads, {}-lane fp32 vectors [{}], LLVM {} ({})", h.model, h.llvm_cpu, h.threads,
+                     h.vector_floats, h.features, h.llvm_version, cpu::cpu_module_path());
 }
 
 }  // namespace
 
 std::vector<AttentionProblem> cpu_decode_suite() {
   std::vector<AttentionProblem> out;
-  for (auto [hq, hkv, d] : std::vector<std::tuple<int, int, int>>{{32, 8, 128}, {8, 1, 128}, {16, 2, 128}, {32, 4, 64},
-                                                                  {8, 1, 64}}) {
+  for (auto [hq, hkv, d] :
+       std::vector<std::tuple<int, int, int>>{{32, 8, 128}, {8, 1, 128}, {16, 2, 128}, {32, 4, 64}, {8, 1, 64}}) {
     for (int b : {1, 4}) {
       for (int kv : {4096, 16384, 32768}) {
         out.push_back(codegen::make_problem(Phase::kDecode, hq, hkv, d, codegen::DType::kBF16, true, b, 1, kv));
@@ -51,7 +51,8 @@ std::vector<AttentionProblem> cpu_decode_suite() {
 
 std::vector<AttentionProblem> cpu_prefill_suite() {
   std::vector<AttentionProblem> out;
-  for (auto [hq, hkv, d] : std::vector<std::tuple<int, int, int>>{{32, 8, 128}, {8, 1, 128}, {16, 2, 128}, {8, 1, 64}}) {
+  for (auto [hq, hkv, d] :
+       std::vector<std::tuple<int, int, int>>{{32, 8, 128}, {8, 1, 128}, {16, 2, 128}, {8, 1, 64}}) {
     for (int seq : {1024, 4096}) {
       out.push_back(codegen::make_problem(Phase::kPrefill, hq, hkv, d, codegen::DType::kBF16, true, 1, seq, seq));
     }
@@ -59,8 +60,8 @@ std::vector<AttentionProblem> cpu_prefill_suite() {
   return out;
 }
 
-int run_check_cpu(const AttentionProblem& problem, const std::string& family, const std::string& config,
-                  uint64_t seed, const std::vector<int>& kv_lens) {
+int run_check_cpu(const AttentionProblem& problem, const std::string& family, const std::string& config, uint64_t seed,
+                  const std::vector<int>& kv_lens) {
   auto kernels = cpu::CpuKernels::open();
   if (!kernels.ok()) return report_failure(kernels.status());
   auto fam = cpu_family(problem, family);
@@ -117,8 +118,8 @@ int run_bench_cpu(const std::vector<AttentionProblem>& problems, const std::stri
     } else {
       auto pinned = family.resolve(problem, *cfg, k.limits());
       cfg_text = family.canonical(pinned.ok() ? *pinned : *cfg);
-      auto check = k.check(runtime::gate_problem(problem), family, pinned.ok() ? *pinned : *cfg,
-                           runtime::gate_seed(problem));
+      auto check =
+          k.check(runtime::gate_problem(problem), family, pinned.ok() ? *pinned : *cfg, runtime::gate_seed(problem));
       if (!check.ok()) {
         error = check.status().message();
       } else if (!check->report.passed) {

@@ -98,13 +98,21 @@ Status CpuKernels::run(const AttentionProblem& problem, const KernelFamily& fami
                        const GqaParams& params) {
   GQF_ASSIGN_OR_RETURN(CompiledCpuKernel kernel, compile(problem, family, config));
   GQF_ASSIGN_OR_RETURN(codegen::LaunchPlan plan, family.launch_plan(problem, config, limits_));
+  std::lock_guard<std::mutex> lock(mutex_);
   return runner_.run(kernel.fn, problem, plan, params);
+}
+
+Status CpuKernels::run_compiled(CpuKernelFn fn, const AttentionProblem& problem, const codegen::LaunchPlan& plan,
+                                const GqaParams& params, void* workspace) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return runner_.run(fn, problem, plan, params, workspace);
 }
 
 Result<CpuCheck> CpuKernels::check(const AttentionProblem& problem, const KernelFamily& family,
                                    const KernelConfig& config, uint64_t seed, std::vector<int> kv_lens,
                                    std::vector<int> q_lens, bool varlen) {
-  runtime::HostAttention host = runtime::make_host_attention(problem, seed, std::move(kv_lens), std::move(q_lens), varlen);
+  runtime::HostAttention host =
+      runtime::make_host_attention(problem, seed, std::move(kv_lens), std::move(q_lens), varlen);
   std::vector<uint16_t> o(host.q.size(), runtime::kPoison16);
   std::vector<float> lse(static_cast<size_t>(host.q_rows() * problem.n_q_heads));
   std::fill(lse.begin(), lse.end(), std::bit_cast<float>(runtime::kPoison32));
@@ -146,7 +154,10 @@ Result<CpuTiming> CpuKernels::time(const AttentionProblem& problem, const Kernel
       std::clamp(std::ceil(2.0 * static_cast<double>(last_level_cache_bytes()) / std::max(kv_bytes, 1.0)), 1.0, 8.0));
   std::vector<HostTensors> sets;
   for (int c = 0; c < copies; ++c) sets.push_back(make_tensors(problem, 1000 + static_cast<uint64_t>(c)));
-  auto call = [&](int i) { return runner_.run(kernel.fn, problem, plan, sets[static_cast<size_t>(i) % sets.size()].params); };
+  auto call = [&](int i) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return runner_.run(kernel.fn, problem, plan, sets[static_cast<size_t>(i) % sets.size()].params);
+  };
   GQF_RETURN_IF_ERROR(call(0));  // warm-up: the pool's threads, the workspace, page faults
   const int reps = repetitions > 0 ? repetitions : 15;
   std::vector<double> us;
@@ -211,8 +222,8 @@ std::vector<autotune::CompileResult> CpuBackend::compile(const std::vector<autot
     const autotune::Candidate& c = candidates[i];
     auto k = kernels_->compile(c.problem, *c.family, c.config);
     if (!k.ok()) {
-      r.status = k.status().code() == StatusCode::kInvalidArgument ? MeasureStatus::kRejected
-                                                                     : MeasureStatus::kCompileFailed;
+      r.status =
+          k.status().code() == StatusCode::kInvalidArgument ? MeasureStatus::kRejected : MeasureStatus::kCompileFailed;
       r.message = k.status().message();
       continue;
     }
@@ -239,8 +250,8 @@ autotune::MeasureResult CpuBackend::measure(const autotune::Candidate& c, const 
   const AttentionProblem gate = runtime::gate_problem(c.problem);
   auto check = kernels_->check(gate, *c.family, *pinned, options.seed);
   if (!check.ok()) {
-    r.status = check.status().code() == StatusCode::kInvalidArgument ? MeasureStatus::kRejected
-                                                                       : MeasureStatus::kLaunchFailed;
+    r.status =
+        check.status().code() == StatusCode::kInvalidArgument ? MeasureStatus::kRejected : MeasureStatus::kLaunchFailed;
     r.message = check.status().message();
     return r;
   }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "autotune/backend.h"
@@ -45,6 +46,10 @@ class CpuKernels {
   /// Runs the kernel on host tensors (layout of `params`), as a call would.
   Status run(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
              const codegen::KernelConfig& config, const GqaParams& params);
+  /// Runs a compiled kernel for `plan` (its launch plan at the call's dims), one call at a time:
+  /// the C API's plans share the worker pool. `workspace` as for CpuRunner::run.
+  Status run_compiled(CpuKernelFn fn, const codegen::AttentionProblem& problem, const codegen::LaunchPlan& plan,
+                      const GqaParams& params, void* workspace);
   /// The gate: fresh seeded inputs for `problem` (with per-sequence lengths or the packed varlen
   /// layout when given), poisoned outputs, the oracle.
   Result<CpuCheck> check(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
@@ -58,6 +63,7 @@ class CpuKernels {
   CpuJit* jit_ = nullptr;
   codegen::DeviceLimits limits_;
   std::string cache_dir_;
+  std::mutex mutex_;  // one call at a time through runner_
   CpuRunner runner_;
 };
 

@@ -23,13 +23,13 @@ using CpuKernelFn = void (*)(const GqaParams* params, int64_t first, int64_t end
 
 /// The host as the module sees it.
 struct HostCpu {
-  std::string model;          // "Intel(R) Xeon(R) Processor" (from the OS)
-  std::string llvm_cpu;       // LLVM's name for it, "skylake-avx512"
-  std::string features;       // the vector features the kernels use: "avx512f avx2 fma f16c"
-  std::string all_features;   // every feature LLVM detected (part of the object-cache key)
-  int vector_floats = 4;      // fp32 lanes of the widest vector the kernels use
-  int threads = 1;            // hardware threads
-  std::string llvm_version;   // "14.0.6"
+  std::string model;         // "Intel(R) Xeon(R) Processor" (from the OS)
+  std::string llvm_cpu;      // LLVM's name for it, "skylake-avx512"
+  std::string features;      // the vector features the kernels use: "avx512f avx2 fma f16c"
+  std::string all_features;  // every feature LLVM detected (part of the object-cache key)
+  int vector_floats = 4;     // fp32 lanes of the widest vector the kernels use
+  int threads = 1;           // hardware threads
+  std::string llvm_version;  // "14.0.6"
 };
 
 struct CompiledCpuKernel {

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <filesystem>
 #include <mutex>
@@ -32,17 +33,25 @@ std::string executable_dir() {
 std::vector<std::string> cpu_module_candidates() {
   if (auto env = env_setting("CPU_MODULE")) return {*env};
   std::vector<std::string> out;
-  if (const std::string dir = executable_dir(); !dir.empty()) {
-    out.push_back(dir + "/../lib/libgqaforge_cpu.so");
-    out.push_back(dir + "/../lib/gqaforge/libgqaforge_cpu.so");
+  // The directory of the object this loader is linked into: for the C API, libgqaforge.so's.
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&cpu_module_candidates), &info) != 0 && info.dli_fname != nullptr) {
+    out.push_back(std::filesystem::path(info.dli_fname).parent_path().string() + "/gqaforge/libgqaforge_cpu.so");
   }
-#ifdef GQAFORGE_CPU_MODULE_INSTALL_PATH
-  out.push_back(GQAFORGE_CPU_MODULE_INSTALL_PATH);
+  if (const std::string dir = executable_dir(); !dir.empty()) {
+#ifdef GQAFORGE_CPU_MODULE_LIBDIR
+    out.push_back(dir + "/../" GQAFORGE_CPU_MODULE_LIBDIR "/gqaforge/libgqaforge_cpu.so");
 #endif
+    out.push_back(dir + "/../lib/libgqaforge_cpu.so");
+  }
 #ifdef GQAFORGE_CPU_MODULE_BUILD_PATH
   out.push_back(GQAFORGE_CPU_MODULE_BUILD_PATH);
 #endif
-  return out;
+  std::vector<std::string> unique;
+  for (const std::string& p : out) {
+    if (std::find(unique.begin(), unique.end(), p) == unique.end()) unique.push_back(p);
+  }
+  return unique;
 }
 
 Result<CpuJit*> cpu_jit() {

@@ -12,9 +12,10 @@
 
 namespace gqaforge::cpu {
 
-/// Where the loader looks, in order: $GQAFORGE_CPU_MODULE alone when set; else
-/// <executable dir>/../lib/libgqaforge_cpu.so, <executable dir>/../lib/gqaforge/libgqaforge_cpu.so,
-/// the install path and the build tree's path.
+/// Where the loader looks, in order: $GQAFORGE_CPU_MODULE alone when set; else gqaforge/ beside
+/// the object the loader is in (libgqaforge.so's directory, for the C API), the installed layout
+/// beside the executable (<bin>/../<libdir>/gqaforge/), the build tree's lib/ beside tools/, and
+/// the build tree's path (for the tests' executables).
 std::vector<std::string> cpu_module_candidates();
 
 /// The process's CPU module, loaded (once) on the first call. The error names every path tried

@@ -86,18 +86,23 @@ WorkerPool& CpuRunner::pool(int threads) {
 }
 
 Status CpuRunner::run(CpuKernelFn fn, const codegen::AttentionProblem& problem, const codegen::LaunchPlan& plan,
-                      GqaParams params) {
-  if (plan.launches.size() != 1) return invalid_argument("a CPU launch plan has one launch, not {}", plan.launches.size());
+                      GqaParams params, void* workspace) {
+  if (plan.launches.size() != 1)
+    return invalid_argument("a CPU launch plan has one launch, not {}", plan.launches.size());
   const codegen::LaunchShape& shape = plan.launches.front();
   const int64_t items = shape.grid[0];
   WorkerPool& workers = pool(static_cast<int>(shape.block[0]));
   params.num_splits = std::max(1, plan.num_splits);
   params.split_len = plan.num_splits > 1 ? plan.split_len : 0;
   if (plan.num_splits > 1) {
-    const size_t floats = plan.workspace.bytes / sizeof(float);
-    if (workspace_.size() < floats) workspace_.resize(floats);
-    params.o_partial = workspace_.data() + plan.workspace.o_partial_offset / sizeof(float);
-    params.lse_partial = workspace_.data() + plan.workspace.lse_partial_offset / sizeof(float);
+    auto* base = static_cast<unsigned char*>(workspace);
+    if (base == nullptr) {
+      const size_t floats = plan.workspace.bytes / sizeof(float);
+      if (workspace_.size() < floats) workspace_.resize(floats);
+      base = reinterpret_cast<unsigned char*>(workspace_.data());
+    }
+    params.o_partial = reinterpret_cast<float*>(base + plan.workspace.o_partial_offset);
+    params.lse_partial = reinterpret_cast<float*>(base + plan.workspace.lse_partial_offset);
   } else {
     params.o_partial = nullptr;
     params.lse_partial = nullptr;
@@ -141,9 +146,8 @@ void CpuRunner::combine(const codegen::AttentionProblem& problem, const GqaParam
       uint16_t* dst = o + b * p.o_stride_b + t * p.o_stride_s + head * p.o_stride_h;
       for (int i = 0; i < d; ++i) dst[i] = float_to_half(acc[static_cast<size_t>(i)] * inv, bf16);
       if (p.lse != nullptr) {
-        p.lse[row] = sum > 0 && m != -std::numeric_limits<float>::infinity()
-                         ? m + std::log(sum)
-                         : -std::numeric_limits<float>::infinity();
+        p.lse[row] = sum > 0 && m != -std::numeric_limits<float>::infinity() ? m + std::log(sum)
+                                                                             : -std::numeric_limits<float>::infinity();
       }
     }
   });

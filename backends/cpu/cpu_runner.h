@@ -46,9 +46,10 @@ class CpuRunner {
  public:
   /// One call: `params` as for a GPU launch (tensors, strides, lengths, scale); the runner sets
   /// the split fields and the workspace pointers from `plan`, runs `fn` over the plan's items on
-  /// the plan's thread count, and combines the partials when the keys were split.
+  /// the plan's thread count, and combines the partials when the keys were split. `workspace`
+  /// (plan.workspace.bytes of host memory) holds the partials; null: the runner's own.
   Status run(CpuKernelFn fn, const codegen::AttentionProblem& problem, const codegen::LaunchPlan& plan,
-             GqaParams params);
+             GqaParams params, void* workspace = nullptr);
 
  private:
   WorkerPool& pool(int threads);

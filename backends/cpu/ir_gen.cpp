@@ -21,9 +21,36 @@ using llvm::Value;
 
 // GqaParams fields, in declaration order (codegen/kernels/params.h).
 enum Field {
-  kQ, kK, kV, kO, kLse, kOPartial, kLsePartial, kKvLens, kCuQ, kCuK,
-  kQsb, kQss, kQsh, kKsb, kKss, kKsh, kVsb, kVss, kVsh, kOsb, kOss, kOsh,
-  kBatch, kQLen, kKvLen, kNQ, kNKv, kNumSplits, kSplitLen, kScaleLog2,
+  kQ,
+  kK,
+  kV,
+  kO,
+  kLse,
+  kOPartial,
+  kLsePartial,
+  kKvLens,
+  kCuQ,
+  kCuK,
+  kQsb,
+  kQss,
+  kQsh,
+  kKsb,
+  kKss,
+  kKsh,
+  kVsb,
+  kVss,
+  kVsh,
+  kOsb,
+  kOss,
+  kOsh,
+  kBatch,
+  kQLen,
+  kKvLen,
+  kNQ,
+  kNKv,
+  kNumSplits,
+  kSplitLen,
+  kScaleLog2,
 };
 
 class Gen {
@@ -50,7 +77,8 @@ class Gen {
     for (int i = 0; i < 7; ++i) fields.push_back(i32_);
     fields.push_back(f32_);
     params_ty_ = llvm::StructType::create(ctx_, fields, "GqaParams");
-    auto* fn_ty = llvm::FunctionType::get(b_.getVoidTy(), {llvm::PointerType::getUnqual(params_ty_), i64_, i64_}, false);
+    auto* fn_ty =
+        llvm::FunctionType::get(b_.getVoidTy(), {llvm::PointerType::getUnqual(params_ty_), i64_, i64_}, false);
     fn_ = llvm::Function::Create(fn_ty, llvm::Function::ExternalLinkage, s_.symbol(), m.get());
     const std::string bits = std::to_string(32 * s_.vec);
     fn_->addFnAttr("min-legal-vector-width", bits);
@@ -135,7 +163,9 @@ class Gen {
     Value* p = b_.CreateInBoundsGEP(f32_, base, index);
     return b_.CreateBitCast(p, llvm::PointerType::getUnqual(vf_));
   }
-  Value* load_fvec(Value* base, Value* index) { return b_.CreateAlignedLoad(vf_, f32_vec_ptr(base, index), llvm::Align(4)); }
+  Value* load_fvec(Value* base, Value* index) {
+    return b_.CreateAlignedLoad(vf_, f32_vec_ptr(base, index), llvm::Align(4));
+  }
   void store_fvec(Value* v, Value* base, Value* index) {
     b_.CreateAlignedStore(v, f32_vec_ptr(base, index), llvm::Align(4));
   }
@@ -212,13 +242,13 @@ class Gen {
     Value* cu_q = field(kCuQ);
     Value* cu_k = field(kCuK);
     Value* kv_lens = field(kKvLens);
-    Value* has_cu_q = b_.CreateICmpNE(cu_q, llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(cu_q->getType())));
-    Value* has_cu_k = b_.CreateICmpNE(cu_k, llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(cu_k->getType())));
+    Value* has_cu_q =
+        b_.CreateICmpNE(cu_q, llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(cu_q->getType())));
+    Value* has_cu_k =
+        b_.CreateICmpNE(cu_k, llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(cu_k->getType())));
     Value* has_kv_lens =
         b_.CreateICmpNE(kv_lens, llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(kv_lens->getType())));
-    auto at = [&](Value* arr, Value* idx) {
-      return sext(b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, arr, idx)));
-    };
+    auto at = [&](Value* arr, Value* idx) { return sext(b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, arr, idx))); };
     auto guarded = [&](Value* cond, Value* arr, Value* idx, Value* otherwise) {
       // Loads only when the array is there: a branch, not a select of a load from null.
       BasicBlock* pre = b_.GetInsertBlock();
@@ -261,8 +291,9 @@ class Gen {
     Value* safe_len = max64(split_len, i64c(1));
     Value* key_begin = b_.CreateSelect(is_split, b_.CreateMul(split, split_len), i64c(0));
     Value* key_end = b_.CreateSelect(is_split, min64(kv_len_b, b_.CreateAdd(key_begin, split_len)), kv_len_b);
-    Value* n_active = b_.CreateSelect(is_split, b_.CreateSDiv(b_.CreateAdd(kv_len_b, b_.CreateSub(safe_len, i64c(1))), safe_len),
-                                      b_.CreateSelect(b_.CreateICmpSGT(kv_len_b, i64c(0)), i64c(1), i64c(0)));
+    Value* n_active =
+        b_.CreateSelect(is_split, b_.CreateSDiv(b_.CreateAdd(kv_len_b, b_.CreateSub(safe_len, i64c(1))), safe_len),
+                        b_.CreateSelect(b_.CreateICmpSGT(kv_len_b, i64c(0)), i64c(1), i64c(0)));
     // Split 0 always runs (a sequence without keys still writes its rows); others need keys.
     Value* runs = b_.CreateAnd(b_.CreateICmpSGT(nt, i64c(0)),
                                b_.CreateOr(b_.CreateICmpEQ(split, i64c(0)), b_.CreateICmpSLT(split, n_active)));
@@ -291,8 +322,9 @@ class Gen {
           b_.CreateStore(f32c(0.0), b_.CreateInBoundsGEP(f32_, lr_, r));
         });
       });
-      loop(key_begin, item_end, [&](Value* kb) { tile(kb, item_end, key_end, off, t0, nt, ng, h, k_base, v_base, k_tok0); },
-           s_.block_n);
+      loop(
+          key_begin, item_end,
+          [&](Value* kb) { tile(kb, item_end, key_end, off, t0, nt, ng, h, k_base, v_base, k_tok0); }, s_.block_n);
       finish(nt, ng, h, g0, t0, q_tok0, o_base, lse_row0, b, split, n_active, q_len);
     });
   }
@@ -318,22 +350,27 @@ class Gen {
     // K, transposed to [head_dim][block_n] fp32, vec keys at a time: vec rows of a head-dim chunk
     // go through an in-register transpose, so the scores need no lane reductions. Past the last
     // key the last row is repeated (its scores are masked).
-    loop(i64c(0), nk, [&](Value* j0) {
-      std::vector<Value*> src;
-      for (int i = 0; i < s_.vec; ++i) {
-        Value* j = min64(b_.CreateAdd(j0, i64c(i)), b_.CreateSub(nk, i64c(1)));
-        Value* key = b_.CreateAdd(k_tok0, b_.CreateAdd(kb, j));
-        src.push_back(b_.CreateAdd(k_base, b_.CreateAdd(b_.CreateMul(key, kss), kh)));
-      }
-      for (int c = 0; c < nv_; ++c) {
-        std::vector<Value*> rows;
-        for (int i = 0; i < s_.vec; ++i) rows.push_back(load_16(k, b_.CreateAdd(src[static_cast<size_t>(i)], i64c(c * s_.vec))));
-        transpose(rows);
-        for (int i = 0; i < s_.vec; ++i) {
-          store_fvec(rows[static_cast<size_t>(i)], kt_, b_.CreateAdd(i64c(int64_t{c * s_.vec + i} * s_.block_n), j0));
-        }
-      }
-    }, s_.vec);
+    loop(
+        i64c(0), nk,
+        [&](Value* j0) {
+          std::vector<Value*> src;
+          for (int i = 0; i < s_.vec; ++i) {
+            Value* j = min64(b_.CreateAdd(j0, i64c(i)), b_.CreateSub(nk, i64c(1)));
+            Value* key = b_.CreateAdd(k_tok0, b_.CreateAdd(kb, j));
+            src.push_back(b_.CreateAdd(k_base, b_.CreateAdd(b_.CreateMul(key, kss), kh)));
+          }
+          for (int c = 0; c < nv_; ++c) {
+            std::vector<Value*> rows;
+            for (int i = 0; i < s_.vec; ++i)
+              rows.push_back(load_16(k, b_.CreateAdd(src[static_cast<size_t>(i)], i64c(c * s_.vec))));
+            transpose(rows);
+            for (int i = 0; i < s_.vec; ++i) {
+              store_fvec(rows[static_cast<size_t>(i)], kt_,
+                         b_.CreateAdd(i64c(int64_t{c * s_.vec + i} * s_.block_n), j0));
+            }
+          }
+        },
+        s_.vec);
     // V rows, converted once for every row of the item.
     loop(i64c(0), nk, [&](Value* j) {
       Value* key = b_.CreateAdd(k_tok0, b_.CreateAdd(kb, j));
@@ -352,10 +389,13 @@ class Gen {
         if (pair_) {
           // Rows in pairs, then the odd one out.
           Value* pairs = b_.CreateMul(b_.CreateSDiv(ng, i64c(2)), i64c(2));
-          loop(i64c(0), pairs, [&](Value* gi) {
-            Value* r = b_.CreateAdd(r0, gi);
-            row_tile({r, b_.CreateAdd(r, i64c(1))}, nvis);
-          }, 2);
+          loop(
+              i64c(0), pairs,
+              [&](Value* gi) {
+                Value* r = b_.CreateAdd(r0, gi);
+                row_tile({r, b_.CreateAdd(r, i64c(1))}, nvis);
+              },
+              2);
           when(b_.CreateICmpSLT(pairs, ng), [&] { row_tile({b_.CreateAdd(r0, pairs)}, nvis); });
         } else {
           loop(i64c(0), ng, [&](Value* gi) { row_tile({b_.CreateAdd(r0, gi)}, nvis); });
@@ -370,8 +410,9 @@ class Gen {
     Value* p = b_.CreateGEP(i16_, b_.CreateBitCast(base, llvm::PointerType::getUnqual(i16_)), index);
     Value* bytes = b_.CreateBitCast(p, b_.getInt8PtrTy());
     for (int off = 0; off < s_.head_dim * 2; off += 64) {
-      b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getInt8PtrTy()},
-                         {b_.CreateGEP(b_.getInt8Ty(), bytes, i64c(off)), b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
+      b_.CreateIntrinsic(
+          llvm::Intrinsic::prefetch, {b_.getInt8PtrTy()},
+          {b_.CreateGEP(b_.getInt8Ty(), bytes, i64c(off)), b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
     }
   }
 
@@ -465,13 +506,15 @@ class Gen {
       for (int c = 0; c < nv_; ++c) {
         Value* vv = load_fvec(vf_buf_, b_.CreateAdd(vr, i64c(c * s_.vec)));
         for (size_t p = 0; p < np; ++p) {
-          b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vf_}, {pj[p], vv, b_.CreateLoad(vf_, acc(p, c))}),
-                         acc(p, c));
+          b_.CreateStore(
+              b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vf_}, {pj[p], vv, b_.CreateLoad(vf_, acc(p, c))}),
+              acc(p, c));
         }
       }
     });
     for (size_t p = 0; p < np; ++p) {
-      for (int c = 0; c < nv_; ++c) store_fvec(b_.CreateLoad(vf_, acc(p, c)), of_, b_.CreateAdd(row[p], i64c(c * s_.vec)));
+      for (int c = 0; c < nv_; ++c)
+        store_fvec(b_.CreateLoad(vf_, acc(p, c)), of_, b_.CreateAdd(row[p], i64c(c * s_.vec)));
     }
   }
 
@@ -488,7 +531,8 @@ class Gen {
     Value* n_q = sext(field(kNQ));
     Value* batch = sext(field(kBatch));
     Value* final_out = b_.CreateICmpSLE(n_active, i64c(1));
-    Value* has_lse = b_.CreateICmpNE(lse, llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(lse->getType())));
+    Value* has_lse =
+        b_.CreateICmpNE(lse, llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(lse->getType())));
     loop(i64c(0), nt, [&](Value* ti) {
       loop(i64c(0), ng, [&](Value* gi) {
         Value* r = b_.CreateAdd(b_.CreateMul(ti, i64c(s_.head_block)), gi);
@@ -499,12 +543,12 @@ class Gen {
         Value* has_keys = b_.CreateFCmpOGT(l, f32c(0.0));
         Value* inv = b_.CreateSelect(has_keys, b_.CreateFDiv(f32c(1.0), l), f32c(0.0));
         Value* log2l = b_.CreateUnaryIntrinsic(llvm::Intrinsic::log2, b_.CreateSelect(has_keys, l, f32c(1.0)));
-        Value* lse_v = b_.CreateSelect(has_keys, b_.CreateFMul(b_.CreateFAdd(m, log2l), f32c(0.6931471805599453)),
-                                       neg_inf());
+        Value* lse_v =
+            b_.CreateSelect(has_keys, b_.CreateFMul(b_.CreateFAdd(m, log2l), f32c(0.6931471805599453)), neg_inf());
         Value* row = b_.CreateMul(r, i64c(s_.head_dim));
         when(final_out, [&] {
-          Value* dst =
-              b_.CreateAdd(o_base, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(q_tok0, token), oss), b_.CreateMul(head, osh)));
+          Value* dst = b_.CreateAdd(
+              o_base, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(q_tok0, token), oss), b_.CreateMul(head, osh)));
           for (int c = 0; c < nv_; ++c) {
             Value* ov = b_.CreateFMul(load_fvec(of_, b_.CreateAdd(row, i64c(c * s_.vec))), splat(inv));
             store_16(ov, o, b_.CreateAdd(dst, i64c(c * s_.vec)));

@@ -69,8 +69,8 @@ class Jit final : public CpuJit {
     if (!lljit) return unavailable("ORC LLJIT: {}", error_text(lljit.takeError()));
     jit->lljit_ = std::move(*lljit);
     // libm and libc for what the code generator leaves as calls (log2f, memset).
-    auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-        jit->lljit_->getDataLayout().getGlobalPrefix());
+    auto gen =
+        llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(jit->lljit_->getDataLayout().getGlobalPrefix());
     if (!gen) return unavailable("ORC process symbols: {}", error_text(gen.takeError()));
     jit->lljit_->getMainJITDylib().addGenerator(std::move(*gen));
     jit->detect_host();

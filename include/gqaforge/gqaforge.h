@@ -85,7 +85,10 @@ typedef struct gqaforge_open_options {
   uint32_t struct_size; /* sizeof(gqaforge_open_options): lets the struct grow */
   uint32_t flags;       /* GQAFORGE_OPEN_* */
   /* The target the kernels run on ("sm_90a"). NULL: the current CUDA device's (or, with no
-   * GPU, the library's first target: planning works, running does not). */
+   * GPU, the library's first target: planning works, running does not). "cpu": the host CPU,
+   * kernels generated for it and compiled by the CPU backend module (libgqaforge_cpu.so, next
+   * to this library in gqaforge/); runs take host memory and stream NULL and return when done;
+   * a library file holds CUDA kernels only, so every CPU shape gets the heuristic default. */
   const char* arch;
   /* The persistent NVRTC compile cache for JIT kernels. NULL: $GQAFORGE_CACHE_DIR, else
    * $XDG_CACHE_HOME/gqaforge, else ~/.cache/gqaforge. */

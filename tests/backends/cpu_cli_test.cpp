@@ -38,13 +38,15 @@ void expect_usage_error(const std::string& args, const std::string& named) {
 
 TEST(CpuCli, CheckBenchAndEmitRunGeneratedKernels) {
   GQF_REQUIRE_CPU_MODULE(k);
-  CliRun check = gqaforge("check --backend cpu --phase decode --heads 12:4 --head-dim 96 --batch 2 --kv-len 999 "
-                          "--kv-lens 999,3 --dtype fp16");
+  CliRun check = gqaforge(
+      "check --backend cpu --phase decode --heads 12:4 --head-dim 96 --batch 2 --kv-len 999 "
+      "--kv-lens 999,3 --dtype fp16");
   EXPECT_EQ(check.status, 0) << check.output;
   EXPECT_NE(check.output.find("PASS"), std::string::npos) << check.output;
   EXPECT_NE(check.output.find("oracle=cpu-fp64"), std::string::npos) << check.output;
-  CliRun bench = gqaforge("bench --backend cpu --phase prefill --heads 8:2 --head-dim 64 --q-len 256 --kv-len 256 "
-                          "--causal --wide");
+  CliRun bench = gqaforge(
+      "bench --backend cpu --phase prefill --heads 8:2 --head-dim 64 --q-len 256 --kv-len 256 "
+      "--causal --wide");
   EXPECT_EQ(bench.status, 0) << bench.output;
   EXPECT_NE(bench.output.find("GFLOP/s"), std::string::npos) << bench.output;
   EXPECT_NE(bench.output.find("gate pass"), std::string::npos) << bench.output;
@@ -57,8 +59,10 @@ TEST(CpuCli, TuneWritesCpuRows) {
   GQF_REQUIRE_CPU_MODULE(k);
   const std::string db = std::string(GQAFORGE_BINARY_DIR) + "/cpu-cli-tune.sqlite";
   std::filesystem::remove(db);
-  CliRun tune = gqaforge("tune --backend cpu --phase decode --heads 8:1 --head-dim 64 --batch 1 --kv-len 2k "
-                         "--strategy random --budget 3 --db " + db);
+  CliRun tune = gqaforge(
+      "tune --backend cpu --phase decode --heads 8:1 --head-dim 64 --batch 1 --kv-len 2k "
+      "--strategy random --budget 3 --db " +
+      db);
   EXPECT_EQ(tune.status, 0) << tune.output;
   CliRun best = gqaforge("db best --wide --family cpu_decode --db " + db);
   EXPECT_EQ(best.status, 0) << best.output;

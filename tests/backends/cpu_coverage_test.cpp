@@ -45,8 +45,8 @@ TEST_P(CpuCoverage, MatchesOracle) {
   auto config = family.configure(p, c.config, k->limits());
   ASSERT_TRUE(config.ok()) << config.status().message();
   const bool varlen = !c.q_lens.empty();
-  auto check = k->check(p, family, *config, std::hash<std::string>()(case_name(c)) & 0xffffff, c.kv_lens, c.q_lens,
-                        varlen);
+  auto check =
+      k->check(p, family, *config, std::hash<std::string>()(case_name(c)) & 0xffffff, c.kv_lens, c.q_lens, varlen);
   ASSERT_TRUE(check.ok()) << check.status().message();
   EXPECT_TRUE(check->report.passed) << check->config << ": " << check->report.summary();
 }

@@ -27,9 +27,9 @@ inline CpuKernels* kernels(std::string* why) {
 
 /// Skips without a module build; fails when the module was built but does not load.
 #ifdef GQAFORGE_TEST_CPU_MODULE
-#define GQF_REQUIRE_CPU_MODULE(var)                      \
-  std::string var##_why;                                 \
-  CpuKernels* var = testing::kernels(&var##_why);        \
+#define GQF_REQUIRE_CPU_MODULE(var)               \
+  std::string var##_why;                          \
+  CpuKernels* var = testing::kernels(&var##_why); \
   ASSERT_NE(var, nullptr) << var##_why
 #else
 #define GQF_REQUIRE_CPU_MODULE(var) \

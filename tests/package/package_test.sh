@@ -92,6 +92,15 @@ lib=$work/h200-8x1-d64.gqalib
 "$prefix/bin/gqaforge" library build --db "$src/data/h200-tuned.tsv" --heads 8:1 --head-dim 64 --allow-older-codegen -o "$lib" \
   >"$work/library.log" 2>&1 || { cat "$work/library.log"; fail "gqaforge library build"; }
 
+if [ -f "$build/lib/libgqaforge_cpu.so" ]; then
+  step "the installed CPU backend module, found from the installed layout"
+  "$prefix/bin/gqaforge" check --backend cpu --phase decode --heads 8:2 --head-dim 64 --kv-len 999 \
+    >"$work/cpu-check.log" 2>&1 || { cat "$work/cpu-check.log"; fail "gqaforge check --backend cpu"; }
+  grep -qF "($prefix/bin/../$GQF_LIBDIR/gqaforge/libgqaforge_cpu.so)" "$work/cpu-check.log" ||
+    fail "the installed CLI did not load the installed CPU module: $(head -n 1 "$work/cpu-check.log")"
+  grep -q "^PASS" "$work/cpu-check.log" || fail "the CPU kernel failed the gate: $(cat "$work/cpu-check.log")"
+fi
+
 step "examples/ against the prefix (CMake, Ninja)"
 "$cmake" -S "$src/examples" -B "$work/examples" -G Ninja -DCMAKE_MAKE_PROGRAM="$GQF_NINJA" \
   -DCMAKE_CXX_COMPILER="$GQF_CXX" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
