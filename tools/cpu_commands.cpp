@@ -127,7 +127,8 @@ int run_bench_cpu(const std::vector<AttentionProblem>& problems, const std::stri
         error = "correctness gate failed: " + check->report.summary();
       } else {
         gate = "pass";
-        auto timed = k.time(problem, family, *cfg);
+        // K/V as [batch, n_kv, kv_len, head_dim], the layout bench/cpu_peers.py gives PyTorch.
+        auto timed = k.time(problem, family, *cfg, 0, /*kv_head_major=*/true);
         if (timed.ok()) {
           t = *timed;
         } else {

@@ -48,7 +48,7 @@ void fill_random(std::vector<uint16_t>& out, uint64_t seed, bool bf16) {
   }
 }
 
-HostTensors make_tensors(const AttentionProblem& pr, uint64_t seed) {
+HostTensors make_tensors(const AttentionProblem& pr, uint64_t seed, bool kv_head_major) {
   HostTensors t;
   const auto q_elems = static_cast<size_t>(pr.batch * pr.q_len * pr.n_q_heads * pr.head_dim);
   const auto kv_elems = static_cast<size_t>(pr.batch * pr.kv_len * pr.n_kv_heads * pr.head_dim);
@@ -61,7 +61,7 @@ HostTensors make_tensors(const AttentionProblem& pr, uint64_t seed) {
   fill_random(t.q, seed, bf16);
   fill_random(t.k, seed + 1, bf16);
   fill_random(t.v, seed + 2, bf16);
-  t.params = runtime::fixed_layout_params(pr, false);
+  t.params = runtime::fixed_layout_params(pr, kv_head_major);
   t.params.q = t.q.data();
   t.params.k = t.k.data();
   t.params.v = t.v.data();
@@ -145,7 +145,7 @@ Result<CpuCheck> CpuKernels::check(const AttentionProblem& problem, const Kernel
 }
 
 Result<CpuTiming> CpuKernels::time(const AttentionProblem& problem, const KernelFamily& family,
-                                   const KernelConfig& config, int repetitions) {
+                                   const KernelConfig& config, int repetitions, bool kv_head_major) {
   GQF_ASSIGN_OR_RETURN(CompiledCpuKernel kernel, compile(problem, family, config));
   GQF_ASSIGN_OR_RETURN(codegen::LaunchPlan plan, family.launch_plan(problem, config, limits_));
   // Enough input sets that consecutive calls find their K/V out of the last-level cache.
@@ -153,7 +153,8 @@ Result<CpuTiming> CpuKernels::time(const AttentionProblem& problem, const Kernel
   const int copies = static_cast<int>(
       std::clamp(std::ceil(2.0 * static_cast<double>(last_level_cache_bytes()) / std::max(kv_bytes, 1.0)), 1.0, 8.0));
   std::vector<HostTensors> sets;
-  for (int c = 0; c < copies; ++c) sets.push_back(make_tensors(problem, 1000 + static_cast<uint64_t>(c)));
+  for (int c = 0; c < copies; ++c)
+    sets.push_back(make_tensors(problem, 1000 + static_cast<uint64_t>(c), kv_head_major));
   auto call = [&](int i) {
     std::lock_guard<std::mutex> lock(mutex_);
     return runner_.run(kernel.fn, problem, plan, sets[static_cast<size_t>(i) % sets.size()].params);

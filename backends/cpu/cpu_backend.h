@@ -55,9 +55,11 @@ class CpuKernels {
   Result<CpuCheck> check(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
                          const codegen::KernelConfig& config, uint64_t seed, std::vector<int> kv_lens = {},
                          std::vector<int> q_lens = {}, bool varlen = false);
-  /// Times calls on the full problem (median of `repetitions`, 0 = default).
+  /// Times calls on the full problem (median of `repetitions`, 0 = default), K/V stored
+  /// [batch, kv_len, n_kv, head_dim], or [batch, n_kv, kv_len, head_dim] with `kv_head_major`
+  /// (the peers' layout in bench/cpu_peers.py).
   Result<CpuTiming> time(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
-                         const codegen::KernelConfig& config, int repetitions = 0);
+                         const codegen::KernelConfig& config, int repetitions = 0, bool kv_head_major = false);
 
  private:
   CpuJit* jit_ = nullptr;

@@ -125,8 +125,7 @@ TEST(CApiCpu, BadArgumentsAreNamed) {
   ASSERT_EQ(gqaforge_library_info_get(lib, &li), GQAFORGE_STATUS_OK);
   EXPECT_NE(std::string(li.refused_reason).find("holds CUDA kernels"), std::string::npos);
 
-  gqaforge_problem gp =
-      gqaforge_problem_make(GQAFORGE_PHASE_DECODE, GQAFORGE_DTYPE_BF16, 8, 1, 64, 1, 1, 1, 1024);
+  gqaforge_problem gp = gqaforge_problem_make(GQAFORGE_PHASE_DECODE, GQAFORGE_DTYPE_BF16, 8, 1, 64, 1, 1, 1, 1024);
   gqaforge_plan* plan = nullptr;
   ASSERT_EQ(gqaforge_plan_create(lib, &gp, 0, &plan), GQAFORGE_STATUS_OK) << gqaforge_last_error();
   std::vector<uint16_t> q(8 * 64), kv(1024 * 64), o(8 * 64);
