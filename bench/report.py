@@ -27,8 +27,8 @@ def main():
             peers.setdefault(key(r), {})[r["backend"]] = float(r["median_us"])
     decode = a.suite == "decode"
     if decode:
-        print("| Hq/Hkv/D | B | kv | ours µs | TB/s | % of 4.58 | flash µs | cuDNN µs | speedup vs best peer | config |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("| Hq/Hkv/D | B | q | kv | ours µs | TB/s | % of 4.58 | flash µs | cuDNN µs | speedup vs best peer | config |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
     else:
         print("| Hq/Hkv/D | causal | B | seq | ours µs | TFLOP/s | % of 790 | flash TFLOP/s | cuDNN TFLOP/s | vs FA2 | vs cuDNN | config |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -49,7 +49,7 @@ def main():
         fl, cu = p.get("flash"), p.get("cudnn")
         if decode:
             tb = float(r["tbps"])
-            print(f"| {name} | {r['batch']} | {int(r['kv_len'])//1024}K | {us:.1f} | {tb:.2f} | {100*tb/DECODE_CEILING:.0f}% | "
+            print(f"| {name} | {r['batch']} | {r['q_len']} | {int(r['kv_len'])//1024}K | {us:.1f} | {tb:.2f} | {100*tb/DECODE_CEILING:.0f}% | "
                   f"{fl and f'{fl:.1f}' or '—'} | {cu and f'{cu:.1f}' or '—'} | {sp and f'{sp:.2f}×' or '—'} | `{r['config']}` |")
         else:
             tf = float(r["tflops"])

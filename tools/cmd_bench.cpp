@@ -53,6 +53,13 @@ std::vector<AttentionProblem> decode_suite() {
       }
     }
   }
+  // Speculative decoding: 2-16 query tokens per step (bench/peers.py times the peers unmasked).
+  for (auto [hq, hkv, d, b, kv] : std::vector<std::tuple<int, int, int, int, int>>{
+           {32, 8, 128, 16, 16384}, {8, 1, 128, 1, 131072}, {16, 2, 128, 4, 32768}}) {
+    for (int q : {2, 4, 8, 16}) {
+      out.push_back(codegen::make_problem(Phase::kDecode, hq, hkv, d, codegen::DType::kBF16, true, b, q, kv));
+    }
+  }
   return out;
 }
 
