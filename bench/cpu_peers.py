@@ -17,15 +17,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 import torch.nn.functional as F
 
-
-def visible_pairs(q, k, causal):
-    if not causal:
-        return q * k
-    off = k - q
-    if off >= 0:
-        return q * (off + 1) + q * (q - 1) / 2
-    rows = q + off
-    return rows * (rows + 1) / 2
+from peers import visible_pairs  # bench/peers.py: the FLOP count of the GPU peers
 
 
 def bench(shape, reps=15, budget_s=3.0):

@@ -60,37 +60,44 @@ std::vector<AttentionProblem> cpu_prefill_suite() {
   return out;
 }
 
+// The kernels, the family and the config one problem's command runs.
+struct CpuKernel {
+  std::unique_ptr<cpu::CpuKernels> kernels;
+  const codegen::KernelFamily* family = nullptr;
+  codegen::KernelConfig config;
+};
+
+Result<CpuKernel> cpu_kernel(const AttentionProblem& problem, const std::string& family, const std::string& config) {
+  CpuKernel k;
+  GQF_ASSIGN_OR_RETURN(k.kernels, cpu::CpuKernels::open());
+  GQF_ASSIGN_OR_RETURN(k.family, cpu_family(problem, family));
+  GQF_ASSIGN_OR_RETURN(k.config, k.family->configure(problem, config, k.kernels->limits()));
+  return k;
+}
+
 int run_check_cpu(const AttentionProblem& problem, const std::string& family, const std::string& config, uint64_t seed,
                   const std::vector<int>& kv_lens) {
-  auto kernels = cpu::CpuKernels::open();
-  if (!kernels.ok()) return report_failure(kernels.status());
-  auto fam = cpu_family(problem, family);
-  if (!fam.ok()) return report_failure(fam.status());
-  auto cfg = (*fam)->configure(problem, config, (*kernels)->limits());
-  if (!cfg.ok()) return report_failure(cfg.status());
-  auto result = (*kernels)->check(problem, **fam, *cfg, seed, kv_lens);
+  auto k = cpu_kernel(problem, family, config);
+  if (!k.ok()) return report_failure(k.status());
+  auto result = k->kernels->check(problem, *k->family, k->config, seed, kv_lens);
   if (!result.ok()) return report_failure(result.status());
-  std::printf("%s\n%s  [%s] seed=%llu oracle=cpu-fp64\n%s\n", host_line(**kernels).c_str(), problem.name().c_str(),
+  std::printf("%s\n%s  [%s] seed=%llu oracle=cpu-fp64\n%s\n", host_line(*k->kernels).c_str(), problem.name().c_str(),
               result->config.c_str(), static_cast<unsigned long long>(seed), result->report.summary().c_str());
   return result->report.passed ? 0 : kWrongResult;
 }
 
 int run_emit_cpu(const AttentionProblem& problem, const std::string& family, const std::string& config,
                  bool optimized) {
-  auto kernels = cpu::CpuKernels::open();
-  if (!kernels.ok()) return report_failure(kernels.status());
-  auto fam = cpu_family(problem, family);
-  if (!fam.ok()) return report_failure(fam.status());
-  auto cfg = (*fam)->configure(problem, config, (*kernels)->limits());
-  if (!cfg.ok()) return report_failure(cfg.status());
-  auto spec = cpu::cpu_spec(problem, **fam, *cfg);
+  auto k = cpu_kernel(problem, family, config);
+  if (!k.ok()) return report_failure(k.status());
+  auto spec = cpu::cpu_spec(problem, *k->family, k->config);
   if (!spec.ok()) return report_failure(spec.status());
   auto jit = cpu::cpu_jit();
   if (!jit.ok()) return report_failure(jit.status());
   auto ir = (*jit)->ir_text(*spec, optimized);
   if (!ir.ok()) return report_failure(ir.status());
-  std::printf("; %s [%s]\n; %s\n%s", problem.name().c_str(), (*fam)->canonical(*cfg).c_str(), spec->text().c_str(),
-              ir->c_str());
+  std::printf("; %s [%s]\n; %s\n%s", problem.name().c_str(), k->family->canonical(k->config).c_str(),
+              spec->text().c_str(), ir->c_str());
   return 0;
 }
 
