@@ -56,10 +56,15 @@ std::string problem_text(const ProblemRecord& p) {
   return problem.ok() ? problem->name() : p.canonical();
 }
 
-// Memory-bound families (decode) in TB/s, the rest in TFLOP/s; whichever was measured.
+// Memory-bound families (decode) in TB/s, the rest in TFLOP/s; whichever was measured. The CPU
+// families' rows in GB/s and GFLOP/s.
 std::string rate_text(const MeasurementRecord& m) {
   auto family = codegen::find_family(m.problem.family);
   const bool prefer_bytes = family.ok() && (*family)->memory_bound();
+  if (family.ok() && (*family)->target() == codegen::Target::kCpu) {
+    if (prefer_bytes && m.tbps > 0) return fmt::format("{:.2f} GB/s", m.tbps * 1e3);
+    if (m.tflops > 0) return fmt::format("{:.1f} GFLOP/s", m.tflops * 1e3);
+  }
   if (prefer_bytes && m.tbps > 0) return fmt::format("{:.3f} TB/s", m.tbps);
   if (m.tflops > 0) return fmt::format("{:.1f} TFLOP/s", m.tflops);
   if (m.tbps > 0) return fmt::format("{:.3f} TB/s", m.tbps);

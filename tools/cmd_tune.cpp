@@ -211,7 +211,8 @@ std::optional<double> speedup_vs_default(const autotune::ProblemOutcome& o) {
   return o.default_row->median_us / o.best->median_us;
 }
 
-void print_table(const autotune::TuneReport& report, bool wide) {
+// `cpu`: the host's rates in GB/s and GFLOP/s, without the H200's ceilings.
+void print_table(const autotune::TuneReport& report, bool wide, bool cpu) {
   TextTable t;
   t.add_column("problem", TextTable::kLeft);
   t.add_column("tries");
@@ -237,7 +238,11 @@ void print_table(const autotune::TuneReport& report, bool wide) {
     }
     const MeasurementRecord& b = *o.best;
     std::string throughput, ceiling;
-    if (o.problem.phase == codegen::Phase::kDecode) {
+    if (cpu) {
+      throughput = o.problem.phase == codegen::Phase::kDecode ? fmt::format("{:.1f} GB/s", b.tbps * 1e3)
+                                                              : fmt::format("{:.1f} GFLOP/s", b.tflops * 1e3);
+      ceiling = "-";
+    } else if (o.problem.phase == codegen::Phase::kDecode) {
       throughput = fmt::format("{:.2f} TB/s", b.tbps);
       ceiling = format_percent(b.tbps / kDecodeCeilingTBps);
     } else {
@@ -419,7 +424,7 @@ int run_tune(const TuneFlags& f, const Args& args) {
   if (json) {
     print_json(tune_json(*plan, *report));
   } else {
-    print_table(*report, f.wide);
+    print_table(*report, f.wide, plan->backend == "cpu");
   }
   if (!(*db)->sink_status().ok()) return report_failure((*db)->sink_status());
   if (report->interrupted) return 128 + (interrupt_signal() != 0 ? interrupt_signal() : SIGINT);

@@ -64,10 +64,14 @@ TEST(CpuCli, TuneWritesCpuRows) {
       "--strategy random --budget 3 --db " +
       db);
   EXPECT_EQ(tune.status, 0) << tune.output;
+  // The host's rate, not a fraction of a GPU's ceiling.
+  EXPECT_NE(tune.output.find(" GB/s"), std::string::npos) << tune.output;
+  EXPECT_EQ(tune.output.find("TB/s"), std::string::npos) << tune.output;
   CliRun best = gqaforge("db best --wide --family cpu_decode --db " + db);
   EXPECT_EQ(best.status, 0) << best.output;
   EXPECT_NE(best.output.find("decode 8:1 d64 bf16 causal b1 q1 kv2k"), std::string::npos) << best.output;
   EXPECT_NE(best.output.find("vec="), std::string::npos) << best.output;
+  EXPECT_NE(best.output.find(" GB/s"), std::string::npos) << best.output;
 }
 
 TEST(CpuCli, BadInputIsNamed) {
