@@ -29,6 +29,7 @@ struct WorkerOptions {
   std::vector<std::string> command;  // argv of the worker, e.g. {"/path/gqaforge", "tune-worker", "--device", "0"}
   double start_timeout_s = 120;      // answer to "hello" (context creation, driver start)
   double measure_timeout_s = 120;    // one gate + timing
+  codegen::Target target = codegen::Target::kCuda;  // what the worker's backend runs kernels on
 };
 
 class WorkerBackend final : public Backend {
@@ -42,6 +43,7 @@ class WorkerBackend final : public Backend {
   WorkerBackend& operator=(const WorkerBackend&) = delete;
 
   std::string name() const override { return "worker"; }
+  codegen::Target target() const override { return options_.target; }
   Result<BackendInfo> info() override;
   Result<std::string> kernel_key(const codegen::AttentionProblem& problem, const codegen::KernelFamily& family,
                                  const codegen::KernelConfig& config) override;

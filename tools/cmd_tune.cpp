@@ -99,7 +99,7 @@ Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
   for (const std::string& a : args) o.command_line += " " + a;
 
   plan.backend = f.backend;
-  const std::string isolation = f.isolation.value_or(plan.backend == "cuda" ? "worker" : "none");
+  const std::string isolation = f.isolation.value_or(plan.backend == "synthetic" ? "none" : "worker");
   plan.worker = isolation == "worker";
   plan.device = f.device;
   plan.measure_timeout_s = f.measure_timeout_s;
@@ -117,10 +117,6 @@ Result<TunePlan> plan_from_flags(const TuneFlags& f, const Args& args) {
         "--real-faults needs --backend synthetic with --isolation worker (got --backend {}, "
         "--isolation {})",
         plan.backend, isolation);
-  }
-  if (plan.backend == "cpu" && plan.worker) {
-    // The parent would need the child's CPU families and host limits; CPU kernels run in-process.
-    return invalid_argument("--backend cpu measures in-process: use --isolation none (the default for cpu)");
   }
   o.retry_failed = f.retry_failed;
   plan.db_path = f.db;
@@ -169,8 +165,8 @@ Result<std::unique_ptr<autotune::Backend>> make_backend(const TunePlan& plan) {
   backends::cuda::CudaBackendOptions cuda;
   cuda.device = plan.device;
   cuda.compile_timeout_s = plan.compile_timeout_s;
-  if (plan.backend == "cpu") return std::unique_ptr<autotune::Backend>(new cpu::CpuBackend());
   if (!plan.worker) {
+    if (plan.backend == "cpu") return std::unique_ptr<autotune::Backend>(new cpu::CpuBackend());
     if (plan.backend == "synthetic")
       return std::unique_ptr<autotune::Backend>(new autotune::SyntheticBackend(plan.synthetic));
     GQF_ASSIGN_OR_RETURN(auto b, backends::cuda::CudaBackend::open(cuda));
@@ -190,7 +186,14 @@ Result<std::unique_ptr<autotune::Backend>> make_backend(const TunePlan& plan) {
   }
   w.measure_timeout_s = plan.measure_timeout_s;
   autotune::WorkerBackend::LocalFactory local;
-  if (plan.backend == "synthetic") {
+  if (plan.backend == "cpu") {
+    // Keys and compiles in this process (objects land in the shared object cache), gates and
+    // timings in the worker, which loads them from there.
+    w.target = codegen::Target::kCpu;
+    local = [](const autotune::BackendInfo&) -> Result<std::unique_ptr<autotune::Backend>> {
+      return std::unique_ptr<autotune::Backend>(new cpu::CpuBackend());
+    };
+  } else if (plan.backend == "synthetic") {
     autotune::SyntheticOptions so = plan.synthetic;
     local = [so](const autotune::BackendInfo&) -> Result<std::unique_ptr<autotune::Backend>> {
       return std::unique_ptr<autotune::Backend>(new autotune::SyntheticBackend(so));
@@ -485,7 +488,7 @@ CommandAction declare_tune(CLI::App& app) {
       ->check(one_of({"cuda", "cpu", "synthetic"}));
   app.add_option("--isolation", f->isolation, "measure in a restartable child process")
       ->type_name("worker|none")
-      ->default_str("worker for cuda")
+      ->default_str("worker for cuda and cpu")
       ->check(one_of({"worker", "none"}));
   add_device_flag(app, f->device);
   app.add_option("--measure-timeout", f->measure_timeout_s, "per variant, in the worker")

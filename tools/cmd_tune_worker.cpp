@@ -4,6 +4,7 @@
 #include <iostream>
 #include <optional>
 
+#include "backends/cpu/cpu_backend.h"
 #include "backends/cuda/cuda_backend.h"
 #include "autotune/synthetic_backend.h"
 #include "autotune/worker_protocol.h"
@@ -26,7 +27,9 @@ struct WorkerFlags {
 
 int run_tune_worker(const WorkerFlags& flags) {
   std::unique_ptr<autotune::Backend> backend;
-  if (flags.backend == "synthetic") {
+  if (flags.backend == "cpu") {
+    backend = std::make_unique<cpu::CpuBackend>();
+  } else if (flags.backend == "synthetic") {
     autotune::SyntheticOptions so;
     so.seed = flags.seed;
     so.real_faults = flags.real_faults;
@@ -60,9 +63,9 @@ CommandAction declare_tune_worker(CLI::App& app) {
   app.description("Internal: the measurement process of `gqaforge tune` (line-oriented JSON on stdin/stdout).");
   auto f = std::make_shared<WorkerFlags>();
   app.add_option("--backend", f->backend, "what to measure with")
-      ->type_name("cuda|synthetic")
+      ->type_name("cuda|cpu|synthetic")
       ->default_str("cuda")
-      ->check(one_of({"cuda", "synthetic"}));
+      ->check(one_of({"cuda", "cpu", "synthetic"}));
   add_device_flag(app, f->device);
   app.add_option("--seed", f->seed, "synthetic landscape seed")
       ->type_name("N")

@@ -59,6 +59,7 @@ TEST(CpuCli, TuneWritesCpuRows) {
   GQF_REQUIRE_CPU_MODULE(k);
   const std::string db = std::string(GQAFORGE_BINARY_DIR) + "/cpu-cli-tune.sqlite";
   std::filesystem::remove(db);
+  // The default isolation: compiled here, gated and timed in a tune-worker child.
   CliRun tune = gqaforge(
       "tune --backend cpu --phase decode --heads 8:1 --head-dim 64 --batch 1 --kv-len 2k "
       "--strategy random --budget 3 --db " +
@@ -72,6 +73,16 @@ TEST(CpuCli, TuneWritesCpuRows) {
   EXPECT_NE(best.output.find("decode 8:1 d64 bf16 causal b1 q1 kv2k"), std::string::npos) << best.output;
   EXPECT_NE(best.output.find("vec="), std::string::npos) << best.output;
   EXPECT_NE(best.output.find(" GB/s"), std::string::npos) << best.output;
+  // In-process, the same sweep on a fresh file: the same three tries, all ok.
+  const std::string db2 = std::string(GQAFORGE_BINARY_DIR) + "/cpu-cli-tune-inproc.sqlite";
+  std::filesystem::remove(db2);
+  CliRun inproc = gqaforge(
+      "tune --backend cpu --isolation none --phase decode --heads 8:1 --head-dim 64 --batch 1 --kv-len 2k "
+      "--strategy random --budget 3 --db " +
+      db2);
+  EXPECT_EQ(inproc.status, 0) << inproc.output;
+  EXPECT_NE(inproc.output.find("tries by status: 3 ok"), std::string::npos) << inproc.output;
+  EXPECT_NE(tune.output.find("tries by status: 3 ok"), std::string::npos) << tune.output;
 }
 
 TEST(CpuCli, BadInputIsNamed) {
@@ -80,8 +91,7 @@ TEST(CpuCli, BadInputIsNamed) {
   expect_usage_error("check --backend cpu --phase decode --config head_block=9", "head_block=9");
   expect_usage_error("check --backend cpu --phase decode --family decode", "--family decode runs on CUDA GPUs");
   expect_usage_error("bench --backend gpu", "gpu");
-  expect_usage_error("tune --backend cpu --isolation worker --phase decode --db /tmp/gqf-never.sqlite",
-                     "--isolation none");
+  expect_usage_error("tune --backend cpu --isolation sideways --phase decode --db /tmp/gqf-never.sqlite", "sideways");
   EXPECT_FALSE(std::filesystem::exists("/tmp/gqf-never.sqlite"));
 }
 
