@@ -10,10 +10,6 @@ const KernelFamily& reference_family();
 const KernelFamily& cpu_decode_family();
 const KernelFamily& cpu_prefill_family();
 
-const char* target_name(Target target) {
-  return target == Target::kCpu ? "cpu" : "cuda";
-}
-
 std::span<const KernelFamily* const> kernel_families() {
   static const KernelFamily* const all[] = {&decode_family(), &prefill_family(), &reference_family(),
                                             &cpu_decode_family(), &cpu_prefill_family()};

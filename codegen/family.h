@@ -43,7 +43,6 @@ using KernelConfig = std::variant<ReferenceConfig, DecodeConfig, PrefillConfig, 
 /// What a family's kernels run on: CUDA GPUs (NVRTC, the driver) or the host CPU (the CPU
 /// backend's LLVM ORC JIT, backends/cpu/).
 enum class Target { kCuda, kCpu };
-const char* target_name(Target target);
 
 /// How one entry point of a call is launched.
 struct LaunchShape {
