@@ -5,6 +5,8 @@
 #include <cmath>
 #include <vector>
 
+#include "core/stats.h"
+
 namespace gqaforge::backends::cuda {
 
 Result<TimingStats> time_calls(const std::function<Status(int)>& enqueue, CUstream stream,
@@ -45,20 +47,14 @@ Result<TimingStats> time_calls(const std::function<Status(int)>& enqueue, CUstre
     GQF_ASSIGN_OR_RETURN(float ms, stop.elapsed_ms_since(start));
     per_call_us.push_back(ms * 1e3 / calls);
   }
-  std::sort(per_call_us.begin(), per_call_us.end());
+  const SampleStats stats = sample_stats(std::move(per_call_us));
   TimingStats s;
   s.repetitions = options.repetitions;
   s.calls_per_rep = calls;
-  s.min_us = per_call_us.front();
-  s.max_us = per_call_us.back();
-  size_t n = per_call_us.size();
-  s.median_us = n % 2 ? per_call_us[n / 2] : 0.5 * (per_call_us[n / 2 - 1] + per_call_us[n / 2]);
-  double mean = 0;
-  for (double x : per_call_us) mean += x;
-  mean /= static_cast<double>(n);
-  double var = 0;
-  for (double x : per_call_us) var += (x - mean) * (x - mean);
-  s.stddev_us = std::sqrt(var / static_cast<double>(n));
+  s.min_us = stats.min;
+  s.max_us = stats.max;
+  s.median_us = stats.median;
+  s.stddev_us = stats.stddev;
   return s;
 }
 
