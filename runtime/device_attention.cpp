@@ -30,6 +30,20 @@ GqaParams fixed_layout_params(const AttentionProblem& pr, bool kv_head_major) {
   return p;
 }
 
+GqaParams host_layout_params(const HostAttention& h, bool kv_head_major) {
+  GqaParams p = fixed_layout_params(h.problem, kv_head_major);
+  if (h.varlen) {
+    // Packed tokens: the batch strides are unused.
+    p.q_stride_b = p.k_stride_b = p.v_stride_b = p.o_stride_b = 0;
+    int max_q = 0, max_k = 0;
+    for (int x : h.q_lens) max_q = std::max(max_q, x);
+    for (int x : h.kv_lens) max_k = std::max(max_k, x);
+    p.q_len = max_q;
+    p.kv_len = max_k;
+  }
+  return p;
+}
+
 Result<DeviceAttention> DeviceAttention::allocate(const AttentionProblem& pr, bool with_lse, bool kv_head_major) {
   DeviceAttention d;
   size_t e = 2;
@@ -90,7 +104,7 @@ Result<DeviceAttention> DeviceAttention::upload(const HostAttention& h, bool wit
   if (with_lse) {
     GQF_ASSIGN_OR_RETURN(d.lse, DeviceBuffer::alloc(static_cast<size_t>(h.q_rows() * pr.n_q_heads) * 4));
   }
-  d.params = fixed_layout_params(pr, kv_head_major);
+  d.params = host_layout_params(h, kv_head_major);
   GQF_ASSIGN_OR_RETURN(d.kv_lens, DeviceBuffer::alloc(h.kv_lens.size() * 4));
   GQF_RETURN_IF_ERROR(d.kv_lens.upload(h.kv_lens.data(), h.kv_lens.size() * 4));
   d.params.kv_lens = reinterpret_cast<const int*>(d.kv_lens.ptr());
@@ -101,12 +115,6 @@ Result<DeviceAttention> DeviceAttention::upload(const HostAttention& h, bool wit
     GQF_RETURN_IF_ERROR(d.cu_k.upload(h.cu_k.data(), h.cu_k.size() * 4));
     d.params.cu_seqlens_q = reinterpret_cast<const int*>(d.cu_q.ptr());
     d.params.cu_seqlens_k = reinterpret_cast<const int*>(d.cu_k.ptr());
-    d.params.q_stride_b = d.params.k_stride_b = d.params.v_stride_b = d.params.o_stride_b = 0;
-    int max_q = 0, max_k = 0;
-    for (int x : h.q_lens) max_q = std::max(max_q, x);
-    for (int x : h.kv_lens) max_k = std::max(max_k, x);
-    d.params.q_len = max_q;
-    d.params.kv_len = max_k;
   }
   d.bind_buffers();
   return d;

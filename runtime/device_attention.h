@@ -36,5 +36,8 @@ struct DeviceAttention {
 /// Fixed-layout params (strides of contiguous [B, S, H, D] tensors, or [B, H, S, D] for K/V
 /// when `kv_head_major`) with null pointers.
 GqaParams fixed_layout_params(const codegen::AttentionProblem& problem, bool kv_head_major = false);
+/// The params of `h`'s tensors, pointers null: fixed_layout_params, and for its packed varlen
+/// layout no batch strides and the longest sequence's lengths as q_len and kv_len.
+GqaParams host_layout_params(const HostAttention& h, bool kv_head_major = false);
 
 }  // namespace gqaforge::runtime

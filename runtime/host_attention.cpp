@@ -106,9 +106,10 @@ AttentionResult attention(const HostAttention& in) {
   return r;
 }
 
-/// Fills `t` with normal(0, stddev) values rounded to 16 bits. The tensor is cut into fixed
-/// chunks, each with its own generator seeded from (seed, stream, chunk), so the values do
-/// not depend on how many threads generate them.
+}  // namespace
+
+// Chunks with their own generators seeded from (seed, stream, chunk): the values do not depend
+// on how many threads generate them.
 void fill_normal(std::vector<uint16_t>& t, size_t count, uint64_t seed, uint64_t stream, float stddev, bool bf16) {
   constexpr size_t kChunk = 1 << 16;
   t.resize(count);
@@ -121,8 +122,6 @@ void fill_normal(std::vector<uint16_t>& t, size_t count, uint64_t seed, uint64_t
     for (size_t i = static_cast<size_t>(c) * kChunk; i < end; ++i) t[i] = float_to_half(normal(rng) * stddev, bf16);
   });
 }
-
-}  // namespace
 
 int64_t HostAttention::q_rows() const {
   return varlen ? cu_q.back() : problem.batch * problem.q_len;

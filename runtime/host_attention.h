@@ -43,6 +43,10 @@ codegen::AttentionProblem gate_problem(const codegen::AttentionProblem& problem)
 /// Default gate seed of a problem (printed with failures so that they can be replayed).
 uint64_t gate_seed(const codegen::AttentionProblem& problem);
 
+/// Resizes `t` to `count` elements of normal(0, stddev) values rounded to 16 bits (bf16 or fp16),
+/// generated on every core; the values depend on (seed, stream) only.
+void fill_normal(std::vector<uint16_t>& t, size_t count, uint64_t seed, uint64_t stream, float stddev, bool bf16);
+
 /// Fresh random inputs (normal distribution, never zeros) for `problem`. `kv_lens` empty =
 /// every sequence has problem.kv_len keys; `q_lens` empty = problem.q_len queries. When
 /// `varlen` is set the tensors are packed and lengths may differ per sequence (zero allowed).

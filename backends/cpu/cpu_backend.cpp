@@ -10,6 +10,7 @@
 
 #include "backends/cpu/cpu_loader.h"
 #include "core/half.h"
+#include "core/stats.h"
 #include "core/sha256.h"
 #include "runtime/compile_cache.h"
 #include "runtime/device_attention.h"
@@ -36,31 +37,16 @@ struct HostTensors {
   GqaParams params{};
 };
 
-void fill_random(std::vector<uint16_t>& out, uint64_t seed, bool bf16) {
-  // xorshift64*, values uniform in [-2, 2): cheap enough for gigabytes of K/V.
-  uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-  for (uint16_t& e : out) {
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    const double u = static_cast<double>((x * 0x2545f4914f6cdd1dull) >> 11) * 0x1.0p-53;
-    e = float_to_half(static_cast<float>(4.0 * u - 2.0), bf16);
-  }
-}
-
 HostTensors make_tensors(const AttentionProblem& pr, uint64_t seed, bool kv_head_major) {
   HostTensors t;
   const auto q_elems = static_cast<size_t>(pr.batch * pr.q_len * pr.n_q_heads * pr.head_dim);
   const auto kv_elems = static_cast<size_t>(pr.batch * pr.kv_len * pr.n_kv_heads * pr.head_dim);
   const bool bf16 = pr.dtype == codegen::DType::kBF16;
-  t.q.resize(q_elems);
-  t.k.resize(kv_elems);
-  t.v.resize(kv_elems);
   t.o.resize(q_elems);
   t.lse.resize(static_cast<size_t>(pr.batch * pr.q_len * pr.n_q_heads));
-  fill_random(t.q, seed, bf16);
-  fill_random(t.k, seed + 1, bf16);
-  fill_random(t.v, seed + 2, bf16);
+  runtime::fill_normal(t.q, q_elems, seed, 1, 1.0f, bf16);
+  runtime::fill_normal(t.k, kv_elems, seed, 2, 1.0f, bf16);
+  runtime::fill_normal(t.v, kv_elems, seed, 3, 1.0f, bf16);
   t.params = runtime::fixed_layout_params(pr, kv_head_major);
   t.params.q = t.q.data();
   t.params.k = t.k.data();
@@ -116,7 +102,7 @@ Result<CpuCheck> CpuKernels::check(const AttentionProblem& problem, const Kernel
   std::vector<uint16_t> o(host.q.size(), runtime::kPoison16);
   std::vector<float> lse(static_cast<size_t>(host.q_rows() * problem.n_q_heads));
   std::fill(lse.begin(), lse.end(), std::bit_cast<float>(runtime::kPoison32));
-  GqaParams p = runtime::fixed_layout_params(problem, false);
+  GqaParams p = runtime::host_layout_params(host);
   p.q = host.q.data();
   p.k = host.k.data();
   p.v = host.v.data();
@@ -127,9 +113,6 @@ Result<CpuCheck> CpuKernels::check(const AttentionProblem& problem, const Kernel
   if (host.varlen) {
     p.cu_seqlens_q = host.cu_q.data();
     p.cu_seqlens_k = host.cu_k.data();
-    p.q_stride_b = p.k_stride_b = p.v_stride_b = p.o_stride_b = 0;
-    p.q_len = *std::max_element(host.q_lens.begin(), host.q_lens.end());
-    p.kv_len = *std::max_element(host.kv_lens.begin(), host.kv_lens.end());
     launch.q_len = std::max(1, p.q_len);
     launch.kv_len = std::max(1, p.kv_len);
   }
@@ -170,18 +153,13 @@ Result<CpuTiming> CpuKernels::time(const AttentionProblem& problem, const Kernel
     // Long calls: at least three repetitions, then stop after ~3 s.
     if (r >= 2 && std::chrono::steady_clock::now() - start > std::chrono::seconds(3)) break;
   }
+  const SampleStats stats = sample_stats(std::move(us));
   CpuTiming t;
   t.copies = copies;
-  t.repetitions = static_cast<int>(us.size());
-  std::vector<double> sorted = us;
-  std::sort(sorted.begin(), sorted.end());
-  t.median_us = sorted[sorted.size() / 2];
-  t.min_us = sorted.front();
-  double mean = 0;
-  for (double x : us) mean += x / static_cast<double>(us.size());
-  double var = 0;
-  for (double x : us) var += (x - mean) * (x - mean) / static_cast<double>(us.size());
-  t.stddev_us = std::sqrt(var);
+  t.repetitions = static_cast<int>(stats.count);
+  t.median_us = stats.median;
+  t.min_us = stats.min;
+  t.stddev_us = stats.stddev;
   return t;
 }
 
