@@ -16,8 +16,14 @@ int resolved_head_block(const AttentionProblem& pr, int head_block) {
   return head_block == 0 ? pr.group() : std::min(head_block, pr.group());
 }
 
-int resolved_threads(int threads, const DeviceLimits& limits) {
-  return threads > 0 ? threads : std::max(1, limits.cpu_threads);
+/// What both families' decompositions share: threads, (sequence, KV head) pairs, head blocks;
+/// one query block and one split until the family says otherwise.
+CpuWork common_work(const AttentionProblem& pr, const CpuKernelSpec& spec, int threads, const DeviceLimits& limits) {
+  CpuWork w;
+  w.threads = threads > 0 ? threads : std::max(1, limits.cpu_threads);
+  w.seq_heads = pr.batch * pr.n_kv_heads;
+  w.head_blocks = spec.head_blocks();
+  return w;
 }
 
 /// The rules both CPU families share; `tokens` is the query tokens of one item.
@@ -187,11 +193,7 @@ CpuPrefillConfig default_cpu_prefill_config(const AttentionProblem& pr, const De
 
 Result<CpuWork> cpu_decode_work(const AttentionProblem& pr, const CpuDecodeConfig& c, const DeviceLimits& limits) {
   GQF_RETURN_IF_ERROR(c.validate(pr, limits));
-  CpuWork w;
-  w.threads = resolved_threads(c.threads, limits);
-  w.seq_heads = pr.batch * pr.n_kv_heads;
-  w.head_blocks = cpu_kernel_spec(pr, c).head_blocks();
-  w.q_blocks = 1;
+  CpuWork w = common_work(pr, cpu_kernel_spec(pr, c), c.threads, limits);
   const int64_t tiles = std::max<int64_t>(1, ceil_div(pr.kv_len, c.block_n));
   int64_t splits = c.num_splits;
   if (splits == 0) {
@@ -208,13 +210,8 @@ Result<CpuWork> cpu_decode_work(const AttentionProblem& pr, const CpuDecodeConfi
 
 Result<CpuWork> cpu_prefill_work(const AttentionProblem& pr, const CpuPrefillConfig& c, const DeviceLimits& limits) {
   GQF_RETURN_IF_ERROR(c.validate(pr, limits));
-  CpuWork w;
-  w.threads = resolved_threads(c.threads, limits);
-  w.seq_heads = pr.batch * pr.n_kv_heads;
-  w.head_blocks = cpu_kernel_spec(pr, c).head_blocks();
+  CpuWork w = common_work(pr, cpu_kernel_spec(pr, c), c.threads, limits);
   w.q_blocks = ceil_div(pr.q_len, c.block_m);
-  w.num_splits = 1;
-  w.split_len = 0;
   return w;
 }
 

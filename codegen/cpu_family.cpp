@@ -38,54 +38,45 @@ LaunchPlan cpu_plan(const AttentionProblem& problem, const CpuKernelSpec& spec, 
   return p;
 }
 
-class CpuDecodeFamily final : public TypedFamily<CpuDecodeConfig> {
+// Both CPU families: the phase, the heuristic and the work decomposition are what differ.
+template <class Config, Phase kPhase, Config (*kHeuristic)(const AttentionProblem&, const DeviceLimits&),
+          Result<CpuWork> (*kWork)(const AttentionProblem&, const Config&, const DeviceLimits&)>
+class CpuFamily final : public TypedFamily<Config> {
  public:
-  std::optional<Phase> phase() const override { return Phase::kDecode; }
+  std::optional<Phase> phase() const override { return kPhase; }
   Target target() const override { return Target::kCpu; }
-  bool memory_bound() const override { return true; }
+  bool memory_bound() const override { return kPhase == Phase::kDecode; }
   bool vector_access() const override { return false; }
 
   Result<KernelConfig> resolve(const AttentionProblem& problem, const KernelConfig& config,
                                const DeviceLimits& limits) const override {
-    GQF_ASSIGN_OR_RETURN(CpuWork work, cpu_decode_work(problem, of(config), limits));
-    CpuDecodeConfig pinned = of(config);
-    pinned.num_splits = work.num_splits;
-    return KernelConfig(pinned);
+    if constexpr (requires(Config c) { c.num_splits; }) {
+      // The split count the launch picks, fixed.
+      GQF_ASSIGN_OR_RETURN(CpuWork work, kWork(problem, this->of(config), limits));
+      Config pinned = this->of(config);
+      pinned.num_splits = work.num_splits;
+      return KernelConfig(pinned);
+    } else {
+      return config;
+    }
   }
 
  protected:
-  CpuDecodeConfig heuristic(const AttentionProblem& problem, const DeviceLimits& limits) const override {
-    return default_cpu_decode_config(problem, limits);
+  Config heuristic(const AttentionProblem& problem, const DeviceLimits& limits) const override {
+    return kHeuristic(problem, limits);
   }
-  KernelSource emit_source(const AttentionProblem& problem, const CpuDecodeConfig& config) const override {
-    return cpu_source(CpuDecodeConfig::kFamily, problem, cpu_kernel_spec(problem, config));
+  KernelSource emit_source(const AttentionProblem& problem, const Config& config) const override {
+    return cpu_source(Config::kFamily, problem, cpu_kernel_spec(problem, config));
   }
-  Result<LaunchPlan> plan(const AttentionProblem& problem, const CpuDecodeConfig& config,
+  Result<LaunchPlan> plan(const AttentionProblem& problem, const Config& config,
                           const DeviceLimits& limits) const override {
-    GQF_ASSIGN_OR_RETURN(CpuWork work, cpu_decode_work(problem, config, limits));
+    GQF_ASSIGN_OR_RETURN(CpuWork work, kWork(problem, config, limits));
     return cpu_plan(problem, cpu_kernel_spec(problem, config), work);
   }
 };
 
-class CpuPrefillFamily final : public TypedFamily<CpuPrefillConfig> {
- public:
-  std::optional<Phase> phase() const override { return Phase::kPrefill; }
-  Target target() const override { return Target::kCpu; }
-  bool vector_access() const override { return false; }
-
- protected:
-  CpuPrefillConfig heuristic(const AttentionProblem& problem, const DeviceLimits& limits) const override {
-    return default_cpu_prefill_config(problem, limits);
-  }
-  KernelSource emit_source(const AttentionProblem& problem, const CpuPrefillConfig& config) const override {
-    return cpu_source(CpuPrefillConfig::kFamily, problem, cpu_kernel_spec(problem, config));
-  }
-  Result<LaunchPlan> plan(const AttentionProblem& problem, const CpuPrefillConfig& config,
-                          const DeviceLimits& limits) const override {
-    GQF_ASSIGN_OR_RETURN(CpuWork work, cpu_prefill_work(problem, config, limits));
-    return cpu_plan(problem, cpu_kernel_spec(problem, config), work);
-  }
-};
+using CpuDecodeFamily = CpuFamily<CpuDecodeConfig, Phase::kDecode, default_cpu_decode_config, cpu_decode_work>;
+using CpuPrefillFamily = CpuFamily<CpuPrefillConfig, Phase::kPrefill, default_cpu_prefill_config, cpu_prefill_work>;
 
 }  // namespace
 
