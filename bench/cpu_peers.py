@@ -17,7 +17,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 import torch.nn.functional as F
 
-from peers import visible_pairs  # bench/peers.py: the FLOP count of the GPU peers
+from peers import shapes_from_csv, visible_pairs  # bench/peers.py: the GPU peers' shape reader and FLOP count
 
 
 def bench(shape, reps=15, budget_s=3.0):
@@ -57,13 +57,7 @@ def main():
     ap.add_argument("--csv", required=True)
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count())
-    shapes, seen = [], set()
-    for r in csv.DictReader(open(args.shapes_from)):
-        shape = dict(phase=r["phase"], **{k: int(r[k]) for k in ("hq", "hkv", "d", "causal", "batch", "q_len",
-                                                                 "kv_len")})
-        if tuple(shape.values()) not in seen:
-            seen.add(tuple(shape.values()))
-            shapes.append(shape)
+    shapes = shapes_from_csv(args.shapes_from)
     with open(args.csv, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["phase", "hq", "hkv", "d", "causal", "batch", "q_len", "kv_len", "backend", "median_us",

@@ -43,6 +43,18 @@ def prefill_suite():
                 yield dict(phase="prefill", hq=hq, hkv=hkv, d=d, causal=causal, batch=b, q_len=seq, kv_len=seq)
 
 
+def shapes_from_csv(path):
+    """The distinct shapes of a CSV with phase,hq,hkv,d,causal,batch,q_len,kv_len columns, in order."""
+    shapes, seen = [], set()
+    for r in csv.DictReader(open(path)):
+        shape = dict(phase=r["phase"], **{k: int(r[k]) for k in ("hq", "hkv", "d", "causal", "batch", "q_len",
+                                                                 "kv_len")})
+        if tuple(shape.values()) not in seen:
+            seen.add(tuple(shape.values()))
+            shapes.append(shape)
+    return shapes
+
+
 def visible_pairs(q, k, causal):
     if not causal:
         return q * k
@@ -120,13 +132,7 @@ def main():
     ap.add_argument("--csv", required=True)
     args = ap.parse_args()
     if args.shapes_from:
-        shapes, seen = [], set()
-        for r in csv.DictReader(open(args.shapes_from)):
-            shape = dict(phase=r["phase"], **{k: int(r[k]) for k in ("hq", "hkv", "d", "causal", "batch", "q_len",
-                                                                     "kv_len")})
-            if tuple(shape.values()) not in seen:
-                seen.add(tuple(shape.values()))
-                shapes.append(shape)
+        shapes = shapes_from_csv(args.shapes_from)
     elif args.suite:
         shapes = list(decode_suite() if args.suite == "decode" else prefill_suite())
     else:
