@@ -77,8 +77,9 @@ struct DecodeConfig {
   bool operator==(const DecodeConfig&) const = default;
 };
 
-/// Heuristic config for an untuned call: CUDA cores for G*q_len <= 2, else tensor cores with
-/// the fewest warp groups / row blocks whose accumulators fit; ~32 KB K+V stages, up to 4 deep;
+/// Heuristic config for an untuned call: CUDA cores for G*q_len <= 2; tensor cores with one m16
+/// tile per warp when the rows fill two or more tiles (speculative steps), else the fewest warp
+/// groups / row blocks whose accumulators fit; ~32 KB K+V stages, up to 4 deep;
 /// num_splits from batch, n_kv, kv_len and sm_count (fill the SMs in whole waves); the combine
 /// fused when 2..4 splits and G*q_len <= 2 * warps.
 DecodeConfig default_decode_config(const AttentionProblem& problem, const DeviceLimits& limits);

@@ -116,6 +116,12 @@ __device__ __forceinline__ void cp_async_16(u32 smem, const void* gmem, bool val
   int src_bytes = valid ? 16 : 0;
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(src_bytes));
 }
+/// cp_async_16 that also asks L2 to fetch the whole 128-byte line around the source: for
+/// streams read once front to back (decode's K/V), where it raised the read rate ~2% on the H200.
+__device__ __forceinline__ void cp_async_16_l2_128(u32 smem, const void* gmem, bool valid) {
+  int src_bytes = valid ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(src_bytes));
+}
 __device__ __forceinline__ void cp_async_commit() {
   asm volatile("cp.async.commit_group;\n" ::);
 }

@@ -1,6 +1,7 @@
 // Decode family: the K/V tiles of a CTA's key range, copied global -> shared through the
 // kStages-deep cp.async ring (used by both inner loops): KvStream, one thread's share of the
-// copies of each tile, and KvRing, which tile and ring stage come next.
+// copies of each tile, and KvRing, which tile and ring stage come next. Each copy asks L2 for
+// its whole 128-byte line (the stream reads every byte of it soon after).
 #pragma once
 
 #include "decode_work.cuh"
@@ -59,8 +60,8 @@ struct KvStream {
         if (L::kBlockN % kRowsPerIter != 0 && row0 + i * kRowsPerIter >= L::kBlockN) break;
         const bool valid = full || i * kRowsPerIter < rows_left;
         const u32 dst = stage_smem + dst0 + i * kRowsPerIter * L::kRowBytes;
-        cp_async_16(dst, valid ? k : ksafe, valid);
-        cp_async_16(dst + L::kTileBytes, valid ? v : vsafe, valid);
+        cp_async_16_l2_128(dst, valid ? k : ksafe, valid);
+        cp_async_16_l2_128(dst + L::kTileBytes, valid ? v : vsafe, valid);
         k += kstep;
         v += vstep;
       }
@@ -76,8 +77,8 @@ struct KvStream {
         const int row = c / L::kChunks, col = c - row * L::kChunks;
         const bool valid = next_k0 + row < key_end;
         const u32 dst = stage_smem + row * L::kRowBytes + col * 16;
-        cp_async_16(dst, valid ? kp + row * kss_bytes + col * 16 : ksafe, valid);
-        cp_async_16(dst + L::kTileBytes, valid ? vp + row * vss_bytes + col * 16 : vsafe, valid);
+        cp_async_16_l2_128(dst, valid ? kp + row * kss_bytes + col * 16 : ksafe, valid);
+        cp_async_16_l2_128(dst + L::kTileBytes, valid ? vp + row * vss_bytes + col * 16 : vsafe, valid);
       }
       kp += L::kBlockN * kss_bytes;
       vp += L::kBlockN * vss_bytes;

@@ -193,6 +193,34 @@ TEST(PrefillConfig, DefaultUsesWgmmaOnlyWhereTheDeviceAndHeadDimAllow) {
   EXPECT_EQ(s.block_m, 64);
 }
 
+TEST(DecodeConfig, DefaultGivesEachWarpOneM16TileWhenTheRowsFillSeveral) {
+  const DeviceLimits hopper;
+  struct Case {
+    int hq, hkv, q_len, warps, warps_m, block_n;
+  };
+  // G*q_len rows: 32 -> 2 tiles, 64 -> 4 (half K/V tiles), 128 -> 8 (8 warps).
+  for (const Case& c : {Case{8, 1, 4, 4, 2, 64}, Case{8, 1, 8, 4, 4, 32}, Case{8, 1, 16, 8, 8, 64},
+                        Case{32, 8, 16, 4, 4, 32}, Case{16, 2, 16, 8, 8, 64}}) {
+    const AttentionProblem p = make_problem(Phase::kDecode, c.hq, c.hkv, 128, DType::kBF16, true, 1, c.q_len, 32768);
+    const DecodeConfig d = default_decode_config(p, hopper);
+    SCOPED_TRACE(fmt::format("{}:{} q{} -> {}", c.hq, c.hkv, c.q_len, d.canonical()));
+    EXPECT_TRUE(d.use_mma);
+    EXPECT_EQ(d.warps, c.warps);
+    EXPECT_EQ(d.warps_m, c.warps_m);
+    EXPECT_EQ(d.block_n, c.block_n);
+    EXPECT_EQ(d.row_blocks, 1);
+    EXPECT_TRUE(d.validate(p, hopper).ok());
+  }
+  // One tile or less: unchanged (CUDA cores for <= 2 rows, else one warp group over 4 warps).
+  const DecodeConfig one =
+      default_decode_config(make_problem(Phase::kDecode, 8, 1, 128, DType::kBF16, true, 1, 2, 32768), hopper);
+  EXPECT_EQ(one.warps_m, 1);
+  EXPECT_EQ(one.warps, 4);
+  const DecodeConfig simt =
+      default_decode_config(make_problem(Phase::kDecode, 32, 32, 128, DType::kBF16, true, 1, 1, 32768), hopper);
+  EXPECT_FALSE(simt.use_mma);
+}
+
 TEST(Emit, Deterministic) {
   DecodeConfig c;
   EXPECT_EQ(emit_decode(decode_problem(), c).code, emit_decode(decode_problem(), c).code);
