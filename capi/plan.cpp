@@ -343,6 +343,7 @@ Result<ShapeLaunch> Plan::shape_launch(const AttentionProblem& problem, const Gq
     std::copy(std::begin(l.grid), std::end(l.grid), b.grid);
     std::copy(std::begin(l.block), std::end(l.block), b.block);
     b.shared_bytes = static_cast<unsigned>(l.dynamic_shared_bytes);
+    b.programmatic = l.programmatic;
   }
   s.num_splits = lp.num_splits, s.split_len = lp.split_len;
   s.o_partial_offset = lp.workspace.o_partial_offset, s.lse_partial_offset = lp.workspace.lse_partial_offset;
@@ -398,8 +399,11 @@ Status Plan::run(const gqaforge_run_args& a, void* workspace, size_t workspace_b
   void* kernel_args[] = {&params};
   for (int i = 0; i < s.launch_count; ++i) {
     const BoundLaunch& l = s.launches[static_cast<size_t>(i)];
-    GQF_CU_CHECK(api, cuLaunchKernel(l.function, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1], l.block[2],
-                                     l.shared_bytes, stream, kernel_args, nullptr));
+    const CUresult r =
+        runtime::launch_kernel(*api, l.function, l.grid, l.block, l.shared_bytes, stream, kernel_args, l.programmatic);
+    if (r != CUDA_SUCCESS) {
+      return runtime::cu_status(r, l.programmatic ? "cuLaunchKernelEx" : "cuLaunchKernel", __FILE__, __LINE__);
+    }
   }
   return ok_status();
 }

@@ -92,6 +92,7 @@ struct BoundLaunch {
   unsigned grid[3] = {1, 1, 1};
   unsigned block[3] = {1, 1, 1};
   unsigned shared_bytes = 0;
+  bool programmatic = false;  // codegen::LaunchShape::programmatic
 };
 
 /// The launches for one shape of dynamic dims (what a plan's run caches).

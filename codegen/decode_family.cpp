@@ -45,8 +45,10 @@ class DecodeFamily final : public TypedFamily<DecodeConfig> {
     LaunchPlan p;
     p.launches.push_back(launch_shape("gqaforge_decode", l.grid, l.block, l.shared_bytes));
     if (l.needs_combine_kernel) {
-      p.launches.push_back(
-          launch_shape("gqaforge_decode_combine", l.combine_grid, l.combine_block, l.combine_shared_bytes));
+      LaunchShape combine =
+          launch_shape("gqaforge_decode_combine", l.combine_grid, l.combine_block, l.combine_shared_bytes);
+      combine.programmatic = limits.cc_major >= 9;
+      p.launches.push_back(combine);
     }
     p.num_splits = l.num_splits;
     p.split_len = l.split_len;

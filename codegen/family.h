@@ -50,6 +50,10 @@ struct LaunchShape {
   unsigned grid[3] = {1, 1, 1};
   unsigned block[3] = {1, 1, 1};
   int dynamic_shared_bytes = 0;
+  // Programmatic dependent launch (sm_90+): the grid may start while the launch before it in
+  // the stream still runs; the kernel itself waits (griddepcontrol.wait) before reading that
+  // launch's results, so its start-up overlaps the previous kernel's tail.
+  bool programmatic = false;
   int threads() const { return static_cast<int>(block[0] * block[1] * block[2]); }
 };
 

@@ -107,7 +107,7 @@ Status launch_family(Jit& jit, const KernelFamily& family, const AttentionProble
     GQF_ASSIGN_OR_RETURN(Function fn, kernel->function(l.entry));
     // Above 48 KB a CTA's dynamic shared memory must be opted into.
     if (l.dynamic_shared_bytes > 48 * 1024) GQF_RETURN_IF_ERROR(fn.set_max_dynamic_shared(l.dynamic_shared_bytes));
-    GQF_RETURN_IF_ERROR(fn.launch(l.grid, l.block, l.dynamic_shared_bytes, stream, &params));
+    GQF_RETURN_IF_ERROR(fn.launch(l.grid, l.block, l.dynamic_shared_bytes, stream, &params, l.programmatic));
   }
   return ok_status();
 }

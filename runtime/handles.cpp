@@ -178,14 +178,32 @@ Result<int> Function::attribute(CUfunction_attribute attr) const {
   return v;
 }
 
+CUresult launch_kernel(const DriverApi& api, CUfunction f, const unsigned* grid, const unsigned* block,
+                       unsigned shared_bytes, CUstream stream, void** args, bool programmatic) {
+  if (!programmatic) {
+    return api.cuLaunchKernel(f, grid[0], grid[1], grid[2], block[0], block[1], block[2], shared_bytes, stream, args,
+                              nullptr);
+  }
+  CUlaunchAttribute attr{};
+  attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  attr.value.programmaticStreamSerializationAllowed = 1;
+  CUlaunchConfig config{};
+  config.gridDimX = grid[0], config.gridDimY = grid[1], config.gridDimZ = grid[2];
+  config.blockDimX = block[0], config.blockDimY = block[1], config.blockDimZ = block[2];
+  config.sharedMemBytes = shared_bytes;
+  config.hStream = stream;
+  config.attrs = &attr;
+  config.numAttrs = 1;
+  return api.cuLaunchKernelEx(&config, f, args, nullptr);
+}
+
 Status Function::launch(const unsigned (&grid)[3], const unsigned (&block)[3], int shared_bytes, CUstream stream,
-                        const void* params) const {
+                        const void* params, bool programmatic) const {
   GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
   void* args[] = {const_cast<void*>(params)};
-  CUresult r = api->cuLaunchKernel(f_, grid[0], grid[1], grid[2], block[0], block[1], block[2],
-                                   static_cast<unsigned>(shared_bytes), stream, args, nullptr);
+  CUresult r = launch_kernel(*api, f_, grid, block, static_cast<unsigned>(shared_bytes), stream, args, programmatic);
   if (r != CUDA_SUCCESS) {
-    return cu_status(r, "cuLaunchKernel", __FILE__, __LINE__)
+    return cu_status(r, programmatic ? "cuLaunchKernelEx" : "cuLaunchKernel", __FILE__, __LINE__)
         .with_context(fmt::format("launching {} grid ({},{},{}) block ({},{},{}) shared {} B", name_, grid[0], grid[1],
                                   grid[2], block[0], block[1], block[2], shared_bytes));
   }

@@ -117,6 +117,11 @@ class Event {
 };
 
 /// A kernel entry point of a loaded module (non-owning; valid while the module lives).
+/// One launch with the kernel arguments `args`; `programmatic`: as a programmatic dependent
+/// launch (codegen::LaunchShape::programmatic) through cuLaunchKernelEx, else cuLaunchKernel.
+CUresult launch_kernel(const DriverApi& api, CUfunction f, const unsigned* grid, const unsigned* block,
+                       unsigned shared_bytes, CUstream stream, void** args, bool programmatic);
+
 class Function {
  public:
   Function() = default;
@@ -126,9 +131,10 @@ class Function {
   /// Raises the dynamic shared memory limit when more than 48 KB is needed.
   Status set_max_dynamic_shared(int bytes) const;
   Result<int> attribute(CUfunction_attribute attr) const;
-  /// Launches with a single by-value argument `params` of `size` bytes.
+  /// Launches with a single by-value argument `params`; `programmatic`: as a programmatic
+  /// dependent launch (codegen::LaunchShape::programmatic), where the device has them.
   Status launch(const unsigned (&grid)[3], const unsigned (&block)[3], int shared_bytes, CUstream stream,
-                const void* params) const;
+                const void* params, bool programmatic = false) const;
 
  private:
   CUfunction f_ = nullptr;

@@ -185,6 +185,20 @@ __device__ __forceinline__ void unpack8(const u32x4& v, float (&f)[8]) {
   unpack2(Element(), v.w, f[6], f[7]);
 }
 
+/// Programmatic dependent launch (sm_90+; no-ops before): a primary grid's CTAs allow the
+/// dependent grid to be scheduled, and the dependent grid waits until the primary grid has
+/// completed and its memory operations are visible. Without a programmatic launch both do nothing.
+__device__ __forceinline__ void launch_dependent_grids() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void grid_dependency_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
 /// The dynamic shared memory size the CTA was launched with (guards host/device drift).
 __device__ __forceinline__ u32 dynamic_smem_size() {
   u32 r;

@@ -54,6 +54,9 @@ __device__ __forceinline__ void main_kernel(const GqaParams& p) {
   typedef Layout<Traits> L;
   extern __shared__ __align__(16) unsigned char smem[];
   if (threadIdx.x == 0 && dynamic_smem_size() < static_cast<u32>(L::kSharedBytes)) __trap();
+  // Lets the combine kernel, if one follows, start once every CTA of this grid is running; it
+  // waits for this grid's completion before it reads the partials.
+  launch_dependent_grids();
 
   CtaWork cta;
   if (!cta.init<L>(p)) {

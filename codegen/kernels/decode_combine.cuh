@@ -123,6 +123,7 @@ template <typename Traits>
 __device__ __forceinline__ void combine_kernel(const GqaParams& p) {
   typedef Layout<Traits> L;
   extern __shared__ __align__(16) unsigned char smem[];
+  grid_dependency_wait();  // launched programmatically: the partials are the main kernel's
   const int head = blockIdx.x, t = blockIdx.y, b = blockIdx.z;
   const int n = imax(0, p.kv_lens != nullptr ? p.kv_lens[b] : p.kv_len);
   const int n_active = n == 0 ? 0 : imin(p.num_splits, ceil_div(n, p.split_len));

@@ -221,6 +221,31 @@ TEST(DecodeConfig, DefaultGivesEachWarpOneM16TileWhenTheRowsFillSeveral) {
   EXPECT_FALSE(simt.use_mma);
 }
 
+TEST(DecodeFamily, TheCombineLaunchIsProgrammaticWhereTheDeviceHasIt) {
+  // Eight splits, separate combine: two launches; only the second may overlap the first.
+  const AttentionProblem p = make_problem(Phase::kDecode, 8, 1, 128, DType::kBF16, true, 1, 1, 4096);
+  DecodeConfig c;
+  c.num_splits = 8;
+  c.fused_combine = false;
+  auto ampere = DeviceLimits::for_arch("sm_80");
+  ASSERT_TRUE(ampere.ok());
+  for (const auto& [limits, expected] : {std::pair{DeviceLimits{}, true}, std::pair{*ampere, false}}) {
+    auto plan = family_for(Phase::kDecode).launch_plan(p, KernelConfig(c), limits);
+    ASSERT_TRUE(plan.ok()) << plan.status().message();
+    ASSERT_EQ(plan->launches.size(), 2u);
+    EXPECT_FALSE(plan->launches[0].programmatic);
+    EXPECT_EQ(plan->launches[1].entry, "gqaforge_decode_combine");
+    EXPECT_EQ(plan->launches[1].programmatic, expected) << limits.cc_major;
+  }
+  // Fused combine: one launch, nothing to overlap.
+  c.fused_combine = true;
+  c.num_splits = 4;
+  auto fused = family_for(Phase::kDecode).launch_plan(p, KernelConfig(c), DeviceLimits{});
+  ASSERT_TRUE(fused.ok());
+  ASSERT_EQ(fused->launches.size(), 1u);
+  EXPECT_FALSE(fused->launches[0].programmatic);
+}
+
 TEST(Emit, Deterministic) {
   DecodeConfig c;
   EXPECT_EQ(emit_decode(decode_problem(), c).code, emit_decode(decode_problem(), c).code);
