@@ -86,7 +86,7 @@ int64_t CpuKernelSpec::item_bytes() const {
 }
 
 std::string CpuKernelSpec::text() const {
-  return fmt::format("cpu-attention v1 {} d{} g{} hb{} bm{} bn{} v{} {}", dtype_name(dtype), head_dim, group,
+  return fmt::format("cpu-attention v2 {} d{} g{} hb{} bm{} bn{} v{} {}", dtype_name(dtype), head_dim, group,
                      head_block, block_m, block_n, vec, causal ? "causal" : "full");
 }
 

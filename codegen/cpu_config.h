@@ -79,8 +79,10 @@ struct CpuKernelSpec {
   int head_blocks() const { return (group + head_block - 1) / head_block; }
   /// fp32 bytes one item keeps: Q and O rows, one K and one V tile, the score row.
   int64_t item_bytes() const;
-  /// "cpu-attention v1 bf16 d128 g8 hb8 bm1 bn64 v16 causal": the generated function's source
+  /// "cpu-attention v2 bf16 d128 g8 hb8 bm1 bn64 v16 causal": the generated function's source
   /// identity (the compile-cache and kernel-key input besides the LLVM version and CPU features).
+  /// The version counts generator changes that change the code (v2: up to four rows per pass);
+  /// the object cache also keys on the generator's source hash, so a missed bump stays safe.
   std::string text() const;
   /// The generated function's symbol name (unique per spec).
   std::string symbol() const;

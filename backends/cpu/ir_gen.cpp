@@ -102,12 +102,16 @@ class Gen {
     lr_ = b_.CreateAlloca(f32_, i64c(rows), "l");
     kt_ = b_.CreateAlloca(f32_, i64c(int64_t{s_.block_n} * s_.head_dim), "kt");
     vf_buf_ = b_.CreateAlloca(f32_, i64c(int64_t{s_.block_n} * s_.head_dim), "vf");
-    sr_ = b_.CreateAlloca(f32_, i64c(2 * s_.block_n), "s");
-    // Two rows per pass when both rows' accumulators fit the 32 vector registers of AVX-512.
-    pair_ = s_.vec == 16 && 2 * nv_ <= 16 && 2 * (s_.block_n / s_.vec) <= 16 && s_.head_block > 1;
-    const int passes = pair_ ? 2 : 1;
-    for (int c = 0; c < passes * nv_; ++c) acc_.push_back(b_.CreateAlloca(vf_, nullptr, "acc"));
-    for (int c = 0; c < passes * s_.block_n / s_.vec; ++c) sacc_.push_back(b_.CreateAlloca(vf_, nullptr, "sacc"));
+    // Rows per pass over a tile: with the 32 vector registers of AVX-512, up to four rows of one
+    // token share each K and V load; their accumulators are blocked to 16 vectors (a share of
+    // the tile's chunks at a time), so the loads per FMA halve from one row pair to four rows.
+    // Without AVX-512, one row at a time.
+    rows_per_pass_ = s_.vec != 16 ? 1 : (s_.head_block >= 4 ? 4 : (s_.head_block >= 2 ? 2 : 1));
+    sr_ = b_.CreateAlloca(f32_, i64c(int64_t{rows_per_pass_} * s_.block_n), "s");
+    for (int c = 0; c < rows_per_pass_ * nv_; ++c) acc_.push_back(b_.CreateAlloca(vf_, nullptr, "acc"));
+    for (int c = 0; c < rows_per_pass_ * s_.block_n / s_.vec; ++c) {
+      sacc_.push_back(b_.CreateAlloca(vf_, nullptr, "sacc"));
+    }
     for (auto* a : {qf_, of_, kt_, vf_buf_, sr_}) a->setAlignment(llvm::Align(64));
 
     loop(fn_->getArg(1), fn_->getArg(2), [&](Value* item) { item_body(item); });
@@ -386,19 +390,19 @@ class Gen {
       Value* nvis = min64(nk, max64(i64c(0), b_.CreateAdd(b_.CreateSub(lim, kb), i64c(1))));
       when(b_.CreateICmpSGT(nvis, i64c(0)), [&] {
         Value* r0 = b_.CreateMul(ti, i64c(s_.head_block));
-        if (pair_) {
-          // Rows in pairs, then the odd one out.
-          Value* pairs = b_.CreateMul(b_.CreateSDiv(ng, i64c(2)), i64c(2));
+        // The token's rows in passes of rows_per_pass_, the rest in smaller passes (4, 2, 1).
+        Value* done = i64c(0);
+        for (int per = rows_per_pass_; per >= 1; per /= 2) {
+          Value* end = b_.CreateAdd(done, b_.CreateMul(b_.CreateSDiv(b_.CreateSub(ng, done), i64c(per)), i64c(per)));
           loop(
-              i64c(0), pairs,
+              done, end,
               [&](Value* gi) {
-                Value* r = b_.CreateAdd(r0, gi);
-                row_tile({r, b_.CreateAdd(r, i64c(1))}, nvis);
+                std::vector<Value*> rs;
+                for (int i = 0; i < per; ++i) rs.push_back(b_.CreateAdd(r0, b_.CreateAdd(gi, i64c(i))));
+                row_tile(rs, nvis);
               },
-              2);
-          when(b_.CreateICmpSLT(pairs, ng), [&] { row_tile({b_.CreateAdd(r0, pairs)}, nvis); });
-        } else {
-          loop(i64c(0), ng, [&](Value* gi) { row_tile({b_.CreateAdd(r0, gi)}, nvis); });
+              per);
+          done = end;
         }
       });
     });
@@ -436,8 +440,8 @@ class Gen {
     }
   }
 
-  /// Rows (one or two, of the same token) against the first `nvis` keys of the converted tile;
-  /// two rows share every K and V load.
+  /// Rows (one to four, of the same token) against the first `nvis` keys of the converted tile;
+  /// the rows share every K and V load.
   void row_tile(const std::vector<Value*>& rs, Value* nvis) {
     const size_t np = rs.size();
     const int chunks = s_.block_n / s_.vec;
@@ -445,28 +449,35 @@ class Gen {
     for (Value* r : rs) row.push_back(b_.CreateMul(r, i64c(s_.head_dim)));
     auto sacc = [&](size_t p, int ch) { return sacc_[p * static_cast<size_t>(chunks) + static_cast<size_t>(ch)]; };
     auto acc = [&](size_t p, int c) { return acc_[p * static_cast<size_t>(nv_) + static_cast<size_t>(c)]; };
-    // Scores of the tile's keys, chunk by chunk: sum over the head dim of q_d * Kt[d][keys].
-    for (size_t p = 0; p < np; ++p) {
-      for (int ch = 0; ch < chunks; ++ch) b_.CreateStore(splat(f32c(0.0)), sacc(p, ch));
-    }
-    loop(i64c(0), i64c(s_.head_dim), [&](Value* d) {
-      std::vector<Value*> qd;
+    // At most 16 accumulators live in a loop: the rows times a share of the chunks.
+    const int share = std::max(1, 16 / static_cast<int>(np));
+    // Scores of the tile's keys, a share of the chunks at a time: sum over the head dim of
+    // q_d * Kt[d][keys].
+    for (int ch0 = 0; ch0 < chunks; ch0 += share) {
+      const int ch1 = std::min(chunks, ch0 + share);
       for (size_t p = 0; p < np; ++p) {
-        qd.push_back(splat(b_.CreateLoad(f32_, b_.CreateInBoundsGEP(f32_, qf_, b_.CreateAdd(row[p], d)))));
+        for (int ch = ch0; ch < ch1; ++ch) b_.CreateStore(splat(f32c(0.0)), sacc(p, ch));
       }
-      Value* kt_row = b_.CreateMul(d, i64c(s_.block_n));
-      for (int ch = 0; ch < chunks; ++ch) {
-        Value* kv = load_fvec(kt_, b_.CreateAdd(kt_row, i64c(ch * s_.vec)));
+      loop(i64c(0), i64c(s_.head_dim), [&](Value* d) {
+        std::vector<Value*> qd;
         for (size_t p = 0; p < np; ++p) {
-          llvm::AllocaInst* a = sacc(p, ch);
-          b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vf_}, {qd[p], kv, b_.CreateLoad(vf_, a)}), a);
+          qd.push_back(splat(b_.CreateLoad(f32_, b_.CreateInBoundsGEP(f32_, qf_, b_.CreateAdd(row[p], d)))));
         }
-      }
-    });
+        Value* kt_row = b_.CreateMul(d, i64c(s_.block_n));
+        for (int ch = ch0; ch < ch1; ++ch) {
+          Value* kv = load_fvec(kt_, b_.CreateAdd(kt_row, i64c(ch * s_.vec)));
+          for (size_t p = 0; p < np; ++p) {
+            llvm::AllocaInst* a = sacc(p, ch);
+            b_.CreateStore(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vf_}, {qd[p], kv, b_.CreateLoad(vf_, a)}), a);
+          }
+        }
+      });
+    }
     // Online softmax per row; lanes past nvis read as -inf.
     std::vector<llvm::Constant*> lanes;
     for (int i = 0; i < s_.vec; ++i) lanes.push_back(llvm::ConstantInt::getSigned(i64_, i));
     Value* iota = llvm::ConstantVector::get(lanes);
+    std::vector<Value*> alphas;
     for (size_t p = 0; p < np; ++p) {
       std::vector<Value*> s;
       Value* vmax = splat(neg_inf());
@@ -491,30 +502,38 @@ class Gen {
       Value* sum = b_.CreateFAddReduce(f32c(0.0), vsum);
       b_.CreateStore(b_.CreateFAdd(b_.CreateFMul(b_.CreateLoad(f32_, l_ptr), alpha), sum), l_ptr);
       b_.CreateStore(m_new, m_ptr);
-      for (int c = 0; c < nv_; ++c) {
-        b_.CreateStore(b_.CreateFMul(load_fvec(of_, b_.CreateAdd(row[p], i64c(c * s_.vec))), splat(alpha)), acc(p, c));
-      }
+      alphas.push_back(alpha);
     }
-    // O = alpha * O + sum_j p_j V_j, the rows' accumulators in registers.
-    loop(i64c(0), nvis, [&](Value* j) {
-      std::vector<Value*> pj;
+    // O = alpha * O + sum_j p_j V_j, a share of the head dim at a time, the rows' accumulators
+    // in registers.
+    for (int c0 = 0; c0 < nv_; c0 += share) {
+      const int c1 = std::min(nv_, c0 + share);
       for (size_t p = 0; p < np; ++p) {
-        Value* idx = b_.CreateAdd(j, i64c(static_cast<int64_t>(p) * s_.block_n));
-        pj.push_back(splat(b_.CreateLoad(f32_, b_.CreateInBoundsGEP(f32_, sr_, idx))));
-      }
-      Value* vr = b_.CreateMul(j, i64c(s_.head_dim));
-      for (int c = 0; c < nv_; ++c) {
-        Value* vv = load_fvec(vf_buf_, b_.CreateAdd(vr, i64c(c * s_.vec)));
-        for (size_t p = 0; p < np; ++p) {
-          b_.CreateStore(
-              b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vf_}, {pj[p], vv, b_.CreateLoad(vf_, acc(p, c))}),
-              acc(p, c));
+        for (int c = c0; c < c1; ++c) {
+          b_.CreateStore(b_.CreateFMul(load_fvec(of_, b_.CreateAdd(row[p], i64c(c * s_.vec))), splat(alphas[p])),
+                         acc(p, c));
         }
       }
-    });
-    for (size_t p = 0; p < np; ++p) {
-      for (int c = 0; c < nv_; ++c)
-        store_fvec(b_.CreateLoad(vf_, acc(p, c)), of_, b_.CreateAdd(row[p], i64c(c * s_.vec)));
+      loop(i64c(0), nvis, [&](Value* j) {
+        std::vector<Value*> pj;
+        for (size_t p = 0; p < np; ++p) {
+          Value* idx = b_.CreateAdd(j, i64c(static_cast<int64_t>(p) * s_.block_n));
+          pj.push_back(splat(b_.CreateLoad(f32_, b_.CreateInBoundsGEP(f32_, sr_, idx))));
+        }
+        Value* vr = b_.CreateMul(j, i64c(s_.head_dim));
+        for (int c = c0; c < c1; ++c) {
+          Value* vv = load_fvec(vf_buf_, b_.CreateAdd(vr, i64c(c * s_.vec)));
+          for (size_t p = 0; p < np; ++p) {
+            b_.CreateStore(
+                b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vf_}, {pj[p], vv, b_.CreateLoad(vf_, acc(p, c))}),
+                acc(p, c));
+          }
+        }
+      });
+      for (size_t p = 0; p < np; ++p) {
+        for (int c = c0; c < c1; ++c)
+          store_fvec(b_.CreateLoad(vf_, acc(p, c)), of_, b_.CreateAdd(row[p], i64c(c * s_.vec)));
+      }
     }
   }
 
@@ -580,7 +599,7 @@ class Gen {
   Type *f32_, *i16_, *i32_, *i64_;
   llvm::FixedVectorType *vf_, *vi16_, *vi32_;
   int nv_ = 0;
-  bool pair_ = false;  // rows two at a time
+  int rows_per_pass_ = 1;  // rows of one token sharing each K/V load (4, 2 or 1)
   unsigned lanes_ = 0;
   llvm::StructType* params_ty_ = nullptr;
   llvm::Function* fn_ = nullptr;

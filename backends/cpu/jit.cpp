@@ -160,8 +160,9 @@ class Jit final : public CpuJit {
   }
 
   std::string object_key(const codegen::CpuKernelSpec& spec) const {
-    return sha256_hex(fmt::format("{}\nabi {}\nllvm {}\ncpu {}\nfeatures {}\n", spec.text(), kCpuModuleAbi,
-                                  host_.llvm_version, host_.llvm_cpu, host_.all_features));
+    return sha256_hex(fmt::format("{}\nabi {}\ngenerator {}\nllvm {}\ncpu {}\nfeatures {}\n", spec.text(),
+                                  kCpuModuleAbi, GQAFORGE_CPU_GENERATOR_SHA, host_.llvm_version, host_.llvm_cpu,
+                                  host_.all_features));
   }
 
   std::unique_ptr<llvm::Module> build(llvm::LLVMContext& ctx, const codegen::CpuKernelSpec& spec) const {
