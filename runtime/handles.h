@@ -116,12 +116,12 @@ class Event {
   CUevent e_ = nullptr;
 };
 
-/// A kernel entry point of a loaded module (non-owning; valid while the module lives).
 /// One launch with the kernel arguments `args`; `programmatic`: as a programmatic dependent
 /// launch (codegen::LaunchShape::programmatic) through cuLaunchKernelEx, else cuLaunchKernel.
 CUresult launch_kernel(const DriverApi& api, CUfunction f, const unsigned* grid, const unsigned* block,
                        unsigned shared_bytes, CUstream stream, void** args, bool programmatic);
 
+/// A kernel entry point of a loaded module (non-owning; valid while the module lives).
 class Function {
  public:
   Function() = default;
