@@ -52,6 +52,8 @@ class RunShape(NamedTuple):
 
 _lock = threading.Lock()
 _library: Optional[_C.Library] = None
+# CPU tensors' kernels: the C API's CPU target (the LLVM backend), heuristic configs, opened once.
+_cpu_library: Optional[_C.Library] = None
 # PlanSpec and device -> _C.Plan. The torch layer keeps its per-call entries in `calls`
 # (call key -> what a run needs); both are emptied when another library is loaded.
 _plans = {}
@@ -61,7 +63,8 @@ calls = {}
 def load_library(path, allow_jit: bool = True, arch: Optional[str] = None, cache_dir: Optional[str] = None):
     """Opens a tuned kernel library (.gqalib; None: JIT only) as the process's library.
 
-    Every later call plans against it; plans made from the previous library are dropped. With
+    Every later call on CUDA tensors plans against it (CPU tensors keep the CPU library); plans
+    made from the previous library are dropped. With
     allow_jit=False a shape that no tuned bucket serves raises FailedPreconditionError instead of
     compiling the heuristic default through NVRTC. Returns the gqaforge._C.Library.
     """
@@ -87,6 +90,18 @@ def library() -> _C.Library:
     return lib
 
 
+def cpu_library() -> _C.Library:
+    """The library of CPU tensors' plans: JIT only, arch "cpu" (kernels generated for this host)."""
+    global _cpu_library
+    lib = _cpu_library
+    if lib is None:
+        with _lock:
+            if _cpu_library is None:
+                _cpu_library = _C.Library(None, True, "cpu")
+            lib = _cpu_library
+    return lib
+
+
 def clear_plan_cache() -> None:
     """Drops every cached plan (they are made again on the next call)."""
     with _lock:
@@ -95,11 +110,12 @@ def clear_plan_cache() -> None:
 
 
 def plan_for(spec: PlanSpec, device=None) -> "_C.Plan":
-    """The plan of `spec` for `device` (any hashable; the caller makes the device current)."""
+    """The plan of `spec` for `device`: "cpu" plans on the CPU library, anything else (hashable;
+    the caller makes the CUDA device current) on the process's library."""
     key = (spec, device)
     plan = _plans.get(key)
     if plan is None:
-        plan = _C.Plan(library(), *spec)
+        plan = _C.Plan(cpu_library() if device == "cpu" else library(), *spec)
         plan = _plans.setdefault(key, plan)
     return plan
 

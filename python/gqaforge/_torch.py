@@ -34,12 +34,13 @@ def _dtype_name(tensors) -> str:
 
 
 def _check_devices(tensors, fake: bool) -> None:
-    # The fake implementations also serve the meta device (shape propagation without a GPU).
-    allowed = ("cuda", "meta") if fake else ("cuda",)
+    # CUDA tensors run on the GPU, CPU tensors on the CPU backend; the fake implementations also
+    # serve the meta device (shape propagation without a GPU).
+    allowed = ("cuda", "cpu", "meta") if fake else ("cuda", "cpu")
     name0, t0 = tensors[0]
     for name, t in tensors:
         if t.device.type not in allowed:
-            raise ValueError(f"{name} is on {t.device}: gqaforge runs on CUDA devices")
+            raise ValueError(f"{name} is on {t.device}: gqaforge runs on CUDA devices and on the CPU")
         if t.device != t0.device:
             raise ValueError(f"{name} is on {t.device}, {name0} on {t0.device}: they must be on one device")
 
@@ -61,7 +62,9 @@ class _Entry(NamedTuple):
 
 
 def _plan(spec, device: torch.device):
-    if device.type != "cuda":  # describe() of meta or CPU tensors: plan without a device
+    if device.type == "cpu":
+        return _plans.plan_for(spec, "cpu")
+    if device.type != "cuda":  # describe() of meta tensors: a CUDA plan without a device
         return _plans.plan_for(spec, None)
     with torch.cuda.device(device):
         return _plans.plan_for(spec, device.index)
@@ -81,6 +84,10 @@ def _launch(e: _Entry, q: Tensor, k: Tensor, v: Tensor, return_lse: bool, kv_len
     ws_ptr = ws.data_ptr() if ws is not None else 0
     args = (e.run.batch, e.run.q_len, e.run.kv_len, q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr(),
             lse.data_ptr() if return_lse else 0, kv_lens, cu_q, cu_k, ws_ptr, e.workspace_bytes)
+    if device.type == "cpu":
+        # The CPU target runs on the calling thread (its own worker pool) and takes no stream.
+        e.plan.run(*args, 0)
+        return o, lse
     if device.index != torch.cuda.current_device():
         with torch.cuda.device(device):
             e.plan.run(*args, torch.cuda.current_stream(device).cuda_stream)
@@ -94,8 +101,8 @@ def _launch(e: _Entry, q: Tensor, k: Tensor, v: Tensor, return_lse: bool, kv_len
 # ---- dense: flash_attn_func ------------------------------------------------------------------
 
 
-# The checks and the plan spec of each op. check: "run" (the real op: CUDA tensors), "fake"
-# (CUDA or meta tensors), None (describe(): any device, nothing is run).
+# The checks and the plan spec of each op. check: "run" (the real op: CUDA or CPU tensors), "fake"
+# (those or meta tensors), None (describe(): any device, nothing is run).
 def _dense(q, k, v, causal, softmax_scale, return_lse, check="run"):
     named = (("q", q), ("k", k), ("v", v))
     dtype = _dtype_name(named)

@@ -333,6 +333,17 @@ class PythonLayerTest(unittest.TestCase):
                 self.assertIs(_plans.plan_for(spec), plan)
                 self.assertEqual(plan.describe()["decision"], "default")
 
+    def test_cpu_specs_plan_on_the_cpu_library(self):
+        # CPU tensors' plans: the C API's CPU target (the LLVM module), apart from the CUDA plans.
+        spec, _ = self.dense()
+        plan = _plans.plan_for(spec, "cpu")
+        self.assertIs(_plans.plan_for(spec, "cpu"), plan)
+        self.assertIsNot(_plans.plan_for(spec), plan)
+        self.assertEqual(_plans.cpu_library().info()["arch"], "cpu")
+        d = plan.describe()
+        self.assertEqual(d["decision"], "default")
+        self.assertEqual(d["family"], "cpu_prefill")
+
     def test_process_library(self):
         _plans.load_library(None)
         self.assertTrue(gqaforge.library().info()["jit_only"])

@@ -202,7 +202,7 @@ class GpuTest(unittest.TestCase):
         kc = rand(1, 64, 8, 64, dtype=torch.bfloat16, seed=1101)
         with self.assertRaisesRegex(TypeError, "cache_seqlens has dtype torch.int64"):
             gqaforge.attention_with_kvcache(q, kc, kc, torch.ones(1, dtype=torch.int64, device="cuda"))
-        with self.assertRaisesRegex(ValueError, "k is on cpu: gqaforge runs on CUDA devices"):
+        with self.assertRaisesRegex(ValueError, "k is on cpu, q on cuda:0: they must be on one device"):
             gqaforge.attention(q, kc.cpu(), kc.cpu())
         # A stride the kernels cannot take reaches the C API and comes back with its message.
         odd = rand(1, 64, 8 * 64 + 4, dtype=torch.bfloat16, seed=1102)[:, :, :512].view(1, 64, 8, 64)

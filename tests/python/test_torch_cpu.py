@@ -1,9 +1,11 @@
 """The PyTorch layer without a GPU (CTest `python_torch`, label python): the custom ops exist,
 their fake implementations propagate shapes (on meta tensors, and under torch.compile with
-fullgraph=True), describe() plans from meta tensors, and bad arguments raise TypeError or
-ValueError naming the value before the C API is reached. Skipped where PyTorch is not installed.
+fullgraph=True), describe() plans from meta tensors, CPU tensors run on the CPU backend and match
+an fp32 reference, and bad arguments raise TypeError or ValueError naming the value before the C
+API is reached. Skipped where PyTorch is not installed.
 """
 
+import math
 import unittest
 
 try:
@@ -95,7 +97,8 @@ class ValidationTest(unittest.TestCase):
         qb, kh = q.bfloat16(), q.half()
         self.assert_raises(TypeError, "k has dtype torch.float16, q has torch.bfloat16", gqaforge.attention, qb, kh,
                            kh)
-        self.assert_raises(ValueError, "q is on cpu: gqaforge runs on CUDA devices", gqaforge.attention, qb, qb, qb)
+        self.assert_raises(ValueError, "k is on meta, q on cpu: they must be on one device", gqaforge.attention, qb,
+                           qb.to("meta"), qb)
         self.assert_raises(TypeError, "k must be a torch.Tensor, got list", gqaforge.attention, qb, [1], qb)
 
     def test_shapes_via_describe(self):
@@ -129,6 +132,59 @@ class ValidationTest(unittest.TestCase):
         d = gqaforge.describe(meta(2, 512, 32, 128), meta(2, 512, 8, 128), meta(2, 512, 8, 128), causal=True)
         self.assertEqual(d["family"], "prefill")
         self.assertEqual(d["kernel_class"], "prefill 32:8 d128 bf16 causal")
+
+
+
+def reference(q, k, v, causal, kv_len=None):
+    """fp32 attention on [batch, seq, heads, dim] tensors, bottom-right causal, GQA by repetition."""
+    kv_len = k.shape[1] if kv_len is None else kv_len
+    k, v = k[:, :kv_len], v[:, :kv_len]
+    g = q.shape[2] // k.shape[2]
+    qf, kf, vf = (t.float().transpose(1, 2) for t in (q, k, v))
+    kf, vf = kf.repeat_interleave(g, 1), vf.repeat_interleave(g, 1)
+    s = qf @ kf.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    if causal:
+        sq, sk = q.shape[1], kv_len
+        s = s.masked_fill(torch.arange(sk)[None, :] > torch.arange(sq)[:, None] + sk - sq, float("-inf"))
+    return (torch.softmax(s, -1) @ vf).transpose(1, 2)
+
+
+@unittest.skipIf(torch is None, NO_TORCH)
+class CpuTensorsTest(unittest.TestCase):
+    """CPU tensors run through the C API's CPU target (kernels generated with LLVM for this host)."""
+
+    def rand(self, *shape, seed):
+        return torch.randn(*shape, generator=torch.Generator().manual_seed(seed)).to(torch.bfloat16)
+
+    def assert_close(self, o, r):
+        # bf16 output: half an ulp of values below 4 is 2^-7; two roundings apart at most.
+        self.assertEqual(o.device.type, "cpu")
+        self.assertLess(float((o.float() - r).abs().max()), 2.0 ** -6)
+
+    def test_dense_decode_and_prefill(self):
+        for b, sq, sk, hq, hkv, d, causal in ((2, 1, 300, 8, 1, 128, True), (1, 100, 100, 8, 2, 64, True),
+                                              (2, 5, 77, 6, 2, 96, False), (1, 3, 1000, 32, 8, 128, True)):
+            with self.subTest(shape=(b, sq, sk, hq, hkv, d, causal)):
+                q = self.rand(b, sq, hq, d, seed=1)
+                k, v = self.rand(b, sk, hkv, d, seed=2), self.rand(b, sk, hkv, d, seed=3)
+                o, lse = gqaforge.attention(q, k, v, causal=causal, return_lse=True)
+                self.assert_close(o, reference(q, k, v, causal))
+                self.assertEqual(tuple(lse.shape), (b, hq, sq))
+                self.assertEqual(gqaforge.describe(q, k, v, causal=causal)["family"],
+                                 "cpu_decode" if sq <= 16 else "cpu_prefill")
+
+    def test_kvcache_with_per_sequence_lengths(self):
+        q = self.rand(2, 1, 8, 128, seed=4)
+        kc, vc = self.rand(2, 512, 1, 128, seed=5), self.rand(2, 512, 1, 128, seed=6)
+        o = gqaforge.attention_with_kvcache(q, kc, vc, torch.tensor([100, 512], dtype=torch.int32))
+        self.assert_close(o[:1], reference(q[:1], kc[:1], vc[:1], True, kv_len=100))
+        self.assert_close(o[1:], reference(q[1:], kc[1:], vc[1:], True))
+
+    def test_sdpa_entry_point(self):
+        q = self.rand(1, 8, 64, 64, seed=7)  # [batch, heads, seq, dim]
+        k, v = self.rand(1, 2, 64, 64, seed=8), self.rand(1, 2, 64, 64, seed=9)
+        o = gqaforge.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+        self.assert_close(o.transpose(1, 2), reference(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), True))
 
 
 if __name__ == "__main__":
