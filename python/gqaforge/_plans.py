@@ -78,28 +78,25 @@ def load_library(path, allow_jit: bool = True, arch: Optional[str] = None, cache
     return lib
 
 
-def library() -> _C.Library:
-    """The process's library: the one load_library opened, else a JIT-only one (opened once)."""
-    global _library
-    lib = _library
+def _open_once(name: str, *args) -> _C.Library:
+    """The module global `name`, opened as _C.Library(*args) on first use (once, under the lock)."""
+    lib = globals()[name]
     if lib is None:
         with _lock:
-            if _library is None:
-                _library = _C.Library(None, True)
-            lib = _library
+            if globals()[name] is None:
+                globals()[name] = _C.Library(*args)
+            lib = globals()[name]
     return lib
+
+
+def library() -> _C.Library:
+    """The process's library: the one load_library opened, else a JIT-only one (opened once)."""
+    return _open_once("_library", None, True)
 
 
 def cpu_library() -> _C.Library:
     """The library of CPU tensors' plans: JIT only, arch "cpu" (kernels generated for this host)."""
-    global _cpu_library
-    lib = _cpu_library
-    if lib is None:
-        with _lock:
-            if _cpu_library is None:
-                _cpu_library = _C.Library(None, True, "cpu")
-            lib = _cpu_library
-    return lib
+    return _open_once("_cpu_library", None, True, "cpu")
 
 
 def clear_plan_cache() -> None:
