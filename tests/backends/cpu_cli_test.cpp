@@ -55,15 +55,20 @@ TEST(CpuCli, CheckBenchAndEmitRunGeneratedKernels) {
   EXPECT_NE(emit.output.find("define void @gqaforge_cpu_"), std::string::npos) << emit.output.substr(0, 400);
 }
 
+/// Three random tries of one decode problem into `db`, removed first.
+CliRun tune_cpu(const std::string& db, const std::string& isolation_flags) {
+  std::filesystem::remove(db);
+  return gqaforge("tune --backend cpu " + isolation_flags +
+                  "--phase decode --heads 8:1 --head-dim 64 --batch 1 --kv-len 2k --strategy random --budget 3 "
+                  "--db " +
+                  db);
+}
+
 TEST(CpuCli, TuneWritesCpuRows) {
   GQF_REQUIRE_CPU_MODULE(k);
   const std::string db = std::string(GQAFORGE_BINARY_DIR) + "/cpu-cli-tune.sqlite";
-  std::filesystem::remove(db);
   // The default isolation: compiled here, gated and timed in a tune-worker child.
-  CliRun tune = gqaforge(
-      "tune --backend cpu --phase decode --heads 8:1 --head-dim 64 --batch 1 --kv-len 2k "
-      "--strategy random --budget 3 --db " +
-      db);
+  CliRun tune = tune_cpu(db, "");
   EXPECT_EQ(tune.status, 0) << tune.output;
   // The host's rate, not a fraction of a GPU's ceiling.
   EXPECT_NE(tune.output.find(" GB/s"), std::string::npos) << tune.output;
@@ -74,12 +79,7 @@ TEST(CpuCli, TuneWritesCpuRows) {
   EXPECT_NE(best.output.find("vec="), std::string::npos) << best.output;
   EXPECT_NE(best.output.find(" GB/s"), std::string::npos) << best.output;
   // In-process, the same sweep on a fresh file: the same three tries, all ok.
-  const std::string db2 = std::string(GQAFORGE_BINARY_DIR) + "/cpu-cli-tune-inproc.sqlite";
-  std::filesystem::remove(db2);
-  CliRun inproc = gqaforge(
-      "tune --backend cpu --isolation none --phase decode --heads 8:1 --head-dim 64 --batch 1 --kv-len 2k "
-      "--strategy random --budget 3 --db " +
-      db2);
+  CliRun inproc = tune_cpu(std::string(GQAFORGE_BINARY_DIR) + "/cpu-cli-tune-inproc.sqlite", "--isolation none ");
   EXPECT_EQ(inproc.status, 0) << inproc.output;
   EXPECT_NE(inproc.output.find("tries by status: 3 ok"), std::string::npos) << inproc.output;
   EXPECT_NE(tune.output.find("tries by status: 3 ok"), std::string::npos) << tune.output;
