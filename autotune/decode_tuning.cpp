@@ -41,7 +41,10 @@ double predict_decode_us(const AttentionProblem& p, const DecodeConfig& c, const
   const double mlp = std::min(1.0, in_flight / roof.bytes_in_flight_per_sm);
   const double wave_eff = ctas / (waves * std::min(slots, ctas));
   const double kv_bytes = p.kv_bytes() * c.row_blocks;
-  const double bandwidth = roof.dram_bytes_per_s * (busy_sms / sms) * mlp * wave_eff;
+  // Per-thread cp.async streams K/V about 5% slower than TMA tile copies (H200, one CTA per
+  // (sequence, KV head), bench/copy_paths.cu: 4.35 vs 4.59 TB/s at d128).
+  const double copy_eff = c.tma ? 1.0 : 0.95;
+  const double bandwidth = roof.dram_bytes_per_s * (busy_sms / sms) * mlp * wave_eff * copy_eff;
   const double t_mem = kv_bytes / bandwidth;
   // Compute: mma pads the rows of a CTA to m16 tiles; CUDA cores do not.
   const int rows = p.group() * static_cast<int>(p.q_len);
@@ -75,6 +78,7 @@ class DecodeTuning final : public TuningFamily {
       const int rows = p.group() * static_cast<int>(p.q_len);
       std::erase_if(values, [rows](int r) { return r > rows; });
     }
+    if (field.name == "tma" && (limits.cc_major < 9 || p.head_dim % 64 != 0)) values = {0};
     return values;
   }
 

@@ -344,6 +344,7 @@ Result<ShapeLaunch> Plan::shape_launch(const AttentionProblem& problem, const Gq
     std::copy(std::begin(l.block), std::end(l.block), b.block);
     b.shared_bytes = static_cast<unsigned>(l.dynamic_shared_bytes);
     b.programmatic = l.programmatic;
+    b.kv_map_rows = l.kv_map_rows;
   }
   s.num_splits = lp.num_splits, s.split_len = lp.split_len;
   s.o_partial_offset = lp.workspace.o_partial_offset, s.lse_partial_offset = lp.workspace.lse_partial_offset;
@@ -396,9 +397,13 @@ Status Plan::run(const gqaforge_run_args& a, void* workspace, size_t workspace_b
   // zero, but the caller's workspace may hold anything (another plan's partials, a fresh
   // allocation), so they are zeroed on the stream before every run.
   if (s.zero_bytes > 0) GQF_CU_CHECK(api, cuMemsetD8Async(ws + s.zero_offset, 0, s.zero_bytes, stream));
-  void* kernel_args[] = {&params};
+  // TMA kernels take the K/V tensor maps of this call's tensors as their second argument (a
+  // kernel without it reads only the first).
+  KvTensorMaps maps;
+  void* kernel_args[] = {&params, &maps};
   for (int i = 0; i < s.launch_count; ++i) {
     const BoundLaunch& l = s.launches[static_cast<size_t>(i)];
+    if (l.kv_map_rows > 0) GQF_RETURN_IF_ERROR(kv_maps_.get(*api, params, problem_.head_dim, l.kv_map_rows, &maps));
     const CUresult r =
         runtime::launch_kernel(*api, l.function, l.grid, l.block, l.shared_bytes, stream, kernel_args, l.programmatic);
     if (r != CUDA_SUCCESS) {

@@ -20,6 +20,7 @@
 #include "library/library.h"
 #include "runtime/compile_cache.h"
 #include "runtime/cuda_driver.h"
+#include "runtime/handles.h"
 
 namespace gqaforge::capi {
 
@@ -93,6 +94,7 @@ struct BoundLaunch {
   unsigned block[3] = {1, 1, 1};
   unsigned shared_bytes = 0;
   bool programmatic = false;  // codegen::LaunchShape::programmatic
+  int kv_map_rows = 0;        // codegen::LaunchShape::kv_map_rows: > 0 passes the K/V tensor maps
 };
 
 /// The launches for one shape of dynamic dims (what a plan's run caches).
@@ -152,6 +154,7 @@ class Plan {
   mutable std::mutex cache_mutex_;
   mutable std::array<ShapeLaunch, 4> cache_;
   mutable size_t cache_next_ = 0;
+  mutable runtime::KvMapCache kv_maps_;  // TMA kernels: the last call's K/V tensor maps
 };
 
 }  // namespace gqaforge::capi

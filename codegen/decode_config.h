@@ -10,12 +10,15 @@
 //   warps         1, 2, 4, 8, 16 (threads = 32 * warps <= the device limit).
 //   warps_m       mma path: a divisor of warps, at most ceil(rows / 16) where rows =
 //                 ceil(G * q_len / row_blocks); CUDA-core path: 1.
-//   stages        2..8 (shared memory = stages * 2 * block_n * (head_dim + 8) * 2 bytes + Q).
+//   stages        2..8 (shared memory = stages * 2 * block_n * (head_dim + 8) * 2 bytes + Q
+//                 for cp.async).
 //   use_mma       0 or 1. CUDA cores need rows <= 8.
 //   row_blocks    1..G*q_len; 1 unless the rows do not fit in registers (mma accumulators are
 //                 limited to kMaxAccRegs per thread), since each extra row block re-reads K/V.
 //   num_splits    0 (chosen at launch from batch, n_kv, kv_len, sm_count) or 1..65535.
 //   fused_combine 0 or 1; only matters when the launch ends up with more than one split.
+//   tma           0 or 1: K/V tiles by TMA tensor-map copies (sm_90+, head dim 64/128/256;
+//                 ring rows unpadded: stages * 2 * block_n * head_dim * 2 bytes + 1 KB).
 //
 // Split-KV workspace (when DecodeLaunch::num_splits > 1), one allocation, in this order:
 //   o_partial   fp32 [num_splits][batch][q_len][n_q_heads][head_dim]  normalised (O_s / l_s)
@@ -56,6 +59,8 @@ struct DecodeConfig {
   int num_splits = 0;          // split-KV chunks per (sequence, KV head); 0 = chosen at launch
   bool fused_combine = false;  // split-KV merge: by the last CTA of each (sequence, KV head)
                                // (true) or by the gqaforge_decode_combine kernel (false)
+  bool tma = false;            // K/V tiles copied by TMA (tensor maps, one thread posting each
+                               // tile on an mbarrier) instead of every thread's cp.async
 
   /// The family's name: the key in the database, the worker pipe and --family, the name of
   /// its kernel template (codegen/kernels/decode.cuh).
@@ -68,7 +73,7 @@ struct DecodeConfig {
   /// can_implement: every field legal for this problem and device; messages name the value.
   Status validate(const AttentionProblem& problem, const DeviceLimits& limits) const;
 
-  /// "block_n=64,warps=4,warps_m=1,stages=3,use_mma=1,row_blocks=1,num_splits=0,fused_combine=0"
+  /// "block_n=64,warps=4,warps_m=1,stages=3,use_mma=1,row_blocks=1,num_splits=0,fused_combine=0,tma=0"
   std::string canonical() const;
 
   /// Overrides the fields of `base` named in "key=value,..." (any subset, any order).
@@ -81,7 +86,7 @@ struct DecodeConfig {
 /// tile per warp when the rows fill two or more tiles (speculative steps), else the fewest warp
 /// groups / row blocks whose accumulators fit; ~32 KB K+V stages, up to 4 deep;
 /// num_splits from batch, n_kv, kv_len and sm_count (fill the SMs in whole waves); the combine
-/// fused when 2..4 splits and G*q_len <= 2 * warps.
+/// as its own (programmatic) kernel; TMA K/V copies on sm_90+ for head dims 64/128/256.
 DecodeConfig default_decode_config(const AttentionProblem& problem, const DeviceLimits& limits);
 
 /// Everything the runtime needs to allocate the workspace and launch.

@@ -13,8 +13,9 @@ KernelSource emit_decode(const AttentionProblem& problem, const DecodeConfig& co
   // num_splits is a launch parameter: the source (and the compile key) does not depend on it.
   DecodeConfig compiled = config;
   compiled.num_splits = 0;
+  // The TMA kernel's entry point takes the K/V tensor maps as a second argument.
   return assemble_source(DecodeConfig::kFamily, problem, compiled.canonical(), traits,
-                         {"gqaforge_decode", "gqaforge_decode_combine"});
+                         {"gqaforge_decode", "gqaforge_decode_combine"}, config.tma ? "#define GQF_DECODE_TMA\n" : "");
 }
 
 namespace {
@@ -43,7 +44,9 @@ class DecodeFamily final : public TypedFamily<DecodeConfig> {
                           const DeviceLimits& limits) const override {
     GQF_ASSIGN_OR_RETURN(DecodeLaunch l, decode_launch(problem, config, limits));
     LaunchPlan p;
-    p.launches.push_back(launch_shape("gqaforge_decode", l.grid, l.block, l.shared_bytes));
+    LaunchShape main = launch_shape("gqaforge_decode", l.grid, l.block, l.shared_bytes);
+    if (config.tma) main.kv_map_rows = config.block_n;
+    p.launches.push_back(main);
     if (l.needs_combine_kernel) {
       LaunchShape combine =
           launch_shape("gqaforge_decode_combine", l.combine_grid, l.combine_block, l.combine_shared_bytes);

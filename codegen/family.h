@@ -54,6 +54,10 @@ struct LaunchShape {
   // the stream still runs; the kernel itself waits (griddepcontrol.wait) before reading that
   // launch's results, so its start-up overlaps the previous kernel's tail.
   bool programmatic = false;
+  // > 0: the kernel's second argument is the K and V tensor maps (KvTensorMaps of
+  // kernels/params.h), encoded per call from the call's GqaParams with boxes of 64 head-dim
+  // columns x kv_map_rows keys (runtime::encode_kv_maps).
+  int kv_map_rows = 0;
   int threads() const { return static_cast<int>(block[0] * block[1] * block[2]); }
 };
 

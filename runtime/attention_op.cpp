@@ -103,11 +103,17 @@ Status launch_family(Jit& jit, const KernelFamily& family, const AttentionProble
     params.o_partial = reinterpret_cast<float*>(workspace.ptr() + plan.workspace.o_partial_offset);
     params.lse_partial = reinterpret_cast<float*>(workspace.ptr() + plan.workspace.lse_partial_offset);
   }
+  KvTensorMaps maps;
   for (const codegen::LaunchShape& l : plan.launches) {
     GQF_ASSIGN_OR_RETURN(Function fn, kernel->function(l.entry));
     // Above 48 KB a CTA's dynamic shared memory must be opted into.
     if (l.dynamic_shared_bytes > 48 * 1024) GQF_RETURN_IF_ERROR(fn.set_max_dynamic_shared(l.dynamic_shared_bytes));
-    GQF_RETURN_IF_ERROR(fn.launch(l.grid, l.block, l.dynamic_shared_bytes, stream, &params, l.programmatic));
+    if (l.kv_map_rows > 0) {
+      GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
+      GQF_RETURN_IF_ERROR(encode_kv_maps(*api, params, problem.head_dim, l.kv_map_rows, &maps));
+    }
+    GQF_RETURN_IF_ERROR(fn.launch(l.grid, l.block, l.dynamic_shared_bytes, stream, &params, l.programmatic,
+                                  l.kv_map_rows > 0 ? &maps : nullptr));
   }
   return ok_status();
 }

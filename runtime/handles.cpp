@@ -1,6 +1,10 @@
 // RAII handle implementations.
 #include "runtime/handles.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+
 #include "core/log.h"
 
 namespace gqaforge::runtime {
@@ -178,6 +182,72 @@ Result<int> Function::attribute(CUfunction_attribute attr) const {
   return v;
 }
 
+namespace {
+
+/// One tensor map of K or V: `base` with element strides (batch, key, head) of `p`'s tensors.
+Status encode_kv_map(const DriverApi& api, const char* what, const void* base, long long stride_b, long long stride_s,
+                     long long stride_h, const GqaParams& p, int head_dim, int box_rows, unsigned long long* out) {
+  static_assert(sizeof(CUtensorMap) == 16 * sizeof(unsigned long long), "KvTensorMaps holds CUtensorMaps");
+  if (reinterpret_cast<uintptr_t>(base) % 16 != 0) {
+    return invalid_argument("TMA needs a 16-byte aligned {} pointer, got {}", what, fmt::ptr(base));
+  }
+  constexpr long long kElem = 2;  // bf16 / fp16
+  const cuuint64_t dims[4] = {static_cast<cuuint64_t>(head_dim), static_cast<cuuint64_t>(std::max(p.kv_len, 1)),
+                              static_cast<cuuint64_t>(p.n_kv_heads), static_cast<cuuint64_t>(p.batch)};
+  // A dimension of extent 1 is never stepped over: its stride only has to be legal.
+  const long long legal = static_cast<long long>(dims[1]) * stride_s;
+  const long long strides_elems[3] = {stride_s, p.n_kv_heads > 1 ? stride_h : legal, p.batch > 1 ? stride_b : legal};
+  cuuint64_t strides[3];
+  for (int i = 0; i < 3; ++i) {
+    const long long bytes = strides_elems[i] * kElem;
+    if (bytes <= 0 || bytes % 16 != 0 || bytes >= (1LL << 40)) {
+      return invalid_argument(
+          "TMA needs {} strides that are positive multiples of 16 bytes below 2^40; the {} stride is {} elements", what,
+          i == 0 ? "key" : (i == 1 ? "head" : "batch"), strides_elems[i]);
+    }
+    strides[i] = static_cast<cuuint64_t>(bytes);
+  }
+  const cuuint32_t box[4] = {64, static_cast<cuuint32_t>(box_rows), 1, 1};
+  const cuuint32_t element_strides[4] = {1, 1, 1, 1};
+  const CUresult r = api.cuTensorMapEncodeTiled(reinterpret_cast<CUtensorMap*>(out), CU_TENSOR_MAP_DATA_TYPE_UINT16, 4,
+                                                const_cast<void*>(base), dims, strides, box, element_strides,
+                                                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                                CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) {
+    return cu_status(r, "cuTensorMapEncodeTiled", __FILE__, __LINE__)
+        .with_context(
+            fmt::format("the {} tensor map: head dim {}, {} keys, {} KV heads, batch {}, strides {}/{}/{} elements",
+                        what, head_dim, p.kv_len, p.n_kv_heads, p.batch, stride_s, stride_h, stride_b));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status encode_kv_maps(const DriverApi& api, const GqaParams& p, int head_dim, int box_rows, KvTensorMaps* out) {
+  GQF_RETURN_IF_ERROR(
+      encode_kv_map(api, "K", p.k, p.k_stride_b, p.k_stride_s, p.k_stride_h, p, head_dim, box_rows, out->k));
+  return encode_kv_map(api, "V", p.v, p.v_stride_b, p.v_stride_s, p.v_stride_h, p, head_dim, box_rows, out->v);
+}
+
+Status KvMapCache::get(const DriverApi& api, const GqaParams& p, int head_dim, int box_rows, KvTensorMaps* out) {
+  Key key;
+  key.k = p.k;
+  key.v = p.v;
+  const long long strides[6] = {p.k_stride_b, p.k_stride_s, p.k_stride_h, p.v_stride_b, p.v_stride_s, p.v_stride_h};
+  std::copy(std::begin(strides), std::end(strides), key.strides);
+  key.kv_len = p.kv_len, key.n_kv_heads = p.n_kv_heads, key.batch = p.batch;
+  key.head_dim = head_dim, key.box_rows = box_rows;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!(key == key_)) {
+    key_ = Key();  // a failed encode leaves nothing that could match
+    GQF_RETURN_IF_ERROR(encode_kv_maps(api, p, head_dim, box_rows, &maps_));
+    key_ = key;
+  }
+  *out = maps_;
+  return ok_status();
+}
+
 CUresult launch_kernel(const DriverApi& api, CUfunction f, const unsigned* grid, const unsigned* block,
                        unsigned shared_bytes, CUstream stream, void** args, bool programmatic) {
   if (!programmatic) {
@@ -198,9 +268,9 @@ CUresult launch_kernel(const DriverApi& api, CUfunction f, const unsigned* grid,
 }
 
 Status Function::launch(const unsigned (&grid)[3], const unsigned (&block)[3], int shared_bytes, CUstream stream,
-                        const void* params, bool programmatic) const {
+                        const void* params, bool programmatic, const KvTensorMaps* maps) const {
   GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
-  void* args[] = {const_cast<void*>(params)};
+  void* args[] = {const_cast<void*>(params), const_cast<KvTensorMaps*>(maps)};
   CUresult r = launch_kernel(*api, f_, grid, block, static_cast<unsigned>(shared_bytes), stream, args, programmatic);
   if (r != CUDA_SUCCESS) {
     return cu_status(r, programmatic ? "cuLaunchKernelEx" : "cuLaunchKernel", __FILE__, __LINE__)

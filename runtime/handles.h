@@ -4,9 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <utility>
 
+#include "codegen/kernels/params.h"
 #include "runtime/cuda_driver.h"
 
 namespace gqaforge::runtime {
@@ -116,6 +118,33 @@ class Event {
   CUevent e_ = nullptr;
 };
 
+/// The K/V tensor maps of a TMA decode kernel (codegen::LaunchShape::kv_map_rows) for the
+/// tensors of `params`: rank 4 (head_dim, params.kv_len keys, KV heads, batch) with the params'
+/// strides, boxes of 64 columns x `box_rows` keys, 128-byte swizzle, zeros outside the tensor.
+/// Fails naming the value when a base pointer or stride breaks TMA's rules (16-byte aligned
+/// base, strides multiples of 16 bytes below 2^40).
+Status encode_kv_maps(const DriverApi& api, const GqaParams& params, int head_dim, int box_rows, KvTensorMaps* out);
+
+/// encode_kv_maps for a caller that launches again and again on the same cache tensors (a
+/// serving loop): the last maps are kept and re-encoded only when a pointer, stride, extent or
+/// the box changes. Thread-safe.
+class KvMapCache {
+ public:
+  Status get(const DriverApi& api, const GqaParams& params, int head_dim, int box_rows, KvTensorMaps* out);
+
+ private:
+  struct Key {
+    const void* k = nullptr;
+    const void* v = nullptr;
+    long long strides[6] = {};
+    int kv_len = -1, n_kv_heads = -1, batch = -1, head_dim = -1, box_rows = -1;
+    bool operator==(const Key&) const = default;
+  };
+  std::mutex mutex_;
+  Key key_;
+  KvTensorMaps maps_{};
+};
+
 /// One launch with the kernel arguments `args`; `programmatic`: as a programmatic dependent
 /// launch (codegen::LaunchShape::programmatic) through cuLaunchKernelEx, else cuLaunchKernel.
 CUresult launch_kernel(const DriverApi& api, CUfunction f, const unsigned* grid, const unsigned* block,
@@ -131,10 +160,11 @@ class Function {
   /// Raises the dynamic shared memory limit when more than 48 KB is needed.
   Status set_max_dynamic_shared(int bytes) const;
   Result<int> attribute(CUfunction_attribute attr) const;
-  /// Launches with a single by-value argument `params`; `programmatic`: as a programmatic
-  /// dependent launch (codegen::LaunchShape::programmatic), where the device has them.
+  /// Launches with the by-value argument `params`, and `maps` as the second argument when not
+  /// null (TMA decode kernels); `programmatic`: as a programmatic dependent launch
+  /// (codegen::LaunchShape::programmatic), where the device has them.
   Status launch(const unsigned (&grid)[3], const unsigned (&block)[3], int shared_bytes, CUstream stream,
-                const void* params, bool programmatic = false) const;
+                const void* params, bool programmatic = false, const KvTensorMaps* maps = nullptr) const;
 
  private:
   CUfunction f_ = nullptr;

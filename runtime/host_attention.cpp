@@ -164,6 +164,18 @@ HostAttention make_host_attention(const AttentionProblem& problem, uint64_t seed
   fill_normal(in.q, elements(in.q_rows(), problem.n_q_heads), seed, 1, 1.5f, bf16);
   fill_normal(in.k, elements(in.kv_rows(), problem.n_kv_heads), seed, 2, 1.0f, bf16);
   fill_normal(in.v, elements(in.kv_rows(), problem.n_kv_heads), seed, 3, 1.0f, bf16);
+  // Cache rows past a sequence's keys (fixed layout) hold NaN, as a serving cache's unused slots
+  // may: a kernel that reads them must never let them reach its output.
+  if (!varlen) {
+    for (size_t i = 0; i < b; ++i) {
+      const int n = in.kv_lens[i];
+      if (n >= problem.kv_len) continue;
+      const auto begin = static_cast<ptrdiff_t>(in.kv_offset(static_cast<int>(i), n, 0));
+      const auto end = static_cast<ptrdiff_t>(in.kv_offset(static_cast<int>(i), static_cast<int>(problem.kv_len), 0));
+      std::fill(in.k.begin() + begin, in.k.begin() + end, kPoison16);
+      std::fill(in.v.begin() + begin, in.v.begin() + end, kPoison16);
+    }
+  }
   return in;
 }
 

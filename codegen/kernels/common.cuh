@@ -13,6 +13,16 @@ typedef unsigned int u32;
 typedef unsigned short u16;
 typedef unsigned long long u64;
 
+/// Type selection without the standard library: Select<c, A, B>::type is A if c, else B.
+template <bool kCond, typename A, typename B>
+struct Select {
+  typedef A type;
+};
+template <typename A, typename B>
+struct Select<false, A, B> {
+  typedef B type;
+};
+
 /// 16-bit storage types; arithmetic happens in fp32.
 struct bf16 {
   u16 bits;
@@ -139,6 +149,10 @@ struct alignas(16) u32x4 {
   u32 x, y, z, w;
 };
 
+/// Sixteen zero bytes into shared memory.
+__device__ __forceinline__ void st_shared_zero_16(u32 addr) {
+  asm volatile("st.shared.v4.u32 [%0], {%1, %1, %1, %1};\n" ::"r"(addr), "r"(0u) : "memory");
+}
 /// 16-byte shared-memory load; the memory clobber keeps ordinary stores to the same buffer
 /// (e.g. staging writes before a __syncwarp) from being moved past it.
 __device__ __forceinline__ u32x4 ld_shared_16(u32 addr) {
@@ -196,6 +210,54 @@ __device__ __forceinline__ void launch_dependent_grids() {
 __device__ __forceinline__ void grid_dependency_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
+/// Tensor-memory-access (TMA) tile copies tracked by mbarriers (sm_90+). A barrier in shared
+/// memory counts one arrival (the thread that posts the expected bytes) plus the bytes the
+/// copies deliver; a phase completes when both are in, and waiters name the phase by parity.
+__device__ __forceinline__ void mbar_init(u32 bar, u32 arrivals) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(arrivals) : "memory");
+}
+/// Makes initialised barriers visible to the copy engine (before any copy signals them).
+__device__ __forceinline__ void mbar_init_fence() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void mbar_arrive_expect_tx(u32 bar, u32 bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+#endif
+}
+__device__ __forceinline__ void mbar_wait(u32 bar, u32 parity) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile(
+      "{\n"
+      ".reg .pred done;\n"
+      "GQF_MBAR_WAIT_%=:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra GQF_MBAR_WAIT_%=;\n"
+      "}\n" ::"r"(bar),
+      "r"(parity)
+      : "memory");
+#endif
+}
+/// One box of a rank-4 tensor map (innermost coordinate first) into shared memory at `dst`,
+/// completing bytes on the barrier `bar`; out-of-range elements arrive as zeros.
+__device__ __forceinline__ void tma_load_4d(u32 dst, const void* map, int c0, int c1, int c2, int c3, u32 bar) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, "
+      "%5}], [%6];\n" ::"r"(dst),
+      "l"(reinterpret_cast<unsigned long long>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
+      : "memory");
+#endif
+}
+/// Orders this thread's generic-proxy shared-memory writes before later copy-engine accesses.
+__device__ __forceinline__ void fence_proxy_async_shared() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 #endif
 }
 

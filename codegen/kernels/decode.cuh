@@ -3,9 +3,12 @@
 //
 // One CTA handles one (KV split, KV head, sequence) and all G*q_len query rows of that KV head
 // (or a 1/row_blocks share of them when they do not fit in registers), so each K/V element
-// is read from HBM once per step. K/V tiles of kBlockN keys stream through a kStages-deep
-// cp.async ring in shared memory (rows padded by 16 bytes: conflict-free ldmatrix and 16-byte
-// loads for every head dim, including 96 which has no power-of-two swizzle). Two inner loops:
+// is read from HBM once per step. K/V tiles of kBlockN keys stream through a kStages-deep ring
+// in shared memory, filled either by every thread's cp.async (rows padded by 16 bytes:
+// conflict-free ldmatrix and 16-byte loads for every head dim, including 96 which has no
+// power-of-two swizzle) or, with kTma (sm_90+, head dim a multiple of 64), by TMA tile copies
+// through tensor maps into 128-byte swizzled boxes, posted by one thread on per-stage
+// mbarriers. The TMA kernel takes the tensor maps as a second argument. Two inner loops:
 //   kUseMma  tensor cores: the query rows form the M dimension of m16n8k16 mma.sync (padded to
 //            16); warps are split kWarpsM (rows) x kWarpsN (keys of each tile).
 //   !kUseMma CUDA cores: kLanesPerKey lanes share one key, each owns 8 head-dim elements;
@@ -48,9 +51,10 @@
 namespace gqf {
 namespace decode {
 
-/// The main kernel: one (split, row block) of one (sequence, KV head).
+/// The main kernel: one (split, row block) of one (sequence, KV head); `maps` (TMA kernels
+/// only, else null) are the K/V tensor maps.
 template <typename Traits>
-__device__ __forceinline__ void main_kernel(const GqaParams& p) {
+__device__ __forceinline__ void main_kernel(const GqaParams& p, const KvTensorMaps* maps) {
   typedef Layout<Traits> L;
   extern __shared__ __align__(16) unsigned char smem[];
   if (threadIdx.x == 0 && dynamic_smem_size() < static_cast<u32>(L::kSharedBytes)) __trap();
@@ -66,9 +70,9 @@ __device__ __forceinline__ void main_kernel(const GqaParams& p) {
   }
 
   if constexpr (L::kUseMma) {
-    run_mma<L>(p, cta, smem);
+    run_mma<L>(p, cta, smem, maps);
   } else {
-    run_simt<L>(p, cta, smem);
+    run_simt<L>(p, cta, smem, maps);
   }
   const float* slab = reinterpret_cast<const float*>(smem + L::kQBytes);
   const bool final_out = cta.n_active == 1;
@@ -105,13 +109,26 @@ __device__ __forceinline__ void main_kernel(const GqaParams& p) {
 }  // namespace decode
 }  // namespace gqf
 
+// The TMA kernels' source defines GQF_DECODE_TMA before including this header (the emitter
+// writes it with kTma): their main entry point takes the tensor maps as a second argument.
+#if defined(GQF_DECODE_TMA)
+#define GQF_DECODE_MAIN_ARGS const GqaParams p, const __grid_constant__ KvTensorMaps maps
+#define GQF_DECODE_MAPS &maps
+#define GQF_DECODE_HAS_MAPS true
+#else
+#define GQF_DECODE_MAIN_ARGS const GqaParams p
+#define GQF_DECODE_MAPS nullptr
+#define GQF_DECODE_HAS_MAPS false
+#endif
+
 /// Instantiates the decode entry points for a traits struct (see docs/kernel-contract.md):
 /// gqaforge_decode (grid: splits*row_blocks, n_kv, batch) and gqaforge_decode_combine
 /// (grid: n_q_heads, q_len, batch; launched only for unfused split-KV).
 #define GQF_DECODE_ENTRY_POINTS(Traits)                                                         \
+  static_assert(Traits::kTma == GQF_DECODE_HAS_MAPS, "GQF_DECODE_TMA must match kTma");         \
   extern "C" __global__ void __launch_bounds__(gqf::decode::Layout<Traits>::kThreads, 1)        \
-      gqaforge_decode(const GqaParams p) {                                                      \
-    gqf::decode::main_kernel<Traits>(p);                                                        \
+      gqaforge_decode(GQF_DECODE_MAIN_ARGS) {                                                   \
+    gqf::decode::main_kernel<Traits>(p, GQF_DECODE_MAPS);                                       \
   }                                                                                             \
   extern "C" __global__ void __launch_bounds__(gqf::decode::Layout<Traits>::kCombineWarps * 32) \
       gqaforge_decode_combine(const GqaParams p) {                                              \

@@ -1,7 +1,13 @@
-// Decode family: the K/V tiles of a CTA's key range, copied global -> shared through the
-// kStages-deep cp.async ring (used by both inner loops): KvStream, one thread's share of the
-// copies of each tile, and KvRing, which tile and ring stage come next. Each copy asks L2 for
-// its whole 128-byte line (the stream reads every byte of it soon after).
+// Decode family: the K/V tiles of a CTA's key range, copied global -> shared through a
+// kStages-deep ring (used by both inner loops). Two rings with one interface:
+//   KvRing     every thread's cp.async copies (KvStream: one thread's share of each tile); each
+//              copy asks L2 for its whole 128-byte line (the stream reads all of it soon after)
+//   KvTmaRing  thread 0 posts each tile as TMA box copies (tensor maps, 128-byte swizzle) onto
+//              the stage's mbarrier; consumers wait on the barrier's phase
+// Interface: init, prologue (kStages - 1 tiles in flight), wait_q (Q's cp.async group landed),
+// next_tile (wait for the next tile, refill the stage freed by the previous one, return the
+// tile's stage address), clear_tail (zero V rows past the keys of a partial last tile that the
+// copy did not zero), and kv_offset in the Layout for addresses inside a stage.
 #pragma once
 
 #include "decode_work.cuh"
@@ -87,33 +93,155 @@ struct KvStream {
   }
 };
 
-/// The K/V tile ring of one CTA: its stream, and which tile and ring stage it fills next.
+/// The cp.async K/V ring of one CTA: its stream, which tile and ring stage it fills next, and
+/// which stage the consumers read next.
 template <typename L>
 struct KvRing {
   KvStream<L> stream;
+  u32 pipe;     // ring base (shared address)
   int n_tiles;  // tiles of the CTA's key range
   int next;     // next tile to load
   int stage;    // its ring stage
+  int cstage;   // stage of the next tile to consume
 
-  __device__ __forceinline__ void init(const GqaParams& p, const CtaWork& cta, int tid) {
+  __device__ __forceinline__ void init(const GqaParams& p, const CtaWork& cta, int tid, u32 smem_base,
+                                       const KvTensorMaps*) {
     typedef typename L::Element Element;
     const Element* kbase = static_cast<const Element*>(p.k) + cta.b * p.k_stride_b + cta.kv_head * p.k_stride_h;
     const Element* vbase = static_cast<const Element*>(p.v) + cta.b * p.v_stride_b + cta.kv_head * p.v_stride_h;
+    pipe = smem_base + L::kQBytes;
     n_tiles = ceil_div(cta.key_end - cta.key_begin, L::kBlockN);
     stream.init(kbase, vbase, p.k_stride_s, p.v_stride_s, cta.key_begin, tid);
     next = 0;
     stage = 0;
+    cstage = 0;
   }
 
   /// Starts copying the next tile (if any is left) into its stage as one commit group; past the
   /// last tile the group is empty, so every thread's group count stays the same.
-  __device__ __forceinline__ void issue(u32 pipe_smem, const CtaWork& cta, int tid) {
-    if (next < n_tiles) stream.load_next(pipe_smem + stage * L::kStageBytes, cta.key_end, tid);
+  __device__ __forceinline__ void issue(const CtaWork& cta, int tid) {
+    if (next < n_tiles) stream.load_next(pipe + stage * L::kStageBytes, cta.key_end, tid);
     cp_async_commit();
     ++next;
     stage = stage + 1 == L::kStages ? 0 : stage + 1;
   }
+
+  __device__ __forceinline__ void prologue(const CtaWork& cta, int tid) {
+#pragma unroll
+    for (int s = 0; s < L::kStages - 1; ++s) issue(cta, tid);
+  }
+
+  /// Q's copies were committed before the prologue's groups.
+  __device__ __forceinline__ void wait_q() {
+    cp_async_wait<L::kStages - 1>();
+    __syncthreads();
+  }
+
+  __device__ __forceinline__ u32 next_tile(const CtaWork& cta, int tid) {
+    cp_async_wait<L::kStages - 2>();
+    __syncthreads();  // the tile visible to all; the stage of the previous tile free for refill
+    issue(cta, tid);
+    const u32 st = pipe + cstage * L::kStageBytes;
+    cstage = cstage + 1 == L::kStages ? 0 : cstage + 1;
+    return st;
+  }
+
+  /// Rows past the keys were zero-filled by the copies.
+  __device__ __forceinline__ void clear_tail(u32, int, const GqaParams&, const CtaWork&, int) {}
 };
+
+/// The TMA K/V ring of one CTA (L::kTma): thread 0 posts each tile (2 * kBoxes boxes of 64
+/// columns x kBlockN keys) onto the stage's mbarrier; rows past the tensor's kv_len arrive as
+/// zeros, rows past the CTA's keys but inside the tensor arrive as they are (clear_tail).
+template <typename L>
+struct KvTmaRing {
+  const KvTensorMaps* maps;
+  u32 pipe;     // ring base, 1024-byte aligned
+  u32 bars;     // kStages mbarriers, one per stage
+  int n_tiles;  // tiles of the CTA's key range
+  int next;     // next tile to load
+  int stage;    // its ring stage
+  int cstage;   // stage of the next tile to consume
+  u32 phase;    // parity of that stage's fill
+  int key_begin, kv_head, b;
+
+  __device__ __forceinline__ void init(const GqaParams&, const CtaWork& cta, int tid, u32 smem_base,
+                                       const KvTensorMaps* m) {
+    maps = m;
+    pipe = (smem_base + L::kQBytes + 1023u) & ~1023u;
+    bars = smem_base + L::kBarOffset;
+    n_tiles = ceil_div(cta.key_end - cta.key_begin, L::kBlockN);
+    next = 0;
+    stage = 0;
+    cstage = 0;
+    phase = 0;
+    key_begin = cta.key_begin;
+    kv_head = cta.kv_head;
+    b = cta.b;
+    if (tid == 0) {
+#pragma unroll
+      for (int s = 0; s < L::kStages; ++s) mbar_init(bars + 8 * s, 1);
+      mbar_init_fence();
+    }
+    // Other threads wait on the barriers only after a __syncthreads (wait_q or next_tile).
+  }
+
+  __device__ __forceinline__ void issue(const CtaWork&, int tid) {
+    if (tid == 0 && next < n_tiles) {
+      const u32 bar = bars + 8 * stage;
+      mbar_arrive_expect_tx(bar, L::kStageBytes);
+      const u32 dst = pipe + stage * L::kStageBytes;
+      const int row = key_begin + next * L::kBlockN;
+#pragma unroll
+      for (int box = 0; box < L::kBoxes; ++box) {
+        tma_load_4d(dst + box * L::kBoxBytes, maps->k, box * L::kBoxCols, row, kv_head, b, bar);
+        tma_load_4d(dst + L::kTileBytes + box * L::kBoxBytes, maps->v, box * L::kBoxCols, row, kv_head, b, bar);
+      }
+    }
+    ++next;
+    stage = stage + 1 == L::kStages ? 0 : stage + 1;
+  }
+
+  __device__ __forceinline__ void prologue(const CtaWork& cta, int tid) {
+#pragma unroll
+    for (int s = 0; s < L::kStages - 1; ++s) issue(cta, tid);
+  }
+
+  __device__ __forceinline__ void wait_q() {
+    cp_async_wait<0>();
+    __syncthreads();
+  }
+
+  __device__ __forceinline__ u32 next_tile(const CtaWork& cta, int tid) {
+    __syncthreads();  // every thread is done with the previous tile: its stage may be refilled
+    issue(cta, tid);
+    mbar_wait(bars + 8 * cstage, phase);
+    const u32 st = pipe + cstage * L::kStageBytes;
+    if (++cstage == L::kStages) {
+      cstage = 0;
+      phase ^= 1u;
+    }
+    return st;
+  }
+
+  /// The tile starting at key k0 of stage `st`: zeroes its V rows from the CTA's last key to the
+  /// tensor's end (real memory, possibly never written, which P = 0 would not cancel if it held
+  /// NaN). Only a sequence's last tile can have such rows; the condition is uniform over the CTA.
+  __device__ __forceinline__ void clear_tail(u32 st, int k0, const GqaParams& p, const CtaWork& cta, int tid) {
+    const int lo = cta.key_end - k0, hi = imin(L::kBlockN, p.kv_len - k0);
+    if (lo >= hi) return;
+    constexpr int kPerRow = L::kBoxes * 8;  // 16-byte chunks of one row
+    for (int c = tid; c < (hi - lo) * kPerRow; c += L::kThreads) {
+      const int row = lo + c / kPerRow, rem = c % kPerRow;
+      st_shared_zero_16(st + L::kTileBytes + (rem >> 3) * L::kBoxBytes + row * 128 + (rem & 7) * 16);
+    }
+    __syncthreads();
+  }
+};
+
+/// The ring a kernel's traits ask for.
+template <typename L>
+using KvPipe = typename Select<L::kTma, KvTmaRing<L>, KvRing<L>>::type;
 
 }  // namespace decode
 }  // namespace gqf

@@ -22,6 +22,7 @@ struct Layout {
   static constexpr int kWarpsM = Traits::kWarpsM;
   static constexpr int kStages = Traits::kStages;
   static constexpr int kRowBlocks = Traits::kRowBlocks;
+  static constexpr bool kTma = Traits::kTma;
 
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kRows = kGroup * kQLen;                            // rows of a KV head
@@ -48,15 +49,47 @@ struct Layout {
   static constexpr int kSlabRows = kUseMma ? kQRows : kRowsCta;
   static constexpr int kSlabStride = kHeadDim + 4;  // floats; +4 breaks the 8-row bank pattern
 
-  // Shared memory (bytes): [Q][pipeline ring | merge slabs][flag].
+  // K/V ring rows: padded by 16 bytes for cp.async; for TMA unpadded and 128-byte swizzled in
+  // boxes of 64 columns: box b of a tile holds columns 64b..64b+63 of its kBlockN rows, 128
+  // bytes per row, and the 16-byte chunk c of row r sits at chunk c ^ (r % 8) of that row.
+  static constexpr int kRingRowBytes = kTma ? kHeadDim * 2 : kRowBytes;
+  static constexpr int kBoxCols = 64;
+  static constexpr int kBoxes = kHeadDim / kBoxCols;
+  static constexpr int kBoxBytes = kBlockN * 128;
+
+  // Shared memory (bytes): [Q][pad to 1024 (TMA)][pipeline ring | merge slabs][barriers][flag].
   static constexpr int kQBytes = kQRows * kRowBytes;
-  static constexpr int kTileBytes = kBlockN * kRowBytes;  // K or V of one stage
+  static constexpr int kTileBytes = kBlockN * kRingRowBytes;  // K or V of one stage
   static constexpr int kStageBytes = 2 * kTileBytes;
   static constexpr int kPipeBytes = kStages * kStageBytes;
   static constexpr int kSlabOBytes = kPartials * kSlabRows * kSlabStride * 4;
   static constexpr int kSlabBytes = kSlabOBytes + 2 * kPartials * kSlabRows * 4;
   static constexpr int kBodyBytes = kPipeBytes > kSlabBytes ? kPipeBytes : kSlabBytes;
-  static constexpr int kSharedBytes = kQBytes + kBodyBytes + 16;
+  static constexpr int kAlignPad = kTma ? 1024 : 0;  // the swizzle needs 1024-byte aligned boxes
+  static constexpr int kBarBytes = kTma ? (8 * kStages + 15) / 16 * 16 : 0;
+  static constexpr int kBarOffset = kQBytes + kAlignPad + kBodyBytes;
+  static constexpr int kSharedBytes = kBarOffset + kBarBytes + 16;
+
+  /// kv_offset(row + row_add, chunk + chunk_add) for the ldmatrix lane pattern: chunk 0 or 1,
+  /// row_add a multiple of 8, chunk_add even (so the swizzle's XOR splits into a per-lane part
+  /// and a compile-time part).
+  static __device__ __forceinline__ u32 kv_lane_offset(int row, int chunk, int row_add, int chunk_add) {
+    if constexpr (kTma) {
+      return static_cast<u32>((chunk_add >> 3) * kBoxBytes + (row + row_add) * 128 +
+                              (((chunk_add & 7) ^ chunk ^ (row & 7)) << 4));
+    } else {
+      return static_cast<u32>((row + row_add) * kRowBytes + (chunk + chunk_add) * 16);
+    }
+  }
+
+  /// Byte offset of 16-byte chunk `chunk` of key row `row` inside a K or V tile of the ring.
+  static __device__ __forceinline__ u32 kv_offset(int row, int chunk) {
+    if constexpr (kTma) {
+      return static_cast<u32>((chunk >> 3) * kBoxBytes + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
+    } else {
+      return static_cast<u32>(row * kRowBytes + chunk * 16);
+    }
+  }
 
   // Combine kernel: one CTA per output row, kCombineWarps warps share the splits.
   static constexpr int kCombineWarps = 8;
@@ -72,6 +105,8 @@ struct Layout {
   static_assert(kUseMma || kKW % kKeysPerStep == 0, "cuda cores: keys per warp");
   static_assert(kUseMma || kWarpsM == 1, "cuda cores: warps_m must be 1");
   static_assert(kUseMma || kRowsCta <= 8, "cuda cores: at most 8 rows per CTA");
+  static_assert(!kTma || kHeadDim % kBoxCols == 0, "tma: head dim must be a multiple of 64");
+  static_assert(kBarOffset % 8 == 0, "mbarriers need 8-byte alignment");
 };
 
 }  // namespace decode

@@ -9,17 +9,17 @@ namespace gqf {
 namespace decode {
 
 template <typename L>
-__device__ __forceinline__ void run_mma(const GqaParams& p, const CtaWork& cta, unsigned char* smem) {
+__device__ __forceinline__ void run_mma(const GqaParams& p, const CtaWork& cta, unsigned char* smem,
+                                        const KvTensorMaps* maps) {
   typedef typename L::Element Element;
   constexpr int kMTiles = L::kMTiles, kKW = L::kKW, kNT = kKW / 8, kDT = L::kHeadDim / 8;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wm = warp / L::kWarpsN, wn = warp % L::kWarpsN;
   const u32 smem_base = smem_addr(smem);
   const u32 q_smem = smem_base;
-  const u32 pipe_smem = smem_base + L::kQBytes;
 
-  KvRing<L> kv;
-  kv.init(p, cta, tid);
+  KvPipe<L> kv;
+  kv.init(p, cta, tid, smem_base, maps);
   const int n_tiles = kv.n_tiles;
 
   // Q rows of this CTA into shared memory (padding rows zero-filled): its own commit group.
@@ -35,8 +35,7 @@ __device__ __forceinline__ void run_mma(const GqaParams& p, const CtaWork& cta, 
   cp_async_commit();
 
   // Pipeline prologue: kStages-1 tiles in flight.
-#pragma unroll
-  for (int s = 0; s < L::kStages - 1; ++s) kv.issue(pipe_smem, cta, tid);
+  kv.prologue(cta, tid);
 
   // Per-row visibility limit: key j is visible to row (mt, half) iff j <= lim.
   int lim[kMTiles][2];
@@ -53,8 +52,7 @@ __device__ __forceinline__ void run_mma(const GqaParams& p, const CtaWork& cta, 
   const int mask_free_end = L::kCausal ? imin(cta.key_end, cta.kv_len - L::kQLen + 1) : cta.key_end;
 
   // Q fragments (A operand), once, when they fit in registers.
-  cp_async_wait<L::kStages - 1>();
-  __syncthreads();
+  kv.wait_q();
   const u32 q_lane =
       q_smem + ((wm * kMTiles * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * L::kRowElems + (lane >> 4) * 8) * 2;
   u32 qf[L::kQInRegs ? kMTiles : 1][L::kQInRegs ? L::kHeadDim / 16 : 1][4];
@@ -76,20 +74,15 @@ __device__ __forceinline__ void run_mma(const GqaParams& p, const CtaWork& cta, 
     l_run[mt][0] = l_run[mt][1] = 0.0f;
   }
   const float scale = p.scale_log2;
-  // Lane offsets (bytes) inside a stage for the K (B of QK^T) and V (B of PV, transposed) loads.
-  const u32 k_lane = ((wn * kKW + (lane & 7) + (lane >> 4) * 8) * L::kRowElems + ((lane >> 3) & 1) * 8) * 2;
-  const u32 v_lane =
-      L::kTileBytes + ((wn * kKW + (lane & 7) + ((lane >> 3) & 1) * 8) * L::kRowElems + (lane >> 4) * 8) * 2;
+  // This lane's key row and 16-byte chunk (0 or 1) for the K (B of QK^T) and V (B of PV,
+  // transposed) ldmatrix loads; each load adds whole 16-row and 2-chunk steps.
+  const int k_row = wn * kKW + (lane & 7) + (lane >> 4) * 8, k_chunk = (lane >> 3) & 1;
+  const int v_row = wn * kKW + (lane & 7) + ((lane >> 3) & 1) * 8, v_chunk = lane >> 4;
 
-  int stage = 0;
   for (int it = 0; it < n_tiles; ++it) {
-    cp_async_wait<L::kStages - 2>();
-    __syncthreads();  // tile `it` visible to all; stage of tile it-1 free for refill
-    kv.issue(pipe_smem, cta, tid);
-
-    const u32 st = pipe_smem + stage * L::kStageBytes;
-    stage = stage + 1 == L::kStages ? 0 : stage + 1;
+    const u32 st = kv.next_tile(cta, tid);
     const int k0 = cta.key_begin + it * L::kBlockN;
+    kv.clear_tail(st, k0, p, cta, tid);
 
     // S = Q K^T for this warp's kKW keys.
     float s[kMTiles][kNT][4];
@@ -112,7 +105,7 @@ __device__ __forceinline__ void run_mma(const GqaParams& p, const CtaWork& cta, 
 #pragma unroll
       for (int nn = 0; nn < kKW / 16; ++nn) {
         u32 kb[4];
-        ldmatrix_x4(kb, st + k_lane + (nn * 16 * L::kRowElems + kk * 16) * 2);
+        ldmatrix_x4(kb, st + L::kv_lane_offset(k_row, k_chunk, nn * 16, kk * 2));
         const u32 b0[2] = {kb[0], kb[1]}, b1[2] = {kb[2], kb[3]};
 #pragma unroll
         for (int mt = 0; mt < kMTiles; ++mt) {
@@ -177,7 +170,7 @@ __device__ __forceinline__ void run_mma(const GqaParams& p, const CtaWork& cta, 
 #pragma unroll
       for (int dn = 0; dn < L::kHeadDim / 16; ++dn) {
         u32 vb[4];
-        ldmatrix_x4_trans(vb, st + v_lane + (kk * 16 * L::kRowElems + dn * 16) * 2);
+        ldmatrix_x4_trans(vb, st + L::kTileBytes + L::kv_lane_offset(v_row, v_chunk, kk * 16, dn * 2));
         const u32 b0[2] = {vb[0], vb[1]}, b1[2] = {vb[2], vb[3]};
 #pragma unroll
         for (int mt = 0; mt < kMTiles; ++mt) {

@@ -9,20 +9,18 @@ namespace gqf {
 namespace decode {
 
 template <typename L>
-__device__ __forceinline__ void run_simt(const GqaParams& p, const CtaWork& cta, unsigned char* smem) {
+__device__ __forceinline__ void run_simt(const GqaParams& p, const CtaWork& cta, unsigned char* smem,
+                                         const KvTensorMaps* maps) {
   typedef typename L::Element Element;
   constexpr int kR = L::kRowsCta, kSteps = L::kSteps, kLpk = L::kLanesPerKey;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int grp = lane / kLpk, sub = lane % kLpk;
   const bool active = sub < L::kChunks;  // head dim 96: 12 of 16 lanes hold data
-  const u32 pipe_smem = smem_addr(smem);
 
-  KvRing<L> kv;
-  kv.init(p, cta, tid);
+  KvPipe<L> kv;
+  kv.init(p, cta, tid, smem_addr(smem), maps);
   const int n_tiles = kv.n_tiles;
-
-#pragma unroll
-  for (int s = 0; s < L::kStages - 1; ++s) kv.issue(pipe_smem, cta, tid);
+  kv.prologue(cta, tid);
 
   // Q: this lane's 8 head-dim elements of every row, in fp32 registers.
   const int row_base = cta.row_block * L::kRowsCta;
@@ -52,24 +50,19 @@ __device__ __forceinline__ void run_simt(const GqaParams& p, const CtaWork& cta,
     m_run[m] = neg_inf();
     l_run[m] = 0.0f;
   }
-  // Byte offset of this lane's chunk of its first key row in a stage.
-  const u32 lane_off = ((warp * L::kKW + grp) * L::kRowElems + sub * 8) * 2;
+  // This lane's first key row in a tile (it then steps by kKeysPerStep rows).
+  const int row0 = warp * L::kKW + grp;
 
-  int stage = 0;
   for (int it = 0; it < n_tiles; ++it) {
-    cp_async_wait<L::kStages - 2>();
-    __syncthreads();
-    kv.issue(pipe_smem, cta, tid);
-
-    const u32 st = pipe_smem + stage * L::kStageBytes + lane_off;
-    stage = stage + 1 == L::kStages ? 0 : stage + 1;
+    const u32 st = kv.next_tile(cta, tid);
     const int k0 = cta.key_begin + it * L::kBlockN;
+    kv.clear_tail(st, k0, p, cta, tid);
 
     float s[kSteps][kR];
 #pragma unroll
     for (int i = 0; i < kSteps; ++i) {
       float kf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      if (active) unpack8<Element>(ld_shared_16(st + i * L::kKeysPerStep * L::kRowBytes), kf);
+      if (active) unpack8<Element>(ld_shared_16(st + L::kv_offset(row0 + i * L::kKeysPerStep, sub)), kf);
 #pragma unroll
       for (int m = 0; m < kR; ++m) {
         float acc = 0.0f;
@@ -119,7 +112,7 @@ __device__ __forceinline__ void run_simt(const GqaParams& p, const CtaWork& cta,
 #pragma unroll
       for (int i = 0; i < kSteps; ++i) {
         float vf[8];
-        unpack8<Element>(ld_shared_16(st + L::kTileBytes + i * L::kKeysPerStep * L::kRowBytes), vf);
+        unpack8<Element>(ld_shared_16(st + L::kTileBytes + L::kv_offset(row0 + i * L::kKeysPerStep, sub)), vf);
 #pragma unroll
         for (int m = 0; m < kR; ++m)
 #pragma unroll

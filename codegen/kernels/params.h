@@ -35,3 +35,12 @@ struct GqaParams {
   int split_len;                                 // split-KV: keys per chunk (multiple of the KV tile)
   float scale_log2;                              // softmax scale * log2(e)
 };
+
+/// Tensor maps (CUtensorMap, 128 opaque bytes each) of K and V for the decode kernels that copy
+/// their K/V tiles with TMA: rank 4 (head_dim, keys, KV heads, batch), boxes of 64 elements x
+/// kBlockN keys x 1 x 1, 128-byte swizzle. The host encodes them per call from the pointers and
+/// strides of GqaParams (runtime::encode_kv_maps) and passes them as the kernel's second argument.
+struct KvTensorMaps {
+  alignas(64) unsigned long long k[16];
+  alignas(64) unsigned long long v[16];
+};

@@ -267,5 +267,40 @@ TEST(GpuCApiGraph, CapturedRunReplaysTheSameResult) {
   }
 }
 
+// A plan keeps the tensor maps of its last call's K/V (TMA kernels): a call on other tensors
+// must encode them again. One plan runs on cache A, then B, then A; each result must match
+// the oracle of its own inputs.
+TEST(GpuCApiTma, OnePlanFollowsItsCallsFromCacheToCache) {
+  GQF_REQUIRE_GPU(env);
+  const AttentionProblem p = make_problem(Phase::kDecode, 8, 1, 128, DType::kBF16, true, 2, 1, 5000);
+  HostAttention host_a = make_host_attention(p, 11, {5000, 4000}), host_b = make_host_attention(p, 12, {3000, 5000});
+  auto a = DeviceAttention::upload(host_a, true);
+  auto b = DeviceAttention::upload(host_b, true);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const gqaforge_problem c = c_problem(p, a->params);
+  gqaforge_plan* plan = nullptr;
+  ASSERT_EQ(gqaforge_plan_create(jit_library(), &c, 0, &plan), GQAFORGE_STATUS_OK) << gqaforge_last_error();
+  size_t bytes = 0;
+  ASSERT_EQ(gqaforge_plan_workspace_size(plan, &bytes), GQAFORGE_STATUS_OK);
+  DeviceBuffer workspace;
+  if (bytes > 0) workspace = std::move(DeviceBuffer::alloc(bytes).value());
+  void* ws = reinterpret_cast<void*>(workspace.ptr());
+  CUstream stream = env->stream.get();
+  for (int step = 0; step < 3; ++step) {
+    DeviceAttention& dev = step == 1 ? *b : *a;
+    const HostAttention& host = step == 1 ? host_b : host_a;
+    SCOPED_TRACE(step == 1 ? "cache B" : "cache A");
+    ASSERT_TRUE(dev.poison(stream).ok());
+    const gqaforge_run_args args = run_args(dev.params);
+    ASSERT_EQ(gqaforge_plan_run(plan, &args, ws, bytes, stream), GQAFORGE_STATUS_OK) << gqaforge_last_error();
+    ASSERT_TRUE(env->stream.synchronize().ok());
+    const std::vector<uint16_t> o = dev.download_o().value();
+    const std::vector<float> lse = dev.download_lse().value();
+    CheckReport r = check_attention(host, o, &lse, cpu_attention_fp64(host), cpu_attention_lowp(host));
+    EXPECT_TRUE(r.passed) << r.summary();
+  }
+  gqaforge_plan_destroy(plan);
+}
+
 }  // namespace
 }  // namespace gqaforge::runtime::testing

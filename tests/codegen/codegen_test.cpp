@@ -246,6 +246,42 @@ TEST(DecodeFamily, TheCombineLaunchIsProgrammaticWhereTheDeviceHasIt) {
   EXPECT_FALSE(fused->launches[0].programmatic);
 }
 
+TEST(DecodeConfig, TmaCopiesWhereTheDeviceAndHeadDimAllowThem) {
+  const DeviceLimits hopper;
+  auto ampere = DeviceLimits::for_arch("sm_80");
+  ASSERT_TRUE(ampere.ok());
+  const AttentionProblem d128 = make_problem(Phase::kDecode, 32, 8, 128, DType::kBF16, true, 16, 1, 131072);
+  const AttentionProblem d96 = make_problem(Phase::kDecode, 32, 8, 96, DType::kBF16, true, 16, 1, 131072);
+  // The default takes TMA on sm_90 for head dims 64/128/256, cp.async elsewhere.
+  EXPECT_TRUE(default_decode_config(d128, hopper).tma);
+  EXPECT_FALSE(default_decode_config(d128, *ampere).tma);
+  EXPECT_FALSE(default_decode_config(d96, hopper).tma);
+  for (int d : {64, 256}) {
+    EXPECT_TRUE(
+        default_decode_config(make_problem(Phase::kDecode, 16, 2, d, DType::kFP16, true, 1, 4, 65536), hopper).tma);
+  }
+  DecodeConfig c = default_decode_config(d128, hopper);
+  EXPECT_EQ(c.validate(d128, *ampere).message().find("tma=1 needs TMA tensor copies (sm_90+), device is sm_80"), 0u)
+      << c.validate(d128, *ampere).message();
+  EXPECT_EQ(c.validate(d96, hopper).message(),
+            "tma=1 copies 64-column swizzled boxes: head dim 64, 128 or 256, not 96");
+  // The ring drops the 16-byte row padding and adds the 1 KB alignment and one mbarrier a stage.
+  DecodeConfig cp = c;
+  cp.tma = false;
+  const int rows_padding = c.stages * 2 * c.block_n * 16;
+  EXPECT_EQ(decode_shared_bytes(d128, c),
+            decode_shared_bytes(d128, cp) - rows_padding + 1024 + 16 * ((8 * c.stages + 15) / 16));
+  // Only the main launch takes the tensor maps, with boxes of block_n keys; the source says so.
+  c.num_splits = 8;
+  auto plan = family_for(Phase::kDecode).launch_plan(d128, KernelConfig(c), hopper);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->launches.size(), 2u);
+  EXPECT_EQ(plan->launches[0].kv_map_rows, c.block_n);
+  EXPECT_EQ(plan->launches[1].kv_map_rows, 0);
+  EXPECT_NE(emit_decode(d128, c).code.find("#define GQF_DECODE_TMA"), std::string::npos);
+  EXPECT_EQ(emit_decode(d128, cp).code.find("GQF_DECODE_TMA"), std::string::npos);
+}
+
 TEST(Emit, Deterministic) {
   DecodeConfig c;
   EXPECT_EQ(emit_decode(decode_problem(), c).code, emit_decode(decode_problem(), c).code);
@@ -298,7 +334,12 @@ TEST(Registry, FamiliesEmitWhatTheirEmittersEmit) {
 TEST(FieldTable, DrivesCanonicalTextParsingAndSingleFieldChecks) {
   // The canonical text the database keys depend on.
   EXPECT_EQ(DecodeConfig{}.canonical(),
-            "block_n=64,warps=4,warps_m=1,stages=3,use_mma=1,row_blocks=1,num_splits=0,fused_combine=0");
+            "block_n=64,warps=4,warps_m=1,stages=3,use_mma=1,row_blocks=1,num_splits=0,fused_combine=0,tma=0");
+  // Rows stored before the tma field read as the cp.async kernels they measured.
+  auto old = DecodeConfig::parse(
+      "block_n=64,warps=4,warps_m=1,stages=4,use_mma=1,row_blocks=1,num_splits=0,fused_combine=0", DecodeConfig{});
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(old->tma);
   EXPECT_EQ(PrefillConfig{}.canonical(),
             "block_m=128,block_n=32,warps=4,stages=2,pack_gqa=1,q_in_regs=0,min_ctas=1,wgmma=0");
   auto c = DecodeConfig::parse(" warps = 8 , use_mma=0", DecodeConfig{});

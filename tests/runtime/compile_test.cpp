@@ -99,6 +99,37 @@ TEST(Compile, WgmmaPrefillVariants) {
   }
 }
 
+// The TMA decode kernels (tensor-map K/V copies on mbarriers) for every head dim they support,
+// both inner loops, one token and a speculative step: the heuristic picks them on sm_90a, and
+// they compile without spills or a stack.
+TEST(Compile, TmaDecodeVariants) {
+  CompileOptions o;
+  o.arch = "sm_90a";
+  auto limits = codegen::DeviceLimits::for_arch(o.arch);
+  ASSERT_TRUE(limits.ok());
+  struct Case {
+    int hq, hkv, d, q_len;
+    DType dtype;
+  };
+  const Case cases[] = {
+      {32, 8, 128, 1, DType::kBF16}, {32, 32, 128, 1, DType::kFP16}, {32, 8, 64, 1, DType::kBF16},
+      {16, 2, 256, 1, DType::kBF16}, {8, 1, 128, 16, DType::kBF16},  {16, 16, 64, 2, DType::kFP16},
+  };
+  for (const Case& c : cases) {
+    AttentionProblem p = problem(Phase::kDecode, c.hq, c.hkv, c.d);
+    p.q_len = c.q_len;
+    p.dtype = c.dtype;
+    const codegen::DecodeConfig config = codegen::default_decode_config(p, *limits);
+    ASSERT_TRUE(config.tma) << config.canonical();
+    KernelSource src = codegen::emit_decode(p, config);
+    auto k = compile_nvrtc(src, o);
+    ASSERT_TRUE(k.ok()) << k.status().to_string();
+    const KernelResources& r = k->resources.at("gqaforge_decode");
+    EXPECT_EQ(r.spill_store_bytes, 0) << config.canonical();
+    EXPECT_EQ(r.stack_frame_bytes, 0) << config.canonical();
+  }
+}
+
 TEST(Compile, FailureCarriesLogAndOptions) {
   KernelSource s;
   s.family = "broken";

@@ -1,5 +1,7 @@
 // Decode family on the GPU: every variant kind against the oracle over the coverage of
-// docs/testing.md (group sizes, head dims, dtypes, q_len 1..16, unequal lengths, splits).
+// docs/testing.md (group sizes, head dims, dtypes, q_len 1..16, unequal lengths, splits), for
+// both K/V copy paths (the default on sm_90 is TMA for head dims 64/128/256; "tma=0" is the
+// cp.async ring). Cache rows past a sequence's keys hold NaN (make_host_attention).
 #include "gpu_fixture.h"
 
 namespace gqaforge::runtime::testing {
@@ -50,6 +52,7 @@ std::vector<DecodeCase> decode_cases() {
            {8, 8}, {8, 4}, {12, 4}, {16, 4}, {10, 2}, {12, 2}, {14, 2}, {16, 2}, {16, 1}, {32, 1}}) {
     v.push_back({hq, hkv, 128, bf, 2, 1, 1000, {}, ""});
     v.push_back({hq, hkv, 128, bf, 2, 1, 1000, {}, "use_mma=1"});
+    v.push_back({hq, hkv, 128, bf, 2, 1, 1000, {1000, 333}, "tma=0"});
     if (hq / hkv <= 4) v.push_back({hq, hkv, 128, fp, 2, 1, 1000, {}, "use_mma=0"});
   }
   // Head dims x dtypes, speculative q_len, unequal lengths including 1 and 0-split tails.
@@ -59,6 +62,8 @@ std::vector<DecodeCase> decode_cases() {
       v.push_back({20, 4, d, dt, 2, 4, 1023, {1023, 239}, ""});
       v.push_back({28, 4, d, dt, 1, 16, 113, {}, ""});
       v.push_back({8, 1, d, dt, 1, 3, 4224, {}, "num_splits=7"});
+      v.push_back({32, 8, d, dt, 3, 1, 799, {799, 1, 97}, "tma=0"});
+      v.push_back({28, 4, d, dt, 1, 16, 113, {}, "tma=0"});
     }
   }
   // Split-KV: 1, 2, odd, many, splits that see no keys; fused and separate combine.
@@ -67,6 +72,7 @@ std::vector<DecodeCase> decode_cases() {
       std::string cfg = std::string(splits) + "," + fused;
       v.push_back({16, 2, 128, bf, 4, 1, 5000, {5000, 17, 1, 2500}, cfg});
       v.push_back({6, 1, 64, fp, 1, 2, 3001, {}, cfg});
+      v.push_back({16, 2, 128, bf, 4, 1, 5000, {5000, 17, 1, 2500}, cfg + ",tma=0"});
     }
   }
   // Long contexts (the 128K case is checked against the fp64 oracle on the CPU too).
@@ -77,6 +83,8 @@ std::vector<DecodeCase> decode_cases() {
   // The [batch, n_kv, kv_len, head_dim] cache layout.
   v.push_back({8, 1, 128, bf, 3, 1, 9000, {9000, 1, 4500}, "", true});
   v.push_back({32, 8, 64, fp, 2, 4, 2000, {}, "num_splits=3,fused_combine=1", true});
+  v.push_back({8, 1, 128, bf, 3, 1, 9000, {9000, 1, 4500}, "tma=0", true});
+  v.push_back({16, 4, 256, fp, 2, 2, 3000, {2999, 65}, "num_splits=4", true});
   // Large batch, odd batch.
   v.push_back({32, 8, 128, bf, 64, 1, 1024, {}, ""});
   v.push_back({40, 8, 128, fp, 7, 1, 2048, {}, ""});
@@ -84,7 +92,11 @@ std::vector<DecodeCase> decode_cases() {
   for (const char* cfg : {"block_n=32,warps=2,stages=2", "block_n=128,stages=2", "block_n=128,warps=8,stages=2",
                           "warps=2,stages=4", "block_n=16,warps=1"}) {
     v.push_back({32, 4, 128, bf, 2, 2, 1500, {1500, 333}, cfg});
+    v.push_back({32, 4, 128, bf, 2, 2, 1500, {1500, 333}, std::string(cfg) + ",tma=0"});
   }
+  // TMA boxes of 256 keys, and of more keys than the whole cache holds.
+  v.push_back({16, 2, 64, bf, 2, 1, 3000, {3000, 77}, "block_n=256,stages=2"});
+  v.push_back({8, 1, 128, fp, 2, 1, 40, {40, 9}, "block_n=128,stages=2"});
   return v;
 }
 
