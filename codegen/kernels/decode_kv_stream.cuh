@@ -93,16 +93,45 @@ struct KvStream {
   }
 };
 
-/// The cp.async K/V ring of one CTA: its stream, which tile and ring stage it fills next, and
-/// which stage the consumers read next.
-template <typename L>
-struct KvRing {
-  KvStream<L> stream;
-  u32 pipe;     // ring base (shared address)
+/// What both rings track: the CTA's tiles, the next one to fill and its stage, the stage the
+/// consumers read next and the parity of its fill. `Ring::issue` fills one tile.
+template <typename L, typename Ring>
+struct RingCursor {
   int n_tiles;  // tiles of the CTA's key range
   int next;     // next tile to load
   int stage;    // its ring stage
   int cstage;   // stage of the next tile to consume
+  u32 phase;    // parity of that stage's fill
+
+  __device__ __forceinline__ void start(const CtaWork& cta) {
+    n_tiles = ceil_div(cta.key_end - cta.key_begin, L::kBlockN);
+    next = stage = cstage = 0;
+    phase = 0;
+  }
+  __device__ __forceinline__ void filled() {
+    ++next;
+    stage = stage + 1 == L::kStages ? 0 : stage + 1;
+  }
+  __device__ __forceinline__ void consumed() {
+    if (++cstage == L::kStages) {
+      cstage = 0;
+      phase ^= 1u;
+    }
+  }
+  /// kStages - 1 tiles in flight.
+  __device__ __forceinline__ void prologue(const CtaWork& cta, int tid) {
+#pragma unroll
+    for (int s = 0; s < L::kStages - 1; ++s) static_cast<Ring*>(this)->issue(cta, tid);
+  }
+};
+
+/// The cp.async K/V ring of one CTA: its stream and its cursor.
+template <typename L>
+struct KvRing : RingCursor<L, KvRing<L>> {
+  typedef RingCursor<L, KvRing<L>> Cursor;
+  using Cursor::cstage, Cursor::n_tiles, Cursor::next, Cursor::stage;
+  KvStream<L> stream;
+  u32 pipe;  // ring base (shared address)
 
   __device__ __forceinline__ void init(const GqaParams& p, const CtaWork& cta, int tid, u32 smem_base,
                                        const KvTensorMaps*) {
@@ -110,11 +139,8 @@ struct KvRing {
     const Element* kbase = static_cast<const Element*>(p.k) + cta.b * p.k_stride_b + cta.kv_head * p.k_stride_h;
     const Element* vbase = static_cast<const Element*>(p.v) + cta.b * p.v_stride_b + cta.kv_head * p.v_stride_h;
     pipe = smem_base + L::kQBytes;
-    n_tiles = ceil_div(cta.key_end - cta.key_begin, L::kBlockN);
+    Cursor::start(cta);
     stream.init(kbase, vbase, p.k_stride_s, p.v_stride_s, cta.key_begin, tid);
-    next = 0;
-    stage = 0;
-    cstage = 0;
   }
 
   /// Starts copying the next tile (if any is left) into its stage as one commit group; past the
@@ -122,13 +148,7 @@ struct KvRing {
   __device__ __forceinline__ void issue(const CtaWork& cta, int tid) {
     if (next < n_tiles) stream.load_next(pipe + stage * L::kStageBytes, cta.key_end, tid);
     cp_async_commit();
-    ++next;
-    stage = stage + 1 == L::kStages ? 0 : stage + 1;
-  }
-
-  __device__ __forceinline__ void prologue(const CtaWork& cta, int tid) {
-#pragma unroll
-    for (int s = 0; s < L::kStages - 1; ++s) issue(cta, tid);
+    Cursor::filled();
   }
 
   /// Q's copies were committed before the prologue's groups.
@@ -142,7 +162,7 @@ struct KvRing {
     __syncthreads();  // the tile visible to all; the stage of the previous tile free for refill
     issue(cta, tid);
     const u32 st = pipe + cstage * L::kStageBytes;
-    cstage = cstage + 1 == L::kStages ? 0 : cstage + 1;
+    Cursor::consumed();
     return st;
   }
 
@@ -154,15 +174,12 @@ struct KvRing {
 /// columns x kBlockN keys) onto the stage's mbarrier; rows past the tensor's kv_len arrive as
 /// zeros, rows past the CTA's keys but inside the tensor arrive as they are (clear_tail).
 template <typename L>
-struct KvTmaRing {
+struct KvTmaRing : RingCursor<L, KvTmaRing<L>> {
+  typedef RingCursor<L, KvTmaRing<L>> Cursor;
+  using Cursor::cstage, Cursor::n_tiles, Cursor::next, Cursor::phase, Cursor::stage;
   const KvTensorMaps* maps;
-  u32 pipe;     // ring base, 1024-byte aligned
-  u32 bars;     // kStages mbarriers, one per stage
-  int n_tiles;  // tiles of the CTA's key range
-  int next;     // next tile to load
-  int stage;    // its ring stage
-  int cstage;   // stage of the next tile to consume
-  u32 phase;    // parity of that stage's fill
+  u32 pipe;  // ring base, 1024-byte aligned
+  u32 bars;  // kStages mbarriers, one per stage
   int key_begin, kv_head, b;
 
   __device__ __forceinline__ void init(const GqaParams&, const CtaWork& cta, int tid, u32 smem_base,
@@ -170,11 +187,7 @@ struct KvTmaRing {
     maps = m;
     pipe = (smem_base + L::kQBytes + 1023u) & ~1023u;
     bars = smem_base + L::kBarOffset;
-    n_tiles = ceil_div(cta.key_end - cta.key_begin, L::kBlockN);
-    next = 0;
-    stage = 0;
-    cstage = 0;
-    phase = 0;
+    Cursor::start(cta);
     key_begin = cta.key_begin;
     kv_head = cta.kv_head;
     b = cta.b;
@@ -198,13 +211,7 @@ struct KvTmaRing {
         tma_load_4d(dst + L::kTileBytes + box * L::kBoxBytes, maps->v, box * L::kBoxCols, row, kv_head, b, bar);
       }
     }
-    ++next;
-    stage = stage + 1 == L::kStages ? 0 : stage + 1;
-  }
-
-  __device__ __forceinline__ void prologue(const CtaWork& cta, int tid) {
-#pragma unroll
-    for (int s = 0; s < L::kStages - 1; ++s) issue(cta, tid);
+    Cursor::filled();
   }
 
   __device__ __forceinline__ void wait_q() {
@@ -217,10 +224,7 @@ struct KvTmaRing {
     issue(cta, tid);
     mbar_wait(bars + 8 * cstage, phase);
     const u32 st = pipe + cstage * L::kStageBytes;
-    if (++cstage == L::kStages) {
-      cstage = 0;
-      phase ^= 1u;
-    }
+    Cursor::consumed();
     return st;
   }
 
