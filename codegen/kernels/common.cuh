@@ -254,12 +254,6 @@ __device__ __forceinline__ void tma_load_4d(u32 dst, const void* map, int c0, in
       : "memory");
 #endif
 }
-/// Orders this thread's generic-proxy shared-memory writes before later copy-engine accesses.
-__device__ __forceinline__ void fence_proxy_async_shared() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-#endif
-}
 
 /// The dynamic shared memory size the CTA was launched with (guards host/device drift).
 __device__ __forceinline__ u32 dynamic_smem_size() {
