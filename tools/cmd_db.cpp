@@ -22,6 +22,7 @@
 #include "tools/args.h"
 #include "tools/json_output.h"
 #include "tools/commands.h"
+#include "tools/cpu_commands.h"
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
 
@@ -62,8 +63,8 @@ std::string rate_text(const MeasurementRecord& m) {
   auto family = codegen::find_family(m.problem.family);
   const bool prefer_bytes = family.ok() && (*family)->memory_bound();
   if (family.ok() && (*family)->target() == codegen::Target::kCpu) {
-    if (prefer_bytes && m.tbps > 0) return fmt::format("{:.2f} GB/s", m.tbps * 1e3);
-    if (m.tflops > 0) return fmt::format("{:.1f} GFLOP/s", m.tflops * 1e3);
+    if (prefer_bytes && m.tbps > 0) return cpu_rate_text(true, m.tbps, m.tflops);
+    if (m.tflops > 0) return cpu_rate_text(false, m.tbps, m.tflops);
   }
   if (prefer_bytes && m.tbps > 0) return fmt::format("{:.3f} TB/s", m.tbps);
   if (m.tflops > 0) return fmt::format("{:.1f} TFLOP/s", m.tflops);

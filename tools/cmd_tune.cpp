@@ -26,6 +26,7 @@
 #include "db/database.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/cpu_commands.h"
 #include "tools/json_output.h"
 #include "tools/problem_flags.h"
 #include "tools/validators.h"
@@ -242,8 +243,7 @@ void print_table(const autotune::TuneReport& report, bool wide, bool cpu) {
     const MeasurementRecord& b = *o.best;
     std::string throughput, ceiling;
     if (cpu) {
-      throughput = o.problem.phase == codegen::Phase::kDecode ? fmt::format("{:.1f} GB/s", b.tbps * 1e3)
-                                                              : fmt::format("{:.1f} GFLOP/s", b.tflops * 1e3);
+      throughput = cpu_rate_text(o.problem.phase == codegen::Phase::kDecode, b.tbps, b.tflops);
       ceiling = "-";
     } else if (o.problem.phase == codegen::Phase::kDecode) {
       throughput = fmt::format("{:.2f} TB/s", b.tbps);

@@ -101,6 +101,10 @@ int run_emit_cpu(const AttentionProblem& problem, const std::string& family, con
   return 0;
 }
 
+std::string cpu_rate_text(bool bytes, double tbps, double tflops) {
+  return bytes ? fmt::format("{:.1f} GB/s", tbps * 1e3) : fmt::format("{:.1f} GFLOP/s", tflops * 1e3);
+}
+
 int run_bench_cpu(const std::vector<AttentionProblem>& problems, const std::string& config,
                   const std::optional<std::string>& csv_path, bool wide) {
   auto kernels = cpu::CpuKernels::open();
@@ -151,8 +155,7 @@ int run_bench_cpu(const std::vector<AttentionProblem>& problems, const std::stri
       if (gate == "FAIL") ++wrong;
       std::printf("%s  ERROR %s\n", name.c_str(), error.c_str());
     } else {
-      const std::string rate =
-          problem.phase == Phase::kDecode ? fmt::format("{:.1f} GB/s", gbps) : fmt::format("{:.1f} GFLOP/s", gflops);
+      const std::string rate = cpu_rate_text(problem.phase == Phase::kDecode, gbps * 1e-3, gflops * 1e-3);
       std::string line = fmt::format("{}  {:>10}  {:>14}  gate {}", name, format_time_us(t.median_us), rate, gate);
       if (wide) line += fmt::format("  [{}]", cfg_text);
       std::printf("%s\n", line.c_str());

@@ -15,6 +15,10 @@ namespace gqaforge::tools {
 std::vector<codegen::AttentionProblem> cpu_decode_suite();
 std::vector<codegen::AttentionProblem> cpu_prefill_suite();
 
+/// A CPU kernel's rate as every CPU table prints it: GB/s (K+V read) when `bytes`, else GFLOP/s;
+/// the arguments in the records' units (TB/s, TFLOP/s).
+std::string cpu_rate_text(bool bytes, double tbps, double tflops);
+
 /// check --backend cpu: the problem's CPU kernel (or `family`'s) against the fp64 oracle.
 int run_check_cpu(const codegen::AttentionProblem& problem, const std::string& family, const std::string& config,
                   uint64_t seed, const std::vector<int>& kv_lens);
