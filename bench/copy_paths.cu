@@ -362,9 +362,12 @@ static void run_all(int pairs, long long rows) {
     tma("tma l2promo128", tma_kernel<D, BN, 4>, BN, 4, splits, CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
     tma("tma l2promo256", tma_kernel<D, BN, 4>, BN, 4, splits, CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
   }
-  tma("tma l2promo256", tma_kernel<D, BN, 2>, BN, 2, 1, CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
-  tma("tma l2promo256", tma_kernel<D, BN, 6>, BN, 6, 1, CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
-  tma("tma l2promo256", tma_kernel<D, 2 * BN, 3>, 2 * BN, 3, 1, CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
+  // Ring depth and tile size, with the better L2 promotion.
+  tma("tma l2promo128", tma_kernel<D, BN, 2>, BN, 2, 1, CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
+  tma("tma l2promo128", tma_kernel<D, BN, 3>, BN, 3, 1, CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
+  tma("tma l2promo128", tma_kernel<D, BN, 6>, BN, 6, 1, CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
+  tma("tma l2promo128", tma_kernel<D, 2 * BN, 3>, 2 * BN, 3, 1, CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
+  tma("tma l2promo128", tma_kernel<D, BN / 2, 4>, BN / 2, 4, 1, CU_TENSOR_MAP_L2_PROMOTION_L2_128B);
   int wrong = 0;
   for (const Result& r : results)
     if (r.sum != results[0].sum) {
