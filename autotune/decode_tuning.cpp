@@ -78,7 +78,7 @@ class DecodeTuning final : public TuningFamily {
       const int rows = p.group() * static_cast<int>(p.q_len);
       std::erase_if(values, [rows](int r) { return r > rows; });
     }
-    if (field.name == "tma" && (limits.cc_major < 9 || p.head_dim % 64 != 0)) values = {0};
+    if (field.name == "tma" && !codegen::decode_tma_supported(p, limits)) values = {0};
     return values;
   }
 

@@ -404,11 +404,8 @@ Status Plan::run(const gqaforge_run_args& a, void* workspace, size_t workspace_b
   for (int i = 0; i < s.launch_count; ++i) {
     const BoundLaunch& l = s.launches[static_cast<size_t>(i)];
     if (l.kv_map_rows > 0) GQF_RETURN_IF_ERROR(kv_maps_.get(*api, params, problem_.head_dim, l.kv_map_rows, &maps));
-    const CUresult r =
-        runtime::launch_kernel(*api, l.function, l.grid, l.block, l.shared_bytes, stream, kernel_args, l.programmatic);
-    if (r != CUDA_SUCCESS) {
-      return runtime::cu_status(r, l.programmatic ? "cuLaunchKernelEx" : "cuLaunchKernel", __FILE__, __LINE__);
-    }
+    GQF_RETURN_IF_ERROR(
+        runtime::launch_kernel(*api, l.function, l.grid, l.block, l.shared_bytes, stream, kernel_args, l.programmatic));
   }
   return ok_status();
 }

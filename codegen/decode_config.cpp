@@ -124,6 +124,10 @@ int decode_shared_bytes(const AttentionProblem& problem, const DecodeConfig& con
   return geometry(problem, config).shared_bytes;
 }
 
+bool decode_tma_supported(const AttentionProblem& problem, const DeviceLimits& limits) {
+  return limits.cc_major >= 9 && problem.head_dim % 64 == 0;
+}
+
 Status DecodeConfig::validate(const AttentionProblem& pr, const DeviceLimits& limits) const {
   GQF_RETURN_IF_ERROR(pr.validate());
   if (pr.phase != Phase::kDecode) return invalid_argument("decode config used for a {} problem", phase_name(pr.phase));
@@ -146,14 +150,12 @@ Status DecodeConfig::validate(const AttentionProblem& pr, const DeviceLimits& li
     return invalid_argument("n_q_heads={} exceeds the combine grid limit", pr.n_q_heads);
   }
 
-  if (tma) {
+  if (tma && !decode_tma_supported(pr, limits)) {
     if (limits.cc_major < 9) {
       return invalid_argument("tma=1 needs TMA tensor copies (sm_90+), device is sm_{}{}", limits.cc_major,
                               limits.cc_minor);
     }
-    if (pr.head_dim % 64 != 0) {
-      return invalid_argument("tma=1 copies 64-column swizzled boxes: head dim 64, 128 or 256, not {}", pr.head_dim);
-    }
+    return invalid_argument("tma=1 copies 64-column swizzled boxes: head dim 64, 128 or 256, not {}", pr.head_dim);
   }
   const Geometry g = geometry(pr, *this);
   if (use_mma) {
@@ -278,7 +280,7 @@ DecodeConfig default_decode_config(const AttentionProblem& pr, const DeviceLimit
   // attention math) into a 4-stage ring, one CTA per (sequence, KV head), H200: 4.59 TB/s
   // against 4.35 for cp.async at d128 (128 CTAs), 4.57 against 3.01 at d256 (64 CTAs)
   // (bench/copy_paths.cu).
-  const bool tma = limits.cc_major >= 9 && d % 64 == 0;
+  const bool tma = decode_tma_supported(pr, limits);
   DecodeConfig chosen;
   bool found = false;
   if (rows <= 2) {

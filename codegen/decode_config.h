@@ -116,4 +116,9 @@ Result<DecodeLaunch> decode_launch(const AttentionProblem& problem, const Decode
 /// Dynamic shared memory of the main kernel (the same formula as decode_layout.cuh's Layout).
 int decode_shared_bytes(const AttentionProblem& problem, const DecodeConfig& config);
 
+/// Whether `tma=1` can run the problem on the device: TMA tensor copies need sm_90+, and the
+/// 64-column swizzled boxes a head dim that is a multiple of 64. validate(), the heuristic and
+/// the tuner's axis all ask this.
+bool decode_tma_supported(const AttentionProblem& problem, const DeviceLimits& limits);
+
 }  // namespace gqaforge::codegen

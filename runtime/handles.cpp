@@ -248,34 +248,38 @@ Status KvMapCache::get(const DriverApi& api, const GqaParams& p, int head_dim, i
   return ok_status();
 }
 
-CUresult launch_kernel(const DriverApi& api, CUfunction f, const unsigned* grid, const unsigned* block,
-                       unsigned shared_bytes, CUstream stream, void** args, bool programmatic) {
+Status launch_kernel(const DriverApi& api, CUfunction f, const unsigned* grid, const unsigned* block,
+                     unsigned shared_bytes, CUstream stream, void** args, bool programmatic) {
+  CUresult r;
   if (!programmatic) {
-    return api.cuLaunchKernel(f, grid[0], grid[1], grid[2], block[0], block[1], block[2], shared_bytes, stream, args,
-                              nullptr);
+    r = api.cuLaunchKernel(f, grid[0], grid[1], grid[2], block[0], block[1], block[2], shared_bytes, stream, args,
+                           nullptr);
+  } else {
+    CUlaunchAttribute attr{};
+    attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attr.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config{};
+    config.gridDimX = grid[0], config.gridDimY = grid[1], config.gridDimZ = grid[2];
+    config.blockDimX = block[0], config.blockDimY = block[1], config.blockDimZ = block[2];
+    config.sharedMemBytes = shared_bytes;
+    config.hStream = stream;
+    config.attrs = &attr;
+    config.numAttrs = 1;
+    r = api.cuLaunchKernelEx(&config, f, args, nullptr);
   }
-  CUlaunchAttribute attr{};
-  attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-  attr.value.programmaticStreamSerializationAllowed = 1;
-  CUlaunchConfig config{};
-  config.gridDimX = grid[0], config.gridDimY = grid[1], config.gridDimZ = grid[2];
-  config.blockDimX = block[0], config.blockDimY = block[1], config.blockDimZ = block[2];
-  config.sharedMemBytes = shared_bytes;
-  config.hStream = stream;
-  config.attrs = &attr;
-  config.numAttrs = 1;
-  return api.cuLaunchKernelEx(&config, f, args, nullptr);
+  if (r != CUDA_SUCCESS) return cu_status(r, programmatic ? "cuLaunchKernelEx" : "cuLaunchKernel", __FILE__, __LINE__);
+  return ok_status();
 }
 
 Status Function::launch(const unsigned (&grid)[3], const unsigned (&block)[3], int shared_bytes, CUstream stream,
                         const void* params, bool programmatic, const KvTensorMaps* maps) const {
   GQF_ASSIGN_OR_RETURN(const DriverApi* api, driver());
   void* args[] = {const_cast<void*>(params), const_cast<KvTensorMaps*>(maps)};
-  CUresult r = launch_kernel(*api, f_, grid, block, static_cast<unsigned>(shared_bytes), stream, args, programmatic);
-  if (r != CUDA_SUCCESS) {
-    return cu_status(r, programmatic ? "cuLaunchKernelEx" : "cuLaunchKernel", __FILE__, __LINE__)
-        .with_context(fmt::format("launching {} grid ({},{},{}) block ({},{},{}) shared {} B", name_, grid[0], grid[1],
-                                  grid[2], block[0], block[1], block[2], shared_bytes));
+  const Status s =
+      launch_kernel(*api, f_, grid, block, static_cast<unsigned>(shared_bytes), stream, args, programmatic);
+  if (!s.ok()) {
+    return s.with_context(fmt::format("launching {} grid ({},{},{}) block ({},{},{}) shared {} B", name_, grid[0],
+                                      grid[1], grid[2], block[0], block[1], block[2], shared_bytes));
   }
   return ok_status();
 }

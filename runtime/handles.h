@@ -147,8 +147,9 @@ class KvMapCache {
 
 /// One launch with the kernel arguments `args`; `programmatic`: as a programmatic dependent
 /// launch (codegen::LaunchShape::programmatic) through cuLaunchKernelEx, else cuLaunchKernel.
-CUresult launch_kernel(const DriverApi& api, CUfunction f, const unsigned* grid, const unsigned* block,
-                       unsigned shared_bytes, CUstream stream, void** args, bool programmatic);
+/// A failure names the driver call.
+Status launch_kernel(const DriverApi& api, CUfunction f, const unsigned* grid, const unsigned* block,
+                     unsigned shared_bytes, CUstream stream, void** args, bool programmatic);
 
 /// A kernel entry point of a loaded module (non-owning; valid while the module lives).
 class Function {

@@ -180,7 +180,6 @@ struct KvTmaRing : RingCursor<L, KvTmaRing<L>> {
   const KvTensorMaps* maps;
   u32 pipe;  // ring base, 1024-byte aligned
   u32 bars;  // kStages mbarriers, one per stage
-  int key_begin, kv_head, b;
 
   __device__ __forceinline__ void init(const GqaParams&, const CtaWork& cta, int tid, u32 smem_base,
                                        const KvTensorMaps* m) {
@@ -188,9 +187,6 @@ struct KvTmaRing : RingCursor<L, KvTmaRing<L>> {
     pipe = (smem_base + L::kQBytes + 1023u) & ~1023u;
     bars = smem_base + L::kBarOffset;
     Cursor::start(cta);
-    key_begin = cta.key_begin;
-    kv_head = cta.kv_head;
-    b = cta.b;
     if (tid == 0) {
 #pragma unroll
       for (int s = 0; s < L::kStages; ++s) mbar_init(bars + 8 * s, 1);
@@ -199,16 +195,16 @@ struct KvTmaRing : RingCursor<L, KvTmaRing<L>> {
     // Other threads wait on the barriers only after a __syncthreads (wait_q or next_tile).
   }
 
-  __device__ __forceinline__ void issue(const CtaWork&, int tid) {
+  __device__ __forceinline__ void issue(const CtaWork& cta, int tid) {
     if (tid == 0 && next < n_tiles) {
       const u32 bar = bars + 8 * stage;
       mbar_arrive_expect_tx(bar, L::kStageBytes);
       const u32 dst = pipe + stage * L::kStageBytes;
-      const int row = key_begin + next * L::kBlockN;
+      const int row = cta.key_begin + next * L::kBlockN;
 #pragma unroll
       for (int box = 0; box < L::kBoxes; ++box) {
-        tma_load_4d(dst + box * L::kBoxBytes, maps->k, box * L::kBoxCols, row, kv_head, b, bar);
-        tma_load_4d(dst + L::kTileBytes + box * L::kBoxBytes, maps->v, box * L::kBoxCols, row, kv_head, b, bar);
+        tma_load_4d(dst + box * L::kBoxBytes, maps->k, box * L::kBoxCols, row, cta.kv_head, cta.b, bar);
+        tma_load_4d(dst + L::kTileBytes + box * L::kBoxBytes, maps->v, box * L::kBoxCols, row, cta.kv_head, cta.b, bar);
       }
     }
     Cursor::filled();
